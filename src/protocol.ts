@@ -1,0 +1,331 @@
+/**
+ * The wire protocol (v1) between `<video-chat>` and the relay: message types, limits, error and close codes, and the
+ * parse guards for both directions. It is the one source of truth for the wire: the element and the relay both import
+ * this module. It uses neither DOM nor Node APIs. The prose version is `docs/protocol.md`.
+ *
+ * Frames are JSON text frames over one WebSocket (RFC 6455) per participant. Every parse function takes the raw,
+ * untrusted value and returns either a typed message or a {@link ProtocolViolation} naming what is wrong; none throws.
+ *
+ * @module
+ */
+
+/** Protocol version implemented by this module. */
+export const PROTOCOL_VERSION = 1;
+
+/** Largest accepted frame, in bytes (64 KiB). A larger frame closes the socket with {@link CloseCode.MessageTooBig}. */
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+
+/** Room names: 1–64 characters of `A-Z a-z 0-9 _ - .`. */
+export const ROOM_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Display names: at most this many characters (UTF-16 code units). Names are shown as text, never as HTML. */
+export const MAX_NAME_LENGTH = 64;
+
+/** Peer IDs as the relay assigns them: 1–64 characters of `A-Z a-z 0-9 _ -`. */
+export const PEER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * Every `code` an `error` message may carry.
+ * - `bad-message`: not JSON, not an object, unknown `type`, or a field of the wrong shape (the message says which).
+ * - `not-joined`: `signal` or `leave` before a successful `join`.
+ * - `already-joined`: `join` while already in a room (send `leave` first).
+ * - `room-full`: the room is at capacity; nothing was joined.
+ * - `unknown-peer`: `signal.to` names no other peer of the sender's room.
+ */
+export const ERROR_CODES = ['bad-message', 'not-joined', 'already-joined', 'room-full', 'unknown-peer'] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** WebSocket close codes the relay uses (RFC 6455 §7.4.1). */
+export const CloseCode = {
+  /** Normal closure. */
+  Normal: 1000,
+  /** The server is going away (shutting down). */
+  GoingAway: 1001,
+  /** Policy violation (abuse). */
+  PolicyViolation: 1008,
+  /** A frame larger than {@link MAX_MESSAGE_BYTES}. */
+  MessageTooBig: 1009,
+  /** Service restart: the client should reconnect. */
+  ServiceRestart: 1012,
+} as const;
+
+/** A participant as the others see it. `name` may be empty. */
+export interface PeerInfo {
+  id: string;
+  name: string;
+}
+
+/** An ICE server as in W3C WebRTC `RTCIceServer`. */
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+/** Opaque payload of a `signal`: the relay forwards it untouched. The element puts a {@link NegotiationMessage} in it. */
+export type SignalData = Record<string, unknown>;
+
+// ---- client → relay ----
+
+export interface JoinMessage {
+  type: 'join';
+  /** Room name, see {@link ROOM_PATTERN}. */
+  room: string;
+  /** Display name, at most {@link MAX_NAME_LENGTH} characters. */
+  name?: string;
+}
+export interface SignalRequest {
+  type: 'signal';
+  /** ID of a peer in the sender's room. */
+  to: string;
+  data: SignalData;
+}
+export interface LeaveMessage {
+  type: 'leave';
+}
+export type ClientMessage = JoinMessage | SignalRequest | LeaveMessage;
+
+// ---- relay → client ----
+
+export interface WelcomeMessage {
+  type: 'welcome';
+  /** The ID the relay assigned to this participant. */
+  id: string;
+  room: string;
+  /** Everyone already in the room, in joining order. */
+  peers: PeerInfo[];
+  iceServers: IceServer[];
+}
+export interface PeerJoinedMessage {
+  type: 'peer-joined';
+  peer: PeerInfo;
+}
+export interface PeerLeftMessage {
+  type: 'peer-left';
+  id: string;
+}
+export interface SignalDelivery {
+  type: 'signal';
+  /** Stamped by the relay: the sender's ID. */
+  from: string;
+  data: SignalData;
+}
+export interface ErrorMessage {
+  type: 'error';
+  code: ErrorCode;
+  message: string;
+}
+export type ServerMessage = WelcomeMessage | PeerJoinedMessage | PeerLeftMessage | SignalDelivery | ErrorMessage;
+
+// ---- negotiation payload (inside `signal.data`, relay-opaque) ----
+
+/** Which local source a transceiver carries. Sent with descriptions so the far side can tell camera from screen. */
+export const TRACK_KINDS = ['audio', 'video', 'screen'] as const;
+export type TrackKind = (typeof TRACK_KINDS)[number];
+
+/** An SDP description (RFC 8829 JSEP). */
+export interface SessionDescription {
+  type: 'offer' | 'answer';
+  sdp: string;
+}
+
+/** An ICE candidate as in W3C WebRTC `RTCIceCandidateInit`. */
+export interface IceCandidate {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+  usernameFragment?: string | null;
+}
+
+/**
+ * What one peer session sends to its counterpart through `signal.data`.
+ * - `gen`: connection generation. A peer connection that is recreated (watchdog) gets a higher one; messages of an
+ *   older generation are stale and dropped, a newer one makes the receiver recreate its side too.
+ * - exactly one of `description` (with `media`: mid → {@link TrackKind}), `candidate` (`null` = end of candidates),
+ *   or `restart: true` (ask the offering side to recreate the connection).
+ */
+export interface NegotiationMessage {
+  gen: number;
+  description?: SessionDescription;
+  media?: Record<string, TrackKind>;
+  candidate?: IceCandidate | null;
+  restart?: true;
+}
+
+// ---- parsing ----
+
+/** Why a raw value is not a valid message; `code` is what the relay answers with. */
+export interface ProtocolViolation {
+  code: ErrorCode;
+  message: string;
+}
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: ProtocolViolation };
+
+type Json = Record<string, unknown>;
+
+const ok = <T>(value: T): ParseResult<T> => ({ ok: true, value });
+const bad = <T>(message: string): ParseResult<T> => ({ ok: false, error: { code: 'bad-message', message } });
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isString = (v: unknown): v is string => typeof v === 'string';
+
+/** JSON text → plain object, or a violation. */
+function parseObject(raw: unknown): ParseResult<Json> {
+  if (!isString(raw)) return bad('frames must be JSON text');
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return bad('frame is not valid JSON');
+  }
+  if (!isObject(value)) return bad('message must be a JSON object');
+  if (!isString(value['type'])) return bad('message.type must be a string');
+  return ok(value);
+}
+
+function checkRoom(room: unknown, field: string): string | undefined {
+  if (!isString(room) || !ROOM_PATTERN.test(room)) return `${field} must be 1-64 characters of A-Z a-z 0-9 _ - .`;
+  return undefined;
+}
+
+function checkName(name: unknown, field: string): string | undefined {
+  if (!isString(name) || name.length > MAX_NAME_LENGTH) {
+    return `${field} must be a string of at most ${MAX_NAME_LENGTH} characters`;
+  }
+  return undefined;
+}
+
+function checkPeerId(id: unknown, field: string): string | undefined {
+  if (!isString(id) || !PEER_ID_PATTERN.test(id)) return `${field} must be a peer id`;
+  return undefined;
+}
+
+function parsePeerInfo(v: unknown, field: string): ParseResult<PeerInfo> {
+  if (!isObject(v)) return bad(`${field} must be an object`);
+  const problem = checkPeerId(v['id'], `${field}.id`) ?? checkName(v['name'], `${field}.name`);
+  return problem ? bad(problem) : ok({ id: v['id'] as string, name: v['name'] as string });
+}
+
+function isIceServer(v: unknown): v is IceServer {
+  if (!isObject(v)) return false;
+  const urls = v['urls'];
+  const urlsOk = isString(urls) || (Array.isArray(urls) && urls.length > 0 && urls.every(isString));
+  return urlsOk && (v['username'] === undefined || isString(v['username'])) &&
+    (v['credential'] === undefined || isString(v['credential']));
+}
+
+/**
+ * Parses a frame a client sent (relay side). Unknown fields are ignored, in particular a client-sent `from`.
+ * @param raw the frame as received: a string for text frames; anything else is rejected.
+ */
+export function parseClientMessage(raw: unknown): ParseResult<ClientMessage> {
+  const parsed = parseObject(raw);
+  if (!parsed.ok) return parsed;
+  const m = parsed.value;
+  switch (m['type']) {
+    case 'join': {
+      const problem = checkRoom(m['room'], 'join.room') ??
+        (m['name'] === undefined ? undefined : checkName(m['name'], 'join.name'));
+      if (problem) return bad(problem);
+      const join: JoinMessage = { type: 'join', room: m['room'] as string };
+      if (m['name'] !== undefined) join.name = m['name'] as string;
+      return ok(join);
+    }
+    case 'signal': {
+      const problem = checkPeerId(m['to'], 'signal.to') ?? (isObject(m['data']) ? undefined : 'signal.data must be an object');
+      return problem ? bad(problem) : ok({ type: 'signal', to: m['to'] as string, data: m['data'] as SignalData });
+    }
+    case 'leave':
+      return ok({ type: 'leave' });
+    default:
+      return bad(`unknown message type ${JSON.stringify(m['type']).slice(0, 40)}`);
+  }
+}
+
+/** Parses a frame the relay sent (element side). */
+export function parseServerMessage(raw: unknown): ParseResult<ServerMessage> {
+  const parsed = parseObject(raw);
+  if (!parsed.ok) return parsed;
+  const m = parsed.value;
+  switch (m['type']) {
+    case 'welcome': {
+      const problem = checkPeerId(m['id'], 'welcome.id') ?? checkRoom(m['room'], 'welcome.room') ??
+        (Array.isArray(m['peers']) ? undefined : 'welcome.peers must be an array') ??
+        (Array.isArray(m['iceServers']) && m['iceServers'].every(isIceServer)
+          ? undefined : 'welcome.iceServers must be an array of ICE servers');
+      if (problem) return bad(problem);
+      const peers: PeerInfo[] = [];
+      for (const [i, p] of (m['peers'] as unknown[]).entries()) {
+        const peer = parsePeerInfo(p, `welcome.peers[${i}]`);
+        if (!peer.ok) return peer;
+        peers.push(peer.value);
+      }
+      return ok({ type: 'welcome', id: m['id'] as string, room: m['room'] as string, peers,
+        iceServers: m['iceServers'] as IceServer[] });
+    }
+    case 'peer-joined': {
+      const peer = parsePeerInfo(m['peer'], 'peer-joined.peer');
+      return peer.ok ? ok({ type: 'peer-joined', peer: peer.value }) : peer;
+    }
+    case 'peer-left': {
+      const problem = checkPeerId(m['id'], 'peer-left.id');
+      return problem ? bad(problem) : ok({ type: 'peer-left', id: m['id'] as string });
+    }
+    case 'signal': {
+      const problem = checkPeerId(m['from'], 'signal.from') ??
+        (isObject(m['data']) ? undefined : 'signal.data must be an object');
+      return problem ? bad(problem) : ok({ type: 'signal', from: m['from'] as string, data: m['data'] as SignalData });
+    }
+    case 'error': {
+      const code = m['code'];
+      if (!isString(code) || !(ERROR_CODES as readonly string[]).includes(code)) return bad('error.code is unknown');
+      if (!isString(m['message'])) return bad('error.message must be a string');
+      return ok({ type: 'error', code: code as ErrorCode, message: m['message'] });
+    }
+    default:
+      return bad(`unknown message type ${JSON.stringify(m['type']).slice(0, 40)}`);
+  }
+}
+
+function isCandidate(v: unknown): v is IceCandidate {
+  if (!isObject(v) || !isString(v['candidate'])) return false;
+  const mid = v['sdpMid'], index = v['sdpMLineIndex'], ufrag = v['usernameFragment'];
+  return (mid === undefined || mid === null || isString(mid)) &&
+    (index === undefined || index === null || (Number.isInteger(index) && (index as number) >= 0)) &&
+    (ufrag === undefined || ufrag === null || isString(ufrag));
+}
+
+/** Parses the `data` of a signal from another peer into a {@link NegotiationMessage}. */
+export function parseNegotiationMessage(data: SignalData): ParseResult<NegotiationMessage> {
+  const gen = data['gen'];
+  if (!Number.isSafeInteger(gen) || (gen as number) < 0) return bad('negotiation.gen must be a non-negative integer');
+  const message: NegotiationMessage = { gen: gen as number };
+  const parts = ['description', 'candidate', 'restart'].filter((k) => data[k] !== undefined);
+  if (parts.length !== 1) return bad('negotiation message needs exactly one of description, candidate, restart');
+  if (data['description'] !== undefined) {
+    const d = data['description'];
+    if (!isObject(d) || (d['type'] !== 'offer' && d['type'] !== 'answer') || !isString(d['sdp'])) {
+      return bad('negotiation.description must be an offer or answer with sdp');
+    }
+    message.description = { type: d['type'], sdp: d['sdp'] };
+    const media = data['media'] ?? {};
+    if (!isObject(media) ||
+      !Object.values(media).every((k) => (TRACK_KINDS as readonly unknown[]).includes(k))) {
+      return bad('negotiation.media must map mids to track kinds');
+    }
+    message.media = media as Record<string, TrackKind>;
+  } else if (data['candidate'] !== undefined) {
+    const c = data['candidate'];
+    if (c !== null && !isCandidate(c)) return bad('negotiation.candidate must be an ICE candidate or null');
+    message.candidate = c;
+  } else {
+    if (data['restart'] !== true) return bad('negotiation.restart must be true');
+    message.restart = true;
+  }
+  return ok(message);
+}
+
+/** Serializes a message for the wire. */
+export function encode(message: ClientMessage | ServerMessage): string {
+  return JSON.stringify(message);
+}
