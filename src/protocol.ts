@@ -206,7 +206,8 @@ function parsePeerInfo(v: unknown, field: string): ParseResult<PeerInfo> {
   return problem ? bad(problem) : ok({ id: v['id'] as string, name: v['name'] as string });
 }
 
-function isIceServer(v: unknown): v is IceServer {
+/** Whether `v` is a well-formed {@link IceServer} (the relay validates its configured `iceServers` with it). */
+export function isIceServer(v: unknown): v is IceServer {
   if (!isObject(v)) return false;
   const urls = v['urls'];
   const urlsOk = isString(urls) || (Array.isArray(urls) && urls.length > 0 && urls.every(isString));

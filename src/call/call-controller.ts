@@ -1,0 +1,298 @@
+/**
+ * The call: the one place that composes the relay connection ({@link SignalingClient}), one {@link PeerSession} per
+ * remote peer (a full mesh) and local media ({@link MediaController}). It owns the {@link CallState} and reports
+ * changes through two callbacks, so it needs no DOM and can be driven by any UI.
+ *
+ * @module
+ */
+import { VideoChatError } from '../errors.js';
+import {
+  JoinedEvent,
+  LeftEvent,
+  PeerJoinedEvent,
+  PeerLeftEvent,
+  StateChangeEvent,
+  VideoChatErrorEvent,
+  type CallState,
+} from '../events.js';
+import { MediaController } from '../media/media-controller.js';
+import { PeerSession, type PeerSessionState } from '../negotiation/peer-session.js';
+import { parseNegotiationMessage, type PeerInfo, type ServerMessage, type TrackKind } from '../protocol.js';
+import { SignalingClient, type SignalingState } from '../signaling/signaling-client.js';
+
+/** A remote participant as the UI shows it. */
+export interface RemotePeer extends PeerInfo {
+  /** Camera and microphone of the peer (tracks come and go; the stream object stays). */
+  readonly stream: MediaStream;
+  /** The peer's screen share, or null. */
+  screen: MediaStream | null;
+  connection: PeerSessionState;
+}
+
+export interface CallOptions {
+  /** `ws:`/`wss:` URL of the relay. */
+  signalUrl: string;
+  room: string;
+  /** Display name, at most 64 characters. */
+  name: string;
+  /** Overrides the relay's ICE servers when set. */
+  iceServers?: RTCIceServer[] | undefined;
+  iceTransportPolicy?: RTCIceTransportPolicy;
+  /** Negotiation watchdog, in ms (see {@link PeerSession}). */
+  watchdogMs?: number;
+}
+
+export interface CallHost {
+  /** Something shown changed. */
+  requestUpdate(): void;
+  /** Fires one of the typed events of `events.ts`. */
+  dispatch(event: Event): void;
+}
+
+export class CallController {
+  readonly media: MediaController;
+  #host: CallHost;
+  #options: CallOptions | undefined;
+  #signaling: SignalingClient | undefined;
+  #sessions = new Map<string, PeerSession>();
+  #peers = new Map<string, RemotePeer>();
+  #state: CallState = 'idle';
+  #error: VideoChatError | null = null;
+  #selfId: string | null = null;
+  #iceServers: RTCIceServer[] = [];
+  /** Bumped by each join/leave so that late async results of an abandoned join are ignored. */
+  #run = 0;
+
+  constructor(host: CallHost) {
+    this.#host = host;
+    this.media = new MediaController(() => host.requestUpdate());
+  }
+
+  get state(): CallState {
+    return this.#state;
+  }
+
+  /** Why the call is in `error`, or a non-fatal media problem; null when all is well. */
+  get error(): VideoChatError | null {
+    return this.#error ?? this.media.error;
+  }
+
+  /** This participant's ID, once the relay admitted it. */
+  get selfId(): string | null {
+    return this.#selfId;
+  }
+
+  get room(): string | null {
+    return this.#options?.room ?? null;
+  }
+
+  /** Remote peers in joining order. */
+  get peers(): readonly RemotePeer[] {
+    return [...this.#peers.values()];
+  }
+
+  /** Statistics of the connection to one peer (W3C WebRTC Statistics), or undefined for an unknown peer. */
+  async getStats(peerId: string): Promise<RTCStatsReport | undefined> {
+    return this.#sessions.get(peerId)?.getStats();
+  }
+
+  /**
+   * Captures media, connects to the relay and joins the room. Leaves the current room first. Resolves once media is
+   * settled and the relay connection is under way; the outcome arrives as state changes and events.
+   * @throws {VideoChatError} `bad-config` for a signal URL that is not ws:/wss:.
+   */
+  async join(options: CallOptions): Promise<void> {
+    this.leave();
+    const run = ++this.#run;
+    this.#options = options;
+    this.#setState('connecting');
+    await this.media.start();
+    if (run !== this.#run) return; // left or moved while the camera was starting
+    for (const kind of ['audio', 'video'] as const) this.#forEachSession((s) => void s.setTrack(kind, this.media.track(kind)));
+    if (this.media.error) this.#host.dispatch(new VideoChatErrorEvent(this.media.error));
+    try {
+      this.#signaling = new SignalingClient({
+        url: options.signalUrl,
+        onMessage: (message) => run === this.#run && this.#onMessage(message),
+        onStateChange: (state, detail) => run === this.#run && this.#onSignalingState(state, detail),
+        onProtocolViolation: (violation) => run === this.#run &&
+          this.#fail(new VideoChatError('relay-error', `The relay sent a message this widget does not understand: ${violation.message}`), false),
+      });
+    } catch (cause) {
+      this.#fail(new VideoChatError('bad-config', 'The signal-url attribute must be a ws:// or wss:// URL.', { cause }), true);
+      return;
+    }
+    this.#signaling.connect();
+  }
+
+  /** Leaves the room: tells the relay, closes every peer connection and stops every local track. Idempotent. */
+  leave(): void {
+    this.#run += 1;
+    const room = this.#options?.room;
+    const wasJoined = this.#selfId !== null;
+    if (this.#signaling?.state === 'open') this.#signaling.send({ type: 'leave' });
+    this.#signaling?.close();
+    this.#signaling = undefined;
+    this.#closeSessions();
+    this.media.stop();
+    this.#selfId = null;
+    this.#error = null;
+    this.#options = undefined;
+    this.#setState('idle');
+    if (wasJoined && room) this.#host.dispatch(new LeftEvent(room));
+  }
+
+  setMicrophoneEnabled(enabled: boolean): void {
+    this.media.setMicrophoneEnabled(enabled);
+  }
+
+  setCameraEnabled(enabled: boolean): void {
+    this.media.setCameraEnabled(enabled);
+  }
+
+  // ---- relay ----
+
+  #onSignalingState(state: SignalingState, detail: { attempt: number; closeCode?: number }): void {
+    const options = this.#options;
+    if (!options) return;
+    switch (state) {
+      case 'open':
+        this.#signaling?.send({ type: 'join', room: options.room, name: options.name });
+        break;
+      case 'reconnecting':
+        if (this.#selfId === null && detail.attempt >= 3 && this.#state !== 'error') {
+          // Never got in: say so rather than spin silently; attempts go on in the background.
+          this.#fail(new VideoChatError('relay-unreachable', 'Cannot reach the video chat server. Retrying…'), true);
+        } else if (this.#selfId !== null) {
+          this.#setState('reconnecting');
+        }
+        break;
+      case 'closed':
+        if (detail.closeCode !== undefined) {
+          this.#fail(new VideoChatError('relay-error', `The video chat server closed the connection (code ${detail.closeCode}).`), true);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  #onMessage(message: ServerMessage): void {
+    switch (message.type) {
+      case 'welcome': {
+        // A welcome after a reconnect is a fresh start: the relay gave us a new ID, the others saw us leave.
+        this.#closeSessions();
+        this.#error = null;
+        this.#selfId = message.id;
+        this.#iceServers = this.#options?.iceServers ?? message.iceServers;
+        this.#host.dispatch(new JoinedEvent(message.room, message.id));
+        for (const peer of message.peers) this.#addPeer(peer, true); // the newcomer makes every offer
+        this.#setState(this.#peers.size > 0 ? 'in-call' : 'waiting'); // also clears a 'relay-unreachable' error
+        break;
+      }
+      case 'peer-joined':
+        this.#addPeer(message.peer, false);
+        this.#updateCallState();
+        break;
+      case 'peer-left':
+        this.#removePeer(message.id);
+        this.#updateCallState();
+        break;
+      case 'signal': {
+        const parsed = parseNegotiationMessage(message.data);
+        const session = this.#sessions.get(message.from);
+        if (parsed.ok && session) session.receive(parsed.value);
+        break;
+      }
+      case 'error':
+        if (message.code === 'room-full') {
+          this.#fail(new VideoChatError('room-full', 'This room is full. Try again later.'), true);
+          this.#signaling?.close();
+        } else {
+          this.#fail(new VideoChatError('relay-error', `The video chat server refused a message: ${message.message}`), false);
+        }
+        break;
+    }
+  }
+
+  // ---- peers ----
+
+  #addPeer(info: PeerInfo, initiator: boolean): void {
+    if (this.#peers.has(info.id) || info.id === this.#selfId) return;
+    const peer: RemotePeer = { id: info.id, name: info.name, stream: new MediaStream(), screen: null, connection: 'connecting' };
+    this.#peers.set(info.id, peer);
+    const options = this.#options;
+    const session = new PeerSession({
+      peerId: info.id,
+      initiator,
+      iceServers: this.#iceServers,
+      ...(options?.iceTransportPolicy ? { iceTransportPolicy: options.iceTransportPolicy } : {}),
+      ...(options?.watchdogMs ? { watchdogMs: options.watchdogMs } : {}),
+      tracks: { audio: this.media.track('audio'), video: this.media.track('video') },
+      send: (data) => this.#signaling?.send({ type: 'signal', to: info.id, data: { ...data } }),
+      onRemoteTracks: (tracks) => this.#showRemoteTracks(peer, tracks),
+      onStateChange: (state) => {
+        peer.connection = state;
+        if (state === 'failed') {
+          this.#host.dispatch(new VideoChatErrorEvent(new VideoChatError('peer-unreachable',
+            `Could not connect to ${info.name || 'a participant'}.`)));
+        }
+        this.#host.requestUpdate();
+      },
+    });
+    this.#sessions.set(info.id, session);
+    this.#host.dispatch(new PeerJoinedEvent({ id: info.id, name: info.name }));
+  }
+
+  #removePeer(id: string): void {
+    const peer = this.#peers.get(id);
+    this.#sessions.get(id)?.close();
+    this.#sessions.delete(id);
+    this.#peers.delete(id);
+    if (peer) this.#host.dispatch(new PeerLeftEvent({ id: peer.id, name: peer.name }));
+  }
+
+  /** Keeps one MediaStream per peer (so `<video>` elements are not reset) in step with its live tracks. */
+  #showRemoteTracks(peer: RemotePeer, tracks: ReadonlyMap<TrackKind, MediaStreamTrack>): void {
+    const wanted = [tracks.get('audio'), tracks.get('video')].filter((t): t is MediaStreamTrack => t !== undefined);
+    for (const track of peer.stream.getTracks()) if (!wanted.includes(track)) peer.stream.removeTrack(track);
+    for (const track of wanted) if (!peer.stream.getTrackById(track.id)) peer.stream.addTrack(track);
+    const screen = tracks.get('screen');
+    peer.screen = screen ? new MediaStream([screen]) : null;
+    this.#host.requestUpdate();
+  }
+
+  #closeSessions(): void {
+    for (const id of [...this.#peers.keys()]) this.#removePeer(id);
+  }
+
+  #forEachSession(fn: (session: PeerSession) => void): void {
+    for (const session of this.#sessions.values()) fn(session);
+  }
+
+  // ---- state ----
+
+  #updateCallState(): void {
+    if (this.#selfId === null || this.#state === 'error') return;
+    this.#setState(this.#peers.size > 0 ? 'in-call' : 'waiting');
+  }
+
+  /** Reports an error; `fatal` puts the call in the `error` state (shown instead of the call). */
+  #fail(error: VideoChatError, fatal: boolean): void {
+    this.#host.dispatch(new VideoChatErrorEvent(error));
+    if (fatal) {
+      this.#error = error;
+      this.#setState('error');
+    }
+  }
+
+  #setState(state: CallState): void {
+    if (state === this.#state) {
+      this.#host.requestUpdate();
+      return;
+    }
+    this.#state = state;
+    this.#host.dispatch(new StateChangeEvent(state));
+    this.#host.requestUpdate();
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * The one error type of the widget: a fixed set of codes, a readable message for people, and the underlying cause.
+ */
+
+/**
+ * Every code a {@link VideoChatError} may carry.
+ * - `permission-denied`: the visitor (or the browser policy) refused camera/microphone access.
+ * - `no-device`: no camera or microphone exists.
+ * - `device-busy`: the device exists but could not be started (in use by another program).
+ * - `relay-unreachable`: the WebSocket to the relay could not be opened or kept.
+ * - `room-full`: the room is at capacity.
+ * - `relay-error`: the relay answered with any other error (see `cause`).
+ * - `bad-config`: missing or invalid attributes (e.g. a non-JSON `ice-servers`).
+ * - `peer-unreachable`: a connection to one peer could not be established after retries.
+ */
+export type VideoChatErrorCode =
+  | 'permission-denied'
+  | 'no-device'
+  | 'device-busy'
+  | 'relay-unreachable'
+  | 'room-full'
+  | 'relay-error'
+  | 'bad-config'
+  | 'peer-unreachable';
+
+/** An error with a machine-readable {@link VideoChatErrorCode}, a human-readable message and an optional cause. */
+export class VideoChatError extends Error {
+  override readonly name = 'VideoChatError';
+  readonly code: VideoChatErrorCode;
+
+  constructor(code: VideoChatErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/**
+ * Maps a getUserMedia rejection (W3C Media Capture and Streams §10: `NotAllowedError`, `NotFoundError`,
+ * `NotReadableError`, `OverconstrainedError`, …) to a {@link VideoChatError}.
+ */
+export function mediaError(cause: unknown): VideoChatError {
+  const name = cause instanceof Error ? cause.name : '';
+  switch (name) {
+    case 'NotAllowedError':
+    case 'SecurityError':
+      return new VideoChatError('permission-denied',
+        'Camera and microphone access was denied. You can still watch and listen.', { cause });
+    case 'NotFoundError':
+    case 'OverconstrainedError':
+      return new VideoChatError('no-device', 'No camera or microphone was found. You can still watch and listen.',
+        { cause });
+    default:
+      return new VideoChatError('device-busy',
+        'The camera or microphone could not be started (is another program using it?). You can still watch and listen.',
+        { cause });
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Typed DOM events `<video-chat>` fires for the host page. All bubble and are composed (they cross shadow roots), so
+ * a page can listen on the element or any ancestor. None is cancelable.
+ */
+import type { VideoChatError } from './errors.js';
+import type { PeerInfo } from './protocol.js';
+
+/** The visible state of the call. */
+export type CallState =
+  /** Not in a room: attributes missing, or after `leave()`. */
+  | 'idle'
+  /** Opening the relay connection and the camera. */
+  | 'connecting'
+  /** In the room, nobody else is there. */
+  | 'waiting'
+  /** In the room with at least one other peer. */
+  | 'in-call'
+  /** The relay connection dropped; trying again. Media between peers keeps flowing. */
+  | 'reconnecting'
+  /** Cannot go on (see the `vc-error` event or the element's `error`). */
+  | 'error';
+
+const init = { bubbles: true, composed: true } as const;
+
+/** Fired when the relay has admitted this participant to `room`. */
+export class JoinedEvent extends Event {
+  static readonly eventName = 'vc-joined';
+  readonly room: string;
+  readonly peerId: string;
+  constructor(room: string, peerId: string) {
+    super(JoinedEvent.eventName, init);
+    this.room = room;
+    this.peerId = peerId;
+  }
+}
+
+/** Fired when this participant has left the room (by `leave()`, removal, or a room change). */
+export class LeftEvent extends Event {
+  static readonly eventName = 'vc-left';
+  readonly room: string;
+  constructor(room: string) {
+    super(LeftEvent.eventName, init);
+    this.room = room;
+  }
+}
+
+/** Fired when another peer enters the room (including those already there at join). */
+export class PeerJoinedEvent extends Event {
+  static readonly eventName = 'vc-peer-joined';
+  readonly peer: PeerInfo;
+  constructor(peer: PeerInfo) {
+    super(PeerJoinedEvent.eventName, init);
+    this.peer = peer;
+  }
+}
+
+/** Fired when another peer leaves the room or its connection to the relay dies. */
+export class PeerLeftEvent extends Event {
+  static readonly eventName = 'vc-peer-left';
+  readonly peer: PeerInfo;
+  constructor(peer: PeerInfo) {
+    super(PeerLeftEvent.eventName, init);
+    this.peer = peer;
+  }
+}
+
+/** Fired on every change of {@link CallState}. */
+export class StateChangeEvent extends Event {
+  static readonly eventName = 'vc-state-change';
+  readonly state: CallState;
+  constructor(state: CallState) {
+    super(StateChangeEvent.eventName, init);
+    this.state = state;
+  }
+}
+
+/** Fired for every error shown to the visitor; `error.code` tells which (see `VideoChatErrorCode`). */
+export class VideoChatErrorEvent extends Event {
+  static readonly eventName = 'vc-error';
+  readonly error: VideoChatError;
+  constructor(error: VideoChatError) {
+    super(VideoChatErrorEvent.eventName, init);
+    this.error = error;
+  }
+}
+
+declare global {
+  interface HTMLElementEventMap {
+    'vc-joined': JoinedEvent;
+    'vc-left': LeftEvent;
+    'vc-peer-joined': PeerJoinedEvent;
+    'vc-peer-left': PeerLeftEvent;
+    'vc-state-change': StateChangeEvent;
+    'vc-error': VideoChatErrorEvent;
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * Entry point: registers `<video-chat>` (once) and exports the public types. Import it once per page, or load
+ * `dist/video-chat.js` with a `<script type="module">` tag.
+ * @module
+ */
+import { VideoChatElement } from './video-chat.js';
+
+export { VideoChatElement } from './video-chat.js';
+export { VideoChatError, type VideoChatErrorCode } from './errors.js';
+export * from './events.js';
+export type { PeerInfo } from './protocol.js';
+
+if (!customElements.get('video-chat')) customElements.define('video-chat', VideoChatElement);

@@ -1,0 +1,350 @@
+/**
+ * One RTCPeerConnection to one remote peer, negotiated with "perfect negotiation" (W3C WebRTC §10 example, MDN
+ * "Perfect negotiation"): the same code runs on both sides; the only way out is the `send` function and the only way in
+ * is {@link PeerSession.receive}. No DOM, no WebSocket.
+ *
+ * Rules this session follows, and why:
+ * - **At (re)start only the initiator offers.** Both sides offering at once while the connection is being set up was
+ *   measured to wedge Chromium 156 in about one call in three, so the other side creates its RTCPeerConnection only
+ *   when the first offer arrives. Later renegotiations (a screen share, a track added) may come from either side at
+ *   any moment; perfect negotiation resolves their glare (the polite side rolls back, the impolite one ignores).
+ * - **Fixed transceivers.** The initiator creates one audio and one video transceiver (`recvonly` when it has no such
+ *   track), so a visitor without camera still receives. Every description carries `media` (mid → {@link TrackKind}
+ *   of what the sender sends on that mid) so the far side can tell a camera from a screen.
+ * - **Trickle ICE** with candidates held until the remote description is set (RFC 8838, JSEP RFC 8829 §5.7).
+ * - **Watchdog.** A connection that is not `connected` within `watchdogMs` of its (re)creation, or that stays
+ *   `disconnected`/`failed` that long, is closed and recreated with a higher generation `gen` (the initiator does it;
+ *   the other side asks with `restart`). After `maxRestarts` the session reports `failed`.
+ *
+ * @module
+ */
+import type { IceCandidate, NegotiationMessage, TrackKind } from '../protocol.js';
+
+/** Coarse state of the session, for the UI. */
+export type PeerSessionState = 'connecting' | 'connected' | 'failed' | 'closed';
+
+export interface PeerSessionOptions {
+  /** The remote peer's ID (for logs and errors only). */
+  peerId: string;
+  /** True when this side makes the first offer (the newcomer). */
+  initiator: boolean;
+  /** Polite side of perfect negotiation: rolls back its own offer on glare. Default: `initiator`. */
+  polite?: boolean;
+  /** ICE servers for the RTCPeerConnection (W3C WebRTC RTCConfiguration.iceServers). */
+  iceServers: RTCIceServer[];
+  /** Restricts ICE candidates, e.g. `'relay'` for TURN only. Default `'all'`. */
+  iceTransportPolicy?: RTCIceTransportPolicy;
+  /** Delivers a message to the counterpart session (through the relay). Must not throw. */
+  send: (message: NegotiationMessage) => void;
+  /** Local tracks to send from the start, by kind. */
+  tracks?: Partial<Record<TrackKind, MediaStreamTrack | null>>;
+  /** How long a connection may make no progress before it is recreated, in ms. Default 10000. */
+  watchdogMs?: number;
+  /** How many times the watchdog may recreate the connection before the session is `failed`. Default 3. */
+  maxRestarts?: number;
+  /** Called when the set of remote tracks changes; `tracks` maps kind → live remote track. */
+  onRemoteTracks?: (tracks: ReadonlyMap<TrackKind, MediaStreamTrack>) => void;
+  /** Called on every {@link PeerSessionState} change. */
+  onStateChange?: (state: PeerSessionState) => void;
+  /** Called for errors that do not end the session (a failed renegotiation step, a bad message). */
+  onError?: (error: unknown) => void;
+}
+
+const MEDIA_KIND: Record<TrackKind, 'audio' | 'video'> = { audio: 'audio', video: 'video', screen: 'video' };
+
+/** One peer connection with perfect negotiation. See the module comment for the rules. */
+export class PeerSession {
+  readonly peerId: string;
+  readonly initiator: boolean;
+  readonly polite: boolean;
+  #options: PeerSessionOptions;
+  #pc: RTCPeerConnection | undefined;
+  #gen = 0;
+  #state: PeerSessionState = 'connecting';
+  #restarts = 0;
+  #makingOffer = false;
+  #ignoreOffer = false;
+  #pendingCandidates: IceCandidate[] = [];
+  /** Serializes incoming messages: each is fully applied before the next (descriptions are async). */
+  #inbox: Promise<void> = Promise.resolve();
+  /** What we send, by kind; the transceiver that carries it. */
+  #localTracks = new Map<TrackKind, MediaStreamTrack | null>();
+  #senders = new Map<TrackKind, RTCRtpTransceiver>();
+  /** What the far side sends on each mid, from its last description. */
+  #remoteMedia = new Map<string, TrackKind>();
+  #remoteTracks = new Map<TrackKind, MediaStreamTrack>();
+  #watchdog: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(options: PeerSessionOptions) {
+    this.#options = options;
+    this.peerId = options.peerId;
+    this.initiator = options.initiator;
+    this.polite = options.polite ?? options.initiator;
+    for (const [kind, track] of Object.entries(options.tracks ?? {})) this.#localTracks.set(kind as TrackKind, track);
+    if (this.initiator) this.#createConnection(0);
+    this.#armWatchdog();
+  }
+
+  /** Current state. */
+  get state(): PeerSessionState {
+    return this.#state;
+  }
+
+  /** Connection generation: raised each time the connection is recreated. */
+  get generation(): number {
+    return this.#gen;
+  }
+
+  /** The live remote tracks by kind. */
+  get remoteTracks(): ReadonlyMap<TrackKind, MediaStreamTrack> {
+    return this.#remoteTracks;
+  }
+
+  /** The underlying connection's statistics (W3C WebRTC Statistics), or undefined before it exists. */
+  async getStats(): Promise<RTCStatsReport | undefined> {
+    return this.#pc?.getStats();
+  }
+
+  /**
+   * Sends `track` as `kind` (or stops sending it with `null`). Camera and microphone swaps use `replaceTrack` and need
+   * no renegotiation; a kind not sent before (e.g. the first `screen`) adds a transceiver and renegotiates.
+   */
+  async setTrack(kind: TrackKind, track: MediaStreamTrack | null): Promise<void> {
+    this.#localTracks.set(kind, track);
+    const pc = this.#pc;
+    if (!pc) return; // applied when the connection is created
+    const transceiver = this.#senderFor(pc, kind, track !== null);
+    if (!transceiver) return;
+    await transceiver.sender.replaceTrack(track);
+    const direction = track ? 'sendrecv' : kind === 'screen' ? 'recvonly' : transceiver.direction;
+    if (transceiver.direction !== direction) transceiver.direction = direction; // fires negotiationneeded
+  }
+
+  /** Applies a message from the counterpart. Messages are applied strictly in arrival order. */
+  receive(message: NegotiationMessage): void {
+    this.#inbox = this.#inbox
+      .then(() => this.#handle(message))
+      .catch((error: unknown) => this.#options.onError?.(error));
+  }
+
+  /** Closes the connection and stops the watchdog. Remote tracks end. Idempotent. */
+  close(): void {
+    this.#clearWatchdog();
+    this.#pc?.close();
+    this.#pc = undefined;
+    this.#setRemoteTracks(new Map());
+    this.#setState('closed');
+  }
+
+  // ---- connection lifecycle ----
+
+  #createConnection(gen: number): RTCPeerConnection {
+    this.#pc?.close();
+    this.#gen = gen;
+    this.#makingOffer = false;
+    this.#ignoreOffer = false;
+    this.#pendingCandidates = [];
+    this.#senders.clear();
+    this.#remoteMedia.clear();
+    this.#setRemoteTracks(new Map());
+    const pc = new RTCPeerConnection({
+      iceServers: this.#options.iceServers,
+      iceTransportPolicy: this.#options.iceTransportPolicy ?? 'all',
+    });
+    this.#pc = pc;
+    const current = () => this.#pc === pc;
+
+    pc.onnegotiationneeded = async () => {
+      if (!current()) return;
+      try {
+        this.#makingOffer = true;
+        await pc.setLocalDescription();
+        if (current() && pc.localDescription) this.#sendDescription(pc, pc.localDescription);
+      } catch (error) {
+        if (current()) this.#options.onError?.(error);
+      } finally {
+        this.#makingOffer = false;
+      }
+    };
+    pc.onicecandidate = ({ candidate }) => {
+      if (current() && candidate?.candidate) this.#send({ candidate: candidate.toJSON() as IceCandidate });
+    };
+    pc.ontrack = () => current() && this.#refreshRemoteTracks(pc);
+    pc.onsignalingstatechange = () => current() && pc.signalingState === 'stable' && this.#refreshRemoteTracks(pc);
+    pc.onconnectionstatechange = () => current() && this.#onConnectionState(pc);
+
+    if (this.initiator) {
+      // The initiator fixes the transceiver layout; adding them fires negotiationneeded → the first offer.
+      for (const kind of ['audio', 'video'] as const) this.#senderFor(pc, kind, true);
+      const screen = this.#localTracks.get('screen');
+      if (screen) this.#senderFor(pc, 'screen', true);
+    }
+    return pc;
+  }
+
+  /** Recreates the connection with a higher generation (initiator) or asks the initiator to (the other side). */
+  #restart(): void {
+    if (this.#state === 'closed') return;
+    if (this.#restarts >= (this.#options.maxRestarts ?? 3)) {
+      this.#setState('failed');
+      return;
+    }
+    this.#restarts += 1;
+    this.#setState('connecting');
+    if (this.initiator) this.#createConnection(this.#gen + 1);
+    else this.#send({ restart: true });
+    this.#armWatchdog();
+  }
+
+  #onConnectionState(pc: RTCPeerConnection): void {
+    switch (pc.connectionState) {
+      case 'connected':
+        this.#clearWatchdog();
+        this.#restarts = 0;
+        this.#setState('connected');
+        break;
+      case 'failed':
+        // An ICE restart is cheap and keeps the session; the watchdog recreates the connection if it does not help.
+        if (this.initiator) pc.restartIce();
+        this.#setState('connecting');
+        this.#armWatchdog();
+        break;
+      case 'disconnected':
+        // Often transient (a lost packet burst); give it the watchdog's grace period before acting.
+        this.#setState('connecting');
+        this.#armWatchdog();
+        break;
+      default:
+        break;
+    }
+  }
+
+  #armWatchdog(): void {
+    this.#clearWatchdog();
+    this.#watchdog = setTimeout(() => this.#restart(), this.#options.watchdogMs ?? 10_000);
+  }
+
+  #clearWatchdog(): void {
+    if (this.#watchdog !== undefined) clearTimeout(this.#watchdog);
+    this.#watchdog = undefined;
+  }
+
+  // ---- incoming messages ----
+
+  async #handle(message: NegotiationMessage): Promise<void> {
+    if (this.#state === 'closed' || message.gen < this.#gen) return; // stale: from a connection already replaced
+    if (message.restart) {
+      if (this.initiator && message.gen === this.#gen) this.#restart();
+      return;
+    }
+    const newer = message.gen > this.#gen;
+    if (newer || !this.#pc) {
+      // Only the initiator starts a generation, and only with an offer; anything else is out of order and dropped.
+      if (this.initiator || message.description?.type !== 'offer') return;
+      this.#createConnection(message.gen);
+      this.#armWatchdog();
+    }
+    const pc = this.#pc as RTCPeerConnection;
+
+    if (message.description) {
+      const description = message.description;
+      const offerCollision = description.type === 'offer' && (this.#makingOffer || pc.signalingState !== 'stable');
+      this.#ignoreOffer = !this.polite && offerCollision;
+      if (this.#ignoreOffer) return;
+      this.#remoteMedia = new Map(Object.entries(message.media ?? {}));
+      await pc.setRemoteDescription(description); // rolls back our own offer implicitly on the polite side
+      await this.#flushCandidates(pc);
+      if (description.type === 'offer') {
+        this.#attachLocalTracks(pc);
+        await pc.setLocalDescription();
+        if (pc.localDescription) this.#sendDescription(pc, pc.localDescription);
+      }
+      this.#refreshRemoteTracks(pc);
+    } else if (message.candidate) {
+      if (!pc.remoteDescription) {
+        this.#pendingCandidates.push(message.candidate);
+        return;
+      }
+      try {
+        await pc.addIceCandidate(message.candidate);
+      } catch (error) {
+        if (!this.#ignoreOffer) throw error; // candidates of an offer we ignored are expected to fail
+      }
+    }
+  }
+
+  async #flushCandidates(pc: RTCPeerConnection): Promise<void> {
+    const pending = this.#pendingCandidates;
+    this.#pendingCandidates = [];
+    for (const candidate of pending) {
+      await pc.addIceCandidate(candidate).catch((error: unknown) => this.#options.onError?.(error));
+    }
+  }
+
+  // ---- tracks and transceivers ----
+
+  /**
+   * The transceiver that sends `kind`: the one already used for it, else one the far side offered for the same kind
+   * that we do not use yet, else (when `create`) a new one.
+   */
+  #senderFor(pc: RTCPeerConnection, kind: TrackKind, create: boolean): RTCRtpTransceiver | undefined {
+    const known = this.#senders.get(kind);
+    if (known && known.currentDirection !== 'stopped') return known;
+    const used = new Set(this.#senders.values());
+    let transceiver = pc.getTransceivers().find((t) =>
+      !used.has(t) && t.currentDirection !== 'stopped' && t.mid !== null && this.#remoteMedia.get(t.mid) === kind);
+    if (!transceiver && create) {
+      const track = this.#localTracks.get(kind) ?? null;
+      transceiver = pc.addTransceiver(track ?? MEDIA_KIND[kind], { direction: track ? 'sendrecv' : 'recvonly' });
+    }
+    if (transceiver) this.#senders.set(kind, transceiver);
+    return transceiver;
+  }
+
+  /** Answerer side: puts our tracks on the transceivers the offer created, before the answer is made. */
+  #attachLocalTracks(pc: RTCPeerConnection): void {
+    for (const [kind, track] of this.#localTracks) {
+      if (!track) continue;
+      const transceiver = this.#senderFor(pc, kind, false);
+      if (!transceiver || transceiver.sender.track === track) continue;
+      void transceiver.sender.replaceTrack(track);
+      transceiver.direction = 'sendrecv';
+    }
+  }
+
+  #sendDescription(pc: RTCPeerConnection, description: RTCSessionDescription): void {
+    const media: Record<string, TrackKind> = {};
+    for (const [kind, transceiver] of this.#senders) {
+      if (transceiver.mid !== null && pc.getTransceivers().includes(transceiver)) media[transceiver.mid] = kind;
+    }
+    this.#send({ description: { type: description.type as 'offer' | 'answer', sdp: description.sdp }, media });
+  }
+
+  #refreshRemoteTracks(pc: RTCPeerConnection): void {
+    const tracks = new Map<TrackKind, MediaStreamTrack>();
+    for (const t of pc.getTransceivers()) {
+      const kind = t.mid === null ? undefined : this.#remoteMedia.get(t.mid);
+      const receiving = t.currentDirection === 'sendrecv' || t.currentDirection === 'recvonly';
+      if (kind && receiving && t.receiver.track.readyState === 'live') tracks.set(kind, t.receiver.track);
+    }
+    this.#setRemoteTracks(tracks);
+  }
+
+  #setRemoteTracks(tracks: Map<TrackKind, MediaStreamTrack>): void {
+    const same = tracks.size === this.#remoteTracks.size &&
+      [...tracks].every(([kind, track]) => this.#remoteTracks.get(kind) === track);
+    if (same) return;
+    this.#remoteTracks = tracks;
+    this.#options.onRemoteTracks?.(tracks);
+  }
+
+  #setState(state: PeerSessionState): void {
+    if (this.#state === state || this.#state === 'closed') return;
+    this.#state = state;
+    this.#options.onStateChange?.(state);
+  }
+
+  #send(message: Omit<NegotiationMessage, 'gen'>): void {
+    this.#options.send({ gen: this.#gen, ...message });
+  }
+}

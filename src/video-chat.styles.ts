@@ -1,0 +1,158 @@
+import { css } from 'lit';
+
+/**
+ * Styles of `<video-chat>`. `all: initial` on the host stops the page's inherited text styles from leaking in;
+ * everything themable goes through the `--video-chat-*` custom properties (which `all` does not reset) and `::part`.
+ */
+export const styles = css`
+  :host {
+    all: initial;
+    display: block;
+    box-sizing: border-box;
+    position: relative;
+    min-height: 240px;
+    padding: var(--video-chat-gap, 8px);
+    border-radius: var(--video-chat-radius, 12px);
+    background: var(--video-chat-background, #111418);
+    color: var(--video-chat-foreground, #f2f4f7);
+    font: 14px/1.4 var(--video-chat-font, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif);
+    container-type: inline-size;
+  }
+  :host([hidden]) {
+    display: none;
+  }
+  *,
+  *::before,
+  *::after {
+    box-sizing: inherit;
+  }
+  .status {
+    margin: 0 0 var(--video-chat-gap, 8px);
+    min-height: 1.4em;
+  }
+  .error {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: center;
+    gap: var(--video-chat-gap, 8px);
+    margin: 0 0 var(--video-chat-gap, 8px);
+    padding: 8px 12px;
+    border-radius: calc(var(--video-chat-radius, 12px) / 2);
+    background: var(--video-chat-error-background, #5c1a1a);
+  }
+  .grid {
+    display: grid;
+    gap: var(--video-chat-gap, 8px);
+    grid-template-columns: repeat(auto-fit, minmax(min(100%, var(--video-chat-tile-min-width, 220px)), 1fr));
+  }
+  .tile {
+    position: relative;
+    margin: 0;
+    aspect-ratio: 4 / 3;
+    overflow: hidden;
+    border-radius: var(--video-chat-radius, 12px);
+    background: var(--video-chat-tile-background, #20252c);
+  }
+  video {
+    display: block;
+    width: 100%;
+    height: 100%;
+    object-fit: cover;
+    background: transparent;
+  }
+  .local video {
+    transform: scaleX(-1);
+  }
+  .placeholder {
+    position: absolute;
+    inset: 0;
+    display: grid;
+    place-items: center;
+    font-size: 2.5em;
+    font-weight: 600;
+    color: var(--video-chat-muted-foreground, #98a2b3);
+  }
+  .name,
+  .badge {
+    position: absolute;
+    max-width: calc(100% - 16px);
+    padding: 2px 8px;
+    border-radius: 999px;
+    background: rgb(0 0 0 / 0.6);
+    color: #fff;
+    white-space: nowrap;
+    overflow: hidden;
+    text-overflow: ellipsis;
+  }
+  .name {
+    left: 8px;
+    bottom: 8px;
+  }
+  .badge {
+    right: 8px;
+    top: 8px;
+  }
+  .controls {
+    display: flex;
+    justify-content: center;
+    flex-wrap: wrap;
+    gap: var(--video-chat-gap, 8px);
+    margin-top: var(--video-chat-gap, 8px);
+  }
+  button {
+    display: inline-flex;
+    align-items: center;
+    gap: 6px;
+    min-height: 40px;
+    padding: 8px 14px;
+    border: 0;
+    border-radius: 999px;
+    background: var(--video-chat-control-background, #2f3742);
+    color: inherit;
+    font: inherit;
+    cursor: pointer;
+  }
+  button:hover {
+    filter: brightness(1.2);
+  }
+  button:focus-visible {
+    outline: 3px solid var(--video-chat-focus-ring, #7cb7ff);
+    outline-offset: 2px;
+  }
+  button[aria-pressed='false'] {
+    background: var(--video-chat-control-off-background, #b42318);
+  }
+  button.leave {
+    background: var(--video-chat-danger, #b42318);
+  }
+  button.primary {
+    background: var(--video-chat-accent, #1f6feb);
+  }
+  svg {
+    width: 20px;
+    height: 20px;
+    fill: currentColor;
+  }
+  .sound {
+    position: absolute;
+    left: 50%;
+    top: 50%;
+    transform: translate(-50%, -50%);
+    background: var(--video-chat-accent, #1f6feb);
+    z-index: 1;
+  }
+  .visually-hidden {
+    position: absolute;
+    width: 1px;
+    height: 1px;
+    overflow: hidden;
+    clip-path: inset(50%);
+    white-space: nowrap;
+  }
+  @media (prefers-reduced-motion: reduce) {
+    * {
+      transition: none !important;
+      animation: none !important;
+    }
+  }
+`;
