@@ -1,11 +1,16 @@
 import { css } from 'lit';
 
 /**
- * Styles of `<video-chat>`. `all: initial` on the host stops the page's inherited text styles from leaking in;
- * everything themable goes through the `--video-chat-*` custom properties (which `all` does not reset) and `::part`.
+ * Styles of `<video-chat>`. The page's rules on the host element itself (even `* {…}`) beat `:host`, so the text
+ * styles are reset on the inner `.call` wrapper with `all: initial`; everything themable goes through the
+ * `--video-chat-*` custom properties (which `all` does not reset) and `::part`.
  */
 export const styles = css`
   :host {
+    display: block;
+    container-type: inline-size;
+  }
+  .call {
     all: initial;
     display: block;
     box-sizing: border-box;
@@ -16,7 +21,6 @@ export const styles = css`
     background: var(--video-chat-background, #111418);
     color: var(--video-chat-foreground, #f2f4f7);
     font: 14px/1.4 var(--video-chat-font, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif);
-    container-type: inline-size;
   }
   :host([hidden]) {
     display: none;
@@ -126,7 +130,7 @@ export const styles = css`
     background: var(--video-chat-danger, #b42318);
   }
   button.primary {
-    background: var(--video-chat-accent, #1f6feb);
+    background: var(--video-chat-accent, #1858c8);
   }
   svg {
     width: 20px;
@@ -138,7 +142,7 @@ export const styles = css`
     left: 50%;
     top: 50%;
     transform: translate(-50%, -50%);
-    background: var(--video-chat-accent, #1f6feb);
+    background: var(--video-chat-accent, #1858c8);
     z-index: 1;
   }
   .visually-hidden {

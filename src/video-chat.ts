@@ -55,7 +55,7 @@ const initials = (name: string): string =>
  * @cssprop --video-chat-gap - Spacing. Default `8px`.
  * @cssprop --video-chat-tile-min-width - Smallest tile width before the grid wraps. Default `220px`.
  * @cssprop --video-chat-tile-background - Tile background. Default `#20252c`.
- * @cssprop --video-chat-accent - Primary buttons. Default `#1f6feb`.
+ * @cssprop --video-chat-accent - Primary buttons. Default `#1858c8`.
  * @cssprop --video-chat-danger - Leave button. Default `#b42318`.
  * @cssprop --video-chat-control-background - Control buttons. Default `#2f3742`.
  * @cssprop --video-chat-control-off-background - A control that is off (muted mic, camera off). Default `#b42318`.
@@ -183,13 +183,17 @@ export class VideoChatElement extends LitElement {
     this.leave();
   }
 
-  protected override updated(changed: PropertyValues<this>): void {
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    // Joining here (not in updated) folds the resulting state change into this same render.
     const config = ['room', 'signalUrl', 'iceServers', 'iceTransportPolicy'] as const;
     if (config.some((key) => changed.has(key)) && this.isConnected && this.#configKey() !== this.#joinedKey) {
       if (this.room && this.signalUrl) this.join();
       else if (this.#joinedKey) this.leave();
     }
     this.#syncStates();
+  }
+
+  protected override updated(): void {
     this.#playVideos();
   }
 
@@ -259,14 +263,12 @@ export class VideoChatElement extends LitElement {
     const camera = media.cameraEnabled;
     return html`<div part="controls" class="controls" role="toolbar" aria-label="Call controls">
       <button part="control-button mic-button" aria-pressed=${mic ? 'true' : 'false'} ?disabled=${!media.track('audio')}
-        aria-label="Microphone" title=${mic ? 'Mute microphone' : 'Unmute microphone'}
-        @click=${() => this.setMicrophoneEnabled(!mic)}>
-        <svg viewBox="0 0 24 24" aria-hidden="true">${icons.mic}</svg><span>${mic ? 'Mute' : 'Unmute'}</span>
+        title=${mic ? 'Mute microphone' : 'Unmute microphone'} @click=${() => this.setMicrophoneEnabled(!mic)}>
+        <svg viewBox="0 0 24 24" aria-hidden="true">${icons.mic}</svg><span>Microphone</span>
       </button>
       <button part="control-button camera-button" aria-pressed=${camera ? 'true' : 'false'} ?disabled=${!media.track('video')}
-        aria-label="Camera" title=${camera ? 'Turn camera off' : 'Turn camera on'}
-        @click=${() => this.setCameraEnabled(!camera)}>
-        <svg viewBox="0 0 24 24" aria-hidden="true">${icons.camera}</svg><span>${camera ? 'Stop video' : 'Start video'}</span>
+        title=${camera ? 'Turn camera off' : 'Turn camera on'} @click=${() => this.setCameraEnabled(!camera)}>
+        <svg viewBox="0 0 24 24" aria-hidden="true">${icons.camera}</svg><span>Camera</span>
       </button>
       <button part="control-button leave-button" class="leave" @click=${() => this.leave()}>
         <svg viewBox="0 0 24 24" aria-hidden="true">${icons.leave}</svg><span>Leave</span>

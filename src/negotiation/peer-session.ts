@@ -95,6 +95,11 @@ export class PeerSession {
     return this.#gen;
   }
 
+  /** The connection's signaling state (`stable` when no offer/answer exchange is under way), or undefined. */
+  get signalingState(): RTCSignalingState | undefined {
+    return this.#pc?.signalingState;
+  }
+
   /** The live remote tracks by kind. */
   get remoteTracks(): ReadonlyMap<TrackKind, MediaStreamTrack> {
     return this.#remoteTracks;

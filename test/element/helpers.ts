@@ -1,0 +1,81 @@
+/** Helpers for in-browser tests: the real relay is mounted on the test server at `/relay` (web-test-runner.config). */
+
+/** URL of the real relay mounted on the test server. */
+export const relayUrl = (): string => `ws://${location.host}/relay`;
+
+let counter = 0;
+/** A room name no other test uses. */
+export const uniqueRoom = (prefix = 'room'): string =>
+  `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+
+/** Polls `predicate` every 50 ms until it returns a truthy value; rejects after `timeoutMs` naming `what`. */
+export async function waitFor<T>(what: string, predicate: () => T | Promise<T>, timeoutMs = 10_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await predicate();
+      if (value) return value as NonNullable<T>;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Resolves with the next event of `type` on `target`; rejects after `timeoutMs`. */
+export function nextEvent<E extends Event>(target: EventTarget, type: string, timeoutMs = 10_000): Promise<E> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${type} event within ${timeoutMs} ms`)), timeoutMs);
+    target.addEventListener(type, (event) => {
+      clearTimeout(timer);
+      resolve(event as E);
+    }, { once: true });
+  });
+}
+
+/** Sums of inbound RTP counters in a stats report, by kind (W3C WebRTC Statistics `inbound-rtp`). */
+export function inbound(report: RTCStatsReport | undefined, trackId?: string): { framesDecoded: number; audioPackets: number } {
+  let framesDecoded = 0;
+  let audioPackets = 0;
+  report?.forEach((s: Record<string, unknown>) => {
+    if (s['type'] !== 'inbound-rtp') return;
+    if (trackId !== undefined && s['trackIdentifier'] !== trackId) return;
+    if (s['kind'] === 'video') framesDecoded += Number(s['framesDecoded'] ?? 0);
+    if (s['kind'] === 'audio') audioPackets += Number(s['packetsReceived'] ?? 0);
+  });
+  return { framesDecoded, audioPackets };
+}
+
+/** Waits until `sample()` grows between two reads at least `gapMs` apart (media is flowing, not just flowed). */
+export async function waitForGrowth(what: string, sample: () => Promise<number>, timeoutMs = 15_000, gapMs = 300): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let previous = await sample();
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, gapMs));
+    const current = await sample();
+    if (current > previous && previous > 0) return;
+    previous = current;
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} to grow (last ${previous})`);
+}
+
+/** A live video track that paints a solid colour and a moving bar (canvas capture), for tests that add tracks. */
+export function canvasTrack(color: string, width = 160, height = 120): MediaStreamTrack {
+  const canvas = document.createElement('canvas');
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = canvas.getContext('2d') as CanvasRenderingContext2D;
+  let x = 0;
+  const stream = canvas.captureStream(15);
+  const track = stream.getVideoTracks()[0] as MediaStreamTrack;
+  const timer = setInterval(() => {
+    if (track.readyState === 'ended') return clearInterval(timer);
+    ctx.fillStyle = color;
+    ctx.fillRect(0, 0, width, height);
+    ctx.fillStyle = '#fff';
+    ctx.fillRect((x = (x + 7) % width), 0, 10, height);
+  }, 66);
+  return track;
+}

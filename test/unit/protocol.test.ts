@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  MAX_NAME_LENGTH,
+  encode,
+  parseClientMessage,
+  parseNegotiationMessage,
+  parseServerMessage,
+  type ParseResult,
+  type ServerMessage,
+} from '../../src/protocol.js';
+
+const error = <T>(result: ParseResult<T>): string => {
+  assert.equal(result.ok, false, 'expected a violation');
+  return result.ok ? '' : `${result.error.code}: ${result.error.message}`;
+};
+const value = <T>(result: ParseResult<T>): T => {
+  if (!result.ok) assert.fail(`expected a message, got ${result.error.message}`);
+  return result.value;
+};
+
+describe('parseClientMessage', () => {
+  it('accepts join, signal and leave', () => {
+    assert.deepEqual(value(parseClientMessage('{"type":"join","room":"a-B_9.x","name":"Ada"}')),
+      { type: 'join', room: 'a-B_9.x', name: 'Ada' });
+    assert.deepEqual(value(parseClientMessage('{"type":"join","room":"r"}')), { type: 'join', room: 'r' });
+    assert.deepEqual(value(parseClientMessage('{"type":"signal","to":"abc","data":{"x":1}}')),
+      { type: 'signal', to: 'abc', data: { x: 1 } });
+    assert.deepEqual(value(parseClientMessage('{"type":"leave"}')), { type: 'leave' });
+  });
+
+  it('drops a client-sent from', () => {
+    const m = value(parseClientMessage('{"type":"signal","to":"abc","from":"spoof","data":{}}'));
+    assert.equal('from' in m, false);
+  });
+
+  it('names the problem in every bad message', () => {
+    assert.match(error(parseClientMessage('nope')), /bad-message: frame is not valid JSON/);
+    assert.match(error(parseClientMessage(new Uint8Array([1]))), /JSON text/);
+    assert.match(error(parseClientMessage('[1]')), /JSON object/);
+    assert.match(error(parseClientMessage('{}')), /message.type/);
+    assert.match(error(parseClientMessage('{"type":"dance"}')), /unknown message type "dance"/);
+    assert.match(error(parseClientMessage('{"type":"join"}')), /join.room/);
+    assert.match(error(parseClientMessage('{"type":"join","room":""}')), /join.room/);
+    assert.match(error(parseClientMessage('{"type":"join","room":"a b"}')), /join.room/);
+    assert.match(error(parseClientMessage(`{"type":"join","room":"${'r'.repeat(65)}"}`)), /join.room/);
+    assert.match(error(parseClientMessage(`{"type":"join","room":"r","name":"${'n'.repeat(MAX_NAME_LENGTH + 1)}"}`)), /join.name/);
+    assert.match(error(parseClientMessage('{"type":"join","room":"r","name":5}')), /join.name/);
+    assert.match(error(parseClientMessage('{"type":"signal","data":{}}')), /signal.to/);
+    assert.match(error(parseClientMessage('{"type":"signal","to":"a b","data":{}}')), /signal.to/);
+    assert.match(error(parseClientMessage('{"type":"signal","to":"abc"}')), /signal.data/);
+    assert.match(error(parseClientMessage('{"type":"signal","to":"abc","data":[]}')), /signal.data/);
+  });
+});
+
+describe('parseServerMessage', () => {
+  it('round-trips every relay message through encode', () => {
+    const messages: ServerMessage[] = [
+      { type: 'welcome', id: 'me', room: 'r', peers: [{ id: 'p1', name: 'A' }], iceServers: [{ urls: 'stun:x' }] },
+      { type: 'peer-joined', peer: { id: 'p2', name: '' } },
+      { type: 'peer-left', id: 'p2' },
+      { type: 'signal', from: 'p1', data: { gen: 0 } },
+      { type: 'error', code: 'room-full', message: 'full' },
+    ];
+    for (const m of messages) assert.deepEqual(value(parseServerMessage(encode(m))), m);
+  });
+
+  it('rejects malformed relay messages', () => {
+    assert.match(error(parseServerMessage('{"type":"welcome","id":"me","room":"r","peers":[{}],"iceServers":[]}')), /peers\[0\]/);
+    assert.match(error(parseServerMessage('{"type":"welcome","id":"me","room":"r","peers":[],"iceServers":[{"urls":[]}]}')), /iceServers/);
+    assert.match(error(parseServerMessage('{"type":"error","code":"teapot","message":""}')), /error.code/);
+    assert.match(error(parseServerMessage('{"type":"signal","from":"p","data":null}')), /signal.data/);
+  });
+});
+
+describe('parseNegotiationMessage', () => {
+  it('accepts a description with media, a candidate, null candidate, and restart', () => {
+    assert.deepEqual(value(parseNegotiationMessage({ gen: 1, description: { type: 'offer', sdp: 'v=0' }, media: { '0': 'audio', '2': 'screen' } })),
+      { gen: 1, description: { type: 'offer', sdp: 'v=0' }, media: { '0': 'audio', '2': 'screen' } });
+    assert.deepEqual(value(parseNegotiationMessage({ gen: 0, candidate: { candidate: 'candidate:1', sdpMid: '0', sdpMLineIndex: 0 } })),
+      { gen: 0, candidate: { candidate: 'candidate:1', sdpMid: '0', sdpMLineIndex: 0 } });
+    assert.deepEqual(value(parseNegotiationMessage({ gen: 0, candidate: null })), { gen: 0, candidate: null });
+    assert.deepEqual(value(parseNegotiationMessage({ gen: 3, restart: true })), { gen: 3, restart: true });
+  });
+
+  it('rejects everything else', () => {
+    assert.match(error(parseNegotiationMessage({ description: { type: 'offer', sdp: '' } })), /gen/);
+    assert.match(error(parseNegotiationMessage({ gen: -1, restart: true })), /gen/);
+    assert.match(error(parseNegotiationMessage({ gen: 0 })), /exactly one/);
+    assert.match(error(parseNegotiationMessage({ gen: 0, restart: true, candidate: null })), /exactly one/);
+    assert.match(error(parseNegotiationMessage({ gen: 0, description: { type: 'rollback', sdp: '' } })), /offer or answer/);
+    assert.match(error(parseNegotiationMessage({ gen: 0, description: { type: 'offer', sdp: '' }, media: { '0': 'hologram' } })), /media/);
+    assert.match(error(parseNegotiationMessage({ gen: 0, candidate: { candidate: 1 } })), /candidate/);
+    assert.match(error(parseNegotiationMessage({ gen: 0, restart: 'yes' })), /restart/);
+  });
+});
