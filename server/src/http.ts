@@ -1,0 +1,98 @@
+/**
+ * One `node:http` server for the demo: the static demo page and element bundle, and the relay on WebSocket upgrades
+ * (any path), on the same origin and port.
+ *
+ * @module
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RelayOptions } from './options.js';
+import { createRelay, type Relay } from './relay.js';
+import { createStaticHandler } from './static.js';
+
+/**
+ * The package root, resolved from this compiled file (`lib/server/src/http.js` → `../../../`), so the server finds
+ * `demo/` and `dist/` whatever the working directory.
+ */
+export const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** Options of {@link startServer}: where to listen and what to serve, plus every {@link RelayOptions} field. */
+export interface ServerOptions extends RelayOptions {
+  /** TCP port; `0` picks a free one (read it back from the result). Default 8787. */
+  port?: number;
+  /** Interface to bind. Default `localhost`, so nothing is exposed to the network unless asked for. */
+  host?: string;
+  /** Directory containing `demo/` (served at `/`) and `dist/video-chat.js(.map)`. Default {@link PACKAGE_ROOT}. */
+  staticRoot?: string;
+}
+
+/** A listening server. */
+export interface RunningServer {
+  /** Base URL with the real bound port, e.g. `http://localhost:8787/`. The relay answers `ws:` on the same origin. */
+  url: string;
+  /** The bound port. */
+  port: number;
+  server: Server;
+  relay: Relay;
+  /** Closes the relay (clients get 1001), then the HTTP server and its idle keep-alive connections. */
+  close(): Promise<void>;
+}
+
+/** Default port of {@link startServer} and the CLI. */
+export const DEFAULT_PORT = 8787;
+/** Default host of {@link startServer} and the CLI. */
+export const DEFAULT_HOST = 'localhost';
+
+/**
+ * Starts the demo server.
+ * @returns once listening. Rejects if the relay options are invalid or binding fails (e.g. `EADDRINUSE`).
+ */
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const { port = DEFAULT_PORT, host = DEFAULT_HOST, staticRoot = PACKAGE_ROOT, ...relayOptions } = options;
+  // Construct the relay first: invalid options should fail before anything is bound.
+  const relay = createRelay(relayOptions);
+  const serveStatic = createStaticHandler({ demoDir: join(staticRoot, 'demo'), distDir: join(staticRoot, 'dist') });
+  const server = createServer((req, res) => {
+    serveStatic(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  relay.attach(server);
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    await relay.close();
+    throw error;
+  }
+
+  const bound = (server.address() as AddressInfo).port;
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      await relay.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Keep-alive HTTP connections would otherwise hold close() open until they time out.
+        server.closeAllConnections();
+      });
+    })();
+    return closing;
+  };
+  return { url: `http://${urlHost(host)}:${bound}/`, port: bound, server, relay, close };
+}
+
+/** A host as it goes in a URL: wildcard binds become `localhost` (openable), IPv6 literals get brackets. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
+}

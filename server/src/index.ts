@@ -1,0 +1,13 @@
+/**
+ * Public API of the relay package entry `video-chat-element/server`.
+ *
+ * @module
+ */
+export { createRelay, CLOSE_GRACE_MS } from './relay.js';
+export type { AttachOptions, Relay, RelayStats } from './relay.js';
+export { RELAY_DEFAULTS } from './options.js';
+export type { RelayOptions } from './options.js';
+export { startServer, DEFAULT_HOST, DEFAULT_PORT, PACKAGE_ROOT } from './http.js';
+export type { RunningServer, ServerOptions } from './http.js';
+export { RoomRegistry } from './rooms.js';
+export type { JoinResult, LeaveResult } from './rooms.js';

@@ -1,0 +1,65 @@
+/**
+ * Relay options: their defaults and their validation. Kept apart from the relay so that a wrong value fails at
+ * construction with a message naming the option, before any socket exists.
+ *
+ * @module
+ */
+import { MAX_MESSAGE_BYTES, isIceServer, type IceServer } from '../../src/protocol.js';
+
+/** Options of {@link createRelay}. Every option is optional; see {@link RELAY_DEFAULTS}. */
+export interface RelayOptions {
+  /** Largest number of participants per room, an integer ≥ 1. A `join` beyond it is answered with `room-full`. */
+  maxPeersPerRoom?: number;
+  /**
+   * Largest accepted frame payload, in bytes, an integer ≥ 1 (ws `maxPayload`). A larger frame closes the socket
+   * with 1009 "Message Too Big" (RFC 6455 §7.4.1).
+   */
+  maxMessageBytes?: number;
+  /**
+   * Heartbeat period, in milliseconds, an integer in 1…2³¹−1. Every period the relay pings each socket (RFC 6455
+   * §5.5.2) and terminates one that has not answered the previous ping with a pong, so a dead peer is noticed
+   * after one to two periods.
+   */
+  heartbeatIntervalMs?: number;
+  /** ICE servers (W3C WebRTC `RTCIceServer`) handed to every participant in `welcome`. */
+  iceServers?: IceServer[];
+}
+
+/** {@link RelayOptions} with every field present. */
+export type ResolvedRelayOptions = Required<RelayOptions>;
+
+/** Defaults of {@link RelayOptions}. */
+export const RELAY_DEFAULTS: Readonly<ResolvedRelayOptions> = Object.freeze({
+  maxPeersPerRoom: 6,
+  maxMessageBytes: MAX_MESSAGE_BYTES,
+  heartbeatIntervalMs: 30_000,
+  iceServers: [],
+});
+
+/** Longest delay `setInterval` honours (a larger one silently becomes 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Fills in defaults and validates.
+ * @throws RangeError naming the option if a value is out of range; TypeError if `iceServers` is malformed.
+ */
+export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOptions {
+  // Drop explicit `undefined`s so that they mean "default" rather than overwrite it in the spread.
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as RelayOptions;
+  const resolved: ResolvedRelayOptions = { ...RELAY_DEFAULTS, ...given };
+  checkInteger('maxPeersPerRoom', resolved.maxPeersPerRoom, 1, Number.MAX_SAFE_INTEGER);
+  checkInteger('maxMessageBytes', resolved.maxMessageBytes, 1, Number.MAX_SAFE_INTEGER);
+  checkInteger('heartbeatIntervalMs', resolved.heartbeatIntervalMs, 1, MAX_TIMER_MS);
+  if (!Array.isArray(resolved.iceServers) || !resolved.iceServers.every(isIceServer)) {
+    throw new TypeError('iceServers must be an array of RTCIceServer objects ({ urls, username?, credential? })');
+  }
+  // Copy so that a caller mutating its array later cannot change what the relay hands out.
+  resolved.iceServers = structuredClone(resolved.iceServers);
+  return resolved;
+}
+
+function checkInteger(name: string, value: unknown, min: number, max: number): void {
+  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
+    throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${String(value)}`);
+  }
+}

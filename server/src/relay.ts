@@ -1,0 +1,277 @@
+/**
+ * The signaling relay: one WebSocket (RFC 6455) per participant, rooms of peers, and `signal` payloads forwarded
+ * opaquely between members of the same room. The wire format is `src/protocol.ts` (prose: `docs/protocol.md`).
+ *
+ * Built on ws with `noServer: true`, so the HTTP `upgrade` handler stays ours: the place to route by path (and, later,
+ * to authenticate) before a socket exists.
+ *
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import {
+  CloseCode, encode, parseClientMessage,
+  type ErrorCode, type JoinMessage, type ServerMessage, type SignalRequest,
+} from '../../src/protocol.js';
+import { resolveRelayOptions, type RelayOptions } from './options.js';
+import { RoomRegistry } from './rooms.js';
+
+/** Counters from {@link Relay.stats}. */
+export interface RelayStats {
+  /** Open WebSocket connections, joined or not. */
+  connections: number;
+  /** Non-empty rooms. */
+  rooms: number;
+  /** Participants in all rooms. */
+  peers: number;
+}
+
+/** Options of {@link Relay.attach}. */
+export interface AttachOptions {
+  /**
+   * Only upgrades whose URL path is exactly this (query ignored) go to the relay. Others are left to other
+   * `'upgrade'` listeners, or refused with 404 if there are none. Without `path`, every upgrade is taken.
+   */
+  path?: string;
+}
+
+/** A running relay. */
+export interface Relay {
+  /**
+   * Completes a WebSocket handshake for an HTTP `upgrade` request and serves the socket. Refuses with 503 once the
+   * relay is closing. Arguments as in Node's `http.Server` `'upgrade'` event.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Listens to `server`'s `'upgrade'` event (optionally for one path). @returns a function that detaches again. */
+  attach(server: Server, options?: AttachOptions): () => void;
+  /**
+   * Stops the heartbeat, refuses new upgrades and closes every socket with 1001 "Going Away" (RFC 6455 §7.4.1).
+   * Resolves once all sockets are closed; one that does not finish the closing handshake within
+   * {@link CLOSE_GRACE_MS} is terminated. Idempotent.
+   */
+  close(): Promise<void>;
+  /** Current counters. */
+  stats(): RelayStats;
+}
+
+/** How long, in ms, {@link Relay.close} waits for a client's closing handshake before dropping the TCP connection. */
+export const CLOSE_GRACE_MS = 1000;
+
+/** Per-socket state. `id` is set while joined (a fresh one per join), `alive` is the heartbeat flag. */
+interface Connection {
+  readonly socket: WebSocket;
+  id: string | undefined;
+  alive: boolean;
+}
+
+/**
+ * Creates a relay. Nothing listens until {@link Relay.attach} or {@link Relay.handleUpgrade} is used.
+ * @throws RangeError / TypeError for invalid options (see {@link RelayOptions}).
+ */
+export function createRelay(options: RelayOptions = {}): Relay {
+  const config = resolveRelayOptions(options);
+  const rooms = new RoomRegistry(config.maxPeersPerRoom);
+  const connections = new Set<Connection>();
+  const byId = new Map<string, Connection>();
+  let closing: Promise<void> | undefined;
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    // We track sockets ourselves (for heartbeat and routing); ws's own set would be a second source of truth.
+    clientTracking: false,
+    maxPayload: config.maxMessageBytes,
+    // Compression lets a small frame inflate into a huge one and costs memory per socket; SDP does not need it.
+    perMessageDeflate: false,
+  });
+
+  const heartbeat = setInterval(() => {
+    for (const conn of connections) {
+      // No pong since the last ping: the peer or the path to it is gone. Terminating emits 'close', which leaves.
+      if (!conn.alive) {
+        conn.socket.terminate();
+        continue;
+      }
+      conn.alive = false;
+      conn.socket.ping();
+    }
+  }, config.heartbeatIntervalMs);
+  // The HTTP server keeps the process alive; the heartbeat alone must not.
+  heartbeat.unref();
+
+  function send(conn: Connection, message: ServerMessage): void {
+    if (conn.socket.readyState === WebSocket.OPEN) conn.socket.send(encode(message));
+  }
+
+  function fail(conn: Connection, code: ErrorCode, message: string): void {
+    send(conn, { type: 'error', code, message });
+  }
+
+  function broadcast(room: string, message: ServerMessage, except: string): void {
+    for (const peer of rooms.members(room)) {
+      const target = byId.get(peer.id);
+      if (peer.id !== except && target) send(target, message);
+    }
+  }
+
+  function join(conn: Connection, message: JoinMessage): void {
+    if (conn.id !== undefined) {
+      fail(conn, 'already-joined', `already in room ${JSON.stringify(rooms.roomOf(conn.id))}; send leave first`);
+      return;
+    }
+    // 128 random bits: an ID is all it takes to address a peer, so it must not be guessable or enumerable.
+    const id = randomBytes(16).toString('base64url');
+    const result = rooms.join(message.room, { id, name: message.name ?? '' });
+    if (!result.ok) {
+      fail(conn, 'room-full', `room ${JSON.stringify(message.room)} is full (${rooms.capacity} participants)`);
+      return;
+    }
+    conn.id = id;
+    byId.set(id, conn);
+    // Welcome first: anyone reacting to peer-joined may signal the newcomer at once, and it must know its ID by then.
+    send(conn, { type: 'welcome', id, room: message.room, peers: result.peers, iceServers: config.iceServers });
+    broadcast(message.room, { type: 'peer-joined', peer: { id, name: message.name ?? '' } }, id);
+  }
+
+  function leave(conn: Connection): void {
+    if (conn.id === undefined) return;
+    const id = conn.id;
+    conn.id = undefined;
+    byId.delete(id);
+    const left = rooms.leave(id);
+    if (left) broadcast(left.room, { type: 'peer-left', id }, id);
+  }
+
+  function signal(conn: Connection, message: SignalRequest): void {
+    if (conn.id === undefined) {
+      fail(conn, 'not-joined', 'join a room before sending signal');
+      return;
+    }
+    const room = rooms.roomOf(conn.id);
+    const target = message.to === conn.id ? undefined : byId.get(message.to);
+    // Routing is scoped to the sender's own room: an ID from elsewhere is as unknown as a made-up one.
+    if (!target || room === undefined || rooms.roomOf(message.to) !== room) {
+      fail(conn, 'unknown-peer', `no other peer ${JSON.stringify(message.to)} in this room`);
+      return;
+    }
+    // `from` is stamped here, from the connection, never taken from the client: it cannot be spoofed.
+    send(target, { type: 'signal', from: conn.id, data: message.data });
+  }
+
+  function onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
+    // Binary frames go to the parse guard as-is; it rejects anything but text with its own message.
+    const raw: unknown = isBinary ? data : rawToText(data);
+    const parsed = parseClientMessage(raw);
+    if (!parsed.ok) {
+      fail(conn, parsed.error.code, parsed.error.message);
+      return;
+    }
+    const message = parsed.value;
+    switch (message.type) {
+      case 'join':
+        join(conn, message);
+        return;
+      case 'signal':
+        signal(conn, message);
+        return;
+      case 'leave':
+        if (conn.id === undefined) fail(conn, 'not-joined', 'join a room before sending leave');
+        else leave(conn);
+        return;
+    }
+  }
+
+  function onConnection(socket: WebSocket): void {
+    // First of all: an 'error' without a listener would crash the process. ws closes the socket itself after an
+    // error (e.g. 1009 for an oversize frame) and 'close' follows, so there is nothing else to do here.
+    socket.on('error', () => {});
+    if (closing) {
+      socket.terminate();
+      return;
+    }
+    const conn: Connection = { socket, id: undefined, alive: true };
+    connections.add(conn);
+    socket.on('pong', () => {
+      conn.alive = true;
+    });
+    socket.on('message', (data, isBinary) => onMessage(conn, data, isBinary));
+    socket.on('close', () => {
+      connections.delete(conn);
+      leave(conn);
+    });
+  }
+
+  function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (closing) {
+      refuse(socket, 503, 'Service Unavailable');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, onConnection);
+  }
+
+  function attach(server: Server, attachOptions: AttachOptions = {}): () => void {
+    const { path } = attachOptions;
+    const listener = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+      if (path !== undefined && pathnameOf(req) !== path) {
+        // Another listener may own this path; if we are the only one, nobody would ever answer.
+        if (server.listenerCount('upgrade') === 1) refuse(socket, 404, 'Not Found');
+        return;
+      }
+      handleUpgrade(req, socket, head);
+    };
+    server.on('upgrade', listener);
+    return () => {
+      server.off('upgrade', listener);
+    };
+  }
+
+  function close(): Promise<void> {
+    closing ??= (async () => {
+      clearInterval(heartbeat);
+      await Promise.all([...connections].map((conn) => closeSocket(conn.socket)));
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    })();
+    return closing;
+  }
+
+  function stats(): RelayStats {
+    return { connections: connections.size, rooms: rooms.roomCount, peers: rooms.peerCount };
+  }
+
+  return { handleUpgrade, attach, close, stats };
+}
+
+/** Closes with 1001 and resolves on 'close'; terminates after {@link CLOSE_GRACE_MS} if the client does not answer. */
+function closeSocket(socket: WebSocket): Promise<void> {
+  if (socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => socket.terminate(), CLOSE_GRACE_MS);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    socket.close(CloseCode.GoingAway, 'relay shutting down');
+  });
+}
+
+/** Answers an upgrade request with a plain HTTP error and drops the connection. */
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.on('error', () => {});
+  socket.once('finish', () => socket.destroy());
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/** The request target's path, query dropped. Not via `new URL`, which would read `//x` as a host. */
+function pathnameOf(req: IncomingMessage): string {
+  const target = req.url ?? '/';
+  const query = target.indexOf('?');
+  return query === -1 ? target : target.slice(0, query);
+}
+
+/** A text frame's payload as a string. ws delivers a Buffer by default; the other shapes are for completeness. */
+function rawToText(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}

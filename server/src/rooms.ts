@@ -1,0 +1,96 @@
+/**
+ * The room registry: which peer is in which room, in joining order. Pure data, no sockets and no I/O, so every rule
+ * about membership (capacity, removal by ID, empty rooms disappear) is unit-testable without a network.
+ *
+ * @module
+ */
+import type { PeerInfo } from '../../src/protocol.js';
+
+/** Outcome of {@link RoomRegistry.join}: the peers already present (joining order), or why nothing was joined. */
+export type JoinResult = { ok: true; peers: PeerInfo[] } | { ok: false; code: 'room-full' };
+
+/** Outcome of {@link RoomRegistry.leave}: the room that was left and who is still in it (joining order). */
+export interface LeaveResult {
+  room: string;
+  remaining: PeerInfo[];
+}
+
+/**
+ * Rooms → members keyed by peer ID. A `Map` keeps insertion order, which is the joining order the protocol promises
+ * in `welcome.peers`. Members are always found and removed by ID: a position remembered at connect time goes stale
+ * as soon as anyone else leaves, and removing by it would evict the wrong peer.
+ */
+export class RoomRegistry {
+  /** Largest number of members per room. */
+  readonly capacity: number;
+  readonly #rooms = new Map<string, Map<string, PeerInfo>>();
+  /** Reverse index, so that leaving needs only the ID. */
+  readonly #roomOf = new Map<string, string>();
+
+  /** @param capacity members per room, an integer ≥ 1; anything else throws a `RangeError`. */
+  constructor(capacity: number) {
+    if (!Number.isSafeInteger(capacity) || capacity < 1) {
+      throw new RangeError(`capacity must be an integer >= 1, got ${String(capacity)}`);
+    }
+    this.capacity = capacity;
+  }
+
+  /**
+   * Adds `peer` to `room`, creating the room if needed.
+   * @returns the peers already present (excluding `peer`), or `room-full` with nothing changed.
+   * @throws Error if `peer.id` is already a member of some room (IDs are unique; the caller must `leave` first).
+   */
+  join(room: string, peer: PeerInfo): JoinResult {
+    if (this.#roomOf.has(peer.id)) throw new Error(`peer ${peer.id} is already in a room`);
+    const members = this.#rooms.get(room) ?? new Map<string, PeerInfo>();
+    if (members.size >= this.capacity) return { ok: false, code: 'room-full' };
+    const peers = [...members.values()].map(copy);
+    // Store a copy: the registry must not change because a caller mutated the object it passed in.
+    members.set(peer.id, copy(peer));
+    this.#rooms.set(room, members);
+    this.#roomOf.set(peer.id, room);
+    return { ok: true, peers };
+  }
+
+  /**
+   * Removes the peer with this ID from its room; a room left empty is deleted.
+   * @returns the room and its remaining members, or `undefined` if the ID is in no room.
+   */
+  leave(id: string): LeaveResult | undefined {
+    const room = this.#roomOf.get(id);
+    if (room === undefined) return undefined;
+    this.#roomOf.delete(id);
+    const members = this.#rooms.get(room);
+    members?.delete(id);
+    if (!members || members.size === 0) this.#rooms.delete(room);
+    return { room, remaining: members ? [...members.values()].map(copy) : [] };
+  }
+
+  /** The room the peer with this ID is in, if any. */
+  roomOf(id: string): string | undefined {
+    return this.#roomOf.get(id);
+  }
+
+  /** Everyone in `room`, in joining order (empty if the room does not exist). */
+  members(room: string): PeerInfo[] {
+    return [...(this.#rooms.get(room)?.values() ?? [])].map(copy);
+  }
+
+  /** The other members of the room the peer with this ID is in, in joining order (empty if it is in no room). */
+  peersOf(id: string): PeerInfo[] {
+    const room = this.#roomOf.get(id);
+    return room === undefined ? [] : this.members(room).filter((p) => p.id !== id);
+  }
+
+  /** Number of non-empty rooms. */
+  get roomCount(): number {
+    return this.#rooms.size;
+  }
+
+  /** Number of peers in all rooms. */
+  get peerCount(): number {
+    return this.#roomOf.size;
+  }
+}
+
+const copy = (p: PeerInfo): PeerInfo => ({ id: p.id, name: p.name });

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { describe, it, type TestContext } from 'node:test';
+import { TestClient, withTimeout, WAIT_MS } from './helpers.js';
+
+/** lib/test/server/cli.test.js → lib/server/src/cli.js */
+const CLI = fileURLToPath(new URL('../../server/src/cli.js', import.meta.url));
+
+interface Run {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Spawns the CLI with a clean PORT/HOST environment; the child is killed at the end of the test if still running. */
+function run(t: TestContext, args: string[], env: NodeJS.ProcessEnv = {}): Run {
+  const { PORT: _port, HOST: _host, ...rest } = process.env;
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...rest, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  const exit = once(child, 'exit').then(([code, signal]) => ({
+    code: code as number | null, signal: signal as NodeJS.Signals | null,
+  }));
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return { child, stdout: () => out, stderr: () => err, exit };
+}
+
+/** Waits (bounded) for the listening line and returns the URL in it. */
+async function listeningUrl(r: Run): Promise<string> {
+  const line = /^video-chat relay listening on (http:\/\/[^ ]+) — open it in two tabs\n$/;
+  await withTimeout(new Promise<void>((resolve, reject) => {
+    const check = (): void => {
+      if (line.test(r.stdout())) resolve();
+      else if (r.stdout().includes('\n')) reject(new Error(`unexpected output: ${r.stdout()}`));
+    };
+    r.child.stdout?.on('data', check);
+    r.exit.then(({ code }) => reject(new Error(`exited with ${code}: ${r.stderr()}`)), reject);
+    check();
+  }), 2 * WAIT_MS, 'the listening line');
+  const url = line.exec(r.stdout())?.[1];
+  assert.ok(url);
+  return url;
+}
+
+describe('cli', () => {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    it(`prints one line with the real port, relays, and exits 0 on ${signal}`, async (t) => {
+      const r = run(t, ['--port', '0', '--host', '127.0.0.1', '--max-peers-per-room', '1',
+        '--ice-servers', '[{"urls":"stun:stun.example.org"}]']);
+      const url = await listeningUrl(r);
+      const port = Number(new URL(url).port);
+      assert.ok(port > 0, url);
+      assert.equal(url, `http://127.0.0.1:${port}/`);
+
+      const client = await TestClient.connect(url.replace(/^http/, 'ws'));
+      const second = await TestClient.connect(url.replace(/^http/, 'ws'));
+      t.after(() => Promise.all([client.close(), second.close()]));
+      const welcome = await client.join('cli');
+      assert.deepEqual(welcome.iceServers, [{ urls: 'stun:stun.example.org' }]);
+      second.send({ type: 'join', room: 'cli' });
+      assert.equal((await second.next('error')).code, 'room-full', '--max-peers-per-room applied');
+
+      r.child.kill(signal);
+      assert.deepEqual(await withTimeout(r.exit, 2 * WAIT_MS, 'exit'), { code: 0, signal: null });
+      assert.equal((await client.closed).code, 1001);
+      assert.equal(r.stdout().split('\n').filter(Boolean).length, 1, 'exactly one line on stdout');
+    });
+  }
+
+  it('takes the port and host from PORT and HOST', async (t) => {
+    const r = run(t, [], { PORT: '0', HOST: '127.0.0.1' });
+    const url = await listeningUrl(r);
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+    r.child.kill('SIGTERM');
+    assert.equal((await withTimeout(r.exit, 2 * WAIT_MS, 'exit')).code, 0);
+  });
+
+  it('prints usage for --help and exits 0', async (t) => {
+    const r = run(t, ['--help']);
+    assert.equal((await withTimeout(r.exit, 2 * WAIT_MS, 'exit')).code, 0);
+    assert.match(r.stdout(), /--max-peers-per-room/);
+  });
+
+  for (const args of [['--bogus'], ['--port', 'abc'], ['--port', '70000'], ['--max-peers-per-room', '0'],
+    ['--ice-servers', 'not json'], ['--ice-servers', '[{"nourls":1}]'], ['positional']]) {
+    it(`exits 2 for ${args.join(' ')}`, async (t) => {
+      const r = run(t, ['--host', '127.0.0.1', ...args]);
+      assert.equal((await withTimeout(r.exit, 2 * WAIT_MS, 'exit')).code, 2);
+      assert.equal(r.stdout(), '');
+      assert.match(r.stderr(), /^video-chat-relay: /);
+    });
+  }
+});
