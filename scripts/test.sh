@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# The whole test suite (`npm test`), stage by stage, stopping at the first failure:
+#   1. system dependencies (Chromium, Firefox ESR, iproute2)   scripts/ensure-system-deps.sh
+#   2. build: tsc type-check + compile to lib/, rollup bundle   npm run build
+#   3. lint (zero warnings)                                     npm run lint
+#   4. node tests of the relay and the protocol                 node --test lib/test/server lib/test/unit
+#   5. element tests in Chromium + Firefox ESR                  scripts/netns.sh npx web-test-runner
+#   6. end-to-end calls, one browser process per participant    scripts/netns.sh node --test lib/test/e2e
+# Browser stages run inside a private network namespace (scripts/netns.sh). A stage whose runner finds no test file
+# or runs no test fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+stage_name=""
+stage_started=0
+suite_started=$SECONDS
+summary=()
+work=$(mktemp -d "${TMPDIR:-/tmp}/video-chat-test.XXXXXX")
+on_exit() {
+  local rc=$?
+  rm -rf "$work"
+  if ((rc != 0)) && [[ -n "$stage_name" ]]; then
+    printf '\n\033[1;31m==> FAILED: %s (exit %d, after %d s)\033[0m\n' "$stage_name" "$rc" $((SECONDS - stage_started)) >&2
+  fi
+}
+trap on_exit EXIT
+
+stage() {
+  finish_stage
+  stage_name=$1
+  stage_started=$SECONDS
+  printf '\n\033[1m==> %s\033[0m\n' "$stage_name"
+}
+finish_stage() {
+  if [[ -n "$stage_name" ]]; then summary+=("$(printf '%4d s  %s' $((SECONDS - stage_started)) "$stage_name")"); fi
+  stage_name=""
+}
+
+# find_tests DIR...: the compiled test files (lib/**/*.test.js) under the given directories whose TypeScript source
+# still exists (tsc never deletes the output of a removed source), sorted; fails if there are none.
+find_tests() {
+  local found="" dir file src
+  for dir in "$@"; do
+    [[ -d "$dir" ]] || continue
+    while IFS= read -r file; do
+      src=${file#lib/}
+      src=${src%.js}.ts
+      [[ -f "$src" ]] && found+="$file"$'\n'
+    done < <(find "$dir" -type f -name '*.test.js')
+  done
+  found=$(printf '%s' "$found" | LC_ALL=C sort)
+  if [[ -z "$found" ]]; then
+    echo "no test files (*.test.js) found under $*" >&2
+    return 1
+  fi
+  printf '%s\n' "$found"
+}
+
+# reporters NAME: node --test reporter options: spec on stdout, and TAP into $work/NAME.tap for check_ran.
+reporters() {
+  printf '%s\n' --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap "--test-reporter-destination=$work/$1.tap"
+}
+# check_ran NAME: fails unless the TAP output of that run counted at least one test.
+check_ran() {
+  local count
+  count=$(sed -n 's/^# tests \([0-9][0-9]*\)$/\1/p' "$work/$1.tap" 2>/dev/null | tail -1)
+  if [[ -z "$count" || "$count" -eq 0 ]]; then
+    echo "$1: no test ran" >&2
+    return 1
+  fi
+}
+
+stage "1/6 system dependencies"
+bash scripts/ensure-system-deps.sh
+
+stage "2/6 build (tsc + rollup)"
+npm run --silent build
+
+stage "3/6 lint"
+npm run --silent lint
+
+stage "4/6 relay and protocol tests (node --test)"
+files=$(find_tests lib/test/server lib/test/unit)
+mapfile -t node_files <<<"$files"
+mapfile -t opts < <(reporters node)
+node --test "${opts[@]}" "${node_files[@]}"
+check_ran node
+
+stage "5/6 element tests (web-test-runner: Chromium, Firefox ESR)"
+bash scripts/netns.sh npx --no-install web-test-runner --config web-test-runner.config.mjs
+
+stage "6/6 end-to-end calls (node --test + puppeteer-core)"
+files=$(find_tests lib/test/e2e)
+mapfile -t e2e_files <<<"$files"
+mapfile -t opts < <(reporters e2e)
+bash scripts/netns.sh node --test --test-concurrency=1 "${opts[@]}" "${e2e_files[@]}"
+check_ran e2e
+
+finish_stage
+printf '\n\033[1m==> all stages passed in %d s\033[0m\n' $((SECONDS - suite_started))
+printf '%s\n' "${summary[@]}"

@@ -1,0 +1,87 @@
+// @web/test-runner configuration for the element tests (test/element, run from the compiled lib/test/element).
+//
+// Runs every test file in Debian's Chromium and Firefox ESR, both driven by puppeteer-core (nothing downloads a
+// browser), with fake camera/microphone, served from 127.0.0.1 (a secure context). The real signaling relay is
+// mounted on the test server itself at /relay, so in-page tests connect to `ws://${location.host}/relay`.
+//
+// Needs `npm run build` (or `npx tsc -p tsconfig.json`) first, and is meant to run inside scripts/netns.sh:
+//   scripts/netns.sh npx web-test-runner --config web-test-runner.config.mjs
+// Run it from the project root (globs and paths are relative to the working directory). With CI set it refuses to
+// start outside that namespace.
+import { existsSync, readdirSync } from 'node:fs';
+import { chromeLauncher } from '@web/test-runner-chrome';
+import * as puppeteerCore from 'puppeteer-core';
+import {
+  assertNetworkIsolation,
+  CHROMIUM_ARGS,
+  chromiumPath,
+  FIREFOX_PREFS,
+  firefoxPath,
+} from './lib/test/e2e/browsers.js';
+
+assertNetworkIsolation();
+
+const TESTS = 'lib/test/element';
+/** Compiled tests whose TypeScript source is gone (tsc never deletes outputs): excluded from the run. */
+const stale = existsSync(TESTS)
+  ? readdirSync(TESTS, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.test.js') && !existsSync(`test/element/${f.slice(0, -3)}.ts`))
+      .map((f) => `!${TESTS}/${f}`)
+  : [];
+
+/** Mounts the relay (lib/server/src/index.js) on wtr's own HTTP server at /relay. */
+function relayPlugin() {
+  /** @type {{ close(): unknown } | undefined} */
+  let relay;
+  return {
+    name: 'video-chat-relay',
+    async serverStart({ server }) {
+      const { createRelay } = await import('./lib/server/src/index.js');
+      relay = createRelay();
+      relay.attach(server, { path: '/relay' });
+    },
+    async serverStop() {
+      await relay?.close();
+      relay = undefined;
+    },
+  };
+}
+
+/** @type {import('@web/test-runner').TestRunnerConfig} */
+export default {
+  files: [`${TESTS}/**/*.test.js`, ...stale],
+  nodeResolve: true,
+  hostname: '127.0.0.1',
+  concurrency: 1,
+  // Plain line-by-line output where nobody watches a terminal (CI logs).
+  staticLogging: !process.stdout.isTTY,
+  browserStartTimeout: 60_000,
+  testsStartTimeout: 60_000,
+  testsFinishTimeout: 180_000,
+  testFramework: {
+    config: { timeout: 20_000 },
+  },
+  browsers: [
+    chromeLauncher({
+      puppeteer: puppeteerCore, // reports as "Chromium" (without it: "Chrome")
+      concurrency: 1,
+      launchOptions: {
+        browser: 'chrome',
+        executablePath: chromiumPath(),
+        headless: true,
+        args: [...CHROMIUM_ARGS],
+      },
+    }),
+    chromeLauncher({
+      puppeteer: puppeteerCore,
+      concurrency: 1,
+      launchOptions: {
+        browser: 'firefox',
+        executablePath: firefoxPath(),
+        headless: true,
+        extraPrefsFirefox: { ...FIREFOX_PREFS },
+      },
+    }),
+  ],
+  plugins: [relayPlugin()],
+};
