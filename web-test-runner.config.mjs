@@ -29,20 +29,26 @@ const stale = existsSync(TESTS)
       .map((f) => `!${TESTS}/${f}`)
   : [];
 
-/** Mounts the relay (lib/server/src/index.js) on wtr's own HTTP server at /relay. */
+/**
+ * Mounts the relay (lib/server/src/index.js) on wtr's own HTTP server at /relay with default options, and a second
+ * one with room capacity 1 at /relay-capacity-1 (for the room-full tests).
+ */
 function relayPlugin() {
-  /** @type {{ close(): unknown } | undefined} */
-  let relay;
+  /** @type {{ close(): Promise<void> }[]} */
+  let relays = [];
   return {
     name: 'video-chat-relay',
     async serverStart({ server }) {
       const { createRelay } = await import('./lib/server/src/index.js');
-      relay = createRelay();
-      relay.attach(server, { path: '/relay' });
+      const standard = createRelay();
+      standard.attach(server, { path: '/relay' });
+      const small = createRelay({ maxPeersPerRoom: 1 });
+      small.attach(server, { path: '/relay-capacity-1' });
+      relays = [standard, small];
     },
     async serverStop() {
-      await relay?.close();
-      relay = undefined;
+      await Promise.all(relays.map((relay) => relay.close()));
+      relays = [];
     },
   };
 }

@@ -170,6 +170,7 @@ export class CallController {
       case 'closed':
         if (detail.closeCode !== undefined) {
           this.#fail(new VideoChatError('relay-error', `The video chat server closed the connection (code ${detail.closeCode}).`), true);
+          this.#stopTrying();
         }
         break;
       default:
@@ -207,7 +208,7 @@ export class CallController {
       case 'error':
         if (message.code === 'room-full') {
           this.#fail(new VideoChatError('room-full', 'This room is full. Try again later.'), true);
-          this.#signaling?.close();
+          this.#stopTrying();
         } else {
           this.#fail(new VideoChatError('relay-error', `The video chat server refused a message: ${message.message}`), false);
         }
@@ -259,6 +260,14 @@ export class CallController {
     for (const track of wanted) if (!peer.stream.getTrackById(track.id)) peer.stream.addTrack(track);
     const screen = tracks.get('screen');
     peer.screen = screen ? new MediaStream([screen]) : null;
+    this.#host.requestUpdate();
+  }
+
+  /** After a refusal that retrying cannot fix: no more relay attempts, camera and microphone released. */
+  #stopTrying(): void {
+    this.#signaling?.close();
+    this.#closeSessions();
+    this.media.stop();
     this.#host.requestUpdate();
   }
 

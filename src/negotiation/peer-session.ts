@@ -50,6 +50,9 @@ export interface PeerSessionOptions {
   onError?: (error: unknown) => void;
 }
 
+/** Most candidates held while waiting for a remote description. */
+const MAX_PENDING_CANDIDATES = 200;
+
 const MEDIA_KIND: Record<TrackKind, 'audio' | 'video'> = { audio: 'audio', video: 'video', screen: 'video' };
 
 /** One peer connection with perfect negotiation. See the module comment for the rules. */
@@ -64,7 +67,8 @@ export class PeerSession {
   #restarts = 0;
   #makingOffer = false;
   #ignoreOffer = false;
-  #pendingCandidates: IceCandidate[] = [];
+  /** Candidates that arrived before the remote description they belong to, with their generation. */
+  #pendingCandidates: Array<{ gen: number; candidate: IceCandidate }> = [];
   /** Serializes incoming messages: each is fully applied before the next (descriptions are async). */
   #inbox: Promise<void> = Promise.resolve();
   /** What we send, by kind; the transceiver that carries it. */
@@ -148,7 +152,7 @@ export class PeerSession {
     this.#gen = gen;
     this.#makingOffer = false;
     this.#ignoreOffer = false;
-    this.#pendingCandidates = [];
+    this.#pendingCandidates = this.#pendingCandidates.filter((p) => p.gen >= gen);
     this.#senders.clear();
     this.#remoteMedia.clear();
     this.#setRemoteTracks(new Map());
@@ -244,7 +248,8 @@ export class PeerSession {
     }
     const newer = message.gen > this.#gen;
     if (newer || !this.#pc) {
-      // Only the initiator starts a generation, and only with an offer; anything else is out of order and dropped.
+      // Only the initiator starts a generation, and only with an offer. Candidates may overtake that offer: hold them.
+      if (!this.initiator && message.candidate) this.#holdCandidate(message.gen, message.candidate);
       if (this.initiator || message.description?.type !== 'offer') return;
       this.#createConnection(message.gen);
       this.#armWatchdog();
@@ -267,7 +272,7 @@ export class PeerSession {
       this.#refreshRemoteTracks(pc);
     } else if (message.candidate) {
       if (!pc.remoteDescription) {
-        this.#pendingCandidates.push(message.candidate);
+        this.#holdCandidate(message.gen, message.candidate);
         return;
       }
       try {
@@ -279,11 +284,17 @@ export class PeerSession {
   }
 
   async #flushCandidates(pc: RTCPeerConnection): Promise<void> {
-    const pending = this.#pendingCandidates;
-    this.#pendingCandidates = [];
-    for (const candidate of pending) {
+    const gen = this.#gen;
+    const due = this.#pendingCandidates.filter((p) => p.gen === gen);
+    this.#pendingCandidates = this.#pendingCandidates.filter((p) => p.gen > gen);
+    for (const { candidate } of due) {
       await pc.addIceCandidate(candidate).catch((error: unknown) => this.#options.onError?.(error));
     }
+  }
+
+  #holdCandidate(gen: number, candidate: IceCandidate): void {
+    // Bounded: a peer that floods candidates without ever sending a description must not grow memory without end.
+    if (this.#pendingCandidates.length < MAX_PENDING_CANDIDATES) this.#pendingCandidates.push({ gen, candidate });
   }
 
   // ---- tracks and transceivers ----

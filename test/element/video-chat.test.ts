@@ -179,6 +179,25 @@ describe('<video-chat>', () => {
     await expect(el).to.be.accessible();
   });
 
+  it('shows "room full" and does not join when the room is at capacity', async () => {
+    const room = uniqueRoom();
+    const url = `ws://${location.host}/relay-capacity-1`;
+    const first = await fixture<VideoChatElement>(html`<video-chat room=${room} signal-url=${url}></video-chat>`);
+    await waitFor('first admitted', () => first.state === 'waiting');
+    const second = document.createElement('video-chat');
+    const error = nextEvent<VideoChatErrorEvent>(second, 'vc-error');
+    second.setAttribute('room', room);
+    second.setAttribute('signal-url', url);
+    await fixture(html`<div>${second}</div>`);
+    expect((await error).error.code).to.equal('room-full');
+    await waitFor('error state', () => second.state === 'error');
+    await second.updateComplete;
+    expect(part(second, 'error')?.textContent).to.contain('This room is full');
+    expect(second.peerId).to.equal(null);
+    expect(first.state).to.equal('waiting');
+    await expect(second).to.be.accessible();
+  });
+
   it('joins receive-only when camera permission is denied, and still sees the others', async () => {
     const room = uniqueRoom();
     const sender = await joined(room, 'Grace');
