@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RelayOptions } from './options.js';
+import { checkInteger, type RelayOptions } from './options.js';
 import { createRelay, type Relay } from './relay.js';
 import { createStaticHandler } from './static.js';
 
@@ -51,6 +51,7 @@ export const DEFAULT_HOST = 'localhost';
  */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const { port = DEFAULT_PORT, host = DEFAULT_HOST, staticRoot = PACKAGE_ROOT, ...relayOptions } = options;
+  checkInteger('port', port, 0, 65535);
   // Construct the relay first: invalid options should fail before anything is bound.
   const relay = createRelay(relayOptions);
   const serveStatic = createStaticHandler({ demoDir: join(staticRoot, 'demo'), distDir: join(staticRoot, 'dist') });

@@ -1,6 +1,8 @@
 /**
- * Relay options: their defaults and their validation. Kept apart from the relay so that a wrong value fails at
- * construction with a message naming the option, before any socket exists.
+ * Relay options: their defaults and their validation. Kept apart from the relay so that a wrong value, or a wrong
+ * combination of values, fails at construction with a message naming the option, before any socket exists.
+ *
+ * Every message of a thrown error starts with the option's name (the CLI maps it back to the flag).
  *
  * @module
  */
@@ -25,8 +27,13 @@ export interface RelayOptions {
   iceServers?: IceServer[];
 }
 
-/** {@link RelayOptions} with every field present. */
-export type ResolvedRelayOptions = Required<RelayOptions>;
+/** {@link RelayOptions} after defaults and validation: every field present. */
+export interface ResolvedRelayOptions {
+  maxPeersPerRoom: number;
+  maxMessageBytes: number;
+  heartbeatIntervalMs: number;
+  iceServers: IceServer[];
+}
 
 /** Defaults of {@link RelayOptions}. */
 export const RELAY_DEFAULTS: Readonly<ResolvedRelayOptions> = Object.freeze({
@@ -36,16 +43,16 @@ export const RELAY_DEFAULTS: Readonly<ResolvedRelayOptions> = Object.freeze({
   iceServers: [],
 });
 
-/** Longest delay `setInterval` honours (a larger one silently becomes 1 ms). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Longest delay `setTimeout`/`setInterval` honour (a larger one silently becomes 1 ms). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Fills in defaults and validates.
- * @throws RangeError naming the option if a value is out of range; TypeError if `iceServers` is malformed.
+ * @throws RangeError naming the option if a value is out of range; TypeError if a value has the wrong type or shape,
+ *   or if options that only make sense together are given apart.
  */
 export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOptions {
-  // Drop explicit `undefined`s so that they mean "default" rather than overwrite it in the spread.
-  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as RelayOptions;
+  const given = definedOnly(options);
   const resolved: ResolvedRelayOptions = { ...RELAY_DEFAULTS, ...given };
   checkInteger('maxPeersPerRoom', resolved.maxPeersPerRoom, 1, Number.MAX_SAFE_INTEGER);
   checkInteger('maxMessageBytes', resolved.maxMessageBytes, 1, Number.MAX_SAFE_INTEGER);
@@ -58,7 +65,13 @@ export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOp
   return resolved;
 }
 
-function checkInteger(name: string, value: unknown, min: number, max: number): void {
+/** `options` without the keys whose value is `undefined`, so that those mean "default" in a defaults spread. */
+export function definedOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** @throws RangeError `"<name> must be an integer in min..max, got …"`. */
+export function checkInteger(name: string, value: unknown, min: number, max: number): void {
   if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
     throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${String(value)}`);
   }

@@ -82,6 +82,25 @@ describe('cli', () => {
     assert.equal((await withTimeout(r.exit, 2 * WAIT_MS, 'exit')).code, 0);
   });
 
+  it('applies settings from the environment', async (t) => {
+    const r = run(t, [], { PORT: '0', HOST: '127.0.0.1', VIDEO_CHAT_MAX_PEERS_PER_ROOM: '1' });
+    const ws = (await listeningUrl(r)).replace(/^http/, 'ws');
+    const first = await TestClient.connect(ws);
+    const second = await TestClient.connect(ws);
+    t.after(() => Promise.all([first.close(), second.close()]));
+    await first.join('env');
+    second.send({ type: 'join', room: 'env' });
+    assert.equal((await second.next('error')).code, 'room-full');
+    r.child.kill('SIGTERM');
+    assert.equal((await withTimeout(r.exit, 2 * WAIT_MS, 'exit')).code, 0);
+  });
+
+  it('names the flag and variable of an option that is out of range, and exits 2', async (t) => {
+    const r = run(t, ['--host', '127.0.0.1'], { VIDEO_CHAT_HEARTBEAT_INTERVAL_MS: '0' });
+    assert.equal((await withTimeout(r.exit, 2 * WAIT_MS, 'exit')).code, 2);
+    assert.match(r.stderr(), /heartbeatIntervalMs \(--heartbeat-interval-ms, VIDEO_CHAT_HEARTBEAT_INTERVAL_MS\) must be/);
+  });
+
   it('prints usage for --help and exits 0', async (t) => {
     const r = run(t, ['--help']);
     assert.equal((await withTimeout(r.exit, 2 * WAIT_MS, 'exit')).code, 0);

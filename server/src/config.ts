@@ -1,0 +1,139 @@
+/**
+ * Command-line and environment configuration of `video-chat-relay`. One table, {@link SETTINGS}, says for every
+ * setting its flag, its environment variable, the option of {@link ServerOptions} it fills, how its text is read and
+ * what `--help` says about it, so the three can never drift apart.
+ *
+ * Only the syntax is checked here (an integer is digits, JSON parses); ranges and combinations are checked by the
+ * options themselves ({@link resolveRelayOptions}, {@link startServer}), so the programmatic API and the CLI refuse
+ * exactly the same things.
+ *
+ * @module
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { DEFAULT_HOST, DEFAULT_PORT, type ServerOptions } from './http.js';
+import { RELAY_DEFAULTS } from './options.js';
+
+/** How a setting's text becomes a value. */
+type Kind =
+  /** decimal digits → number */
+  | 'integer'
+  /** as is */
+  | 'string'
+  /** JSON text → value (shape checked by the options) */
+  | 'json';
+
+/** One setting: flag, environment variable, option, reader and help. */
+export interface Setting {
+  /** The flag without `--`. */
+  flag: string;
+  /** The environment variable read when the flag is absent. */
+  env: string;
+  /** The option it sets. */
+  option: keyof ServerOptions;
+  kind: Kind;
+  /** Placeholder in `--help`, e.g. `<n>`. */
+  metavar: string;
+  help: string;
+  /** The default as `--help` shows it. */
+  defaultText: string;
+}
+
+const env = (flag: string): string => `VIDEO_CHAT_${flag.toUpperCase().replaceAll('-', '_')}`;
+
+/** Every setting, in `--help` order. Environment variables are `VIDEO_CHAT_<FLAG>` except the customary PORT/HOST. */
+export const SETTINGS: readonly Setting[] = [
+  { flag: 'port', env: 'PORT', option: 'port', kind: 'integer', metavar: '<n>',
+    help: 'TCP port, 0 for any free one', defaultText: String(DEFAULT_PORT) },
+  { flag: 'host', env: 'HOST', option: 'host', kind: 'string', metavar: '<name>',
+    help: 'interface to bind', defaultText: DEFAULT_HOST },
+  { flag: 'max-peers-per-room', env: env('max-peers-per-room'), option: 'maxPeersPerRoom', kind: 'integer',
+    metavar: '<n>', help: 'participants per room', defaultText: String(RELAY_DEFAULTS.maxPeersPerRoom) },
+  { flag: 'max-message-bytes', env: env('max-message-bytes'), option: 'maxMessageBytes', kind: 'integer',
+    metavar: '<bytes>', help: 'largest frame a client may send; larger closes with 1009',
+    defaultText: String(RELAY_DEFAULTS.maxMessageBytes) },
+  { flag: 'heartbeat-interval-ms', env: env('heartbeat-interval-ms'), option: 'heartbeatIntervalMs', kind: 'integer',
+    metavar: '<ms>', help: 'ping period; a socket missing a pong is dropped',
+    defaultText: String(RELAY_DEFAULTS.heartbeatIntervalMs) },
+  { flag: 'ice-servers', env: env('ice-servers'), option: 'iceServers', kind: 'json', metavar: '<json>',
+    help: "JSON array of RTCIceServer handed to clients, e.g. '[{\"urls\":\"stun:stun.example.org\"}]'",
+    defaultText: '[]' },
+];
+
+/** A usage error: reported with the usage text and exit code 2. */
+export class UsageError extends Error {}
+
+/** The `--help` text, generated from {@link SETTINGS}. */
+export function usage(): string {
+  const lines = SETTINGS.map((s) => {
+    const head = `  --${s.flag} ${s.metavar}`;
+    return `${head.padEnd(32)} ${s.help}\n${' '.repeat(33)}default ${s.defaultText}; env ${s.env}`;
+  });
+  return `Usage: video-chat-relay [options]
+
+Serves the <video-chat> demo page, the element bundle and the signaling relay on one port.
+Every option may also come from its environment variable; a flag wins over the environment.
+
+Options:
+${lines.join('\n')}
+  -h, --help                       show this help
+`;
+}
+
+const FLAGS: NonNullable<ParseArgsConfig['options']> = {
+  ...Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: 'string' as const }])),
+  help: { type: 'boolean', short: 'h' },
+};
+
+/**
+ * Turns argv and the environment into server options, or `undefined` for `--help`.
+ * @throws UsageError for unknown flags, positionals, missing values, or text of the wrong syntax.
+ */
+export function parseCommandLine(argv: readonly string[], environment: NodeJS.ProcessEnv): ServerOptions | undefined {
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  try {
+    values = parseArgs({ args: [...argv], options: FLAGS, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  if (values['help']) return undefined;
+
+  const options: Record<string, unknown> = { port: DEFAULT_PORT, host: DEFAULT_HOST };
+  for (const setting of SETTINGS) {
+    const flagValue = values[setting.flag];
+    // An empty environment variable counts as unset, as shells and container runtimes often export empty ones.
+    const text = typeof flagValue === 'string' ? flagValue : environment[setting.env] || undefined;
+    if (text === undefined) continue;
+    const source = typeof flagValue === 'string' ? `--${setting.flag}` : setting.env;
+    options[setting.option] = read(setting, text, source);
+  }
+  return options as ServerOptions;
+}
+
+function read(setting: Setting, text: string, source: string): unknown {
+  switch (setting.kind) {
+    case 'integer': {
+      const value = /^\d+$/.test(text) ? Number(text) : NaN;
+      if (!Number.isSafeInteger(value)) throw new UsageError(`${source} must be a whole number, got ${JSON.stringify(text)}`);
+      return value;
+    }
+    case 'string':
+      return text;
+    case 'json':
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        throw new UsageError(`${source} must be JSON`);
+      }
+  }
+}
+
+/**
+ * An option error's message with the option name (its first word) followed by its flag and environment variable,
+ * e.g. `maxPeersPerRoom (--max-peers-per-room, VIDEO_CHAT_MAX_PEERS_PER_ROOM) must be …`.
+ */
+export function describeOptionError(message: string): string {
+  return message.replace(/^\w+/, (name) => {
+    const setting = SETTINGS.find((s) => s.option === name);
+    return setting ? `${name} (--${setting.flag}, ${setting.env})` : name;
+  });
+}
