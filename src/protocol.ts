@@ -39,13 +39,13 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export const CloseCode = {
   /** Normal closure. */
   Normal: 1000,
-  /** The server is going away (shutting down). */
+  /** The server is going away. Not sent by this relay (it uses {@link CloseCode.ServiceRestart}); treat like it. */
   GoingAway: 1001,
   /** Policy violation (abuse). */
   PolicyViolation: 1008,
   /** A frame larger than {@link MAX_MESSAGE_BYTES}. */
   MessageTooBig: 1009,
-  /** Service restart: the client should reconnect. */
+  /** Service restart: the relay is shutting down or restarting (SIGTERM); the client should reconnect. */
   ServiceRestart: 1012,
 } as const;
 

@@ -11,6 +11,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { DEFAULT_HOST, DEFAULT_PORT, type ServerOptions } from './http.js';
+import { LOG_LEVELS } from './log.js';
 import { RELAY_DEFAULTS } from './options.js';
 
 /** How a setting's text becomes a value. */
@@ -57,6 +58,8 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'ice-servers', env: env('ice-servers'), option: 'iceServers', kind: 'json', metavar: '<json>',
     help: "JSON array of RTCIceServer handed to clients, e.g. '[{\"urls\":\"stun:stun.example.org\"}]'",
     defaultText: '[]' },
+  { flag: 'log-level', env: env('log-level'), option: 'logLevel', kind: 'string', metavar: '<level>',
+    help: `JSON logs on stderr at this level or above: ${LOG_LEVELS.join(', ')}`, defaultText: RELAY_DEFAULTS.logLevel },
 ];
 
 /** A usage error: reported with the usage text and exit code 2. */

@@ -1,10 +1,13 @@
 /**
  * One `node:http` server for the demo: the static demo page and element bundle, and the relay on WebSocket upgrades
- * (any path), on the same origin and port.
+ * (any path), on the same origin and port. Two operational endpoints come with it:
+ * - `GET /healthz`: `200 {"status":"ok","connections":…,"rooms":…,"peers":…}`, or 503 with `"status":"draining"`
+ *   once the server is shutting down (so a load balancer stops sending new clients);
+ * - `GET /metrics`: the relay's Prometheus metrics in the text exposition format.
  *
  * @module
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,7 +39,10 @@ export interface RunningServer {
   port: number;
   server: Server;
   relay: Relay;
-  /** Closes the relay (clients get 1001), then the HTTP server and its idle keep-alive connections. */
+  /**
+   * Drains the relay (new upgrades get 503, clients are closed with 1012, see {@link Relay.close}), then closes the
+   * HTTP server and its idle keep-alive connections.
+   */
   close(): Promise<void>;
 }
 
@@ -56,7 +62,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const relay = createRelay(relayOptions);
   const serveStatic = createStaticHandler({ demoDir: join(staticRoot, 'demo'), distDir: join(staticRoot, 'dist') });
   const server = createServer((req, res) => {
-    serveStatic(req, res).catch(() => {
+    const done = operational(relay, req, res) ?? serveStatic(req, res);
+    done.catch((error: unknown) => {
+      relay.logger.error({ err: error instanceof Error ? error.message : String(error), url: req.url }, 'request failed');
       if (!res.headersSent) res.writeHead(500);
       res.end();
     });
@@ -77,6 +85,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
 
   const bound = (server.address() as AddressInfo).port;
+  relay.logger.info({ host, port: bound }, 'listening');
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -90,6 +99,29 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     return closing;
   };
   return { url: `http://${urlHost(host)}:${bound}/`, port: bound, server, relay, close };
+}
+
+/** `/healthz` and `/metrics` (GET or HEAD), or `undefined` for any other request. */
+function operational(relay: Relay, req: IncomingMessage, res: ServerResponse): Promise<void> | undefined {
+  const path = (req.url ?? '/').split('?', 1)[0];
+  if (path !== '/healthz' && path !== '/metrics') return undefined;
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Length': '0' }).end();
+    return Promise.resolve();
+  }
+  const reply = (status: number, type: string, body: string): void => {
+    res.writeHead(status, {
+      'Content-Type': type, 'Content-Length': String(Buffer.byteLength(body)), 'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  };
+  if (path === '/healthz') {
+    const status = relay.closing ? 'draining' : 'ok';
+    reply(relay.closing ? 503 : 200, 'application/json; charset=utf-8', JSON.stringify({ status, ...relay.stats() }));
+    return Promise.resolve();
+  }
+  return relay.metrics.metrics().then((text) => reply(200, relay.metrics.contentType, text));
 }
 
 /** A host as it goes in a URL: wildcard binds become `localhost` (openable), IPv6 literals get brackets. */

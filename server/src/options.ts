@@ -7,6 +7,7 @@
  * @module
  */
 import { MAX_MESSAGE_BYTES, isIceServer, type IceServer } from '../../src/protocol.js';
+import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log.js';
 
 /** Options of {@link createRelay}. Every option is optional; see {@link RELAY_DEFAULTS}. */
 export interface RelayOptions {
@@ -25,6 +26,13 @@ export interface RelayOptions {
   heartbeatIntervalMs?: number;
   /** ICE servers (W3C WebRTC `RTCIceServer`) handed to every participant in `welcome`. */
   iceServers?: IceServer[];
+  /**
+   * Level of the relay's own pino logger (JSON lines on stderr): `fatal`, `error`, `warn`, `info`, `debug`, `trace`
+   * or `silent`. Not together with {@link logger}.
+   */
+  logLevel?: LogLevel;
+  /** A pino logger to log to instead (e.g. the application's, or a child of it). Not together with {@link logLevel}. */
+  logger?: Logger;
 }
 
 /** {@link RelayOptions} after defaults and validation: every field present. */
@@ -33,14 +41,18 @@ export interface ResolvedRelayOptions {
   maxMessageBytes: number;
   heartbeatIntervalMs: number;
   iceServers: IceServer[];
+  logLevel: LogLevel;
+  /** The logger given, or one made for {@link logLevel}. */
+  logger: Logger;
 }
 
-/** Defaults of {@link RelayOptions}. */
-export const RELAY_DEFAULTS: Readonly<ResolvedRelayOptions> = Object.freeze({
+/** Defaults of {@link RelayOptions} (no `logger`: without one, a logger at `logLevel` on stderr is made). */
+export const RELAY_DEFAULTS: Readonly<Omit<ResolvedRelayOptions, 'logger'>> = Object.freeze({
   maxPeersPerRoom: 6,
   maxMessageBytes: MAX_MESSAGE_BYTES,
   heartbeatIntervalMs: 30_000,
   iceServers: [],
+  logLevel: 'info',
 });
 
 /** Longest delay `setTimeout`/`setInterval` honour (a larger one silently becomes 1 ms). */
@@ -53,16 +65,28 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOptions {
   const given = definedOnly(options);
-  const resolved: ResolvedRelayOptions = { ...RELAY_DEFAULTS, ...given };
-  checkInteger('maxPeersPerRoom', resolved.maxPeersPerRoom, 1, Number.MAX_SAFE_INTEGER);
-  checkInteger('maxMessageBytes', resolved.maxMessageBytes, 1, Number.MAX_SAFE_INTEGER);
-  checkInteger('heartbeatIntervalMs', resolved.heartbeatIntervalMs, 1, MAX_TIMER_MS);
-  if (!Array.isArray(resolved.iceServers) || !resolved.iceServers.every(isIceServer)) {
+  if (given.logger !== undefined && given.logLevel !== undefined) {
+    throw new TypeError('logLevel and logger are exclusive: set the level on the logger you pass');
+  }
+  const { logger, ...rest } = given;
+  const settings = { ...RELAY_DEFAULTS, ...rest };
+  if (!(LOG_LEVELS as readonly unknown[]).includes(settings.logLevel)) {
+    throw new TypeError(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${String(settings.logLevel)}`);
+  }
+  checkInteger('maxPeersPerRoom', settings.maxPeersPerRoom, 1, Number.MAX_SAFE_INTEGER);
+  checkInteger('maxMessageBytes', settings.maxMessageBytes, 1, Number.MAX_SAFE_INTEGER);
+  checkInteger('heartbeatIntervalMs', settings.heartbeatIntervalMs, 1, MAX_TIMER_MS);
+  if (!Array.isArray(settings.iceServers) || !settings.iceServers.every(isIceServer)) {
     throw new TypeError('iceServers must be an array of RTCIceServer objects ({ urls, username?, credential? })');
   }
-  // Copy so that a caller mutating its array later cannot change what the relay hands out.
-  resolved.iceServers = structuredClone(resolved.iceServers);
-  return resolved;
+  return {
+    ...settings,
+    // Copy so that a caller mutating its array later cannot change what the relay hands out.
+    iceServers: structuredClone(settings.iceServers),
+    logLevel: logger ? (logger.level as LogLevel) : settings.logLevel,
+    // Made last: nothing is created for options that are refused.
+    logger: logger ?? createLogger(settings.logLevel),
+  };
 }
 
 /** `options` without the keys whose value is `undefined`, so that those mean "default" in a defaults spread. */

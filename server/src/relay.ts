@@ -15,6 +15,8 @@ import {
   CloseCode, encode, parseClientMessage,
   type ErrorCode, type JoinMessage, type ServerMessage, type SignalRequest,
 } from '../../src/protocol.js';
+import type { Logger } from './log.js';
+import { createMetrics, type RelayMetrics, type UpgradeRejection } from './metrics.js';
 import { resolveRelayOptions, type RelayOptions } from './options.js';
 import { RoomRegistry } from './rooms.js';
 
@@ -47,13 +49,20 @@ export interface Relay {
   /** Listens to `server`'s `'upgrade'` event (optionally for one path). @returns a function that detaches again. */
   attach(server: Server, options?: AttachOptions): () => void;
   /**
-   * Stops the heartbeat, refuses new upgrades and closes every socket with 1001 "Going Away" (RFC 6455 §7.4.1).
-   * Resolves once all sockets are closed; one that does not finish the closing handshake within
-   * {@link CLOSE_GRACE_MS} is terminated. Idempotent.
+   * Drains the relay: stops the heartbeat, refuses new upgrades with 503 and closes every socket with `code`
+   * (default 1012 "Service Restart", RFC 6455 §7.4.1: clients reconnect, to this relay once it is back or to another
+   * one). Resolves once all sockets are closed; one that does not finish the closing handshake within
+   * {@link CLOSE_GRACE_MS} is terminated. Idempotent: later calls return the first drain.
    */
-  close(): Promise<void>;
+  close(code?: number): Promise<void>;
+  /** Whether {@link close} was called: upgrades are refused, `/healthz` says 503. */
+  readonly closing: boolean;
   /** Current counters. */
   stats(): RelayStats;
+  /** This relay's Prometheus registry (prom-client): `await relay.metrics.metrics()` is the text exposition. */
+  readonly metrics: RelayMetrics['registry'];
+  /** The relay's pino logger (the one given in the options, or its own). */
+  readonly logger: Logger;
 }
 
 /** How long, in ms, {@link Relay.close} waits for a client's closing handshake before dropping the TCP connection. */
@@ -62,6 +71,8 @@ export const CLOSE_GRACE_MS = 1000;
 /** Per-socket state. `id` is set while joined (a fresh one per join), `alive` is the heartbeat flag. */
 interface Connection {
   readonly socket: WebSocket;
+  /** Remote address of the TCP connection, for logs. */
+  readonly ip: string;
   id: string | undefined;
   alive: boolean;
 }
@@ -72,10 +83,12 @@ interface Connection {
  */
 export function createRelay(options: RelayOptions = {}): Relay {
   const config = resolveRelayOptions(options);
+  const log = config.logger;
   const rooms = new RoomRegistry(config.maxPeersPerRoom);
   const connections = new Set<Connection>();
   const byId = new Map<string, Connection>();
   let closing: Promise<void> | undefined;
+  const metrics = createMetrics(() => stats());
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -90,7 +103,8 @@ export function createRelay(options: RelayOptions = {}): Relay {
     for (const conn of connections) {
       // No pong since the last ping: the peer or the path to it is gone. Terminating emits 'close', which leaves.
       if (!conn.alive) {
-        conn.socket.terminate();
+        log.debug({ ip: conn.ip, id: conn.id }, 'no pong since the last ping: terminating');
+        terminate(conn);
         continue;
       }
       conn.alive = false;
@@ -100,12 +114,22 @@ export function createRelay(options: RelayOptions = {}): Relay {
   // The HTTP server keeps the process alive; the heartbeat alone must not.
   heartbeat.unref();
 
-  function send(conn: Connection, message: ServerMessage): void {
-    if (conn.socket.readyState === WebSocket.OPEN) conn.socket.send(encode(message));
+  function send(conn: Connection, message: ServerMessage): boolean {
+    if (conn.socket.readyState !== WebSocket.OPEN) return false;
+    conn.socket.send(encode(message));
+    return true;
   }
 
   function fail(conn: Connection, code: ErrorCode, message: string): void {
+    metrics.errors.inc({ code });
+    log.debug({ ip: conn.ip, id: conn.id, code }, 'error reply');
     send(conn, { type: 'error', code, message });
+  }
+
+  /** Drops the TCP connection without a closing handshake (the client sees 1006). */
+  function terminate(conn: Connection): void {
+    metrics.closedByRelay.inc({ code: 1006 });
+    conn.socket.terminate();
   }
 
   function broadcast(room: string, message: ServerMessage, except: string): void {
@@ -129,6 +153,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
     }
     conn.id = id;
     byId.set(id, conn);
+    log.debug({ ip: conn.ip, id, room: message.room }, 'joined');
     // Welcome first: anyone reacting to peer-joined may signal the newcomer at once, and it must know its ID by then.
     send(conn, { type: 'welcome', id, room: message.room, peers: result.peers, iceServers: config.iceServers });
     broadcast(message.room, { type: 'peer-joined', peer: { id, name: message.name ?? '' } }, id);
@@ -141,6 +166,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
     byId.delete(id);
     const left = rooms.leave(id);
     if (left) broadcast(left.room, { type: 'peer-left', id }, id);
+    log.debug({ ip: conn.ip, id, room: left?.room }, 'left');
   }
 
   function signal(conn: Connection, message: SignalRequest): void {
@@ -156,7 +182,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
       return;
     }
     // `from` is stamped here, from the connection, never taken from the client: it cannot be spoofed.
-    send(target, { type: 'signal', from: conn.id, data: message.data });
+    if (send(target, { type: 'signal', from: conn.id, data: message.data })) metrics.relayed += 1;
   }
 
   function onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
@@ -182,32 +208,45 @@ export function createRelay(options: RelayOptions = {}): Relay {
     }
   }
 
-  function onConnection(socket: WebSocket): void {
+  function onConnection(socket: WebSocket, req: IncomingMessage): void {
     // First of all: an 'error' without a listener would crash the process. ws closes the socket itself after an
     // error (e.g. 1009 for an oversize frame) and 'close' follows, so there is nothing else to do here.
-    socket.on('error', () => {});
+    socket.on('error', (error: Error & { code?: string }) => {
+      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') metrics.closedByRelay.inc({ code: CloseCode.MessageTooBig });
+      log.debug({ ip: req.socket.remoteAddress, err: error.message }, 'socket error');
+    });
     if (closing) {
       socket.terminate();
       return;
     }
-    const conn: Connection = { socket, id: undefined, alive: true };
+    const conn: Connection = { socket, ip: req.socket.remoteAddress ?? '', id: undefined, alive: true };
     connections.add(conn);
+    metrics.connectionsAccepted.inc();
+    log.debug({ ip: conn.ip }, 'connected');
     socket.on('pong', () => {
       conn.alive = true;
     });
     socket.on('message', (data, isBinary) => onMessage(conn, data, isBinary));
-    socket.on('close', () => {
+    socket.on('close', (code) => {
       connections.delete(conn);
+      log.debug({ ip: conn.ip, id: conn.id, code }, 'disconnected');
       leave(conn);
     });
   }
 
+  /** Answers an upgrade with an HTTP error before any WebSocket state exists, counted and logged. */
+  function reject(req: IncomingMessage, socket: Duplex, reason: UpgradeRejection, status: number, text: string): void {
+    metrics.upgradesRejected.inc({ reason });
+    log.warn({ ip: req.socket.remoteAddress, origin: req.headers.origin, reason, status }, 'upgrade refused');
+    refuse(socket, status, text);
+  }
+
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (closing) {
-      refuse(socket, 503, 'Service Unavailable');
+      reject(req, socket, 'shutting-down', 503, 'Service Unavailable');
       return;
     }
-    wss.handleUpgrade(req, socket, head, onConnection);
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
   }
 
   function attach(server: Server, attachOptions: AttachOptions = {}): () => void {
@@ -215,7 +254,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
     const listener = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
       if (path !== undefined && pathnameOf(req) !== path) {
         // Another listener may own this path; if we are the only one, nobody would ever answer.
-        if (server.listenerCount('upgrade') === 1) refuse(socket, 404, 'Not Found');
+        if (server.listenerCount('upgrade') === 1) reject(req, socket, 'not-found', 404, 'Not Found');
         return;
       }
       handleUpgrade(req, socket, head);
@@ -226,33 +265,44 @@ export function createRelay(options: RelayOptions = {}): Relay {
     };
   }
 
-  function close(): Promise<void> {
+  function close(code: number = CloseCode.ServiceRestart): Promise<void> {
     closing ??= (async () => {
       clearInterval(heartbeat);
-      await Promise.all([...connections].map((conn) => closeSocket(conn.socket)));
+      log.info({ connections: connections.size, code }, 'closing: draining every connection');
+      await Promise.all([...connections].map((conn) => closeConnection(conn, code)));
       await new Promise<void>((resolve) => wss.close(() => resolve()));
+      log.info('closed');
     })();
     return closing;
+  }
+
+  /** Closes with `code` and resolves on 'close'; terminates after {@link CLOSE_GRACE_MS} if the client does not answer. */
+  function closeConnection(conn: Connection, code: number): Promise<void> {
+    const { socket } = conn;
+    if (socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => terminate(conn), CLOSE_GRACE_MS);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      metrics.closedByRelay.inc({ code });
+      socket.close(code, code === CloseCode.ServiceRestart ? 'relay restarting' : 'relay shutting down');
+    });
   }
 
   function stats(): RelayStats {
     return { connections: connections.size, rooms: rooms.roomCount, peers: rooms.peerCount };
   }
 
-  return { handleUpgrade, attach, close, stats };
-}
-
-/** Closes with 1001 and resolves on 'close'; terminates after {@link CLOSE_GRACE_MS} if the client does not answer. */
-function closeSocket(socket: WebSocket): Promise<void> {
-  if (socket.readyState === WebSocket.CLOSED) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => socket.terminate(), CLOSE_GRACE_MS);
-    socket.once('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    socket.close(CloseCode.GoingAway, 'relay shutting down');
-  });
+  return {
+    handleUpgrade, attach, close, stats,
+    get closing() {
+      return closing !== undefined;
+    },
+    metrics: metrics.registry,
+    logger: log,
+  };
 }
 
 /** Answers an upgrade request with a plain HTTP error and drops the connection. */

@@ -69,10 +69,26 @@ describe('cli', () => {
 
       r.child.kill(signal);
       assert.deepEqual(await withTimeout(r.exit, 2 * WAIT_MS, 'exit'), { code: 0, signal: null });
-      assert.equal((await client.closed).code, 1001);
+      assert.equal((await client.closed).code, 1012);
       assert.equal(r.stdout().split('\n').filter(Boolean).length, 1, 'exactly one line on stdout');
     });
   }
+
+  it('drains on SIGTERM: every client gets 1012 (none 1006), and the process exits 0 within 10 s', async (t) => {
+    const r = run(t, ['--port', '0', '--host', '127.0.0.1']);
+    const ws = (await listeningUrl(r)).replace(/^http/, 'ws');
+    const clients = await Promise.all(Array.from({ length: 24 }, () => TestClient.connect(ws)));
+    t.after(() => Promise.all(clients.map((c) => c.close())));
+    // Most joined (rooms of three), some not: both kinds must be closed properly.
+    await Promise.all(clients.slice(0, 18).map((c, i) => c.join(`room-${i % 6}`)));
+    const started = Date.now();
+    r.child.kill('SIGTERM');
+    const codes = await Promise.all(clients.map(async (c) => (await withTimeout(c.closed, 10_000, 'close')).code));
+    assert.deepEqual(new Set(codes), new Set([1012]));
+    assert.deepEqual(await withTimeout(r.exit, 10_000, 'exit'), { code: 0, signal: null });
+    assert.ok(Date.now() - started < 10_000);
+    assert.match(r.stderr(), /"msg":"shutting down"/);
+  });
 
   it('takes the port and host from PORT and HOST', async (t) => {
     const r = run(t, [], { PORT: '0', HOST: '127.0.0.1' });

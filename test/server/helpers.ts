@@ -5,11 +5,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Socket } from 'node:net';
+import { Writable } from 'node:stream';
 import { WebSocket, type ClientOptions } from 'ws';
 import {
   parseServerMessage, type ServerMessage, type WelcomeMessage,
 } from '../../src/protocol.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../server/src/index.js';
+import { createLogger, type Logger, type LogLevel } from '../../server/src/log.js';
 
 /** Default bound for any single wait, in ms. Generous for slow CI, yet a hang still fails quickly. */
 export const WAIT_MS = 3000;
@@ -210,9 +213,16 @@ export interface RelayEnv {
   close(): Promise<void>;
 }
 
-/** Starts a server on 127.0.0.1, port 0, with `options`. Register `env.close` with `t.after`. */
+/** Options that keep a relay's logs out of the test output. */
+export const QUIET = { logLevel: 'silent' } as const;
+
+/**
+ * Starts a server on 127.0.0.1, port 0, with `options` (silent unless a `logger` or `logLevel` is given). Register
+ * `env.close` with `t.after`.
+ */
 export async function startRelayEnv(options: ServerOptions = {}): Promise<RelayEnv> {
-  const running = await startServer({ host: '127.0.0.1', port: 0, ...options });
+  const quiet = options.logger === undefined && options.logLevel === undefined ? QUIET : {};
+  const running = await startServer({ host: '127.0.0.1', port: 0, ...quiet, ...options });
   const wsUrl = running.url.replace(/^http/, 'ws');
   const clients: TestClient[] = [];
   const client = async (clientOptions?: ClientOptions): Promise<TestClient> => {
@@ -246,4 +256,49 @@ export function permutations<T>(items: readonly T[]): T[][] {
   if (items.length <= 1) return [[...items]];
   return items.flatMap((item, i) =>
     permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
+}
+
+/** Log lines captured from a pino logger, parsed. */
+export interface CapturedLogs {
+  /** The logger to hand to the relay (`{ logger }`). */
+  logger: Logger;
+  /** Every line so far, parsed. */
+  lines(): Record<string, unknown>[];
+  /** Every line so far, raw: what an operator's log store would hold. */
+  text(): string;
+}
+
+/** A pino logger at `level` whose output is kept in memory. */
+export function captureLogs(level: LogLevel = 'trace'): CapturedLogs {
+  let text = '';
+  const sink = new Writable({
+    write(chunk: Buffer | string, _encoding, callback) {
+      text += String(chunk);
+      callback();
+    },
+  });
+  // The relay's own logger factory, so the capture has the real redaction settings.
+  const logger = createLogger(level, sink);
+  return {
+    logger,
+    lines: () => text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>),
+    text: () => text,
+  };
+}
+
+/** The value of one sample in a Prometheus text exposition, e.g. `sample(text, 'x_total', { code: 'a' })`. */
+export function sample(exposition: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort().join(',');
+  for (const line of exposition.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const got = (match[2] ?? '').split(',').filter(Boolean).sort().join(',');
+    if (got === wanted) return Number(match[3]);
+  }
+  return undefined;
+}
+
+/** Stops reading from the client's TCP socket, like a browser tab that hangs: nothing it is sent is consumed. */
+export function stopReading(client: TestClient): void {
+  (client.socket as unknown as { _socket: Socket })._socket.pause();
 }

@@ -4,7 +4,7 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startServer, type RunningServer } from '../../server/src/index.js';
-import { TestClient, tempDir, withTimeout, WAIT_MS } from './helpers.js';
+import { QUIET, TestClient, tempDir, withTimeout, WAIT_MS } from './helpers.js';
 
 interface Response {
   status: number;
@@ -50,7 +50,7 @@ describe('http: static files and the relay on one port', () => {
     await writeFile(join(root.path, 'dist', 'video-chat.js.map'), '{"version":3}');
     await writeFile(join(root.path, 'secret.txt'), SECRET);
     await symlink(join(root.path, 'secret.txt'), join(root.path, 'demo', 'link.txt'));
-    server = await startServer({ host: '127.0.0.1', port: 0, staticRoot: root.path });
+    server = await startServer({ ...QUIET, host: '127.0.0.1', port: 0, staticRoot: root.path });
   });
 
   after(async () => {
@@ -134,7 +134,7 @@ describe('http: static files and the relay on one port', () => {
 
   it('answers 404 for the bundle when dist/ is absent', async () => {
     const empty = await tempDir();
-    const bare = await startServer({ host: '127.0.0.1', port: 0, staticRoot: empty.path });
+    const bare = await startServer({ ...QUIET, host: '127.0.0.1', port: 0, staticRoot: empty.path });
     try {
       assert.equal((await get(bare.url, '/video-chat.js')).status, 404);
       assert.equal((await get(bare.url, '/')).status, 404);
@@ -147,20 +147,20 @@ describe('http: static files and the relay on one port', () => {
 
 describe('http: startServer', () => {
   it('rejects invalid relay options before binding', async () => {
-    await assert.rejects(startServer({ host: '127.0.0.1', port: 0, maxPeersPerRoom: 0 }), RangeError);
+    await assert.rejects(startServer({ ...QUIET, host: '127.0.0.1', port: 0, maxPeersPerRoom: 0 }), RangeError);
   });
 
   it('rejects when the port is taken', async () => {
-    const first = await startServer({ host: '127.0.0.1', port: 0 });
+    const first = await startServer({ ...QUIET, host: '127.0.0.1', port: 0 });
     try {
-      await assert.rejects(startServer({ host: '127.0.0.1', port: first.port }), /EADDRINUSE/);
+      await assert.rejects(startServer({ ...QUIET, host: '127.0.0.1', port: first.port }), /EADDRINUSE/);
     } finally {
       await first.close();
     }
   });
 
   it('reports the real bound port in url and port', async () => {
-    const running = await startServer({ host: '127.0.0.1', port: 0 });
+    const running = await startServer({ ...QUIET, host: '127.0.0.1', port: 0 });
     try {
       assert.notEqual(running.port, 0);
       assert.equal(running.url, `http://127.0.0.1:${running.port}/`);

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { CloseCode } from '../../src/protocol.js';
 import { createRelay, RELAY_DEFAULTS, type Relay, type RelayOptions, type ServerOptions } from '../../server/src/index.js';
-import { startRelayEnv, TestClient, waitFor, type RelayEnv } from './helpers.js';
+import { QUIET, startRelayEnv, TestClient, waitFor, type RelayEnv } from './helpers.js';
 
 async function env(t: TestContext, options?: ServerOptions): Promise<RelayEnv> {
   const e = await startRelayEnv(options);
@@ -110,7 +110,7 @@ describe('relay: options', () => {
   });
 
   it('treats undefined as the default', async () => {
-    const relay = createRelay({ maxPeersPerRoom: undefined, heartbeatIntervalMs: undefined });
+    const relay = createRelay({ ...QUIET, maxPeersPerRoom: undefined, heartbeatIntervalMs: undefined });
     await relay.close();
   });
 });
@@ -131,7 +131,7 @@ describe('relay: attach and close', () => {
   }
 
   it('serves only the given path when attached with one', async (t) => {
-    const relay = createRelay();
+    const relay = createRelay(QUIET);
     const { wsUrl } = await listen(t, relay, '/relay');
     const ok = await TestClient.connect(`${wsUrl}/relay?x=1`);
     t.after(() => ok.close());
@@ -139,16 +139,16 @@ describe('relay: attach and close', () => {
     await assert.rejects(TestClient.connect(`${wsUrl}/other`), /HTTP 404/);
   });
 
-  it('close() sends 1001 to every client and refuses new upgrades', async (t) => {
-    const relay = createRelay();
+  it('close() sends 1012 to every client and refuses new upgrades', async (t) => {
+    const relay = createRelay(QUIET);
     const { wsUrl } = await listen(t, relay);
     const a = await TestClient.connect(wsUrl);
     const b = await TestClient.connect(wsUrl);
     t.after(() => Promise.all([a.close(), b.close()]));
     await a.join('r');
     await relay.close();
-    assert.equal((await a.closed).code, CloseCode.GoingAway);
-    assert.equal((await b.closed).code, CloseCode.GoingAway);
+    assert.equal((await a.closed).code, CloseCode.ServiceRestart);
+    assert.equal((await b.closed).code, CloseCode.ServiceRestart);
     assert.deepEqual(relay.stats(), { connections: 0, rooms: 0, peers: 0 });
     await assert.rejects(TestClient.connect(wsUrl), /HTTP 503/);
     await relay.close();

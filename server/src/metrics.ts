@@ -1,0 +1,87 @@
+/**
+ * Prometheus metrics of one relay (prom-client). Each relay has its own {@link Registry}, never prom-client's global
+ * one, so that several relays in one process (tests, two paths on one server) do not clash or mix their counts.
+ *
+ * Names follow the Prometheus conventions: prefix `video_chat_`, counters end in `_total`, gauges are read from the
+ * relay at scrape time.
+ *
+ * @module
+ */
+import { Counter, Gauge, Registry } from 'prom-client';
+import { ERROR_CODES, type ErrorCode } from '../../src/protocol.js';
+
+/** Why an HTTP upgrade was refused (label `reason` of `video_chat_upgrades_rejected_total`). */
+export const UPGRADE_REJECTIONS = ['shutting-down', 'origin', 'ip-limit', 'not-found'] as const;
+export type UpgradeRejection = (typeof UPGRADE_REJECTIONS)[number];
+
+/** Values the gauges read at scrape time. */
+export interface GaugeSource {
+  connections: number;
+  rooms: number;
+  peers: number;
+}
+
+/** The relay's metrics. */
+export interface RelayMetrics {
+  readonly registry: Registry;
+  /**
+   * Signals delivered to their addressee: a plain number on the hot path (one add per message), handed to the
+   * Prometheus counter at scrape time.
+   */
+  relayed: number;
+  /** `error` messages sent, by code. */
+  readonly errors: Counter<'code'>;
+  /** Messages refused by the per-socket rate limit. */
+  readonly rateLimited: Counter;
+  /** Upgrades refused before the WebSocket handshake, by reason. */
+  readonly upgradesRejected: Counter<'reason'>;
+  /** WebSocket connections accepted. */
+  readonly connectionsAccepted: Counter;
+  /** Connections the relay closed or terminated itself, by close code (1006 for a terminate). */
+  readonly closedByRelay: Counter<'code'>;
+}
+
+export function createMetrics(read: () => GaugeSource): RelayMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  const gauge = (name: string, help: string, key: keyof GaugeSource): void => {
+    new Gauge({ name, help, registers, collect() { this.set(read()[key]); } });
+  };
+  gauge('video_chat_connections', 'Open WebSocket connections, joined or not.', 'connections');
+  gauge('video_chat_rooms', 'Non-empty rooms.', 'rooms');
+  gauge('video_chat_peers', 'Participants in all rooms.', 'peers');
+  const metrics: RelayMetrics = {
+    registry,
+    relayed: 0,
+    errors: new Counter({
+      name: 'video_chat_errors_total', help: 'Error messages sent to clients, by code.', labelNames: ['code'], registers,
+    }),
+    rateLimited: new Counter({
+      name: 'video_chat_rate_limited_total', help: 'Messages refused by the per-socket rate limit.', registers,
+    }),
+    upgradesRejected: new Counter({
+      name: 'video_chat_upgrades_rejected_total', help: 'WebSocket upgrades refused before the handshake, by reason.',
+      labelNames: ['reason'], registers,
+    }),
+    connectionsAccepted: new Counter({
+      name: 'video_chat_connections_accepted_total', help: 'WebSocket connections accepted.', registers,
+    }),
+    closedByRelay: new Counter({
+      name: 'video_chat_connections_closed_by_relay_total',
+      help: 'Connections the relay closed itself, by close code (1006: terminated without a closing handshake).',
+      labelNames: ['code'], registers,
+    }),
+  };
+  let reported = 0;
+  new Counter({
+    name: 'video_chat_messages_relayed_total', help: 'Signals delivered to their addressee.', registers,
+    collect() {
+      this.inc(metrics.relayed - reported);
+      reported = metrics.relayed;
+    },
+  });
+  // Every label value present from the start, at 0: a series that appears only after its first event breaks rate().
+  for (const code of ERROR_CODES) metrics.errors.inc({ code } satisfies { code: ErrorCode }, 0);
+  for (const reason of UPGRADE_REJECTIONS) metrics.upgradesRejected.inc({ reason }, 0);
+  return metrics;
+}
