@@ -55,3 +55,19 @@ export function mediaError(cause: unknown): VideoChatError {
         { cause });
   }
 }
+
+/** Maps a getDisplayMedia rejection (W3C Screen Capture §5.1) to a {@link VideoChatError} about screen sharing. */
+export function screenShareError(cause: unknown): VideoChatError {
+  const name = cause instanceof Error ? cause.name : '';
+  if (name === 'NotAllowedError' || name === 'SecurityError') {
+    return new VideoChatError('permission-denied', 'Screen sharing was blocked by the browser.', { cause });
+  }
+  if (name === 'InvalidStateError') {
+    // Firefox: getDisplayMedia needs a fresh click (transient user activation).
+    return new VideoChatError('permission-denied', 'Screen sharing must be started with a click on the share button.', { cause });
+  }
+  if (name === 'NotFoundError' || name === 'NotSupportedError') {
+    return new VideoChatError('no-device', 'There is no screen that can be shared here.', { cause });
+  }
+  return new VideoChatError('device-busy', `The screen could not be shared (${name || 'unknown error'}).`, { cause });
+}

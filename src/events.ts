@@ -84,6 +84,18 @@ export class VideoChatErrorEvent extends Event {
   }
 }
 
+/** Fired when a screen share starts or stops: this visitor's own (`peerId` null) or another peer's. */
+export class ScreenShareEvent extends Event {
+  static readonly eventName = 'vc-screen-share';
+  readonly peerId: string | null;
+  readonly active: boolean;
+  constructor(peerId: string | null, active: boolean) {
+    super(ScreenShareEvent.eventName, init);
+    this.peerId = peerId;
+    this.active = active;
+  }
+}
+
 declare global {
   interface HTMLElementEventMap {
     'vc-joined': JoinedEvent;
@@ -92,5 +104,6 @@ declare global {
     'vc-peer-left': PeerLeftEvent;
     'vc-state-change': StateChangeEvent;
     'vc-error': VideoChatErrorEvent;
+    'vc-screen-share': ScreenShareEvent;
   }
 }

@@ -21,6 +21,9 @@ export const ROOM_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 /** Display names: at most this many characters (UTF-16 code units). Names are shown as text, never as HTML. */
 export const MAX_NAME_LENGTH = 64;
 
+/** Longest room token (`join.token`) accepted, in characters. A compact JWS with the documented claims is ~200. */
+export const MAX_TOKEN_LENGTH = 4096;
+
 /** Peer IDs as the relay assigns them: 1–64 characters of `A-Z a-z 0-9 _ -`. */
 export const PEER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -31,8 +34,10 @@ export const PEER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
  * - `already-joined`: `join` while already in a room (send `leave` first).
  * - `room-full`: the room is at capacity; nothing was joined.
  * - `unknown-peer`: `signal.to` names no other peer of the sender's room.
+ * - `unauthorized`: the relay requires room tokens and `join.token` is missing, malformed, expired, not signed with
+ *   the relay's secret (HS256), or for another room. One generic message for every reason; nothing was joined.
  */
-export const ERROR_CODES = ['bad-message', 'not-joined', 'already-joined', 'room-full', 'unknown-peer'] as const;
+export const ERROR_CODES = ['bad-message', 'not-joined', 'already-joined', 'room-full', 'unknown-peer', 'unauthorized'] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** WebSocket close codes the relay uses (RFC 6455 §7.4.1). */
@@ -71,8 +76,14 @@ export interface JoinMessage {
   type: 'join';
   /** Room name, see {@link ROOM_PATTERN}. */
   room: string;
-  /** Display name, at most {@link MAX_NAME_LENGTH} characters. */
+  /** Display name, at most {@link MAX_NAME_LENGTH} characters. A token's `name` claim takes precedence. */
   name?: string;
+  /**
+   * Room token, required when the relay is configured with a token secret: a JWT (RFC 7519) signed with HS256 whose
+   * claims are `room` (must equal {@link room}), `exp` (required) and optionally `name`. At most
+   * {@link MAX_TOKEN_LENGTH} characters. Ignored by a relay without a secret.
+   */
+  token?: string;
 }
 export interface SignalRequest {
   type: 'signal';
@@ -195,6 +206,13 @@ function checkName(name: unknown, field: string): string | undefined {
   return undefined;
 }
 
+function checkToken(token: unknown, field: string): string | undefined {
+  if (!isString(token) || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+    return `${field} must be a non-empty string of at most ${MAX_TOKEN_LENGTH} characters`;
+  }
+  return undefined;
+}
+
 function checkPeerId(id: unknown, field: string): string | undefined {
   if (!isString(id) || !PEER_ID_PATTERN.test(id)) return `${field} must be a peer id`;
   return undefined;
@@ -226,10 +244,12 @@ export function parseClientMessage(raw: unknown): ParseResult<ClientMessage> {
   switch (m['type']) {
     case 'join': {
       const problem = checkRoom(m['room'], 'join.room') ??
-        (m['name'] === undefined ? undefined : checkName(m['name'], 'join.name'));
+        (m['name'] === undefined ? undefined : checkName(m['name'], 'join.name')) ??
+        (m['token'] === undefined ? undefined : checkToken(m['token'], 'join.token'));
       if (problem) return bad(problem);
       const join: JoinMessage = { type: 'join', room: m['room'] as string };
       if (m['name'] !== undefined) join.name = m['name'] as string;
+      if (m['token'] !== undefined) join.token = m['token'] as string;
       return ok(join);
     }
     case 'signal': {

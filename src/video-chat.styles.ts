@@ -49,6 +49,26 @@ export const styles = css`
     gap: var(--video-chat-gap, 8px);
     grid-template-columns: repeat(auto-fit, minmax(min(100%, var(--video-chat-tile-min-width, 220px)), 1fr));
   }
+  .grid.strip {
+    grid-template-columns: repeat(auto-fill, minmax(min(100%, 140px), 1fr));
+  }
+  .spotlight {
+    position: relative;
+    margin: 0 0 var(--video-chat-gap, 8px);
+    aspect-ratio: 16 / 9;
+    overflow: hidden;
+    border-radius: var(--video-chat-radius, 12px);
+    background: #000;
+  }
+  .spotlight video {
+    object-fit: contain;
+  }
+  .sharing {
+    display: flex;
+    align-items: center;
+    gap: var(--video-chat-gap, 8px);
+    margin: 0 0 var(--video-chat-gap, 8px);
+  }
   .tile {
     position: relative;
     margin: 0;
@@ -123,8 +143,11 @@ export const styles = css`
     outline: 3px solid var(--video-chat-focus-ring, #7cb7ff);
     outline-offset: 2px;
   }
-  button[aria-pressed='false'] {
+  button[aria-pressed='false']:not(.toggle-on) {
     background: var(--video-chat-control-off-background, #b42318);
+  }
+  button.toggle-on[aria-pressed='true'] {
+    background: var(--video-chat-accent, #1858c8);
   }
   button.leave {
     background: var(--video-chat-danger, #b42318);

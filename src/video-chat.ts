@@ -8,6 +8,7 @@ import { styles } from './video-chat.styles.js';
 const icons = {
   mic: svg`<path d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.9V21h2v-3.1A7 7 0 0 0 19 11z"/>`,
   camera: svg`<path d="M17 10.5V7a1 1 0 0 0-1-1H4a1 1 0 0 0-1 1v10a1 1 0 0 0 1 1h12a1 1 0 0 0 1-1v-3.5l4 4v-11z"/>`,
+  screen: svg`<path d="M20 3H4a2 2 0 0 0-2 2v11a2 2 0 0 0 2 2h6v2H8v2h8v-2h-2v-2h6a2 2 0 0 0 2-2V5a2 2 0 0 0-2-2zm0 13H4V5h16z"/>`,
   leave: svg`<path d="M12 9c-1.6 0-3.2.3-4.6.7v3.1c0 .4-.2.7-.6.9-1 .5-1.9 1.1-2.7 1.8a1 1 0 0 1-1.4 0L.3 13.1a1 1 0 0 1 0-1.4A16.9 16.9 0 0 1 12 7c4.5 0 8.6 1.7 11.7 4.7a1 1 0 0 1 0 1.4l-2.5 2.5a1 1 0 0 1-1.4 0c-.8-.7-1.7-1.3-2.7-1.8a1 1 0 0 1-.6-.9V9.7C15.2 9.3 13.6 9 12 9z"/>`,
 };
 
@@ -36,16 +37,20 @@ const initials = (name: string): string =>
  * @fires {PeerLeftEvent} vc-peer-left - Another peer left (`peer: {id, name}`).
  * @fires {StateChangeEvent} vc-state-change - `state` changed.
  * @fires {VideoChatErrorEvent} vc-error - Something went wrong (`error.code`, `error.message`).
+ * @fires {ScreenShareEvent} vc-screen-share - A screen share started or stopped (`peerId`: null for this visitor, `active`).
  *
  * @csspart call - The whole call area.
  * @csspart status - The status line (also a polite live region).
  * @csspart error - The error banner (`role="alert"`).
- * @csspart grid - The grid of tiles.
+ * @csspart spotlight - The large view of a screen another peer shares.
+ * @csspart sharing-banner - "You are sharing your screen" with its stop button.
+ * @csspart grid - The grid of tiles (a strip under the spotlight while a screen is shown).
  * @csspart tile - Every tile; also `local-tile` or `remote-tile`.
- * @csspart video - Every video; also `local-video` or `remote-video`.
+ * @csspart video - Every video; also `local-video`, `remote-video` or `screen-video`.
  * @csspart name - The name label of a tile.
  * @csspart controls - The control bar.
- * @csspart control-button - Every control button; also `mic-button`, `camera-button`, `leave-button`, `join-button`.
+ * @csspart control-button - Every control button; also `mic-button`, `camera-button`, `screen-button`, `leave-button`,
+ *   `join-button`, `stop-share-button`.
  * @csspart sound-button - The "click to enable sound" button shown when the browser blocks autoplay with sound.
  *
  * @cssprop --video-chat-background - Background of the element. Default `#111418`.
@@ -167,6 +172,31 @@ export class VideoChatElement extends LitElement {
     this.#announce(enabled ? 'Microphone on' : 'Microphone off');
   }
 
+  /** True while this visitor shares a screen. */
+  get screenSharing(): boolean {
+    return this.#call.media.screen !== null;
+  }
+
+  /**
+   * Shares the screen with everyone in the call (W3C Screen Capture `getDisplayMedia`: the browser asks which screen or
+   * window). Pass `source` to share something else instead, e.g. `canvas.captureStream()`. The share stops by
+   * {@link stopScreenShare}, by leaving, or from the browser's own "Stop sharing" control. Fires `vc-screen-share`.
+   * @returns false when the visitor closed the picker without choosing.
+   * @throws {VideoChatError} `permission-denied` or `no-device` (also fired as `vc-error`).
+   */
+  async startScreenShare(source?: MediaStream): Promise<boolean> {
+    const started = await this.#call.startScreenShare(source);
+    if (started) this.#announce('You are sharing your screen');
+    return started;
+  }
+
+  /** Stops sharing the screen. Fires `vc-screen-share` when a share was on. */
+  stopScreenShare(): void {
+    if (!this.screenSharing) return;
+    this.#call.stopScreenShare();
+    this.#announce('Screen sharing stopped');
+  }
+
   /** Turns the camera picture on or off. The others see a black picture while off. */
   setCameraEnabled(enabled: boolean): void {
     this.#call.setCameraEnabled(enabled);
@@ -223,7 +253,13 @@ export class VideoChatElement extends LitElement {
 
   #renderGrid(): TemplateResult {
     const media = this.#call.media;
-    return html`<div part="grid" class="grid">
+    const presenter = this.#call.peers.find((peer) => peer.screen);
+    return html`${presenter ? this.#renderSpotlight(presenter) : nothing}
+    ${media.screen
+      ? html`<p part="sharing-banner" class="sharing">You are sharing your screen.
+          <button part="control-button stop-share-button" @click=${() => this.stopScreenShare()}>Stop sharing</button></p>`
+      : nothing}
+    <div part="grid" class=${presenter ? 'grid strip' : 'grid'}>
       <figure part="tile local-tile" class="tile local">
         ${media.stream && media.cameraEnabled
           ? html`<video part="video local-video" .srcObject=${media.stream} .muted=${true} autoplay playsinline></video>`
@@ -234,14 +270,23 @@ export class VideoChatElement extends LitElement {
     </div>`;
   }
 
+  #renderSpotlight(peer: RemotePeer): TemplateResult {
+    const label = `${peer.name || 'Guest'}’s screen`;
+    return html`<figure part="spotlight" class="spotlight" data-peer-id=${peer.id}>
+      <video part="video screen-video" data-peer-id=${peer.id} .srcObject=${peer.screen} .muted=${true} autoplay playsinline
+        aria-label=${label}></video>
+      <figcaption part="name" class="name">${label}</figcaption>
+    </figure>`;
+  }
+
   #renderRemoteTile(peer: RemotePeer): TemplateResult {
     const hasVideo = peer.stream.getVideoTracks().length > 0;
     const label = peer.name || 'Guest';
     const badge = peer.connection === 'connecting' ? 'Connecting…' : peer.connection === 'failed' ? 'Could not connect' : '';
     return html`<figure part="tile remote-tile" class="tile" data-peer-id=${peer.id}>
-      <video part="video remote-video" data-peer-id=${peer.id} .srcObject=${peer.screen ?? peer.stream} autoplay playsinline
+      <video part="video remote-video" data-peer-id=${peer.id} .srcObject=${peer.stream} autoplay playsinline
         aria-label=${`Video of ${label}`}></video>
-      ${hasVideo || peer.screen ? nothing : html`<div class="placeholder" aria-hidden="true">${initials(label)}</div>`}
+      ${hasVideo ? nothing : html`<div class="placeholder" aria-hidden="true">${initials(label)}</div>`}
       <figcaption part="name" class="name">${label}</figcaption>
       ${badge ? html`<span part="badge" class="badge">${badge}</span>` : nothing}
       ${this.#soundBlocked
@@ -270,6 +315,13 @@ export class VideoChatElement extends LitElement {
         title=${camera ? 'Turn camera off' : 'Turn camera on'} @click=${() => this.setCameraEnabled(!camera)}>
         <svg viewBox="0 0 24 24" aria-hidden="true">${icons.camera}</svg><span>Camera</span>
       </button>
+      ${navigator.mediaDevices && 'getDisplayMedia' in navigator.mediaDevices
+        ? html`<button part="control-button screen-button" aria-pressed=${media.screen ? 'true' : 'false'} class="toggle-on"
+            title=${media.screen ? 'Stop sharing your screen' : 'Share your screen'}
+            @click=${() => (media.screen ? this.stopScreenShare() : void this.startScreenShare().catch(() => undefined))}>
+            <svg viewBox="0 0 24 24" aria-hidden="true">${icons.screen}</svg><span>Share screen</span>
+          </button>`
+        : nothing}
       <button part="control-button leave-button" class="leave" @click=${() => this.leave()}>
         <svg viewBox="0 0 24 24" aria-hidden="true">${icons.leave}</svg><span>Leave</span>
       </button>
@@ -296,7 +348,7 @@ export class VideoChatElement extends LitElement {
 
   /** Starts remote videos; where the browser blocks sound without a click, plays them muted and offers a button. */
   #playVideos(): void {
-    for (const video of this.renderRoot.querySelectorAll<HTMLVideoElement>('video[part~="remote-video"]')) {
+    for (const video of this.renderRoot.querySelectorAll<HTMLVideoElement>('video[part~="remote-video"], video[part~="screen-video"]')) {
       if (!video.paused || video.dataset['starting']) continue;
       video.dataset['starting'] = '1';
       video.play().then(

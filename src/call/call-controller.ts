@@ -11,6 +11,7 @@ import {
   LeftEvent,
   PeerJoinedEvent,
   PeerLeftEvent,
+  ScreenShareEvent,
   StateChangeEvent,
   VideoChatErrorEvent,
   type CallState,
@@ -60,12 +61,13 @@ export class CallController {
   #error: VideoChatError | null = null;
   #selfId: string | null = null;
   #iceServers: RTCIceServer[] = [];
+  #screenShared = false;
   /** Bumped by each join/leave so that late async results of an abandoned join are ignored. */
   #run = 0;
 
   constructor(host: CallHost) {
     this.#host = host;
-    this.media = new MediaController(() => host.requestUpdate());
+    this.media = new MediaController(() => host.requestUpdate(), () => this.stopScreenShare());
   }
 
   get state(): CallState {
@@ -135,11 +137,41 @@ export class CallController {
     this.#signaling = undefined;
     this.#closeSessions();
     this.media.stop();
+    this.#screenShared = false;
     this.#selfId = null;
     this.#error = null;
     this.#options = undefined;
     this.#setState('idle');
     if (wasJoined && room) this.#host.dispatch(new LeftEvent(room));
+  }
+
+  /**
+   * Shares the screen (or `source`) with everyone in the call, now and with whoever joins later.
+   * @returns false when the visitor cancelled the picker.
+   * @throws {VideoChatError} when the screen cannot be captured (also fired as `vc-error`).
+   */
+  async startScreenShare(source?: MediaStream): Promise<boolean> {
+    let track: MediaStreamTrack | null;
+    try {
+      track = await this.media.startScreenShare(source);
+    } catch (error) {
+      if (error instanceof VideoChatError) this.#host.dispatch(new VideoChatErrorEvent(error));
+      throw error;
+    }
+    if (!track) return false;
+    this.#screenShared = true;
+    this.#forEachSession((s) => void s.setTrack('screen', track));
+    this.#host.dispatch(new ScreenShareEvent(null, true));
+    return true;
+  }
+
+  /** Stops sharing the screen. Does nothing when not sharing. */
+  stopScreenShare(): void {
+    this.media.stopScreenShare(); // already stopped when the share ended by itself
+    if (!this.#screenShared) return;
+    this.#screenShared = false;
+    this.#forEachSession((s) => void s.setTrack('screen', null));
+    this.#host.dispatch(new ScreenShareEvent(null, false));
   }
 
   setMicrophoneEnabled(enabled: boolean): void {
@@ -229,7 +261,11 @@ export class CallController {
       iceServers: this.#iceServers,
       ...(options?.iceTransportPolicy ? { iceTransportPolicy: options.iceTransportPolicy } : {}),
       ...(options?.watchdogMs ? { watchdogMs: options.watchdogMs } : {}),
-      tracks: { audio: this.media.track('audio'), video: this.media.track('video') },
+      tracks: {
+        audio: this.media.track('audio'),
+        video: this.media.track('video'),
+        screen: this.media.screen?.getVideoTracks()[0] ?? null,
+      },
       send: (data) => this.#signaling?.send({ type: 'signal', to: info.id, data: { ...data } }),
       onRemoteTracks: (tracks) => this.#showRemoteTracks(peer, tracks),
       onStateChange: (state) => {
@@ -259,7 +295,11 @@ export class CallController {
     for (const track of peer.stream.getTracks()) if (!wanted.includes(track)) peer.stream.removeTrack(track);
     for (const track of wanted) if (!peer.stream.getTrackById(track.id)) peer.stream.addTrack(track);
     const screen = tracks.get('screen');
-    peer.screen = screen ? new MediaStream([screen]) : null;
+    const was = peer.screen?.getVideoTracks()[0];
+    if (screen !== was) {
+      peer.screen = screen ? new MediaStream([screen]) : null;
+      if (Boolean(screen) !== Boolean(was)) this.#host.dispatch(new ScreenShareEvent(peer.id, Boolean(screen)));
+    }
     this.#host.requestUpdate();
   }
 

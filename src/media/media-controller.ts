@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { mediaError, type VideoChatError } from '../errors.js';
+import { mediaError, screenShareError, type VideoChatError } from '../errors.js';
 
 /** Default capture: a size and rate that a 6-peer mesh can carry on an ordinary uplink. */
 export const DEFAULT_CONSTRAINTS: MediaStreamConstraints = {
@@ -17,12 +17,74 @@ export class MediaController {
   stream: MediaStream | null = null;
   /** Why capture failed or is partial; null when both camera and microphone work. */
   error: VideoChatError | null = null;
+  /** The screen being shared, or null. */
+  screen: MediaStream | null = null;
+  #screenTrack: MediaStreamTrack | null = null;
+  #ownsScreen = false;
   #microphoneEnabled = true;
   #cameraEnabled = true;
   #onChange: () => void;
+  #onScreenEnded: () => void;
 
-  constructor(onChange: () => void) {
+  /**
+   * @param onChange something about local media changed.
+   * @param onScreenEnded the screen share ended by itself (the browser's own "Stop sharing" button, a closed window).
+   */
+  constructor(onChange: () => void, onScreenEnded: () => void = () => undefined) {
     this.#onChange = onChange;
+    this.#onScreenEnded = onScreenEnded;
+  }
+
+  /**
+   * Starts sharing the screen (W3C Screen Capture `getDisplayMedia`, video only) or, when given, `source`'s first video
+   * track (a canvas, a window the page captured itself, …).
+   * @returns the shared track, or null when the visitor cancelled the picker.
+   * @throws {VideoChatError} `permission-denied` when capture is blocked, `no-device` when the browser cannot share.
+   */
+  async startScreenShare(source?: MediaStream): Promise<MediaStreamTrack | null> {
+    this.stopScreenShare();
+    let stream = source ?? null;
+    if (!stream) {
+      if (!navigator.mediaDevices?.getDisplayMedia) {
+        throw screenShareError(Object.assign(new Error('screen sharing is not supported here'), { name: 'NotSupportedError' }));
+      }
+      try {
+        stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15, max: 30 } }, audio: false });
+      } catch (error) {
+        // Closing the picker is a choice, not an error (browsers report it as NotAllowedError or AbortError).
+        if (error instanceof Error && (error.name === 'AbortError' || (error.name === 'NotAllowedError' && !source))) return null;
+        throw screenShareError(error);
+      }
+    }
+    const track = stream.getVideoTracks()[0];
+    if (!track) throw screenShareError(Object.assign(new Error('the source has no video track'), { name: 'NotFoundError' }));
+    this.screen = new MediaStream([track]);
+    this.#screenTrack = track;
+    this.#ownsScreen = !source;
+    const onEnded = (): void => {
+      if (this.#screenTrack !== track) return; // already replaced or stopped (this also makes it run once)
+      this.stopScreenShare();
+      this.#onScreenEnded();
+    };
+    track.addEventListener('ended', onEnded);
+    // Firefox ESR 153 hands a dispatched 'ended' to the onended handler only, not to listeners: cover both, keeping
+    // any handler the page set on its own source.
+    const previous = track.onended;
+    track.onended = function (this: MediaStreamTrack, event: Event) {
+      onEnded();
+      return previous?.call(this, event);
+    };
+    this.#onChange();
+    return track;
+  }
+
+  /** Stops sharing; tracks this controller captured are stopped, a caller's `source` is left running. */
+  stopScreenShare(): void {
+    if (!this.screen) return;
+    if (this.#ownsScreen) this.#screenTrack?.stop();
+    this.screen = null;
+    this.#screenTrack = null;
+    this.#onChange();
   }
 
   /**
@@ -83,10 +145,11 @@ export class MediaController {
     this.#onChange();
   }
 
-  /** Stops every local track (the camera light goes off). */
+  /** Stops every local track (the camera light goes off) and any screen share. */
   stop(): void {
     for (const track of this.stream?.getTracks() ?? []) track.stop();
     this.stream = null;
+    this.stopScreenShare();
   }
 
   #apply(): void {

@@ -268,6 +268,11 @@ export class PeerSession {
         this.#attachLocalTracks(pc);
         await pc.setLocalDescription();
         if (pc.localDescription) this.#sendDescription(pc, pc.localDescription);
+        // A kind the offer had no transceiver for (our screen share, started before this connection existed) needs a
+        // transceiver of its own; adding it renegotiates through onnegotiationneeded.
+        for (const [kind, track] of this.#localTracks) {
+          if (track && !this.#senders.has(kind)) await this.setTrack(kind, track);
+        }
       }
       this.#refreshRemoteTracks(pc);
     } else if (message.candidate) {

@@ -32,6 +32,8 @@ export const CHROMIUM_ARGS: readonly string[] = [
   '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
   // In a namespace with only loopback Chromium would otherwise gather no ICE candidates.
   '--allow-loopback-in-peer-connection',
+  // getDisplayMedia() picks the (virtual) screen without a picker, so screen share runs the real capture path.
+  '--auto-select-desktop-capture-source=Entire screen',
 ];
 
 /** Firefox ESR preferences: fake media without prompts, autoplay, plain host candidates, no DNS. */
