@@ -21,7 +21,9 @@ type Kind =
   /** as is */
   | 'string'
   /** JSON text → value (shape checked by the options) */
-  | 'json';
+  | 'json'
+  /** comma-separated → array of trimmed, non-empty strings */
+  | 'list';
 
 /** One setting: flag, environment variable, option, reader and help. */
 export interface Setting {
@@ -58,6 +60,12 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'ice-servers', env: env('ice-servers'), option: 'iceServers', kind: 'json', metavar: '<json>',
     help: "JSON array of RTCIceServer handed to clients, e.g. '[{\"urls\":\"stun:stun.example.org\"}]'",
     defaultText: '[]' },
+  { flag: 'allowed-origins', env: env('allowed-origins'), option: 'allowedOrigins', kind: 'list',
+    metavar: '<origins>', help: 'comma-separated origins (scheme://host[:port]) whose pages may connect; others get 403',
+    defaultText: 'any origin' },
+  { flag: 'token-secret', env: env('token-secret'), option: 'tokenSecret', kind: 'string', metavar: '<secret>',
+    help: 'require HS256 room tokens signed with this secret (>= 32 bytes); prefer the variable to the flag',
+    defaultText: 'no tokens' },
   { flag: 'log-level', env: env('log-level'), option: 'logLevel', kind: 'string', metavar: '<level>',
     help: `JSON logs on stderr at this level or above: ${LOG_LEVELS.join(', ')}`, defaultText: RELAY_DEFAULTS.logLevel },
 ];
@@ -121,6 +129,8 @@ function read(setting: Setting, text: string, source: string): unknown {
     }
     case 'string':
       return text;
+    case 'list':
+      return text.split(',').map((item) => item.trim()).filter(Boolean);
     case 'json':
       try {
         return JSON.parse(text) as unknown;

@@ -7,6 +7,7 @@
  * @module
  */
 import { MAX_MESSAGE_BYTES, isIceServer, type IceServer } from '../../src/protocol.js';
+import { MIN_TOKEN_SECRET_BYTES, normaliseOrigins } from './auth.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log.js';
 
 /** Options of {@link createRelay}. Every option is optional; see {@link RELAY_DEFAULTS}. */
@@ -27,6 +28,17 @@ export interface RelayOptions {
   /** ICE servers (W3C WebRTC `RTCIceServer`) handed to every participant in `welcome`. */
   iceServers?: IceServer[];
   /**
+   * Origins (`scheme://host[:port]`, compared exactly after normalisation) whose pages may open a WebSocket. An
+   * upgrade whose `Origin` header is missing or not listed is answered with HTTP 403 before the handshake. Empty
+   * (the default): any origin. Only browsers send `Origin` reliably; this keeps other sites' pages out, not scripts.
+   */
+  allowedOrigins?: string[];
+  /**
+   * Secret that turns room tokens on: every `join` must then carry a `token`, an HS256 JWT with claims `room`, `exp`
+   * and optionally `name`, signed with this secret (at least 32 bytes of UTF-8). Unset (the default): no tokens.
+   */
+  tokenSecret?: string;
+  /**
    * Level of the relay's own pino logger (JSON lines on stderr): `fatal`, `error`, `warn`, `info`, `debug`, `trace`
    * or `silent`. Not together with {@link logger}.
    */
@@ -41,6 +53,9 @@ export interface ResolvedRelayOptions {
   maxMessageBytes: number;
   heartbeatIntervalMs: number;
   iceServers: IceServer[];
+  /** Normalised origins; empty = any. */
+  allowedOrigins: string[];
+  tokenSecret: string | undefined;
   logLevel: LogLevel;
   /** The logger given, or one made for {@link logLevel}. */
   logger: Logger;
@@ -52,6 +67,8 @@ export const RELAY_DEFAULTS: Readonly<Omit<ResolvedRelayOptions, 'logger'>> = Ob
   maxMessageBytes: MAX_MESSAGE_BYTES,
   heartbeatIntervalMs: 30_000,
   iceServers: [],
+  allowedOrigins: [],
+  tokenSecret: undefined,
   logLevel: 'info',
 });
 
@@ -79,10 +96,22 @@ export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOp
   if (!Array.isArray(settings.iceServers) || !settings.iceServers.every(isIceServer)) {
     throw new TypeError('iceServers must be an array of RTCIceServer objects ({ urls, username?, credential? })');
   }
+  if (!Array.isArray(settings.allowedOrigins) || !settings.allowedOrigins.every((o) => typeof o === 'string')) {
+    throw new TypeError('allowedOrigins must be an array of origin strings');
+  }
+  const allowedOrigins = [...normaliseOrigins(settings.allowedOrigins)];
+  if (settings.tokenSecret !== undefined) {
+    if (typeof settings.tokenSecret !== 'string') throw new TypeError('tokenSecret must be a string');
+    if (Buffer.byteLength(settings.tokenSecret) < MIN_TOKEN_SECRET_BYTES) {
+      // Never echo the secret, not even in an error.
+      throw new RangeError(`tokenSecret must be at least ${MIN_TOKEN_SECRET_BYTES} bytes (HS256 needs a 256-bit key)`);
+    }
+  }
   return {
     ...settings,
     // Copy so that a caller mutating its array later cannot change what the relay hands out.
     iceServers: structuredClone(settings.iceServers),
+    allowedOrigins,
     logLevel: logger ? (logger.level as LogLevel) : settings.logLevel,
     // Made last: nothing is created for options that are refused.
     logger: logger ?? createLogger(settings.logLevel),

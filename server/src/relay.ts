@@ -16,6 +16,7 @@ import {
   type ErrorCode, type JoinMessage, type ServerMessage, type SignalRequest,
 } from '../../src/protocol.js';
 import type { Logger } from './log.js';
+import { originAllowed, verifyRoomToken } from './auth.js';
 import { createMetrics, type RelayMetrics, type UpgradeRejection } from './metrics.js';
 import { resolveRelayOptions, type RelayOptions } from './options.js';
 import { RoomRegistry } from './rooms.js';
@@ -68,6 +69,18 @@ export interface Relay {
 /** How long, in ms, {@link Relay.close} waits for a client's closing handshake before dropping the TCP connection. */
 export const CLOSE_GRACE_MS = 1000;
 
+/**
+ * Frames a connection may send while its `join` waits for the token check; they are handled in order afterwards.
+ * A client has no reason to send more than a few before its welcome; more closes the connection with 1008.
+ */
+export const MAX_FRAMES_DURING_JOIN = 64;
+
+/** A frame as ws delivered it. */
+interface Frame {
+  data: RawData;
+  isBinary: boolean;
+}
+
 /** Per-socket state. `id` is set while joined (a fresh one per join), `alive` is the heartbeat flag. */
 interface Connection {
   readonly socket: WebSocket;
@@ -75,7 +88,12 @@ interface Connection {
   readonly ip: string;
   id: string | undefined;
   alive: boolean;
+  /** Set while a `join` waits for its token check: frames received meanwhile, to be handled after it. */
+  backlog: Frame[] | undefined;
 }
+
+/** The one answer to every refused token, whatever the reason: a client learns nothing about what was wrong. */
+const UNAUTHORIZED = 'not authorized to join this room';
 
 /**
  * Creates a relay. Nothing listens until {@link Relay.attach} or {@link Relay.handleUpgrade} is used.
@@ -89,6 +107,8 @@ export function createRelay(options: RelayOptions = {}): Relay {
   const byId = new Map<string, Connection>();
   let closing: Promise<void> | undefined;
   const metrics = createMetrics(() => stats());
+  const allowedOrigins = new Set(config.allowedOrigins);
+  const tokenKey = config.tokenSecret === undefined ? undefined : new TextEncoder().encode(config.tokenSecret);
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -126,6 +146,13 @@ export function createRelay(options: RelayOptions = {}): Relay {
     send(conn, { type: 'error', code, message });
   }
 
+  /** Closes with `code` (a policy close: the connection leaves at once), counted and logged. */
+  function closeFor(conn: Connection, code: number, reason: string): void {
+    metrics.closedByRelay.inc({ code });
+    log.warn({ ip: conn.ip, id: conn.id, code, reason }, 'closing connection');
+    conn.socket.close(code, reason);
+  }
+
   /** Drops the TCP connection without a closing handshake (the client sees 1006). */
   function terminate(conn: Connection): void {
     metrics.closedByRelay.inc({ code: 1006 });
@@ -144,19 +171,45 @@ export function createRelay(options: RelayOptions = {}): Relay {
       fail(conn, 'already-joined', `already in room ${JSON.stringify(rooms.roomOf(conn.id))}; send leave first`);
       return;
     }
+    if (tokenKey === undefined) {
+      admit(conn, message.room, message.name ?? '');
+      return;
+    }
+    // The check is asynchronous (WebCrypto): hold this connection's later frames until it is done, so that every
+    // frame is still handled in the order it was sent.
+    conn.backlog = [];
+    verifyRoomToken(message.token, message.room, tokenKey).then((result) => {
+      const backlog = conn.backlog ?? [];
+      conn.backlog = undefined;
+      if (!connections.has(conn) || closing) return;
+      if (result.ok) {
+        admit(conn, message.room, result.grant.name ?? message.name ?? '');
+      } else {
+        log.warn({ ip: conn.ip, room: message.room, reason: result.reason }, 'join refused: room token');
+        fail(conn, 'unauthorized', UNAUTHORIZED);
+      }
+      handleFrames(conn, backlog);
+    }).catch((error: unknown) => {
+      log.error({ err: error instanceof Error ? error.message : String(error) }, 'token check failed');
+      terminate(conn);
+    });
+  }
+
+  /** Enters `room` as `name` (the join was checked): welcome, then peer-joined to the others. */
+  function admit(conn: Connection, room: string, name: string): void {
     // 128 random bits: an ID is all it takes to address a peer, so it must not be guessable or enumerable.
     const id = randomBytes(16).toString('base64url');
-    const result = rooms.join(message.room, { id, name: message.name ?? '' });
+    const result = rooms.join(room, { id, name });
     if (!result.ok) {
-      fail(conn, 'room-full', `room ${JSON.stringify(message.room)} is full (${rooms.capacity} participants)`);
+      fail(conn, 'room-full', `room ${JSON.stringify(room)} is full (${rooms.capacity} participants)`);
       return;
     }
     conn.id = id;
     byId.set(id, conn);
-    log.debug({ ip: conn.ip, id, room: message.room }, 'joined');
+    log.debug({ ip: conn.ip, id, room }, 'joined');
     // Welcome first: anyone reacting to peer-joined may signal the newcomer at once, and it must know its ID by then.
-    send(conn, { type: 'welcome', id, room: message.room, peers: result.peers, iceServers: config.iceServers });
-    broadcast(message.room, { type: 'peer-joined', peer: { id, name: message.name ?? '' } }, id);
+    send(conn, { type: 'welcome', id, room, peers: result.peers, iceServers: config.iceServers });
+    broadcast(room, { type: 'peer-joined', peer: { id, name } }, id);
   }
 
   function leave(conn: Connection): void {
@@ -186,6 +239,30 @@ export function createRelay(options: RelayOptions = {}): Relay {
   }
 
   function onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
+    if (conn.backlog) {
+      if (conn.backlog.length >= MAX_FRAMES_DURING_JOIN) {
+        closeFor(conn, CloseCode.PolicyViolation, 'too many messages before welcome');
+        return;
+      }
+      conn.backlog.push({ data, isBinary });
+      return;
+    }
+    handleFrame(conn, data, isBinary);
+  }
+
+  /** Handles `frames` in order; if one of them starts a token check, the rest wait behind it. */
+  function handleFrames(conn: Connection, frames: Frame[]): void {
+    for (let i = 0; i < frames.length; i++) {
+      if (conn.backlog) {
+        conn.backlog.unshift(...frames.slice(i));
+        return;
+      }
+      const frame = frames[i] as Frame;
+      handleFrame(conn, frame.data, frame.isBinary);
+    }
+  }
+
+  function handleFrame(conn: Connection, data: RawData, isBinary: boolean): void {
     // Binary frames go to the parse guard as-is; it rejects anything but text with its own message.
     const raw: unknown = isBinary ? data : rawToText(data);
     const parsed = parseClientMessage(raw);
@@ -219,7 +296,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
       socket.terminate();
       return;
     }
-    const conn: Connection = { socket, ip: req.socket.remoteAddress ?? '', id: undefined, alive: true };
+    const conn: Connection = { socket, ip: req.socket.remoteAddress ?? '', id: undefined, alive: true, backlog: undefined };
     connections.add(conn);
     metrics.connectionsAccepted.inc();
     log.debug({ ip: conn.ip }, 'connected');
@@ -244,6 +321,10 @@ export function createRelay(options: RelayOptions = {}): Relay {
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (closing) {
       reject(req, socket, 'shutting-down', 503, 'Service Unavailable');
+      return;
+    }
+    if (!originAllowed(allowedOrigins, req.headers.origin)) {
+      reject(req, socket, 'origin', 403, 'Forbidden');
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));

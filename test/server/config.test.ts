@@ -15,6 +15,7 @@ describe('config: flags and environment', () => {
   it('reads every setting from its flag and from its environment variable alike', () => {
     const samples: Record<string, string> = {
       integer: '7', string: 'example.test', json: '[{"urls":"stun:s.example.test"}]',
+      list: 'https://a.example, http://b.example:8080',
     };
     for (const s of SETTINGS) {
       const text = samples[s.kind];
@@ -31,6 +32,11 @@ describe('config: flags and environment', () => {
     assert.equal(parseCommandLine([], env)?.maxPeersPerRoom, 3);
     assert.equal(parseCommandLine(['--max-peers-per-room', '4'], env)?.maxPeersPerRoom, 4);
     assert.equal(parseCommandLine([], env)?.port, DEFAULT_PORT);
+  });
+
+  it('splits lists at commas and trims them', () => {
+    assert.deepEqual(parseCommandLine(['--allowed-origins', ' https://a.example ,,http://b.example:8080 '], {})?.allowedOrigins,
+      ['https://a.example', 'http://b.example:8080']);
   });
 
   it('reads PORT and HOST, the customary names', () => {

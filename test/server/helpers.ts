@@ -141,9 +141,9 @@ export class TestClient {
     });
   }
 
-  /** Sends `join` and returns the `welcome`. */
-  async join(room: string, name?: string): Promise<WelcomeMessage> {
-    this.send(name === undefined ? { type: 'join', room } : { type: 'join', room, name });
+  /** Sends `join` (with `extra` fields, e.g. a `token`) and returns the `welcome`. */
+  async join(room: string, name?: string, extra: Record<string, unknown> = {}): Promise<WelcomeMessage> {
+    this.send(name === undefined ? { type: 'join', room, ...extra } : { type: 'join', room, name, ...extra });
     return this.next('welcome');
   }
 

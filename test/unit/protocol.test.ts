@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   MAX_NAME_LENGTH,
+  MAX_TOKEN_LENGTH,
   encode,
   parseClientMessage,
   parseNegotiationMessage,
@@ -27,6 +28,17 @@ describe('parseClientMessage', () => {
     assert.deepEqual(value(parseClientMessage('{"type":"signal","to":"abc","data":{"x":1}}')),
       { type: 'signal', to: 'abc', data: { x: 1 } });
     assert.deepEqual(value(parseClientMessage('{"type":"leave"}')), { type: 'leave' });
+  });
+
+  it('accepts join with a token, and only a non-empty string of bounded length', () => {
+    assert.deepEqual(value(parseClientMessage('{"type":"join","room":"r","name":"A","token":"a.b.c"}')),
+      { type: 'join', room: 'r', name: 'A', token: 'a.b.c' });
+    const longest = 't'.repeat(MAX_TOKEN_LENGTH);
+    assert.equal(value(parseClientMessage(JSON.stringify({ type: 'join', room: 'r', token: longest }))).type, 'join');
+    for (const token of [5, null, '', 't'.repeat(MAX_TOKEN_LENGTH + 1), { alg: 'none' }]) {
+      assert.match(error(parseClientMessage(JSON.stringify({ type: 'join', room: 'r', token }))),
+        /^bad-message: join.token must be a non-empty string/, JSON.stringify(token));
+    }
   });
 
   it('drops a client-sent from', () => {
@@ -61,6 +73,7 @@ describe('parseServerMessage', () => {
       { type: 'peer-left', id: 'p2' },
       { type: 'signal', from: 'p1', data: { gen: 0 } },
       { type: 'error', code: 'room-full', message: 'full' },
+      { type: 'error', code: 'unauthorized', message: 'not authorized' },
     ];
     for (const m of messages) assert.deepEqual(value(parseServerMessage(encode(m))), m);
   });

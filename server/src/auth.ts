@@ -1,0 +1,69 @@
+/**
+ * Who may connect and join: the origin allowlist (checked on the HTTP upgrade, before any WebSocket exists) and
+ * room tokens (checked on `join`).
+ *
+ * Room tokens are JWTs (RFC 7519) in JWS compact form, MAC'd with HS256 (RFC 7518 §3.2) under a secret shared by the
+ * relay and the site's backend, and verified with `jose`. Only HS256 is accepted: `alg: none`, other HMAC sizes and
+ * every asymmetric algorithm are refused, so a token cannot pick how it is checked.
+ *
+ * @module
+ */
+import { errors, jwtVerify } from 'jose';
+import { MAX_NAME_LENGTH } from '../../src/protocol.js';
+
+/** Shortest token secret accepted, in bytes: RFC 7518 §3.2 requires a key at least as long as the hash (256 bits). */
+export const MIN_TOKEN_SECRET_BYTES = 32;
+
+/** The allowlist, normalised: each entry as `URL.origin` spells it (lower-case scheme and host, default port omitted). */
+export function normaliseOrigins(origins: readonly string[]): Set<string> {
+  return new Set(origins.map((origin) => {
+    let url: URL | undefined;
+    try {
+      url = new URL(origin);
+    } catch {
+      url = undefined;
+    }
+    // Nothing but scheme, host and port: a path (even a trailing slash), query, fragment or credentials is a mistake.
+    const exact = url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:') &&
+      /^[a-z]+:\/\/[^/?#@]+$/i.test(origin);
+    if (!exact || url === undefined) {
+      throw new TypeError(`allowedOrigins entries must be origins like https://example.org or http://localhost:8080 ` +
+        `(scheme, host, optional port; nothing else), got ${JSON.stringify(origin)}`);
+    }
+    return url.origin;
+  }));
+}
+
+/** Whether an upgrade request's `Origin` header is allowed. An empty allowlist allows every request. */
+export function originAllowed(allowed: ReadonlySet<string>, origin: string | undefined): boolean {
+  return allowed.size === 0 || (origin !== undefined && allowed.has(origin));
+}
+
+/** A verified token: the display name it fixes, if it has a `name` claim. */
+export interface RoomGrant {
+  name?: string;
+}
+
+/** Why a token was refused, for logs only (the client always gets the same generic answer). */
+export type TokenRefusal = 'missing' | 'expired' | 'invalid' | 'other-room' | 'bad-name';
+
+/**
+ * Verifies a room token for `room`.
+ * @returns the grant, or why it was refused. Never throws.
+ */
+export async function verifyRoomToken(
+  token: string | undefined, room: string, key: Uint8Array,
+): Promise<{ ok: true; grant: RoomGrant } | { ok: false; reason: TokenRefusal }> {
+  if (token === undefined) return { ok: false, reason: 'missing' };
+  let payload;
+  try {
+    ({ payload } = await jwtVerify(token, key, { algorithms: ['HS256'], requiredClaims: ['exp', 'room'] }));
+  } catch (error) {
+    return { ok: false, reason: error instanceof errors.JWTExpired ? 'expired' : 'invalid' };
+  }
+  if (payload['room'] !== room) return { ok: false, reason: 'other-room' };
+  const name = payload['name'];
+  if (name === undefined) return { ok: true, grant: {} };
+  if (typeof name !== 'string' || name.length > MAX_NAME_LENGTH) return { ok: false, reason: 'bad-name' };
+  return { ok: true, grant: { name } };
+}
