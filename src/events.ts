@@ -96,6 +96,41 @@ export class ScreenShareEvent extends Event {
   }
 }
 
+/** A chat message as shown: `peerId` null for this visitor's own messages. */
+export interface ChatEntry {
+  readonly id: string;
+  readonly peerId: string | null;
+  readonly name: string;
+  /** Plain text, never HTML. */
+  readonly text: string;
+  /** When it was sent (sender's clock), ms since the epoch. */
+  readonly sentAt: number;
+}
+
+/** Fired for every chat message, sent or received. */
+export class ChatMessageEvent extends Event {
+  static readonly eventName = 'vc-chat-message';
+  readonly message: ChatEntry;
+  constructor(message: ChatEntry) {
+    super(ChatMessageEvent.eventName, init);
+    this.message = message;
+  }
+}
+
+/** Fired when a microphone or camera is turned on or off: this visitor's (`peerId` null) or another peer's. */
+export class MediaStateEvent extends Event {
+  static readonly eventName = 'vc-media-state';
+  readonly peerId: string | null;
+  readonly microphone: boolean;
+  readonly camera: boolean;
+  constructor(peerId: string | null, microphone: boolean, camera: boolean) {
+    super(MediaStateEvent.eventName, init);
+    this.peerId = peerId;
+    this.microphone = microphone;
+    this.camera = camera;
+  }
+}
+
 declare global {
   interface HTMLElementEventMap {
     'vc-joined': JoinedEvent;
@@ -105,5 +140,7 @@ declare global {
     'vc-state-change': StateChangeEvent;
     'vc-error': VideoChatErrorEvent;
     'vc-screen-share': ScreenShareEvent;
+    'vc-chat-message': ChatMessageEvent;
+    'vc-media-state': MediaStateEvent;
   }
 }

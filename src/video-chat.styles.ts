@@ -116,6 +116,65 @@ export const styles = css`
     right: 8px;
     top: 8px;
   }
+  .mic-off {
+    width: 14px;
+    height: 14px;
+    margin-right: 4px;
+    vertical-align: -2px;
+  }
+  .chat {
+    margin-top: var(--video-chat-gap, 8px);
+    padding: var(--video-chat-gap, 8px);
+    border-radius: calc(var(--video-chat-radius, 12px) / 2);
+    background: var(--video-chat-tile-background, #20252c);
+  }
+  .chat-log {
+    max-height: 200px;
+    overflow-y: auto;
+    margin: 0 0 var(--video-chat-gap, 8px);
+  }
+  .chat-log ol {
+    margin: 0;
+    padding: 0;
+    list-style: none;
+  }
+  .chat-message p {
+    margin: 2px 0 6px;
+    white-space: pre-wrap;
+    overflow-wrap: anywhere;
+  }
+  .chat-name {
+    font-weight: 600;
+    margin-right: 6px;
+  }
+  .chat-message time {
+    color: var(--video-chat-muted-foreground, #98a2b3);
+    font-size: 0.85em;
+  }
+  .chat-form {
+    display: flex;
+    gap: var(--video-chat-gap, 8px);
+  }
+  .chat-form input {
+    flex: 1;
+    min-width: 0;
+    padding: 8px 12px;
+    border: 1px solid var(--video-chat-muted-foreground, #98a2b3);
+    border-radius: 999px;
+    background: transparent;
+    color: inherit;
+    font: inherit;
+  }
+  .chat-form input:focus-visible {
+    outline: 3px solid var(--video-chat-focus-ring, #7cb7ff);
+  }
+  .unread {
+    min-width: 20px;
+    padding: 0 6px;
+    border-radius: 999px;
+    background: var(--video-chat-danger, #b42318);
+    font-size: 0.85em;
+  }
   .controls {
     display: flex;
     justify-content: center;

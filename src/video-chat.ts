@@ -1,13 +1,16 @@
 import { LitElement, html, nothing, svg, type PropertyValues, type TemplateResult } from 'lit';
 import { CallController, type RemotePeer } from './call/call-controller.js';
 import { VideoChatError } from './errors.js';
-import { VideoChatErrorEvent, type CallState } from './events.js';
+import { VideoChatErrorEvent, type CallState, type ChatEntry } from './events.js';
+import { MAX_CHAT_LENGTH } from './peer-messages.js';
 import type { PeerInfo } from './protocol.js';
 import { styles } from './video-chat.styles.js';
 
 const icons = {
   mic: svg`<path d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.9V21h2v-3.1A7 7 0 0 0 19 11z"/>`,
   camera: svg`<path d="M17 10.5V7a1 1 0 0 0-1-1H4a1 1 0 0 0-1 1v10a1 1 0 0 0 1 1h12a1 1 0 0 0 1-1v-3.5l4 4v-11z"/>`,
+  chat: svg`<path d="M4 3h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V5a2 2 0 0 1 0-2z"/>`,
+  micOff: svg`<path d="M19 11a7 7 0 0 1-1.2 3.9l-1.5-1.5c.4-.7.7-1.5.7-2.4zm-4 .2L9 5.2V5a3 3 0 0 1 6 0zM4.3 3 3 4.3l6 6V11a3 3 0 0 0 4.5 2.6l1.6 1.6A5 5 0 0 1 7 11H5a7 7 0 0 0 6 6.9V21h2v-3.1a7 7 0 0 0 3.5-1.3l3.2 3.2 1.3-1.3z"/>`,
   screen: svg`<path d="M20 3H4a2 2 0 0 0-2 2v11a2 2 0 0 0 2 2h6v2H8v2h8v-2h-2v-2h6a2 2 0 0 0 2-2V5a2 2 0 0 0-2-2zm0 13H4V5h16z"/>`,
   leave: svg`<path d="M12 9c-1.6 0-3.2.3-4.6.7v3.1c0 .4-.2.7-.6.9-1 .5-1.9 1.1-2.7 1.8a1 1 0 0 1-1.4 0L.3 13.1a1 1 0 0 1 0-1.4A16.9 16.9 0 0 1 12 7c4.5 0 8.6 1.7 11.7 4.7a1 1 0 0 1 0 1.4l-2.5 2.5a1 1 0 0 1-1.4 0c-.8-.7-1.7-1.3-2.7-1.8a1 1 0 0 1-.6-.9V9.7C15.2 9.3 13.6 9 12 9z"/>`,
 };
@@ -37,6 +40,8 @@ const initials = (name: string): string =>
  * @fires {PeerLeftEvent} vc-peer-left - Another peer left (`peer: {id, name}`).
  * @fires {StateChangeEvent} vc-state-change - `state` changed.
  * @fires {VideoChatErrorEvent} vc-error - Something went wrong (`error.code`, `error.message`).
+ * @fires {ChatMessageEvent} vc-chat-message - A chat message was sent or received (`message: {id, peerId, name, text, sentAt}`).
+ * @fires {MediaStateEvent} vc-media-state - A microphone or camera went on or off (`peerId`: null for this visitor).
  * @fires {ScreenShareEvent} vc-screen-share - A screen share started or stopped (`peerId`: null for this visitor, `active`).
  *
  * @csspart call - The whole call area.
@@ -48,8 +53,11 @@ const initials = (name: string): string =>
  * @csspart tile - Every tile; also `local-tile` or `remote-tile`.
  * @csspart video - Every video; also `local-video`, `remote-video` or `screen-video`.
  * @csspart name - The name label of a tile.
+ * @csspart mic-off - The "microphone off" mark on a remote tile.
+ * @csspart chat - The chat panel; also `chat-log`, `chat-message`, `chat-name`, `chat-time`, `chat-input`, `chat-send`.
+ * @csspart unread - The unread count on the chat button.
  * @csspart controls - The control bar.
- * @csspart control-button - Every control button; also `mic-button`, `camera-button`, `screen-button`, `leave-button`,
+ * @csspart control-button - Every control button; also `mic-button`, `camera-button`, `screen-button`, `chat-button`, `leave-button`,
  *   `join-button`, `stop-share-button`.
  * @csspart sound-button - The "click to enable sound" button shown when the browser blocks autoplay with sound.
  *
@@ -98,6 +106,9 @@ export class VideoChatElement extends LitElement {
   });
   #internals: ElementInternals | undefined;
   #soundBlocked = false;
+  #chatOpen = false;
+  /** How many chat entries the visitor has seen (the chat was open when they arrived). */
+  #chatSeen = 0;
   #announcement = '';
   #joinedKey = '';
 
@@ -172,6 +183,24 @@ export class VideoChatElement extends LitElement {
     this.#announce(enabled ? 'Microphone on' : 'Microphone off');
   }
 
+  /** The chat of the current call, oldest first. */
+  get chatMessages(): readonly ChatEntry[] {
+    return this.#call.chat;
+  }
+
+  /** Chat messages from others that arrived while the chat panel was closed. */
+  get unreadCount(): number {
+    return this.#call.chat.slice(this.#chatSeen).filter((m) => m.peerId !== null).length;
+  }
+
+  /**
+   * Sends a text chat message to everyone in the call. Fires `vc-chat-message`.
+   * @throws {RangeError} when `text` is blank or longer than 2000 characters.
+   */
+  sendChatMessage(text: string): ChatEntry {
+    return this.#call.sendChatMessage(text);
+  }
+
   /** True while this visitor shares a screen. */
   get screenSharing(): boolean {
     return this.#call.media.screen !== null;
@@ -220,6 +249,7 @@ export class VideoChatElement extends LitElement {
       if (this.room && this.signalUrl) this.join();
       else if (this.#joinedKey) this.leave();
     }
+    if (this.#chatOpen) this.#chatSeen = this.#call.chat.length; // what is shown counts as read
     this.#syncStates();
   }
 
@@ -235,6 +265,7 @@ export class VideoChatElement extends LitElement {
         <div class="visually-hidden" role="status" aria-live="polite">${this.#announcement}</div>
         ${this.#renderError(state)}
         ${state === 'idle' || (state === 'error' && this.#call.peers.length === 0) ? nothing : this.#renderGrid()}
+        ${state === 'idle' || state === 'error' ? nothing : this.#renderChat()}
         ${this.#renderControls(state)}
       </div>
     `;
@@ -286,8 +317,12 @@ export class VideoChatElement extends LitElement {
     return html`<figure part="tile remote-tile" class="tile" data-peer-id=${peer.id}>
       <video part="video remote-video" data-peer-id=${peer.id} .srcObject=${peer.stream} autoplay playsinline
         aria-label=${`Video of ${label}`}></video>
-      ${hasVideo ? nothing : html`<div class="placeholder" aria-hidden="true">${initials(label)}</div>`}
-      <figcaption part="name" class="name">${label}</figcaption>
+      ${hasVideo && peer.camera !== false
+        ? nothing
+        : html`<div class="placeholder" role="img" aria-label=${`${label}: camera off`}>${initials(label)}</div>`}
+      <figcaption part="name" class="name">${peer.microphone === false
+        ? html`<svg part="mic-off" class="mic-off" viewBox="0 0 24 24" role="img" aria-label="Microphone off">${icons.micOff}</svg>`
+        : nothing}${label}</figcaption>
       ${badge ? html`<span part="badge" class="badge">${badge}</span>` : nothing}
       ${this.#soundBlocked
         ? html`<button part="control-button sound-button" class="sound" @click=${this.#enableSound}>Click to enable sound</button>`
@@ -322,11 +357,52 @@ export class VideoChatElement extends LitElement {
             <svg viewBox="0 0 24 24" aria-hidden="true">${icons.screen}</svg><span>Share screen</span>
           </button>`
         : nothing}
+      <button part="control-button chat-button" aria-expanded=${this.#chatOpen ? 'true' : 'false'} aria-controls="chat"
+        @click=${this.#toggleChat}>
+        <svg viewBox="0 0 24 24" aria-hidden="true">${icons.chat}</svg><span>Chat</span>
+        ${this.unreadCount > 0
+          ? html`<span part="unread" class="unread">${this.unreadCount}<span class="visually-hidden"> unread</span></span>`
+          : nothing}
+      </button>
       <button part="control-button leave-button" class="leave" @click=${() => this.leave()}>
         <svg viewBox="0 0 24 24" aria-hidden="true">${icons.leave}</svg><span>Leave</span>
       </button>
     </div>`;
   }
+
+  #renderChat(): TemplateResult | typeof nothing {
+    if (!this.#chatOpen) return nothing;
+    const time = (ms: number) => new Date(ms).toLocaleTimeString(this.lang || undefined, { hour: '2-digit', minute: '2-digit' });
+    return html`<section part="chat" class="chat" id="chat" aria-label="Chat">
+      <div part="chat-log" class="chat-log" role="log" aria-live="polite">
+        <ol>
+          ${this.#call.chat.map((m) => html`<li part="chat-message" class="chat-message">
+            <span part="chat-name" class="chat-name">${m.peerId === null ? 'You' : m.name || 'Guest'}</span>
+            <time part="chat-time" datetime=${new Date(m.sentAt).toISOString()}>${time(m.sentAt)}</time>
+            <p>${m.text}</p>
+          </li>`)}
+        </ol>
+      </div>
+      <form class="chat-form" @submit=${this.#submitChat}>
+        <input part="chat-input" name="message" maxlength=${MAX_CHAT_LENGTH} autocomplete="off" aria-label="Message"
+          placeholder="Message everyone" required />
+        <button part="control-button chat-send" class="primary">Send</button>
+      </form>
+    </section>`;
+  }
+
+  #toggleChat = (): void => {
+    this.#chatOpen = !this.#chatOpen;
+    this.requestUpdate();
+  };
+
+  #submitChat = (event: SubmitEvent): void => {
+    event.preventDefault();
+    const input = (event.currentTarget as HTMLFormElement).elements.namedItem('message') as HTMLInputElement;
+    if (!input.value.trim()) return;
+    this.sendChatMessage(input.value);
+    input.value = '';
+  };
 
   #statusText(state: CallState): string {
     const others = this.#call.peers.length;

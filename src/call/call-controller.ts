@@ -7,7 +7,9 @@
  */
 import { VideoChatError } from '../errors.js';
 import {
+  ChatMessageEvent,
   JoinedEvent,
+  MediaStateEvent,
   LeftEvent,
   PeerJoinedEvent,
   PeerLeftEvent,
@@ -15,7 +17,9 @@ import {
   StateChangeEvent,
   VideoChatErrorEvent,
   type CallState,
+  type ChatEntry,
 } from '../events.js';
+import { MAX_CHAT_LENGTH, type PeerMessage } from '../peer-messages.js';
 import { MediaController } from '../media/media-controller.js';
 import { PeerSession, type PeerSessionState } from '../negotiation/peer-session.js';
 import { parseNegotiationMessage, type PeerInfo, type ServerMessage, type TrackKind } from '../protocol.js';
@@ -28,7 +32,13 @@ export interface RemotePeer extends PeerInfo {
   /** The peer's screen share, or null. */
   screen: MediaStream | null;
   connection: PeerSessionState;
+  /** The peer's microphone / camera as it last told us; null until it did. */
+  microphone: boolean | null;
+  camera: boolean | null;
 }
+
+/** Chat messages kept in memory per call (older ones are dropped). */
+export const MAX_CHAT_HISTORY = 500;
 
 export interface CallOptions {
   /** `ws:`/`wss:` URL of the relay. */
@@ -62,6 +72,8 @@ export class CallController {
   #selfId: string | null = null;
   #iceServers: RTCIceServer[] = [];
   #screenShared = false;
+  #chat: ChatEntry[] = [];
+  #chatCounter = 0;
   /** Bumped by each join/leave so that late async results of an abandoned join are ignored. */
   #run = 0;
 
@@ -91,6 +103,32 @@ export class CallController {
   /** Remote peers in joining order. */
   get peers(): readonly RemotePeer[] {
     return [...this.#peers.values()];
+  }
+
+  /** The chat of this call, oldest first (at most {@link MAX_CHAT_HISTORY}). */
+  get chat(): readonly ChatEntry[] {
+    return this.#chat;
+  }
+
+  /**
+   * Sends a chat message to everyone in the call (over each peer's data channel) and adds it to {@link chat}.
+   * @throws {RangeError} when `text` is blank or longer than {@link MAX_CHAT_LENGTH} characters.
+   */
+  sendChatMessage(text: string): ChatEntry {
+    const trimmed = text.trim();
+    if (trimmed.length === 0 || trimmed.length > MAX_CHAT_LENGTH) {
+      throw new RangeError(`a chat message must be 1-${MAX_CHAT_LENGTH} characters`);
+    }
+    const entry: ChatEntry = {
+      id: `${this.#selfId ?? 'me'}-${++this.#chatCounter}`,
+      peerId: null,
+      name: this.#options?.name ?? '',
+      text: trimmed,
+      sentAt: Date.now(),
+    };
+    this.#forEachSession((s) => s.sendPeerMessage({ type: 'chat', id: entry.id, text: entry.text, sentAt: entry.sentAt }));
+    this.#addChat(entry);
+    return entry;
   }
 
   /** Statistics of the connection to one peer (W3C WebRTC Statistics), or undefined for an unknown peer. */
@@ -138,6 +176,7 @@ export class CallController {
     this.#closeSessions();
     this.media.stop();
     this.#screenShared = false;
+    this.#chat = [];
     this.#selfId = null;
     this.#error = null;
     this.#options = undefined;
@@ -176,10 +215,37 @@ export class CallController {
 
   setMicrophoneEnabled(enabled: boolean): void {
     this.media.setMicrophoneEnabled(enabled);
+    this.#announceMediaState();
   }
 
   setCameraEnabled(enabled: boolean): void {
     this.media.setCameraEnabled(enabled);
+    this.#announceMediaState();
+  }
+
+  /** Tells every peer (and the page) the state of our microphone and camera. */
+  #announceMediaState(): void {
+    const state = { type: 'state', microphone: this.media.microphoneEnabled, camera: this.media.cameraEnabled } as const;
+    this.#forEachSession((s) => s.sendPeerMessage(state));
+    this.#host.dispatch(new MediaStateEvent(null, state.microphone, state.camera));
+  }
+
+  #onPeerMessage(peer: RemotePeer, message: PeerMessage): void {
+    if (message.type === 'state') {
+      if (peer.microphone === message.microphone && peer.camera === message.camera) return;
+      peer.microphone = message.microphone;
+      peer.camera = message.camera;
+      this.#host.dispatch(new MediaStateEvent(peer.id, message.microphone, message.camera));
+      this.#host.requestUpdate();
+    } else if (!this.#chat.some((c) => c.peerId === peer.id && c.id === message.id)) {
+      this.#addChat({ id: message.id, peerId: peer.id, name: peer.name, text: message.text, sentAt: message.sentAt });
+    }
+  }
+
+  #addChat(entry: ChatEntry): void {
+    this.#chat = [...this.#chat, entry].slice(-MAX_CHAT_HISTORY);
+    this.#host.dispatch(new ChatMessageEvent(entry));
+    this.#host.requestUpdate();
   }
 
   // ---- relay ----
@@ -252,7 +318,9 @@ export class CallController {
 
   #addPeer(info: PeerInfo, initiator: boolean): void {
     if (this.#peers.has(info.id) || info.id === this.#selfId) return;
-    const peer: RemotePeer = { id: info.id, name: info.name, stream: new MediaStream(), screen: null, connection: 'connecting' };
+    const peer: RemotePeer = {
+      id: info.id, name: info.name, stream: new MediaStream(), screen: null, connection: 'connecting', microphone: null, camera: null,
+    };
     this.#peers.set(info.id, peer);
     const options = this.#options;
     const session = new PeerSession({
@@ -268,6 +336,10 @@ export class CallController {
       },
       send: (data) => this.#signaling?.send({ type: 'signal', to: info.id, data: { ...data } }),
       onRemoteTracks: (tracks) => this.#showRemoteTracks(peer, tracks),
+      onPeerMessage: (message) => this.#onPeerMessage(peer, message),
+      onChannelOpen: () => this.#sessions.get(info.id)?.sendPeerMessage({
+        type: 'state', microphone: this.media.microphoneEnabled, camera: this.media.cameraEnabled,
+      }),
       onStateChange: (state) => {
         peer.connection = state;
         if (state === 'failed') {

@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { DATA_CHANNEL, parsePeerMessage, type PeerMessage } from '../peer-messages.js';
 import type { IceCandidate, NegotiationMessage, TrackKind } from '../protocol.js';
 
 /** Coarse state of the session, for the UI. */
@@ -46,9 +47,16 @@ export interface PeerSessionOptions {
   onRemoteTracks?: (tracks: ReadonlyMap<TrackKind, MediaStreamTrack>) => void;
   /** Called on every {@link PeerSessionState} change. */
   onStateChange?: (state: PeerSessionState) => void;
+  /** Called with every valid message from the peer's data channel (see `peer-messages.ts`). */
+  onPeerMessage?: (message: PeerMessage) => void;
+  /** Called each time the data channel opens (also after the connection was recreated). */
+  onChannelOpen?: () => void;
   /** Called for errors that do not end the session (a failed renegotiation step, a bad message). */
   onError?: (error: unknown) => void;
 }
+
+/** Most peer messages held while the data channel is not open. */
+const MAX_OUTBOX = 100;
 
 /** Most candidates held while waiting for a remote description. */
 const MAX_PENDING_CANDIDATES = 200;
@@ -78,6 +86,8 @@ export class PeerSession {
   #remoteMedia = new Map<string, TrackKind>();
   #remoteTracks = new Map<TrackKind, MediaStreamTrack>();
   #watchdog: ReturnType<typeof setTimeout> | undefined;
+  #channel: RTCDataChannel | undefined;
+  #outbox: PeerMessage[] = [];
 
   constructor(options: PeerSessionOptions) {
     this.#options = options;
@@ -127,6 +137,18 @@ export class PeerSession {
     await transceiver.sender.replaceTrack(track);
     const direction = track ? 'sendrecv' : kind === 'screen' ? 'recvonly' : transceiver.direction;
     if (transceiver.direction !== direction) transceiver.direction = direction; // fires negotiationneeded
+  }
+
+  /**
+   * Sends a message on the data channel. Messages sent before the channel is open wait in an outbox (at most
+   * {@link MAX_OUTBOX} messages, then the oldest are dropped) and go out, in order, when it opens.
+   */
+  sendPeerMessage(message: PeerMessage): void {
+    if (this.#channel?.readyState === 'open') {
+      this.#channel.send(JSON.stringify(message));
+      return;
+    }
+    this.#outbox = [...this.#outbox, message].slice(-MAX_OUTBOX);
   }
 
   /** Applies a message from the counterpart. Messages are applied strictly in arrival order. */
@@ -181,6 +203,23 @@ export class PeerSession {
     pc.ontrack = () => current() && this.#refreshRemoteTracks(pc);
     pc.onsignalingstatechange = () => current() && pc.signalingState === 'stable' && this.#refreshRemoteTracks(pc);
     pc.onconnectionstatechange = () => current() && this.#onConnectionState(pc);
+
+    // Negotiated (both sides create it with the same id): it rides on the first offer, no extra round trip.
+    const channel = pc.createDataChannel(DATA_CHANNEL.label, { negotiated: true, id: DATA_CHANNEL.id });
+    this.#channel = channel;
+    channel.onopen = () => {
+      if (!current()) return;
+      const outbox = this.#outbox;
+      this.#outbox = [];
+      for (const message of outbox) channel.send(JSON.stringify(message));
+      this.#options.onChannelOpen?.();
+    };
+    channel.onmessage = (event: MessageEvent) => {
+      if (!current()) return;
+      const parsed = parsePeerMessage(event.data);
+      if (parsed.ok) this.#options.onPeerMessage?.(parsed.value);
+      else this.#options.onError?.(new Error(`bad message from peer ${this.peerId}: ${parsed.error.message}`));
+    };
 
     if (this.initiator) {
       // The initiator fixes the transceiver layout; adding them fires negotiationneeded → the first offer.
