@@ -36,8 +36,12 @@ export const PEER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
  * - `unknown-peer`: `signal.to` names no other peer of the sender's room.
  * - `unauthorized`: the relay requires room tokens and `join.token` is missing, malformed, expired, not signed with
  *   the relay's secret (HS256), or for another room. One generic message for every reason; nothing was joined.
+ * - `rate-limited`: the socket sent messages faster than the relay's per-socket limit; this one was dropped. A
+ *   sender that keeps going is closed with {@link CloseCode.PolicyViolation}.
  */
-export const ERROR_CODES = ['bad-message', 'not-joined', 'already-joined', 'room-full', 'unknown-peer', 'unauthorized'] as const;
+export const ERROR_CODES = [
+  'bad-message', 'not-joined', 'already-joined', 'room-full', 'unknown-peer', 'unauthorized', 'rate-limited',
+] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** WebSocket close codes the relay uses (RFC 6455 §7.4.1). */
@@ -46,12 +50,14 @@ export const CloseCode = {
   Normal: 1000,
   /** The server is going away. Not sent by this relay (it uses {@link CloseCode.ServiceRestart}); treat like it. */
   GoingAway: 1001,
-  /** Policy violation (abuse). */
+  /** Policy violation (abuse: sustained flooding, too many frames before a welcome). Do not reconnect. */
   PolicyViolation: 1008,
   /** A frame larger than {@link MAX_MESSAGE_BYTES}. */
   MessageTooBig: 1009,
   /** Service restart: the relay is shutting down or restarting (SIGTERM); the client should reconnect. */
   ServiceRestart: 1012,
+  /** Private use (RFC 6455 §7.4.2): the connection was in no room for the relay's join timeout. Reconnect if needed. */
+  JoinTimeout: 4000,
 } as const;
 
 /** A participant as the others see it. `name` may be empty. */

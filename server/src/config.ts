@@ -10,7 +10,7 @@
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { DEFAULT_HOST, DEFAULT_PORT, type ServerOptions } from './http.js';
+import { DEFAULT_HOST, DEFAULT_PORT, SERVER_DEFAULTS, type ServerOptions } from './http.js';
 import { LOG_LEVELS } from './log.js';
 import { RELAY_DEFAULTS } from './options.js';
 
@@ -23,7 +23,9 @@ type Kind =
   /** JSON text → value (shape checked by the options) */
   | 'json'
   /** comma-separated → array of trimmed, non-empty strings */
-  | 'list';
+  | 'list'
+  /** a flag without value; in the environment `1`/`true` or `0`/`false` */
+  | 'boolean';
 
 /** One setting: flag, environment variable, option, reader and help. */
 export interface Setting {
@@ -66,6 +68,32 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'token-secret', env: env('token-secret'), option: 'tokenSecret', kind: 'string', metavar: '<secret>',
     help: 'require HS256 room tokens signed with this secret (>= 32 bytes); prefer the variable to the flag',
     defaultText: 'no tokens' },
+  { flag: 'rate-limit-per-second', env: env('rate-limit-per-second'), option: 'rateLimitPerSecond', kind: 'integer',
+    metavar: '<n>', help: 'messages per second per socket, sustained (token bucket refill)',
+    defaultText: String(RELAY_DEFAULTS.rateLimitPerSecond) },
+  { flag: 'rate-limit-burst', env: env('rate-limit-burst'), option: 'rateLimitBurst', kind: 'integer',
+    metavar: '<n>', help: 'messages per socket at once after a quiet period (bucket size)',
+    defaultText: String(RELAY_DEFAULTS.rateLimitBurst) },
+  { flag: 'rate-limit-close-after', env: env('rate-limit-close-after'), option: 'rateLimitCloseAfter',
+    kind: 'integer', metavar: '<n>', help: 'messages refused with rate-limited before the socket is closed (1008)',
+    defaultText: String(RELAY_DEFAULTS.rateLimitCloseAfter) },
+  { flag: 'max-connections-per-ip', env: env('max-connections-per-ip'), option: 'maxConnectionsPerIp',
+    kind: 'integer', metavar: '<n>', help: 'open connections per client address (IPv6: /64), 0 = no limit; more get 429',
+    defaultText: String(RELAY_DEFAULTS.maxConnectionsPerIp) },
+  { flag: 'trust-proxy', env: env('trust-proxy'), option: 'trustProxy', kind: 'boolean', metavar: '',
+    help: 'count clients by the last X-Forwarded-For address (only behind your own reverse proxy)',
+    defaultText: 'off' },
+  { flag: 'join-timeout-ms', env: env('join-timeout-ms'), option: 'joinTimeoutMs', kind: 'integer', metavar: '<ms>',
+    help: 'a connection in no room for this long is closed (4000)', defaultText: String(RELAY_DEFAULTS.joinTimeoutMs) },
+  { flag: 'max-buffered-bytes', env: env('max-buffered-bytes'), option: 'maxBufferedBytes', kind: 'integer',
+    metavar: '<bytes>', help: 'data queued for a client that does not read before it is dropped',
+    defaultText: String(RELAY_DEFAULTS.maxBufferedBytes) },
+  { flag: 'headers-timeout-ms', env: env('headers-timeout-ms'), option: 'headersTimeoutMs', kind: 'integer',
+    metavar: '<ms>', help: 'time to send complete HTTP request headers (408 after)',
+    defaultText: String(SERVER_DEFAULTS.headersTimeoutMs) },
+  { flag: 'request-timeout-ms', env: env('request-timeout-ms'), option: 'requestTimeoutMs', kind: 'integer',
+    metavar: '<ms>', help: 'time to send a whole HTTP request (not a WebSocket once open)',
+    defaultText: String(SERVER_DEFAULTS.requestTimeoutMs) },
   { flag: 'log-level', env: env('log-level'), option: 'logLevel', kind: 'string', metavar: '<level>',
     help: `JSON logs on stderr at this level or above: ${LOG_LEVELS.join(', ')}`, defaultText: RELAY_DEFAULTS.logLevel },
 ];
@@ -76,7 +104,7 @@ export class UsageError extends Error {}
 /** The `--help` text, generated from {@link SETTINGS}. */
 export function usage(): string {
   const lines = SETTINGS.map((s) => {
-    const head = `  --${s.flag} ${s.metavar}`;
+    const head = `  --${s.flag}${s.metavar ? ` ${s.metavar}` : ''}`;
     return `${head.padEnd(32)} ${s.help}\n${' '.repeat(33)}default ${s.defaultText}; env ${s.env}`;
   });
   return `Usage: video-chat-relay [options]
@@ -91,7 +119,7 @@ ${lines.join('\n')}
 }
 
 const FLAGS: NonNullable<ParseArgsConfig['options']> = {
-  ...Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: 'string' as const }])),
+  ...Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: s.kind === 'boolean' ? 'boolean' as const : 'string' as const }])),
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -111,6 +139,10 @@ export function parseCommandLine(argv: readonly string[], environment: NodeJS.Pr
   const options: Record<string, unknown> = { port: DEFAULT_PORT, host: DEFAULT_HOST };
   for (const setting of SETTINGS) {
     const flagValue = values[setting.flag];
+    if (flagValue === true) {
+      options[setting.option] = true;
+      continue;
+    }
     // An empty environment variable counts as unset, as shells and container runtimes often export empty ones.
     const text = typeof flagValue === 'string' ? flagValue : environment[setting.env] || undefined;
     if (text === undefined) continue;
@@ -129,6 +161,10 @@ function read(setting: Setting, text: string, source: string): unknown {
     }
     case 'string':
       return text;
+    case 'boolean':
+      if (/^(1|true|yes|on)$/i.test(text)) return true;
+      if (/^(0|false|no|off)$/i.test(text)) return false;
+      throw new UsageError(`${source} must be true or false, got ${JSON.stringify(text)}`);
     case 'list':
       return text.split(',').map((item) => item.trim()).filter(Boolean);
     case 'json':

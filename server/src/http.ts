@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkInteger, type RelayOptions } from './options.js';
+import { checkInteger, MAX_TIMER_MS, type RelayOptions } from './options.js';
 import { createRelay, type Relay } from './relay.js';
 import { createStaticHandler } from './static.js';
 
@@ -29,7 +29,20 @@ export interface ServerOptions extends RelayOptions {
   host?: string;
   /** Directory containing `demo/` (served at `/`) and `dist/video-chat.js(.map)`. Default {@link PACKAGE_ROOT}. */
   staticRoot?: string;
+  /**
+   * Time, in ms, a client has to send a request's complete headers (WebSocket upgrades included), Node's
+   * `server.headersTimeout`; a slower one gets 408 and is disconnected (slowloris). Default 10 000.
+   */
+  headersTimeoutMs?: number;
+  /**
+   * Time, in ms, a client has to send a whole HTTP request, Node's `server.requestTimeout`; at least
+   * {@link headersTimeoutMs}. Does not apply to a WebSocket once upgraded. Default 30 000.
+   */
+  requestTimeoutMs?: number;
 }
+
+/** Defaults of the HTTP-level {@link ServerOptions}. */
+export const SERVER_DEFAULTS = Object.freeze({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 });
 
 /** A listening server. */
 export interface RunningServer {
@@ -56,12 +69,26 @@ export const DEFAULT_HOST = 'localhost';
  * @returns once listening. Rejects if the relay options are invalid or binding fails (e.g. `EADDRINUSE`).
  */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
-  const { port = DEFAULT_PORT, host = DEFAULT_HOST, staticRoot = PACKAGE_ROOT, ...relayOptions } = options;
+  const {
+    port = DEFAULT_PORT, host = DEFAULT_HOST, staticRoot = PACKAGE_ROOT,
+    headersTimeoutMs = SERVER_DEFAULTS.headersTimeoutMs, requestTimeoutMs = SERVER_DEFAULTS.requestTimeoutMs,
+    ...relayOptions
+  } = options;
   checkInteger('port', port, 0, 65535);
+  checkInteger('headersTimeoutMs', headersTimeoutMs, 1, MAX_TIMER_MS);
+  checkInteger('requestTimeoutMs', requestTimeoutMs, 1, MAX_TIMER_MS);
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new RangeError(`headersTimeoutMs (${headersTimeoutMs}) must not exceed requestTimeoutMs (${requestTimeoutMs})`);
+  }
   // Construct the relay first: invalid options should fail before anything is bound.
   const relay = createRelay(relayOptions);
   const serveStatic = createStaticHandler({ demoDir: join(staticRoot, 'demo'), distDir: join(staticRoot, 'dist') });
-  const server = createServer((req, res) => {
+  const server = createServer({
+    headersTimeout: headersTimeoutMs,
+    requestTimeout: requestTimeoutMs,
+    // How often Node looks for connections past those timeouts (its default, 30 s, would let them run long over).
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeoutMs / 4))),
+  }, (req, res) => {
     const done = operational(relay, req, res) ?? serveStatic(req, res);
     done.catch((error: unknown) => {
       relay.logger.error({ err: error instanceof Error ? error.message : String(error), url: req.url }, 'request failed');

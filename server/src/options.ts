@@ -39,6 +39,39 @@ export interface RelayOptions {
    */
   tokenSecret?: string;
   /**
+   * Per-socket rate limit, sustained messages per second (token bucket refill), an integer ≥ 1. Frames beyond the
+   * limit are refused with `rate-limited`; see {@link rateLimitBurst} and {@link rateLimitCloseAfter}.
+   */
+  rateLimitPerSecond?: number;
+  /**
+   * Per-socket burst: messages that may arrive at once after a quiet period (the bucket size), an integer ≥ 1. A
+   * six-person mesh join with trickle ICE is a burst of a few hundred signals per peer; the default leaves room.
+   */
+  rateLimitBurst?: number;
+  /** Refused messages (net of refill) after which a flooding socket is closed with 1008, an integer ≥ 1. */
+  rateLimitCloseAfter?: number;
+  /**
+   * Open WebSocket connections per client address (IPv6: per /64), an integer ≥ 0; 0 turns the limit off. One more
+   * upgrade is answered with HTTP 429 before the handshake.
+   */
+  maxConnectionsPerIp?: number;
+  /**
+   * Count connections under the last `X-Forwarded-For` address instead of the TCP peer's. Only behind a reverse proxy
+   * that sets it, and only if the relay is reachable through that proxy alone. Default `false`.
+   */
+  trustProxy?: boolean;
+  /**
+   * How long, in ms, a connection may stay in no room (after connecting, or after `leave`) before it is closed with
+   * 4000 "join timeout". An integer in 1…2³¹−1.
+   */
+  joinTimeoutMs?: number;
+  /**
+   * Largest amount of data, in bytes, queued for one socket that is not being read (ws `bufferedAmount`). A client
+   * that stops reading is terminated once its queue exceeds this, so it cannot make the relay hold unbounded memory;
+   * senders never wait for it. At least twice {@link maxMessageBytes}.
+   */
+  maxBufferedBytes?: number;
+  /**
    * Level of the relay's own pino logger (JSON lines on stderr): `fatal`, `error`, `warn`, `info`, `debug`, `trace`
    * or `silent`. Not together with {@link logger}.
    */
@@ -56,6 +89,13 @@ export interface ResolvedRelayOptions {
   /** Normalised origins; empty = any. */
   allowedOrigins: string[];
   tokenSecret: string | undefined;
+  rateLimitPerSecond: number;
+  rateLimitBurst: number;
+  rateLimitCloseAfter: number;
+  maxConnectionsPerIp: number;
+  trustProxy: boolean;
+  joinTimeoutMs: number;
+  maxBufferedBytes: number;
   logLevel: LogLevel;
   /** The logger given, or one made for {@link logLevel}. */
   logger: Logger;
@@ -69,6 +109,13 @@ export const RELAY_DEFAULTS: Readonly<Omit<ResolvedRelayOptions, 'logger'>> = Ob
   iceServers: [],
   allowedOrigins: [],
   tokenSecret: undefined,
+  rateLimitPerSecond: 100,
+  rateLimitBurst: 500,
+  rateLimitCloseAfter: 100,
+  maxConnectionsPerIp: 50,
+  trustProxy: false,
+  joinTimeoutMs: 10_000,
+  maxBufferedBytes: 1024 * 1024,
   logLevel: 'info',
 });
 
@@ -93,6 +140,17 @@ export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOp
   checkInteger('maxPeersPerRoom', settings.maxPeersPerRoom, 1, Number.MAX_SAFE_INTEGER);
   checkInteger('maxMessageBytes', settings.maxMessageBytes, 1, Number.MAX_SAFE_INTEGER);
   checkInteger('heartbeatIntervalMs', settings.heartbeatIntervalMs, 1, MAX_TIMER_MS);
+  checkInteger('rateLimitPerSecond', settings.rateLimitPerSecond, 1, Number.MAX_SAFE_INTEGER);
+  checkInteger('rateLimitBurst', settings.rateLimitBurst, 1, Number.MAX_SAFE_INTEGER);
+  checkInteger('rateLimitCloseAfter', settings.rateLimitCloseAfter, 1, Number.MAX_SAFE_INTEGER);
+  checkInteger('maxConnectionsPerIp', settings.maxConnectionsPerIp, 0, Number.MAX_SAFE_INTEGER);
+  if (typeof settings.trustProxy !== 'boolean') throw new TypeError('trustProxy must be a boolean');
+  checkInteger('joinTimeoutMs', settings.joinTimeoutMs, 1, MAX_TIMER_MS);
+  checkInteger('maxBufferedBytes', settings.maxBufferedBytes, 1, Number.MAX_SAFE_INTEGER);
+  if (settings.maxBufferedBytes < 2 * settings.maxMessageBytes) {
+    throw new RangeError(`maxBufferedBytes must be at least twice maxMessageBytes (${2 * settings.maxMessageBytes}), ` +
+      `got ${settings.maxBufferedBytes}: a reader would otherwise be dropped for one large message`);
+  }
   if (!Array.isArray(settings.iceServers) || !settings.iceServers.every(isIceServer)) {
     throw new TypeError('iceServers must be an array of RTCIceServer objects ({ urls, username?, credential? })');
   }

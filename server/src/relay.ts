@@ -16,9 +16,12 @@ import {
   type ErrorCode, type JoinMessage, type ServerMessage, type SignalRequest,
 } from '../../src/protocol.js';
 import type { Logger } from './log.js';
+import { performance } from 'node:perf_hooks';
+import { clientAddress } from './address.js';
 import { originAllowed, verifyRoomToken } from './auth.js';
 import { createMetrics, type RelayMetrics, type UpgradeRejection } from './metrics.js';
 import { resolveRelayOptions, type RelayOptions } from './options.js';
+import { TokenBucket } from './rate-limit.js';
 import { RoomRegistry } from './rooms.js';
 
 /** Counters from {@link Relay.stats}. */
@@ -84,12 +87,17 @@ interface Frame {
 /** Per-socket state. `id` is set while joined (a fresh one per join), `alive` is the heartbeat flag. */
 interface Connection {
   readonly socket: WebSocket;
-  /** Remote address of the TCP connection, for logs. */
+  /** Client address as counted for the per-address limit (see `address.ts`), also used in logs. */
   readonly ip: string;
   id: string | undefined;
   alive: boolean;
   /** Set while a `join` waits for its token check: frames received meanwhile, to be handled after it. */
   backlog: Frame[] | undefined;
+  readonly bucket: TokenBucket;
+  /** Whether the rate limit was logged for this socket already (once per socket is enough). */
+  limitLogged: boolean;
+  /** Runs while the connection is in no room; closes it with 4000 when it fires. */
+  joinTimer: NodeJS.Timeout | undefined;
 }
 
 /** The one answer to every refused token, whatever the reason: a client learns nothing about what was wrong. */
@@ -108,6 +116,11 @@ export function createRelay(options: RelayOptions = {}): Relay {
   let closing: Promise<void> | undefined;
   const metrics = createMetrics(() => stats());
   const allowedOrigins = new Set(config.allowedOrigins);
+  /** Open connections per client address. */
+  const perAddress = new Map<string, number>();
+  const rateLimit = {
+    perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst, closeAfter: config.rateLimitCloseAfter,
+  };
   const tokenKey = config.tokenSecret === undefined ? undefined : new TextEncoder().encode(config.tokenSecret);
 
   const wss = new WebSocketServer({
@@ -135,8 +148,16 @@ export function createRelay(options: RelayOptions = {}): Relay {
   heartbeat.unref();
 
   function send(conn: Connection, message: ServerMessage): boolean {
-    if (conn.socket.readyState !== WebSocket.OPEN) return false;
-    conn.socket.send(encode(message));
+    const { socket } = conn;
+    if (socket.readyState !== WebSocket.OPEN) return false;
+    socket.send(encode(message));
+    // A client that does not read makes its queue grow; drop it rather than hold unbounded memory. Senders never
+    // wait for it: ws queues and returns at once.
+    if (socket.bufferedAmount > config.maxBufferedBytes) {
+      log.warn({ ip: conn.ip, id: conn.id, buffered: socket.bufferedAmount }, 'client not reading: terminating');
+      terminate(conn);
+      return false;
+    }
     return true;
   }
 
@@ -147,10 +168,21 @@ export function createRelay(options: RelayOptions = {}): Relay {
   }
 
   /** Closes with `code` (a policy close: the connection leaves at once), counted and logged. */
-  function closeFor(conn: Connection, code: number, reason: string): void {
+  function closeFor(conn: Connection, code: number, reason: string, level: 'warn' | 'info' = 'warn'): void {
     metrics.closedByRelay.inc({ code });
-    log.warn({ ip: conn.ip, id: conn.id, code, reason }, 'closing connection');
+    log[level]({ ip: conn.ip, id: conn.id, code, reason }, 'closing connection');
     conn.socket.close(code, reason);
+  }
+
+  /** (Re)starts the join timer: a connection in no room is closed after `joinTimeoutMs`. */
+  function startJoinTimer(conn: Connection): void {
+    clearTimeout(conn.joinTimer);
+    conn.joinTimer = setTimeout(() => {
+      conn.joinTimer = undefined;
+      if (conn.id === undefined && conn.socket.readyState === WebSocket.OPEN) {
+        closeFor(conn, CloseCode.JoinTimeout, 'join timeout', 'info');
+      }
+    }, config.joinTimeoutMs);
   }
 
   /** Drops the TCP connection without a closing handshake (the client sees 1006). */
@@ -206,6 +238,8 @@ export function createRelay(options: RelayOptions = {}): Relay {
     }
     conn.id = id;
     byId.set(id, conn);
+    clearTimeout(conn.joinTimer);
+    conn.joinTimer = undefined;
     log.debug({ ip: conn.ip, id, room }, 'joined');
     // Welcome first: anyone reacting to peer-joined may signal the newcomer at once, and it must know its ID by then.
     send(conn, { type: 'welcome', id, room, peers: result.peers, iceServers: config.iceServers });
@@ -239,6 +273,19 @@ export function createRelay(options: RelayOptions = {}): Relay {
   }
 
   function onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
+    // Frames still arriving after the relay started closing this socket are not served.
+    if (conn.socket.readyState !== WebSocket.OPEN) return;
+    const verdict = conn.bucket.take(performance.now());
+    if (verdict !== 'pass') {
+      metrics.rateLimited.inc();
+      if (!conn.limitLogged) {
+        conn.limitLogged = true;
+        log.warn({ ip: conn.ip, id: conn.id }, 'rate limit reached');
+      }
+      if (verdict === 'close') closeFor(conn, CloseCode.PolicyViolation, 'rate limit exceeded');
+      else fail(conn, 'rate-limited', `too many messages: at most ${rateLimit.perSecond} per second, bursts of ${rateLimit.burst}`);
+      return;
+    }
     if (conn.backlog) {
       if (conn.backlog.length >= MAX_FRAMES_DURING_JOIN) {
         closeFor(conn, CloseCode.PolicyViolation, 'too many messages before welcome');
@@ -279,13 +326,17 @@ export function createRelay(options: RelayOptions = {}): Relay {
         signal(conn, message);
         return;
       case 'leave':
-        if (conn.id === undefined) fail(conn, 'not-joined', 'join a room before sending leave');
-        else leave(conn);
+        if (conn.id === undefined) {
+          fail(conn, 'not-joined', 'join a room before sending leave');
+        } else {
+          leave(conn);
+          startJoinTimer(conn);
+        }
         return;
     }
   }
 
-  function onConnection(socket: WebSocket, req: IncomingMessage): void {
+  function onConnection(socket: WebSocket, req: IncomingMessage, address: string): void {
     // First of all: an 'error' without a listener would crash the process. ws closes the socket itself after an
     // error (e.g. 1009 for an oversize frame) and 'close' follows, so there is nothing else to do here.
     // Read here, not in the closure: a closure that used `req` would keep the whole IncomingMessage alive as long as
@@ -299,8 +350,13 @@ export function createRelay(options: RelayOptions = {}): Relay {
       socket.terminate();
       return;
     }
-    const conn: Connection = { socket, ip: req.socket.remoteAddress ?? '', id: undefined, alive: true, backlog: undefined };
+    const conn: Connection = {
+      socket, ip: address, id: undefined, alive: true, backlog: undefined,
+      bucket: new TokenBucket(rateLimit, performance.now()), limitLogged: false, joinTimer: undefined,
+    };
     connections.add(conn);
+    perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
+    startJoinTimer(conn);
     metrics.connectionsAccepted.inc();
     log.debug({ ip: conn.ip }, 'connected');
     socket.on('pong', () => {
@@ -309,6 +365,10 @@ export function createRelay(options: RelayOptions = {}): Relay {
     socket.on('message', (data, isBinary) => onMessage(conn, data, isBinary));
     socket.on('close', (code) => {
       connections.delete(conn);
+      clearTimeout(conn.joinTimer);
+      const count = (perAddress.get(address) ?? 1) - 1;
+      if (count > 0) perAddress.set(address, count);
+      else perAddress.delete(address);
       log.debug({ ip: conn.ip, id: conn.id, code }, 'disconnected');
       leave(conn);
     });
@@ -330,7 +390,13 @@ export function createRelay(options: RelayOptions = {}): Relay {
       reject(req, socket, 'origin', 403, 'Forbidden');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req));
+    const address = clientAddress(req, config.trustProxy);
+    // ws completes the handshake synchronously (no async verifyClient), so counting in onConnection is race-free.
+    if (config.maxConnectionsPerIp > 0 && (perAddress.get(address) ?? 0) >= config.maxConnectionsPerIp) {
+      reject(req, socket, 'ip-limit', 429, 'Too Many Requests');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req, address));
   }
 
   function attach(server: Server, attachOptions: AttachOptions = {}): () => void {

@@ -15,12 +15,12 @@ describe('config: flags and environment', () => {
   it('reads every setting from its flag and from its environment variable alike', () => {
     const samples: Record<string, string> = {
       integer: '7', string: 'example.test', json: '[{"urls":"stun:s.example.test"}]',
-      list: 'https://a.example, http://b.example:8080',
+      list: 'https://a.example, http://b.example:8080', boolean: 'true',
     };
     for (const s of SETTINGS) {
       const text = samples[s.kind];
       assert.ok(text !== undefined, s.kind);
-      const fromFlag = parseCommandLine([`--${s.flag}`, text], {});
+      const fromFlag = parseCommandLine(s.kind === 'boolean' ? [`--${s.flag}`] : [`--${s.flag}`, text], {});
       const fromEnv = parseCommandLine([], { [s.env]: text });
       assert.deepEqual(fromFlag, fromEnv, s.flag);
       assert.notEqual(fromFlag?.[s.option], undefined, s.flag);
@@ -32,6 +32,14 @@ describe('config: flags and environment', () => {
     assert.equal(parseCommandLine([], env)?.maxPeersPerRoom, 3);
     assert.equal(parseCommandLine(['--max-peers-per-room', '4'], env)?.maxPeersPerRoom, 4);
     assert.equal(parseCommandLine([], env)?.port, DEFAULT_PORT);
+  });
+
+  it('reads booleans from a bare flag or from the words people use in variables', () => {
+    assert.equal(parseCommandLine(['--trust-proxy'], {})?.trustProxy, true);
+    for (const yes of ['1', 'true', 'YES', 'on']) assert.equal(parseCommandLine([], { VIDEO_CHAT_TRUST_PROXY: yes })?.trustProxy, true);
+    for (const no of ['0', 'false', 'No', 'off']) assert.equal(parseCommandLine([], { VIDEO_CHAT_TRUST_PROXY: no })?.trustProxy, false);
+    assert.throws(() => parseCommandLine([], { VIDEO_CHAT_TRUST_PROXY: 'maybe' }), /VIDEO_CHAT_TRUST_PROXY must be true or false/);
+    assert.throws(() => parseCommandLine(['--trust-proxy=yes'], {}), UsageError);
   });
 
   it('splits lists at commas and trims them', () => {
@@ -69,7 +77,7 @@ describe('config: --help', () => {
   it('lists every setting with its default and its environment variable', () => {
     const text = usage();
     for (const s of SETTINGS) {
-      const at = text.indexOf(`--${s.flag} ${s.metavar}`);
+      const at = text.indexOf(`--${s.flag}${s.metavar ? ` ${s.metavar}` : ''}`);
       assert.ok(at !== -1, s.flag);
       const entry = text.slice(at, text.indexOf('\n', text.indexOf('\n', at) + 1));
       assert.ok(entry.includes(`default ${s.defaultText}`), `${s.flag}: ${entry}`);

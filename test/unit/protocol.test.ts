@@ -74,6 +74,7 @@ describe('parseServerMessage', () => {
       { type: 'signal', from: 'p1', data: { gen: 0 } },
       { type: 'error', code: 'room-full', message: 'full' },
       { type: 'error', code: 'unauthorized', message: 'not authorized' },
+      { type: 'error', code: 'rate-limited', message: 'slow down' },
     ];
     for (const m of messages) assert.deepEqual(value(parseServerMessage(encode(m))), m);
   });
