@@ -1,0 +1,104 @@
+/**
+ * Benchmark 3: bytes of the script-tag bundle dist/video-chat.js (as `npm run build` makes it: Lit inlined, minified)
+ * raw, gzip (level 9) and brotli (quality 11), next to Lit alone: `export * from 'lit'` bundled by rollup with the
+ * same resolve and terser settings as rollup.config.mjs, into a temporary file. Sizes are deterministic; the ratio
+ * says how much the widget adds on top of its framework.
+ *
+ * @module
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { nodeResolve } from '@rollup/plugin-node-resolve';
+import terserImport from '@rollup/plugin-terser';
+import { rollup } from 'rollup';
+import { runNote, SECTION_TITLES, type Section } from './report.js';
+import { progress, ratio } from './util.js';
+
+// The plugin's types describe a CommonJS module (the function under `.default`) while its ESM build, which Node
+// loads here, default-exports the function itself: accept either.
+type Terser = typeof terserImport.default;
+const terser: Terser = typeof terserImport === 'function' ? (terserImport as Terser) : terserImport.default;
+
+/** Budget of `npm test`'s size guard (test/unit/bundle-size.test.ts): 20 KiB gzip. */
+export const GZIP_BUDGET_BYTES = 20 * 1024;
+
+export interface Sizes {
+  raw: number;
+  gzip: number;
+  brotli: number;
+}
+
+/** Raw, gzip -9 and brotli -q 11 sizes of some bytes. */
+export function sizesOf(bytes: Buffer): Sizes {
+  return {
+    raw: bytes.length,
+    gzip: gzipSync(bytes, { level: 9 }).length,
+    brotli: brotliCompressSync(bytes, {
+      params: {
+        [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY,
+        [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
+        [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+      },
+    }).length,
+  };
+}
+
+/** Lit alone, bundled and minified like our bundle. */
+async function litAlone(root: string): Promise<Buffer> {
+  const dir = mkdtempSync(join(tmpdir(), 'video-chat-bench-lit-'));
+  const entry = '\0lit-alone';
+  try {
+    const bundle = await rollup({
+      input: entry,
+      plugins: [
+        {
+          name: 'lit-alone-entry',
+          resolveId: (id) => (id === entry ? entry : null),
+          load: (id) => (id === entry ? "export * from 'lit';" : null),
+        },
+        nodeResolve({ browser: true, rootDir: root }),
+        terser({ ecma: 2022, module: true, format: { comments: false } }),
+      ],
+      onwarn: () => {},
+    });
+    const file = join(dir, 'lit.js');
+    await bundle.write({ file, format: 'es' });
+    await bundle.close();
+    return readFileSync(file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function benchBundle(root: string): Promise<Section> {
+  const startedAt = new Date();
+  const ours = sizesOf(readFileSync(join(root, 'dist/video-chat.js')));
+  const lit = sizesOf(await litAlone(root));
+  progress(`bundle: ours ${ours.raw}/${ours.gzip}/${ours.brotli} B, Lit ${lit.raw}/${lit.gzip}/${lit.brotli} B (min/gzip/brotli)`);
+  const row = (name: string, s: Sizes, r: string[]): string =>
+    `| ${name} | ${s.raw.toLocaleString('en-US')} | ${s.gzip.toLocaleString('en-US')} | ${s.brotli.toLocaleString('en-US')} | ${r.join(' | ')} |`;
+  const out = [
+    `## ${SECTION_TITLES['bundle']}`,
+    '',
+    runNote(startedAt, (Date.now() - startedAt.getTime()) / 1000),
+    '',
+    'Bytes of `dist/video-chat.js` as built by `npm run build` (one self-contained ES module, Lit inlined, terser) and ' +
+      "of Lit alone (`export * from 'lit'`, bundled by rollup with the same node-resolve and terser settings). gzip " +
+      'level 9 and brotli quality 11 from node:zlib. Sizes are deterministic (no ratio needed against noise); the ratio ' +
+      'is ours ÷ Lit alone.',
+    '',
+    '| bundle | minified B | gzip B | brotli B | ÷ Lit: min | gzip | brotli |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    row('`dist/video-chat.js` (ours, Lit included)', ours, [ratio(ours.raw, lit.raw), ratio(ours.gzip, lit.gzip), ratio(ours.brotli, lit.brotli)]),
+    row('Lit alone (baseline)', lit, ['1', '1', '1']),
+    '',
+    `**Goal:** at most 20 KiB (${GZIP_BUDGET_BYTES.toLocaleString('en-US')} B) gzip, enforced by ` +
+      '`test/unit/bundle-size.test.ts` in `npm test`: ' +
+      (ours.gzip <= GZIP_BUDGET_BYTES
+        ? `met (${ours.gzip.toLocaleString('en-US')} B, ${(GZIP_BUDGET_BYTES - ours.gzip).toLocaleString('en-US')} B of headroom).`
+        : `**missed** by ${(ours.gzip - GZIP_BUDGET_BYTES).toLocaleString('en-US')} B.`),
+  ];
+  return { id: 'bundle', markdown: out.join('\n') };
+}

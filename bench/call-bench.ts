@@ -1,0 +1,137 @@
+/**
+ * Benchmark 4: call setup. Two peers, and a 4-peer mesh, in separate Chromium processes (the e2e harness launches
+ * them), all pages loaded first, then told to join the same fresh room at once. The figure of one call is the time
+ * from the LAST `welcome` (the moment everyone is in the room) until EVERY peer has decoded a first video frame from
+ * every other peer. Our page (the `<video-chat>` bundle) and the baseline page (bench/baseline-call-page.ts: the bare
+ * minimum) alternate call by call, through the same relay (our CLI) and the same browser processes; medians of
+ * `CALLS` calls each.
+ *
+ * @module
+ */
+import type { Browser } from 'puppeteer-core';
+import { closeAll, launchChromium, startRelayServer } from '../test/e2e/harness.js';
+import {
+  benchRoom, closePage, joinCall, openCallPage, pageTimes, startPageServer, wsUrl, type CallPage, type Variant,
+} from './browser-calls.js';
+import { loadNow, runNote, SECTION_TITLES, type Section } from './report.js';
+import { fmt, median, progress, ratio, sleep } from './util.js';
+
+const CALLS = 10;
+const SIZES = [2, 4] as const;
+const VARIANTS: readonly Variant[] = ['ours', 'baseline'];
+/** Longest a call may take to show every remote video everywhere before it counts as failed. */
+const CALL_TIMEOUT_MS = 20_000;
+/** Goal of the issue: our median within this factor of the baseline's. */
+const GOAL_RATIO = 1.1;
+
+export interface CallResult {
+  /** Last welcome → every peer decoded a frame from every other, ms. */
+  setupMs: number;
+  /** Per peer: last welcome → this peer decoded a frame from every other, ms. */
+  perPeerMs: number[];
+}
+
+/** Runs one call of `browsers.length` peers; resolves with its times, rejects if it does not complete in time. */
+export async function oneCall(browsers: readonly Browser[], pagesUrl: string, signalUrl: string, variant: Variant,
+  keepPages?: (pages: CallPage[]) => Promise<void>): Promise<CallResult> {
+  const n = browsers.length;
+  const pages = await Promise.all(browsers.map((b) => openCallPage(b, pagesUrl, variant)));
+  try {
+    const room = benchRoom(`${variant}${n}`);
+    await Promise.all(pages.map((p) => joinCall(p, room, signalUrl)));
+    const deadline = Date.now() + CALL_TIMEOUT_MS;
+    for (;;) {
+      const times = await Promise.all(pages.map(pageTimes));
+      const complete = times.every((t) => t.welcomes.length > 0 && t.firstFrames.filter((f) => f !== null).length >= n - 1);
+      if (complete) {
+        const lastWelcome = Math.max(...times.map((t) => Math.max(...t.welcomes)));
+        const perPeerMs = times.map((t) => {
+          const frames = t.firstFrames.filter((f): f is number => f !== null).sort((a, b) => a - b);
+          return (frames[n - 2] as number) - lastWelcome;
+        });
+        if (keepPages) await keepPages(pages);
+        return { setupMs: Math.max(...perPeerMs), perPeerMs };
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`${variant} call of ${n} did not show every remote video within ${CALL_TIMEOUT_MS} ms: ` +
+          JSON.stringify(times.map((t) => ({ welcomes: t.welcomes.length, frames: t.firstFrames.filter((f) => f !== null).length }))));
+      }
+      await sleep(100);
+    }
+  } finally {
+    await Promise.all(pages.map(closePage));
+  }
+}
+
+export async function benchCall(root: string): Promise<Section> {
+  const startedAt = new Date();
+  const results = new Map<string, CallResult[]>();
+  const failures = new Map<string, string[]>();
+  const key = (n: number, v: Variant): string => `${n}:${v}`;
+  const pagesServer = await startPageServer(root);
+  try {
+    const relay = await startRelayServer();
+    const browsers = await Promise.all(Array.from({ length: Math.max(...SIZES) }, () => launchChromium()));
+    for (const n of SIZES) {
+      for (let i = 0; i < CALLS; i++) {
+        // Alternate which variant goes first, so that neither always follows the other.
+        const order = i % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
+        for (const variant of order) {
+          try {
+            const r = await oneCall(browsers.slice(0, n), pagesServer.url, wsUrl(relay.url), variant);
+            (results.get(key(n, variant)) ?? results.set(key(n, variant), []).get(key(n, variant))!).push(r);
+            progress(`call: ${n} peers, ${variant}, call ${i + 1}: ${fmt(r.setupMs)} ms (per peer ${r.perPeerMs.map((x) => fmt(x)).join(', ')})`);
+          } catch (error) {
+            const message = error instanceof Error ? error.message : String(error);
+            (failures.get(key(n, variant)) ?? failures.set(key(n, variant), []).get(key(n, variant))!).push(message);
+            progress(`call: ${n} peers, ${variant}, call ${i + 1} FAILED: ${message}`);
+          }
+          // Let the previous call's connections and processes wind down.
+          await sleep(300);
+        }
+      }
+    }
+  } finally {
+    await closeAll().catch((error: unknown) => progress(`call: teardown: ${String(error)}`));
+    await pagesServer.close();
+  }
+
+  const out = [`## ${SECTION_TITLES['call']}`, '', runNote(startedAt, (Date.now() - startedAt.getTime()) / 1000), ''];
+  out.push(
+    'One Chromium process per peer (launched by the e2e harness: headless, fake camera and microphone, loopback ' +
+      'only, inside the network namespace). Per call, every page is loaded first, then all join one fresh room at ' +
+      'the same moment. **Setup** = from the last `welcome` (everyone is in the room) until every peer has decoded ' +
+      'a first video frame from every other peer (video receivers\' `inbound-rtp.framesDecoded`, sampled every ' +
+      '10 ms in the page; times from the browsers\' clocks). **Per peer** = the same, for each peer separately. ' +
+      '"ours" is the `<video-chat>` bundle; "baseline" is `bench/baseline-call.html` doing only getUserMedia (same ' +
+      'constraints), one offer/answer per pair and trickle ICE. Both use the same relay (our CLI) and the same ' +
+      `browser processes, alternating call by call; ${CALLS} calls each.`,
+    '',
+    '| peers | page | calls ok | setup median ms | setup min–max ms | per-peer median ms | ÷ baseline (setup median) | per-peer |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|',
+  );
+  const goals: string[] = [];
+  for (const n of SIZES) {
+    const base = results.get(key(n, 'baseline')) ?? [];
+    for (const variant of VARIANTS) {
+      const rs = results.get(key(n, variant)) ?? [];
+      const setups = rs.map((r) => r.setupMs);
+      const perPeer = rs.flatMap((r) => r.perPeerMs);
+      const r1 = variant === 'baseline' ? '1' : ratio(median(setups), median(base.map((r) => r.setupMs)));
+      const r2 = variant === 'baseline' ? '1' : ratio(median(perPeer), median(base.flatMap((r) => r.perPeerMs)));
+      out.push(`| ${n} | ${variant} | ${rs.length}/${CALLS} | ${fmt(median(setups))} | ` +
+        `${fmt(Math.min(...setups))}–${fmt(Math.max(...setups))} | ${fmt(median(perPeer))} | ${r1} | ${r2} |`);
+    }
+    const ours = median((results.get(key(n, 'ours')) ?? []).map((r) => r.setupMs));
+    const baseline = median(base.map((r) => r.setupMs));
+    const rr = ours / baseline;
+    goals.push(`- ${n} peers: median setup within ${GOAL_RATIO}× the baseline's: ` +
+      (rr <= GOAL_RATIO ? `met (${rr.toFixed(2)}×)` : `**missed** (${rr.toFixed(2)}×, ${fmt(ours - baseline * GOAL_RATIO)} ms over the goal)`));
+  }
+  const failed = [...failures.entries()];
+  if (failed.length > 0) {
+    out.push('', 'Failed calls (not in the medians): ' + failed.map(([k, m]) => `${k.replace(':', ' peers, ')}: ${m.length}× (${m[0]})`).join(' · '));
+  }
+  out.push('', '**Goal:**', '', ...goals, '', `_Load average after this benchmark: ${loadNow()}._`);
+  return { id: 'call', markdown: out.join('\n') };
+}

@@ -1,0 +1,171 @@
+/**
+ * Benchmark 6: recovery from a relay crash. A 2-peer call runs over our relay (the CLI, started by the e2e harness);
+ * the relay is killed with SIGKILL, stays down for `OUTAGE_MS`, and is started again on the same port. Measured:
+ * - **back in the room**: from the new relay listening to the last peer's new `welcome`;
+ * - **longest frame gap**: the longest time, in each page, between two samples (every 20 ms) in which some remote
+ *   video stream decoded new frames, from 1 s before the kill until 3 s after both are back (max over the pages).
+ * Ours (`<video-chat>`: reconnect with jittered exponential backoff) and the baseline page (reconnects after 100 ms,
+ * rejoins, and keeps its peer connections untouched: the best case) alternate, `TRIALS` each.
+ *
+ * @module
+ */
+import type { Page } from 'puppeteer-core';
+import { closeAll, launchChromium, startRelayServer, withTimeout } from '../test/e2e/harness.js';
+import { pageTimes, startPageServer, wsUrl, type CallPage, type Variant } from './browser-calls.js';
+import { oneCall } from './call-bench.js';
+import { loadNow, runNote, SECTION_TITLES, type Section } from './report.js';
+import { fmt, median, progress, ratio, sleep } from './util.js';
+
+const OUTAGE_MS = 1000;
+const ORDER: readonly Variant[] = ['ours', 'baseline', 'baseline', 'ours', 'ours', 'baseline'];
+
+interface Trial {
+  backMs: number;
+  longestGapMs: number;
+}
+
+interface GapState {
+  lastArrival: number;
+  longest: number;
+  stopped: boolean;
+}
+
+/** Starts sampling frame arrivals in the page (needs the instrumentation of browser-calls.ts). */
+async function startGapSampler(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    type Pc = RTCPeerConnection;
+    const pcs = (window as unknown as { __bench: { pcs: Pc[] } }).__bench.pcs;
+    const now = (): number => performance.timeOrigin + performance.now();
+    const previous = new Map<Pc, number>();
+    const gap: GapState = { lastArrival: now(), longest: 0, stopped: false };
+    (window as unknown as { __gap: GapState }).__gap = gap;
+    const tick = async (): Promise<void> => {
+      let arrived = false;
+      for (const pc of pcs) {
+        if (pc.connectionState === 'closed') continue;
+        let frames = 0;
+        for (const receiver of pc.getReceivers()) {
+          if (receiver.track.kind !== 'video') continue;
+          (await receiver.getStats()).forEach((s: { type: string; framesDecoded?: number }) => {
+            if (s.type === 'inbound-rtp') frames += s.framesDecoded ?? 0;
+          });
+        }
+        if (frames > (previous.get(pc) ?? 0)) arrived = true;
+        previous.set(pc, frames);
+      }
+      const t = now();
+      if (arrived) {
+        gap.longest = Math.max(gap.longest, t - gap.lastArrival);
+        gap.lastArrival = t;
+      }
+      if (!gap.stopped) setTimeout(() => void tick(), 20);
+    };
+    void tick();
+  });
+}
+
+/** Stops the sampler; the longest gap so far, counting a gap still open now. */
+async function stopGapSampler(page: Page): Promise<{ longest: number; sinceLast: number }> {
+  return page.evaluate(() => {
+    const gap = (window as unknown as { __gap: GapState }).__gap;
+    gap.stopped = true;
+    const sinceLast = performance.timeOrigin + performance.now() - gap.lastArrival;
+    return { longest: Math.max(gap.longest, sinceLast), sinceLast };
+  });
+}
+
+async function trial(browsersUrl: { pagesUrl: string }, variant: Variant, browsers: Parameters<typeof oneCall>[0]): Promise<Trial> {
+  const first = await startRelayServer();
+  const port = new URL(first.url).port;
+  let result: Trial | undefined;
+  await oneCall(browsers, browsersUrl.pagesUrl, wsUrl(first.url), variant, async (pages: CallPage[]) => {
+    await sleep(1000);
+    await Promise.all(pages.map((p) => startGapSampler(p.page)));
+    await sleep(1000);
+    const before = await Promise.all(pages.map(pageTimes));
+    const exited = new Promise<void>((resolve) => first.process.once('exit', () => resolve()));
+    first.process.kill('SIGKILL');
+    await withTimeout(exited, 5_000, 'relay exit');
+    await sleep(OUTAGE_MS);
+    const second = await startRelayServer(['--port', port]);
+    const up = Date.now();
+    try {
+      let back = 0;
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const now = await Promise.all(pages.map(pageTimes));
+        if (now.every((t, i) => t.welcomes.length > (before[i]?.welcomes.length ?? 0))) {
+          back = Math.max(...now.map((t) => Math.max(...t.welcomes)));
+          break;
+        }
+        if (Date.now() > deadline) throw new Error(`${variant}: not every peer back in the room 30 s after the restart`);
+        await sleep(50);
+      }
+      await sleep(3000);
+      const gaps = await Promise.all(pages.map((p) => stopGapSampler(p.page)));
+      if (gaps.some((g) => g.sinceLast > 1000)) {
+        throw new Error(`${variant}: video not flowing again 3 s after every peer was back (${JSON.stringify(gaps)})`);
+      }
+      result = { backMs: back - up, longestGapMs: Math.max(...gaps.map((g) => g.longest)) };
+    } finally {
+      await second.close();
+    }
+  });
+  if (!result) throw new Error('recovery trial not measured');
+  return result;
+}
+
+export async function benchRecovery(root: string): Promise<Section> {
+  const startedAt = new Date();
+  const trials = new Map<Variant, Trial[]>([['ours', []], ['baseline', []]]);
+  const failures: string[] = [];
+  const pagesServer = await startPageServer(root);
+  try {
+    const browsers = await Promise.all([launchChromium(), launchChromium()]);
+    for (const variant of ORDER) {
+      try {
+        const t = await trial({ pagesUrl: pagesServer.url }, variant, browsers);
+        trials.get(variant)!.push(t);
+        progress(`recovery: ${variant}: back in the room ${fmt(t.backMs)} ms after the restart, longest frame gap ${fmt(t.longestGapMs)} ms`);
+      } catch (error) {
+        failures.push(`${variant}: ${error instanceof Error ? error.message : String(error)}`);
+        progress(`recovery: ${variant} FAILED: ${failures.at(-1)}`);
+      }
+      await sleep(300);
+    }
+  } finally {
+    await closeAll().catch((error: unknown) => progress(`recovery: teardown: ${String(error)}`));
+    await pagesServer.close();
+  }
+  const m = (v: Variant, k: keyof Trial): number => median((trials.get(v) ?? []).map((t) => t[k]));
+  const all = (v: Variant, k: keyof Trial): string => (trials.get(v) ?? []).map((t) => fmt(t[k])).join(', ');
+  const out = [`## ${SECTION_TITLES['recovery']}`, '', runNote(startedAt, (Date.now() - startedAt.getTime()) / 1000), ''];
+  out.push(
+    `A 2-peer call (two Chromium processes) over our relay; the relay is killed with SIGKILL, stays down ${OUTAGE_MS} ms ` +
+      'and is started again on the same port. **Back in the room**: from the new relay listening to the last ' +
+      "peer's new `welcome`. **Longest frame gap**: the longest time between two 20 ms samples in which a page " +
+      'decoded new remote video frames, from 1 s before the kill to 3 s after both are back (max over both pages; ' +
+      'at 24 fps frames arrive every ~42 ms, so ~50–100 ms means no gap). "ours" is the `<video-chat>` element; ' +
+      '"baseline" is the baseline page, which reconnects 100 ms after a close, rejoins and keeps its peer ' +
+      `connections as they are (media does not go through the relay). Medians of the trials (order ${ORDER.join(', ')}).`,
+    '',
+    '| page | trials ok | back in the room, median ms | all trials | longest frame gap, median ms | all trials | ÷ baseline: back | gap |',
+    '|---|---:|---:|---|---:|---|---:|---:|',
+  );
+  for (const v of ['ours', 'baseline'] as const) {
+    const n = ORDER.filter((x) => x === v).length;
+    out.push(`| ${v} | ${(trials.get(v) ?? []).length}/${n} | ${fmt(m(v, 'backMs'))} | ${all(v, 'backMs')} | ` +
+      `${fmt(m(v, 'longestGapMs'))} | ${all(v, 'longestGapMs')} | ` +
+      `${v === 'baseline' ? '1' : ratio(m(v, 'backMs'), m('baseline', 'backMs'))} | ` +
+      `${v === 'baseline' ? '1' : ratio(m(v, 'longestGapMs'), m('baseline', 'longestGapMs'))} |`);
+  }
+  if (failures.length > 0) out.push('', `Failed trials (not in the medians): ${failures.join(' · ')}`);
+  const gapOurs = m('ours', 'longestGapMs');
+  const gapBase = m('baseline', 'longestGapMs');
+  out.push('', '**Goal:** no gap in decoded remote frames during the outage: ' +
+    (gapOurs <= Math.max(150, 1.5 * gapBase)
+      ? `met (longest gap ${fmt(gapOurs)} ms, baseline ${fmt(gapBase)} ms).`
+      : `**missed**: ours stops decoding for ${fmt(gapOurs)} ms (median), the baseline's longest gap is ${fmt(gapBase)} ms.`));
+  out.push('', `_Load average after this benchmark: ${loadNow()}._`);
+  return { id: 'recovery', markdown: out.join('\n') };
+}
