@@ -24,6 +24,9 @@ export const MAX_NAME_LENGTH = 64;
 /** Longest room token (`join.token`) accepted, in characters. A compact JWS with the documented claims is ~200. */
 export const MAX_TOKEN_LENGTH = 4096;
 
+/** Resume secrets as the relay issues them (`welcome.resume`): 1–64 characters of `A-Z a-z 0-9 _ -` (base64url). */
+export const RESUME_SECRET_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
 /** Peer IDs as the relay assigns them: 1–64 characters of `A-Z a-z 0-9 _ -`. */
 export const PEER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -38,9 +41,12 @@ export const PEER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
  *   the relay's secret (HS256), or for another room. One generic message for every reason; nothing was joined.
  * - `rate-limited`: the socket sent messages faster than the relay's per-socket limit; this one was dropped. A
  *   sender that keeps going is closed with {@link CloseCode.PolicyViolation}.
+ * - `resume-failed`: a `join` with `resume` could not resume (unknown or departed ID, wrong secret, grace period
+ *   over, other room, resume turned off). One generic message for every reason; nothing was joined: join afresh.
  */
 export const ERROR_CODES = [
   'bad-message', 'not-joined', 'already-joined', 'room-full', 'unknown-peer', 'unauthorized', 'rate-limited',
+  'resume-failed',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -58,6 +64,8 @@ export const CloseCode = {
   ServiceRestart: 1012,
   /** Private use (RFC 6455 §7.4.2): the connection was in no room for the relay's join timeout. Reconnect if needed. */
   JoinTimeout: 4000,
+  /** Private use: another connection resumed this one's participant (see `join.resume`). Do not reconnect. */
+  Replaced: 4001,
 } as const;
 
 /** A participant as the others see it. `name` may be empty. */
@@ -90,6 +98,17 @@ export interface JoinMessage {
    * {@link MAX_TOKEN_LENGTH} characters. Ignored by a relay without a secret.
    */
   token?: string;
+  /**
+   * Resume a participant whose connection dropped, instead of joining afresh: its `id` and the secret from its last
+   * `welcome.resume`. Within the relay's grace period this keeps the ID and the others see no `peer-left`/
+   * `peer-joined`; `room` must be the same room; `name` and `token` are ignored. Otherwise: `resume-failed`.
+   */
+  resume?: ResumeCredentials;
+}
+/** What a client needs to resume: its ID and the latest secret the relay gave it. */
+export interface ResumeCredentials {
+  id: string;
+  secret: string;
 }
 export interface SignalRequest {
   type: 'signal';
@@ -112,6 +131,17 @@ export interface WelcomeMessage {
   /** Everyone already in the room, in joining order. */
   peers: PeerInfo[];
   iceServers: IceServer[];
+  /**
+   * Secret (128 random bits, base64url) that lets this participant resume with `join.resume` after its connection
+   * dropped. A new one comes with every welcome; only the latest is valid. Absent if the relay has resume turned off.
+   * Keep it like a password: it is all it takes to take over this participant.
+   */
+  resume?: string;
+  /**
+   * `true` when this welcome answers a successful resume: same `id`, the others saw nothing. `peers` is then the
+   * room as it is now; joins and departures during the outage are not replayed, signals sent meanwhile follow.
+   */
+  resumed?: true;
 }
 export interface PeerJoinedMessage {
   type: 'peer-joined';
@@ -256,6 +286,14 @@ export function parseClientMessage(raw: unknown): ParseResult<ClientMessage> {
       const join: JoinMessage = { type: 'join', room: m['room'] as string };
       if (m['name'] !== undefined) join.name = m['name'] as string;
       if (m['token'] !== undefined) join.token = m['token'] as string;
+      if (m['resume'] !== undefined) {
+        const r = m['resume'];
+        if (!isObject(r) || checkPeerId(r['id'], 'join.resume.id') !== undefined ||
+          !isString(r['secret']) || !RESUME_SECRET_PATTERN.test(r['secret'])) {
+          return bad('join.resume must be { id, secret } as received in welcome');
+        }
+        join.resume = { id: r['id'] as string, secret: r['secret'] };
+      }
       return ok(join);
     }
     case 'signal': {
@@ -287,8 +325,17 @@ export function parseServerMessage(raw: unknown): ParseResult<ServerMessage> {
         if (!peer.ok) return peer;
         peers.push(peer.value);
       }
-      return ok({ type: 'welcome', id: m['id'] as string, room: m['room'] as string, peers,
-        iceServers: m['iceServers'] as IceServer[] });
+      const welcome: WelcomeMessage = { type: 'welcome', id: m['id'] as string, room: m['room'] as string, peers,
+        iceServers: m['iceServers'] as IceServer[] };
+      if (m['resume'] !== undefined) {
+        if (!isString(m['resume']) || !RESUME_SECRET_PATTERN.test(m['resume'])) return bad('welcome.resume must be a secret');
+        welcome.resume = m['resume'];
+      }
+      if (m['resumed'] !== undefined) {
+        if (m['resumed'] !== true) return bad('welcome.resumed must be true when present');
+        welcome.resumed = true;
+      }
+      return ok(welcome);
     }
     case 'peer-joined': {
       const peer = parsePeerInfo(m['peer'], 'peer-joined.peer');

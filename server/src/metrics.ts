@@ -19,7 +19,12 @@ export interface GaugeSource {
   connections: number;
   rooms: number;
   peers: number;
+  /** Participants in their resume grace period (no connection). */
+  resuming: number;
 }
+
+/** Outcomes of `join.resume` and of grace periods (label `outcome` of `video_chat_resumes_total`). */
+export const RESUME_OUTCOMES = ['resumed', 'failed', 'expired'] as const;
 
 /** The relay's metrics. */
 export interface RelayMetrics {
@@ -37,6 +42,8 @@ export interface RelayMetrics {
   readonly upgradesRejected: Counter<'reason'>;
   /** WebSocket connections accepted. */
   readonly connectionsAccepted: Counter;
+  /** Resumes by outcome: `resumed`, `failed` (refused), `expired` (grace period over, the participant left). */
+  readonly resumes: Counter<'outcome'>;
   /** Connections the relay closed or terminated itself, by close code (1006 for a terminate). */
   readonly closedByRelay: Counter<'code'>;
 }
@@ -49,7 +56,8 @@ export function createMetrics(read: () => GaugeSource): RelayMetrics {
   };
   gauge('video_chat_connections', 'Open WebSocket connections, joined or not.', 'connections');
   gauge('video_chat_rooms', 'Non-empty rooms.', 'rooms');
-  gauge('video_chat_peers', 'Participants in all rooms.', 'peers');
+  gauge('video_chat_peers', 'Participants in all rooms (including those in their resume grace period).', 'peers');
+  gauge('video_chat_peers_resuming', 'Participants whose connection dropped, in their resume grace period.', 'resuming');
   const metrics: RelayMetrics = {
     registry,
     relayed: 0,
@@ -65,6 +73,10 @@ export function createMetrics(read: () => GaugeSource): RelayMetrics {
     }),
     connectionsAccepted: new Counter({
       name: 'video_chat_connections_accepted_total', help: 'WebSocket connections accepted.', registers,
+    }),
+    resumes: new Counter({
+      name: 'video_chat_resumes_total',
+      help: 'Resume attempts and grace periods by outcome (resumed, failed, expired).', labelNames: ['outcome'], registers,
     }),
     closedByRelay: new Counter({
       name: 'video_chat_connections_closed_by_relay_total',
@@ -83,5 +95,6 @@ export function createMetrics(read: () => GaugeSource): RelayMetrics {
   // Every label value present from the start, at 0: a series that appears only after its first event breaks rate().
   for (const code of ERROR_CODES) metrics.errors.inc({ code } satisfies { code: ErrorCode }, 0);
   for (const reason of UPGRADE_REJECTIONS) metrics.upgradesRejected.inc({ reason }, 0);
+  for (const outcome of RESUME_OUTCOMES) metrics.resumes.inc({ outcome }, 0);
   return metrics;
 }

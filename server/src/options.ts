@@ -72,6 +72,18 @@ export interface RelayOptions {
    */
   maxBufferedBytes?: number;
   /**
+   * Grace period, in ms, during which a participant whose connection dropped (closed, failed heartbeat, stopped
+   * reading) stays in its room and can resume it with `join.resume` on a new connection, keeping its ID; the others
+   * see nothing. When it ends, the participant leaves normally. 0 turns resume off (a drop leaves at once, `welcome`
+   * has no `resume`). An integer in 0…2³¹−1.
+   */
+  resumeGraceMs?: number;
+  /**
+   * Signals addressed to a participant in its grace period are queued, up to this many bytes, and delivered after
+   * its resumed `welcome`; beyond it the sender gets `unknown-peer`. An integer ≥ 0.
+   */
+  resumeQueueBytes?: number;
+  /**
    * Level of the relay's own pino logger (JSON lines on stderr): `fatal`, `error`, `warn`, `info`, `debug`, `trace`
    * or `silent`. Not together with {@link logger}.
    */
@@ -96,6 +108,8 @@ export interface ResolvedRelayOptions {
   trustProxy: boolean;
   joinTimeoutMs: number;
   maxBufferedBytes: number;
+  resumeGraceMs: number;
+  resumeQueueBytes: number;
   logLevel: LogLevel;
   /** The logger given, or one made for {@link logLevel}. */
   logger: Logger;
@@ -116,6 +130,8 @@ export const RELAY_DEFAULTS: Readonly<Omit<ResolvedRelayOptions, 'logger'>> = Ob
   trustProxy: false,
   joinTimeoutMs: 10_000,
   maxBufferedBytes: 1024 * 1024,
+  resumeGraceMs: 15_000,
+  resumeQueueBytes: 256 * 1024,
   logLevel: 'info',
 });
 
@@ -147,6 +163,8 @@ export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOp
   if (typeof settings.trustProxy !== 'boolean') throw new TypeError('trustProxy must be a boolean');
   checkInteger('joinTimeoutMs', settings.joinTimeoutMs, 1, MAX_TIMER_MS);
   checkInteger('maxBufferedBytes', settings.maxBufferedBytes, 1, Number.MAX_SAFE_INTEGER);
+  checkInteger('resumeGraceMs', settings.resumeGraceMs, 0, MAX_TIMER_MS);
+  checkInteger('resumeQueueBytes', settings.resumeQueueBytes, 0, Number.MAX_SAFE_INTEGER);
   if (settings.maxBufferedBytes < 2 * settings.maxMessageBytes) {
     throw new RangeError(`maxBufferedBytes must be at least twice maxMessageBytes (${2 * settings.maxMessageBytes}), ` +
       `got ${settings.maxBufferedBytes}: a reader would otherwise be dropped for one large message`);

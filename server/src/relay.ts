@@ -7,16 +7,17 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import {
   CloseCode, encode, parseClientMessage,
-  type ErrorCode, type JoinMessage, type ServerMessage, type SignalRequest,
+  type ErrorCode, type JoinMessage, type PeerInfo, type ResumeCredentials, type ServerMessage, type SignalRequest,
+  type WelcomeMessage,
 } from '../../src/protocol.js';
-import type { Logger } from './log.js';
 import { performance } from 'node:perf_hooks';
+import type { Logger } from './log.js';
 import { clientAddress } from './address.js';
 import { originAllowed, verifyRoomToken } from './auth.js';
 import { createMetrics, type RelayMetrics, type UpgradeRejection } from './metrics.js';
@@ -84,13 +85,34 @@ interface Frame {
   isBinary: boolean;
 }
 
-/** Per-socket state. `id` is set while joined (a fresh one per join), `alive` is the heartbeat flag. */
+/**
+ * A participant: in a room from its `join` until it leaves, with or without a connection. Without one it is in its
+ * resume grace period: still in the room for everyone, signals to it queued.
+ */
+interface Member {
+  readonly id: string;
+  readonly room: string;
+  readonly name: string;
+  /** The latest resume secret handed out (base64url of 16 random bytes); only this one is valid. */
+  secret: string;
+  /** The connection serving it, or `undefined` during the grace period. */
+  conn: Connection | undefined;
+  /** Runs during the grace period; the participant leaves when it fires. */
+  graceTimer: NodeJS.Timeout | undefined;
+  /** Encoded frames for it, kept during the grace period. */
+  queue: string[];
+  queueBytes: number;
+}
+
+/** Per-socket state. `member` is set while joined, `alive` is the heartbeat flag. */
 interface Connection {
   readonly socket: WebSocket;
   /** Client address as counted for the per-address limit (see `address.ts`), also used in logs. */
   readonly ip: string;
-  id: string | undefined;
+  member: Member | undefined;
   alive: boolean;
+  /** The relay closed it for abuse (flood, oversize frame): it leaves at once, without a grace period. */
+  noResume: boolean;
   /** Set while a `join` waits for its token check: frames received meanwhile, to be handled after it. */
   backlog: Frame[] | undefined;
   readonly bucket: TokenBucket;
@@ -102,6 +124,11 @@ interface Connection {
 
 /** The one answer to every refused token, whatever the reason: a client learns nothing about what was wrong. */
 const UNAUTHORIZED = 'not authorized to join this room';
+/** The one answer to every failed resume, whatever the reason. */
+const RESUME_FAILED = 'cannot resume: join again without resume';
+
+/** 128 random bits in base64url (22 characters): IDs and resume secrets must be unguessable. */
+const randomToken = (): string => randomBytes(16).toString('base64url');
 
 /**
  * Creates a relay. Nothing listens until {@link Relay.attach} or {@link Relay.handleUpgrade} is used.
@@ -112,9 +139,10 @@ export function createRelay(options: RelayOptions = {}): Relay {
   const log = config.logger;
   const rooms = new RoomRegistry(config.maxPeersPerRoom);
   const connections = new Set<Connection>();
-  const byId = new Map<string, Connection>();
+  /** Every participant by ID, connected or in its grace period. */
+  const byId = new Map<string, Member>();
   let closing: Promise<void> | undefined;
-  const metrics = createMetrics(() => stats());
+  const metrics = createMetrics(() => ({ ...stats(), resuming: resumingCount() }));
   const allowedOrigins = new Set(config.allowedOrigins);
   /** Open connections per client address. */
   const perAddress = new Map<string, number>();
@@ -136,7 +164,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
     for (const conn of connections) {
       // No pong since the last ping: the peer or the path to it is gone. Terminating emits 'close', which leaves.
       if (!conn.alive) {
-        log.debug({ ip: conn.ip, id: conn.id }, 'no pong since the last ping: terminating');
+        log.debug({ ip: conn.ip, id: conn.member?.id }, 'no pong since the last ping: terminating');
         terminate(conn);
         continue;
       }
@@ -154,7 +182,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
     // A client that does not read makes its queue grow; drop it rather than hold unbounded memory. Senders never
     // wait for it: ws queues and returns at once.
     if (socket.bufferedAmount > config.maxBufferedBytes) {
-      log.warn({ ip: conn.ip, id: conn.id, buffered: socket.bufferedAmount }, 'client not reading: terminating');
+      log.warn({ ip: conn.ip, id: conn.member?.id, buffered: socket.bufferedAmount }, 'client not reading: terminating');
       terminate(conn);
       return false;
     }
@@ -163,14 +191,15 @@ export function createRelay(options: RelayOptions = {}): Relay {
 
   function fail(conn: Connection, code: ErrorCode, message: string): void {
     metrics.errors.inc({ code });
-    log.debug({ ip: conn.ip, id: conn.id, code }, 'error reply');
+    log.debug({ ip: conn.ip, id: conn.member?.id, code }, 'error reply');
     send(conn, { type: 'error', code, message });
   }
 
   /** Closes with `code` (a policy close: the connection leaves at once), counted and logged. */
   function closeFor(conn: Connection, code: number, reason: string, level: 'warn' | 'info' = 'warn'): void {
     metrics.closedByRelay.inc({ code });
-    log[level]({ ip: conn.ip, id: conn.id, code, reason }, 'closing connection');
+    log[level]({ ip: conn.ip, id: conn.member?.id, code, reason }, 'closing connection');
+    if (code === CloseCode.PolicyViolation) conn.noResume = true;
     conn.socket.close(code, reason);
   }
 
@@ -179,7 +208,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
     clearTimeout(conn.joinTimer);
     conn.joinTimer = setTimeout(() => {
       conn.joinTimer = undefined;
-      if (conn.id === undefined && conn.socket.readyState === WebSocket.OPEN) {
+      if (conn.member === undefined && conn.socket.readyState === WebSocket.OPEN) {
         closeFor(conn, CloseCode.JoinTimeout, 'join timeout', 'info');
       }
     }, config.joinTimeoutMs);
@@ -191,16 +220,33 @@ export function createRelay(options: RelayOptions = {}): Relay {
     conn.socket.terminate();
   }
 
+  /** Sends `message` to a participant: on its connection, or (a signal) into its queue during the grace period. */
+  function deliver(member: Member, message: ServerMessage): boolean {
+    if (member.conn) return send(member.conn, message);
+    // Membership changes are not queued: the resumed welcome carries the room as it is then.
+    if (message.type !== 'signal') return false;
+    const frame = encode(message);
+    const bytes = Buffer.byteLength(frame);
+    if (member.queueBytes + bytes > config.resumeQueueBytes) return false;
+    member.queue.push(frame);
+    member.queueBytes += bytes;
+    return true;
+  }
+
   function broadcast(room: string, message: ServerMessage, except: string): void {
     for (const peer of rooms.members(room)) {
       const target = byId.get(peer.id);
-      if (peer.id !== except && target) send(target, message);
+      if (peer.id !== except && target) deliver(target, message);
     }
   }
 
   function join(conn: Connection, message: JoinMessage): void {
-    if (conn.id !== undefined) {
-      fail(conn, 'already-joined', `already in room ${JSON.stringify(rooms.roomOf(conn.id))}; send leave first`);
+    if (conn.member !== undefined) {
+      fail(conn, 'already-joined', `already in room ${JSON.stringify(conn.member.room)}; send leave first`);
+      return;
+    }
+    if (message.resume !== undefined) {
+      resume(conn, message.room, message.resume);
       return;
     }
     if (tokenKey === undefined) {
@@ -230,46 +276,140 @@ export function createRelay(options: RelayOptions = {}): Relay {
   /** Enters `room` as `name` (the join was checked): welcome, then peer-joined to the others. */
   function admit(conn: Connection, room: string, name: string): void {
     // 128 random bits: an ID is all it takes to address a peer, so it must not be guessable or enumerable.
-    const id = randomBytes(16).toString('base64url');
+    const id = randomToken();
     const result = rooms.join(room, { id, name });
     if (!result.ok) {
       fail(conn, 'room-full', `room ${JSON.stringify(room)} is full (${rooms.capacity} participants)`);
       return;
     }
-    conn.id = id;
-    byId.set(id, conn);
-    clearTimeout(conn.joinTimer);
-    conn.joinTimer = undefined;
+    const member: Member = {
+      id, room, name, secret: '', conn: undefined, graceTimer: undefined, queue: [], queueBytes: 0,
+    };
+    byId.set(id, member);
     log.debug({ ip: conn.ip, id, room }, 'joined');
     // Welcome first: anyone reacting to peer-joined may signal the newcomer at once, and it must know its ID by then.
-    send(conn, { type: 'welcome', id, room, peers: result.peers, iceServers: config.iceServers });
+    attachMember(conn, member, result.peers, false);
     broadcast(room, { type: 'peer-joined', peer: { id, name } }, id);
   }
 
-  function leave(conn: Connection): void {
-    if (conn.id === undefined) return;
-    const id = conn.id;
-    conn.id = undefined;
-    byId.delete(id);
-    const left = rooms.leave(id);
-    if (left) broadcast(left.room, { type: 'peer-left', id }, id);
-    log.debug({ ip: conn.ip, id, room: left?.room }, 'left');
+  /**
+   * Serves `member` on `conn` from now on and sends the welcome, with a fresh resume secret (the previous one stops
+   * working) and, after a resume, the signals queued meanwhile.
+   */
+  function attachMember(conn: Connection, member: Member, peers: PeerInfo[], resumed: boolean): void {
+    conn.member = member;
+    member.conn = conn;
+    clearTimeout(conn.joinTimer);
+    conn.joinTimer = undefined;
+    const welcome: WelcomeMessage = {
+      type: 'welcome', id: member.id, room: member.room, peers, iceServers: config.iceServers,
+    };
+    if (config.resumeGraceMs > 0) {
+      member.secret = randomToken();
+      welcome.resume = member.secret;
+    }
+    if (resumed) welcome.resumed = true;
+    send(conn, welcome);
+    const queued = member.queue;
+    member.queue = [];
+    member.queueBytes = 0;
+    for (const frame of queued) {
+      if (conn.socket.readyState !== WebSocket.OPEN) break;
+      conn.socket.send(frame);
+      metrics.relayed += 1;
+    }
+  }
+
+  /**
+   * Resumes a participant on a new connection: same ID, no peer-left/peer-joined for the others. Anything wrong (no
+   * such participant, other room, wrong secret, resume off) is the same `resume-failed`, and nothing changes.
+   */
+  function resume(conn: Connection, room: string, credentials: ResumeCredentials): void {
+    const member = byId.get(credentials.id);
+    if (config.resumeGraceMs === 0 || !member || member.room !== room || !sameSecret(member.secret, credentials.secret)) {
+      metrics.resumes.inc({ outcome: 'failed' });
+      log.info({ ip: conn.ip, room }, 'resume refused');
+      fail(conn, 'resume-failed', RESUME_FAILED);
+      return;
+    }
+    clearTimeout(member.graceTimer);
+    member.graceTimer = undefined;
+    const previous = member.conn;
+    if (previous) {
+      // The old connection is still open as far as we know (a half-open TCP connection is only noticed by the
+      // heartbeat): the client has moved on, so the new connection takes over and the old one is closed without
+      // taking the participant with it.
+      previous.member = undefined;
+      member.conn = undefined;
+      closeFor(previous, CloseCode.Replaced, 'resumed on another connection', 'info');
+    }
+    metrics.resumes.inc({ outcome: 'resumed' });
+    log.debug({ ip: conn.ip, id: member.id, room, queued: member.queue.length }, 'resumed');
+    attachMember(conn, member, rooms.peersOf(member.id), true);
+  }
+
+  /** A participant leaves its room for good: the others get peer-left. */
+  function depart(member: Member): void {
+    clearTimeout(member.graceTimer);
+    member.graceTimer = undefined;
+    if (member.conn) member.conn.member = undefined;
+    member.conn = undefined;
+    byId.delete(member.id);
+    member.queue = [];
+    const left = rooms.leave(member.id);
+    if (left) broadcast(left.room, { type: 'peer-left', id: member.id }, member.id);
+    log.debug({ id: member.id, room: member.room }, 'left');
+  }
+
+  /**
+   * The connection of a participant is gone (`code` as ws reports it: the client's close code, 1005 for a close
+   * frame without one, 1006 if the connection ended without a closing handshake).
+   *
+   * A client that closed on purpose (1000, 1001 as a browser sends when the page goes away, or 1005) leaves at
+   * once. A connection that was lost (1006: network gone, heartbeat failed, terminated for not reading) or closed
+   * with any other code keeps its participant for the grace period, so that it can resume; so does nothing when
+   * resume is off, the relay is closing, or the connection was closed for abuse.
+   */
+  function detach(conn: Connection, code: number): void {
+    const member = conn.member;
+    if (!member) return;
+    conn.member = undefined;
+    if (member.conn !== conn) return;
+    const onPurpose = code === CloseCode.Normal || code === CloseCode.GoingAway || code === 1005;
+    if (config.resumeGraceMs === 0 || closing || conn.noResume || onPurpose) {
+      depart(member);
+      return;
+    }
+    member.conn = undefined;
+    log.debug({ id: member.id, room: member.room, graceMs: config.resumeGraceMs }, 'connection lost: grace period');
+    member.graceTimer = setTimeout(() => {
+      member.graceTimer = undefined;
+      if (member.conn === undefined && byId.get(member.id) === member) {
+        metrics.resumes.inc({ outcome: 'expired' });
+        depart(member);
+      }
+    }, config.resumeGraceMs);
+    member.graceTimer.unref();
   }
 
   function signal(conn: Connection, message: SignalRequest): void {
-    if (conn.id === undefined) {
+    const sender = conn.member;
+    if (sender === undefined) {
       fail(conn, 'not-joined', 'join a room before sending signal');
       return;
     }
-    const room = rooms.roomOf(conn.id);
-    const target = message.to === conn.id ? undefined : byId.get(message.to);
+    const target = message.to === sender.id ? undefined : byId.get(message.to);
     // Routing is scoped to the sender's own room: an ID from elsewhere is as unknown as a made-up one.
-    if (!target || room === undefined || rooms.roomOf(message.to) !== room) {
+    if (!target || target.room !== sender.room) {
       fail(conn, 'unknown-peer', `no other peer ${JSON.stringify(message.to)} in this room`);
       return;
     }
     // `from` is stamped here, from the connection, never taken from the client: it cannot be spoofed.
-    if (send(target, { type: 'signal', from: conn.id, data: message.data })) metrics.relayed += 1;
+    if (deliver(target, { type: 'signal', from: sender.id, data: message.data })) {
+      if (target.conn) metrics.relayed += 1;
+    } else if (!target.conn) {
+      fail(conn, 'unknown-peer', `peer ${JSON.stringify(message.to)} is reconnecting and its queue is full`);
+    }
   }
 
   function onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
@@ -280,7 +420,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
       metrics.rateLimited.inc();
       if (!conn.limitLogged) {
         conn.limitLogged = true;
-        log.warn({ ip: conn.ip, id: conn.id }, 'rate limit reached');
+        log.warn({ ip: conn.ip, id: conn.member?.id }, 'rate limit reached');
       }
       if (verdict === 'close') closeFor(conn, CloseCode.PolicyViolation, 'rate limit exceeded');
       else fail(conn, 'rate-limited', `too many messages: at most ${rateLimit.perSecond} per second, bursts of ${rateLimit.burst}`);
@@ -326,10 +466,10 @@ export function createRelay(options: RelayOptions = {}): Relay {
         signal(conn, message);
         return;
       case 'leave':
-        if (conn.id === undefined) {
+        if (conn.member === undefined) {
           fail(conn, 'not-joined', 'join a room before sending leave');
         } else {
-          leave(conn);
+          depart(conn.member);
           startJoinTimer(conn);
         }
         return;
@@ -342,8 +482,13 @@ export function createRelay(options: RelayOptions = {}): Relay {
     // Read here, not in the closure: a closure that used `req` would keep the whole IncomingMessage alive as long as
     // the socket, about 1 KB of heap per connection (measured with `npm run bench -- connections`).
     const remoteAddress = req.socket.remoteAddress;
+    // An oversize frame is abuse or a bug: no grace period, the participant leaves at once (read on 'close').
+    let tooBig = false;
     socket.on('error', (error: Error & { code?: string }) => {
-      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') metrics.closedByRelay.inc({ code: CloseCode.MessageTooBig });
+      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        metrics.closedByRelay.inc({ code: CloseCode.MessageTooBig });
+        tooBig = true;
+      }
       log.debug({ ip: remoteAddress, err: error.message }, 'socket error');
     });
     if (closing) {
@@ -351,7 +496,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
       return;
     }
     const conn: Connection = {
-      socket, ip: address, id: undefined, alive: true, backlog: undefined,
+      socket, ip: address, member: undefined, alive: true, noResume: false, backlog: undefined,
       bucket: new TokenBucket(rateLimit, performance.now()), limitLogged: false, joinTimer: undefined,
     };
     connections.add(conn);
@@ -369,8 +514,9 @@ export function createRelay(options: RelayOptions = {}): Relay {
       const count = (perAddress.get(address) ?? 1) - 1;
       if (count > 0) perAddress.set(address, count);
       else perAddress.delete(address);
-      log.debug({ ip: conn.ip, id: conn.id, code }, 'disconnected');
-      leave(conn);
+      log.debug({ ip: conn.ip, id: conn.member?.id, code }, 'disconnected');
+      if (tooBig) conn.noResume = true;
+      detach(conn, code);
     });
   }
 
@@ -420,6 +566,8 @@ export function createRelay(options: RelayOptions = {}): Relay {
       clearInterval(heartbeat);
       log.info({ connections: connections.size, code }, 'closing: draining every connection');
       await Promise.all([...connections].map((conn) => closeConnection(conn, code)));
+      // Participants in their grace period have no connection to close; they go with the relay's state.
+      for (const member of [...byId.values()]) depart(member);
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       log.info('closed');
     })();
@@ -439,6 +587,12 @@ export function createRelay(options: RelayOptions = {}): Relay {
       metrics.closedByRelay.inc({ code });
       socket.close(code, code === CloseCode.ServiceRestart ? 'relay restarting' : 'relay shutting down');
     });
+  }
+
+  function resumingCount(): number {
+    let count = 0;
+    for (const member of byId.values()) if (member.conn === undefined) count++;
+    return count;
   }
 
   function stats(): RelayStats {
@@ -467,6 +621,13 @@ function pathnameOf(req: IncomingMessage): string {
   const target = req.url ?? '/';
   const query = target.indexOf('?');
   return query === -1 ? target : target.slice(0, query);
+}
+
+/** Constant-time comparison of a stored secret with a presented one (equal lengths first: both are 22 characters). */
+function sameSecret(stored: string, presented: string): boolean {
+  const a = Buffer.from(stored);
+  const b = Buffer.from(presented);
+  return stored.length > 0 && a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** A text frame's payload as a string. ws delivers a Buffer by default; the other shapes are for completeness. */

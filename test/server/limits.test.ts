@@ -204,7 +204,8 @@ describe('limits: time allowed before join', () => {
 describe('limits: outgoing buffer', () => {
   it('terminates a client that stops reading; its sender and the rest of the room go on', async (t) => {
     const maxBufferedBytes = 4 * MAX_MESSAGE_BYTES;
-    const e = await env(t, { maxBufferedBytes, rateLimitBurst: 10_000, rateLimitPerSecond: 10_000 });
+    // Without a resume grace period, so that the room hears of the departure at once (resume.test.ts covers it).
+    const e = await env(t, { maxBufferedBytes, rateLimitBurst: 10_000, rateLimitPerSecond: 10_000, resumeGraceMs: 0 });
     const sender = await e.joined('r');
     const stalled = await e.joined('r');
     const reader = await e.joined('r');

@@ -68,7 +68,8 @@ describe('relay: heartbeat', () => {
   it('terminates a client that does not answer pings, tells its room, and keeps a live one', async (t) => {
     // Short enough for a quick test, long enough that a live client's pong is never late on a loaded machine.
     const heartbeatIntervalMs = 100;
-    const e = await env(t, { heartbeatIntervalMs });
+    // Without a resume grace period, so that the room hears of the departure at once (resume.test.ts covers it).
+    const e = await env(t, { heartbeatIntervalMs, resumeGraceMs: 0 });
     const live = await e.joined('r');
     // autoPong: false (ws ≥ 8.16) makes the client ignore pings, like a peer whose network vanished.
     const dead = await e.client({ autoPong: false });

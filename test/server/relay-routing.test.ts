@@ -18,7 +18,11 @@ describe('relay: joining', () => {
     assert.match(a.welcome.id, PEER_ID_PATTERN);
     // 16 random bytes in base64url: 22 characters, 128 bits.
     assert.equal(a.welcome.id.length, 22);
-    assert.deepEqual(a.welcome, { type: 'welcome', id: a.welcome.id, room: 'room-1', peers: [], iceServers });
+    assert.match(a.welcome.resume ?? '', /^[A-Za-z0-9_-]{22}$/, 'a 128-bit resume secret');
+    assert.notEqual(a.welcome.resume, a.welcome.id);
+    assert.deepEqual(a.welcome, {
+      type: 'welcome', id: a.welcome.id, room: 'room-1', peers: [], iceServers, resume: a.welcome.resume,
+    });
 
     const b = await e.joined('room-1');
     assert.deepEqual(b.welcome.peers, [{ id: a.welcome.id, name: 'Ann' }]);

@@ -41,6 +41,16 @@ describe('parseClientMessage', () => {
     }
   });
 
+  it('accepts join with resume credentials, and only well-formed ones', () => {
+    assert.deepEqual(value(parseClientMessage('{"type":"join","room":"r","resume":{"id":"abc","secret":"s-_1"}}')),
+      { type: 'join', room: 'r', resume: { id: 'abc', secret: 's-_1' } });
+    for (const resume of [null, 'abc', {}, { id: 'abc' }, { secret: 'x' }, { id: 'a b', secret: 'x' },
+      { id: 'abc', secret: '' }, { id: 'abc', secret: 'not/base64url' }, { id: 'abc', secret: 's'.repeat(65) }, { id: 'abc', secret: 5 }]) {
+      assert.match(error(parseClientMessage(JSON.stringify({ type: 'join', room: 'r', resume }))), /^bad-message: join.resume/,
+        JSON.stringify(resume));
+    }
+  });
+
   it('drops a client-sent from', () => {
     const m = value(parseClientMessage('{"type":"signal","to":"abc","from":"spoof","data":{}}'));
     assert.equal('from' in m, false);
@@ -69,12 +79,14 @@ describe('parseServerMessage', () => {
   it('round-trips every relay message through encode', () => {
     const messages: ServerMessage[] = [
       { type: 'welcome', id: 'me', room: 'r', peers: [{ id: 'p1', name: 'A' }], iceServers: [{ urls: 'stun:x' }] },
+      { type: 'welcome', id: 'me', room: 'r', peers: [], iceServers: [], resume: 'c2VjcmV0', resumed: true },
       { type: 'peer-joined', peer: { id: 'p2', name: '' } },
       { type: 'peer-left', id: 'p2' },
       { type: 'signal', from: 'p1', data: { gen: 0 } },
       { type: 'error', code: 'room-full', message: 'full' },
       { type: 'error', code: 'unauthorized', message: 'not authorized' },
       { type: 'error', code: 'rate-limited', message: 'slow down' },
+      { type: 'error', code: 'resume-failed', message: 'cannot resume' },
     ];
     for (const m of messages) assert.deepEqual(value(parseServerMessage(encode(m))), m);
   });
@@ -83,6 +95,8 @@ describe('parseServerMessage', () => {
     assert.match(error(parseServerMessage('{"type":"welcome","id":"me","room":"r","peers":[{}],"iceServers":[]}')), /peers\[0\]/);
     assert.match(error(parseServerMessage('{"type":"welcome","id":"me","room":"r","peers":[],"iceServers":[{"urls":[]}]}')), /iceServers/);
     assert.match(error(parseServerMessage('{"type":"error","code":"teapot","message":""}')), /error.code/);
+    assert.match(error(parseServerMessage('{"type":"welcome","id":"me","room":"r","peers":[],"iceServers":[],"resume":7}')), /welcome.resume/);
+    assert.match(error(parseServerMessage('{"type":"welcome","id":"me","room":"r","peers":[],"iceServers":[],"resumed":false}')), /welcome.resumed/);
     assert.match(error(parseServerMessage('{"type":"signal","from":"p","data":null}')), /signal.data/);
   });
 });
