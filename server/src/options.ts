@@ -9,6 +9,7 @@
 import { MAX_MESSAGE_BYTES, isIceServer, type IceServer } from '../../src/protocol.js';
 import { MIN_TOKEN_SECRET_BYTES, normaliseOrigins } from './auth.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log.js';
+import { isTurnUrl } from './turn.js';
 
 /** Options of {@link createRelay}. Every option is optional; see {@link RELAY_DEFAULTS}. */
 export interface RelayOptions {
@@ -84,6 +85,19 @@ export interface RelayOptions {
    */
   resumeQueueBytes?: number;
   /**
+   * TURN server URLs (`turn:`/`turns:`, RFC 7065) for which every `welcome` carries ephemeral credentials made for
+   * that participant (TURN REST API: `username = "<expiry>:<peer id>"`, `credential = base64(HMAC-SHA1(turnSecret,
+   * username))`), fresh on every join and resume. Needs {@link turnSecret}. Added after {@link iceServers}.
+   */
+  turnUrls?: string[];
+  /**
+   * The secret shared with the TURN server (coturn `static-auth-secret`), at least 16 bytes. Never sent to clients
+   * and never logged. Needs {@link turnUrls}.
+   */
+  turnSecret?: string;
+  /** Lifetime of TURN credentials, in seconds, 60…604 800 (a week). Only with {@link turnUrls}. Default 86 400. */
+  turnTtlSeconds?: number;
+  /**
    * Level of the relay's own pino logger (JSON lines on stderr): `fatal`, `error`, `warn`, `info`, `debug`, `trace`
    * or `silent`. Not together with {@link logger}.
    */
@@ -110,6 +124,9 @@ export interface ResolvedRelayOptions {
   maxBufferedBytes: number;
   resumeGraceMs: number;
   resumeQueueBytes: number;
+  turnUrls: string[];
+  turnSecret: string | undefined;
+  turnTtlSeconds: number;
   logLevel: LogLevel;
   /** The logger given, or one made for {@link logLevel}. */
   logger: Logger;
@@ -132,6 +149,9 @@ export const RELAY_DEFAULTS: Readonly<Omit<ResolvedRelayOptions, 'logger'>> = Ob
   maxBufferedBytes: 1024 * 1024,
   resumeGraceMs: 15_000,
   resumeQueueBytes: 256 * 1024,
+  turnUrls: [],
+  turnSecret: undefined,
+  turnTtlSeconds: 86_400,
   logLevel: 'info',
 });
 
@@ -165,6 +185,7 @@ export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOp
   checkInteger('maxBufferedBytes', settings.maxBufferedBytes, 1, Number.MAX_SAFE_INTEGER);
   checkInteger('resumeGraceMs', settings.resumeGraceMs, 0, MAX_TIMER_MS);
   checkInteger('resumeQueueBytes', settings.resumeQueueBytes, 0, Number.MAX_SAFE_INTEGER);
+  checkTurn(settings, given.turnTtlSeconds !== undefined);
   if (settings.maxBufferedBytes < 2 * settings.maxMessageBytes) {
     throw new RangeError(`maxBufferedBytes must be at least twice maxMessageBytes (${2 * settings.maxMessageBytes}), ` +
       `got ${settings.maxBufferedBytes}: a reader would otherwise be dropped for one large message`);
@@ -187,11 +208,35 @@ export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOp
     ...settings,
     // Copy so that a caller mutating its array later cannot change what the relay hands out.
     iceServers: structuredClone(settings.iceServers),
+    turnUrls: [...settings.turnUrls],
     allowedOrigins,
     logLevel: logger ? (logger.level as LogLevel) : settings.logLevel,
     // Made last: nothing is created for options that are refused.
     logger: logger ?? createLogger(settings.logLevel),
   };
+}
+
+/** Shortest TURN secret accepted, in bytes: every participant sees an HMAC of it, so it must resist offline guessing. */
+export const MIN_TURN_SECRET_BYTES = 16;
+
+/** TURN options come together: URLs and secret both or neither, a TTL only with them. */
+function checkTurn(settings: Pick<ResolvedRelayOptions, 'turnUrls' | 'turnSecret' | 'turnTtlSeconds'>, ttlGiven: boolean): void {
+  const { turnUrls, turnSecret } = settings;
+  if (!Array.isArray(turnUrls) || !turnUrls.every(isTurnUrl)) {
+    throw new TypeError('turnUrls must be an array of turn: or turns: URLs (RFC 7065), e.g. turn:turn.example.org:3478');
+  }
+  if (turnSecret !== undefined && typeof turnSecret !== 'string') throw new TypeError('turnSecret must be a string');
+  if (turnUrls.length > 0 && turnSecret === undefined) {
+    throw new TypeError('turnUrls needs turnSecret, the static-auth-secret of the TURN server, to mint credentials');
+  }
+  if (turnSecret !== undefined && turnUrls.length === 0) {
+    throw new TypeError('turnSecret is set but turnUrls is empty: give the TURN server URLs too');
+  }
+  if (turnSecret !== undefined && Buffer.byteLength(turnSecret) < MIN_TURN_SECRET_BYTES) {
+    throw new RangeError(`turnSecret must be at least ${MIN_TURN_SECRET_BYTES} bytes (e.g. openssl rand -hex 32)`);
+  }
+  if (ttlGiven && turnUrls.length === 0) throw new TypeError('turnTtlSeconds is set but turnUrls is empty');
+  checkInteger('turnTtlSeconds', settings.turnTtlSeconds, 60, 604_800);
 }
 
 /** `options` without the keys whose value is `undefined`, so that those mean "default" in a defaults spread. */

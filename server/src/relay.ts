@@ -23,6 +23,7 @@ import { originAllowed, verifyRoomToken } from './auth.js';
 import { createMetrics, type RelayMetrics, type UpgradeRejection } from './metrics.js';
 import { resolveRelayOptions, type RelayOptions } from './options.js';
 import { TokenBucket } from './rate-limit.js';
+import { turnCredentials, type TurnConfig } from './turn.js';
 import { RoomRegistry } from './rooms.js';
 
 /** Counters from {@link Relay.stats}. */
@@ -150,6 +151,8 @@ export function createRelay(options: RelayOptions = {}): Relay {
     perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst, closeAfter: config.rateLimitCloseAfter,
   };
   const tokenKey = config.tokenSecret === undefined ? undefined : new TextEncoder().encode(config.tokenSecret);
+  const turn: TurnConfig | undefined = config.turnSecret === undefined ? undefined
+    : { urls: config.turnUrls, secret: config.turnSecret, ttlSeconds: config.turnTtlSeconds };
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -301,9 +304,9 @@ export function createRelay(options: RelayOptions = {}): Relay {
     member.conn = conn;
     clearTimeout(conn.joinTimer);
     conn.joinTimer = undefined;
-    const welcome: WelcomeMessage = {
-      type: 'welcome', id: member.id, room: member.room, peers, iceServers: config.iceServers,
-    };
+    // TURN credentials are minted per participant and per welcome: they name this ID and expire.
+    const iceServers = turn ? [...config.iceServers, turnCredentials(turn, member.id)] : config.iceServers;
+    const welcome: WelcomeMessage = { type: 'welcome', id: member.id, room: member.room, peers, iceServers };
     if (config.resumeGraceMs > 0) {
       member.secret = randomToken();
       welcome.resume = member.secret;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, it, type TestContext } from 'node:test';
@@ -109,6 +110,22 @@ describe('cli', () => {
     assert.equal((await second.next('error')).code, 'room-full');
     r.child.kill('SIGTERM');
     assert.equal((await withTimeout(r.exit, 2 * WAIT_MS, 'exit')).code, 0);
+  });
+
+  it('hands out TURN credentials from --turn-urls, --turn-ttl and VIDEO_CHAT_TURN_SECRET', async (t) => {
+    const secret = 'turn-secret-from-the-environment';
+    const r = run(t, ['--port', '0', '--host', '127.0.0.1', '--turn-urls', 'turn:t.example:3478,turns:t.example:5349',
+      '--turn-ttl', '120'], { VIDEO_CHAT_TURN_SECRET: secret });
+    const client = await TestClient.connect((await listeningUrl(r)).replace(/^http/, 'ws'));
+    t.after(() => client.close());
+    const [entry] = (await client.join('turn')).iceServers;
+    assert.deepEqual(entry?.urls, ['turn:t.example:3478', 'turns:t.example:5349']);
+    const expiry = Number(entry?.username?.split(':')[0]);
+    assert.ok(Math.abs(expiry - (Math.floor(Date.now() / 1000) + 120)) <= 2);
+    assert.equal(entry?.credential, createHmac('sha1', secret).update(entry?.username ?? '').digest('base64'));
+    r.child.kill('SIGTERM');
+    await withTimeout(r.exit, 2 * WAIT_MS, 'exit');
+    assert.ok(!r.stderr().includes(secret), 'the secret is not logged');
   });
 
   it('names the flag and variable of an option that is out of range, and exits 2', async (t) => {
