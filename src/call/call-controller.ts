@@ -70,6 +70,8 @@ export class CallController {
   #state: CallState = 'idle';
   #error: VideoChatError | null = null;
   #selfId: string | null = null;
+  /** Secret from the last welcome: lets a dropped connection resume the same participant (relay grace period). */
+  #resumeSecret: string | null = null;
   #iceServers: RTCIceServer[] = [];
   #screenShared = false;
   #chat: ChatEntry[] = [];
@@ -178,6 +180,7 @@ export class CallController {
     this.#screenShared = false;
     this.#chat = [];
     this.#selfId = null;
+    this.#resumeSecret = null;
     this.#error = null;
     this.#options = undefined;
     this.#setState('idle');
@@ -255,7 +258,10 @@ export class CallController {
     if (!options) return;
     switch (state) {
       case 'open':
-        this.#signaling?.send({ type: 'join', room: options.room, name: options.name });
+        // After a drop, resume: same ID, the others see nothing and the peer connections stay as they are.
+        this.#signaling?.send(this.#selfId && this.#resumeSecret
+          ? { type: 'join', room: options.room, resume: { id: this.#selfId, secret: this.#resumeSecret } }
+          : { type: 'join', room: options.room, name: options.name });
         break;
       case 'reconnecting':
         if (this.#selfId === null && detail.attempt >= 3 && this.#state !== 'error') {
@@ -279,7 +285,16 @@ export class CallController {
   #onMessage(message: ServerMessage): void {
     switch (message.type) {
       case 'welcome': {
-        // A welcome after a reconnect is a fresh start: the relay gave us a new ID, the others saw us leave.
+        this.#resumeSecret = message.resume ?? null;
+        if (message.resumed && message.id === this.#selfId) {
+          // Resumed: keep every peer connection. Reconcile who left or came during the outage; newcomers offer to us.
+          const present = new Set(message.peers.map((p) => p.id));
+          for (const id of [...this.#peers.keys()]) if (!present.has(id)) this.#removePeer(id);
+          for (const peer of message.peers) this.#addPeer(peer, false);
+          this.#setState(this.#peers.size > 0 ? 'in-call' : 'waiting');
+          break;
+        }
+        // Any other welcome after a reconnect is a fresh start: a new ID, the others saw us leave.
         this.#closeSessions();
         this.#error = null;
         this.#selfId = message.id;
@@ -304,7 +319,13 @@ export class CallController {
         break;
       }
       case 'error':
-        if (message.code === 'room-full') {
+        if (message.code === 'resume-failed') {
+          // Too late or the relay restarted: join afresh (the welcome that follows starts over).
+          this.#selfId = null;
+          this.#resumeSecret = null;
+          const options = this.#options;
+          if (options) this.#signaling?.send({ type: 'join', room: options.room, name: options.name });
+        } else if (message.code === 'room-full') {
           this.#fail(new VideoChatError('room-full', 'This room is full. Try again later.'), true);
           this.#stopTrying();
         } else {

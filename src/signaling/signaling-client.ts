@@ -44,7 +44,11 @@ export interface SignalingClientOptions {
 }
 
 /** Close codes after which reconnecting would only repeat the problem. */
-const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([CloseCode.PolicyViolation, CloseCode.MessageTooBig]);
+const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
+  CloseCode.PolicyViolation,
+  CloseCode.MessageTooBig,
+  CloseCode.Replaced, // the same participant was resumed on another connection
+]);
 
 /** Full-jitter exponential backoff (AWS Architecture Blog, "Exponential Backoff And Jitter"): U(0, min(max, base·2^n)). */
 export function backoffDelay(attempt: number, policy: ReconnectPolicy, random: () => number = Math.random): number {
