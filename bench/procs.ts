@@ -148,10 +148,24 @@ export function serveIpc(handler: (cmd: string, args: Record<string, unknown>) =
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 /**
- * CPU time (user + system, all threads) that process `pid` has used so far, in microseconds, from /proc/PID/stat
- * (proc(5): fields 14 and 15, in clock ticks). Resolution one tick (usually 10 ms).
+ * CPU time that process `pid` (all its threads) has used so far, in microseconds. Precise (nanoseconds) from the
+ * scheduler's per-thread `/proc/PID/task/TID/schedstat` (time on CPU) where the kernel has it; else from
+ * /proc/PID/stat (proc(5): utime + stime, fields 14 and 15, in clock ticks of usually 10 ms).
  */
 export function procCpuMicros(pid: number): number {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        // the thread ended in between
+      }
+    }
+    if (ns > 0) return ns / 1000;
+  } catch {
+    // no schedstat: fall through
+  }
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // The command name (field 2) may contain spaces and parentheses: split after its closing parenthesis.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

@@ -26,9 +26,9 @@ const LOADS = [
   { label: '10,000 msg/s', mode: 'rate', rate: 10_000 },
 ] as const;
 const KINDS: readonly RelayKind[] = ['baseline', 'ours', 'peerjs'];
-const ROUNDS = 3;
-const WARMUP_MS = 500;
-const MEASURE_MS = 2000;
+const ROUNDS = 5;
+const WARMUP_MS = 300;
+const MEASURE_MS = 1200;
 
 const NAMES: Record<RelayKind, string> = { ours: 'ours', baseline: 'baseline (minimal ws)', peerjs: 'PeerJS server' };
 
@@ -122,8 +122,9 @@ function render(rows: Row[], note: string): string {
       `"Saturating" keeps ${SATURATE_IN_FLIGHT} messages in flight in total (a closed loop: each delivery releases the ` +
       'next message of its direction); the fixed rates are an open-loop schedule spread round-robin over all clients. ' +
       `Each figure is the median of ${ROUNDS} runs of ${MEASURE_MS / 1000} s (after ${WARMUP_MS / 1000} s warm-up), ` +
-      'the three relays interleaved; relay CPU is user + system time of the relay process from /proc over the same ' +
-      'window, divided by the messages delivered in it. "Relay cores" and "generator cores" say who was the ' +
+      'the three relays interleaved run by run; ratios are the median of the per-round ratios. Relay CPU is the time ' +
+      'the relay process (all threads) spent on a CPU over the same window (/proc schedstat), divided by the ' +
+      'messages delivered in it. "Relay cores" and "generator cores" say who was the ' +
       'bottleneck (1.00 = a full core). PeerJS is reached through a small adapter in the generator (its own join ' +
       'handshake and message shape); it relays the same bytes.',
     '',

@@ -56,8 +56,24 @@ function existingSections(path: string): Map<string, string> {
   return found;
 }
 
-/** Writes the report: the new sections replace their old blocks, the rest is kept (or marked as not run yet). */
+const NOTES_START = '<!-- notes:start -->';
+const NOTES_END = '<!-- notes:end -->';
+
+/** The hand-written analysis between the notes markers, kept as it is across runs. */
+function existingNotes(path: string): string | undefined {
+  if (!existsSync(path)) return undefined;
+  const text = readFileSync(path, 'utf8');
+  const start = text.indexOf(NOTES_START);
+  const end = text.indexOf(NOTES_END);
+  return start !== -1 && end > start ? text.slice(start + NOTES_START.length, end).trim() : undefined;
+}
+
+/**
+ * Writes the report: the new sections replace their old blocks, the rest is kept (or marked as not run yet), and so
+ * is the hand-written analysis between `<!-- notes:start -->` and `<!-- notes:end -->` at the end.
+ */
 export function writeReport(path: string, sections: readonly Section[], machine: string): void {
+  const notes = existingNotes(path);
   const blocks = existingSections(path);
   for (const s of sections) blocks.set(s.id, s.markdown.trim());
   const parts = [INTRO, '## Machine', '', machine, ''];
@@ -66,6 +82,7 @@ export function writeReport(path: string, sections: readonly Section[], machine:
     parts.push(blocks.get(id) ?? `## ${title}\n\nNot run yet.`);
     parts.push(marker(id, 'end'), '');
   }
+  parts.push(NOTES_START, notes ?? '## Analysis\n\n(Hand-written; kept across runs.)', NOTES_END, '');
   writeFileSync(path, parts.join('\n'));
 }
 
@@ -104,6 +121,10 @@ export function describeMachine(root: string): string {
     }
   };
   const chromium = commandOutput(process.env['CHROME_PATH'] ?? 'chromium', ['--version']) ?? 'not found';
+  const commit = commandOutput('git', ['-C', root, 'rev-parse', '--short', 'HEAD']);
+  const dirty = (commandOutput('git', ['-C', root, 'status', '--porcelain', '--untracked-files=no']) ?? '') !== '';
+  const code = commit === undefined ? 'unknown (not a git checkout)'
+    : `commit ${commit}${dirty ? ' plus uncommitted changes of the working tree (what lib/ and dist/ were built from)' : ''}`;
   const rows: [string, string][] = [
     ['CPU', `${cpuList[0]?.model ?? 'unknown'} × ${cpuList.length} (shared with other jobs)`],
     ['Memory', `${(totalmem() / 2 ** 30).toFixed(1)} GiB`],
@@ -112,6 +133,7 @@ export function describeMachine(root: string): string {
     ['ws / peer (PeerJS server) / lit', `${pkg('ws')} / ${pkg('peer')} / ${pkg('lit')}`],
     ['Browser', chromium],
     ['Pinning', canPin() ? 'load generator on CPU 0, relay on CPU 1 (taskset)' : 'none (taskset missing or one CPU)'],
+    ['Code measured', code],
     ['Load average when the run started', loadNow()],
   ];
   return ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
