@@ -485,12 +485,15 @@ export function createRelay(options: RelayOptions = {}): Relay {
     // Read here, not in the closure: a closure that used `req` would keep the whole IncomingMessage alive as long as
     // the socket, about 1 KB of heap per connection (measured with `npm run bench -- connections`).
     const remoteAddress = req.socket.remoteAddress;
-    // An oversize frame is abuse or a bug: no grace period, the participant leaves at once (read on 'close').
-    let tooBig = false;
+    // A WebSocket protocol violation (oversize frame, invalid UTF-8, bad opcode or framing: ws closes the socket
+    // itself, with 1009, 1007 or 1002) is abuse or a bug: no grace period, the participant leaves at once.
+    let violated = false;
     socket.on('error', (error: Error & { code?: string }) => {
-      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-        metrics.closedByRelay.inc({ code: CloseCode.MessageTooBig });
-        tooBig = true;
+      if (error.code?.startsWith('WS_ERR_')) {
+        violated = true;
+        const code = error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? CloseCode.MessageTooBig
+          : error.code === 'WS_ERR_INVALID_UTF8' ? 1007 : 1002;
+        metrics.closedByRelay.inc({ code });
       }
       log.debug({ ip: remoteAddress, err: error.message }, 'socket error');
     });
@@ -518,7 +521,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
       if (count > 0) perAddress.set(address, count);
       else perAddress.delete(address);
       log.debug({ ip: conn.ip, id: conn.member?.id, code }, 'disconnected');
-      if (tooBig) conn.noResume = true;
+      if (violated) conn.noResume = true;
       detach(conn, code);
     });
   }

@@ -2,9 +2,12 @@
  * Test helpers for the relay: a typed WebSocket client that collects server messages, and a fixture that starts a
  * real server on 127.0.0.1, port 0, and closes everything it opened. Every wait is bounded.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { WebSocket, type ClientOptions } from 'ws';
@@ -301,4 +304,65 @@ export function sample(exposition: string, name: string, labels: Record<string, 
 /** Stops reading from the client's TCP socket, like a browser tab that hangs: nothing it is sent is consumed. */
 export function stopReading(client: TestClient): void {
   (client.socket as unknown as { _socket: Socket })._socket.pause();
+}
+
+/** A relay server in a child process (the `video-chat-relay` CLI), for tests that must survive or watch a crash. */
+export interface RelayProcess {
+  child: ChildProcess;
+  /** `http://127.0.0.1:PORT/`. */
+  url: string;
+  wsUrl: string;
+  stderr(): string;
+  /** Exit code and signal once it exited. */
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** `GET /healthz` as JSON. */
+  health(): Promise<{ status: string; connections: number; rooms: number; peers: number }>;
+  /** SIGTERM, and the exit (bounded); SIGKILL if it does not exit. */
+  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `lib/server/src/cli.js --port 0 --host 127.0.0.1 ...args` and waits (bounded) for its listening line. */
+export async function startRelayProcess(args: readonly string[]): Promise<RelayProcess> {
+  const cli = fileURLToPath(new URL('../../server/src/cli.js', import.meta.url));
+  const { PORT: _port, HOST: _host, ...env } = process.env;
+  const child = spawn(process.execPath, [cli, '--port', '0', '--host', '127.0.0.1', ...args], {
+    env, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-100_000)));
+  const exit = once(child, 'exit').then(([code, signal]) => ({
+    code: code as number | null, signal: signal as NodeJS.Signals | null,
+  }));
+  let url: string;
+  try {
+    url = await withTimeout(new Promise<string>((resolve, reject) => {
+      const check = (): void => {
+        const match = /listening on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout);
+        if (match?.[1]) resolve(match[1]);
+      };
+      child.stdout?.on('data', check);
+      void exit.then(({ code }) => reject(new Error(`relay exited with ${code}: ${stderr}`)));
+    }), 3 * WAIT_MS, 'the relay process to listen');
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  return {
+    child, url, wsUrl: url.replace(/^http/, 'ws'), stderr: () => stderr, exit,
+    async health() {
+      const res = await withTimeout(fetch(new URL('/healthz', url)), WAIT_MS, 'healthz');
+      return await res.json() as { status: string; connections: number; rooms: number; peers: number };
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      try {
+        return await withTimeout(exit, 10_000, 'the relay process to exit');
+      } catch (error) {
+        child.kill('SIGKILL');
+        throw error;
+      }
+    },
+  };
 }
