@@ -125,7 +125,7 @@ Every option may also come from its environment variable; a flag wins over the e
 
 Options:
 ${lines.join('\n')}
-  -h, --help                       show this help
+${'  -h, --help'.padEnd(32)} show this help
 `;
 }
 
