@@ -30,8 +30,8 @@ const stale = existsSync(TESTS)
   : [];
 
 /**
- * Mounts the relay (lib/server/src/index.js) on wtr's own HTTP server at /relay with default options, and a second
- * one with room capacity 1 at /relay-capacity-1 (for the room-full tests).
+ * Mounts the relay (lib/server/src/index.js) on wtr's own HTTP server at /relay with default options, a second one
+ * with room capacity 1 at /relay-capacity-1 (room-full tests) and a third requiring room tokens at /relay-token.
  */
 function relayPlugin() {
   /** @type {{ close(): Promise<void> }[]} */
@@ -44,7 +44,10 @@ function relayPlugin() {
       standard.attach(server, { path: '/relay' });
       const small = createRelay({ maxPeersPerRoom: 1 });
       small.attach(server, { path: '/relay-capacity-1' });
-      relays = [standard, small];
+      // Requires room tokens; the secret is a test fixture, also in test/element/token.test.ts.
+      const tokens = createRelay({ tokenSecret: 'element-tests-token-secret-0123456789abcdef' });
+      tokens.attach(server, { path: '/relay-token' });
+      relays = [standard, small, tokens];
     },
     async serverStop() {
       await Promise.all(relays.map((relay) => relay.close()));

@@ -9,6 +9,7 @@
  * - `device-busy`: the device exists but could not be started (in use by another program).
  * - `relay-unreachable`: the WebSocket to the relay could not be opened or kept.
  * - `room-full`: the room is at capacity.
+ * - `unauthorized`: the relay requires a room token and the `token` attribute is missing, expired or for another room.
  * - `relay-error`: the relay answered with any other error (see `cause`).
  * - `bad-config`: missing or invalid attributes (e.g. a non-JSON `ice-servers`).
  * - `peer-unreachable`: a connection to one peer could not be established after retries.
@@ -19,6 +20,7 @@ export type VideoChatErrorCode =
   | 'device-busy'
   | 'relay-unreachable'
   | 'room-full'
+  | 'unauthorized'
   | 'relay-error'
   | 'bad-config'
   | 'peer-unreachable';

@@ -31,6 +31,7 @@ const initials = (name: string): string =>
  * @attr {string} room - Room name: 1–64 characters of `A-Z a-z 0-9 _ - .`.
  * @attr {string} signal-url - `ws://` or `wss://` URL of the relay.
  * @attr {string} name - This visitor's display name (at most 64 characters), shown to the others.
+ * @attr {string} token - Room token (JWT, HS256) from the site's backend, when the relay requires one.
  * @attr {string} ice-servers - JSON array of RTCIceServer; overrides the relay's list.
  * @attr {'all'|'relay'} ice-transport-policy - `relay` forces TURN (W3C WebRTC RTCIceTransportPolicy). Default `all`.
  *
@@ -82,6 +83,7 @@ export class VideoChatElement extends LitElement {
     room: { type: String },
     signalUrl: { type: String, attribute: 'signal-url' },
     name: { type: String },
+    token: { type: String },
     iceServers: { type: String, attribute: 'ice-servers' },
     iceTransportPolicy: { type: String, attribute: 'ice-transport-policy' },
   };
@@ -92,6 +94,8 @@ export class VideoChatElement extends LitElement {
   declare signalUrl: string;
   /** Display name (attribute `name`). */
   declare name: string;
+  /** Room token for relays that require one (attribute `token`). */
+  declare token: string;
   /** JSON array of RTCIceServer overriding the relay's (attribute `ice-servers`). */
   declare iceServers: string;
   /** `all` (default) or `relay` (attribute `ice-transport-policy`). */
@@ -118,6 +122,7 @@ export class VideoChatElement extends LitElement {
     this.signalUrl = '';
     this.name = '';
     this.iceServers = '';
+    this.token = '';
     this.iceTransportPolicy = 'all';
     try {
       this.#internals = this.attachInternals();
@@ -166,6 +171,7 @@ export class VideoChatElement extends LitElement {
       signalUrl: this.signalUrl,
       room: this.room,
       name: this.name,
+      token: this.token || undefined,
       iceServers,
       iceTransportPolicy: this.iceTransportPolicy === 'relay' ? 'relay' : 'all',
     });
@@ -244,7 +250,7 @@ export class VideoChatElement extends LitElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     // Joining here (not in updated) folds the resulting state change into this same render.
-    const config = ['room', 'signalUrl', 'iceServers', 'iceTransportPolicy'] as const;
+    const config = ['room', 'signalUrl', 'token', 'iceServers', 'iceTransportPolicy'] as const;
     if (config.some((key) => changed.has(key)) && this.isConnected && this.#configKey() !== this.#joinedKey) {
       if (this.room && this.signalUrl) this.join();
       else if (this.#joinedKey) this.leave();
@@ -467,7 +473,7 @@ export class VideoChatElement extends LitElement {
   }
 
   #configKey(): string {
-    return JSON.stringify([this.room, this.signalUrl, this.iceServers, this.iceTransportPolicy]);
+    return JSON.stringify([this.room, this.signalUrl, this.token, this.iceServers, this.iceTransportPolicy]);
   }
 
   /** The `ice-servers` attribute as RTCIceServer[]; undefined when unset; null (and an error fired) when invalid. */

@@ -22,7 +22,13 @@ import {
 import { MAX_CHAT_LENGTH, type PeerMessage } from '../peer-messages.js';
 import { MediaController } from '../media/media-controller.js';
 import { PeerSession, type PeerSessionState } from '../negotiation/peer-session.js';
-import { parseNegotiationMessage, type PeerInfo, type ServerMessage, type TrackKind } from '../protocol.js';
+import {
+  parseNegotiationMessage,
+  type JoinMessage,
+  type PeerInfo,
+  type ServerMessage,
+  type TrackKind,
+} from '../protocol.js';
 import { SignalingClient, type SignalingState } from '../signaling/signaling-client.js';
 
 /** A remote participant as the UI shows it. */
@@ -46,6 +52,8 @@ export interface CallOptions {
   room: string;
   /** Display name, at most 64 characters. */
   name: string;
+  /** Room token (a JWT from the site's backend) when the relay requires one. */
+  token?: string | undefined;
   /** Overrides the relay's ICE servers when set. */
   iceServers?: RTCIceServer[] | undefined;
   iceTransportPolicy?: RTCIceTransportPolicy;
@@ -226,6 +234,12 @@ export class CallController {
     this.#announceMediaState();
   }
 
+  #freshJoin(options: CallOptions): JoinMessage {
+    const join: JoinMessage = { type: 'join', room: options.room, name: options.name };
+    if (options.token) join.token = options.token;
+    return join;
+  }
+
   /** Tells every peer (and the page) the state of our microphone and camera. */
   #announceMediaState(): void {
     const state = { type: 'state', microphone: this.media.microphoneEnabled, camera: this.media.cameraEnabled } as const;
@@ -261,7 +275,7 @@ export class CallController {
         // After a drop, resume: same ID, the others see nothing and the peer connections stay as they are.
         this.#signaling?.send(this.#selfId && this.#resumeSecret
           ? { type: 'join', room: options.room, resume: { id: this.#selfId, secret: this.#resumeSecret } }
-          : { type: 'join', room: options.room, name: options.name });
+          : this.#freshJoin(options));
         break;
       case 'reconnecting':
         if (this.#selfId === null && detail.attempt >= 3 && this.#state !== 'error') {
@@ -324,7 +338,10 @@ export class CallController {
           this.#selfId = null;
           this.#resumeSecret = null;
           const options = this.#options;
-          if (options) this.#signaling?.send({ type: 'join', room: options.room, name: options.name });
+          if (options) this.#signaling?.send(this.#freshJoin(options));
+        } else if (message.code === 'unauthorized') {
+          this.#fail(new VideoChatError('unauthorized', 'You are not allowed to join this room (the invitation is missing, expired or for another room).'), true);
+          this.#stopTrying();
         } else if (message.code === 'room-full') {
           this.#fail(new VideoChatError('room-full', 'This room is full. Try again later.'), true);
           this.#stopTrying();
