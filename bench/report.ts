@@ -10,6 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { canPin } from './procs.js';
+import { projectRoot } from './util.js';
 
 /** One benchmark's block of the report. */
 export interface Section {
@@ -104,10 +105,18 @@ export function loadNow(): string {
   return loadavg().map((l) => l.toFixed(2)).join(' / ');
 }
 
-/** A one-line "when and under what load" note for a block. */
+/** What code a run measures: the commit, and whether the working tree (what lib/ and dist/ were built from) differs. */
+export function codeMeasured(root: string): string {
+  const commit = commandOutput('git', ['-C', root, 'rev-parse', '--short', 'HEAD']);
+  const dirty = (commandOutput('git', ['-C', root, 'status', '--porcelain', '--untracked-files=no']) ?? '') !== '';
+  if (commit === undefined) return 'unknown code (not a git checkout)';
+  return `commit ${commit}${dirty ? ' plus uncommitted changes' : ''}`;
+}
+
+/** A one-line "when, on what code and under what load" note for a block. */
 export function runNote(startedAt: Date, seconds: number): string {
-  return `_Measured ${startedAt.toISOString().replace(/\.\d+Z$/, 'Z')}, ${seconds.toFixed(0)} s, load average at ` +
-    `the end ${loadNow()} (1/5/15 min) on ${cpus().length} cores._`;
+  return `_Measured ${startedAt.toISOString().replace(/\.\d+Z$/, 'Z')} on ${codeMeasured(projectRoot())}, ` +
+    `${seconds.toFixed(0)} s, load average at the end ${loadNow()} (1/5/15 min) on ${cpus().length} cores._`;
 }
 
 /** The machine as a markdown table. */
@@ -121,10 +130,6 @@ export function describeMachine(root: string): string {
     }
   };
   const chromium = commandOutput(process.env['CHROME_PATH'] ?? 'chromium', ['--version']) ?? 'not found';
-  const commit = commandOutput('git', ['-C', root, 'rev-parse', '--short', 'HEAD']);
-  const dirty = (commandOutput('git', ['-C', root, 'status', '--porcelain', '--untracked-files=no']) ?? '') !== '';
-  const code = commit === undefined ? 'unknown (not a git checkout)'
-    : `commit ${commit}${dirty ? ' plus uncommitted changes of the working tree (what lib/ and dist/ were built from)' : ''}`;
   const rows: [string, string][] = [
     ['CPU', `${cpuList[0]?.model ?? 'unknown'} × ${cpuList.length} (shared with other jobs)`],
     ['Memory', `${(totalmem() / 2 ** 30).toFixed(1)} GiB`],
@@ -133,8 +138,8 @@ export function describeMachine(root: string): string {
     ['ws / peer (PeerJS server) / lit', `${pkg('ws')} / ${pkg('peer')} / ${pkg('lit')}`],
     ['Browser', chromium],
     ['Pinning', canPin() ? 'load generator on CPU 0, relay on CPU 1 (taskset)' : 'none (taskset missing or one CPU)'],
-    ['Code measured', code],
-    ['Load average when the run started', loadNow()],
+    ['Code measured by the last run', `${codeMeasured(root)} (each block names its own)`],
+    ['Load average when the last run started', loadNow()],
   ];
   return ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
 }
