@@ -1,4 +1,5 @@
 import { LitElement, html, nothing, svg, type PropertyValues, type TemplateResult } from 'lit';
+import { live } from 'lit/directives/live.js';
 import { CallController, type RemotePeer } from './call/call-controller.js';
 import { VideoChatError } from './errors.js';
 import { VideoChatErrorEvent, type CallState, type ChatEntry } from './events.js';
@@ -263,6 +264,8 @@ export class VideoChatElement extends LitElement {
     this.#playVideos();
   }
 
+  // Videos bind `.srcObject` through live(): Lit commits object values on every render, and assigning srcObject (even
+  // the same stream) restarts the element's load algorithm; live() compares with the element's current value instead.
   protected override render(): TemplateResult {
     const state = this.#call.state;
     return html`
@@ -299,7 +302,7 @@ export class VideoChatElement extends LitElement {
     <div part="grid" class=${presenter ? 'grid strip' : 'grid'}>
       <figure part="tile local-tile" class="tile local">
         ${media.stream && media.cameraEnabled
-          ? html`<video part="video local-video" .srcObject=${media.stream} .muted=${true} autoplay playsinline></video>`
+          ? html`<video part="video local-video" .srcObject=${live(media.stream)} .muted=${true} autoplay playsinline></video>`
           : html`<div class="placeholder" aria-hidden="true">${initials(this.name || 'You')}</div>`}
         <figcaption part="name" class="name">${this.name ? `${this.name} (you)` : 'You'}</figcaption>
       </figure>
@@ -310,7 +313,7 @@ export class VideoChatElement extends LitElement {
   #renderSpotlight(peer: RemotePeer): TemplateResult {
     const label = `${peer.name || 'Guest'}’s screen`;
     return html`<figure part="spotlight" class="spotlight" data-peer-id=${peer.id}>
-      <video part="video screen-video" data-peer-id=${peer.id} .srcObject=${peer.screen} .muted=${true} autoplay playsinline
+      <video part="video screen-video" data-peer-id=${peer.id} .srcObject=${live(peer.screen)} .muted=${true} autoplay playsinline
         aria-label=${label}></video>
       <figcaption part="name" class="name">${label}</figcaption>
     </figure>`;
@@ -321,7 +324,7 @@ export class VideoChatElement extends LitElement {
     const label = peer.name || 'Guest';
     const badge = peer.connection === 'connecting' ? 'Connecting…' : peer.connection === 'failed' ? 'Could not connect' : '';
     return html`<figure part="tile remote-tile" class="tile" data-peer-id=${peer.id}>
-      <video part="video remote-video" data-peer-id=${peer.id} .srcObject=${peer.stream} autoplay playsinline
+      <video part="video remote-video" data-peer-id=${peer.id} .srcObject=${live(peer.stream)} autoplay playsinline
         aria-label=${`Video of ${label}`}></video>
       ${hasVideo && peer.camera !== false
         ? nothing

@@ -181,6 +181,8 @@ export class PeerSession {
     const pc = new RTCPeerConnection({
       iceServers: this.#options.iceServers,
       iceTransportPolicy: this.#options.iceTransportPolicy ?? 'all',
+      // One ICE transport for everything (RFC 8843 BUNDLE): fewer candidates to gather and check than 'balanced'.
+      bundlePolicy: 'max-bundle',
     });
     this.#pc = pc;
     const current = () => this.#pc === pc;
