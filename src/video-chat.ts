@@ -4,7 +4,7 @@ import { CallController, type RemotePeer } from './call/call-controller.js';
 import { VideoChatError } from './errors.js';
 import { VideoChatErrorEvent, type CallState, type ChatEntry } from './events.js';
 import { MAX_CHAT_LENGTH } from './peer-messages.js';
-import type { PeerInfo } from './protocol.js';
+import { isIceServer, type PeerInfo } from './protocol.js';
 import { styles } from './video-chat.styles.js';
 
 const icons = {
@@ -484,7 +484,7 @@ export class VideoChatElement extends LitElement {
     if (!this.iceServers) return undefined;
     try {
       const value: unknown = JSON.parse(this.iceServers);
-      if (Array.isArray(value) && value.every((s) => typeof s === 'object' && s !== null && 'urls' in s)) {
+      if (Array.isArray(value) && value.every(isIceServer)) {
         return value as RTCIceServer[];
       }
     } catch {

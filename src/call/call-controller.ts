@@ -158,7 +158,6 @@ export class CallController {
     this.#setState('connecting');
     await this.media.start();
     if (run !== this.#run) return; // left or moved while the camera was starting
-    for (const kind of ['audio', 'video'] as const) this.#forEachSession((s) => void s.setTrack(kind, this.media.track(kind)));
     if (this.media.error) this.#host.dispatch(new VideoChatErrorEvent(this.media.error));
     try {
       this.#signaling = new SignalingClient({

@@ -1,20 +1,19 @@
-import { expect, fixture, fixtureCleanup, html } from '@open-wc/testing';
+import { expect, fixtureCleanup } from '@open-wc/testing';
 import '../../src/index.js';
 import type { ChatMessageEvent, MediaStateEvent } from '../../src/events.js';
 import type { VideoChatElement } from '../../src/video-chat.js';
-import { nextEvent, relayUrl, uniqueRoom, waitFor } from './helpers.js';
+import {
+  joined,
+  nextEvent,
+  part,
+  shadow,
+  uniqueRoom,
+  waitFor,
+} from './helpers.js';
 
-const shadow = (el: VideoChatElement) => el.shadowRoot as ShadowRoot;
-const part = <T extends Element = HTMLElement>(el: VideoChatElement, name: string, root: ParentNode = shadow(el)) =>
-  root.querySelector<T>(`[part~="${name}"]`);
 const tileOf = (el: VideoChatElement, peerId: string) =>
   shadow(el).querySelector<HTMLElement>(`[part~="remote-tile"][data-peer-id="${peerId}"]`) as HTMLElement;
 
-async function joined(room: string, name: string): Promise<VideoChatElement> {
-  const el = await fixture<VideoChatElement>(html`<video-chat room=${room} signal-url=${relayUrl()} name=${name}></video-chat>`);
-  await waitFor(`${name} to be admitted`, () => el.peerId);
-  return el;
-}
 
 /** Which element has heard which peer's media state (events bubble and are composed: one listener sees all). */
 const heard = new Set<string>();

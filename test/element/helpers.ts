@@ -1,4 +1,7 @@
 /** Helpers for in-browser tests: the real relay is mounted on the test server at `/relay` (web-test-runner.config). */
+import { fixture, html } from '@open-wc/testing';
+import '../../src/index.js';
+import type { VideoChatElement } from '../../src/video-chat.js';
 
 /** URL of the real relay mounted on the test server. */
 export const relayUrl = (): string => `ws://${location.host}/relay`;
@@ -78,4 +81,18 @@ export function canvasTrack(color: string, width = 160, height = 120): MediaStre
     ctx.fillRect((x = (x + 7) % width), 0, 10, height);
   }, 66);
   return track;
+}
+
+/** The element's shadow root. */
+export const shadow = (el: VideoChatElement): ShadowRoot => el.shadowRoot as ShadowRoot;
+
+/** The first element with CSS part `name` inside `root` (default: the element's shadow root). */
+export const part = <T extends Element = HTMLElement>(el: VideoChatElement, name: string, root: ParentNode = shadow(el)) =>
+  root.querySelector<T>(`[part~="${name}"]`);
+
+/** A `<video-chat>` on the real relay, resolved once the relay admitted it. */
+export async function joined(room: string, name: string): Promise<VideoChatElement> {
+  const el = await fixture<VideoChatElement>(html`<video-chat room=${room} signal-url=${relayUrl()} name=${name}></video-chat>`);
+  await waitFor(`${name} to be admitted`, () => el.peerId);
+  return el;
 }

@@ -1,19 +1,19 @@
-import { expect, fixture, fixtureCleanup, html } from '@open-wc/testing';
+import { expect, fixtureCleanup } from '@open-wc/testing';
 import '../../src/index.js';
 import type { ScreenShareEvent, VideoChatErrorEvent } from '../../src/events.js';
 import type { VideoChatElement } from '../../src/video-chat.js';
-import { inbound, nextEvent, relayUrl, uniqueRoom, waitFor, waitForGrowth } from './helpers.js';
+import {
+  inbound,
+  joined,
+  nextEvent,
+  part,
+  uniqueRoom,
+  waitFor,
+  waitForGrowth,
+} from './helpers.js';
 
-const shadow = (el: VideoChatElement) => el.shadowRoot as ShadowRoot;
-const part = <T extends Element = HTMLElement>(el: VideoChatElement, name: string) =>
-  shadow(el).querySelector<T>(`[part~="${name}"]`);
 const screenVideo = (el: VideoChatElement) => part<HTMLVideoElement>(el, 'screen-video');
 
-async function joined(room: string, name: string): Promise<VideoChatElement> {
-  const el = await fixture<VideoChatElement>(html`<video-chat room=${room} signal-url=${relayUrl()} name=${name}></video-chat>`);
-  await waitFor(`${name} to be admitted`, () => el.peerId);
-  return el;
-}
 
 /** A "screen": a canvas stream with a moving bar (what a page would pass as `source`). */
 function canvasScreen(): MediaStream {

@@ -2,7 +2,17 @@ import { expect, fixture, fixtureCleanup, html } from '@open-wc/testing';
 import '../../src/index.js';
 import type { VideoChatElement } from '../../src/video-chat.js';
 import type { JoinedEvent, PeerJoinedEvent, PeerLeftEvent, StateChangeEvent, VideoChatErrorEvent } from '../../src/events.js';
-import { inbound, nextEvent, relayUrl, uniqueRoom, waitFor, waitForGrowth } from './helpers.js';
+import {
+  inbound,
+  joined,
+  nextEvent,
+  part,
+  relayUrl,
+  shadow,
+  uniqueRoom,
+  waitFor,
+  waitForGrowth,
+} from './helpers.js';
 
 /** Every RTCPeerConnection the page creates, so cleanup can be checked (a spy: the real class is used). */
 const connections: RTCPeerConnection[] = [];
@@ -14,17 +24,9 @@ window.RTCPeerConnection = class extends NativePC {
   }
 } as typeof RTCPeerConnection;
 
-const shadow = (el: VideoChatElement) => el.shadowRoot as ShadowRoot;
-const part = <T extends Element = HTMLElement>(el: VideoChatElement, name: string) =>
-  shadow(el).querySelector<T>(`[part~="${name}"]`);
 const remoteVideo = (el: VideoChatElement, peerId: string) =>
   shadow(el).querySelector<HTMLVideoElement>(`video[part~="remote-video"][data-peer-id="${peerId}"]`);
 
-async function joined(room: string, name: string): Promise<VideoChatElement> {
-  const el = await fixture<VideoChatElement>(html`<video-chat room=${room} signal-url=${relayUrl()} name=${name}></video-chat>`);
-  await waitFor(`${name} to be admitted`, () => el.peerId);
-  return el;
-}
 
 async function expectMediaFrom(el: VideoChatElement, peerId: string): Promise<void> {
   await waitForGrowth(`video frames from ${peerId}`, async () => inbound(await el.getStats(peerId)).framesDecoded);
