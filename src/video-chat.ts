@@ -1,23 +1,14 @@
-import { LitElement, html, nothing, svg, type PropertyValues, type TemplateResult } from 'lit';
-import { live } from 'lit/directives/live.js';
-import { CallController, type RemotePeer } from './call/call-controller.js';
+import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
+import { CallController } from './call/call-controller.js';
 import { VideoChatError } from './errors.js';
-import { VideoChatErrorEvent, type CallState, type ChatEntry } from './events.js';
-import { MAX_CHAT_LENGTH } from './peer-messages.js';
+import { PeerJoinedEvent, PeerLeftEvent, VideoChatErrorEvent, type CallState, type ChatEntry } from './events.js';
 import { isIceServer, type PeerInfo } from './protocol.js';
+import { renderChat } from './ui/chat.js';
+import { renderControls } from './ui/controls.js';
+import { stringsFor, type VideoChatStrings } from './ui/strings.js';
+import { renderStage } from './ui/tiles.js';
+import type { View, ViewActions } from './ui/view.js';
 import { styles } from './video-chat.styles.js';
-
-const icons = {
-  mic: svg`<path d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.9V21h2v-3.1A7 7 0 0 0 19 11z"/>`,
-  camera: svg`<path d="M17 10.5V7a1 1 0 0 0-1-1H4a1 1 0 0 0-1 1v10a1 1 0 0 0 1 1h12a1 1 0 0 0 1-1v-3.5l4 4v-11z"/>`,
-  chat: svg`<path d="M4 3h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V5a2 2 0 0 1 0-2z"/>`,
-  micOff: svg`<path d="M19 11a7 7 0 0 1-1.2 3.9l-1.5-1.5c.4-.7.7-1.5.7-2.4zm-4 .2L9 5.2V5a3 3 0 0 1 6 0zM4.3 3 3 4.3l6 6V11a3 3 0 0 0 4.5 2.6l1.6 1.6A5 5 0 0 1 7 11H5a7 7 0 0 0 6 6.9V21h2v-3.1a7 7 0 0 0 3.5-1.3l3.2 3.2 1.3-1.3z"/>`,
-  screen: svg`<path d="M20 3H4a2 2 0 0 0-2 2v11a2 2 0 0 0 2 2h6v2H8v2h8v-2h-2v-2h6a2 2 0 0 0 2-2V5a2 2 0 0 0-2-2zm0 13H4V5h16z"/>`,
-  leave: svg`<path d="M12 9c-1.6 0-3.2.3-4.6.7v3.1c0 .4-.2.7-.6.9-1 .5-1.9 1.1-2.7 1.8a1 1 0 0 1-1.4 0L.3 13.1a1 1 0 0 1 0-1.4A16.9 16.9 0 0 1 12 7c4.5 0 8.6 1.7 11.7 4.7a1 1 0 0 1 0 1.4l-2.5 2.5a1 1 0 0 1-1.4 0c-.8-.7-1.7-1.3-2.7-1.8a1 1 0 0 1-.6-.9V9.7C15.2 9.3 13.6 9 12 9z"/>`,
-};
-
-const initials = (name: string): string =>
-  name.split(/\s+/).filter(Boolean).slice(0, 2).map((w) => [...w][0]?.toUpperCase() ?? '').join('') || '?';
 
 /**
  * A peer-to-peer video call in one tag. Visitors whose `<video-chat>` elements share a `room` and a `signal-url` see
@@ -87,6 +78,7 @@ export class VideoChatElement extends LitElement {
     token: { type: String },
     iceServers: { type: String, attribute: 'ice-servers' },
     iceTransportPolicy: { type: String, attribute: 'ice-transport-policy' },
+    strings: { attribute: false },
   };
 
   /** Room name (attribute `room`). */
@@ -101,11 +93,19 @@ export class VideoChatElement extends LitElement {
   declare iceServers: string;
   /** `all` (default) or `relay` (attribute `ice-transport-policy`). */
   declare iceTransportPolicy: string;
+  /**
+   * Overrides of the user-visible text (see {@link VideoChatStrings}), merged over the built-in locale picked by `lang`;
+   * e.g. `el.strings = { join: 'Enter', statusInCall: (n) => \`${n + 1} here\` }`.
+   */
+  declare strings: Partial<VideoChatStrings>;
 
   #call = new CallController({
     requestUpdate: () => this.requestUpdate(),
     dispatch: (event) => {
-      if (event instanceof VideoChatErrorEvent) this.#announce(event.error.message);
+      const t = this.#strings();
+      if (event instanceof VideoChatErrorEvent) this.#announce(t.errors[event.error.code] ?? event.error.message);
+      else if (event instanceof PeerJoinedEvent) this.#announce(t.peerJoined(event.peer.name || t.guest));
+      else if (event instanceof PeerLeftEvent) this.#announce(t.peerLeft(event.peer.name || t.guest));
       this.dispatchEvent(event);
     },
   });
@@ -115,6 +115,34 @@ export class VideoChatElement extends LitElement {
   /** How many chat entries the visitor has seen (the chat was open when they arrived). */
   #chatSeen = 0;
   #announcement = '';
+  #resolvedStrings: { key: unknown[]; value: VideoChatStrings } | undefined;
+  #actions: ViewActions = {
+    join: () => this.join(),
+    leave: () => this.leave(),
+    toggleMicrophone: () => this.setMicrophoneEnabled(!this.#call.media.microphoneEnabled),
+    toggleCamera: () => this.setCameraEnabled(!this.#call.media.cameraEnabled),
+    toggleScreenShare: () => (this.screenSharing ? this.stopScreenShare() : void this.startScreenShare().catch(() => undefined)),
+    stopScreenShare: () => this.stopScreenShare(),
+    toggleChat: () => {
+      this.#chatOpen = !this.#chatOpen;
+      this.requestUpdate();
+    },
+    submitChat: (event) => {
+      event.preventDefault();
+      const input = (event.currentTarget as HTMLFormElement).elements.namedItem('message') as HTMLInputElement;
+      if (!input.value.trim()) return;
+      this.sendChatMessage(input.value);
+      input.value = '';
+    },
+    enableSound: () => {
+      this.#soundBlocked = false;
+      for (const video of this.renderRoot.querySelectorAll<HTMLVideoElement>('video[part~="remote-video"]')) {
+        video.muted = false;
+        void video.play().catch(() => undefined);
+      }
+      this.requestUpdate();
+    },
+  };
   #joinedKey = '';
 
   constructor() {
@@ -125,6 +153,7 @@ export class VideoChatElement extends LitElement {
     this.iceServers = '';
     this.token = '';
     this.iceTransportPolicy = 'all';
+    this.strings = {};
     try {
       this.#internals = this.attachInternals();
     } catch {
@@ -187,7 +216,8 @@ export class VideoChatElement extends LitElement {
   /** Mutes (false) or unmutes (true) the microphone. The others hear silence while muted. */
   setMicrophoneEnabled(enabled: boolean): void {
     this.#call.setMicrophoneEnabled(enabled);
-    this.#announce(enabled ? 'Microphone on' : 'Microphone off');
+    const t = this.#strings();
+    this.#announce(enabled ? t.microphoneOnNotice : t.microphoneOffNotice);
   }
 
   /** The chat of the current call, oldest first. */
@@ -222,7 +252,7 @@ export class VideoChatElement extends LitElement {
    */
   async startScreenShare(source?: MediaStream): Promise<boolean> {
     const started = await this.#call.startScreenShare(source);
-    if (started) this.#announce('You are sharing your screen');
+    if (started) this.#announce(this.#strings().sharing);
     return started;
   }
 
@@ -230,13 +260,14 @@ export class VideoChatElement extends LitElement {
   stopScreenShare(): void {
     if (!this.screenSharing) return;
     this.#call.stopScreenShare();
-    this.#announce('Screen sharing stopped');
+    this.#announce(this.#strings().sharingStopped);
   }
 
   /** Turns the camera picture on or off. The others see a black picture while off. */
   setCameraEnabled(enabled: boolean): void {
     this.#call.setCameraEnabled(enabled);
-    this.#announce(enabled ? 'Camera on' : 'Camera off');
+    const t = this.#strings();
+    this.#announce(enabled ? t.cameraOnNotice : t.cameraOffNotice);
   }
 
   override connectedCallback(): void {
@@ -264,170 +295,64 @@ export class VideoChatElement extends LitElement {
     this.#playVideos();
   }
 
-  // Videos bind `.srcObject` through live(): Lit commits object values on every render, and assigning srcObject (even
-  // the same stream) restarts the element's load algorithm; live() compares with the element's current value instead.
   protected override render(): TemplateResult {
     const state = this.#call.state;
+    const view = this.#view();
+    const inCall = !(state === 'idle' || (state === 'error' && this.#call.peers.length === 0));
     return html`
       <div part="call" class="call">
         <p part="status" class="status">${this.#statusText(state)}</p>
         <div class="visually-hidden" role="status" aria-live="polite">${this.#announcement}</div>
         ${this.#renderError(state)}
-        ${state === 'idle' || (state === 'error' && this.#call.peers.length === 0) ? nothing : this.#renderGrid()}
-        ${state === 'idle' || state === 'error' ? nothing : this.#renderChat()}
-        ${this.#renderControls(state)}
+        ${inCall ? renderStage(view) : nothing}
+        ${inCall && state !== 'error' ? renderChat(view) : nothing}
+        ${renderControls(view, inCall)}
       </div>
     `;
+  }
+
+  #view(): View {
+    return {
+      call: this.#call,
+      t: this.#strings(),
+      name: this.name,
+      room: this.room,
+      lang: this.lang,
+      configured: Boolean(this.room && this.signalUrl),
+      chatOpen: this.#chatOpen,
+      soundBlocked: this.#soundBlocked,
+      unread: this.unreadCount,
+      actions: this.#actions,
+    };
   }
 
   #renderError(state: CallState): TemplateResult | typeof nothing {
     const error = this.#call.error;
     if (!error || state === 'idle') return nothing;
+    const t = this.#strings();
     return html`<div part="error" class="error" role="alert">
-      <span>${error.message}</span>
+      <span>${t.errors[error.code] ?? error.message}</span>
       ${state === 'error'
-        ? html`<button part="control-button retry-button" class="primary" @click=${() => this.join()}>Try again</button>`
+        ? html`<button part="control-button retry-button" class="primary" @click=${this.#actions.join}>${t.retry}</button>`
         : nothing}
     </div>`;
   }
-
-  #renderGrid(): TemplateResult {
-    const media = this.#call.media;
-    const presenter = this.#call.peers.find((peer) => peer.screen);
-    return html`${presenter ? this.#renderSpotlight(presenter) : nothing}
-    ${media.screen
-      ? html`<p part="sharing-banner" class="sharing">You are sharing your screen.
-          <button part="control-button stop-share-button" @click=${() => this.stopScreenShare()}>Stop sharing</button></p>`
-      : nothing}
-    <div part="grid" class=${presenter ? 'grid strip' : 'grid'}>
-      <figure part="tile local-tile" class="tile local">
-        ${media.stream && media.cameraEnabled
-          ? html`<video part="video local-video" .srcObject=${live(media.stream)} .muted=${true} autoplay playsinline></video>`
-          : html`<div class="placeholder" aria-hidden="true">${initials(this.name || 'You')}</div>`}
-        <figcaption part="name" class="name">${this.name ? `${this.name} (you)` : 'You'}</figcaption>
-      </figure>
-      ${this.#call.peers.map((peer) => this.#renderRemoteTile(peer))}
-    </div>`;
-  }
-
-  #renderSpotlight(peer: RemotePeer): TemplateResult {
-    const label = `${peer.name || 'Guest'}’s screen`;
-    return html`<figure part="spotlight" class="spotlight" data-peer-id=${peer.id}>
-      <video part="video screen-video" data-peer-id=${peer.id} .srcObject=${live(peer.screen)} .muted=${true} autoplay playsinline
-        aria-label=${label}></video>
-      <figcaption part="name" class="name">${label}</figcaption>
-    </figure>`;
-  }
-
-  #renderRemoteTile(peer: RemotePeer): TemplateResult {
-    const hasVideo = peer.stream.getVideoTracks().length > 0;
-    const label = peer.name || 'Guest';
-    const badge = peer.connection === 'connecting' ? 'Connecting…' : peer.connection === 'failed' ? 'Could not connect' : '';
-    return html`<figure part="tile remote-tile" class="tile" data-peer-id=${peer.id}>
-      <video part="video remote-video" data-peer-id=${peer.id} .srcObject=${live(peer.stream)} autoplay playsinline
-        aria-label=${`Video of ${label}`}></video>
-      ${hasVideo && peer.camera !== false
-        ? nothing
-        : html`<div class="placeholder" role="img" aria-label=${`${label}: camera off`}>${initials(label)}</div>`}
-      <figcaption part="name" class="name">${peer.microphone === false
-        ? html`<svg part="mic-off" class="mic-off" viewBox="0 0 24 24" role="img" aria-label="Microphone off">${icons.micOff}</svg>`
-        : nothing}${label}</figcaption>
-      ${badge ? html`<span part="badge" class="badge">${badge}</span>` : nothing}
-      ${this.#soundBlocked
-        ? html`<button part="control-button sound-button" class="sound" @click=${this.#enableSound}>Click to enable sound</button>`
-        : nothing}
-    </figure>`;
-  }
-
-  #renderControls(state: CallState): TemplateResult {
-    if (state === 'idle' || (state === 'error' && this.#call.peers.length === 0)) {
-      return state === 'idle' && this.room && this.signalUrl
-        ? html`<div part="controls" class="controls">
-            <button part="control-button join-button" class="primary" @click=${() => this.join()}>Join call</button>
-          </div>`
-        : html``;
-    }
-    const media = this.#call.media;
-    const mic = media.microphoneEnabled;
-    const camera = media.cameraEnabled;
-    return html`<div part="controls" class="controls" role="toolbar" aria-label="Call controls">
-      <button part="control-button mic-button" aria-pressed=${mic ? 'true' : 'false'} ?disabled=${!media.track('audio')}
-        title=${mic ? 'Mute microphone' : 'Unmute microphone'} @click=${() => this.setMicrophoneEnabled(!mic)}>
-        <svg viewBox="0 0 24 24" aria-hidden="true">${icons.mic}</svg><span>Microphone</span>
-      </button>
-      <button part="control-button camera-button" aria-pressed=${camera ? 'true' : 'false'} ?disabled=${!media.track('video')}
-        title=${camera ? 'Turn camera off' : 'Turn camera on'} @click=${() => this.setCameraEnabled(!camera)}>
-        <svg viewBox="0 0 24 24" aria-hidden="true">${icons.camera}</svg><span>Camera</span>
-      </button>
-      ${navigator.mediaDevices && 'getDisplayMedia' in navigator.mediaDevices
-        ? html`<button part="control-button screen-button" aria-pressed=${media.screen ? 'true' : 'false'} class="toggle-on"
-            title=${media.screen ? 'Stop sharing your screen' : 'Share your screen'}
-            @click=${() => (media.screen ? this.stopScreenShare() : void this.startScreenShare().catch(() => undefined))}>
-            <svg viewBox="0 0 24 24" aria-hidden="true">${icons.screen}</svg><span>Share screen</span>
-          </button>`
-        : nothing}
-      <button part="control-button chat-button" aria-expanded=${this.#chatOpen ? 'true' : 'false'} aria-controls="chat"
-        @click=${this.#toggleChat}>
-        <svg viewBox="0 0 24 24" aria-hidden="true">${icons.chat}</svg><span>Chat</span>
-        ${this.unreadCount > 0
-          ? html`<span part="unread" class="unread">${this.unreadCount}<span class="visually-hidden"> unread</span></span>`
-          : nothing}
-      </button>
-      <button part="control-button leave-button" class="leave" @click=${() => this.leave()}>
-        <svg viewBox="0 0 24 24" aria-hidden="true">${icons.leave}</svg><span>Leave</span>
-      </button>
-    </div>`;
-  }
-
-  #renderChat(): TemplateResult | typeof nothing {
-    if (!this.#chatOpen) return nothing;
-    const time = (ms: number) => new Date(ms).toLocaleTimeString(this.lang || undefined, { hour: '2-digit', minute: '2-digit' });
-    return html`<section part="chat" class="chat" id="chat" aria-label="Chat">
-      <div part="chat-log" class="chat-log" role="log" aria-live="polite">
-        <ol>
-          ${this.#call.chat.map((m) => html`<li part="chat-message" class="chat-message">
-            <span part="chat-name" class="chat-name">${m.peerId === null ? 'You' : m.name || 'Guest'}</span>
-            <time part="chat-time" datetime=${new Date(m.sentAt).toISOString()}>${time(m.sentAt)}</time>
-            <p>${m.text}</p>
-          </li>`)}
-        </ol>
-      </div>
-      <form class="chat-form" @submit=${this.#submitChat}>
-        <input part="chat-input" name="message" maxlength=${MAX_CHAT_LENGTH} autocomplete="off" aria-label="Message"
-          placeholder="Message everyone" required />
-        <button part="control-button chat-send" class="primary">Send</button>
-      </form>
-    </section>`;
-  }
-
-  #toggleChat = (): void => {
-    this.#chatOpen = !this.#chatOpen;
-    this.requestUpdate();
-  };
-
-  #submitChat = (event: SubmitEvent): void => {
-    event.preventDefault();
-    const input = (event.currentTarget as HTMLFormElement).elements.namedItem('message') as HTMLInputElement;
-    if (!input.value.trim()) return;
-    this.sendChatMessage(input.value);
-    input.value = '';
-  };
 
   #statusText(state: CallState): string {
-    const others = this.#call.peers.length;
+    const t = this.#strings();
     switch (state) {
       case 'idle':
-        return this.room && this.signalUrl ? 'You are not in the call.' : 'Set the room and signal-url attributes to start.';
+        return this.room && this.signalUrl ? t.statusIdle : t.statusNoConfig;
       case 'connecting':
-        return 'Connecting…';
+        return t.statusConnecting;
       case 'waiting':
-        return `Waiting for others to join “${this.room}”…`;
+        return t.statusWaiting(this.room);
       case 'in-call':
-        return `In call with ${others} ${others === 1 ? 'other person' : 'other people'}.`;
+        return t.statusInCall(this.#call.peers.length);
       case 'reconnecting':
-        return 'Connection to the server lost. Reconnecting…';
+        return t.statusReconnecting;
       case 'error':
-        return 'The call could not continue.';
+        return t.statusError;
     }
   }
 
@@ -452,15 +377,6 @@ export class VideoChatElement extends LitElement {
     }
   }
 
-  #enableSound = (): void => {
-    this.#soundBlocked = false;
-    for (const video of this.renderRoot.querySelectorAll<HTMLVideoElement>('video[part~="remote-video"]')) {
-      video.muted = false;
-      void video.play().catch(() => undefined);
-    }
-    this.requestUpdate();
-  };
-
   #syncStates(): void {
     const states = this.#internals?.states;
     if (!states) return;
@@ -468,6 +384,15 @@ export class VideoChatElement extends LitElement {
       if (s === this.#call.state) states.add(s);
       else states.delete(s);
     }
+  }
+
+  /** The strings for the element's `lang` (or the closest ancestor's) with the page's overrides. */
+  #strings(): VideoChatStrings {
+    const lang = this.closest('[lang]')?.getAttribute('lang') ?? '';
+    if (this.#resolvedStrings?.key[0] !== lang || this.#resolvedStrings.key[1] !== this.strings) {
+      this.#resolvedStrings = { key: [lang, this.strings], value: stringsFor(lang, this.strings) };
+    }
+    return this.#resolvedStrings.value;
   }
 
   #announce(message: string): void {

@@ -1,0 +1,121 @@
+/**
+ * Every piece of text `<video-chat>` shows or announces. Built-in locales are picked by the element's `lang`; a page
+ * overrides any entry through the `strings` property (a partial table merged over the locale).
+ *
+ * @module
+ */
+import type { VideoChatErrorCode } from '../errors.js';
+
+/** The user-visible strings of `<video-chat>`. Functions receive the variable parts (names, counts). */
+export interface VideoChatStrings {
+  statusNoConfig: string;
+  statusIdle: string;
+  statusConnecting: string;
+  statusWaiting: (room: string) => string;
+  statusInCall: (others: number) => string;
+  statusReconnecting: string;
+  statusError: string;
+  you: string;
+  /** Label of the local tile when a name is set. */
+  youNamed: (name: string) => string;
+  /** Name shown for a peer that gave none. */
+  guest: string;
+  join: string;
+  retry: string;
+  leave: string;
+  controls: string;
+  microphone: string;
+  camera: string;
+  shareScreen: string;
+  chat: string;
+  muteMicrophone: string;
+  unmuteMicrophone: string;
+  cameraOff: string;
+  cameraOn: string;
+  startSharing: string;
+  stopSharing: string;
+  /** Announced / shown while this visitor shares a screen. */
+  sharing: string;
+  sharingStopped: string;
+  stopShare: string;
+  screenOf: (name: string) => string;
+  videoOf: (name: string) => string;
+  cameraOffOf: (name: string) => string;
+  microphoneOff: string;
+  /** Announced when the microphone / camera is switched. */
+  microphoneOnNotice: string;
+  microphoneOffNotice: string;
+  cameraOnNotice: string;
+  cameraOffNotice: string;
+  peerJoined: (name: string) => string;
+  peerLeft: (name: string) => string;
+  peerConnecting: string;
+  peerFailed: string;
+  enableSound: string;
+  unread: string;
+  message: string;
+  messagePlaceholder: string;
+  send: string;
+  /** Readable error texts by {@link VideoChatErrorCode}; a missing entry shows the error's own (English) message. */
+  errors: Partial<Record<VideoChatErrorCode, string>>;
+}
+
+/** English (the default). */
+export const en: VideoChatStrings = {
+  statusNoConfig: 'Set the room and signal-url attributes to start.',
+  statusIdle: 'You are not in the call.',
+  statusConnecting: 'Connecting…',
+  statusWaiting: (room) => `Waiting for others to join “${room}”…`,
+  statusInCall: (n) => `In call with ${n} ${n === 1 ? 'other person' : 'other people'}.`,
+  statusReconnecting: 'Connection to the server lost. Reconnecting…',
+  statusError: 'The call could not continue.',
+  you: 'You',
+  youNamed: (name) => `${name} (you)`,
+  guest: 'Guest',
+  join: 'Join call',
+  retry: 'Try again',
+  leave: 'Leave',
+  controls: 'Call controls',
+  microphone: 'Microphone',
+  camera: 'Camera',
+  shareScreen: 'Share screen',
+  chat: 'Chat',
+  muteMicrophone: 'Mute microphone',
+  unmuteMicrophone: 'Unmute microphone',
+  cameraOff: 'Turn camera off',
+  cameraOn: 'Turn camera on',
+  startSharing: 'Share your screen',
+  stopSharing: 'Stop sharing your screen',
+  sharing: 'You are sharing your screen.',
+  sharingStopped: 'Screen sharing stopped',
+  stopShare: 'Stop sharing',
+  screenOf: (name) => `${name}’s screen`,
+  videoOf: (name) => `Video of ${name}`,
+  cameraOffOf: (name) => `${name}: camera off`,
+  microphoneOff: 'Microphone off',
+  microphoneOnNotice: 'Microphone on',
+  microphoneOffNotice: 'Microphone off',
+  cameraOnNotice: 'Camera on',
+  cameraOffNotice: 'Camera off',
+  peerJoined: (name) => `${name} joined`,
+  peerLeft: (name) => `${name} left`,
+  peerConnecting: 'Connecting…',
+  peerFailed: 'Could not connect',
+  enableSound: 'Click to enable sound',
+  unread: 'unread',
+  message: 'Message',
+  messagePlaceholder: 'Message everyone',
+  send: 'Send',
+  errors: {},
+};
+
+/** Built-in locales by primary language subtag (BCP 47). */
+export const locales: Record<string, VideoChatStrings> = { en };
+
+/**
+ * The strings for a language tag (`de-AT` → `de`), English when there is no such locale, with `overrides` on top.
+ */
+export function stringsFor(lang: string, overrides: Partial<VideoChatStrings> = {}): VideoChatStrings {
+  const base = locales[lang.toLowerCase().split('-')[0] ?? ''] ?? en;
+  return { ...base, ...overrides, errors: { ...base.errors, ...overrides.errors } };
+}

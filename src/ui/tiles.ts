@@ -1,0 +1,67 @@
+/**
+ * Tiles: the local preview, one tile per remote peer, and the spotlight for a screen another peer shares.
+ * @module
+ */
+import { html, nothing, type TemplateResult } from 'lit';
+import { live } from 'lit/directives/live.js';
+import type { RemotePeer } from '../call/call-controller.js';
+import { icons } from './icons.js';
+import { initials, type View } from './view.js';
+
+// Videos bind `.srcObject` through live(): Lit commits object values on every render, and assigning srcObject (even
+// the same stream) restarts the element's load algorithm; live() compares with the element's current value instead.
+
+/** The spotlight (when a peer shares a screen), the "you are sharing" banner and the grid of tiles. */
+export function renderStage(v: View): TemplateResult {
+  const { call, t } = v;
+  const presenter = call.peers.find((peer) => peer.screen);
+  return html`${presenter ? renderSpotlight(v, presenter) : nothing}
+    ${call.media.screen
+      ? html`<p part="sharing-banner" class="sharing">${t.sharing}
+          <button part="control-button stop-share-button" @click=${v.actions.stopScreenShare}>${t.stopShare}</button></p>`
+      : nothing}
+    <div part="grid" class=${presenter ? 'grid strip' : 'grid'}>
+      ${renderLocalTile(v)}
+      ${call.peers.map((peer) => renderRemoteTile(v, peer))}
+    </div>`;
+}
+
+function renderLocalTile(v: View): TemplateResult {
+  const media = v.call.media;
+  return html`<figure part="tile local-tile" class="tile local">
+    ${media.stream && media.cameraEnabled
+      ? html`<video part="video local-video" .srcObject=${live(media.stream)} .muted=${true} autoplay playsinline></video>`
+      : html`<div class="placeholder" aria-hidden="true">${initials(v.name || v.t.you)}</div>`}
+    <figcaption part="name" class="name">${v.name ? v.t.youNamed(v.name) : v.t.you}</figcaption>
+  </figure>`;
+}
+
+function renderSpotlight(v: View, peer: RemotePeer): TemplateResult {
+  const label = v.t.screenOf(peer.name || v.t.guest);
+  return html`<figure part="spotlight" class="spotlight" data-peer-id=${peer.id}>
+    <video part="video screen-video" data-peer-id=${peer.id} .srcObject=${live(peer.screen)} .muted=${true} autoplay playsinline
+      aria-label=${label}></video>
+    <figcaption part="name" class="name">${label}</figcaption>
+  </figure>`;
+}
+
+function renderRemoteTile(v: View, peer: RemotePeer): TemplateResult {
+  const { t } = v;
+  const hasVideo = peer.stream.getVideoTracks().length > 0;
+  const label = peer.name || t.guest;
+  const badge = peer.connection === 'connecting' ? t.peerConnecting : peer.connection === 'failed' ? t.peerFailed : '';
+  return html`<figure part="tile remote-tile" class="tile" data-peer-id=${peer.id}>
+    <video part="video remote-video" data-peer-id=${peer.id} .srcObject=${live(peer.stream)} autoplay playsinline
+      aria-label=${t.videoOf(label)}></video>
+    ${hasVideo && peer.camera !== false
+      ? nothing
+      : html`<div class="placeholder" role="img" aria-label=${t.cameraOffOf(label)}>${initials(label)}</div>`}
+    <figcaption part="name" class="name">${peer.microphone === false
+      ? html`<svg part="mic-off" class="mic-off" viewBox="0 0 24 24" role="img" aria-label=${t.microphoneOff}>${icons.micOff}</svg>`
+      : nothing}${label}</figcaption>
+    ${badge ? html`<span part="badge" class="badge">${badge}</span>` : nothing}
+    ${v.soundBlocked
+      ? html`<button part="control-button sound-button" class="sound" @click=${v.actions.enableSound}>${t.enableSound}</button>`
+      : nothing}
+  </figure>`;
+}

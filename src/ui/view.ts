@@ -1,0 +1,43 @@
+/**
+ * What the template functions of `src/ui/` receive from the element: the call to show, the strings, the element's
+ * own view state, and the actions its controls trigger. Templates read; only actions change anything.
+ *
+ * @module
+ */
+import type { CallController } from '../call/call-controller.js';
+import type { VideoChatStrings } from './strings.js';
+
+/** What the controls do (bound once by the element, so listeners stay the same between renders). */
+export interface ViewActions {
+  join(): void;
+  leave(): void;
+  toggleMicrophone(): void;
+  toggleCamera(): void;
+  toggleScreenShare(): void;
+  stopScreenShare(): void;
+  toggleChat(): void;
+  submitChat(event: SubmitEvent): void;
+  enableSound(): void;
+}
+
+export interface View {
+  readonly call: CallController;
+  readonly t: VideoChatStrings;
+  /** This visitor's display name ('' when unset). */
+  readonly name: string;
+  readonly room: string;
+  /** The element's language (for dates and times). */
+  readonly lang: string;
+  /** True when `room` and `signal-url` are set. */
+  readonly configured: boolean;
+  readonly chatOpen: boolean;
+  /** The browser blocked sound without a click: show the "enable sound" button. */
+  readonly soundBlocked: boolean;
+  /** Chat messages from others not seen yet. */
+  readonly unread: number;
+  readonly actions: ViewActions;
+}
+
+/** Up to two initials of a name, for a tile without video. */
+export const initials = (name: string): string =>
+  name.split(/\s+/).filter(Boolean).slice(0, 2).map((w) => [...w][0]?.toUpperCase() ?? '').join('') || '?';
