@@ -62,6 +62,11 @@ function track(close: Closer): Closer {
   return once;
 }
 
+/** Registers `close` to run in {@link closeAll} (for resources other modules start, e.g. coturn in ./coturn.ts). */
+export function onTeardown(close: Closer): void {
+  track(close);
+}
+
 /** Closes every page, browser and server started through this module (most recent first), each within 15 s. */
 export async function closeAll(): Promise<void> {
   const errors: unknown[] = [];
@@ -219,12 +224,13 @@ export interface Participant {
 
 /**
  * Opens `${baseUrl}?room=R&name=N` (the demo page joins that room as that name) in a new page of `browser` and waits
- * (≤ 20 s) until `<video-chat>` is defined.
+ * (≤ 20 s) until `<video-chat>` is defined. `init` runs in the page before any of its scripts (e.g. to observe
+ * browser APIs the element uses).
  */
 export async function openParticipant(
   browser: Browser,
   baseUrl: string,
-  { room, name }: { room: string; name: string },
+  { room, name, init }: { room: string; name: string; init?: () => void },
 ): Promise<Participant> {
   const page = await withTimeout(browser.newPage(), 15_000, `${name}: opening a page`);
   track(async () => {
@@ -238,6 +244,7 @@ export async function openParticipant(
   page.on('console', (message) => log(`[${message.type()}] ${message.text()}`));
   page.on('pageerror', (error) => log(`[pageerror] ${error instanceof Error ? error.message : String(error)}`));
 
+  if (init) await withTimeout(page.evaluateOnNewDocument(init), 10_000, `${name}: adding the init script`);
   const url = new URL(baseUrl);
   url.searchParams.set('room', room);
   url.searchParams.set('name', name);

@@ -1,0 +1,51 @@
+/**
+ * A host page for end-to-end tests that need `<video-chat>` attributes the demo page does not set: it serves
+ * `<video-chat room name signal-url [ice-transport-policy] [ice-servers]>` in the markup (so the attributes are there
+ * before the element joins) and loads the bundle from the relay server with one script tag, as a site owner would.
+ *
+ * Query parameters of the page: `room`, `name`, `policy` (→ `ice-transport-policy`), `ice` (JSON → `ice-servers`).
+ *
+ * @module
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { onTeardown } from './harness.js';
+
+const escapeAttr = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** Starts the page server on 127.0.0.1 (closed by the harness's closeAll); resolves with its base URL. */
+export async function startEmbedPage(relayUrl: string): Promise<{ url: string }> {
+  const relay = new URL(relayUrl);
+  const server = createServer((req, res) => {
+    const params = new URL(req.url ?? '/', 'http://page.invalid').searchParams;
+    const attrs: Array<[string, string | null]> = [
+      ['room', params.get('room')],
+      ['name', params.get('name')],
+      ['signal-url', `ws://${relay.host}/`],
+      ['ice-transport-policy', params.get('policy')],
+      ['ice-servers', params.get('ice')],
+    ];
+    const markup = attrs.filter(([, v]) => v !== null).map(([k, v]) => `${k}="${escapeAttr(v ?? '')}"`).join(' ');
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>host page</title>
+      <link rel="icon" href="data:,"></head><body>
+      <script type="module" src="${relay.origin}/video-chat.js"></script>
+      <video-chat ${markup}></video-chat></body></html>`);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  onTeardown(() => new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  }));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/` };
+}
+
+/** The page URL for one participant with extra attributes (`openParticipant` adds `room` and `name`). */
+export function pageUrl(base: string, attrs: { policy?: 'relay' | 'all'; iceServers?: RTCIceServer[] }): string {
+  const url = new URL(base);
+  if (attrs.policy) url.searchParams.set('policy', attrs.policy);
+  if (attrs.iceServers) url.searchParams.set('ice', JSON.stringify(attrs.iceServers));
+  return url.href;
+}
