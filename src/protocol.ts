@@ -189,14 +189,15 @@ export interface IceCandidate {
  * - `gen`: connection generation. A peer connection that is recreated (watchdog) gets a higher one; messages of an
  *   older generation are stale and dropped, a newer one makes the receiver recreate its side too.
  * - exactly one of `description` (with `media`: mid → {@link TrackKind}), `candidate` (`null` = end of candidates),
- *   or `restart: true` (ask the offering side to recreate the connection).
+ *   or `restart`: `true` asks the offering side to recreate the connection, `'ice'` asks it for an ICE restart
+ *   (W3C WebRTC `restartIce()`, RFC 8445 §9) after the asker's connection failed.
  */
 export interface NegotiationMessage {
   gen: number;
   description?: SessionDescription;
   media?: Record<string, TrackKind>;
   candidate?: IceCandidate | null;
-  restart?: true;
+  restart?: true | 'ice';
 }
 
 // ---- parsing ----
@@ -393,8 +394,9 @@ export function parseNegotiationMessage(data: SignalData): ParseResult<Negotiati
     if (c !== null && !isCandidate(c)) return bad('negotiation.candidate must be an ICE candidate or null');
     message.candidate = c;
   } else {
-    if (data['restart'] !== true) return bad('negotiation.restart must be true');
-    message.restart = true;
+    const restart = data['restart'];
+    if (restart !== true && restart !== 'ice') return bad("negotiation.restart must be true or 'ice'");
+    message.restart = restart;
   }
   return ok(message);
 }

@@ -37,6 +37,12 @@ export interface RemotePeer extends PeerInfo {
   readonly stream: MediaStream;
   /** The peer's screen share, or null. */
   screen: MediaStream | null;
+  /**
+   * The connection to this peer ({@link PeerSessionState}): `connecting` before it first connects; `connected`;
+   * `reconnecting` while a connection that was up is interrupted and being recovered (ICE restart, recreation);
+   * `failed` when it could not be (re)established (a `peer-unreachable` error was fired; retries go on every few
+   * seconds and it returns to `connected` by itself if the peer becomes reachable). Other peers are not affected.
+   */
   connection: PeerSessionState;
   /** The peer's microphone / camera as it last told us; null until it did. */
   microphone: boolean | null;

@@ -12,17 +12,30 @@
  *   track), so a visitor without camera still receives. Every description carries `media` (mid → {@link TrackKind}
  *   of what the sender sends on that mid) so the far side can tell a camera from a screen.
  * - **Trickle ICE** with candidates held until the remote description is set (RFC 8838, JSEP RFC 8829 §5.7).
- * - **Watchdog.** A connection that is not `connected` within `watchdogMs` of its (re)creation, or that stays
- *   `disconnected`/`failed` that long, is closed and recreated with a higher generation `gen` (the initiator does it;
- *   the other side asks with `restart`). After `maxRestarts` the session reports `failed`.
+ * - **ICE faults, in escalating steps** (W3C WebRTC RTCPeerConnectionState, RFC 8445 §9 ICE restart):
+ *   1. `disconnected` is often transient (a burst of lost packets, a TURN server pausing): the session reports
+ *      `reconnecting` and gives the connection a grace period of `watchdogMs` to come back by itself, untouched.
+ *   2. `failed`: an ICE restart on the same connection (new ICE credentials, new candidates, no new media setup). Only
+ *      the initiator offers, so it calls `restartIce()`; the other side asks it with `restart: 'ice'`.
+ *   3. **Watchdog.** A connection that is not `connected` within `watchdogMs` of its (re)creation, or that stays
+ *      `disconnected`/`failed` that long, is closed and recreated with a higher generation `gen` (the initiator does
+ *      it; the other side asks with `restart: true`).
+ *   4. After `maxRestarts` recreations in a row the session reports `failed` (the UI shows the peer as unreachable)
+ *      but does not give up: it keeps recreating the connection every `retryMs`, so a peer that becomes reachable
+ *      again (its network or TURN server back) reconnects by itself, within about `retryMs`. A `restart` request
+ *      from the peer also recreates it at once. A session ends only with {@link PeerSession.close} (the peer left).
  *
  * @module
  */
 import { DATA_CHANNEL, parsePeerMessage, type PeerMessage } from '../peer-messages.js';
 import type { IceCandidate, NegotiationMessage, TrackKind } from '../protocol.js';
 
-/** Coarse state of the session, for the UI. */
-export type PeerSessionState = 'connecting' | 'connected' | 'failed' | 'closed';
+/**
+ * Coarse state of the session, for the UI: `connecting` until first connected; `connected`; `reconnecting` while a
+ * connection that was up is disconnected or being restarted; `failed` when quick recovery gave up (slow retries go
+ * on, and the session returns to `connected` if one succeeds); `closed` after {@link PeerSession.close}.
+ */
+export type PeerSessionState = 'connecting' | 'connected' | 'reconnecting' | 'failed' | 'closed';
 
 export interface PeerSessionOptions {
   /** The remote peer's ID (for logs and errors only). */
@@ -39,10 +52,15 @@ export interface PeerSessionOptions {
   send: (message: NegotiationMessage) => void;
   /** Local tracks to send from the start, by kind. */
   tracks?: Partial<Record<TrackKind, MediaStreamTrack | null>>;
-  /** How long a connection may make no progress before it is recreated, in ms. Default 10000. */
+  /**
+   * How long a connection may make no progress (not yet connected, or `disconnected`/`failed`) before it is
+   * recreated, in ms; also the grace period of a transient `disconnected`. Default 10000.
+   */
   watchdogMs?: number;
-  /** How many times the watchdog may recreate the connection before the session is `failed`. Default 3. */
+  /** How many times in a row the watchdog may recreate the connection before the session is `failed`. Default 3. */
   maxRestarts?: number;
+  /** Once `failed`, how often the connection is recreated again (slow retry), in ms. Default 15000. */
+  retryMs?: number;
   /** Called when the set of remote tracks changes; `tracks` maps kind → live remote track. */
   onRemoteTracks?: (tracks: ReadonlyMap<TrackKind, MediaStreamTrack>) => void;
   /** Called on every {@link PeerSessionState} change. */
@@ -73,6 +91,8 @@ export class PeerSession {
   #gen = 0;
   #state: PeerSessionState = 'connecting';
   #restarts = 0;
+  /** Whether any connection of this session was ever `connected` (`reconnecting` rather than `connecting`). */
+  #wasConnected = false;
   #makingOffer = false;
   #ignoreOffer = false;
   /** Candidates that arrived before the remote description they belong to, with their generation. */
@@ -232,18 +252,23 @@ export class PeerSession {
     return pc;
   }
 
-  /** Recreates the connection with a higher generation (initiator) or asks the initiator to (the other side). */
+  /**
+   * Recreates the connection with a higher generation (initiator) or asks the initiator to (the other side). Past
+   * `maxRestarts` in a row the session is `failed` and this goes on every `retryMs` (see the module comment).
+   */
   #restart(): void {
     if (this.#state === 'closed') return;
-    if (this.#restarts >= (this.#options.maxRestarts ?? 3)) {
-      this.#setState('failed');
-      return;
-    }
     this.#restarts += 1;
-    this.#setState('connecting');
+    this.#setState(this.#troubleState());
     if (this.initiator) this.#createConnection(this.#gen + 1);
     else this.#send({ restart: true });
     this.#armWatchdog();
+  }
+
+  /** What the session reports while its connection is not up. */
+  #troubleState(): PeerSessionState {
+    if (this.#restarts > (this.#options.maxRestarts ?? 3)) return 'failed';
+    return this.#wasConnected ? 'reconnecting' : 'connecting';
   }
 
   #onConnectionState(pc: RTCPeerConnection): void {
@@ -251,27 +276,40 @@ export class PeerSession {
       case 'connected':
         this.#clearWatchdog();
         this.#restarts = 0;
+        this.#wasConnected = true;
         this.#setState('connected');
         break;
       case 'failed':
-        // An ICE restart is cheap and keeps the session; the watchdog recreates the connection if it does not help.
-        if (this.initiator) pc.restartIce();
-        this.#setState('connecting');
-        this.#armWatchdog();
+        // An ICE restart is cheap and keeps the connection; the watchdog (already running since `disconnected`, or
+        // since the connection was made) recreates the connection if it does not help.
+        this.#iceRestart(pc);
+        this.#setState(this.#troubleState());
+        if (this.#watchdog === undefined) this.#armWatchdog();
         break;
       case 'disconnected':
-        // Often transient (a lost packet burst); give it the watchdog's grace period before acting.
-        this.#setState('connecting');
-        this.#armWatchdog();
+        // Often transient (a lost packet burst): the grace period of the watchdog before acting.
+        this.#setState(this.#troubleState());
+        if (this.#watchdog === undefined) this.#armWatchdog();
         break;
       default:
         break;
     }
   }
 
+  /** ICE restart: the initiator offers one (`restartIce()`, fires negotiationneeded); the other side asks for it. */
+  #iceRestart(pc: RTCPeerConnection): void {
+    if (this.initiator) pc.restartIce();
+    else this.#send({ restart: 'ice' });
+  }
+
+  /** (Re)starts the watchdog: `watchdogMs`, or `retryMs` once the session is `failed`. */
   #armWatchdog(): void {
     this.#clearWatchdog();
-    this.#watchdog = setTimeout(() => this.#restart(), this.#options.watchdogMs ?? 10_000);
+    const ms = this.#state === 'failed' ? this.#options.retryMs ?? 15_000 : this.#options.watchdogMs ?? 10_000;
+    this.#watchdog = setTimeout(() => {
+      this.#watchdog = undefined;
+      this.#restart();
+    }, ms);
   }
 
   #clearWatchdog(): void {
@@ -284,7 +322,9 @@ export class PeerSession {
   async #handle(message: NegotiationMessage): Promise<void> {
     if (this.#state === 'closed' || message.gen < this.#gen) return; // stale: from a connection already replaced
     if (message.restart) {
-      if (this.initiator && message.gen === this.#gen) this.#restart();
+      if (!this.initiator || message.gen !== this.#gen) return;
+      if (message.restart === 'ice' && this.#pc) this.#iceRestart(this.#pc);
+      else if (message.restart === true) this.#restart();
       return;
     }
     const newer = message.gen > this.#gen;

@@ -148,8 +148,32 @@ describe('PeerSession', function () {
     });
     try {
       await waitFor('failed', () => initiator.state === 'failed', 10_000);
-      expect(initiator.generation).to.equal(2);
-      expect(states.at(-1)).to.equal('failed');
+      // Two recreations (generations 1 and 2) made no progress; the third watchdog reports failed and starts the
+      // first slow retry (generation 3; retryMs is 15 s by default, so no other comes during this test).
+      expect(initiator.generation).to.equal(3);
+      expect(states).to.deep.equal(['failed']);
+    } finally {
+      close();
+    }
+  });
+
+  it('a failed session keeps retrying slowly and connects once the peer is reachable again', async () => {
+    let reachable = false;
+    const states: string[] = [];
+    const { initiator, answerer, close } = pair({
+      initiator: { watchdogMs: 300, maxRestarts: 1, retryMs: 700, onStateChange: (s) => states.push(s) },
+      answerer: { watchdogMs: 300, maxRestarts: 1, retryMs: 700 },
+      drop: () => !reachable,
+    });
+    try {
+      await waitFor('failed', () => initiator.state === 'failed', 10_000);
+      const failedAt = initiator.generation;
+      await waitFor('a slow retry', () => initiator.generation > failedAt, 5_000);
+      expect(initiator.state).to.equal('failed', 'retries do not flip the state back');
+      reachable = true;
+      await waitFor('connected', () => initiator.state === 'connected' && answerer.state === 'connected', 15_000);
+      await waitForGrowth('frames at the answerer', () => frames(answerer));
+      expect(states).to.deep.equal(['failed', 'connected']);
     } finally {
       close();
     }

@@ -109,6 +109,7 @@ describe('parseNegotiationMessage', () => {
       { gen: 0, candidate: { candidate: 'candidate:1', sdpMid: '0', sdpMLineIndex: 0 } });
     assert.deepEqual(value(parseNegotiationMessage({ gen: 0, candidate: null })), { gen: 0, candidate: null });
     assert.deepEqual(value(parseNegotiationMessage({ gen: 3, restart: true })), { gen: 3, restart: true });
+    assert.deepEqual(value(parseNegotiationMessage({ gen: 3, restart: 'ice' })), { gen: 3, restart: 'ice' });
   });
 
   it('rejects everything else', () => {
@@ -120,5 +121,6 @@ describe('parseNegotiationMessage', () => {
     assert.match(error(parseNegotiationMessage({ gen: 0, description: { type: 'offer', sdp: '' }, media: { '0': 'hologram' } })), /media/);
     assert.match(error(parseNegotiationMessage({ gen: 0, candidate: { candidate: 1 } })), /candidate/);
     assert.match(error(parseNegotiationMessage({ gen: 0, restart: 'yes' })), /restart/);
+    assert.match(error(parseNegotiationMessage({ gen: 0, restart: false })), /restart/);
   });
 });
