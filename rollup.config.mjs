@@ -1,4 +1,4 @@
-// Builds the self-contained script-tag bundle from the TypeScript output (lib/): Lit inlined, minified. The markup and
+// Builds the script-tag bundle from the TypeScript output (lib/): Lit inlined, minified. The markup and
 // CSS inside html`` / css`` templates are minified too (Lit's own plugin: html-minifier-next and lightningcss), since
 // terser leaves template strings as they are.
 import minifyHTML from '@lit-labs/rollup-plugin-minify-html-literals';
@@ -7,8 +7,12 @@ import terser from '@rollup/plugin-terser';
 
 export default {
   input: 'lib/src/index.js',
+  // Code splitting: the entry is dist/video-chat.js; each non-English locale (a dynamic import in src/ui/strings.ts)
+  // becomes its own file next to it, video-chat-<lang>.js, fetched relative to video-chat.js only when a page uses it.
   output: {
-    file: 'dist/video-chat.js',
+    dir: 'dist',
+    entryFileNames: 'video-chat.js',
+    chunkFileNames: 'video-chat-[name].js',
     format: 'es',
     sourcemap: true,
   },

@@ -32,14 +32,21 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 
 /**
  * Headers for the bundle: it is meant to be loaded by `<script type="module">` from pages on other origins, which
- * needs CORS (module scripts are fetched in CORS mode) and, under COEP, `Cross-Origin-Resource-Policy`. `no-cache`
- * makes browsers revalidate, so a rebuilt bundle is picked up.
+ * needs CORS (module scripts, and the chunks they import, are fetched in CORS mode) and, under COEP,
+ * `Cross-Origin-Resource-Policy`. `no-cache` makes browsers revalidate, so a rebuilt bundle is picked up.
  */
 const BUNDLE_HEADERS: Readonly<Record<string, string>> = {
   'Access-Control-Allow-Origin': '*',
   'Cross-Origin-Resource-Policy': 'cross-origin',
   'Cache-Control': 'no-cache',
 };
+
+/**
+ * The files of the script-tag build served from `distDir` at `/`: `video-chat.js`, the chunks it imports on demand
+ * (`video-chat-de.js`, … : non-English locales) and their source maps. Nothing else in `distDir` is served, and the
+ * name cannot contain a path separator or `..`.
+ */
+const BUNDLE_FILE = /^\/(video-chat(?:-[a-z0-9]+)*\.js(?:\.map)?)$/;
 
 /** Sent with every response: never let a browser guess a type we did not declare. */
 const COMMON_HEADERS: Readonly<Record<string, string>> = { 'X-Content-Type-Options': 'nosniff' };
@@ -48,7 +55,7 @@ const COMMON_HEADERS: Readonly<Record<string, string>> = { 'X-Content-Type-Optio
 export interface StaticRoots {
   /** Directory served at `/` (`index.html` for `/` itself). */
   demoDir: string;
-  /** Directory holding `video-chat.js` and `video-chat.js.map`, served at `/video-chat.js(.map)`. */
+  /** Directory holding `video-chat.js`, its chunks `video-chat-*.js` and their maps, served at `/`. */
   distDir: string;
 }
 
@@ -59,10 +66,6 @@ export type StaticHandler = (req: IncomingMessage, res: ServerResponse) => Promi
 export function createStaticHandler(roots: StaticRoots): StaticHandler {
   const demoDir = resolve(roots.demoDir);
   const distDir = resolve(roots.distDir);
-  const bundles = new Map([
-    ['/video-chat.js', join(distDir, 'video-chat.js')],
-    ['/video-chat.js.map', join(distDir, 'video-chat.js.map')],
-  ]);
 
   return async (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -74,7 +77,8 @@ export function createStaticHandler(roots: StaticRoots): StaticHandler {
       reply(res, 400);
       return;
     }
-    const bundle = bundles.get(pathname);
+    const name = BUNDLE_FILE.exec(pathname)?.[1];
+    const bundle = name === undefined ? undefined : join(distDir, name);
     const file = bundle ?? (await demoFile(demoDir, pathname === '/' ? '/index.html' : pathname));
     if (file === undefined) {
       reply(res, 404);
