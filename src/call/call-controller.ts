@@ -22,6 +22,7 @@ import {
 import { MAX_CHAT_LENGTH, type PeerMessage } from '../peer-messages.js';
 import { MediaController } from '../media/media-controller.js';
 import { PeerSession, type PeerSessionState } from '../negotiation/peer-session.js';
+import { cameraCaps, DEFAULT_BUDGET, screenCaps, type BandwidthBudget, type EncodingCaps } from '../negotiation/bandwidth.js';
 import {
   parseNegotiationMessage,
   type JoinMessage,
@@ -65,6 +66,11 @@ export interface CallOptions {
   iceTransportPolicy?: RTCIceTransportPolicy;
   /** Negotiation watchdog, in ms (see {@link PeerSession}). */
   watchdogMs?: number;
+  /**
+   * The bandwidth governor's budgets (kbps; defaults in `DEFAULT_BUDGET` of negotiation/bandwidth.ts, reasons in
+   * docs/bandwidth.md): every video sender is capped from the number of peers in the call.
+   */
+  bandwidth?: Partial<BandwidthBudget> | undefined;
 }
 
 export interface CallHost {
@@ -150,6 +156,14 @@ export class CallController {
   /** Statistics of the connection to one peer (W3C WebRTC Statistics), or undefined for an unknown peer. */
   async getStats(peerId: string): Promise<RTCStatsReport | undefined> {
     return this.#sessions.get(peerId)?.getStats();
+  }
+
+  /**
+   * Send parameters (W3C WebRTC `RTCRtpSendParameters`) of each sender to one peer, by kind: the caps the bandwidth
+   * governor set are in `encodings[0]`. Empty for an unknown peer.
+   */
+  getSendParameters(peerId: string): Map<TrackKind, RTCRtpSendParameters> {
+    return this.#sessions.get(peerId)?.sendParameters() ?? new Map();
   }
 
   /**
@@ -372,6 +386,7 @@ export class CallController {
       iceServers: this.#iceServers,
       ...(options?.iceTransportPolicy ? { iceTransportPolicy: options.iceTransportPolicy } : {}),
       ...(options?.watchdogMs ? { watchdogMs: options.watchdogMs } : {}),
+      encodingCaps: (kind, track) => this.#encodingCaps(kind, track),
       tracks: {
         audio: this.media.track('audio'),
         video: this.media.track('video'),
@@ -393,6 +408,7 @@ export class CallController {
       },
     });
     this.#sessions.set(info.id, session);
+    this.#applyBandwidth(); // one more copy of each stream: everyone's share shrinks
     this.#host.dispatch(new PeerJoinedEvent({ id: info.id, name: info.name }));
   }
 
@@ -400,6 +416,7 @@ export class CallController {
     const peer = this.#peers.get(id);
     this.#sessions.get(id)?.close();
     this.#sessions.delete(id);
+    this.#applyBandwidth();
     this.#peers.delete(id);
     if (peer) this.#host.dispatch(new PeerLeftEvent({ id: peer.id, name: peer.name }));
   }
@@ -428,6 +445,24 @@ export class CallController {
 
   #closeSessions(): void {
     for (const id of [...this.#peers.keys()]) this.#removePeer(id);
+  }
+
+  /**
+   * The bandwidth governor (negotiation/bandwidth.ts): caps for one video sender, from the number of peers each
+   * stream is copied to and whether a screen is shared; undefined for audio.
+   */
+  #encodingCaps(kind: TrackKind, track: MediaStreamTrack | null): EncodingCaps | undefined {
+    const budget = { ...DEFAULT_BUDGET, ...this.#options?.bandwidth };
+    const copies = this.#sessions.size;
+    if (kind === 'screen') return screenCaps(copies, budget);
+    if (kind !== 'video') return undefined;
+    const { width, height } = track?.getSettings() ?? {};
+    const sourceShortSide = width && height ? Math.min(width, height) : undefined;
+    return cameraCaps(copies, { sharingScreen: this.#screenShared, sourceShortSide }, budget);
+  }
+
+  #applyBandwidth(): void {
+    this.#forEachSession((s) => void s.applyEncodingCaps());
   }
 
   #forEachSession(fn: (session: PeerSession) => void): void {

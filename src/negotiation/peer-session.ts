@@ -11,6 +11,10 @@
  * - **Fixed transceivers.** The initiator creates one audio and one video transceiver (`recvonly` when it has no such
  *   track), so a visitor without camera still receives. Every description carries `media` (mid → {@link TrackKind}
  *   of what the sender sends on that mid) so the far side can tell a camera from a screen.
+ * - **Bandwidth caps.** Each video sender's encoding gets the caps `encodingCaps` returns (`maxBitrate`,
+ *   `scaleResolutionDownBy`, `maxFramerate`; the policy lives in `bandwidth.ts`), applied with
+ *   `RTCRtpSender.setParameters` after every completed negotiation, after a track change and on
+ *   {@link PeerSession.applyEncodingCaps}.
  * - **Trickle ICE** with candidates held until the remote description is set (RFC 8838, JSEP RFC 8829 §5.7).
  * - **ICE faults, in escalating steps** (W3C WebRTC RTCPeerConnectionState, RFC 8445 §9 ICE restart):
  *   1. `disconnected` is often transient (a burst of lost packets, a TURN server pausing): the session reports
@@ -29,6 +33,7 @@
  */
 import { DATA_CHANNEL, parsePeerMessage, type PeerMessage } from '../peer-messages.js';
 import type { IceCandidate, NegotiationMessage, TrackKind } from '../protocol.js';
+import type { EncodingCaps } from './bandwidth.js';
 
 /**
  * Coarse state of the session, for the UI: `connecting` until first connected; `connected`; `reconnecting` while a
@@ -61,6 +66,12 @@ export interface PeerSessionOptions {
   maxRestarts?: number;
   /** Once `failed`, how often the connection is recreated again (slow retry), in ms. Default 15000. */
   retryMs?: number;
+  /**
+   * The caps for the sender of `kind` now sending `track` (see `bandwidth.ts`), or undefined to leave it alone.
+   * Asked after every completed negotiation, after {@link PeerSession.setTrack} and on
+   * {@link PeerSession.applyEncodingCaps}.
+   */
+  encodingCaps?: (kind: TrackKind, track: MediaStreamTrack | null) => EncodingCaps | undefined;
   /** Called when the set of remote tracks changes; `tracks` maps kind → live remote track. */
   onRemoteTracks?: (tracks: ReadonlyMap<TrackKind, MediaStreamTrack>) => void;
   /** Called on every {@link PeerSessionState} change. */
@@ -108,6 +119,8 @@ export class PeerSession {
   #watchdog: ReturnType<typeof setTimeout> | undefined;
   #channel: RTCDataChannel | undefined;
   #outbox: PeerMessage[] = [];
+  /** Serializes setParameters calls (a second one before the first settles is refused by the browser). */
+  #capsQueue: Promise<void> = Promise.resolve();
 
   constructor(options: PeerSessionOptions) {
     this.#options = options;
@@ -157,6 +170,37 @@ export class PeerSession {
     await transceiver.sender.replaceTrack(track);
     const direction = track ? 'sendrecv' : kind === 'screen' ? 'recvonly' : transceiver.direction;
     if (transceiver.direction !== direction) transceiver.direction = direction; // fires negotiationneeded
+    void this.applyEncodingCaps(); // another source may need another scale
+  }
+
+  /**
+   * Applies {@link PeerSessionOptions.encodingCaps} to every video sender (`RTCRtpSender.setParameters`, first
+   * encoding). Senders not negotiated yet (no encodings) are skipped; they get their caps once negotiation completes.
+   * Failures go to `onError`; never rejects.
+   */
+  applyEncodingCaps(): Promise<void> {
+    const pc = this.#pc;
+    const job = this.#capsQueue.then(async () => {
+      if (!pc || this.#pc !== pc || pc.connectionState === 'closed') return;
+      for (const [kind, transceiver] of this.#senders) {
+        const caps = kind === 'audio' ? undefined : this.#options.encodingCaps?.(kind, transceiver.sender.track);
+        if (!caps || transceiver.currentDirection === 'stopped') continue;
+        const parameters = transceiver.sender.getParameters();
+        const encoding = parameters.encodings?.[0];
+        if (!encoding) continue;
+        if (encoding.maxBitrate === caps.maxBitrate && encoding.maxFramerate === caps.maxFramerate &&
+          (encoding.scaleResolutionDownBy ?? 1) === caps.scaleResolutionDownBy) continue;
+        Object.assign(encoding, caps);
+        await transceiver.sender.setParameters(parameters);
+      }
+    }).catch((error: unknown) => this.#options.onError?.(error));
+    this.#capsQueue = job;
+    return job;
+  }
+
+  /** The send parameters (W3C WebRTC `RTCRtpSendParameters`) of each sender, by kind; empty before a connection. */
+  sendParameters(): Map<TrackKind, RTCRtpSendParameters> {
+    return new Map([...this.#senders].map(([kind, t]) => [kind, t.sender.getParameters()]));
   }
 
   /**
@@ -223,7 +267,11 @@ export class PeerSession {
       if (current() && candidate?.candidate) this.#send({ candidate: candidate.toJSON() as IceCandidate });
     };
     pc.ontrack = () => current() && this.#refreshRemoteTracks(pc);
-    pc.onsignalingstatechange = () => current() && pc.signalingState === 'stable' && this.#refreshRemoteTracks(pc);
+    pc.onsignalingstatechange = () => {
+      if (!current() || pc.signalingState !== 'stable') return;
+      this.#refreshRemoteTracks(pc);
+      void this.applyEncodingCaps(); // a negotiation completed: new senders have encodings now
+    };
     pc.onconnectionstatechange = () => current() && this.#onConnectionState(pc);
 
     // Negotiated (both sides create it with the same id): it rides on the first offer, no extra round trip.

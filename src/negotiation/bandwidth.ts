@@ -1,0 +1,95 @@
+/**
+ * The bandwidth governor's policy: how much each video sender may use, from the number of remote peers.
+ *
+ * In a mesh every participant uploads one copy of its camera (and of its screen share) per remote peer, so the uplink
+ * is what runs out first: left alone, each copy ramps up to ~1.5–2.5 Mbps and six people need 7–12 Mbps of upload
+ * each. This module divides a fixed uplink budget among the copies, with a floor (below it video is not worth
+ * sending) and a ceiling (above it one copy gains nothing visible), and picks the resolution and frame rate that
+ * bitrate can carry. The result is applied per sender with `RTCRtpSender.setParameters` (W3C WebRTC §5.2,
+ * `RTCRtpEncodingParameters.maxBitrate`, `scaleResolutionDownBy`, `maxFramerate`). Budgets and reasons: docs/bandwidth.md.
+ *
+ * Pure: no WebRTC, no DOM.
+ *
+ * @module
+ */
+
+/** Caps for one video sender's (single) encoding. */
+export interface EncodingCaps {
+  /** Most bits per second the encoder may send (RTP payload), in bps. */
+  maxBitrate: number;
+  /** Source resolution divided by this (≥ 1) in each dimension. */
+  scaleResolutionDownBy: number;
+  /** Most frames per second. */
+  maxFramerate: number;
+}
+
+/** The budgets, in kbps. */
+export interface BandwidthBudget {
+  /** Upload for all video this participant sends (every copy of camera and screen), in kbps. Default 2500. */
+  uplinkKbps: number;
+  /** Share of {@link uplinkKbps} that goes to the screen while one is shared, 0–1. Default 0.6. */
+  screenShare: number;
+  /** Least and most one camera copy gets, in kbps. Defaults 150 and 1500. */
+  cameraFloorKbps: number;
+  cameraCeilingKbps: number;
+  /** Least and most one screen copy gets, in kbps. Defaults 250 and 1500. */
+  screenFloorKbps: number;
+  screenCeilingKbps: number;
+}
+
+export const DEFAULT_BUDGET: Readonly<BandwidthBudget> = {
+  uplinkKbps: 2500,
+  screenShare: 0.6,
+  cameraFloorKbps: 150,
+  cameraCeilingKbps: 1500,
+  screenFloorKbps: 250,
+  screenCeilingKbps: 1500,
+};
+
+/**
+ * Camera tiers: the largest picture (shorter side, px) and frame rate worth sending at a given per-copy bitrate, for
+ * VP8/H.264 at talking-head complexity. First tier whose `minKbps` is met wins.
+ */
+const CAMERA_TIERS: ReadonlyArray<{ minKbps: number; maxShortSide: number; maxFramerate: number }> = [
+  { minKbps: 1000, maxShortSide: 720, maxFramerate: 30 },
+  { minKbps: 600, maxShortSide: 480, maxFramerate: 30 },
+  { minKbps: 300, maxShortSide: 360, maxFramerate: 24 },
+  { minKbps: 0, maxShortSide: 240, maxFramerate: 15 },
+];
+
+const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
+
+/** Per-copy kbps: `totalKbps` divided among `copies`, clamped to [floor, ceiling]. */
+function perCopy(totalKbps: number, copies: number, floor: number, ceiling: number): number {
+  return Math.round(clamp(totalKbps / Math.max(1, copies), floor, ceiling));
+}
+
+/**
+ * Caps for each camera copy.
+ * @param remotePeers how many peers receive a copy (the mesh fan-out), ≥ 0; 0 is treated as 1.
+ * @param options.sharingScreen whether a screen share also uses the uplink (the camera then gets the rest).
+ * @param options.sourceShortSide the camera's shorter side in px (`min(width, height)` of the track settings), if
+ *   known; without it the resolution is not scaled.
+ */
+export function cameraCaps(
+  remotePeers: number,
+  options: { sharingScreen?: boolean; sourceShortSide?: number | undefined } = {},
+  budget: Readonly<BandwidthBudget> = DEFAULT_BUDGET,
+): EncodingCaps {
+  const total = budget.uplinkKbps * (options.sharingScreen ? 1 - budget.screenShare : 1);
+  const kbps = perCopy(total, remotePeers, budget.cameraFloorKbps, budget.cameraCeilingKbps);
+  const tier = CAMERA_TIERS.find((t) => kbps >= t.minKbps) ?? (CAMERA_TIERS.at(-1) as (typeof CAMERA_TIERS)[number]);
+  const source = options.sourceShortSide;
+  const scale = source && source > tier.maxShortSide ? source / tier.maxShortSide : 1;
+  return { maxBitrate: kbps * 1000, scaleResolutionDownBy: Math.round(scale * 100) / 100, maxFramerate: tier.maxFramerate };
+}
+
+/**
+ * Caps for each screen-share copy. Text must stay legible, so the resolution is never scaled down; the frame rate
+ * drops instead (a slide or a document changes rarely).
+ * @param remotePeers how many peers receive a copy, ≥ 0; 0 is treated as 1.
+ */
+export function screenCaps(remotePeers: number, budget: Readonly<BandwidthBudget> = DEFAULT_BUDGET): EncodingCaps {
+  const kbps = perCopy(budget.uplinkKbps * budget.screenShare, remotePeers, budget.screenFloorKbps, budget.screenCeilingKbps);
+  return { maxBitrate: kbps * 1000, scaleResolutionDownBy: 1, maxFramerate: kbps >= 600 ? 15 : 5 };
+}
