@@ -22,8 +22,9 @@ export const styles = css`
     color: var(--video-chat-foreground, #f2f4f7);
     font: 14px/1.4 var(--video-chat-font, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif);
   }
-  :host([hidden]) {
-    display: none;
+  :host([hidden]),
+  [hidden] {
+    display: none !important;
   }
   *,
   *::before,
@@ -198,7 +199,7 @@ export const styles = css`
   button:hover {
     filter: brightness(1.2);
   }
-  button:focus-visible {
+  :focus-visible {
     outline: 3px solid var(--video-chat-focus-ring, #7cb7ff);
     outline-offset: 2px;
   }

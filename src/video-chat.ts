@@ -26,6 +26,16 @@ import { styles } from './video-chat.styles.js';
  * @attr {string} token - Room token (JWT, HS256) from the site's backend, when the relay requires one.
  * @attr {string} ice-servers - JSON array of RTCIceServer; overrides the relay's list.
  * @attr {'all'|'relay'} ice-transport-policy - `relay` forces TURN (W3C WebRTC RTCIceTransportPolicy). Default `all`.
+ * @attr {string} controls - Which buttons the control bar shows: a space-separated list of `microphone`, `camera`,
+ *   `screen`, `chat`, `settings`, `fullscreen`, `leave`. Unknown tokens are ignored; `controls=""` hides them all. Default
+ *   (no attribute): all. "Join call" and "Try again" are always shown.
+ * @attr {number} max-peers - The most people (this visitor included) the element joins a call with: finding that many
+ *   already in the room, it leaves again and shows the `room-full` error. A hint checked by each newcomer (two arriving
+ *   at once may both get in); the relay's `--max-peers-per-room` is the hard limit. Unset, 0 or not a number: no limit.
+ * @attr {string} lang - The language of the built-in text (BCP 47 primary subtag: `en`, `de`), from the element's own
+ *   `lang` or its closest ancestor's; changing either re-renders. Non-English locales are loaded on first use
+ *   (`video-chat-de.js` next to `video-chat.js`); English is shown until they arrive. The `strings` property overrides
+ *   any entry.
  *
  * @fires {JoinedEvent} vc-joined - The relay admitted this visitor (`room`, `peerId`).
  * @fires {LeftEvent} vc-left - This visitor left the room (`room`).
@@ -40,22 +50,61 @@ import { styles } from './video-chat.styles.js';
  * @csspart call - The whole call area.
  * @csspart status - The status line (also a polite live region).
  * @csspart error - The error banner (`role="alert"`).
+ * @csspart retry-button - "Try again" in the error banner: rejoins after a fatal error, asks for camera and microphone
+ *   again after a media one.
+ * @csspart prejoin - The pre-join form (attribute `prejoin`).
+ * @csspart name-input - The name field of the pre-join form.
+ * @csspart devices - The device settings panel, opened by the `settings-button`.
+ * @csspart device-select - Every device `<select>`.
+ * @csspart videoinput-select - The camera `<select>`.
+ * @csspart audioinput-select - The microphone `<select>`.
+ * @csspart audiooutput-select - The speaker `<select>` (where the browser has `setSinkId`).
  * @csspart spotlight - The large view of a screen another peer shares.
  * @csspart sharing-banner - "You are sharing your screen" with its stop button.
  * @csspart grid - The grid of tiles (a strip under the spotlight while a screen is shown).
- * @csspart tile - Every tile; also `local-tile` or `remote-tile`.
- * @csspart video - Every video; also `local-video`, `remote-video` or `screen-video`.
+ * @csspart tile - Every tile.
+ * @csspart local-tile - This visitor's own tile.
+ * @csspart remote-tile - The tile of another peer.
+ * @csspart active-speaker - The active speaker's tile (outlined).
+ * @csspart pinned - The pinned tile (large, above the others in a strip).
+ * @csspart tile-button - Every icon button of a remote tile (toggles with `aria-pressed`).
+ * @csspart pin-button - Pins the tile, or unpins it.
+ * @csspart tile-fullscreen-button - Shows the tile full screen.
+ * @csspart pip-button - Picture-in-Picture for the tile's video, where the browser has it.
+ * @csspart quality - A remote tile's connection quality (three bars; class `good`, `fair` or `poor`); focusable, it
+ *   shows its figures on hover and focus.
+ * @csspart badge - A remote tile's connection badge ("Connecting…", "Could not connect").
+ * @csspart video - Every video.
+ * @csspart local-video - This visitor's camera preview (mirrored).
+ * @csspart remote-video - The video of another peer.
+ * @csspart screen-video - The video of a shared screen, in the spotlight.
  * @csspart name - The name label of a tile.
  * @csspart mic-off - The "microphone off" mark on a remote tile.
- * @csspart chat - The chat panel; also `chat-log`, `chat-message`, `chat-name`, `chat-time`, `chat-input`, `chat-send`.
+ * @csspart chat - The chat panel.
+ * @csspart chat-log - The list of chat messages (a polite live region).
+ * @csspart chat-message - One chat message.
+ * @csspart chat-name - The sender's name in a chat message.
+ * @csspart chat-time - The time of a chat message.
+ * @csspart chat-input - The chat's text field.
+ * @csspart chat-send - The chat's send button.
  * @csspart unread - The unread count on the chat button.
  * @csspart controls - The control bar.
- * @csspart control-button - Every control button; also `mic-button`, `camera-button`, `screen-button`, `chat-button`, `leave-button`,
- *   `join-button`, `stop-share-button`.
+ * @csspart control-button - Every button of the control bar, and the other text buttons (join, retry, send, stop
+ *   sharing, sound).
+ * @csspart mic-button - Microphone on/off (`aria-pressed`).
+ * @csspart camera-button - Camera on/off (`aria-pressed`).
+ * @csspart screen-button - Screen share on/off (`aria-pressed`), where the browser has `getDisplayMedia`.
+ * @csspart chat-button - Opens and closes the chat (`aria-expanded`).
+ * @csspart settings-button - Opens and closes the device settings (`aria-expanded`).
+ * @csspart fullscreen-button - The whole element full screen (`aria-pressed`), where the browser allows it.
+ * @csspart leave-button - Leaves the call.
+ * @csspart join-button - "Join call", before the call.
+ * @csspart stop-share-button - "Stop sharing" in the sharing banner.
  * @csspart sound-button - The "click to enable sound" button shown when the browser blocks autoplay with sound.
  *
  * @cssprop --video-chat-background - Background of the element. Default `#111418`.
  * @cssprop --video-chat-foreground - Text colour. Default `#f2f4f7`.
+ * @cssprop --video-chat-muted-foreground - Secondary text (times, initials) and the chat field's border. Default `#98a2b3`.
  * @cssprop --video-chat-font - Font family.
  * @cssprop --video-chat-radius - Corner radius of the element and tiles. Default `12px`.
  * @cssprop --video-chat-gap - Spacing. Default `8px`.
@@ -67,11 +116,20 @@ import { styles } from './video-chat.styles.js';
  * @cssprop --video-chat-control-off-background - A control that is off (muted mic, camera off). Default `#b42318`.
  * @cssprop --video-chat-focus-ring - Keyboard focus outline. Default `#7cb7ff`.
  * @cssprop --video-chat-error-background - Error banner. Default `#5c1a1a`.
+ *
+ * @cssState idle - Not in a call (`state` is `idle`); e.g. `video-chat:state(idle)`.
+ * @cssState connecting - Joining: camera, relay and room.
+ * @cssState waiting - In the room, alone.
+ * @cssState in-call - In a call with at least one other person.
+ * @cssState reconnecting - The relay connection dropped; trying again (the calls go on).
+ * @cssState error - The call could not continue (`error` says why).
  */
 export class VideoChatElement extends LitElement {
   static override styles = styles;
 
   static override properties = {
+    controls: { type: String },
+    maxPeers: { type: Number, attribute: 'max-peers' },
     room: { type: String },
     signalUrl: { type: String, attribute: 'signal-url' },
     name: { type: String },
@@ -81,6 +139,10 @@ export class VideoChatElement extends LitElement {
     strings: { attribute: false },
   };
 
+  /** The control bar's buttons, space-separated; null shows them all (attribute `controls`). */
+  declare controls: string | null;
+  /** Join only calls with fewer people than this (attribute `max-peers`); see the attribute. */
+  declare maxPeers: number | undefined;
   /** Room name (attribute `room`). */
   declare room: string;
   /** Relay URL (attribute `signal-url`). */
@@ -116,6 +178,14 @@ export class VideoChatElement extends LitElement {
   #chatSeen = 0;
   #announcement = '';
   #resolvedStrings: { key: unknown[]; value: VideoChatStrings } | undefined;
+  /** The language of the text: the element's `lang` or its closest ancestor's. */
+  #lang = '';
+  /** A `lang` attribute changed (anywhere in this element's tree), or a locale arrived: resolve the strings again. */
+  #langChanged = () => {
+    this.#resolvedStrings = undefined;
+    this.requestUpdate();
+  };
+  #langObserver = new MutationObserver(this.#langChanged);
   #actions: ViewActions = {
     join: () => this.join(),
     leave: () => this.leave(),
@@ -204,6 +274,7 @@ export class VideoChatElement extends LitElement {
       token: this.token || undefined,
       iceServers,
       iceTransportPolicy: this.iceTransportPolicy === 'relay' ? 'relay' : 'all',
+      maxPeers: this.maxPeers,
     });
   }
 
@@ -272,11 +343,13 @@ export class VideoChatElement extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
+    this.#langObserver.observe(this.getRootNode(), { attributeFilter: ['lang'], subtree: true });
     if (this.hasUpdated && this.room && this.signalUrl) this.join(); // re-inserted into the page
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    this.#langObserver.disconnect();
     this.leave();
   }
 
@@ -317,7 +390,8 @@ export class VideoChatElement extends LitElement {
       t: this.#strings(),
       name: this.name,
       room: this.room,
-      lang: this.lang,
+      lang: this.#lang,
+      controls: this.controls?.split(/\s+/) ?? null,
       configured: Boolean(this.room && this.signalUrl),
       chatOpen: this.#chatOpen,
       soundBlocked: this.#soundBlocked,
@@ -388,9 +462,9 @@ export class VideoChatElement extends LitElement {
 
   /** The strings for the element's `lang` (or the closest ancestor's) with the page's overrides. */
   #strings(): VideoChatStrings {
-    const lang = this.closest('[lang]')?.getAttribute('lang') ?? '';
+    const lang = (this.#lang = this.closest('[lang]')?.getAttribute('lang') ?? '');
     if (this.#resolvedStrings?.key[0] !== lang || this.#resolvedStrings.key[1] !== this.strings) {
-      this.#resolvedStrings = { key: [lang, this.strings], value: stringsFor(lang, this.strings) };
+      this.#resolvedStrings = { key: [lang, this.strings], value: stringsFor(lang, this.strings, this.#langChanged) };
     }
     return this.#resolvedStrings.value;
   }

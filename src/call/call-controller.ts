@@ -67,6 +67,11 @@ export interface CallOptions {
   /** Negotiation watchdog, in ms (see {@link PeerSession}). */
   watchdogMs?: number;
   /**
+   * The most people (this visitor included) to join a call with: a welcome listing this many or more others is left
+   * at once with a `room-full` error. Unset, 0 or NaN: no limit (the relay's own limit still applies).
+   */
+  maxPeers?: number | undefined;
+  /**
    * The bandwidth governor's budgets (kbps; defaults in `DEFAULT_BUDGET` of negotiation/bandwidth.ts, reasons in
    * docs/bandwidth.md): every video sender is capped from the number of peers in the call.
    */
@@ -327,6 +332,11 @@ export class CallController {
           this.#setState(this.#peers.size > 0 ? 'in-call' : 'waiting');
           break;
         }
+        if (message.peers.length >= (this.#options?.maxPeers || Infinity)) {
+          this.#signaling?.send({ type: 'leave' });
+          this.#roomFull();
+          break;
+        }
         // Any other welcome after a reconnect is a fresh start: a new ID, the others saw us leave.
         this.#closeSessions();
         this.#error = null;
@@ -362,8 +372,7 @@ export class CallController {
           this.#fail(new VideoChatError('unauthorized', 'You are not allowed to join this room (the invitation is missing, expired or for another room).'), true);
           this.#stopTrying();
         } else if (message.code === 'room-full') {
-          this.#fail(new VideoChatError('room-full', 'This room is full. Try again later.'), true);
-          this.#stopTrying();
+          this.#roomFull();
         } else {
           this.#fail(new VideoChatError('relay-error', `The video chat server refused a message: ${message.message}`), false);
         }
@@ -436,6 +445,11 @@ export class CallController {
   }
 
   /** After a refusal that retrying cannot fix: no more relay attempts, camera and microphone released. */
+  #roomFull(): void {
+    this.#fail(new VideoChatError('room-full', 'This room is full. Try again later.'), true);
+    this.#stopTrying();
+  }
+
   #stopTrying(): void {
     this.#signaling?.close();
     this.#closeSessions();

@@ -18,29 +18,31 @@ export function renderControls(v: View, inCall: boolean): TemplateResult {
   const media = v.call.media;
   const mic = media.microphoneEnabled;
   const camera = media.cameraEnabled;
+  /** `?hidden` for a button the `controls` attribute leaves out. */
+  const off = (control: string) => !(v.controls?.includes(control) ?? true);
   return html`<div part="controls" class="controls" role="toolbar" aria-label=${t.controls}>
-    <button part="control-button mic-button" aria-pressed=${mic ? 'true' : 'false'} ?disabled=${!media.track('audio')}
+    <button part="control-button mic-button" ?hidden=${off('microphone')} aria-pressed=${mic ? 'true' : 'false'} ?disabled=${!media.track('audio')}
       title=${mic ? t.muteMicrophone : t.unmuteMicrophone} @click=${actions.toggleMicrophone}>
       <svg viewBox="0 0 24 24" aria-hidden="true">${icons.mic}</svg><span>${t.microphone}</span>
     </button>
-    <button part="control-button camera-button" aria-pressed=${camera ? 'true' : 'false'} ?disabled=${!media.track('video')}
+    <button part="control-button camera-button" ?hidden=${off('camera')} aria-pressed=${camera ? 'true' : 'false'} ?disabled=${!media.track('video')}
       title=${camera ? t.cameraOff : t.cameraOn} @click=${actions.toggleCamera}>
       <svg viewBox="0 0 24 24" aria-hidden="true">${icons.camera}</svg><span>${t.camera}</span>
     </button>
     ${navigator.mediaDevices && 'getDisplayMedia' in navigator.mediaDevices
-      ? html`<button part="control-button screen-button" aria-pressed=${media.screen ? 'true' : 'false'} class="toggle-on"
+      ? html`<button part="control-button screen-button" ?hidden=${off('screen')} aria-pressed=${media.screen ? 'true' : 'false'} class="toggle-on"
           title=${media.screen ? t.stopSharing : t.startSharing} @click=${actions.toggleScreenShare}>
           <svg viewBox="0 0 24 24" aria-hidden="true">${icons.screen}</svg><span>${t.shareScreen}</span>
         </button>`
       : nothing}
-    <button part="control-button chat-button" aria-expanded=${v.chatOpen ? 'true' : 'false'} aria-controls="chat"
+    <button part="control-button chat-button" ?hidden=${off('chat')} aria-expanded=${v.chatOpen ? 'true' : 'false'} aria-controls="chat"
       @click=${actions.toggleChat}>
       <svg viewBox="0 0 24 24" aria-hidden="true">${icons.chat}</svg><span>${t.chat}</span>
       ${v.unread > 0
         ? html`<span part="unread" class="unread">${v.unread}<span class="visually-hidden"> ${t.unread}</span></span>`
         : nothing}
     </button>
-    <button part="control-button leave-button" class="leave" @click=${actions.leave}>
+    <button part="control-button leave-button" ?hidden=${off('leave')} class="leave" @click=${actions.leave}>
       <svg viewBox="0 0 24 24" aria-hidden="true">${icons.leave}</svg><span>${t.leave}</span>
     </button>
   </div>`;

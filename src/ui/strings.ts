@@ -109,13 +109,26 @@ export const en: VideoChatStrings = {
   errors: {},
 };
 
-/** Built-in locales by primary language subtag (BCP 47). */
+/** Built-in locales by primary language subtag (BCP 47); the others below are added once loaded. */
 export const locales: Record<string, VideoChatStrings> = { en };
 
 /**
- * The strings for a language tag (`de-AT` → `de`), English when there is no such locale, with `overrides` on top.
+ * Built-in locales kept out of the main module: each is its own file (in the script-tag build a chunk next to
+ * `video-chat.js`, e.g. `video-chat-de.js`), imported the first time an element needs it.
  */
-export function stringsFor(lang: string, overrides: Partial<VideoChatStrings> = {}): VideoChatStrings {
-  const base = locales[lang.toLowerCase().split('-')[0] ?? ''] ?? en;
+const lazy: Record<string, () => Promise<{ default: VideoChatStrings }>> = { de: () => import('./locales/de.js') };
+const loading: Record<string, Promise<unknown>> = {};
+
+/**
+ * The strings for a language tag (`de-AT` → `de`), English when there is no such locale, with `overrides` on top.
+ * A built-in locale that is not loaded yet gives English now and starts loading it; `loaded` is called when it is
+ * there (never if it cannot be fetched: the text stays English).
+ */
+export function stringsFor(lang: string, overrides: Partial<VideoChatStrings> = {}, loaded?: () => void): VideoChatStrings {
+  const code = lang.toLowerCase().split('-')[0] ?? '';
+  if (!locales[code] && lazy[code] && loaded) {
+    void (loading[code] ??= lazy[code]().then((m) => (locales[code] = m.default), () => undefined)).then((l) => l && loaded());
+  }
+  const base = locales[code] ?? en;
   return { ...base, ...overrides, errors: { ...base.errors, ...overrides.errors } };
 }

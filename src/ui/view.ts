@@ -28,6 +28,8 @@ export interface View {
   readonly room: string;
   /** The element's language (for dates and times). */
   readonly lang: string;
+  /** The control bar's buttons (tokens of the `controls` attribute), null for all. */
+  readonly controls: readonly string[] | null;
   /** True when `room` and `signal-url` are set. */
   readonly configured: boolean;
   readonly chatOpen: boolean;
