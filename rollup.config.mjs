@@ -7,6 +7,8 @@ import terser from '@rollup/plugin-terser';
 
 export default {
   input: 'lib/src/index.js',
+  // Lazy chunks (the device UI) import Lit and shared helpers from video-chat.js itself, which may export them for that.
+  preserveEntrySignatures: 'allow-extension',
   // Code splitting: the entry is dist/video-chat.js; each non-English locale (a dynamic import in src/ui/strings.ts)
   // becomes its own file next to it, video-chat-<lang>.js, fetched relative to video-chat.js only when a page uses it.
   output: {

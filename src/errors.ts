@@ -7,6 +7,7 @@
  * - `permission-denied`: the visitor (or the browser policy) refused camera/microphone access.
  * - `no-device`: no camera or microphone exists.
  * - `device-busy`: the device exists but could not be started (in use by another program).
+ * - `device-lost`: the camera or microphone stopped during the call (unplugged, or taken by the system).
  * - `relay-unreachable`: the WebSocket to the relay could not be opened or kept.
  * - `room-full`: the room is at capacity.
  * - `unauthorized`: the relay requires a room token and the `token` attribute is missing, expired or for another room.
@@ -18,6 +19,7 @@ export type VideoChatErrorCode =
   | 'permission-denied'
   | 'no-device'
   | 'device-busy'
+  | 'device-lost'
   | 'relay-unreachable'
   | 'room-full'
   | 'unauthorized'
@@ -56,6 +58,11 @@ export function mediaError(cause: unknown): VideoChatError {
         'The camera or microphone could not be started (is another program using it?). You can still watch and listen.',
         { cause });
   }
+}
+
+/** The error for a camera (`video`) or microphone (`audio`) whose track ended by itself (W3C Media Capture §4.3.1.2). */
+export function deviceLostError(kind: 'audio' | 'video'): VideoChatError {
+  return new VideoChatError('device-lost', `Your ${kind === 'video' ? 'camera' : 'microphone'} stopped (unplugged?).`);
 }
 
 /** Maps a getDisplayMedia rejection (W3C Screen Capture §5.1) to a {@link VideoChatError} about screen sharing. */

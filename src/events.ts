@@ -131,6 +131,16 @@ export class MediaStateEvent extends Event {
   }
 }
 
+export class DeviceChangeEvent extends Event {
+  static readonly eventName = 'vc-device-change';
+  readonly kind: MediaDeviceKind;
+  readonly deviceId: string;
+  constructor(kind: MediaDeviceKind, deviceId: string) {
+    super(DeviceChangeEvent.eventName, init);
+    this.kind = kind;
+    this.deviceId = deviceId;
+  }
+}
 declare global {
   interface HTMLElementEventMap {
     'vc-joined': JoinedEvent;
@@ -142,5 +152,6 @@ declare global {
     'vc-screen-share': ScreenShareEvent;
     'vc-chat-message': ChatMessageEvent;
     'vc-media-state': MediaStateEvent;
+    'vc-device-change': DeviceChangeEvent;
   }
 }

@@ -156,7 +156,12 @@ export const styles = css`
     display: flex;
     gap: var(--video-chat-gap, 8px);
   }
-  .chat-form input {
+  label {
+    display: grid;
+    gap: 4px;
+  }
+  select,
+  input {
     flex: 1;
     min-width: 0;
     padding: 8px 12px;
@@ -166,7 +171,11 @@ export const styles = css`
     color: inherit;
     font: inherit;
   }
-  .chat-form input:focus-visible {
+  select {
+    background: var(--video-chat-control-background, #2f3742);
+  }
+  select:focus-visible,
+  input:focus-visible {
     outline: 3px solid var(--video-chat-focus-ring, #7cb7ff);
   }
   .unread {

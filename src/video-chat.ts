@@ -5,6 +5,7 @@ import { PeerJoinedEvent, PeerLeftEvent, VideoChatErrorEvent, type CallState, ty
 import { isIceServer, type PeerInfo } from './protocol.js';
 import { renderChat } from './ui/chat.js';
 import { renderControls } from './ui/controls.js';
+import type * as DeviceUi from './ui/devices.js';
 import { stringsFor, type VideoChatStrings } from './ui/strings.js';
 import { renderStage } from './ui/tiles.js';
 import type { View, ViewActions } from './ui/view.js';
@@ -16,7 +17,8 @@ import { styles } from './video-chat.styles.js';
  *
  * The element joins when it is in the document and both `room` and `signal-url` are set; it leaves (stopping every
  * track and closing every connection) when removed; changing `room`, `signal-url`, `ice-servers` or
- * `ice-transport-policy` moves it to the new room.
+ * `ice-transport-policy` moves it to the new room. With `prejoin` it shows a camera preview, a name field and the device
+ * choice first, and joins when the visitor presses "Join call".
  *
  * @tag video-chat
  *
@@ -26,6 +28,10 @@ import { styles } from './video-chat.styles.js';
  * @attr {string} token - Room token (JWT, HS256) from the site's backend, when the relay requires one.
  * @attr {string} ice-servers - JSON array of RTCIceServer; overrides the relay's list.
  * @attr {'all'|'relay'} ice-transport-policy - `relay` forces TURN (W3C WebRTC RTCIceTransportPolicy). Default `all`.
+ * @attr {boolean} prejoin - Before joining, show a camera preview, the device choice and a name field (pre-filled from
+ *   `name`) with a "Join call" button; joining uses that name and those devices.
+ * @attr {boolean} microphone-off - Join with the microphone off (muted; the others see it). The visitor can turn it on.
+ * @attr {boolean} camera-off - Join with the camera off (the others see the initials). The visitor can turn it on.
  * @attr {string} controls - Which buttons the control bar shows: a space-separated list of `microphone`, `camera`,
  *   `screen`, `chat`, `settings`, `fullscreen`, `leave`. Unknown tokens are ignored; `controls=""` hides them all. Default
  *   (no attribute): all. "Join call" and "Try again" are always shown.
@@ -45,6 +51,8 @@ import { styles } from './video-chat.styles.js';
  * @fires {VideoChatErrorEvent} vc-error - Something went wrong (`error.code`, `error.message`).
  * @fires {ChatMessageEvent} vc-chat-message - A chat message was sent or received (`message: {id, peerId, name, text, sentAt}`).
  * @fires {MediaStateEvent} vc-media-state - A microphone or camera went on or off (`peerId`: null for this visitor).
+ * @fires {DeviceChangeEvent} vc-device-change - A camera, microphone or speaker was chosen (`kind`: `videoinput`,
+ *   `audioinput` or `audiooutput`; `deviceId`).
  * @fires {ScreenShareEvent} vc-screen-share - A screen share started or stopped (`peerId`: null for this visitor, `active`).
  *
  * @csspart call - The whole call area.
@@ -137,7 +145,17 @@ export class VideoChatElement extends LitElement {
     iceServers: { type: String, attribute: 'ice-servers' },
     iceTransportPolicy: { type: String, attribute: 'ice-transport-policy' },
     strings: { attribute: false },
+    prejoin: { type: Boolean },
+    microphoneOff: { type: Boolean, attribute: 'microphone-off' },
+    cameraOff: { type: Boolean, attribute: 'camera-off' },
   };
+
+  /** Show the pre-join screen before joining (attribute `prejoin`). */
+  declare prejoin: boolean;
+  /** Join with the microphone off (attribute `microphone-off`). */
+  declare microphoneOff: boolean;
+  /** Join with the camera off (attribute `camera-off`). */
+  declare cameraOff: boolean;
 
   /** The control bar's buttons, space-separated; null shows them all (attribute `controls`). */
   declare controls: string | null;
@@ -174,6 +192,9 @@ export class VideoChatElement extends LitElement {
   #internals: ElementInternals | undefined;
   #soundBlocked = false;
   #chatOpen = false;
+  #devicesOpen = false;
+  #preview = false;
+  #deviceUi: typeof DeviceUi | undefined;
   /** How many chat entries the visitor has seen (the chat was open when they arrived). */
   #chatSeen = 0;
   #announcement = '';
@@ -187,7 +208,7 @@ export class VideoChatElement extends LitElement {
   };
   #langObserver = new MutationObserver(this.#langChanged);
   #actions: ViewActions = {
-    join: () => this.join(),
+    join: () => this.#enter(),
     leave: () => this.leave(),
     toggleMicrophone: () => this.setMicrophoneEnabled(!this.#call.media.microphoneEnabled),
     toggleCamera: () => this.setCameraEnabled(!this.#call.media.cameraEnabled),
@@ -204,6 +225,20 @@ export class VideoChatElement extends LitElement {
       this.sendChatMessage(input.value);
       input.value = '';
     },
+    chooseDevice: (event) => {
+      const select = event.currentTarget as HTMLSelectElement;
+      void this.setDevice(select.dataset['kind'] as MediaDeviceKind, select.value).catch(() => undefined);
+    },
+    toggleDevices: () => {
+      this.#devicesOpen = !this.#devicesOpen;
+      this.#loadDeviceUi();
+    },
+    submitPrejoin: (event) => {
+      event.preventDefault();
+      this.name = ((event.currentTarget as HTMLFormElement).elements.namedItem('name') as HTMLInputElement).value.trim();
+      this.join();
+    },
+    retryMedia: () => void this.retryMedia(),
     enableSound: () => {
       this.#soundBlocked = false;
       for (const video of this.renderRoot.querySelectorAll<HTMLVideoElement>('video[part~="remote-video"]')) {
@@ -224,6 +259,7 @@ export class VideoChatElement extends LitElement {
     this.token = '';
     this.iceTransportPolicy = 'all';
     this.strings = {};
+    this.prejoin = this.microphoneOff = this.cameraOff = false;
     try {
       this.#internals = this.attachInternals();
     } catch {
@@ -259,13 +295,18 @@ export class VideoChatElement extends LitElement {
     return this.#call.getStats(peerId);
   }
 
-  /** Joins (or rejoins) the configured room. Fires `vc-error` with `bad-config` when `room`/`signal-url` are missing. */
+  /**
+   * Joins (or rejoins) the configured room, skipping the pre-join screen. Fires `vc-error` with `bad-config` when
+   * `room`/`signal-url` are missing.
+   */
   join(): void {
     const iceServers = this.#parseIceServers();
     if (!this.room || !this.signalUrl || iceServers === null) {
       if (iceServers !== null) this.#reportConfig('Set the room and signal-url attributes to join a call.');
       return;
     }
+    if (!this.#preview) this.#applyStartState(); // after the preview, the visitor's own choice stands
+    this.#preview = false;
     this.#joinedKey = this.#configKey();
     void this.#call.join({
       signalUrl: this.signalUrl,
@@ -281,6 +322,7 @@ export class VideoChatElement extends LitElement {
   /** Leaves the room; stops the camera and microphone and closes every connection. */
   leave(): void {
     this.#joinedKey = '';
+    this.#preview = false;
     this.#call.leave();
   }
 
@@ -289,6 +331,41 @@ export class VideoChatElement extends LitElement {
     this.#call.setMicrophoneEnabled(enabled);
     const t = this.#strings();
     this.#announce(enabled ? t.microphoneOnNotice : t.microphoneOffNotice);
+  }
+
+  /**
+   * Cameras, microphones and speakers (W3C Media Capture and Streams `enumerateDevices`; labels are empty until camera
+   * or microphone access was granted once). The lists in the UI follow `devicechange` by themselves.
+   */
+  getDevices(): Promise<MediaDeviceInfo[]> {
+    return this.#call.media.refreshDevices();
+  }
+
+  /** The chosen `deviceId`s by `MediaDeviceInfo.kind` (`videoinput`, …); a kind not there uses the browser's default. */
+  get selectedDevices(): Partial<Record<MediaDeviceKind, string>> {
+    return { ...this.#call.media.chosen };
+  }
+
+  /**
+   * Switches the camera (`videoinput`) or microphone (`audioinput`): the new device's track replaces the old one in the
+   * preview and in every peer connection (`RTCRtpSender.replaceTrack`, no renegotiation); mute and camera-off state and
+   * a screen share go on. `audiooutput` plays every remote video on that speaker (`HTMLMediaElement.setSinkId`). Before
+   * joining the choice is kept for the call. Fires `vc-device-change`.
+   * @throws {VideoChatError} `no-device`, `device-busy` or `permission-denied` (also fired as `vc-error`; the old
+   *   device goes on).
+   */
+  setDevice(kind: MediaDeviceKind, deviceId: string): Promise<void> {
+    return this.#call.setDevice(kind, deviceId);
+  }
+
+  /**
+   * Asks for camera and microphone again after a media fault (`permission-denied`, `no-device`, `device-busy`,
+   * `device-lost`) and sends them to everyone in the call (a visitor who was receive-only starts sending: the
+   * connections renegotiate). The error banner's "Try again" button calls it.
+   * @returns true when both were captured; else `error` says why (also fired as `vc-error`).
+   */
+  retryMedia(): Promise<boolean> {
+    return this.#call.retryMedia();
   }
 
   /** The chat of the current call, oldest first. */
@@ -344,7 +421,7 @@ export class VideoChatElement extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     this.#langObserver.observe(this.getRootNode(), { attributeFilter: ['lang'], subtree: true });
-    if (this.hasUpdated && this.room && this.signalUrl) this.join(); // re-inserted into the page
+    if (this.hasUpdated && this.room && this.signalUrl) this.#enter(); // re-inserted into the page
   }
 
   override disconnectedCallback(): void {
@@ -357,7 +434,7 @@ export class VideoChatElement extends LitElement {
     // Joining here (not in updated) folds the resulting state change into this same render.
     const config = ['room', 'signalUrl', 'token', 'iceServers', 'iceTransportPolicy'] as const;
     if (config.some((key) => changed.has(key)) && this.isConnected && this.#configKey() !== this.#joinedKey) {
-      if (this.room && this.signalUrl) this.join();
+      if (this.room && this.signalUrl) this.#enter();
       else if (this.#joinedKey) this.leave();
     }
     if (this.#chatOpen) this.#chatSeen = this.#call.chat.length; // what is shown counts as read
@@ -379,7 +456,7 @@ export class VideoChatElement extends LitElement {
         ${this.#renderError(state)}
         ${inCall ? renderStage(view) : nothing}
         ${inCall && state !== 'error' ? renderChat(view) : nothing}
-        ${renderControls(view, inCall)}
+        ${this.#preview ? this.#deviceUi?.renderPrejoin(view) : renderControls(view, inCall)}
       </div>
     `;
   }
@@ -394,6 +471,8 @@ export class VideoChatElement extends LitElement {
       controls: this.controls?.split(/\s+/) ?? null,
       configured: Boolean(this.room && this.signalUrl),
       chatOpen: this.#chatOpen,
+      devicesOpen: this.#devicesOpen,
+      deviceUi: this.#deviceUi,
       soundBlocked: this.#soundBlocked,
       unread: this.unreadCount,
       actions: this.#actions,
@@ -402,13 +481,12 @@ export class VideoChatElement extends LitElement {
 
   #renderError(state: CallState): TemplateResult | typeof nothing {
     const error = this.#call.error;
-    if (!error || state === 'idle') return nothing;
+    if (!error || (state === 'idle' && !this.#preview)) return nothing;
     const t = this.#strings();
     return html`<div part="error" class="error" role="alert">
       <span>${t.errors[error.code] ?? error.message}</span>
-      ${state === 'error'
-        ? html`<button part="control-button retry-button" class="primary" @click=${this.#actions.join}>${t.retry}</button>`
-        : nothing}
+      <button part="control-button retry-button" class="primary"
+        @click=${state === 'error' ? this.#actions.join : this.#actions.retryMedia}>${t.retry}</button>
     </div>`;
   }
 
@@ -432,7 +510,10 @@ export class VideoChatElement extends LitElement {
 
   /** Starts remote videos; where the browser blocks sound without a click, plays them muted and offers a button. */
   #playVideos(): void {
+    const sink = this.#call.media.chosen.audiooutput;
     for (const video of this.renderRoot.querySelectorAll<HTMLVideoElement>('video[part~="remote-video"], video[part~="screen-video"]')) {
+      // The chosen speaker (W3C Audio Output Devices API); '' is the default, which every video starts with.
+      if (sink && video.sinkId !== sink) video.setSinkId(sink).catch(() => undefined);
       if (!video.paused || video.dataset['starting']) continue;
       video.dataset['starting'] = '1';
       video.play().then(
@@ -467,6 +548,30 @@ export class VideoChatElement extends LitElement {
       this.#resolvedStrings = { key: [lang, this.strings], value: stringsFor(lang, this.strings, this.#langChanged) };
     }
     return this.#resolvedStrings.value;
+  }
+
+  /** Joins, or shows the pre-join screen first (attribute `prejoin`, when not in a call). */
+  #enter(): void {
+    if (!this.prejoin || this.#call.state !== 'idle') return this.join();
+    this.#preview = true;
+    this.#joinedKey = this.#configKey();
+    this.#applyStartState();
+    void this.#call.media.start();
+    this.#loadDeviceUi();
+  }
+
+  #loadDeviceUi(): void {
+    void import('./ui/devices.js').then((ui) => {
+      this.#deviceUi = ui;
+      this.requestUpdate();
+    });
+    this.requestUpdate();
+  }
+
+  /** Attributes `microphone-off` and `camera-off`. */
+  #applyStartState(): void {
+    if (this.microphoneOff) this.#call.media.setMicrophoneEnabled(false);
+    if (this.cameraOff) this.#call.media.setCameraEnabled(false);
   }
 
   #announce(message: string): void {

@@ -8,6 +8,7 @@
 import { VideoChatError } from '../errors.js';
 import {
   ChatMessageEvent,
+  DeviceChangeEvent,
   JoinedEvent,
   MediaStateEvent,
   LeftEvent,
@@ -20,7 +21,7 @@ import {
   type ChatEntry,
 } from '../events.js';
 import { MAX_CHAT_LENGTH, type PeerMessage } from '../peer-messages.js';
-import { MediaController } from '../media/media-controller.js';
+import { MediaController, type CaptureKind } from '../media/media-controller.js';
 import { PeerSession, type PeerSessionState } from '../negotiation/peer-session.js';
 import { cameraCaps, DEFAULT_BUDGET, screenCaps, type BandwidthBudget, type EncodingCaps } from '../negotiation/bandwidth.js';
 import {
@@ -101,12 +102,17 @@ export class CallController {
   #screenShared = false;
   #chat: ChatEntry[] = [];
   #chatCounter = 0;
+  /** The microphone/camera state last announced (`vc-media-state` fires on changes only). */
+  #announced = '';
   /** Bumped by each join/leave so that late async results of an abandoned join are ignored. */
   #run = 0;
 
   constructor(host: CallHost) {
     this.#host = host;
-    this.media = new MediaController(() => host.requestUpdate(), () => this.stopScreenShare());
+    this.media = new MediaController(() => host.requestUpdate(), () => this.stopScreenShare(), (kind, track) => {
+      this.#sendTrack(kind, track);
+      if (!track) this.#mediaFault(); // unplugged: the others see "camera off" (or "microphone off"), not a frozen tile
+    });
   }
 
   get state(): CallState {
@@ -177,11 +183,11 @@ export class CallController {
    * @throws {VideoChatError} `bad-config` for a signal URL that is not ws:/wss:.
    */
   async join(options: CallOptions): Promise<void> {
-    this.leave();
+    this.leave(true);
     const run = ++this.#run;
     this.#options = options;
     this.#setState('connecting');
-    await this.media.start();
+    if (!this.media.stream) await this.media.start(); // else: the preview (pre-join) or the last room's capture goes on
     if (run !== this.#run) return; // left or moved while the camera was starting
     if (this.media.error) this.#host.dispatch(new VideoChatErrorEvent(this.media.error));
     try {
@@ -199,8 +205,11 @@ export class CallController {
     this.#signaling.connect();
   }
 
-  /** Leaves the room: tells the relay, closes every peer connection and stops every local track. Idempotent. */
-  leave(): void {
+  /**
+   * Leaves the room: tells the relay, closes every peer connection and stops every local track (with `keepMedia`, only
+   * a screen share). Idempotent.
+   */
+  leave(keepMedia = false): void {
     this.#run += 1;
     const room = this.#options?.room;
     const wasJoined = this.#selfId !== null;
@@ -208,8 +217,10 @@ export class CallController {
     this.#signaling?.close();
     this.#signaling = undefined;
     this.#closeSessions();
-    this.media.stop();
+    if (keepMedia) this.media.stopScreenShare();
+    else this.media.stop();
     this.#screenShared = false;
+    this.#announced = '';
     this.#chat = [];
     this.#selfId = null;
     this.#resumeSecret = null;
@@ -248,6 +259,35 @@ export class CallController {
     this.#host.dispatch(new ScreenShareEvent(null, false));
   }
 
+  /**
+   * Switches the camera, microphone or speaker (see {@link MediaController.setDevice}); a new camera or microphone
+   * track replaces the old one in every peer connection with `RTCRtpSender.replaceTrack` (no renegotiation). Fires
+   * `vc-device-change`.
+   * @throws {VideoChatError} when the device cannot be started (also fired as `vc-error`; the old one goes on).
+   */
+  async setDevice(kind: MediaDeviceKind, deviceId: string): Promise<void> {
+    try {
+      await this.media.setDevice(kind, deviceId);
+    } catch (error) {
+      this.#mediaFault();
+      throw error;
+    }
+    this.#announceMediaState(); // a camera that was lost is back
+    this.#host.dispatch(new DeviceChangeEvent(kind, deviceId));
+  }
+
+  /**
+   * Asks for camera and microphone again (after a refusal, a missing, busy or unplugged device) and sends the new
+   * tracks to every peer; a kind that was not sent before (receive-only) is added, which renegotiates.
+   * @returns true when both were captured; else `error` says why (also fired as `vc-error`).
+   */
+  async retryMedia(): Promise<boolean> {
+    await this.media.start();
+    for (const kind of ['audio', 'video'] as const) this.#sendTrack(kind, this.media.track(kind));
+    this.#mediaFault();
+    return !this.media.error;
+  }
+
   setMicrophoneEnabled(enabled: boolean): void {
     this.media.setMicrophoneEnabled(enabled);
     this.#announceMediaState();
@@ -264,9 +304,21 @@ export class CallController {
     return join;
   }
 
-  /** Tells every peer (and the page) the state of our microphone and camera. */
+  #sendTrack(kind: CaptureKind, track: MediaStreamTrack | null): void {
+    this.#forEachSession((s) => void s.setTrack(kind, track));
+  }
+
+  #mediaFault(): void {
+    if (this.media.error) this.#host.dispatch(new VideoChatErrorEvent(this.media.error));
+    this.#announceMediaState();
+  }
+
+  /** Tells every peer (and the page) the state of our microphone and camera, when it changed. */
   #announceMediaState(): void {
     const state = { type: 'state', microphone: this.media.microphoneEnabled, camera: this.media.cameraEnabled } as const;
+    const key = `${state.microphone}${state.camera}`;
+    if (key === this.#announced) return;
+    this.#announced = key;
     this.#forEachSession((s) => s.sendPeerMessage(state));
     this.#host.dispatch(new MediaStateEvent(null, state.microphone, state.camera));
   }

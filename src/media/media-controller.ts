@@ -1,10 +1,14 @@
 /**
  * Local media: asks for camera and microphone (W3C Media Capture and Streams `getUserMedia`), falls back to what is
- * available, mutes and unmutes, and stops every track when released. No DOM beyond `navigator.mediaDevices`.
+ * available, lists and switches devices (`enumerateDevices`, `devicechange`), mutes and unmutes, notices a device that
+ * goes away (track `ended`), and stops every track when released. No DOM beyond `navigator.mediaDevices`.
  *
  * @module
  */
-import { mediaError, screenShareError, type VideoChatError } from '../errors.js';
+import { deviceLostError, mediaError, screenShareError, type VideoChatError } from '../errors.js';
+
+/** Camera or microphone, as a track kind. */
+export type CaptureKind = 'audio' | 'video';
 
 /** Default capture: a size and rate that a 6-peer mesh can carry on an ordinary uplink. */
 export const DEFAULT_CONSTRAINTS: MediaStreamConstraints = {
@@ -21,18 +25,66 @@ export class MediaController {
   screen: MediaStream | null = null;
   #screenTrack: MediaStreamTrack | null = null;
   #ownsScreen = false;
+  /** The media devices from the last `enumerateDevices()` (labels are empty until access was granted once). */
+  devices: MediaDeviceInfo[] = [];
+  /** `deviceId`s chosen by {@link setDevice}, by `MediaDeviceInfo.kind`; none: the browser's default. */
+  readonly chosen: Partial<Record<MediaDeviceKind, string>> = {};
+  /** Set by start(), cleared by stop(): camera and microphone are wanted; a capture finishing after either is stale. */
+  #run: object | null = null;
   #microphoneEnabled = true;
   #cameraEnabled = true;
   #onChange: () => void;
   #onScreenEnded: () => void;
+  #onTrack: (kind: CaptureKind, track: MediaStreamTrack | null) => void;
 
   /**
    * @param onChange something about local media changed.
    * @param onScreenEnded the screen share ended by itself (the browser's own "Stop sharing" button, a closed window).
+   * @param onTrack the live camera or microphone track changed during capture: replaced by {@link setDevice}, or
+   *   `null` when the device went away (unplugged; `error` is then `device-lost`).
    */
-  constructor(onChange: () => void, onScreenEnded: () => void = () => undefined) {
+  constructor(onChange: () => void, onScreenEnded: () => void = () => undefined,
+    onTrack: (kind: CaptureKind, track: MediaStreamTrack | null) => void = () => undefined) {
     this.#onChange = onChange;
     this.#onScreenEnded = onScreenEnded;
+    this.#onTrack = onTrack;
+  }
+
+  /** Refreshes {@link devices} (W3C Media Capture and Streams `enumerateDevices`). Never rejects. */
+  readonly refreshDevices = async (): Promise<MediaDeviceInfo[]> => {
+    this.devices = await navigator.mediaDevices?.enumerateDevices().catch(() => []) ?? [];
+    this.#onChange();
+    return this.devices;
+  };
+
+  /**
+   * Chooses the camera (`videoinput`), microphone (`audioinput`) or speaker (`audiooutput`; applied by the UI with
+   * `HTMLMediaElement.setSinkId`). While capturing, a camera or microphone is switched at once: a new track from
+   * `getUserMedia({deviceId: {exact}})` replaces the old one (which is stopped) in {@link stream}, keeps its mute state,
+   * and is reported through `onTrack`. Before {@link start} the choice is only remembered.
+   * @throws {VideoChatError} `no-device`, `device-busy` or `permission-denied` when the device cannot be started (the
+   *   old track keeps going; `error` is set).
+   */
+  async setDevice(kind: MediaDeviceKind, deviceId: string): Promise<void> {
+    const type = kind === 'audioinput' ? 'audio' : 'video';
+    const run = this.#run;
+    if (kind !== 'audiooutput' && run) {
+      let track: MediaStreamTrack | undefined;
+      try {
+        [track] = (await navigator.mediaDevices.getUserMedia({ [type]: this.#constraints(type, { exact: deviceId }) })).getTracks();
+      } catch (cause) {
+        this.error = mediaError(cause);
+        this.#onChange();
+        throw this.error;
+      }
+      if (run !== this.#run || !track) return track?.stop(); // stopped or restarted meanwhile
+      this.track(type)?.stop();
+      this.#adopt([...this.stream?.getTracks().filter((t) => t.kind !== type) ?? [], track]);
+      if (this.track('audio') && this.track('video')) this.error = null;
+      this.#onTrack(type, track);
+    }
+    this.chosen[kind] = deviceId;
+    this.#onChange();
   }
 
   /**
@@ -91,8 +143,14 @@ export class MediaController {
    * Captures camera and microphone. Never rejects: if both cannot be had it tries each alone, and if nothing works it
    * leaves `stream` null and sets `error` (the call goes on receive-only).
    */
-  async start(constraints: MediaStreamConstraints = DEFAULT_CONSTRAINTS): Promise<void> {
-    this.stop();
+  /**
+   * Captures camera and microphone (the chosen devices where set, as `ideal`: another one when it is gone), replacing
+   * any capture before; a screen share goes on. Never rejects: if both cannot be had it tries each alone, and if
+   * nothing works it leaves `stream` null and sets `error` (the call goes on receive-only).
+   */
+  async start(): Promise<void> {
+    this.#release();
+    const run = (this.#run = {});
     this.error = null;
     const devices = navigator.mediaDevices;
     if (!devices?.getUserMedia) {
@@ -101,11 +159,14 @@ export class MediaController {
       this.#onChange();
       return;
     }
+    devices.addEventListener('devicechange', this.refreshDevices);
+    const audio = this.#constraints('audio', { ideal: this.chosen.audioinput });
+    const video = this.#constraints('video', { ideal: this.chosen.videoinput });
     let firstError: unknown;
-    for (const attempt of [constraints, { audio: constraints.audio }, { video: constraints.video }]) {
-      if (!attempt.audio && !attempt.video) continue;
+    let stream: MediaStream | null = null;
+    for (const attempt of [{ audio, video }, { audio }, { video }]) {
       try {
-        this.stream = await devices.getUserMedia(attempt);
+        stream = await devices.getUserMedia(attempt);
         break;
       } catch (error) {
         firstError ??= error;
@@ -113,9 +174,11 @@ export class MediaController {
         if (error instanceof Error && (error.name === 'NotAllowedError' || error.name === 'SecurityError')) break;
       }
     }
+    if (run !== this.#run) return stream?.getTracks().forEach((t) => t.stop()); // stopped or restarted meanwhile
+    if (stream) this.#adopt(stream.getTracks());
     if (firstError !== undefined) this.error = mediaError(firstError);
-    this.#apply();
     this.#onChange();
+    void this.refreshDevices(); // labels are known now
   }
 
   /** The live local track of a kind, if any. */
@@ -147,9 +210,40 @@ export class MediaController {
 
   /** Stops every local track (the camera light goes off) and any screen share. */
   stop(): void {
+    this.#release();
+    this.#run = null;
+    navigator.mediaDevices?.removeEventListener('devicechange', this.refreshDevices);
+    this.stopScreenShare();
+  }
+
+  #release(): void {
     for (const track of this.stream?.getTracks() ?? []) track.stop();
     this.stream = null;
-    this.stopScreenShare();
+  }
+
+  #constraints(kind: CaptureKind, deviceId: ConstrainDOMStringParameters): MediaTrackConstraints {
+    return { ...(DEFAULT_CONSTRAINTS[kind] as MediaTrackConstraints), deviceId };
+  }
+
+  /**
+   * Makes `tracks` the local stream (a new MediaStream, so previews rebind), applies the mute state, and watches each
+   * track for `ended`: a device unplugged or taken away ends its track by itself (W3C Media Capture §4.3.1.2).
+   */
+  #adopt(tracks: MediaStreamTrack[]): void {
+    this.stream = tracks.length ? new MediaStream(tracks) : null;
+    this.#apply();
+    for (const track of tracks) {
+      // Firefox ESR 153 hands a dispatched 'ended' to the onended handler only: use it (these tracks are ours alone).
+      track.onended = () => {
+        const kind = track.kind as CaptureKind;
+        if (this.track(kind) !== track) return; // replaced or stopped already
+        track.stop();
+        this.#adopt(this.stream?.getTracks().filter((t) => t !== track) ?? []);
+        this.error = deviceLostError(kind);
+        this.#onTrack(kind, null);
+        this.#onChange();
+      };
+    }
   }
 
   #apply(): void {

@@ -20,7 +20,7 @@ export function renderControls(v: View, inCall: boolean): TemplateResult {
   const camera = media.cameraEnabled;
   /** `?hidden` for a button the `controls` attribute leaves out. */
   const off = (control: string) => !(v.controls?.includes(control) ?? true);
-  return html`<div part="controls" class="controls" role="toolbar" aria-label=${t.controls}>
+  return html`${v.deviceUi?.renderSettings(v)}<div part="controls" class="controls" role="toolbar" aria-label=${t.controls}>
     <button part="control-button mic-button" ?hidden=${off('microphone')} aria-pressed=${mic ? 'true' : 'false'} ?disabled=${!media.track('audio')}
       title=${mic ? t.muteMicrophone : t.unmuteMicrophone} @click=${actions.toggleMicrophone}>
       <svg viewBox="0 0 24 24" aria-hidden="true">${icons.mic}</svg><span>${t.microphone}</span>
@@ -41,6 +41,10 @@ export function renderControls(v: View, inCall: boolean): TemplateResult {
       ${v.unread > 0
         ? html`<span part="unread" class="unread">${v.unread}<span class="visually-hidden"> ${t.unread}</span></span>`
         : nothing}
+    </button>
+    <button part="control-button settings-button" ?hidden=${off('settings')} aria-expanded=${v.devicesOpen ? 'true' : 'false'} aria-controls="devices"
+      @click=${actions.toggleDevices}>
+      <svg viewBox="0 0 24 24" aria-hidden="true">${icons.settings}</svg><span>${t.devices}</span>
     </button>
     <button part="control-button leave-button" ?hidden=${off('leave')} class="leave" @click=${actions.leave}>
       <svg viewBox="0 0 24 24" aria-hidden="true">${icons.leave}</svg><span>${t.leave}</span>

@@ -28,6 +28,11 @@ export interface VideoChatStrings {
   camera: string;
   shareScreen: string;
   chat: string;
+  /** The settings button (device choice). */
+  devices: string;
+  speaker: string;
+  /** Label of the name field before joining. */
+  yourName: string;
   muteMicrophone: string;
   unmuteMicrophone: string;
   cameraOff: string;
@@ -80,6 +85,9 @@ export const en: VideoChatStrings = {
   camera: 'Camera',
   shareScreen: 'Share screen',
   chat: 'Chat',
+  devices: 'Devices',
+  speaker: 'Speaker',
+  yourName: 'Your name',
   muteMicrophone: 'Mute microphone',
   unmuteMicrophone: 'Unmute microphone',
   cameraOff: 'Turn camera off',

@@ -26,7 +26,7 @@ export function renderStage(v: View): TemplateResult {
     </div>`;
 }
 
-function renderLocalTile(v: View): TemplateResult {
+export function renderLocalTile(v: View): TemplateResult {
   const media = v.call.media;
   return html`<figure part="tile local-tile" class="tile local">
     ${media.stream && media.cameraEnabled

@@ -5,6 +5,7 @@
  * @module
  */
 import type { CallController } from '../call/call-controller.js';
+import type * as DeviceUi from './devices.js';
 import type { VideoChatStrings } from './strings.js';
 
 /** What the controls do (bound once by the element, so listeners stay the same between renders). */
@@ -18,6 +19,13 @@ export interface ViewActions {
   toggleChat(): void;
   submitChat(event: SubmitEvent): void;
   enableSound(): void;
+  /** A device `<select>` (with `data-kind`) changed. */
+  chooseDevice(event: Event): void;
+  toggleDevices(): void;
+  /** The pre-join form was submitted: join with its name. */
+  submitPrejoin(event: SubmitEvent): void;
+  /** Capture camera and microphone again after a media fault. */
+  retryMedia(): void;
 }
 
 export interface View {
@@ -33,6 +41,10 @@ export interface View {
   /** True when `room` and `signal-url` are set. */
   readonly configured: boolean;
   readonly chatOpen: boolean;
+  /** The device settings panel is open. */
+  readonly devicesOpen: boolean;
+  /** The pre-join screen and the settings panel: a chunk of their own, loaded when first needed. */
+  readonly deviceUi: typeof DeviceUi | undefined;
   /** The browser blocked sound without a click: show the "enable sound" button. */
   readonly soundBlocked: boolean;
   /** Chat messages from others not seen yet. */

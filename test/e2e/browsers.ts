@@ -25,7 +25,9 @@ export const CHROMIUM_ARGS: readonly string[] = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
-  '--use-fake-device-for-media-stream',
+  // Three fake cameras, so switching the camera mid-call is tested for real: fake_device_0 (I420, the default) and
+  // fake_device_2 (MJPEG) both reach the far side; fake_device_1 is a Y16 depth camera whose frames WebRTC does not send.
+  '--use-fake-device-for-media-stream=device-count=3',
   '--use-fake-ui-for-media-stream',
   '--autoplay-policy=no-user-gesture-required',
   // No DNS lookups at all; only the literal loopback address is reachable.
