@@ -2,6 +2,7 @@
  * Typed DOM events `<video-chat>` fires for the host page. All bubble and are composed (they cross shadow roots), so
  * a page can listen on the element or any ancestor. None is cancelable.
  */
+import type { ConnectionQuality, QualityLevel } from './call/call-stats.js';
 import type { VideoChatError } from './errors.js';
 import type { PeerInfo } from './protocol.js';
 
@@ -141,6 +142,36 @@ export class DeviceChangeEvent extends Event {
     this.deviceId = deviceId;
   }
 }
+
+/**
+ * Fired when another participant becomes the active speaker (`peerId`; null for this visitor), judged from the audio
+ * levels of W3C WebRTC Statistics (`inbound-rtp` / `media-source` `audioLevel`). The last speaker stays active through
+ * silence; after they leave there is none until someone speaks.
+ */
+export class ActiveSpeakerEvent extends Event {
+  static readonly eventName = 'vc-active-speaker';
+  readonly peerId: string | null;
+  constructor(peerId: string | null) {
+    super(ActiveSpeakerEvent.eventName, init);
+    this.peerId = peerId;
+  }
+}
+
+/** Fired when the connection quality of a peer (`good`, `fair`, `poor`) is first known or changes, with its `figures`. */
+export class QualityChangeEvent extends Event {
+  static readonly eventName = 'vc-quality-change';
+  readonly peerId: string;
+  readonly quality: QualityLevel;
+  /** Round-trip time (ms), loss (fraction) and bitrate (kbps) that gave this level. */
+  readonly figures: ConnectionQuality;
+  constructor(peerId: string, figures: ConnectionQuality) {
+    super(QualityChangeEvent.eventName, init);
+    this.peerId = peerId;
+    this.quality = figures.level;
+    this.figures = figures;
+  }
+}
+
 declare global {
   interface HTMLElementEventMap {
     'vc-joined': JoinedEvent;
@@ -152,6 +183,8 @@ declare global {
     'vc-screen-share': ScreenShareEvent;
     'vc-chat-message': ChatMessageEvent;
     'vc-media-state': MediaStateEvent;
+    'vc-active-speaker': ActiveSpeakerEvent;
+    'vc-quality-change': QualityChangeEvent;
     'vc-device-change': DeviceChangeEvent;
   }
 }

@@ -48,7 +48,9 @@ export const styles = css`
   .grid {
     display: grid;
     gap: var(--video-chat-gap, 8px);
-    grid-template-columns: repeat(auto-fit, minmax(min(100%, var(--video-chat-tile-min-width, 220px)), 1fr));
+    /* At most --cols (about the square root of the tile count) columns, fewer where tiles would be too narrow. */
+    grid-template-columns: repeat(auto-fit, minmax(max(min(100%, var(--video-chat-tile-min-width, 220px)),
+      100% / var(--cols) - var(--video-chat-gap, 8px)), 1fr));
   }
   .grid.strip {
     grid-template-columns: repeat(auto-fill, minmax(min(100%, 140px), 1fr));
@@ -77,6 +79,10 @@ export const styles = css`
     overflow: hidden;
     border-radius: var(--video-chat-radius, 12px);
     background: var(--video-chat-tile-background, #20252c);
+    /* The active speaker's outline fades in (not under prefers-reduced-motion, see the end). */
+    outline: 3px solid transparent;
+    outline-offset: -3px;
+    transition: outline-color 0.3s;
   }
   video {
     display: block;
@@ -116,6 +122,52 @@ export const styles = css`
   .badge {
     right: 8px;
     top: 8px;
+  }
+  .active-speaker {
+    outline-color: var(--video-chat-speaking, #3ccb7f);
+  }
+  .pinned {
+    grid-column: 1 / -1;
+    order: -1;
+  }
+  .tile:fullscreen video {
+    object-fit: contain;
+  }
+  :host(:fullscreen) .call {
+    height: 100%;
+    overflow: auto;
+  }
+  .tools {
+    position: absolute;
+    left: 8px;
+    top: 8px;
+    display: flex;
+    gap: 4px;
+  }
+  .tools button {
+    min-height: 0;
+    padding: 4px;
+    background: rgb(0 0 0 / 0.6);
+  }
+  .quality {
+    position: absolute;
+    right: 8px;
+    bottom: 8px;
+    max-width: calc(100% - 16px);
+    padding: 0 4px;
+    background: rgb(0 0 0 / 0.6);
+    color: #3ccb7f;
+  }
+  .fair {
+    color: #fdb022;
+  }
+  .poor {
+    color: #f97066;
+  }
+  /* The figures, on hover and on keyboard focus. */
+  .quality:is(:hover, :focus)::after {
+    content: ' ' attr(aria-label);
+    color: #fff;
   }
   .mic-off {
     width: 14px;

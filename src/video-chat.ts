@@ -1,6 +1,7 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { CallController } from './call/call-controller.js';
 import { VideoChatError } from './errors.js';
+import type { ConnectionQuality } from './call/call-stats.js';
 import { PeerJoinedEvent, PeerLeftEvent, VideoChatErrorEvent, type CallState, type ChatEntry } from './events.js';
 import { isIceServer, type PeerInfo } from './protocol.js';
 import { renderChat } from './ui/chat.js';
@@ -54,6 +55,11 @@ import { styles } from './video-chat.styles.js';
  * @fires {DeviceChangeEvent} vc-device-change - A camera, microphone or speaker was chosen (`kind`: `videoinput`,
  *   `audioinput` or `audiooutput`; `deviceId`).
  * @fires {ScreenShareEvent} vc-screen-share - A screen share started or stopped (`peerId`: null for this visitor, `active`).
+ * @fires {ActiveSpeakerEvent} vc-active-speaker - Someone else became the active speaker (`peerId`: null for this
+ *   visitor), from getStats `audioLevel` polled every 400 ms, with hysteresis (see `src/call/call-stats.ts`).
+ * @fires {QualityChangeEvent} vc-quality-change - A peer's connection quality became known or changed (`peerId`,
+ *   `quality`: `good`, `fair` or `poor`; `figures`: `{level, rttMs, loss, kbps}`). Good: round trip under 300 ms and
+ *   loss under 2 %; poor: 600 ms or more, 8 % or more, or nothing received; fair between.
  *
  * @csspart call - The whole call area.
  * @csspart status - The status line (also a polite live region).
@@ -122,6 +128,7 @@ import { styles } from './video-chat.styles.js';
  * @cssprop --video-chat-danger - Leave button. Default `#b42318`.
  * @cssprop --video-chat-control-background - Control buttons. Default `#2f3742`.
  * @cssprop --video-chat-control-off-background - A control that is off (muted mic, camera off). Default `#b42318`.
+ * @cssprop --video-chat-speaking - Outline of the active speaker's tile. Default `#3ccb7f`.
  * @cssprop --video-chat-focus-ring - Keyboard focus outline. Default `#7cb7ff`.
  * @cssprop --video-chat-error-background - Error banner. Default `#5c1a1a`.
  *
@@ -192,6 +199,7 @@ export class VideoChatElement extends LitElement {
   #internals: ElementInternals | undefined;
   #soundBlocked = false;
   #chatOpen = false;
+  #pinned: string | null = null;
   #devicesOpen = false;
   #preview = false;
   #deviceUi: typeof DeviceUi | undefined;
@@ -239,6 +247,20 @@ export class VideoChatElement extends LitElement {
       this.join();
     },
     retryMedia: () => void this.retryMedia(),
+    pin: (event) => {
+      const id = tileOf(event)?.dataset['peerId'] ?? null;
+      this.pin(id === this.#pinned ? null : id);
+    },
+    fullscreen: (event) => {
+      const target = tileOf(event) ?? this;
+      if (this.#fullscreen() === target) void document.exitFullscreen();
+      else target.requestFullscreen().catch(() => undefined); // refused (no user gesture, or not allowed in a frame)
+    },
+    pip: (event) => {
+      // One of our videos in Picture-in-Picture: close it; else open this tile's (W3C Picture-in-Picture).
+      if (document.pictureInPictureElement === this) void document.exitPictureInPicture();
+      else tileOf(event)?.querySelector('video')?.requestPictureInPicture().catch(() => undefined);
+    },
     enableSound: () => {
       this.#soundBlocked = false;
       for (const video of this.renderRoot.querySelectorAll<HTMLVideoElement>('video[part~="remote-video"]')) {
@@ -265,6 +287,7 @@ export class VideoChatElement extends LitElement {
     } catch {
       this.#internals = undefined; // custom states are an enhancement
     }
+    this.addEventListener('fullscreenchange', () => this.requestUpdate()); // composed: also for a tile inside
   }
 
   /** The visible state of the call. */
@@ -293,6 +316,29 @@ export class VideoChatElement extends LitElement {
    */
   getStats(peerId: string): Promise<RTCStatsReport | undefined> {
     return this.#call.getStats(peerId);
+  }
+
+  /**
+   * The latest connection figures of a peer, refreshed every 400 ms: `level` (`good`, `fair`, `poor`), `rttMs`
+   * (round-trip time, ms; null when unknown), `loss` (fraction 0–1), `kbps` (media received; null when it sends none).
+   * @returns undefined for an unknown peer or before its connection is up.
+   */
+  getConnectionQuality(peerId: string): ConnectionQuality | undefined {
+    return this.#call.stats.quality.get(peerId);
+  }
+
+  /** The active speaker's peer ID, null for this visitor, undefined when nobody has spoken yet (see `vc-active-speaker`). */
+  get activeSpeaker(): string | null | undefined {
+    return this.#call.stats.speaker;
+  }
+
+  /**
+   * Pins a remote peer's tile: it is shown large, above the other tiles (a strip); `null` unpins. An ID that is not in
+   * the call pins nothing. The tile's pin button does the same.
+   */
+  pin(peerId: string | null): void {
+    this.#pinned = peerId;
+    this.requestUpdate();
   }
 
   /**
@@ -475,6 +521,8 @@ export class VideoChatElement extends LitElement {
       deviceUi: this.#deviceUi,
       soundBlocked: this.#soundBlocked,
       unread: this.unreadCount,
+      pinned: this.#pinned,
+      fullscreen: ((f) => (f === this ? '' : f?.dataset['peerId'] ?? null))(this.#fullscreen()),
       actions: this.#actions,
     };
   }
@@ -598,10 +646,18 @@ export class VideoChatElement extends LitElement {
     return null;
   }
 
+  /** This element (or a tile in it) when in full screen (W3C Fullscreen API), else null. */
+  #fullscreen(): HTMLElement | null {
+    return document.fullscreenElement === this ? (this.shadowRoot?.fullscreenElement as HTMLElement | null) ?? this : null;
+  }
+
   #reportConfig(message: string): void {
     this.dispatchEvent(new VideoChatErrorEvent(new VideoChatError('bad-config', message)));
   }
 }
+
+/** The tile a button is in, if any. */
+const tileOf = (event: Event) => (event.currentTarget as Element).closest('figure');
 
 declare global {
   interface HTMLElementTagNameMap {

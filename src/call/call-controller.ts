@@ -20,6 +20,7 @@ import {
   type CallState,
   type ChatEntry,
 } from '../events.js';
+import { callStats, type CallStats } from './call-stats.js';
 import { MAX_CHAT_LENGTH, type PeerMessage } from '../peer-messages.js';
 import { MediaController, type CaptureKind } from '../media/media-controller.js';
 import { PeerSession, type PeerSessionState } from '../negotiation/peer-session.js';
@@ -88,6 +89,8 @@ export interface CallHost {
 
 export class CallController {
   readonly media: MediaController;
+  /** Active speaker and connection quality per peer (a getStats poll loop while peers are there). */
+  readonly stats: CallStats;
   #host: CallHost;
   #options: CallOptions | undefined;
   #signaling: SignalingClient | undefined;
@@ -109,6 +112,7 @@ export class CallController {
 
   constructor(host: CallHost) {
     this.#host = host;
+    this.stats = callStats(this, host);
     this.media = new MediaController(() => host.requestUpdate(), () => this.stopScreenShare(), (kind, track) => {
       this.#sendTrack(kind, track);
       if (!track) this.#mediaFault(); // unplugged: the others see "camera off" (or "microphone off"), not a frozen tile
@@ -217,6 +221,7 @@ export class CallController {
     this.#signaling?.close();
     this.#signaling = undefined;
     this.#closeSessions();
+    this.stats.stop();
     if (keepMedia) this.media.stopScreenShare();
     else this.media.stop();
     this.#screenShared = false;
@@ -470,6 +475,7 @@ export class CallController {
     });
     this.#sessions.set(info.id, session);
     this.#applyBandwidth(); // one more copy of each stream: everyone's share shrinks
+    this.stats.start();
     this.#host.dispatch(new PeerJoinedEvent({ id: info.id, name: info.name }));
   }
 

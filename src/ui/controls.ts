@@ -46,6 +46,10 @@ export function renderControls(v: View, inCall: boolean): TemplateResult {
       @click=${actions.toggleDevices}>
       <svg viewBox="0 0 24 24" aria-hidden="true">${icons.settings}</svg><span>${t.devices}</span>
     </button>
+    ${document.fullscreenEnabled
+      ? html`<button part="control-button fullscreen-button" ?hidden=${off('fullscreen')} class="toggle-on" aria-pressed=${v.fullscreen === '' ? 'true' : 'false'}
+          @click=${actions.fullscreen}><svg viewBox="0 0 24 24" aria-hidden="true">${icons.fullscreen}</svg><span>${t.fullScreen}</span></button>`
+      : nothing}
     <button part="control-button leave-button" ?hidden=${off('leave')} class="leave" @click=${actions.leave}>
       <svg viewBox="0 0 24 24" aria-hidden="true">${icons.leave}</svg><span>${t.leave}</span>
     </button>

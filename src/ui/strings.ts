@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { ConnectionQuality } from '../call/call-stats.js';
 import type { VideoChatErrorCode } from '../errors.js';
 
 /** The user-visible strings of `<video-chat>`. Functions receive the variable parts (names, counts). */
@@ -57,6 +58,12 @@ export interface VideoChatStrings {
   peerConnecting: string;
   peerFailed: string;
   enableSound: string;
+  /** Tile buttons (their `title`); `fullScreen` also labels the control that shows the whole element full screen. */
+  pin: string;
+  fullScreen: string;
+  pictureInPicture: string;
+  /** A peer's connection quality and its figures (round trip in ms, loss as a fraction, kbps). */
+  quality: (q: ConnectionQuality) => string;
   unread: string;
   message: string;
   messagePlaceholder: string;
@@ -110,6 +117,11 @@ export const en: VideoChatStrings = {
   peerConnecting: 'Connecting…',
   peerFailed: 'Could not connect',
   enableSound: 'Click to enable sound',
+  pin: 'Pin',
+  fullScreen: 'Full screen',
+  pictureInPicture: 'Picture in picture',
+  quality: (q) =>
+    `Connection ${q.level}: ${q.rttMs === null ? '?' : Math.round(q.rttMs)} ms round trip, ${Math.round(q.loss * 100)}% loss, ${Math.round(q.kbps ?? 0)} kbps`,
   unread: 'unread',
   message: 'Message',
   messagePlaceholder: 'Message everyone',

@@ -1,8 +1,9 @@
 /**
- * Tiles: the local preview, one tile per remote peer, and the spotlight for a screen another peer shares.
+ * Tiles: the local preview, one tile per remote peer (with its pin, full-screen and Picture-in-Picture buttons and
+ * connection quality), and the spotlight for a screen another peer shares.
  * @module
  */
-import { html, nothing, type TemplateResult } from 'lit';
+import { html, nothing, type SVGTemplateResult, type TemplateResult } from 'lit';
 import { live } from 'lit/directives/live.js';
 import type { RemotePeer } from '../call/call-controller.js';
 import { icons } from './icons.js';
@@ -15,12 +16,13 @@ import { initials, type View } from './view.js';
 export function renderStage(v: View): TemplateResult {
   const { call, t } = v;
   const presenter = call.peers.find((peer) => peer.screen);
+  const pinned = call.peers.some((peer) => peer.id === v.pinned);
   return html`${presenter ? renderSpotlight(v, presenter) : nothing}
     ${call.media.screen
       ? html`<p part="sharing-banner" class="sharing">${t.sharing}
           <button part="control-button stop-share-button" @click=${v.actions.stopScreenShare}>${t.stopShare}</button></p>`
       : nothing}
-    <div part="grid" class=${presenter ? 'grid strip' : 'grid'}>
+    <div part="grid" class=${presenter || pinned ? 'grid strip' : 'grid'} style="--cols:${Math.ceil(Math.sqrt(call.peers.length + 1))}">
       ${renderLocalTile(v)}
       ${call.peers.map((peer) => renderRemoteTile(v, peer))}
     </div>`;
@@ -28,7 +30,8 @@ export function renderStage(v: View): TemplateResult {
 
 export function renderLocalTile(v: View): TemplateResult {
   const media = v.call.media;
-  return html`<figure part="tile local-tile" class="tile local">
+  const speaking = v.call.stats.speaker === null ? ' active-speaker' : '';
+  return html`<figure part="tile local-tile${speaking}" class="tile local${speaking}">
     ${media.stream && media.cameraEnabled
       ? html`<video part="video local-video" .srcObject=${live(media.stream)} .muted=${true} autoplay playsinline></video>`
       : html`<div class="placeholder" aria-hidden="true">${initials(v.name || v.t.you)}</div>`}
@@ -50,7 +53,10 @@ function renderRemoteTile(v: View, peer: RemotePeer): TemplateResult {
   const hasVideo = peer.stream.getVideoTracks().length > 0;
   const label = peer.name || t.guest;
   const badge = peer.connection === 'connecting' ? t.peerConnecting : peer.connection === 'failed' ? t.peerFailed : '';
-  return html`<figure part="tile remote-tile" class="tile" data-peer-id=${peer.id}>
+  const quality = v.call.stats.quality.get(peer.id);
+  const pinned = v.pinned === peer.id;
+  const extra = `${v.call.stats.speaker === peer.id ? ' active-speaker' : ''}${pinned ? ' pinned' : ''}`;
+  return html`<figure part="tile remote-tile${extra}" class="tile${extra}" data-peer-id=${peer.id}>
     <video part="video remote-video" data-peer-id=${peer.id} .srcObject=${live(peer.stream)} autoplay playsinline
       aria-label=${t.videoOf(label)}></video>
     ${hasVideo && peer.camera !== false
@@ -60,8 +66,29 @@ function renderRemoteTile(v: View, peer: RemotePeer): TemplateResult {
       ? html`<svg part="mic-off" class="mic-off" viewBox="0 0 24 24" role="img" aria-label=${t.microphoneOff}>${icons.micOff}</svg>`
       : nothing}${label}</figcaption>
     ${badge ? html`<span part="badge" class="badge">${badge}</span>` : nothing}
+    <div class="tools">
+      ${tool('pin', pinned, t.pin, v.actions.pin, icons.pin)}
+      ${document.fullscreenEnabled
+        ? tool('tile-fullscreen', v.fullscreen === peer.id, t.fullScreen, v.actions.fullscreen, icons.fullscreen)
+        : nothing}
+      ${document.pictureInPictureEnabled && hasVideo
+        ? tool('pip', undefined, t.pictureInPicture, v.actions.pip, icons.pip)
+        : nothing}
+    </div>
+    ${quality
+      ? html`<span part="quality" class="quality ${quality.level}" tabindex="0" role="img" aria-label=${t.quality(quality)}
+          >${bars[quality.level]}</span>`
+      : nothing}
     ${v.soundBlocked
       ? html`<button part="control-button sound-button" class="sound" @click=${v.actions.enableSound}>${t.enableSound}</button>`
       : nothing}
   </figure>`;
 }
+
+/** The quality indicator: signal bars, as many as the level is good. */
+const bars = { good: '▂▄▆', fair: '▂▄', poor: '▂' };
+
+/** An icon button of a tile (`tile-button` and `<name>-button` parts); a toggle when `pressed` is given. */
+const tool = (name: string, pressed: boolean | undefined, label: string, click: (event: Event) => void, icon: SVGTemplateResult) =>
+  html`<button part="tile-button ${name}-button" class="toggle-on" aria-pressed=${pressed === undefined ? nothing : String(pressed)} title=${label}
+    @click=${click}><svg viewBox="0 0 24 24" aria-hidden="true">${icon}</svg></button>`;

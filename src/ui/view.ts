@@ -19,6 +19,12 @@ export interface ViewActions {
   toggleChat(): void;
   submitChat(event: SubmitEvent): void;
   enableSound(): void;
+  /** A tile's pin button: pins that tile, or unpins it. */
+  pin(event: Event): void;
+  /** A full-screen button: the tile it is in (or the whole element) enters or leaves full screen. */
+  fullscreen(event: Event): void;
+  /** A tile's Picture-in-Picture button: opens that tile's video in Picture-in-Picture, or closes the one open. */
+  pip(event: Event): void;
   /** A device `<select>` (with `data-kind`) changed. */
   chooseDevice(event: Event): void;
   toggleDevices(): void;
@@ -49,6 +55,10 @@ export interface View {
   readonly soundBlocked: boolean;
   /** Chat messages from others not seen yet. */
   readonly unread: number;
+  /** The pinned peer's ID, or null. */
+  readonly pinned: string | null;
+  /** In full screen: a peer's tile (its ID), the whole element (''), or nothing (null). */
+  readonly fullscreen: string | null;
   readonly actions: ViewActions;
 }
 

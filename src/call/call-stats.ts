@@ -1,0 +1,187 @@
+/**
+ * Who is speaking and how good each connection is, from W3C WebRTC Statistics (`RTCPeerConnection.getStats()`): one
+ * poll loop for the whole call (every {@link POLL_MS} ms, one `getStats()` per peer, never two rounds at once), no DOM.
+ *
+ * @module
+ */
+import { ActiveSpeakerEvent, QualityChangeEvent } from '../events.js';
+import type { MediaController } from '../media/media-controller.js';
+import type { CallHost, RemotePeer } from './call-controller.js';
+
+export type QualityLevel = 'good' | 'fair' | 'poor';
+
+/** One peer's connection over the last {@link QUALITY_WINDOW_MS}. */
+export interface ConnectionQuality {
+  level: QualityLevel;
+  /**
+   * Round-trip time in ms: the selected ICE candidate pair's `currentRoundTripTime`, else RTCP's (`remote-inbound-rtp`
+   * `roundTripTime`); null while neither is known.
+   */
+  rttMs: number | null;
+  /** Fraction (0–1) of the peer's RTP packets lost (`inbound-rtp` `packetsLost` / `packetsReceived` deltas). */
+  loss: number;
+  /** Media received from the peer in kbps (`inbound-rtp` `bytesReceived` deltas, all kinds); null when it sends none. */
+  kbps: number | null;
+}
+
+/** Poll interval, ms. */
+export const POLL_MS = 400;
+/** Quality figures are taken over windows of at least this many ms (so one lost packet does not flip the level). */
+export const QUALITY_WINDOW_MS = 2000;
+
+/**
+ * `audioLevel` (0–1, linear; 1 is 0 dBov) from which a participant counts as speaking. The active speaker keeps the
+ * floor while at or above half of it; another takes it by being the loudest speaker on two polls in a row.
+ */
+export const SPEAKING_LEVEL = 0.03;
+
+/**
+ * Thresholds of {@link qualityLevel}: `good` below both `fair` limits, `poor` at or above either `poor` limit, `fair`
+ * between. 300 ms round trip is ITU-T G.114's 150 ms each way; Opus and VP8 hide about 2 % loss.
+ */
+export const QUALITY_THRESHOLDS = { fair: { rttMs: 300, loss: 0.02 }, poor: { rttMs: 600, loss: 0.08 } } as const;
+
+/** Rates figures by {@link QUALITY_THRESHOLDS}; nothing received (0 kbps) from a peer that sends media is `poor`. */
+export function qualityLevel({ rttMs, loss, kbps }: Omit<ConnectionQuality, 'level'>): QualityLevel {
+  const over = (limit: { rttMs: number; loss: number }) => (rttMs ?? 0) >= limit.rttMs || loss >= limit.loss;
+  return kbps === 0 || over(QUALITY_THRESHOLDS.poor) ? 'poor' : over(QUALITY_THRESHOLDS.fair) ? 'fair' : 'good';
+}
+
+/** What one stats report says: cumulative counters (deltas of two give the figures) and audio levels. */
+export interface Reading {
+  /** When it was read, ms. */
+  at: number;
+  bytes: number;
+  packets: number;
+  lost: number;
+  /** No `inbound-rtp` entry: the peer sends no media. */
+  none: boolean;
+  rttMs: number | null;
+  /** The peer's loudest inbound audio `audioLevel` (0 when none). */
+  level: number;
+  /** This visitor's microphone (`media-source` `audioLevel`; Chromium only), if reported. */
+  local: number | undefined;
+}
+
+type Stat = Partial<Record<string, number>> & { type: string; kind?: string; selectedCandidatePairId?: string };
+
+/** Reads a report (an `RTCStatsReport`, or any map of stats objects by ID). */
+export function read(report: Pick<RTCStatsReport, 'forEach' | 'get'>, at: number): Reading {
+  const r: Reading = { at, bytes: 0, packets: 0, lost: 0, none: true, rttMs: null, level: 0, local: undefined };
+  let pairRtt = 0;
+  report.forEach((s: Stat) => {
+    if (s.type === 'inbound-rtp') {
+      r.none = false;
+      r.bytes += s['bytesReceived'] ?? 0;
+      r.packets += s['packetsReceived'] ?? 0;
+      r.lost += s['packetsLost'] ?? 0;
+      r.level = Math.max(r.level, s['audioLevel'] ?? 0);
+    } else if (s.type === 'transport') {
+      // Firefox says 0 for a round trip it does not measure: RTCP's is used then.
+      pairRtt = (report.get(s.selectedCandidatePairId ?? '') as Stat | undefined)?.['currentRoundTripTime'] ?? 0;
+    } else if (s.type === 'remote-inbound-rtp' && s['roundTripTime'] !== undefined) {
+      r.rttMs = s['roundTripTime'] * 1000;
+    } else if (s.type === 'media-source' && s.kind === 'audio') {
+      r.local = s['audioLevel'];
+    }
+  });
+  if (pairRtt) r.rttMs = pairRtt * 1000;
+  return r;
+}
+
+/** The figures between two readings of the same connection. */
+export function figures(prev: Reading, now: Reading): ConnectionQuality {
+  const lost = Math.max(0, now.lost - prev.lost);
+  const q = {
+    rttMs: now.rttMs,
+    loss: lost && lost / (lost + now.packets - prev.packets),
+    kbps: now.none ? null : ((now.bytes - prev.bytes) * 8) / Math.max(1, now.at - prev.at),
+  };
+  return { level: qualityLevel(q), ...q };
+}
+
+/** What the loop reads from the call. */
+export interface StatsSource {
+  readonly peers: readonly RemotePeer[];
+  readonly media: MediaController;
+  getStats(peerId: string): Promise<RTCStatsReport | undefined>;
+}
+
+export interface CallStats {
+  /** The active speaker: a peer ID, null for this visitor, undefined until someone spoke (or after they left). */
+  readonly speaker: string | null | undefined;
+  /** The latest figures by peer ID (a peer not connected yet has none). */
+  readonly quality: ReadonlyMap<string, ConnectionQuality>;
+  /** Starts polling (idempotent); the loop stops by itself when no peer is left. */
+  start(): void;
+  /** Stops polling and forgets everything. */
+  stop(): void;
+}
+
+/** The poll loop of a call. Fires `vc-active-speaker` and `vc-quality-change` through `host`. */
+export function callStats(source: StatsSource, host: CallHost): CallStats {
+  const quality = new Map<string, ConnectionQuality>();
+  let last = new Map<string, Reading>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let run = 0;
+  /** The loudest speaker of the last poll when it was not the active one. */
+  let challenger: string | null | undefined;
+  let speaker: string | null | undefined;
+
+  const poll = async (current: number): Promise<void> => {
+    const peers = source.peers;
+    const reports = await Promise.all(peers.map((peer) => source.getStats(peer.id).catch(() => undefined)));
+    if (current !== run) return; // stopped meanwhile
+    const levels = new Map<string | null, number>();
+    const seen = new Map<string, Reading>();
+    peers.forEach((peer, i) => {
+      const report = reports[i];
+      if (!report) return;
+      const now = read(report, Date.now());
+      if (peer.microphone !== false) levels.set(peer.id, now.level);
+      if (now.local !== undefined && source.media.microphoneEnabled) levels.set(null, now.local);
+      let prev = last.get(peer.id);
+      if (peer.connection !== 'connected') quality.delete(peer.id);
+      else if (prev && now.at - prev.at >= QUALITY_WINDOW_MS) {
+        const q = figures(prev, now);
+        if (q.level !== quality.get(peer.id)?.level) host.dispatch(new QualityChangeEvent(peer.id, q));
+        quality.set(peer.id, q);
+        prev = undefined;
+      }
+      seen.set(peer.id, prev ?? now);
+    });
+    last = seen;
+    for (const id of quality.keys()) if (!seen.has(id)) quality.delete(id);
+    if (speaker && !seen.has(speaker)) speaker = undefined; // left the call
+    let loudest: string | null | undefined;
+    let max = SPEAKING_LEVEL;
+    for (const [id, level] of levels) if (level >= max) [loudest, max] = [id, level];
+    const holds = speaker !== undefined && (levels.get(speaker) ?? 0) >= SPEAKING_LEVEL / 2;
+    const before = challenger;
+    challenger = loudest === speaker || holds ? undefined : loudest;
+    if (challenger !== undefined && challenger === before) {
+      speaker = challenger;
+      challenger = undefined;
+      host.dispatch(new ActiveSpeakerEvent(speaker));
+    }
+    host.requestUpdate();
+    timer = peers.length ? setTimeout(poll, POLL_MS, current) : undefined;
+  };
+
+  return {
+    get speaker() {
+      return speaker;
+    },
+    quality,
+    start() {
+      timer ??= setTimeout(poll, POLL_MS, run);
+    },
+    stop() {
+      clearTimeout(timer);
+      timer = speaker = challenger = undefined;
+      run++;
+      quality.clear();
+      last.clear();
+    },
+  };
+}
