@@ -20,7 +20,8 @@ import {
   type CallState,
   type ChatEntry,
 } from '../events.js';
-import { callStats, type CallStats } from './call-stats.js';
+import type { CallStats } from './call-stats.js';
+import { lazyStats } from './lazy-stats.js';
 import { MAX_CHAT_LENGTH, type PeerMessage } from '../peer-messages.js';
 import { MediaController, type CaptureKind } from '../media/media-controller.js';
 import { PeerSession, type PeerSessionState } from '../negotiation/peer-session.js';
@@ -112,7 +113,7 @@ export class CallController {
 
   constructor(host: CallHost) {
     this.#host = host;
-    this.stats = callStats(this, host);
+    this.stats = lazyStats(this, host);
     this.media = new MediaController(() => host.requestUpdate(), () => this.stopScreenShare(), (kind, track) => {
       this.#sendTrack(kind, track);
       if (!track) this.#mediaFault(); // unplugged: the others see "camera off" (or "microphone off"), not a frozen tile
