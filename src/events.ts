@@ -132,6 +132,10 @@ export class MediaStateEvent extends Event {
   }
 }
 
+/**
+ * Fired when this visitor's camera (`videoinput`), microphone (`audioinput`) or speaker (`audiooutput`) was switched
+ * (`MediaDeviceInfo.kind` and `deviceId`, W3C Media Capture and Streams).
+ */
 export class DeviceChangeEvent extends Event {
   static readonly eventName = 'vc-device-change';
   readonly kind: MediaDeviceKind;

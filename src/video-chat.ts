@@ -201,6 +201,7 @@ export class VideoChatElement extends LitElement {
   #chatOpen = false;
   #pinned: string | null = null;
   #devicesOpen = false;
+  /** The pre-join screen is shown (its camera preview runs). */
   #preview = false;
   #deviceUi: typeof DeviceUi | undefined;
   /** How many chat entries the visitor has seen (the chat was open when they arrived). */

@@ -70,15 +70,15 @@ export interface CallOptions {
   /** Negotiation watchdog, in ms (see {@link PeerSession}). */
   watchdogMs?: number;
   /**
-   * The most people (this visitor included) to join a call with: a welcome listing this many or more others is left
-   * at once with a `room-full` error. Unset, 0 or NaN: no limit (the relay's own limit still applies).
-   */
-  maxPeers?: number | undefined;
-  /**
    * The bandwidth governor's budgets (kbps; defaults in `DEFAULT_BUDGET` of negotiation/bandwidth.ts, reasons in
    * docs/bandwidth.md): every video sender is capped from the number of peers in the call.
    */
   bandwidth?: Partial<BandwidthBudget> | undefined;
+  /**
+   * The most people (this visitor included) to join a call with: a welcome listing this many or more others is left
+   * at once with a `room-full` error. Unset, 0 or NaN: no limit (the relay's own limit still applies).
+   */
+  maxPeers?: number | undefined;
 }
 
 export interface CallHost {
