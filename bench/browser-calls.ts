@@ -33,7 +33,9 @@ export async function startPageServer(root: string): Promise<{ url: string; clos
     '/baseline-call-page.js': [join(root, 'lib/bench/baseline-call-page.js'), 'text/javascript'],
   };
   const server: Server = createServer((req, res) => {
-    const file = files[(req.url ?? '/').split('?')[0] as string];
+    const path = (req.url ?? '/').split('?')[0] as string;
+    // The script-tag build's on-demand chunks (dist/video-chat-<name>.js) sit next to it.
+    const file = files[path] ?? (/^\/video-chat-[\w-]+\.js$/.test(path) ? [join(root, 'dist', path), 'text/javascript'] : undefined);
     if (!file) {
       res.writeHead(404).end();
       return;

@@ -123,6 +123,14 @@ export const styles = css`
     right: 8px;
     top: 8px;
   }
+  .badge.reconnecting {
+    animation: vc-late 0s 1.5s both;
+  }
+  @keyframes vc-late {
+    from {
+      visibility: hidden;
+    }
+  }
   .active-speaker {
     outline-color: var(--video-chat-speaking, #3ccb7f);
   }

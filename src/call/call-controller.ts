@@ -24,8 +24,8 @@ import type { CallStats } from './call-stats.js';
 import { lazyStats } from './lazy-stats.js';
 import { MAX_CHAT_LENGTH, type PeerMessage } from '../peer-messages.js';
 import { MediaController, type CaptureKind } from '../media/media-controller.js';
-import { PeerSession, type PeerSessionState } from '../negotiation/peer-session.js';
-import { cameraCaps, DEFAULT_BUDGET, screenCaps, type BandwidthBudget, type EncodingCaps } from '../negotiation/bandwidth.js';
+import type { PeerSession, PeerSessionState } from '../negotiation/peer-session.js';
+import type { BandwidthBudget, EncodingCaps } from '../negotiation/bandwidth.js';
 import {
   parseNegotiationMessage,
   type JoinMessage,
@@ -96,6 +96,8 @@ export class CallController {
   #options: CallOptions | undefined;
   #signaling: SignalingClient | undefined;
   #sessions = new Map<string, PeerSession>();
+  /** negotiation/engine.ts, loaded by the first join (its own chunk in the script-tag build). */
+  #engine: typeof import('../negotiation/engine.js') | undefined;
   #peers = new Map<string, RemotePeer>();
   #state: CallState = 'idle';
   #error: VideoChatError | null = null;
@@ -192,8 +194,16 @@ export class CallController {
     const run = ++this.#run;
     this.#options = options;
     this.#setState('connecting');
-    if (!this.media.stream) await this.media.start(); // else: the preview (pre-join) or the last room's capture goes on
+    const engine = this.#engine ? Promise.resolve(this.#engine) : import('../negotiation/engine.js');
+    // else: the preview (pre-join) or the last room's capture goes on
+    const [loaded] = await Promise.allSettled([engine, this.media.stream ? undefined : this.media.start()]);
     if (run !== this.#run) return; // left or moved while the camera was starting
+    if (loaded.status === 'rejected') {
+      this.#fail(new VideoChatError('bad-config',
+        'Could not load video-chat-engine.js: host every file of dist/ next to video-chat.js.', { cause: loaded.reason }), true);
+      return;
+    }
+    this.#engine = loaded.value;
     if (this.media.error) this.#host.dispatch(new VideoChatErrorEvent(this.media.error));
     try {
       this.#signaling = new SignalingClient({
@@ -447,7 +457,7 @@ export class CallController {
     };
     this.#peers.set(info.id, peer);
     const options = this.#options;
-    const session = new PeerSession({
+    const session = new this.#engine!.PeerSession({
       peerId: info.id,
       initiator,
       iceServers: this.#iceServers,
@@ -525,6 +535,7 @@ export class CallController {
    * stream is copied to and whether a screen is shared; undefined for audio.
    */
   #encodingCaps(kind: TrackKind, track: MediaStreamTrack | null): EncodingCaps | undefined {
+    const { DEFAULT_BUDGET, cameraCaps, screenCaps } = this.#engine!;
     const budget = { ...DEFAULT_BUDGET, ...this.#options?.bandwidth };
     const copies = this.#sessions.size;
     if (kind === 'screen') return screenCaps(copies, budget);

@@ -56,6 +56,8 @@ export interface VideoChatStrings {
   peerJoined: (name: string) => string;
   peerLeft: (name: string) => string;
   peerConnecting: string;
+  /** A connection that was up is interrupted (shown after 1.5 s, so brief drops do not flash). */
+  peerReconnecting: string;
   peerFailed: string;
   enableSound: string;
   /** Tile buttons (their `title`); `fullScreen` also labels the control that shows the whole element full screen. */
@@ -115,6 +117,7 @@ export const en: VideoChatStrings = {
   peerJoined: (name) => `${name} joined`,
   peerLeft: (name) => `${name} left`,
   peerConnecting: 'Connecting…',
+  peerReconnecting: 'Reconnecting…',
   peerFailed: 'Could not connect',
   enableSound: 'Click to enable sound',
   pin: 'Pin',

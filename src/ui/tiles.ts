@@ -52,7 +52,7 @@ function renderRemoteTile(v: View, peer: RemotePeer): TemplateResult {
   const { t } = v;
   const hasVideo = peer.stream.getVideoTracks().length > 0;
   const label = peer.name || t.guest;
-  const badge = peer.connection === 'connecting' ? t.peerConnecting : peer.connection === 'failed' ? t.peerFailed : '';
+  const badge = { connecting: t.peerConnecting, reconnecting: t.peerReconnecting, failed: t.peerFailed }[peer.connection as string];
   const quality = v.call.stats.quality.get(peer.id);
   const pinned = v.pinned === peer.id;
   const extra = `${v.call.stats.speaker === peer.id ? ' active-speaker' : ''}${pinned ? ' pinned' : ''}`;
@@ -65,7 +65,7 @@ function renderRemoteTile(v: View, peer: RemotePeer): TemplateResult {
     <figcaption part="name" class="name">${peer.microphone === false
       ? html`<svg part="mic-off" class="mic-off" viewBox="0 0 24 24" role="img" aria-label=${t.microphoneOff}>${icons.micOff}</svg>`
       : nothing}${label}</figcaption>
-    ${badge ? html`<span part="badge" class="badge">${badge}</span>` : nothing}
+    ${badge ? html`<span part="badge" class=${`badge ${peer.connection}`}>${badge}</span>` : nothing}
     <div class="tools">
       ${tool('pin', pinned, t.pin, v.actions.pin, icons.pin)}
       ${document.fullscreenEnabled

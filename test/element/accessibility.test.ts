@@ -113,8 +113,19 @@ describe('accessibility', () => {
     const a = await joined(room, 'Ada');
     const b = await joined(room, 'Grace');
     await waitFor('"Grace joined"', () => announced(a) === 'Grace joined');
+    // Every text the region shows, in order (a later announcement may replace this one before the next poll).
+    const seen: string[] = [];
+    const region = shadow(a).querySelector('[role="status"][aria-live="polite"]');
+    const observer = new MutationObserver(() => seen.push(announced(a) ?? ''));
+    if (region) observer.observe(region, { childList: true, characterData: true, subtree: true });
     b.remove();
-    await waitFor('"Grace left"', () => announced(a) === 'Grace left');
+    try {
+      await waitFor('"Grace left"', () => seen.includes('Grace left'));
+    } catch (error) {
+      throw new Error(`${String(error)}; announced meanwhile: ${JSON.stringify(seen)}; peers: ${a.peers.length}`);
+    } finally {
+      observer.disconnect();
+    }
   });
 
   it('has no transitions or animations under prefers-reduced-motion: reduce', async function () {

@@ -51,6 +51,7 @@ const de: VideoChatStrings = {
   peerJoined: (name) => `${name} ist beigetreten`,
   peerLeft: (name) => `${name} hat das Gespräch verlassen`,
   peerConnecting: 'Verbinden…',
+  peerReconnecting: 'Verbindung wird wiederhergestellt…',
   peerFailed: 'Keine Verbindung möglich',
   enableSound: 'Klicken, um den Ton einzuschalten',
   pin: 'Anheften',

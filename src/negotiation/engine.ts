@@ -1,0 +1,9 @@
+/**
+ * The per-peer engine as one module: perfect negotiation ({@link PeerSession}) and the bandwidth governor. The call
+ * controller imports it dynamically when a call starts (in parallel with the camera), so in the script-tag build it is
+ * its own file, `video-chat-engine.js`, and the page's first download stays small.
+ *
+ * @module
+ */
+export { PeerSession } from './peer-session.js';
+export { cameraCaps, DEFAULT_BUDGET, screenCaps } from './bandwidth.js';
