@@ -4,13 +4,18 @@
 import minifyHTML from '@lit-labs/rollup-plugin-minify-html-literals';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
+import { rmSync } from 'node:fs';
+
+// Start from an empty dist/: a chunk left from an older build would still be served and counted.
+rmSync('dist', { recursive: true, force: true });
 
 export default {
   input: 'lib/src/index.js',
   // Lazy chunks (the device UI) import Lit and shared helpers from video-chat.js itself, which may export them for that.
   preserveEntrySignatures: 'allow-extension',
-  // Code splitting: the entry is dist/video-chat.js; each non-English locale (a dynamic import in src/ui/strings.ts)
-  // becomes its own file next to it, video-chat-<lang>.js, fetched relative to video-chat.js only when a page uses it.
+  // Code splitting: the entry is dist/video-chat.js; each dynamic import becomes its own file next to it,
+  // video-chat-<name>.js, fetched relative to video-chat.js when needed: the negotiation engine when a call starts
+  // (src/call/call-controller.ts), the device settings panel, each non-English locale (src/ui/strings.ts).
   output: {
     dir: 'dist',
     entryFileNames: 'video-chat.js',

@@ -21,7 +21,6 @@ import {
   type ChatEntry,
 } from '../events.js';
 import type { CallStats } from './call-stats.js';
-import { lazyStats } from './lazy-stats.js';
 import { MAX_CHAT_LENGTH, type PeerMessage } from '../peer-messages.js';
 import { MediaController, type CaptureKind } from '../media/media-controller.js';
 import type { PeerSession, PeerSessionState } from '../negotiation/peer-session.js';
@@ -91,7 +90,12 @@ export interface CallHost {
 export class CallController {
   readonly media: MediaController;
   /** Active speaker and connection quality per peer (a getStats poll loop while peers are there). */
-  readonly stats: CallStats;
+  /** Active speaker and connection quality (negotiation/engine.ts's stats loop once a call started). */
+  get stats(): CallStats {
+    return this.#stats;
+  }
+
+  #stats: CallStats = { speaker: undefined, quality: new Map(), start() {}, stop() {} };
   #host: CallHost;
   #options: CallOptions | undefined;
   #signaling: SignalingClient | undefined;
@@ -115,7 +119,6 @@ export class CallController {
 
   constructor(host: CallHost) {
     this.#host = host;
-    this.stats = lazyStats(this, host);
     this.media = new MediaController(() => host.requestUpdate(), () => this.stopScreenShare(), (kind, track) => {
       this.#sendTrack(kind, track);
       if (!track) this.#mediaFault(); // unplugged: the others see "camera off" (or "microphone off"), not a frozen tile
@@ -203,7 +206,10 @@ export class CallController {
         'Could not load video-chat-engine.js: host every file of dist/ next to video-chat.js.', { cause: loaded.reason }), true);
       return;
     }
-    this.#engine = loaded.value;
+    if (!this.#engine) {
+      this.#engine = loaded.value;
+      this.#stats = loaded.value.callStats(this, this.#host);
+    }
     if (this.media.error) this.#host.dispatch(new VideoChatErrorEvent(this.media.error));
     try {
       this.#signaling = new SignalingClient({

@@ -1,5 +1,6 @@
 /**
- * The per-peer engine as one module: perfect negotiation ({@link PeerSession}) and the bandwidth governor. The call
+ * The per-peer engine as one module: perfect negotiation ({@link PeerSession}), the bandwidth governor and the stats
+ * loop (active speaker, connection quality). The call
  * controller imports it dynamically when a call starts (in parallel with the camera), so in the script-tag build it is
  * its own file, `video-chat-engine.js`, and the page's first download stays small.
  *
@@ -7,3 +8,4 @@
  */
 export { PeerSession } from './peer-session.js';
 export { cameraCaps, DEFAULT_BUDGET, screenCaps } from './bandwidth.js';
+export { callStats } from '../call/call-stats.js';
