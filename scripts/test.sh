@@ -4,7 +4,8 @@
 #   2. build: tsc type-check + compile to lib/, rollup bundle   npm run build
 #   3. lint (zero warnings)                                     npm run lint
 #   4. node tests of the relay and the protocol                 node --test lib/test/server lib/test/unit
-#   5. element tests in Chromium + Firefox ESR                  scripts/netns.sh npx web-test-runner
+#   5. element tests in Chromium + Firefox ESR                  scripts/netns.sh npx web-test-runner (files that
+#      could not even be imported, and nothing else failed, run once more)
 #   6. end-to-end calls, one browser process per participant    scripts/netns.sh node --test lib/test/e2e
 # Browser stages run inside a private network namespace (scripts/netns.sh). A stage whose runner finds no test file
 # or runs no test fails.
@@ -89,7 +90,23 @@ node --test "${opts[@]}" "${node_files[@]}"
 check_ran node
 
 stage "5/6 element tests (web-test-runner: Chromium, Firefox ESR)"
-bash scripts/netns.sh npx --no-install web-test-runner --config web-test-runner.config.mjs
+wtr() { bash scripts/netns.sh npx --no-install web-test-runner --config web-test-runner.config.mjs "$@" 2>&1 | tee "$work/wtr.log"; }
+# unimported: the test files whose module a browser could not even fetch ("Could not import your test module"), one
+# per line, when those are the run's only failures; nothing otherwise.
+unimported() {
+  sed 's/\x1b\[[0-9;]*[A-Za-z]//g' "$work/wtr.log" | awk '
+    /^lib\/test\/element\/.*\.test\.js:$/ { file = substr($0, 1, length($0) - 1) }
+    /❌/ { if (index($0, "Could not import your test module")) bad[file] = 1; else other = 1 }
+    END { if (!other) for (f in bad) print f }'
+}
+if ! wtr; then
+  # Seen about once in 15 runs on a loaded 2-core machine: Chromium fails to fetch the first test module of a run
+  # (no HTTP error logged, Firefox unaffected). Such files are run once more; a failed assertion is never retried.
+  mapfile -t retry < <(unimported)
+  if ((${#retry[@]} == 0)); then exit 1; fi
+  printf '\n==> %d test file(s) could not be imported; running them once more: %s\n' "${#retry[@]}" "${retry[*]}"
+  wtr --files "${retry[@]}"
+fi
 
 stage "6/6 end-to-end calls (node --test + puppeteer-core)"
 files=$(find_tests lib/test/e2e)
