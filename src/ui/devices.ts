@@ -10,7 +10,7 @@ import type { View } from './view.js';
  * One labelled `<select>` per kind with devices: camera, microphone and, where `HTMLMediaElement.setSinkId` exists,
  * speaker. Labels are empty before access was granted: then "Camera 1", "Camera 2", ….
  */
-export function renderDevices(v: View): TemplateResult[] {
+function renderDevices(v: View): TemplateResult[] {
   const { t, call } = v;
   const media = call.media;
   return (

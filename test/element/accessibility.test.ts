@@ -8,15 +8,7 @@ import { expect, fixtureCleanup } from '@open-wc/testing';
 import { emulateMedia, sendKeys } from '@web/test-runner-commands';
 import '../../src/index.js';
 import type { VideoChatElement } from '../../src/video-chat.js';
-import { canvasTrack, joined, part, shadow, uniqueRoom, waitFor } from './helpers.js';
-
-async function inCall(): Promise<[VideoChatElement, VideoChatElement]> {
-  const room = uniqueRoom('a11y');
-  const a = await joined(room, 'Ada');
-  const b = await joined(room, 'Grace');
-  await waitFor('both in call', () => a.state === 'in-call' && b.state === 'in-call');
-  return [a, b];
-}
+import { canvasTrack, inCall, joined, part, shadow, uniqueRoom, waitFor } from './helpers.js';
 
 /** The polite live region's text. */
 const announced = (el: VideoChatElement) => shadow(el).querySelector('[role="status"][aria-live="polite"]')?.textContent?.trim();
@@ -37,7 +29,7 @@ describe('accessibility', () => {
   });
 
   it('passes axe with the chat open and messages in it', async () => {
-    const [a, b] = await inCall();
+    const [a, b] = await inCall(uniqueRoom('a11y'));
     b.sendChatMessage('Hello <b>Ada</b>');
     part(a, 'chat-button')?.click();
     await waitFor('the message in the open chat', () => part(a, 'chat-message')?.textContent?.includes('Hello <b>Ada</b>'));
@@ -47,7 +39,7 @@ describe('accessibility', () => {
   });
 
   it('passes axe when the other peer is muted, has the camera off and shares a screen', async () => {
-    const [a, b] = await inCall();
+    const [a, b] = await inCall(uniqueRoom('a11y'));
     b.setMicrophoneEnabled(false);
     b.setCameraEnabled(false);
     await b.startScreenShare(new MediaStream([canvasTrack('#345')]));
@@ -57,7 +49,7 @@ describe('accessibility', () => {
   });
 
   it('reaches every control with Tab, shows a focus ring, and operates the toggles with the keyboard', async () => {
-    const [a] = await inCall();
+    const [a] = await inCall(uniqueRoom('a11y'));
     const buttons = controlButtons(a);
     expect(buttons.length).to.be.greaterThan(3);
     const reached = new Set<HTMLElement>();
@@ -136,7 +128,7 @@ describe('accessibility', () => {
       if (String(error).includes('CDP support is required')) this.skip();
       throw error;
     }
-    const [a] = await inCall();
+    const [a] = await inCall(uniqueRoom('a11y'));
     const moving = () => [a, ...shadow(a).querySelectorAll('*')].filter((el) => {
       const style = getComputedStyle(el);
       const durations = `${style.transitionDuration},${style.animationDuration}`.split(',').map((d) => parseFloat(d) || 0);

@@ -10,6 +10,7 @@ import type { VideoChatElement } from '../../src/video-chat.js';
 import {
   canvasTrack,
   inbound,
+  inCall,
   joined,
   nextEvent,
   part,
@@ -37,13 +38,6 @@ async function expectVideoFrom(viewer: VideoChatElement, sender: VideoChatElemen
   await waitForGrowth('frames from the sender', async () =>
     inbound(await viewer.getStats(sender.peerId as string), track.id).framesDecoded);
   await waitFor('remote video to have a size', () => video.videoWidth > 0);
-}
-
-async function inCall(room: string): Promise<[VideoChatElement, VideoChatElement]> {
-  const a = await joined(room, 'Ada');
-  const b = await joined(room, 'Grace');
-  await waitFor('both in call', () => a.state === 'in-call' && b.state === 'in-call');
-  return [a, b];
 }
 
 /** Opens the settings panel (unless open) and returns the device `<select>` of `kind`. */

@@ -91,6 +91,14 @@ export const part = <T extends Element = HTMLElement>(el: VideoChatElement, name
   root.querySelector<T>(`[part~="${name}"]`);
 
 /** A `<video-chat>` on the real relay, resolved once the relay admitted it. */
+/** Two elements, Ada and Grace, admitted to `room` and both `in-call`. */
+export async function inCall(room: string): Promise<[VideoChatElement, VideoChatElement]> {
+  const a = await joined(room, 'Ada');
+  const b = await joined(room, 'Grace');
+  await waitFor('both in call', () => a.state === 'in-call' && b.state === 'in-call');
+  return [a, b];
+}
+
 export async function joined(room: string, name: string): Promise<VideoChatElement> {
   const el = await fixture<VideoChatElement>(html`<video-chat room=${room} signal-url=${relayUrl()} name=${name}></video-chat>`);
   await waitFor(`${name} to be admitted`, () => el.peerId);

@@ -4,6 +4,7 @@ import type { ScreenShareEvent, VideoChatErrorEvent } from '../../src/events.js'
 import type { VideoChatElement } from '../../src/video-chat.js';
 import {
   inbound,
+  inCall,
   joined,
   nextEvent,
   part,
@@ -40,13 +41,6 @@ async function expectSpotlightFrom(viewer: VideoChatElement, presenter: VideoCha
   const track = (video.srcObject as MediaStream).getVideoTracks()[0] as MediaStreamTrack;
   await waitForGrowth('screen frames', async () => inbound(await viewer.getStats(presenter.peerId as string), track.id).framesDecoded);
   await waitFor('screen video to have a size', () => video.videoWidth > 0);
-}
-
-async function inCall(room: string): Promise<[VideoChatElement, VideoChatElement]> {
-  const a = await joined(room, 'Ada');
-  const b = await joined(room, 'Grace');
-  await waitFor('both in call', () => a.state === 'in-call' && b.state === 'in-call');
-  return [a, b];
 }
 
 describe('screen share', () => {
