@@ -2,24 +2,9 @@
  * Typed DOM events `<video-chat>` fires for the host page. All bubble and are composed (they cross shadow roots), so
  * a page can listen on the element or any ancestor. None is cancelable.
  */
-import type { ConnectionQuality, QualityLevel } from './call/call-stats.js';
 import type { VideoChatError } from './errors.js';
-import type { PeerInfo } from './protocol.js';
-
-/** The visible state of the call. */
-export type CallState =
-  /** Not in a room: attributes missing, or after `leave()`. */
-  | 'idle'
-  /** Opening the relay connection and the camera. */
-  | 'connecting'
-  /** In the room, nobody else is there. */
-  | 'waiting'
-  /** In the room with at least one other peer. */
-  | 'in-call'
-  /** The relay connection dropped; trying again. Media between peers keeps flowing. */
-  | 'reconnecting'
-  /** Cannot go on (see the `vc-error` event or the element's `error`). */
-  | 'error';
+import type { PeerInfo } from './protocol/relay.js';
+import type { CallState, ChatEntry, ConnectionQuality, QualityLevel } from './types.js';
 
 const init = { bubbles: true, composed: true } as const;
 
@@ -95,17 +80,6 @@ export class ScreenShareEvent extends Event {
     this.peerId = peerId;
     this.active = active;
   }
-}
-
-/** A chat message as shown: `peerId` null for this visitor's own messages. */
-export interface ChatEntry {
-  readonly id: string;
-  readonly peerId: string | null;
-  readonly name: string;
-  /** Plain text, never HTML. */
-  readonly text: string;
-  /** When it was sent (sender's clock), ms since the epoch. */
-  readonly sentAt: number;
 }
 
 /** Fired for every chat message, sent or received. */

@@ -8,7 +8,8 @@ import { VideoChatElement } from './video-chat.js';
 export { VideoChatElement } from './video-chat.js';
 export { VideoChatError, type VideoChatErrorCode } from './errors.js';
 export * from './events.js';
-export type { PeerInfo } from './protocol.js';
+export type * from './types.js';
+export type { PeerInfo } from './protocol/relay.js';
 export { stringsFor, type VideoChatStrings } from './ui/strings.js';
 
 if (!customElements.get('video-chat')) customElements.define('video-chat', VideoChatElement);

@@ -1,9 +1,9 @@
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { CallController } from './call/call-controller.js';
 import { VideoChatError } from './errors.js';
-import type { ConnectionQuality } from './call/call-stats.js';
-import { PeerJoinedEvent, PeerLeftEvent, VideoChatErrorEvent, type CallState, type ChatEntry } from './events.js';
-import { isIceServer, type PeerInfo } from './protocol.js';
+import { PeerJoinedEvent, PeerLeftEvent, VideoChatErrorEvent } from './events.js';
+import type { CallState, ChatEntry, ConnectionQuality } from './types.js';
+import { isIceServer, type PeerInfo } from './protocol/relay.js';
 import { renderChat } from './ui/chat.js';
 import { renderControls } from './ui/controls.js';
 import type * as DeviceUi from './ui/devices.js';

@@ -9,7 +9,7 @@
  * @module
  */
 import { errors, jwtVerify } from 'jose';
-import { MAX_NAME_LENGTH } from '../../src/protocol.js';
+import { MAX_NAME_LENGTH } from '../../src/protocol/relay.js';
 
 /** Shortest token secret accepted, in bytes: RFC 7518 §3.2 requires a key at least as long as the hash (256 bits). */
 export const MIN_TOKEN_SECRET_BYTES = 32;

@@ -8,7 +8,7 @@
  * @module
  */
 import { Counter, Gauge, Registry } from 'prom-client';
-import { ERROR_CODES, type ErrorCode } from '../../src/protocol.js';
+import { ERROR_CODES, type ErrorCode } from '../../src/protocol/relay.js';
 
 /** Why an HTTP upgrade was refused (label `reason` of `video_chat_upgrades_rejected_total`). */
 export const UPGRADE_REJECTIONS = ['shutting-down', 'origin', 'ip-limit', 'not-found'] as const;

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { MAX_MESSAGE_BYTES, isIceServer, type IceServer } from '../../src/protocol.js';
+import { MAX_MESSAGE_BYTES, isIceServer, type IceServer } from '../../src/protocol/relay.js';
 import { MIN_TOKEN_SECRET_BYTES, normaliseOrigins } from './auth.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log.js';
 import { isTurnUrl } from './turn.js';

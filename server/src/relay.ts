@@ -15,7 +15,7 @@ import {
   CloseCode, encode, parseClientMessage,
   type ErrorCode, type JoinMessage, type PeerInfo, type ResumeCredentials, type ServerMessage, type SignalRequest,
   type WelcomeMessage,
-} from '../../src/protocol.js';
+} from '../../src/protocol/relay.js';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from './log.js';
 import { clientAddress } from './address.js';

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { PeerInfo } from '../../src/protocol.js';
+import type { PeerInfo } from '../../src/protocol/relay.js';
 
 /** Outcome of {@link RoomRegistry.join}: the peers already present (joining order), or why nothing was joined. */
 export type JoinResult = { ok: true; peers: PeerInfo[] } | { ok: false; code: 'room-full' };

@@ -12,7 +12,7 @@
  * @module
  */
 import { createHmac } from 'node:crypto';
-import type { IceServer } from '../../src/protocol.js';
+import type { IceServer } from '../../src/protocol/relay.js';
 
 /** What is needed to mint credentials. */
 export interface TurnConfig {

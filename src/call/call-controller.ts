@@ -17,40 +17,17 @@ import {
   ScreenShareEvent,
   StateChangeEvent,
   VideoChatErrorEvent,
-  type CallState,
-  type ChatEntry,
 } from '../events.js';
+import type { CallState, ChatEntry } from '../types.js';
 import type { CallStats } from './call-stats.js';
-import { MAX_CHAT_LENGTH, type PeerMessage } from '../peer-messages.js';
+import { MAX_CHAT_LENGTH, type PeerMessage } from '../protocol/data-channel.js';
 import { MediaController, type CaptureKind } from '../media/media-controller.js';
-import type { PeerSession, PeerSessionState } from '../negotiation/peer-session.js';
+import type { PeerSession } from '../negotiation/peer-session.js';
 import type { BandwidthBudget, EncodingCaps } from '../negotiation/bandwidth.js';
-import {
-  parseNegotiationMessage,
-  type JoinMessage,
-  type PeerInfo,
-  type ServerMessage,
-  type TrackKind,
-} from '../protocol.js';
+import { parseNegotiationMessage, type TrackKind } from '../protocol/negotiation.js';
+import type { JoinMessage, PeerInfo, ServerMessage } from '../protocol/relay.js';
 import { SignalingClient, type SignalingState } from '../signaling/signaling-client.js';
-
-/** A remote participant as the UI shows it. */
-export interface RemotePeer extends PeerInfo {
-  /** Camera and microphone of the peer (tracks come and go; the stream object stays). */
-  readonly stream: MediaStream;
-  /** The peer's screen share, or null. */
-  screen: MediaStream | null;
-  /**
-   * The connection to this peer ({@link PeerSessionState}): `connecting` before it first connects; `connected`;
-   * `reconnecting` while a connection that was up is interrupted and being recovered (ICE restart, recreation);
-   * `failed` when it could not be (re)established (a `peer-unreachable` error was fired; retries go on every few
-   * seconds and it returns to `connected` by itself if the peer becomes reachable). Other peers are not affected.
-   */
-  connection: PeerSessionState;
-  /** The peer's microphone / camera as it last told us; null until it did. */
-  microphone: boolean | null;
-  camera: boolean | null;
-}
+import type { CallHost, RemotePeer } from './types.js';
 
 /** Chat messages kept in memory per call (older ones are dropped). */
 export const MAX_CHAT_HISTORY = 500;
@@ -80,17 +57,10 @@ export interface CallOptions {
   maxPeers?: number | undefined;
 }
 
-export interface CallHost {
-  /** Something shown changed. */
-  requestUpdate(): void;
-  /** Fires one of the typed events of `events.ts`. */
-  dispatch(event: Event): void;
-}
-
 export class CallController {
   readonly media: MediaController;
   /** Active speaker and connection quality per peer (a getStats poll loop while peers are there). */
-  /** Active speaker and connection quality (negotiation/engine.ts's stats loop once a call started). */
+  /** Active speaker and connection quality (call/engine.ts's stats loop once a call started). */
   get stats(): CallStats {
     return this.#stats;
   }
@@ -100,8 +70,8 @@ export class CallController {
   #options: CallOptions | undefined;
   #signaling: SignalingClient | undefined;
   #sessions = new Map<string, PeerSession>();
-  /** negotiation/engine.ts, loaded by the first join (its own chunk in the script-tag build). */
-  #engine: typeof import('../negotiation/engine.js') | undefined;
+  /** call/engine.ts, loaded by the first join (its own chunk in the script-tag build). */
+  #engine: typeof import('./engine.js') | undefined;
   #peers = new Map<string, RemotePeer>();
   #state: CallState = 'idle';
   #error: VideoChatError | null = null;
@@ -197,7 +167,7 @@ export class CallController {
     const run = ++this.#run;
     this.#options = options;
     this.#setState('connecting');
-    const engine = this.#engine ? Promise.resolve(this.#engine) : import('../negotiation/engine.js');
+    const engine = this.#engine ? Promise.resolve(this.#engine) : import('./engine.js');
     // else: the preview (pre-join) or the last room's capture goes on
     const [loaded] = await Promise.allSettled([engine, this.media.stream ? undefined : this.media.start()]);
     if (run !== this.#run) return; // left or moved while the camera was starting

@@ -6,23 +6,8 @@
  */
 import { ActiveSpeakerEvent, QualityChangeEvent } from '../events.js';
 import type { MediaController } from '../media/media-controller.js';
-import type { CallHost, RemotePeer } from './call-controller.js';
-
-export type QualityLevel = 'good' | 'fair' | 'poor';
-
-/** One peer's connection over the last {@link QUALITY_WINDOW_MS}. */
-export interface ConnectionQuality {
-  level: QualityLevel;
-  /**
-   * Round-trip time in ms: the selected ICE candidate pair's `currentRoundTripTime`, else RTCP's (`remote-inbound-rtp`
-   * `roundTripTime`); null while neither is known.
-   */
-  rttMs: number | null;
-  /** Fraction (0–1) of the peer's RTP packets lost (`inbound-rtp` `packetsLost` / `packetsReceived` deltas). */
-  loss: number;
-  /** Media received from the peer in kbps (`inbound-rtp` `bytesReceived` deltas, all kinds); null when it sends none. */
-  kbps: number | null;
-}
+import type { ConnectionQuality, QualityLevel } from '../types.js';
+import type { CallHost, RemotePeer } from './types.js';
 
 /** Poll interval, ms. */
 export const POLL_MS = 400;

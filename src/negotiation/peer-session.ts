@@ -31,8 +31,8 @@
  *
  * @module
  */
-import { DATA_CHANNEL, parsePeerMessage, type PeerMessage } from '../peer-messages.js';
-import type { IceCandidate, NegotiationMessage, TrackKind } from '../protocol.js';
+import { parsePeerMessage, type PeerMessage } from '../protocol/data-channel.js';
+import { DATA_CHANNEL, type IceCandidate, type NegotiationMessage, type TrackKind } from '../protocol/negotiation.js';
 import type { EncodingCaps } from './bandwidth.js';
 
 /**

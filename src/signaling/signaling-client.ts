@@ -12,7 +12,7 @@ import {
   type ClientMessage,
   type ProtocolViolation,
   type ServerMessage,
-} from '../protocol.js';
+} from '../protocol/relay.js';
 
 /**
  * - `connecting`: first attempt under way.

@@ -3,7 +3,7 @@
  * @module
  */
 import { html, nothing, type TemplateResult } from 'lit';
-import { MAX_CHAT_LENGTH } from '../peer-messages.js';
+import { MAX_CHAT_LENGTH } from '../protocol/data-channel.js';
 import type { View } from './view.js';
 
 export function renderChat(v: View): TemplateResult | typeof nothing {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ConnectionQuality } from '../call/call-stats.js';
+import type { ConnectionQuality } from '../types.js';
 import type { VideoChatErrorCode } from '../errors.js';
 
 /** The user-visible strings of `<video-chat>`. Functions receive the variable parts (names, counts). */

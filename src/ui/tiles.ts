@@ -5,7 +5,7 @@
  */
 import { html, nothing, type SVGTemplateResult, type TemplateResult } from 'lit';
 import { live } from 'lit/directives/live.js';
-import type { RemotePeer } from '../call/call-controller.js';
+import type { RemotePeer } from '../call/types.js';
 import { icons } from './icons.js';
 import { initials, type View } from './view.js';
 

@@ -5,7 +5,8 @@
  */
 import { expect } from '@open-wc/testing';
 import { PeerSession } from '../../src/negotiation/peer-session.js';
-import { parseNegotiationMessage, type ServerMessage, type TrackKind } from '../../src/protocol.js';
+import { parseNegotiationMessage, type TrackKind } from '../../src/protocol/negotiation.js';
+import type { ServerMessage } from '../../src/protocol/relay.js';
 import { SignalingClient } from '../../src/signaling/signaling-client.js';
 import { canvasTrack, inbound, relayUrl, uniqueRoom, waitFor, waitForGrowth } from './helpers.js';
 

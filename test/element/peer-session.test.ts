@@ -4,7 +4,7 @@
  */
 import { expect } from '@open-wc/testing';
 import { PeerSession, type PeerSessionOptions } from '../../src/negotiation/peer-session.js';
-import type { NegotiationMessage } from '../../src/protocol.js';
+import type { NegotiationMessage } from '../../src/protocol/negotiation.js';
 import { canvasTrack, inbound, waitFor, waitForGrowth } from './helpers.js';
 
 /** Delivers each message asynchronously (like a socket), unless `drop` says to lose it. */

@@ -3,7 +3,7 @@
  * a secure context, the fake camera delivers frames, and the relay is mounted at /relay and speaks protocol v1.
  */
 import { expect, fixture, html, waitUntil } from '@open-wc/testing';
-import { parseServerMessage } from '../../src/protocol.js';
+import { parseServerMessage } from '../../src/protocol/relay.js';
 
 /** Resolves once `ws` is open; rejects on error, close or after `timeoutMs`. */
 function opened(ws: WebSocket, timeoutMs: number): Promise<void> {

@@ -19,7 +19,7 @@ import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { WebSocket } from 'ws';
-import { MAX_MESSAGE_BYTES, parseClientMessage, parseServerMessage } from '../../src/protocol.js';
+import { MAX_MESSAGE_BYTES, parseClientMessage, parseServerMessage } from '../../src/protocol/relay.js';
 import { startRelayProcess, TestClient, withTimeout, WAIT_MS, type RelayProcess } from './helpers.js';
 
 const MESSAGES = Number(process.env['FUZZ_MESSAGES'] ?? 100_000);

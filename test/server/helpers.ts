@@ -13,7 +13,7 @@ import { Writable } from 'node:stream';
 import { WebSocket, type ClientOptions } from 'ws';
 import {
   parseServerMessage, type ServerMessage, type WelcomeMessage,
-} from '../../src/protocol.js';
+} from '../../src/protocol/relay.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../server/src/index.js';
 import { createLogger, type Logger, type LogLevel } from '../../server/src/log.js';
 

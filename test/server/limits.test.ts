@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
-import { CloseCode, MAX_MESSAGE_BYTES } from '../../src/protocol.js';
+import { CloseCode, MAX_MESSAGE_BYTES } from '../../src/protocol/relay.js';
 import { addressKey } from '../../server/src/address.js';
 import { createRelay, RELAY_DEFAULTS, startServer, type ServerOptions } from '../../server/src/index.js';
 import { TokenBucket } from '../../server/src/rate-limit.js';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { describe, it, type TestContext } from 'node:test';
 import { register as globalRegistry } from 'prom-client';
-import { CloseCode } from '../../src/protocol.js';
+import { CloseCode } from '../../src/protocol/relay.js';
 import { CLOSE_GRACE_MS, createRelay, type ServerOptions } from '../../server/src/index.js';
 import {
   captureLogs, sample, startRelayEnv, stopReading, TestClient, waitFor, withTimeout, WAIT_MS, type RelayEnv,

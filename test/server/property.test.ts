@@ -20,7 +20,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
-import { parseServerMessage, type ServerMessage } from '../../src/protocol.js';
+import { parseServerMessage, type ServerMessage } from '../../src/protocol/relay.js';
 import { startRelayProcess, withTimeout, WAIT_MS } from './helpers.js';
 
 const CLIENTS = 6;

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import { CloseCode, MAX_MESSAGE_BYTES, parseClientMessage, type ErrorCode } from '../../src/protocol.js';
+import { CloseCode, MAX_MESSAGE_BYTES, parseClientMessage, type ErrorCode } from '../../src/protocol/relay.js';
 import { startRelayEnv, type RelayEnv, type TestClient } from './helpers.js';
 import type { ServerOptions } from '../../server/src/index.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
-import { CloseCode } from '../../src/protocol.js';
+import { CloseCode } from '../../src/protocol/relay.js';
 import { createRelay, RELAY_DEFAULTS, type Relay, type RelayOptions, type ServerOptions } from '../../server/src/index.js';
 import { QUIET, startRelayEnv, TestClient, waitFor, type RelayEnv } from './helpers.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import { PEER_ID_PATTERN } from '../../src/protocol.js';
+import { PEER_ID_PATTERN } from '../../src/protocol/relay.js';
 import { startRelayEnv, type RelayEnv } from './helpers.js';
 import type { ServerOptions } from '../../server/src/index.js';
 

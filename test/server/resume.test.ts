@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
-import { CloseCode, MAX_MESSAGE_BYTES, type WelcomeMessage } from '../../src/protocol.js';
+import { CloseCode, MAX_MESSAGE_BYTES, type WelcomeMessage } from '../../src/protocol/relay.js';
 import type { ServerOptions } from '../../server/src/index.js';
 import { captureLogs, sample, startRelayEnv, waitFor, withTimeout, WAIT_MS, type RelayEnv, type TestClient } from './helpers.js';
 

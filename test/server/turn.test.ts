@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it, type TestContext } from 'node:test';
-import type { IceServer, WelcomeMessage } from '../../src/protocol.js';
+import type { IceServer, WelcomeMessage } from '../../src/protocol/relay.js';
 import { createRelay, type ServerOptions } from '../../server/src/index.js';
 import { turnCredentials } from '../../server/src/turn.js';
 import { captureLogs, QUIET, startRelayEnv, type RelayEnv } from './helpers.js';

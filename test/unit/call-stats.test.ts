@@ -14,7 +14,7 @@ import {
   type StatsSource,
 } from '../../src/call/call-stats.js';
 import type { ActiveSpeakerEvent } from '../../src/events.js';
-import type { RemotePeer } from '../../src/call/call-controller.js';
+import type { RemotePeer } from '../../src/call/types.js';
 
 const report = (...stats: Record<string, unknown>[]) => new Map(stats.map((s, i) => [String(s['id'] ?? i), s])) as unknown as RTCStatsReport;
 

@@ -5,11 +5,11 @@ import {
   MAX_TOKEN_LENGTH,
   encode,
   parseClientMessage,
-  parseNegotiationMessage,
   parseServerMessage,
   type ParseResult,
   type ServerMessage,
-} from '../../src/protocol.js';
+} from '../../src/protocol/relay.js';
+import { parseNegotiationMessage } from '../../src/protocol/negotiation.js';
 
 const error = <T>(result: ParseResult<T>): string => {
   assert.equal(result.ok, false, 'expected a violation');
@@ -57,7 +57,7 @@ describe('parseClientMessage', () => {
   });
 
   it('names the problem in every bad message', () => {
-    assert.match(error(parseClientMessage('nope')), /bad-message: frame is not valid JSON/);
+    assert.match(error(parseClientMessage('nope')), /bad-message: message is not valid JSON/);
     assert.match(error(parseClientMessage(new Uint8Array([1]))), /JSON text/);
     assert.match(error(parseClientMessage('[1]')), /JSON object/);
     assert.match(error(parseClientMessage('{}')), /message.type/);

@@ -1,6 +1,6 @@
 /**
  * The peer-to-peer wire: what two `<video-chat>` elements say to each other over their RTCDataChannel (W3C WebRTC §6,
- * one negotiated channel per peer connection, id 0, label `video-chat`). The relay never sees these messages. JSON
+ * one negotiated channel per peer connection: `DATA_CHANNEL` in `./negotiation.ts`). The relay never sees these messages. JSON
  * text messages; every received one goes through {@link parsePeerMessage}. No DOM, no Node.
  *
  * - `state`: the sender's microphone and camera are on or off. Sent when the channel opens and on every change, so the
@@ -10,10 +10,7 @@
  *
  * @module
  */
-import type { ParseResult } from './protocol.js';
-
-/** Data channel label and id (negotiated out of band: both sides create it, no extra offer/answer). */
-export const DATA_CHANNEL = { label: 'video-chat', id: 0 } as const;
+import { bad, type ParseResult } from './parse.js';
 
 /** Longest chat message, in characters (UTF-16 code units). */
 export const MAX_CHAT_LENGTH = 2000;
@@ -37,8 +34,6 @@ export interface PeerChatMessage {
 }
 
 export type PeerMessage = PeerStateMessage | PeerChatMessage;
-
-const bad = <T>(message: string): ParseResult<T> => ({ ok: false, error: { code: 'bad-message', message } });
 
 /** Parses one data channel message from a peer. */
 export function parsePeerMessage(raw: unknown): ParseResult<PeerMessage> {

@@ -1,13 +1,15 @@
 /**
- * The wire protocol (v1) between `<video-chat>` and the relay: message types, limits, error and close codes, and the
- * parse guards for both directions. It is the one source of truth for the wire: the element and the relay both import
- * this module. It uses neither DOM nor Node APIs. The prose version is `docs/protocol.md`.
+ * The client↔relay wire (v1): what `<video-chat>` and the relay say to each other over one WebSocket (RFC 6455) per
+ * participant: message types, limits, error and close codes, and the parse guards for both directions. The relay
+ * imports this module and no other part of the element. No DOM, no Node. The prose version is `docs/protocol.md`.
  *
- * Frames are JSON text frames over one WebSocket (RFC 6455) per participant. Every parse function takes the raw,
- * untrusted value and returns either a typed message or a {@link ProtocolViolation} naming what is wrong; none throws.
+ * Frames are JSON text frames. Every parse function takes the raw, untrusted value and returns either a typed message
+ * or a {@link ProtocolViolation} naming what is wrong; none throws. `signal.data` is opaque here: the peers' own
+ * payload inside it is `./negotiation.ts`.
  *
  * @module
  */
+import { bad, isObject, isString, ok, parseTypedObject, type ParseResult } from './parse.js';
 
 /** Protocol version implemented by this module. */
 export const PROTOCOL_VERSION = 1;
@@ -164,72 +166,9 @@ export interface ErrorMessage {
 }
 export type ServerMessage = WelcomeMessage | PeerJoinedMessage | PeerLeftMessage | SignalDelivery | ErrorMessage;
 
-// ---- negotiation payload (inside `signal.data`, relay-opaque) ----
-
-/** Which local source a transceiver carries. Sent with descriptions so the far side can tell camera from screen. */
-export const TRACK_KINDS = ['audio', 'video', 'screen'] as const;
-export type TrackKind = (typeof TRACK_KINDS)[number];
-
-/** An SDP description (RFC 8829 JSEP). */
-export interface SessionDescription {
-  type: 'offer' | 'answer';
-  sdp: string;
-}
-
-/** An ICE candidate as in W3C WebRTC `RTCIceCandidateInit`. */
-export interface IceCandidate {
-  candidate: string;
-  sdpMid?: string | null;
-  sdpMLineIndex?: number | null;
-  usernameFragment?: string | null;
-}
-
-/**
- * What one peer session sends to its counterpart through `signal.data`.
- * - `gen`: connection generation. A peer connection that is recreated (watchdog) gets a higher one; messages of an
- *   older generation are stale and dropped, a newer one makes the receiver recreate its side too.
- * - exactly one of `description` (with `media`: mid → {@link TrackKind}), `candidate` (`null` = end of candidates),
- *   or `restart`: `true` asks the offering side to recreate the connection, `'ice'` asks it for an ICE restart
- *   (W3C WebRTC `restartIce()`, RFC 8445 §9) after the asker's connection failed.
- */
-export interface NegotiationMessage {
-  gen: number;
-  description?: SessionDescription;
-  media?: Record<string, TrackKind>;
-  candidate?: IceCandidate | null;
-  restart?: true | 'ice';
-}
-
 // ---- parsing ----
 
-/** Why a raw value is not a valid message; `code` is what the relay answers with. */
-export interface ProtocolViolation {
-  code: ErrorCode;
-  message: string;
-}
-
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: ProtocolViolation };
-
-type Json = Record<string, unknown>;
-
-const ok = <T>(value: T): ParseResult<T> => ({ ok: true, value });
-const bad = <T>(message: string): ParseResult<T> => ({ ok: false, error: { code: 'bad-message', message } });
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isString = (v: unknown): v is string => typeof v === 'string';
-
-/** JSON text → plain object, or a violation. */
-function parseObject(raw: unknown): ParseResult<Json> {
-  if (!isString(raw)) return bad('frames must be JSON text');
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    return bad('frame is not valid JSON');
-  }
-  if (!isObject(value)) return bad('message must be a JSON object');
-  if (!isString(value['type'])) return bad('message.type must be a string');
-  return ok(value);
-}
+export type { ParseResult, ProtocolViolation } from './parse.js';
 
 function checkRoom(room: unknown, field: string): string | undefined {
   if (!isString(room) || !ROOM_PATTERN.test(room)) return `${field} must be 1-64 characters of A-Z a-z 0-9 _ - .`;
@@ -275,7 +214,7 @@ export function isIceServer(v: unknown): v is IceServer {
  * @param raw the frame as received: a string for text frames; anything else is rejected.
  */
 export function parseClientMessage(raw: unknown): ParseResult<ClientMessage> {
-  const parsed = parseObject(raw);
+  const parsed = parseTypedObject(raw, 'message');
   if (!parsed.ok) return parsed;
   const m = parsed.value;
   switch (m['type']) {
@@ -310,7 +249,7 @@ export function parseClientMessage(raw: unknown): ParseResult<ClientMessage> {
 
 /** Parses a frame the relay sent (element side). */
 export function parseServerMessage(raw: unknown): ParseResult<ServerMessage> {
-  const parsed = parseObject(raw);
+  const parsed = parseTypedObject(raw, 'message');
   if (!parsed.ok) return parsed;
   const m = parsed.value;
   switch (m['type']) {
@@ -360,45 +299,6 @@ export function parseServerMessage(raw: unknown): ParseResult<ServerMessage> {
     default:
       return bad(`unknown message type ${JSON.stringify(m['type']).slice(0, 40)}`);
   }
-}
-
-function isCandidate(v: unknown): v is IceCandidate {
-  if (!isObject(v) || !isString(v['candidate'])) return false;
-  const mid = v['sdpMid'], index = v['sdpMLineIndex'], ufrag = v['usernameFragment'];
-  return (mid === undefined || mid === null || isString(mid)) &&
-    (index === undefined || index === null || (Number.isInteger(index) && (index as number) >= 0)) &&
-    (ufrag === undefined || ufrag === null || isString(ufrag));
-}
-
-/** Parses the `data` of a signal from another peer into a {@link NegotiationMessage}. */
-export function parseNegotiationMessage(data: SignalData): ParseResult<NegotiationMessage> {
-  const gen = data['gen'];
-  if (!Number.isSafeInteger(gen) || (gen as number) < 0) return bad('negotiation.gen must be a non-negative integer');
-  const message: NegotiationMessage = { gen: gen as number };
-  const parts = ['description', 'candidate', 'restart'].filter((k) => data[k] !== undefined);
-  if (parts.length !== 1) return bad('negotiation message needs exactly one of description, candidate, restart');
-  if (data['description'] !== undefined) {
-    const d = data['description'];
-    if (!isObject(d) || (d['type'] !== 'offer' && d['type'] !== 'answer') || !isString(d['sdp'])) {
-      return bad('negotiation.description must be an offer or answer with sdp');
-    }
-    message.description = { type: d['type'], sdp: d['sdp'] };
-    const media = data['media'] ?? {};
-    if (!isObject(media) ||
-      !Object.values(media).every((k) => (TRACK_KINDS as readonly unknown[]).includes(k))) {
-      return bad('negotiation.media must map mids to track kinds');
-    }
-    message.media = media as Record<string, TrackKind>;
-  } else if (data['candidate'] !== undefined) {
-    const c = data['candidate'];
-    if (c !== null && !isCandidate(c)) return bad('negotiation.candidate must be an ICE candidate or null');
-    message.candidate = c;
-  } else {
-    const restart = data['restart'];
-    if (restart !== true && restart !== 'ice') return bad("negotiation.restart must be true or 'ice'");
-    message.restart = restart;
-  }
-  return ok(message);
 }
 
 /** Serializes a message for the wire. */
