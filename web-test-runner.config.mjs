@@ -4,7 +4,7 @@
 // browser), with fake camera/microphone, served from 127.0.0.1 (a secure context). The real signaling relay is
 // mounted on the test server itself at /relay, so in-page tests connect to `ws://${location.host}/relay`.
 //
-// Needs `npm run build` (or `npx tsc -p tsconfig.json`) first, and is meant to run inside scripts/netns.sh:
+// Needs `npm run build` (or `npx tsc -b`) first, and is meant to run inside scripts/netns.sh:
 //   scripts/netns.sh npx web-test-runner --config web-test-runner.config.mjs
 // Run it from the project root (globs and paths are relative to the working directory). With CI set it refuses to
 // start outside that namespace.

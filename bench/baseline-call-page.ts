@@ -8,7 +8,7 @@
  * After an unexpected close it reconnects after 100 ms and joins again, keeping its peer connections (media does not
  * go through the relay): the best case a relay outage allows, for the recovery benchmark.
  *
- * Compiled by the root tsconfig to lib/bench/baseline-call-page.js and served next to the page by the benchmark.
+ * Compiled by bench/tsconfig.json to lib/bench/baseline-call-page.js and served next to the page by the benchmark.
  * Exposes `window.benchJoin(room, signalUrl)` and `window.benchReady`.
  *
  * @module

@@ -638,7 +638,7 @@ export class VideoChatElement extends LitElement {
     try {
       const value: unknown = JSON.parse(this.iceServers);
       if (Array.isArray(value) && value.every(isIceServer)) {
-        return value as RTCIceServer[];
+        return value;
       }
     } catch {
       // reported below

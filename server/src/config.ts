@@ -160,7 +160,7 @@ export function parseCommandLine(argv: readonly string[], environment: NodeJS.Pr
     const source = typeof flagValue === 'string' ? `--${setting.flag}` : setting.env;
     options[setting.option] = read(setting, text, source);
   }
-  return options as ServerOptions;
+  return options;
 }
 
 function read(setting: Setting, text: string, source: string): unknown {

@@ -154,7 +154,7 @@ export class CallController {
    * governor set are in `encodings[0]`. Empty for an unknown peer.
    */
   getSendParameters(peerId: string): Map<TrackKind, RTCRtpSendParameters> {
-    return this.#sessions.get(peerId)?.sendParameters() ?? new Map();
+    return this.#sessions.get(peerId)?.sendParameters() ?? new Map<TrackKind, RTCRtpSendParameters>();
   }
 
   /**

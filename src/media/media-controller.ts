@@ -50,6 +50,9 @@ export class MediaController {
     this.#onTrack = onTrack;
   }
 
+  /** `devicechange` listener (W3C Media Capture and Streams): the device lists are read again. */
+  readonly #onDeviceChange = (): void => void this.refreshDevices();
+
   /** Refreshes {@link devices} (W3C Media Capture and Streams `enumerateDevices`). Never rejects. */
   readonly refreshDevices = async (): Promise<MediaDeviceInfo[]> => {
     this.devices = await navigator.mediaDevices?.enumerateDevices().catch(() => []) ?? [];
@@ -124,7 +127,7 @@ export class MediaController {
     const previous = track.onended;
     track.onended = function (this: MediaStreamTrack, event: Event) {
       onEnded();
-      return previous?.call(this, event);
+      previous?.call(this, event);
     };
     this.#onChange();
     return track;
@@ -159,7 +162,7 @@ export class MediaController {
       this.#onChange();
       return;
     }
-    devices.addEventListener('devicechange', this.refreshDevices);
+    devices.addEventListener('devicechange', this.#onDeviceChange);
     const audio = this.#constraints('audio', { ideal: this.chosen.audioinput });
     const video = this.#constraints('video', { ideal: this.chosen.videoinput });
     let firstError: unknown;
@@ -212,7 +215,7 @@ export class MediaController {
   stop(): void {
     this.#release();
     this.#run = null;
-    navigator.mediaDevices?.removeEventListener('devicechange', this.refreshDevices);
+    navigator.mediaDevices?.removeEventListener('devicechange', this.#onDeviceChange);
     this.stopScreenShare();
   }
 

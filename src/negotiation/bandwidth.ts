@@ -46,15 +46,22 @@ export const DEFAULT_BUDGET: Readonly<BandwidthBudget> = {
   screenCeilingKbps: 1500,
 };
 
+interface CameraTier {
+  minKbps: number;
+  maxShortSide: number;
+  maxFramerate: number;
+}
+/** The tier every bitrate reaches: the floor of {@link CAMERA_TIERS}. */
+const LOWEST_TIER: CameraTier = { minKbps: 0, maxShortSide: 240, maxFramerate: 15 };
 /**
  * Camera tiers: the largest picture (shorter side, px) and frame rate worth sending at a given per-copy bitrate, for
  * VP8/H.264 at talking-head complexity. First tier whose `minKbps` is met wins.
  */
-const CAMERA_TIERS: ReadonlyArray<{ minKbps: number; maxShortSide: number; maxFramerate: number }> = [
+const CAMERA_TIERS: readonly CameraTier[] = [
   { minKbps: 1000, maxShortSide: 720, maxFramerate: 30 },
   { minKbps: 600, maxShortSide: 480, maxFramerate: 30 },
   { minKbps: 300, maxShortSide: 360, maxFramerate: 24 },
-  { minKbps: 0, maxShortSide: 240, maxFramerate: 15 },
+  LOWEST_TIER,
 ];
 
 const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
@@ -78,7 +85,7 @@ export function cameraCaps(
 ): EncodingCaps {
   const total = budget.uplinkKbps * (options.sharingScreen ? 1 - budget.screenShare : 1);
   const kbps = perCopy(total, remotePeers, budget.cameraFloorKbps, budget.cameraCeilingKbps);
-  const tier = CAMERA_TIERS.find((t) => kbps >= t.minKbps) ?? (CAMERA_TIERS.at(-1) as (typeof CAMERA_TIERS)[number]);
+  const tier = CAMERA_TIERS.find((t) => kbps >= t.minKbps) ?? LOWEST_TIER;
   const source = options.sourceShortSide;
   const scale = source && source > tier.maxShortSide ? source / tier.maxShortSide : 1;
   return { maxBitrate: kbps * 1000, scaleResolutionDownBy: Math.round(scale * 100) / 100, maxFramerate: tier.maxFramerate };

@@ -10,28 +10,28 @@ import type { VideoChatStrings } from './strings.js';
 
 /** What the controls do (bound once by the element, so listeners stay the same between renders). */
 export interface ViewActions {
-  join(): void;
-  leave(): void;
-  toggleMicrophone(): void;
-  toggleCamera(): void;
-  toggleScreenShare(): void;
-  stopScreenShare(): void;
-  toggleChat(): void;
-  submitChat(event: SubmitEvent): void;
-  enableSound(): void;
+  readonly join: () => void;
+  readonly leave: () => void;
+  readonly toggleMicrophone: () => void;
+  readonly toggleCamera: () => void;
+  readonly toggleScreenShare: () => void;
+  readonly stopScreenShare: () => void;
+  readonly toggleChat: () => void;
+  readonly submitChat: (event: SubmitEvent) => void;
+  readonly enableSound: () => void;
   /** A tile's pin button: pins that tile, or unpins it. */
-  pin(event: Event): void;
+  readonly pin: (event: Event) => void;
   /** A full-screen button: the tile it is in (or the whole element) enters or leaves full screen. */
-  fullscreen(event: Event): void;
+  readonly fullscreen: (event: Event) => void;
   /** A tile's Picture-in-Picture button: opens that tile's video in Picture-in-Picture, or closes the one open. */
-  pip(event: Event): void;
+  readonly pip: (event: Event) => void;
   /** A device `<select>` (with `data-kind`) changed. */
-  chooseDevice(event: Event): void;
-  toggleDevices(): void;
+  readonly chooseDevice: (event: Event) => void;
+  readonly toggleDevices: () => void;
   /** The pre-join form was submitted: join with its name. */
-  submitPrejoin(event: SubmitEvent): void;
+  readonly submitPrejoin: (event: SubmitEvent) => void;
   /** Capture camera and microphone again after a media fault. */
-  retryMedia(): void;
+  readonly retryMedia: () => void;
 }
 
 export interface View {

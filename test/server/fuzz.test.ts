@@ -270,7 +270,7 @@ describe('fuzz: malformed input against a relay process', () => {
         const httpOutcomes = { relay: 0, 'after-end': 0 };
         for (let i = 0; i < garbage.length; i += 20) {
           await Promise.all(garbage.slice(i, i + 20).map((bytes) => new Promise<void>((resolve, reject) => {
-            const socket = connect(Number(port), '127.0.0.1', () => sendAndAwaitClose(socket, bytes).then((outcome) => {
+            const socket = connect(Number(port), '127.0.0.1', () => void sendAndAwaitClose(socket, bytes).then((outcome) => {
               httpOutcomes[outcome]++;
               resolve();
             }, reject));

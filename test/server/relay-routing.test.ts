@@ -98,7 +98,7 @@ describe('relay: signal routing', () => {
     assert.deepEqual(x.client.pending(), []);
     assert.deepEqual(b.welcome.peers.map((p) => p.id), [a.welcome.id]);
 
-    b.client.close();
+    void b.client.close();
     assert.equal((await a.client.next('peer-left')).id, b.welcome.id);
     await x.client.sync();
     assert.deepEqual(x.client.pending(), [], 'no peer-left from another room');
