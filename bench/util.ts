@@ -9,18 +9,9 @@ import { fileURLToPath } from 'node:url';
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** `promise`, or a rejection naming `what` after `ms`. */
-export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { withTimeout } from '../test/with-timeout.js';
+
+export { withTimeout };
 
 /** Polls `predicate` every `everyMs` until it holds; rejects naming `what` after `ms`. */
 export async function waitUntil(predicate: () => boolean, ms: number, what: string, everyMs = 5): Promise<void> {

@@ -151,7 +151,9 @@ export class QualityChangeEvent extends Event {
 }
 
 declare global {
-  interface HTMLElementEventMap {
+  // On the global handlers' map, which the element's, the document's and the window's maps all extend: every event
+  // bubbles and is composed, so `document.addEventListener('vc-error', …)` is typed like a listener on the element.
+  interface GlobalEventHandlersEventMap {
     'vc-joined': JoinedEvent;
     'vc-left': LeftEvent;
     'vc-peer-joined': PeerJoinedEvent;

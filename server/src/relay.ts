@@ -12,7 +12,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import {
-  CloseCode, encode, parseClientMessage,
+  CloseCode, encode, parseClientMessage, PROTOCOL_VERSION,
   type ErrorCode, type JoinMessage, type PeerInfo, type ResumeCredentials, type ServerMessage, type SignalRequest,
   type WelcomeMessage,
 } from '../../src/protocol/relay.js';
@@ -306,7 +306,9 @@ export function createRelay(options: RelayOptions = {}): Relay {
     conn.joinTimer = undefined;
     // TURN credentials are minted per participant and per welcome: they name this ID and expire.
     const iceServers = turn ? [...config.iceServers, turnCredentials(turn, member.id)] : config.iceServers;
-    const welcome: WelcomeMessage = { type: 'welcome', id: member.id, room: member.room, peers, iceServers };
+    const welcome: WelcomeMessage = {
+      type: 'welcome', id: member.id, room: member.room, peers, iceServers, protocol: PROTOCOL_VERSION,
+    };
     if (config.resumeGraceMs > 0) {
       member.secret = randomToken();
       welcome.resume = member.secret;

@@ -25,7 +25,7 @@ import { MediaController, type CaptureKind } from '../media/media-controller.js'
 import type { PeerSession } from '../negotiation/peer-session.js';
 import type { BandwidthBudget, EncodingCaps } from '../negotiation/bandwidth.js';
 import { parseNegotiationMessage, type TrackKind } from '../protocol/negotiation.js';
-import type { JoinMessage, PeerInfo, ServerMessage } from '../protocol/relay.js';
+import { PROTOCOL_VERSION, type JoinMessage, type PeerInfo, type ServerMessage } from '../protocol/relay.js';
 import { SignalingClient, type SignalingState } from '../signaling/signaling-client.js';
 import type { CallHost, RemotePeer } from './types.js';
 
@@ -291,7 +291,7 @@ export class CallController {
   }
 
   #freshJoin(options: CallOptions): JoinMessage {
-    const join: JoinMessage = { type: 'join', room: options.room, name: options.name };
+    const join: JoinMessage = { type: 'join', room: options.room, name: options.name, protocol: PROTOCOL_VERSION };
     if (options.token) join.token = options.token;
     return join;
   }
@@ -342,7 +342,7 @@ export class CallController {
       case 'open':
         // After a drop, resume: same ID, the others see nothing and the peer connections stay as they are.
         this.#signaling?.send(this.#selfId && this.#resumeSecret
-          ? { type: 'join', room: options.room, resume: { id: this.#selfId, secret: this.#resumeSecret } }
+          ? { type: 'join', room: options.room, resume: { id: this.#selfId, secret: this.#resumeSecret }, protocol: PROTOCOL_VERSION }
           : this.#freshJoin(options));
         break;
       case 'reconnecting':

@@ -11,8 +11,16 @@
  */
 import { bad, isObject, isString, ok, parseTypedObject, type ParseResult } from './parse.js';
 
-/** Protocol version implemented by this module. */
+/**
+ * The client↔relay wire version implemented by this module. It travels on the wire: a client states the version it
+ * speaks in `join.protocol`, the relay states its own in `welcome.protocol`. A relay refuses a `join` for a version
+ * it does not speak (`bad-message` naming both), so a message added in a later version is never sent to a relay that
+ * would misread it. Versions are positive integers; this is 1.
+ */
 export const PROTOCOL_VERSION = 1;
+
+/** The wire versions this module can speak (a relay accepts a `join` for any of them). */
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1];
 
 /** Largest accepted frame, in bytes (64 KiB). A larger frame closes the socket with {@link CloseCode.MessageTooBig}. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -106,6 +114,8 @@ export interface JoinMessage {
    * `peer-joined`; `room` must be the same room; `name` and `token` are ignored. Otherwise: `resume-failed`.
    */
   resume?: ResumeCredentials;
+  /** The wire version the client speaks ({@link PROTOCOL_VERSION}). Absent means 1. */
+  protocol?: number;
 }
 /** What a client needs to resume: its ID and the latest secret the relay gave it. */
 export interface ResumeCredentials {
@@ -133,6 +143,8 @@ export interface WelcomeMessage {
   /** Everyone already in the room, in joining order. */
   peers: PeerInfo[];
   iceServers: IceServer[];
+  /** The wire version the relay speaks ({@link PROTOCOL_VERSION}). A relay before the field existed omits it (1). */
+  protocol?: number;
   /**
    * Secret (128 random bits, base64url) that lets this participant resume with `join.resume` after its connection
    * dropped. A new one comes with every welcome; only the latest is valid. Absent if the relay has resume turned off.
@@ -226,6 +238,16 @@ export function parseClientMessage(raw: unknown): ParseResult<ClientMessage> {
       const join: JoinMessage = { type: 'join', room: m['room'] as string };
       if (m['name'] !== undefined) join.name = m['name'] as string;
       if (m['token'] !== undefined) join.token = m['token'] as string;
+      if (m['protocol'] !== undefined) {
+        const version = m['protocol'];
+        if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
+          return bad('join.protocol must be a positive integer');
+        }
+        if (!SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+          return bad(`join.protocol ${version} is not supported: this relay speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}`);
+        }
+        join.protocol = version;
+      }
       if (m['resume'] !== undefined) {
         const r = m['resume'];
         if (!isObject(r) || checkPeerId(r['id'], 'join.resume.id') !== undefined ||
@@ -274,6 +296,12 @@ export function parseServerMessage(raw: unknown): ParseResult<ServerMessage> {
       if (m['resumed'] !== undefined) {
         if (m['resumed'] !== true) return bad('welcome.resumed must be true when present');
         welcome.resumed = true;
+      }
+      if (m['protocol'] !== undefined) {
+        if (!Number.isSafeInteger(m['protocol']) || (m['protocol'] as number) < 1) {
+          return bad('welcome.protocol must be a positive integer');
+        }
+        welcome.protocol = m['protocol'] as number;
       }
       return ok(welcome);
     }

@@ -28,18 +28,9 @@ export interface CloseInfo {
   reason: string;
 }
 
-/** Rejects with a descriptive error if `promise` does not settle within `ms`. */
-export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { withTimeout } from '../with-timeout.js';
+
+export { withTimeout };
 
 /** Polls `predicate` every 5 ms until it holds; rejects after `ms`. */
 export async function waitFor(predicate: () => boolean, what: string, ms = WAIT_MS): Promise<void> {

@@ -11,6 +11,17 @@ async function env(t: TestContext, options?: ServerOptions): Promise<RelayEnv> {
 }
 
 describe('relay: joining', () => {
+  it('states its wire version in welcome and refuses a join for a version it does not speak', async (t) => {
+    const e = await env(t);
+    const client = await e.client();
+    client.send({ type: 'join', room: 'v', protocol: 2 });
+    const refusal = await client.next('error');
+    assert.equal(refusal.code, 'bad-message');
+    assert.match(refusal.message, /join.protocol 2 is not supported: this relay speaks 1/);
+    client.send({ type: 'join', room: 'v', protocol: 1 });
+    assert.equal((await client.next('welcome')).protocol, 1);
+  });
+
   it('welcomes with a fresh random ID, the others in joining order and the ICE servers', async (t) => {
     const iceServers = [{ urls: 'stun:stun.example.org' }, { urls: ['turn:t.example.org'], username: 'u', credential: 'c' }];
     const e = await env(t, { iceServers });
@@ -21,7 +32,7 @@ describe('relay: joining', () => {
     assert.match(a.welcome.resume ?? '', /^[A-Za-z0-9_-]{22}$/, 'a 128-bit resume secret');
     assert.notEqual(a.welcome.resume, a.welcome.id);
     assert.deepEqual(a.welcome, {
-      type: 'welcome', id: a.welcome.id, room: 'room-1', peers: [], iceServers, resume: a.welcome.resume,
+      type: 'welcome', id: a.welcome.id, room: 'room-1', peers: [], iceServers, resume: a.welcome.resume, protocol: 1,
     });
 
     const b = await e.joined('room-1');

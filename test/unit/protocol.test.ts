@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   MAX_NAME_LENGTH,
   MAX_TOKEN_LENGTH,
+  PROTOCOL_VERSION,
   encode,
   parseClientMessage,
   parseServerMessage,
@@ -28,6 +29,16 @@ describe('parseClientMessage', () => {
     assert.deepEqual(value(parseClientMessage('{"type":"signal","to":"abc","data":{"x":1}}')),
       { type: 'signal', to: 'abc', data: { x: 1 } });
     assert.deepEqual(value(parseClientMessage('{"type":"leave"}')), { type: 'leave' });
+  });
+
+  it('accepts join.protocol for a version the relay speaks and names both versions otherwise', () => {
+    assert.deepEqual(value(parseClientMessage(`{"type":"join","room":"r","protocol":${PROTOCOL_VERSION}}`)),
+      { type: 'join', room: 'r', protocol: PROTOCOL_VERSION });
+    assert.match(error(parseClientMessage('{"type":"join","room":"r","protocol":2}')),
+      /bad-message: join.protocol 2 is not supported: this relay speaks 1/);
+    for (const bad of ['0', '-1', '1.5', '"1"', 'null', '1e400']) {
+      assert.match(error(parseClientMessage(`{"type":"join","room":"r","protocol":${bad}}`)), /join.protocol/, bad);
+    }
   });
 
   it('accepts join with a token, and only a non-empty string of bounded length', () => {
@@ -80,6 +91,7 @@ describe('parseServerMessage', () => {
     const messages: ServerMessage[] = [
       { type: 'welcome', id: 'me', room: 'r', peers: [{ id: 'p1', name: 'A' }], iceServers: [{ urls: 'stun:x' }] },
       { type: 'welcome', id: 'me', room: 'r', peers: [], iceServers: [], resume: 'c2VjcmV0', resumed: true },
+      { type: 'welcome', id: 'me', room: 'r', peers: [], iceServers: [], protocol: PROTOCOL_VERSION },
       { type: 'peer-joined', peer: { id: 'p2', name: '' } },
       { type: 'peer-left', id: 'p2' },
       { type: 'signal', from: 'p1', data: { gen: 0 } },
@@ -98,6 +110,7 @@ describe('parseServerMessage', () => {
     assert.match(error(parseServerMessage('{"type":"welcome","id":"me","room":"r","peers":[],"iceServers":[],"resume":7}')), /welcome.resume/);
     assert.match(error(parseServerMessage('{"type":"welcome","id":"me","room":"r","peers":[],"iceServers":[],"resumed":false}')), /welcome.resumed/);
     assert.match(error(parseServerMessage('{"type":"signal","from":"p","data":null}')), /signal.data/);
+    assert.match(error(parseServerMessage('{"type":"welcome","id":"me","room":"r","peers":[],"iceServers":[],"protocol":0}')), /welcome.protocol/);
   });
 });
 
