@@ -92,7 +92,8 @@ export interface PeerSessionOptions {
   onError?: (error: unknown) => void;
   /**
    * Called when the peer's data channel messages of type `type` start being dropped by the receive limit
-   * ({@link PEER_RECEIVE_LIMIT}): once per burst of drops (again only after a message of that type was accepted).
+   * ({@link PEER_RECEIVE_LIMIT}): once per flood (again only after the peer kept within the limit long enough for
+   * the bucket to refill, `burst / perSecond` s: 2 s).
    */
   onFlood?: (type: PeerMessage['type']) => void;
 }
@@ -105,7 +106,7 @@ const MAX_PENDING_CANDIDATES = 200;
 
 const MEDIA_KIND: Record<TrackKind, 'audio' | 'video'> = { audio: 'audio', video: 'video', screen: 'video' };
 
-/** A token bucket of {@link PEER_RECEIVE_LIMIT} for one message type; `flooding` once it dropped one. */
+/** A token bucket of {@link PEER_RECEIVE_LIMIT} for one message type; `flooding` from a drop until it is full again. */
 interface Bucket {
   tokens: number;
   /** performance.now() of the last refill, ms. */
@@ -344,9 +345,9 @@ export class PeerSession {
     this.#buckets.set(type, bucket);
     bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) * perSecond) / 1000);
     bucket.at = now;
+    if (bucket.tokens === burst) bucket.flooding = false; // quiet long enough to refill: a new burst may be reported
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
-      bucket.flooding = false;
       return true;
     }
     if (!bucket.flooding) this.#options.onFlood?.(type);

@@ -93,6 +93,22 @@ describe('chat flood from a hostile peer (chat panel open)', function () {
     expect(reports, warnings.join('\n')).to.have.length(1);
   });
 
+  it('a sustained flood (100 messages per second for 1.5 s) is reported once, and the limit holds throughout', async () => {
+    const [victim, evil] = await victimAndAttacker();
+    attacker = evil;
+    let sent = 0;
+    for (let round = 0; round < 15; round++) {
+      for (let i = 0; i < 10; i++) evil.send({ type: 'chat', id: `s${sent++}`, text: 'spam', sentAt: Date.now() });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    evil.send({ type: 'state', microphone: false, camera: true });
+    await waitFor('the attacker’s mute on its tile', () => part(victim, 'mic-off', tileOf(victim, evil) as HTMLElement));
+    // The burst, plus about one per 100 ms refilled while it lasted: far from the 150 sent.
+    expect(victim.chatMessages.length).to.be.within(PEER_RECEIVE_LIMIT.burst, sent / 2);
+    const reports = warnings.filter((w) => w.includes('Mallory') && w.includes('"chat"'));
+    expect(reports, warnings.join('\n')).to.have.length(1);
+  });
+
   it('a burst within the limit renders in full, coalesced; later renders do not format the log again', async () => {
     const [victim, evil] = await victimAndAttacker();
     attacker = evil;
