@@ -20,7 +20,7 @@ import {
 } from '../events.js';
 import type { CallState, ChatEntry } from '../types.js';
 import type { CallStats } from './call-stats.js';
-import { MAX_CHAT_LENGTH, type PeerMessage } from '../protocol/data-channel.js';
+import type { PeerMessage } from '../protocol/data-channel.js';
 import { MediaController, type CaptureKind } from '../media/media-controller.js';
 import type { PeerSession } from '../negotiation/peer-session.js';
 import type { BandwidthBudget, EncodingCaps } from '../negotiation/bandwidth.js';
@@ -31,6 +31,13 @@ import type { CallHost, RemotePeer } from './types.js';
 
 /** Chat messages kept in memory per call (older ones are dropped). */
 export const MAX_CHAT_HISTORY = 500;
+
+/**
+ * Longest chat message, in characters (UTF-16 code units): the wire limit `MAX_CHAT_LENGTH` of protocol/data-channel.ts
+ * (a unit test keeps them equal). Repeated here so that the script-tag file does not carry the data channel parser,
+ * which only the negotiation engine chunk needs.
+ */
+export const MAX_CHAT_LENGTH = 2000;
 
 export interface CallOptions {
   /** `ws:`/`wss:` URL of the relay. */
@@ -82,6 +89,10 @@ export class CallController {
   #screenShared = false;
   #chat: ChatEntry[] = [];
   #chatCounter = 0;
+  /** A chat-driven update was just requested: further ones wait for the next animation frame (see {@link #addChat}). */
+  #chatFrame = false;
+  /** A chat entry arrived while {@link #chatFrame}: update once more when that frame comes. */
+  #chatDirty = false;
   /** The microphone/camera state last announced (`vc-media-state` fires on changes only). */
   #announced = '';
   /** Bumped by each join/leave so that late async results of an abandoned join are ignored. */
@@ -327,10 +338,35 @@ export class CallController {
     }
   }
 
+  /**
+   * Adds a chat entry and fires its event at once; the update it asks for is coalesced: an entry after a quiet frame
+   * updates at once, later ones wait for the next animation frame, which updates once for all of them (a flood of
+   * messages costs at most one render per frame, not one per message).
+   */
   #addChat(entry: ChatEntry): void {
     this.#chat = [...this.#chat, entry].slice(-MAX_CHAT_HISTORY);
     this.#host.dispatch(new ChatMessageEvent(entry));
+    if (this.#chatFrame) {
+      this.#chatDirty = true;
+      return;
+    }
     this.#host.requestUpdate();
+    this.#awaitChatFrame();
+  }
+
+  /** Holds chat-driven updates until the next animation frame, then makes the one owed (and holds again). */
+  #awaitChatFrame(): void {
+    this.#chatFrame = true;
+    const nextFrame = globalThis.requestAnimationFrame ?? ((callback: () => void) => setTimeout(callback, 16));
+    nextFrame(() => {
+      if (!this.#chatDirty) {
+        this.#chatFrame = false;
+        return;
+      }
+      this.#chatDirty = false;
+      this.#host.requestUpdate();
+      this.#awaitChatFrame();
+    });
   }
 
   // ---- relay ----
@@ -448,6 +484,8 @@ export class CallController {
       send: (data) => this.#signaling?.send({ type: 'signal', to: info.id, data: { ...data } }),
       onRemoteTracks: (tracks) => this.#showRemoteTracks(peer, tracks),
       onPeerMessage: (message) => this.#onPeerMessage(peer, message),
+      // Messages over the receive limit are dropped; say so where the page's developer looks, once per burst.
+      onFlood: (type) => console.warn(`video-chat: ${info.name || info.id} sends too many "${type}" messages; dropping some`),
       onChannelOpen: () => this.#sessions.get(info.id)?.sendPeerMessage({
         type: 'state', microphone: this.media.microphoneEnabled, camera: this.media.cameraEnabled,
       }),

@@ -28,10 +28,15 @@
  *      but does not give up: it keeps recreating the connection every `retryMs`, so a peer that becomes reachable
  *      again (its network or TURN server back) reconnects by itself, within about `retryMs`. A `restart` request
  *      from the peer also recreates it at once. A session ends only with {@link PeerSession.close} (the peer left).
+ * - **The peer is untrusted.** Its `restart: true` is honoured only while our connection is not `connected`, and at
+ *   most once per `watchdogMs` (else a peer could make us build one RTCPeerConnection per message). A connection the
+ *   browser refuses to create (e.g. Chromium's limit of 500) is a failed attempt: reported to `onError`, retried by
+ *   the watchdog, never thrown. Data channel messages go through `parsePeerMessage` and a per-type receive limit
+ *   ({@link PEER_RECEIVE_LIMIT}); messages beyond it are dropped and `onFlood` is called once per burst of drops.
  *
  * @module
  */
-import { parsePeerMessage, type PeerMessage } from '../protocol/data-channel.js';
+import { PEER_RECEIVE_LIMIT, parsePeerMessage, type PeerMessage } from '../protocol/data-channel.js';
 import { DATA_CHANNEL, type IceCandidate, type NegotiationMessage, type TrackKind } from '../protocol/negotiation.js';
 import type { EncodingCaps } from './bandwidth.js';
 
@@ -76,12 +81,21 @@ export interface PeerSessionOptions {
   onRemoteTracks?: (tracks: ReadonlyMap<TrackKind, MediaStreamTrack>) => void;
   /** Called on every {@link PeerSessionState} change. */
   onStateChange?: (state: PeerSessionState) => void;
-  /** Called with every valid message from the peer's data channel (see `peer-messages.ts`). */
+  /** Called with every valid message from the peer's data channel (see `protocol/data-channel.ts`). */
   onPeerMessage?: (message: PeerMessage) => void;
   /** Called each time the data channel opens (also after the connection was recreated). */
   onChannelOpen?: () => void;
-  /** Called for errors that do not end the session (a failed renegotiation step, a bad message). */
+  /**
+   * Called for errors that do not end the session (a failed renegotiation step, a bad message, a connection the
+   * browser refused to create).
+   */
   onError?: (error: unknown) => void;
+  /**
+   * Called when the peer's data channel messages of type `type` start being dropped by the receive limit
+   * ({@link PEER_RECEIVE_LIMIT}): once per flood (again only after the peer kept within the limit long enough for
+   * the bucket to refill, `burst / perSecond` s: 2 s).
+   */
+  onFlood?: (type: PeerMessage['type']) => void;
 }
 
 /** Most peer messages held while the data channel is not open. */
@@ -91,6 +105,14 @@ const MAX_OUTBOX = 100;
 const MAX_PENDING_CANDIDATES = 200;
 
 const MEDIA_KIND: Record<TrackKind, 'audio' | 'video'> = { audio: 'audio', video: 'video', screen: 'video' };
+
+/** A token bucket of {@link PEER_RECEIVE_LIMIT} for one message type; `flooding` from a drop until it is full again. */
+interface Bucket {
+  tokens: number;
+  /** performance.now() of the last refill, ms. */
+  at: number;
+  flooding: boolean;
+}
 
 /** One peer connection with perfect negotiation. See the module comment for the rules. */
 export class PeerSession {
@@ -121,6 +143,10 @@ export class PeerSession {
   #outbox: PeerMessage[] = [];
   /** Serializes setParameters calls (a second one before the first settles is refused by the browser). */
   #capsQueue: Promise<void> = Promise.resolve();
+  /** When the peer's last honoured `restart: true` was (performance.now(), ms). */
+  #peerRestartAt = -Infinity;
+  /** Receive limit per message type (for the session, across connection generations). */
+  #buckets = new Map<PeerMessage['type'], Bucket>();
 
   constructor(options: PeerSessionOptions) {
     this.#options = options;
@@ -233,8 +259,13 @@ export class PeerSession {
 
   // ---- connection lifecycle ----
 
-  #createConnection(gen: number): RTCPeerConnection {
+  /**
+   * Replaces the connection with a new one of generation `gen`. When the browser refuses to create it, reports that to
+   * `onError` and returns undefined (no connection until the watchdog's next attempt).
+   */
+  #createConnection(gen: number): RTCPeerConnection | undefined {
     this.#pc?.close();
+    this.#pc = undefined;
     this.#gen = gen;
     this.#makingOffer = false;
     this.#ignoreOffer = false;
@@ -242,12 +273,18 @@ export class PeerSession {
     this.#senders.clear();
     this.#remoteMedia.clear();
     this.#setRemoteTracks(new Map());
-    const pc = new RTCPeerConnection({
-      iceServers: this.#options.iceServers,
-      iceTransportPolicy: this.#options.iceTransportPolicy ?? 'all',
-      // One ICE transport for everything (RFC 8843 BUNDLE): fewer candidates to gather and check than 'balanced'.
-      bundlePolicy: 'max-bundle',
-    });
+    let pc: RTCPeerConnection;
+    try {
+      pc = new RTCPeerConnection({
+        iceServers: this.#options.iceServers,
+        iceTransportPolicy: this.#options.iceTransportPolicy ?? 'all',
+        // One ICE transport for everything (RFC 8843 BUNDLE): fewer candidates to gather and check than 'balanced'.
+        bundlePolicy: 'max-bundle',
+      });
+    } catch (error) {
+      this.#options.onError?.(error); // e.g. "Cannot create so many PeerConnections": a failed attempt
+      return undefined;
+    }
     this.#pc = pc;
     const current = () => this.#pc === pc;
 
@@ -287,8 +324,8 @@ export class PeerSession {
     channel.onmessage = (event: MessageEvent) => {
       if (!current()) return;
       const parsed = parsePeerMessage(event.data);
-      if (parsed.ok) this.#options.onPeerMessage?.(parsed.value);
-      else this.#options.onError?.(new Error(`bad message from peer ${this.peerId}: ${parsed.error.message}`));
+      if (!parsed.ok) this.#options.onError?.(new Error(`bad message from peer ${this.peerId}: ${parsed.error.message}`));
+      else if (this.#admit(parsed.value.type)) this.#options.onPeerMessage?.(parsed.value);
     };
 
     if (this.initiator) {
@@ -298,6 +335,24 @@ export class PeerSession {
       if (screen) this.#senderFor(pc, 'screen', true);
     }
     return pc;
+  }
+
+  /** The receive limit: whether one more message of `type` may pass now; reports the first drop of a burst. */
+  #admit(type: PeerMessage['type']): boolean {
+    const now = performance.now();
+    const { perSecond, burst } = PEER_RECEIVE_LIMIT;
+    const bucket = this.#buckets.get(type) ?? { tokens: burst, at: now, flooding: false };
+    this.#buckets.set(type, bucket);
+    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) * perSecond) / 1000);
+    bucket.at = now;
+    if (bucket.tokens === burst) bucket.flooding = false; // quiet long enough to refill: a new burst may be reported
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return true;
+    }
+    if (!bucket.flooding) this.#options.onFlood?.(type);
+    bucket.flooding = true;
+    return false;
   }
 
   /**
@@ -372,7 +427,13 @@ export class PeerSession {
     if (message.restart) {
       if (!this.initiator || message.gen !== this.#gen) return;
       if (message.restart === 'ice' && this.#pc) this.#iceRestart(this.#pc);
-      else if (message.restart === true) this.#restart();
+      else if (message.restart === true && this.#pc?.connectionState !== 'connected') {
+        // At most once per watchdogMs: consecutive requests would each build a new RTCPeerConnection.
+        const now = performance.now();
+        if (now - this.#peerRestartAt < (this.#options.watchdogMs ?? 10_000)) return;
+        this.#peerRestartAt = now;
+        this.#restart();
+      }
       return;
     }
     const newer = message.gen > this.#gen;
@@ -383,7 +444,8 @@ export class PeerSession {
       this.#createConnection(message.gen);
       this.#armWatchdog();
     }
-    const pc = this.#pc as RTCPeerConnection;
+    const pc = this.#pc;
+    if (!pc) return; // the browser refused to create it (reported); the watchdog tries again
 
     if (message.description) {
       const description = message.description;

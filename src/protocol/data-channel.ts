@@ -1,7 +1,7 @@
 /**
- * The peer-to-peer wire: what two `<video-chat>` elements say to each other over their RTCDataChannel (W3C WebRTC §6,
- * one negotiated channel per peer connection: `DATA_CHANNEL` in `./negotiation.ts`). The relay never sees these messages. JSON
- * text messages; every received one goes through {@link parsePeerMessage}. No DOM, no Node.
+ * The data channel wire: what two `<video-chat>` elements say to each other over their RTCDataChannel (W3C WebRTC
+ * §6; one negotiated channel per peer connection, `DATA_CHANNEL` in `./negotiation.ts`). The relay never sees these
+ * messages. JSON text messages; every received one goes through {@link parsePeerMessage}. No DOM, no Node.
  *
  * - `state`: the sender's microphone and camera are on or off. Sent when the channel opens and on every change, so the
  *   receiver always shows the current state (a newer `state` replaces the older one).
@@ -18,6 +18,18 @@ export const MAX_CHAT_LENGTH = 2000;
 /** Largest data channel message accepted, in bytes of JSON: a full chat message plus its envelope. */
 export const MAX_PEER_MESSAGE_BYTES = 16 * 1024;
 
+/** Largest accepted distance between a chat message's `sentAt` and the receive time: one day, in ms. */
+export const MAX_CLOCK_SKEW_MS = 86_400_000;
+
+/** Longest chat message ID, in characters. */
+export const MAX_CHAT_ID_LENGTH = 64;
+
+/**
+ * Receive rate limit per peer and message type (`chat`, `state`): a token bucket of `burst` messages refilled at
+ * `perSecond` messages per second. Messages beyond it are dropped (and reported once per burst of drops).
+ */
+export const PEER_RECEIVE_LIMIT = { perSecond: 10, burst: 20 } as const;
+
 export interface PeerStateMessage {
   type: 'state';
   microphone: boolean;
@@ -29,14 +41,23 @@ export interface PeerChatMessage {
   /** Sender-chosen ID, unique per sender (for de-duplication and keys). */
   id: string;
   text: string;
-  /** Sender's clock, ms since the epoch. */
+  /** Sender's clock, ms since the epoch; on receipt, within {@link MAX_CLOCK_SKEW_MS} of the receiver's clock. */
   sentAt: number;
 }
 
 export type PeerMessage = PeerStateMessage | PeerChatMessage;
 
-/** Parses one data channel message from a peer. */
-export function parsePeerMessage(raw: unknown): ParseResult<PeerMessage> {
+/** The largest time a `Date` can hold, in ms from the epoch either way (ECMA-262 §21.4.1.1). */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * Parses one data channel message from a peer: JSON text of at most {@link MAX_PEER_MESSAGE_BYTES} characters, an
+ * object of a known `type` with fields of the right types and lengths (extra fields are dropped; the result is a new
+ * plain object). Never throws.
+ * @param now The receive time, ms since the epoch: a chat `sentAt` further than {@link MAX_CLOCK_SKEW_MS} from it is
+ *   replaced by it. Default `Date.now()`.
+ */
+export function parsePeerMessage(raw: unknown, now: number = Date.now()): ParseResult<PeerMessage> {
   if (typeof raw !== 'string') return bad('peer messages must be JSON text');
   if (raw.length > MAX_PEER_MESSAGE_BYTES) return bad('peer message is too large');
   let m: unknown;
@@ -55,12 +76,18 @@ export function parsePeerMessage(raw: unknown): ParseResult<PeerMessage> {
       return { ok: true, value: { type: 'state', microphone: o['microphone'], camera: o['camera'] } };
     case 'chat': {
       const { id, text, sentAt } = o;
-      if (typeof id !== 'string' || id.length === 0 || id.length > 64) return bad('chat.id must be 1-64 characters');
+      if (typeof id !== 'string' || id.length === 0 || id.length > MAX_CHAT_ID_LENGTH) {
+        return bad(`chat.id must be 1-${MAX_CHAT_ID_LENGTH} characters`);
+      }
       if (typeof text !== 'string' || text.trim().length === 0 || text.length > MAX_CHAT_LENGTH) {
         return bad(`chat.text must be 1-${MAX_CHAT_LENGTH} characters`);
       }
-      if (typeof sentAt !== 'number' || !Number.isFinite(sentAt)) return bad('chat.sentAt must be a number');
-      return { ok: true, value: { type: 'chat', id, text, sentAt } };
+      if (typeof sentAt !== 'number' || !(Math.abs(sentAt) <= MAX_DATE_MS)) {
+        return bad('chat.sentAt must be a time in ms since the epoch');
+      }
+      // The sender's clock is shown, not trusted: far off (or chosen to be), it becomes the receive time.
+      const shown = Math.abs(sentAt - now) > MAX_CLOCK_SKEW_MS ? now : sentAt;
+      return { ok: true, value: { type: 'chat', id, text, sentAt: shown } };
     }
     default:
       return bad('unknown peer message type');
