@@ -97,4 +97,27 @@ describe('embedding under a strict Content-Security-Policy', { timeout: 120_000 
       assert.match(after[0] ?? '', /trusted-types|require-trusted-types-for/);
     }
   });
+
+  it('the demo pages are served under that policy (with frame-ancestors) and run without a violation', async () => {
+    const relay = await startRelayServer();
+    const browser = await launchChromium();
+    const themes = await openParticipant(browser, new URL('themes.html', relay.url).href, {
+      room: uniqueRoom('themes'), name: 'unused', init: recordViolations,
+    });
+    const csp = (await themes.page.reload({ waitUntil: 'load' }))?.headers()['content-security-policy'] ?? '';
+    for (const directive of ["script-src 'self'", "style-src 'self'", "frame-ancestors 'self'", "require-trusted-types-for 'script'",
+      'trusted-types lit-html']) {
+      assert.ok(csp.includes(directive), `${directive} in ${csp}`);
+    }
+    // The two themed elements call each other; the page's own stylesheet applies (no inline style).
+    await themes.page.waitForFunction(() => [...document.querySelectorAll('video-chat')].every((el) =>
+      (el as HTMLElement & { state: string }).state === 'in-call'), { timeout: 30_000, polling: 250 });
+    assert.equal(await themes.page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(236, 239, 243)');
+    assert.deepEqual(await violations(themes.page), [], themes.logs.join('\n'));
+
+    const demo = await openParticipant(browser, relay.url, { room: uniqueRoom('demo'), name: 'Ada', init: recordViolations });
+    await demo.page.waitForFunction(() => (document.querySelector('video-chat') as HTMLElement & { state: string }).state === 'waiting',
+      { timeout: 20_000, polling: 250 });
+    assert.deepEqual(await violations(demo.page), [], demo.logs.join('\n'));
+  });
 });
