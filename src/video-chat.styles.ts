@@ -332,9 +332,9 @@ export const styles = staticCss`
     clip-path: inset(50%);
     white-space: nowrap;
   }
-  /* Narrow boxes: icon-only controls (the label stays the accessible name) and, once others are there, the self-view
-     small in a corner above the grid. */
-  @container (width < 480px) {
+  /* Boxes too narrow for the labelled control bar on one row: icon-only controls (the label stays the accessible name,
+     hidden only visually). */
+  @container (width < 900px) {
     .controls > button {
       padding: 8px;
     }
@@ -346,6 +346,9 @@ export const styles = staticCss`
       clip-path: inset(50%);
       white-space: nowrap;
     }
+  }
+  /* Narrow boxes, once others are there: the self-view small in a corner above the grid. */
+  @container (width < 480px) {
     div:not(.strip) > .local:not(:only-child) {
       position: absolute;
       z-index: 1;

@@ -124,8 +124,12 @@ describe('layout inside the host box', () => {
     expect(local.height).to.be.closeTo(remote.height, 1);
     expectInsideBox(a);
     expectControlsClickable(a);
-    // Labelled controls in a wide box.
-    expect((part(a, 'leave-button') as HTMLElement).querySelector('span')?.getBoundingClientRect().width).to.be.greaterThan(10);
+    // Icon-only controls on one row below 900 px, labelled ones in a box wide enough for them.
+    const label = () => (part(a, 'leave-button') as HTMLElement).querySelector('span')?.getBoundingClientRect().width ?? 0;
+    expect(label()).to.be.at.most(1);
+    box(a, 1000);
+    await waitFor('labelled controls', () => label() > 10);
+    expectInsideBox(a);
   });
 
   it('shows a remote tile\'s buttons on hover and keyboard focus only, isolates names, writes no style attribute', async () => {
