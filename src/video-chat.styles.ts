@@ -84,12 +84,16 @@ export const styles = staticCss`
   }
   .spotlight {
     flex: 3 1 0;
-    min-height: 0;
     position: relative;
     margin: 0;
     overflow: hidden;
     border-radius: var(--video-chat-radius, 12px);
     background: #000;
+  }
+  /* The pictures keep a third of the box when panels are open (a strip under a spotlight may give way). */
+  .grid:not(.strip),
+  .spotlight {
+    min-height: 35%;
   }
   .spotlight video {
     object-fit: contain;
@@ -212,12 +216,24 @@ export const styles = staticCss`
     margin-right: 4px;
     vertical-align: -2px;
   }
+  /* The open panels give way (scrolling) before the controls leave the box. */
+  .chat,
+  #devices {
+    display: flex;
+    flex-direction: column;
+    min-height: 0;
+  }
+  #devices {
+    flex-direction: row;
+    overflow: auto;
+  }
   .chat {
     padding: var(--video-chat-gap, 8px);
     border-radius: calc(var(--video-chat-radius, 12px) / 2);
     background: var(--video-chat-tile-background, #20252c);
   }
   .chat-log {
+    min-height: 0;
     max-height: 200px;
     overflow-y: auto;
     margin: 0 0 var(--video-chat-gap, 8px);

@@ -7,9 +7,9 @@
  * carries a style attribute (a strict `style-src` would block it).
  */
 import { sendMouse } from '@web/test-runner-commands';
-import { expect, fixtureCleanup } from '@open-wc/testing';
+import { expect, fixture, fixtureCleanup, html } from '@open-wc/testing';
 import type { VideoChatElement } from '../../src/video-chat.js';
-import { joined, part, shadow, uniqueRoom, waitFor } from './helpers.js';
+import { canvasTrack, joined, part, relayUrl, shadow, uniqueRoom, waitFor } from './helpers.js';
 
 /** Puts `el` in a fixed box (the host's own size, as a page's sidebar rule would). */
 function box(el: VideoChatElement, width: number, height?: number): void {
@@ -18,11 +18,26 @@ function box(el: VideoChatElement, width: number, height?: number): void {
   el.scrollIntoView({ block: 'start' });
 }
 
-/** Every element of the shadow tree that is rendered, with where it draws. */
+/**
+ * Every element of the shadow tree that is rendered, with where it draws: its box, clipped by the scrolling or clipping
+ * boxes it is in (a chat log scrolls its older messages out of sight); left out when clipped away entirely.
+ */
 function drawn(el: VideoChatElement): Array<{ node: Element; rect: DOMRect }> {
+  const visible = (node: Element): DOMRect | null => {
+    const r = node.getBoundingClientRect();
+    let [left, top, right, bottom] = [r.left, r.top, r.right, r.bottom];
+    for (let up = node.parentElement; up; up = up.parentElement) {
+      const style = getComputedStyle(up);
+      if (style.overflowX === 'visible' && style.overflowY === 'visible') continue;
+      const c = up.getBoundingClientRect();
+      [left, top, right, bottom] = [Math.max(left, c.left), Math.max(top, c.top), Math.min(right, c.right), Math.min(bottom, c.bottom)];
+    }
+    return right > left && bottom > top ? new DOMRect(left, top, right - left, bottom - top) : r.width && r.height ? null : r;
+  };
   return [...shadow(el).querySelectorAll('*')]
     .filter((node) => node.getClientRects().length > 0 && !(node instanceof HTMLStyleElement))
-    .map((node) => ({ node, rect: node.getBoundingClientRect() }));
+    .map((node) => ({ node, rect: visible(node) }))
+    .filter((d): d is { node: Element; rect: DOMRect } => d.rect !== null);
 }
 
 const describeNode = (node: Element) =>
@@ -40,10 +55,10 @@ function expectInsideBox(el: VideoChatElement): void {
 /** Every button of the control bar (those shown) and of the tiles: inside the box and hit at its centre. */
 function expectControlsClickable(el: VideoChatElement): void {
   const host = el.getBoundingClientRect();
-  const buttons = [...shadow(el).querySelectorAll<HTMLButtonElement>('button')].filter((b) => b.getClientRects().length > 0);
+  // Every button drawn (a tile's buttons scrolled or clipped out of sight with their tile are not).
+  const buttons = drawn(el).filter(({ node }) => node instanceof HTMLButtonElement);
   expect(buttons.length).to.be.greaterThan(0);
-  for (const button of buttons) {
-    const r = button.getBoundingClientRect();
+  for (const { node: button, rect: r } of buttons) {
     const x = r.left + r.width / 2;
     const y = r.top + r.height / 2;
     const name = describeNode(button);
@@ -106,6 +121,34 @@ describe('layout inside the host box', () => {
     box(a, 320, 420);
     await remotes(a, 2);
     expect(tiles(a)).to.have.length(3);
+    expectInsideBox(a);
+    expectControlsClickable(a);
+  });
+
+  it('the pre-join screen in a 320×420 box: preview, fields and "Join call" inside the box and clickable', async () => {
+    const a = await fixture<VideoChatElement>(html`<video-chat prejoin room=${uniqueRoom('prejoin')} signal-url=${relayUrl()}
+      name="Ada"></video-chat>`);
+    box(a, 320, 420);
+    await waitFor('the pre-join form', () => part(a, 'prejoin') && part(a, 'join-button') && part(a, 'videoinput-select'));
+    await a.updateComplete;
+    expectInsideBox(a);
+    expectControlsClickable(a);
+  });
+
+  it('a 320×420 box with the chat and the device settings open, and a shared screen: all inside the box', async function () {
+    this.timeout(30_000);
+    const room = uniqueRoom('panels');
+    const a = await joined(room, 'Ada');
+    const b = await joined(room, 'Grace');
+    box(a, 320, 420);
+    await remotes(a, 1);
+    part(a, 'chat-button')?.click();
+    part(a, 'settings-button')?.click();
+    for (let i = 0; i < 8; i++) b.sendChatMessage(`Message number ${i} with some words in it`);
+    await b.startScreenShare(new MediaStream([canvasTrack('#345')]));
+    await waitFor('the chat, the settings and the spotlight', () =>
+      part(a, 'chat-log')?.querySelectorAll('li').length === 8 && part(a, 'videoinput-select') && part(a, 'spotlight'), 15_000);
+    await a.updateComplete;
     expectInsideBox(a);
     expectControlsClickable(a);
   });
