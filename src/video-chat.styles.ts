@@ -1,21 +1,35 @@
-import { css } from 'lit';
+import { unsafeCSS, type CSSResult } from 'lit';
+
+/**
+ * A tag for CSS without interpolations: Lit's `css` tag also carries a checker for interpolated values that this file
+ * never uses (about 150 bytes of the script-tag file). The name contains "css", so the build minifies the CSS in it
+ * like any `css` template.
+ */
+const staticCss = (strings: TemplateStringsArray): CSSResult => unsafeCSS(strings[0]);
 
 /**
  * Styles of `<video-chat>`. The page's rules on the host element itself (even `* {…}`) beat `:host`, so the text
  * styles are reset on the inner `.call` wrapper with `all: initial`; everything themable goes through the
  * `--video-chat-*` custom properties (which `all` does not reset) and `::part`.
  */
-export const styles = css`
+export const styles = staticCss`
   :host {
     display: block;
     container-type: inline-size;
   }
+  /* The element lives in the box the page gives it: exactly its height when it has one (min/max 100%), else a default
+     (16:9, at least 420px: 100cqw is the host's width). A column: the stage takes what the status line,
+     banners and controls leave, so the controls are always inside the box. */
   .call {
     all: initial;
-    display: block;
+    display: flex;
+    flex-direction: column;
+    gap: var(--video-chat-gap, 8px);
     box-sizing: border-box;
     position: relative;
-    min-height: 240px;
+    height: max(56.25cqw, 420px);
+    min-height: 100%;
+    max-height: 100%;
     padding: var(--video-chat-gap, 8px);
     border-radius: var(--video-chat-radius, 12px);
     background: var(--video-chat-background, #111418);
@@ -32,7 +46,7 @@ export const styles = css`
     box-sizing: inherit;
   }
   .status {
-    margin: 0 0 var(--video-chat-gap, 8px);
+    margin: 0;
     min-height: 1.4em;
   }
   .error {
@@ -40,28 +54,46 @@ export const styles = css`
     flex-wrap: wrap;
     align-items: center;
     gap: var(--video-chat-gap, 8px);
-    margin: 0 0 var(--video-chat-gap, 8px);
     padding: 8px 12px;
     border-radius: calc(var(--video-chat-radius, 12px) / 2);
     background: var(--video-chat-error-background, #5c1a1a);
   }
+  /* The stage: tiles share its height (rows of 1fr), so any number of them fits. At most two columns, three from five
+     tiles on (counted with :has(), so no style attribute is needed), fewer where tiles would be narrower than
+     --video-chat-tile-min-width. */
   .grid {
+    flex: 1 1 0;
+    min-height: 0;
+    position: relative;
     display: grid;
     gap: var(--video-chat-gap, 8px);
-    /* At most --cols (about the square root of the tile count) columns, fewer where tiles would be too narrow. */
     grid-template-columns: repeat(auto-fit, minmax(max(min(100%, var(--video-chat-tile-min-width, 220px)),
-      100% / var(--cols) - var(--video-chat-gap, 8px)), 1fr));
+      100% / var(--cols, 2) - var(--video-chat-gap, 8px)), 1fr));
+    grid-auto-rows: minmax(0, 1fr);
   }
+  .grid:has(> :nth-child(5)) {
+    --cols: 3;
+  }
+  /* A pinned tile (first row, 3fr) above the others, or a strip of small tiles under the spotlight. */
   .grid.strip {
     grid-template-columns: repeat(auto-fill, minmax(min(100%, 140px), 1fr));
+    grid-template-rows: minmax(0, 3fr);
+  }
+  form.grid {
+    grid-template-rows: minmax(0, 1fr) auto;
   }
   .spotlight {
+    flex: 3 1 0;
     position: relative;
-    margin: 0 0 var(--video-chat-gap, 8px);
-    aspect-ratio: 16 / 9;
+    margin: 0;
     overflow: hidden;
     border-radius: var(--video-chat-radius, 12px);
     background: #000;
+  }
+  /* The pictures keep a third of the box when panels are open (a strip under a spotlight may give way). */
+  .grid:not(.strip),
+  .spotlight {
+    min-height: 35%;
   }
   .spotlight video {
     object-fit: contain;
@@ -70,12 +102,11 @@ export const styles = css`
     display: flex;
     align-items: center;
     gap: var(--video-chat-gap, 8px);
-    margin: 0 0 var(--video-chat-gap, 8px);
+    margin: 0;
   }
   .tile {
     position: relative;
     margin: 0;
-    aspect-ratio: 4 / 3;
     overflow: hidden;
     border-radius: var(--video-chat-radius, 12px);
     background: var(--video-chat-tile-background, #20252c);
@@ -141,16 +172,18 @@ export const styles = css`
   .tile:fullscreen video {
     object-fit: contain;
   }
-  :host(:fullscreen) .call {
-    height: 100%;
-    overflow: auto;
-  }
+  /* A remote tile's buttons do not cover the picture: shown on hover and keyboard focus, always on touch screens. */
   .tools {
     position: absolute;
     left: 8px;
     top: 8px;
     display: flex;
     gap: 4px;
+  }
+  @media (hover: hover) {
+    .tile:not(:hover) .tools:not(:focus-within) {
+      opacity: 0;
+    }
   }
   .tools button {
     min-height: 0;
@@ -183,13 +216,24 @@ export const styles = css`
     margin-right: 4px;
     vertical-align: -2px;
   }
+  /* The open panels give way (scrolling) before the controls leave the box. */
+  .chat,
+  #devices {
+    display: flex;
+    flex-direction: column;
+    min-height: 0;
+  }
+  #devices {
+    flex-direction: row;
+    overflow: auto;
+  }
   .chat {
-    margin-top: var(--video-chat-gap, 8px);
     padding: var(--video-chat-gap, 8px);
     border-radius: calc(var(--video-chat-radius, 12px) / 2);
     background: var(--video-chat-tile-background, #20252c);
   }
   .chat-log {
+    min-height: 0;
     max-height: 200px;
     overflow-y: auto;
     margin: 0 0 var(--video-chat-gap, 8px);
@@ -250,7 +294,6 @@ export const styles = css`
     justify-content: center;
     flex-wrap: wrap;
     gap: var(--video-chat-gap, 8px);
-    margin-top: var(--video-chat-gap, 8px);
   }
   button {
     display: inline-flex;
@@ -304,6 +347,32 @@ export const styles = css`
     overflow: hidden;
     clip-path: inset(50%);
     white-space: nowrap;
+  }
+  /* Boxes too narrow for the labelled control bar on one row: icon-only controls (the label stays the accessible name,
+     hidden only visually). */
+  @container (width < 900px) {
+    .controls > button {
+      padding: 8px;
+    }
+    .controls > button > span:not(.unread) {
+      position: absolute;
+      width: 1px;
+      height: 1px;
+      overflow: hidden;
+      clip-path: inset(50%);
+      white-space: nowrap;
+    }
+  }
+  /* Narrow boxes, once others are there: the self-view small in a corner above the grid. */
+  @container (width < 480px) {
+    div:not(.strip) > .local:not(:only-child) {
+      position: absolute;
+      z-index: 1;
+      top: 8px;
+      right: 8px;
+      width: 32%;
+      aspect-ratio: 4 / 3;
+    }
   }
   @media (prefers-reduced-motion: reduce) {
     * {

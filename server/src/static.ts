@@ -48,6 +48,17 @@ const BUNDLE_HEADERS: Readonly<Record<string, string>> = {
  */
 const BUNDLE_FILE = /^\/(video-chat(?:-[a-z0-9]+)*\.js(?:\.map)?)$/;
 
+/**
+ * The demo pages' Content-Security-Policy: the README's minimal strict policy for embedding pages (nothing inline,
+ * Trusted Types with Lit's `lit-html` policy) with this server as the script, style and WebSocket origin ('self'
+ * matches ws: and wss: on the same host), and no framing by other sites.
+ */
+const DEMO_PAGE_HEADERS: Readonly<Record<string, string>> = {
+  'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
+    "img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'self'; " +
+    "require-trusted-types-for 'script'; trusted-types lit-html",
+};
+
 /** Sent with every response: never let a browser guess a type we did not declare. */
 const COMMON_HEADERS: Readonly<Record<string, string>> = { 'X-Content-Type-Options': 'nosniff' };
 
@@ -84,7 +95,7 @@ export function createStaticHandler(roots: StaticRoots): StaticHandler {
       reply(res, 404);
       return;
     }
-    await sendFile(req, res, file, bundle ? BUNDLE_HEADERS : {});
+    await sendFile(req, res, file, bundle ? BUNDLE_HEADERS : extname(file) === '.html' ? DEMO_PAGE_HEADERS : {});
   };
 }
 

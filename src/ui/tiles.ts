@@ -22,7 +22,7 @@ export function renderStage(v: View): TemplateResult {
       ? html`<p part="sharing-banner" class="sharing">${t.sharing}
           <button part="control-button stop-share-button" @click=${v.actions.stopScreenShare}>${t.stopShare}</button></p>`
       : nothing}
-    <div part="grid" class=${presenter || pinned ? 'grid strip' : 'grid'} style="--cols:${Math.ceil(Math.sqrt(call.peers.length + 1))}">
+    <div part="grid" class=${presenter || pinned ? 'grid strip' : 'grid'}>
       ${renderLocalTile(v)}
       ${call.peers.map((peer) => renderRemoteTile(v, peer))}
     </div>`;
@@ -35,7 +35,7 @@ export function renderLocalTile(v: View): TemplateResult {
     ${media.stream && media.cameraEnabled
       ? html`<video part="video local-video" .srcObject=${live(media.stream)} .muted=${true} autoplay playsinline></video>`
       : html`<div class="placeholder" aria-hidden="true">${initials(v.name || v.t.you)}</div>`}
-    <figcaption part="name" class="name">${v.name ? v.t.youNamed(v.name) : v.t.you}</figcaption>
+    <figcaption part="name" class="name">${v.name ? isolate(v.t.youNamed, v.name) : v.t.you}</figcaption>
   </figure>`;
 }
 
@@ -44,7 +44,7 @@ function renderSpotlight(v: View, peer: RemotePeer): TemplateResult {
   return html`<figure part="spotlight" class="spotlight" data-peer-id=${peer.id}>
     <video part="video screen-video" data-peer-id=${peer.id} .srcObject=${live(peer.screen)} .muted=${true} autoplay playsinline
       aria-label=${label}></video>
-    <figcaption part="name" class="name">${label}</figcaption>
+    <figcaption part="name" class="name">${isolate(v.t.screenOf, peer.name || v.t.guest)}</figcaption>
   </figure>`;
 }
 
@@ -64,7 +64,7 @@ function renderRemoteTile(v: View, peer: RemotePeer): TemplateResult {
       : html`<div class="placeholder" role="img" aria-label=${t.cameraOffOf(label)}>${initials(label)}</div>`}
     <figcaption part="name" class="name">${peer.microphone === false
       ? html`<svg part="mic-off" class="mic-off" viewBox="0 0 24 24" role="img" aria-label=${t.microphoneOff}>${icons.micOff}</svg>`
-      : nothing}${label}</figcaption>
+      : nothing}<bdi>${label}</bdi></figcaption>
     ${badge ? html`<span part="badge" class=${`badge ${peer.connection}`}>${badge}</span>` : nothing}
     <div class="tools">
       ${tool('pin', pinned, t.pin, v.actions.pin, icons.pin)}
@@ -84,6 +84,15 @@ function renderRemoteTile(v: View, peer: RemotePeer): TemplateResult {
       : nothing}
   </figure>`;
 }
+
+/**
+ * `format(name)` with the name in a `<bdi>`: a right-to-left name, or a bidi override in it, cannot reorder the text
+ * around it (e.g. "(you)").
+ */
+const isolate = (format: (name: string) => string, name: string) => {
+  const [before, after] = format('\0').split('\0');
+  return html`${before}<bdi>${name}</bdi>${after}`;
+};
 
 /** The quality indicator: signal bars, as many as the level is good. */
 const bars = { good: '▂▄▆', fair: '▂▄', poor: '▂' };

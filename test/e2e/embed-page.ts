@@ -5,6 +5,9 @@
  *
  * Query parameters of the page: `room`, `name`, `policy` (→ `ice-transport-policy`), `ice` (JSON → `ice-servers`).
  *
+ * With `{ csp: true }` the page is served under {@link strictCsp}, the minimal Content-Security-Policy the README
+ * documents for embedding pages (Trusted Types enforced), and has nothing inline.
+ *
  * @module
  */
 import { createServer } from 'node:http';
@@ -14,8 +17,30 @@ import { onTeardown } from './harness.js';
 const escapeAttr = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
+/**
+ * The README's minimal strict CSP for a page embedding `<video-chat>` from `relayUrl` (the relay serves the script and
+ * is the signaling server): scripts only from the relay, WebSockets only to it, nothing inline (no style attributes
+ * either), Trusted Types enforced with Lit's `lit-html` policy, no framing.
+ */
+export function strictCsp(relayUrl: string): string {
+  const relay = new URL(relayUrl);
+  const ws = `${relay.protocol === 'https:' ? 'wss' : 'ws'}://${relay.host}`;
+  return [
+    "default-src 'none'",
+    `script-src ${relay.origin}`,
+    `connect-src ${ws}`,
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+    "require-trusted-types-for 'script'",
+    'trusted-types lit-html',
+  ].join('; ');
+}
+
 /** Starts the page server on 127.0.0.1 (closed by the harness's closeAll); resolves with its base URL. */
-export async function startEmbedPage(relayUrl: string): Promise<{ url: string }> {
+export async function startEmbedPage(relayUrl: string, { csp = false }: { csp?: boolean } = {}): Promise<{ url: string }> {
   const relay = new URL(relayUrl);
   const server = createServer((req, res) => {
     const params = new URL(req.url ?? '/', 'http://page.invalid').searchParams;
@@ -27,7 +52,10 @@ export async function startEmbedPage(relayUrl: string): Promise<{ url: string }>
       ['ice-servers', params.get('ice')],
     ];
     const markup = attrs.filter(([, v]) => v !== null).map(([k, v]) => `${k}="${escapeAttr(v ?? '')}"`).join(' ');
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.writeHead(200, {
+      'content-type': 'text/html; charset=utf-8',
+      ...(csp ? { 'content-security-policy': strictCsp(relayUrl) } : {}),
+    });
     res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>host page</title>
       <link rel="icon" href="data:,"></head><body>
       <script type="module" src="${relay.origin}/video-chat.js"></script>
