@@ -4,7 +4,7 @@ import { VideoChatError } from './errors.js';
 import { PeerJoinedEvent, PeerLeftEvent, VideoChatErrorEvent } from './events.js';
 import type { CallState, ChatEntry, ConnectionQuality } from './types.js';
 import { isIceServer, type PeerInfo } from './protocol/relay.js';
-import { renderChat } from './ui/chat.js';
+import type * as ChatUi from './ui/chat.js';
 import { renderControls } from './ui/controls.js';
 import type * as DeviceUi from './ui/devices.js';
 import { stringsFor, type VideoChatStrings } from './ui/strings.js';
@@ -204,6 +204,8 @@ export class VideoChatElement extends LitElement {
   /** The pre-join screen is shown (its camera preview runs). */
   #preview = false;
   #deviceUi: typeof DeviceUi | undefined;
+  /** The chat panel (src/ui/chat.ts, `video-chat-chat.js` in the script-tag build): fetched when a call starts. */
+  #chatUi: typeof ChatUi | undefined;
   /** How many chat entries the visitor has seen (the chat was open when they arrived). */
   #chatSeen = 0;
   #announcement = '';
@@ -355,6 +357,7 @@ export class VideoChatElement extends LitElement {
     if (!this.#preview) this.#applyStartState(); // after the preview, the visitor's own choice stands
     this.#preview = false;
     this.#joinedKey = this.#configKey();
+    this.#loadChatUi();
     void this.#call.join({
       signalUrl: this.signalUrl,
       room: this.room,
@@ -502,7 +505,7 @@ export class VideoChatElement extends LitElement {
         <div class="visually-hidden" role="status" aria-live="polite">${this.#announcement}</div>
         ${this.#renderError(state)}
         ${inCall ? renderStage(view) : nothing}
-        ${inCall && state !== 'error' ? renderChat(view) : nothing}
+        ${inCall && state !== 'error' ? this.#chatUi?.renderChat(view) : nothing}
         ${this.#preview ? this.#deviceUi?.renderPrejoin(view) : renderControls(view, inCall)}
       </div>
     `;
@@ -607,6 +610,15 @@ export class VideoChatElement extends LitElement {
     this.#applyStartState();
     void this.#call.media.start();
     this.#loadDeviceUi();
+  }
+
+  /** Fetches the chat panel once, while the call is set up (long before anyone can open it). */
+  #loadChatUi(): void {
+    if (this.#chatUi) return;
+    void import('./ui/chat.js').then((ui) => {
+      this.#chatUi = ui;
+      this.requestUpdate();
+    });
   }
 
   #loadDeviceUi(): void {
