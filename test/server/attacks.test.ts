@@ -22,7 +22,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { CloseCode, MAX_MESSAGE_BYTES, MAX_SIGNAL_DEPTH } from '../../src/protocol.js';
 import { type ServerOptions } from '../../server/src/index.js';
 import { createLogger } from '../../server/src/log.js';
-import { MAX_BUFFERED_CHUNKS, MAX_FRAGMENTS } from '../../server/src/relay.js';
+import { displayName, MAX_BUFFERED_CHUNKS, MAX_FRAGMENTS } from '../../server/src/relay.js';
 import {
   sample, startRelayEnv, startRelayProcess, TestClient, waitFor, withTimeout, WAIT_MS, type RelayEnv, type RelayProcess,
 } from './helpers.js';
@@ -384,5 +384,19 @@ describe('D8: a relay whose stderr is a full disk', () => {
     assert.equal(child.exitCode, null, 'still running');
     child.kill('SIGTERM');
     assert.deepEqual(await withTimeout(exit, 2 * WAIT_MS, 'exit'), [0, null]);
+  });
+});
+
+describe('L2: display names', () => {
+  it('strips control characters, bidi controls and lone surrogates from join.name', async (t) => {
+    const e = await env(t);
+    const a = await e.joined('r', 'Ann');
+    const b = await e.client();
+    const name = 'Bo\u0000b\u0007\u202Egnp.exe\u2066\u2069\u200E\u200F\u061C\u0085\u007F\uD800 \u{1F600}';
+    const bw = await b.join('r', name);
+    const joined = await a.client.next('peer-joined');
+    assert.deepEqual(joined.peer, { id: bw.id, name: 'Bobgnp.exe \u{1F600}' });
+    assert.deepEqual(bw.peers, [{ id: a.welcome.id, name: 'Ann' }]);
+    assert.equal(displayName('Zoë 李'), 'Zoë 李');
   });
 });
