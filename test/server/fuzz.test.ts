@@ -318,7 +318,7 @@ const hugeNumber = fc.constantFrom('1e309', '-1e309', '-0', '9007199254740993', 
   '0.1e1', '-0.0', '1E+2', '5e-324');
 /** JSON text: deep (up to 10 000 levels), wide (up to 6 000 entries), huge numbers, odd Unicode, prototype keys. */
 const hostileValue: fc.Arbitrary<string> = fc.oneof(
-  fc.tuple(fc.integer({ min: 1, max: 200 }), fc.constantFrom('[', '{"k":')).map(([n, open]) =>
+  fc.tuple(fc.integer({ min: 1, max: 10_000 }), fc.constantFrom('[', '{"k":')).map(([n, open]) =>
     open === '[' ? `${'['.repeat(n)}${']'.repeat(n)}` : `${'{"k":'.repeat(n)}0${'}'.repeat(n)}`),
   fc.integer({ min: 1, max: 6_000 }).map((n) => `[${Array.from({ length: n }, (_, i) => i % 10).join(',')}]`),
   fc.integer({ min: 1, max: 5_000 }).map((n) => `{${Array.from({ length: n }, (_, i) => `"k${i}":${i}`).join(',')}}`),
