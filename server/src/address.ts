@@ -10,11 +10,16 @@
  *
  * @module
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 
 /** The address to count `req` under, or `''` if it is unknown (the socket is already gone). */
 export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+  return addressKey(remoteAddress(req, trustProxy));
+}
+
+/** The client's own address, not keyed: the TCP peer's, or with `trustProxy` the last `X-Forwarded-For` entry. */
+function remoteAddress(req: IncomingMessage, trustProxy: boolean): string {
   let address = req.socket.remoteAddress ?? '';
   if (trustProxy) {
     const header = req.headers['x-forwarded-for'];
@@ -22,7 +27,19 @@ export function clientAddress(req: IncomingMessage, trustProxy: boolean): string
     const last = list[list.length - 1]?.trim() ?? '';
     if (isIPv4(last) || isIPv6(last)) address = last;
   }
-  return addressKey(address);
+  return address;
+}
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+LOOPBACK.addSubnet('::ffff:127.0.0.0', 104, 'ipv6');
+
+/** Whether the client of `req` (as {@link clientAddress} sees it: `X-Forwarded-For` only with `trustProxy`) is loopback. */
+export function fromLoopback(req: IncomingMessage, trustProxy: boolean): boolean {
+  const address = remoteAddress(req, trustProxy).split('%', 1)[0] ?? '';
+  if (isIPv4(address)) return LOOPBACK.check(address, 'ipv4');
+  return isIPv6(address) && LOOPBACK.check(address, 'ipv6');
 }
 
 /** The counting key of one address: IPv4 as is, IPv4-mapped as IPv4, other IPv6 as its /64 prefix. */

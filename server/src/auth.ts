@@ -39,13 +39,22 @@ export function originAllowed(allowed: ReadonlySet<string>, origin: string | und
   return allowed.size === 0 || (origin !== undefined && allowed.has(origin));
 }
 
+/**
+ * Latest `exp` accepted, in seconds after now (24 h): a token valid for longer is refused ('too-long'), so that a
+ * leaked token cannot be replayed for years. Tokens are checked at `join` only, so minutes are enough.
+ */
+export const MAX_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
+
+/** Clock skew tolerated between the site's backend and the relay, in seconds, on `exp` and `nbf` (jose `clockTolerance`). */
+export const TOKEN_CLOCK_TOLERANCE_SECONDS = 30;
+
 /** A verified token: the display name it fixes, if it has a `name` claim. */
 export interface RoomGrant {
   name?: string;
 }
 
 /** Why a token was refused, for logs only (the client always gets the same generic answer). */
-export type TokenRefusal = 'missing' | 'expired' | 'invalid' | 'other-room' | 'bad-name';
+export type TokenRefusal = 'missing' | 'expired' | 'too-long' | 'invalid' | 'other-room' | 'bad-name';
 
 /**
  * Verifies a room token for `room`.
@@ -57,9 +66,15 @@ export async function verifyRoomToken(
   if (token === undefined) return { ok: false, reason: 'missing' };
   let payload;
   try {
-    ({ payload } = await jwtVerify(token, key, { algorithms: ['HS256'], requiredClaims: ['exp', 'room'] }));
+    ({ payload } = await jwtVerify(token, key, {
+      algorithms: ['HS256'], requiredClaims: ['exp', 'room'], clockTolerance: TOKEN_CLOCK_TOLERANCE_SECONDS,
+    }));
   } catch (error) {
     return { ok: false, reason: error instanceof errors.JWTExpired ? 'expired' : 'invalid' };
+  }
+  // jose checked that `exp` is a number in the future; its maxTokenAge would need an `iat` claim, so bound `exp` here.
+  if ((payload.exp as number) > Date.now() / 1000 + MAX_TOKEN_LIFETIME_SECONDS + TOKEN_CLOCK_TOLERANCE_SECONDS) {
+    return { ok: false, reason: 'too-long' };
   }
   if (payload['room'] !== room) return { ok: false, reason: 'other-room' };
   const name = payload['name'];

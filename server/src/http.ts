@@ -3,7 +3,8 @@
  * (any path), on the same origin and port. Two operational endpoints come with it:
  * - `GET /healthz`: `200 {"status":"ok","connections":…,"rooms":…,"peers":…}`, or 503 with `"status":"draining"`
  *   once the server is shutting down (so a load balancer stops sending new clients);
- * - `GET /metrics`: the relay's Prometheus metrics in the text exposition format.
+ * - `GET /metrics`: the relay's Prometheus metrics in the text exposition format, to loopback clients only (403 for
+ *   others) unless `publicMetrics` is set.
  *
  * @module
  */
@@ -11,6 +12,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fromLoopback } from './address.js';
 import { checkInteger, MAX_TIMER_MS, type RelayOptions } from './options.js';
 import { createRelay, type Relay } from './relay.js';
 import { createStaticHandler } from './static.js';
@@ -39,6 +41,13 @@ export interface ServerOptions extends RelayOptions {
    * {@link headersTimeoutMs}. Does not apply to a WebSocket once upgraded. Default 30 000.
    */
   requestTimeoutMs?: number;
+  /**
+   * Serve `GET /metrics` to every client. Default `false`: only to loopback clients (127.0.0.0/8, ::1; with
+   * `trustProxy`, the `X-Forwarded-For` address is the one checked), everyone else gets 403, so that
+   * `--host 0.0.0.0` does not publish the relay's counts. For a Prometheus on another host, set it and restrict access
+   * in front of the relay.
+   */
+  publicMetrics?: boolean;
 }
 
 /** Defaults of the HTTP-level {@link ServerOptions}. */
@@ -72,8 +81,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const {
     port = DEFAULT_PORT, host = DEFAULT_HOST, staticRoot = PACKAGE_ROOT,
     headersTimeoutMs = SERVER_DEFAULTS.headersTimeoutMs, requestTimeoutMs = SERVER_DEFAULTS.requestTimeoutMs,
-    ...relayOptions
+    publicMetrics = false, ...relayOptions
   } = options;
+  if (typeof publicMetrics !== 'boolean') throw new TypeError('publicMetrics must be a boolean');
   checkInteger('port', port, 0, 65535);
   checkInteger('headersTimeoutMs', headersTimeoutMs, 1, MAX_TIMER_MS);
   checkInteger('requestTimeoutMs', requestTimeoutMs, 1, MAX_TIMER_MS);
@@ -89,7 +99,8 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     // How often Node looks for connections past those timeouts (its default, 30 s, would let them run long over).
     connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeoutMs / 4))),
   }, (req, res) => {
-    const done = operational(relay, req, res) ?? serveStatic(req, res);
+    const metricsAllowed = publicMetrics || fromLoopback(req, relayOptions.trustProxy === true);
+    const done = operational(relay, req, res, metricsAllowed) ?? serveStatic(req, res);
     done.catch((error: unknown) => {
       relay.logger.error({ err: error instanceof Error ? error.message : String(error), url: req.url }, 'request failed');
       if (!res.headersSent) res.writeHead(500);
@@ -128,8 +139,11 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   return { url: `http://${urlHost(host)}:${bound}/`, port: bound, server, relay, close };
 }
 
-/** `/healthz` and `/metrics` (GET or HEAD), or `undefined` for any other request. */
-function operational(relay: Relay, req: IncomingMessage, res: ServerResponse): Promise<void> | undefined {
+/**
+ * `/healthz` and `/metrics` (GET or HEAD), or `undefined` for any other request. `/metrics` is 403 unless
+ * `metricsAllowed`.
+ */
+function operational(relay: Relay, req: IncomingMessage, res: ServerResponse, metricsAllowed: boolean): Promise<void> | undefined {
   const path = (req.url ?? '/').split('?', 1)[0];
   if (path !== '/healthz' && path !== '/metrics') return undefined;
   if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -146,6 +160,10 @@ function operational(relay: Relay, req: IncomingMessage, res: ServerResponse): P
   if (path === '/healthz') {
     const status = relay.closing ? 'draining' : 'ok';
     reply(relay.closing ? 503 : 200, 'application/json; charset=utf-8', JSON.stringify({ status, ...relay.stats() }));
+    return Promise.resolve();
+  }
+  if (!metricsAllowed) {
+    reply(403, 'text/plain; charset=utf-8', 'metrics are served to loopback clients only (see --public-metrics)\n');
     return Promise.resolve();
   }
   return relay.metrics.metrics().then((text) => reply(200, relay.metrics.contentType, text));

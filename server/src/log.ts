@@ -23,10 +23,41 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 const SECRET_FIELDS = ['token', 'secret', 'resume', 'credential', 'password', 'tokenSecret', 'turnSecret', 'authorization'];
 export const REDACT_PATHS: readonly string[] = SECRET_FIELDS.flatMap((f) => [f, `*.${f}`]);
 
-/** A logger writing to `destination` (default: stderr, synchronously, so nothing is lost when the process exits). */
+/**
+ * Most bytes of log lines held in memory while stderr cannot be written (sonic-boom `maxLength`); lines beyond it are
+ * dropped and counted in {@link lostLogLines}.
+ */
+export const MAX_UNWRITTEN_LOG_BYTES = 1024 * 1024;
+
+let lost = 0;
+
+/**
+ * Log lines lost since the process started: writes to stderr that failed (e.g. `ENOSPC`, stderr on a full disk), and
+ * lines dropped while earlier ones could not be written. Exported as `video_chat_log_lines_lost_total`.
+ */
+export function lostLogLines(): number {
+  return lost;
+}
+
+/**
+ * A logger writing to `destination` (default: stderr, synchronously, so nothing is lost when the process exits).
+ * A failing write to stderr never throws into the relay: the line is counted as lost (see {@link lostLogLines}).
+ */
 export function createLogger(level: LogLevel, destination?: NodeJS.WritableStream): Logger {
   return pino(
     { level, base: { name: 'video-chat-relay' }, redact: { paths: [...REDACT_PATHS], censor: '[redacted]' } },
-    destination ?? pino.destination({ dest: 2, sync: true }),
+    destination ?? stderrDestination(),
   );
+}
+
+/** stderr through sonic-boom, synchronous, with an `'error'` listener: without one a failed write would throw. */
+function stderrDestination(): ReturnType<typeof pino.destination> {
+  const destination = pino.destination({ dest: 2, sync: true, maxLength: MAX_UNWRITTEN_LOG_BYTES });
+  destination.on('error', () => {
+    lost++;
+  });
+  destination.on('drop', () => {
+    lost++;
+  });
+  return destination;
 }

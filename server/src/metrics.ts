@@ -9,6 +9,7 @@
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import { ERROR_CODES, type ErrorCode } from '../../src/protocol/relay.js';
+import { lostLogLines } from './log.js';
 
 /** Why an HTTP upgrade was refused (label `reason` of `video_chat_upgrades_rejected_total`). */
 export const UPGRADE_REJECTIONS = ['shutting-down', 'origin', 'ip-limit', 'not-found'] as const;
@@ -21,6 +22,8 @@ export interface GaugeSource {
   peers: number;
   /** Participants in their resume grace period (no connection). */
   resuming: number;
+  /** Bytes of signals queued for participants in their grace period. */
+  queuedBytes: number;
 }
 
 /** Outcomes of `join.resume` and of grace periods (label `outcome` of `video_chat_resumes_total`). */
@@ -46,6 +49,8 @@ export interface RelayMetrics {
   readonly resumes: Counter<'outcome'>;
   /** Connections the relay closed or terminated itself, by close code (1006 for a terminate). */
   readonly closedByRelay: Counter<'code'>;
+  /** Unforeseen throws while serving a connection; each closed that connection with 1011. */
+  readonly handlerErrors: Counter;
 }
 
 export function createMetrics(read: () => GaugeSource): RelayMetrics {
@@ -58,6 +63,14 @@ export function createMetrics(read: () => GaugeSource): RelayMetrics {
   gauge('video_chat_rooms', 'Non-empty rooms.', 'rooms');
   gauge('video_chat_peers', 'Participants in all rooms (including those in their resume grace period).', 'peers');
   gauge('video_chat_peers_resuming', 'Participants whose connection dropped, in their resume grace period.', 'resuming');
+  gauge('video_chat_resume_queue_bytes', 'Bytes of signals queued for participants in their grace period.', 'queuedBytes');
+  new Counter({
+    name: 'video_chat_log_lines_lost_total', help: 'Log lines that could not be written (e.g. disk full).', registers,
+    collect() {
+      this.reset();
+      this.inc(lostLogLines());
+    },
+  });
   const metrics: RelayMetrics = {
     registry,
     relayed: 0,
@@ -77,6 +90,10 @@ export function createMetrics(read: () => GaugeSource): RelayMetrics {
     resumes: new Counter({
       name: 'video_chat_resumes_total',
       help: 'Resume attempts and grace periods by outcome (resumed, failed, expired).', labelNames: ['outcome'], registers,
+    }),
+    handlerErrors: new Counter({
+      name: 'video_chat_handler_errors_total',
+      help: 'Unforeseen errors while handling a client frame; each closed that connection with 1011.', registers,
     }),
     closedByRelay: new Counter({
       name: 'video_chat_connections_closed_by_relay_total',

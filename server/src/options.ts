@@ -85,6 +85,24 @@ export interface RelayOptions {
    */
   resumeQueueBytes?: number;
   /**
+   * Participants in their grace period, relay-wide, an integer ≥ 0. A participant whose connection drops while this
+   * many are waiting already leaves at once (`peer-left`, no resume), as if resume were off. Each also counts against
+   * {@link maxConnectionsPerIp} for its address until it resumes or leaves.
+   */
+  maxResumingPeers?: number;
+  /**
+   * Bytes of signals queued for all participants in their grace period together, relay-wide, an integer ≥ 0. A signal
+   * that would go beyond it is not queued: its sender gets `unknown-peer`, as for a full {@link resumeQueueBytes}.
+   */
+  maxResumeQueueTotalBytes?: number;
+  /**
+   * Soft mark, in bytes, of an addressee's outgoing queue (ws `bufferedAmount`): a `signal` to a participant whose
+   * queue holds more is refused to its *sender* with `rate-limited` (naming the peer) and not forwarded, so that no
+   * member can get another one dropped by sending it more than it can read. An integer in
+   * 0…{@link maxBufferedBytes} − {@link maxMessageBytes}; default 256 KiB, or that upper bound if it is lower.
+   */
+  pushBackBufferedBytes?: number;
+  /**
    * TURN server URLs (`turn:`/`turns:`, RFC 7065) for which every `welcome` carries ephemeral credentials made for
    * that participant (TURN REST API: `username = "<expiry>:<peer id>"`, `credential = base64(HMAC-SHA1(turnSecret,
    * username))`), fresh on every join and resume. Needs {@link turnSecret}. Added after {@link iceServers}.
@@ -124,6 +142,9 @@ export interface ResolvedRelayOptions {
   maxBufferedBytes: number;
   resumeGraceMs: number;
   resumeQueueBytes: number;
+  maxResumingPeers: number;
+  maxResumeQueueTotalBytes: number;
+  pushBackBufferedBytes: number;
   turnUrls: string[];
   turnSecret: string | undefined;
   turnTtlSeconds: number;
@@ -149,6 +170,9 @@ export const RELAY_DEFAULTS: Readonly<Omit<ResolvedRelayOptions, 'logger'>> = Ob
   maxBufferedBytes: 1024 * 1024,
   resumeGraceMs: 15_000,
   resumeQueueBytes: 256 * 1024,
+  maxResumingPeers: 10_000,
+  maxResumeQueueTotalBytes: 64 * 1024 * 1024,
+  pushBackBufferedBytes: 256 * 1024,
   turnUrls: [],
   turnSecret: undefined,
   turnTtlSeconds: 86_400,
@@ -170,6 +194,11 @@ export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOp
   }
   const { logger, ...rest } = given;
   const settings = { ...RELAY_DEFAULTS, ...rest };
+  if (rest.pushBackBufferedBytes === undefined && Number.isSafeInteger(settings.maxBufferedBytes)) {
+    // The default follows a smaller outgoing cap, so that a signal accepted below the mark never reaches the cap.
+    settings.pushBackBufferedBytes = Math.max(0, Math.min(RELAY_DEFAULTS.pushBackBufferedBytes,
+      settings.maxBufferedBytes - settings.maxMessageBytes));
+  }
   if (!(LOG_LEVELS as readonly unknown[]).includes(settings.logLevel)) {
     throw new TypeError(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${String(settings.logLevel)}`);
   }
@@ -185,11 +214,15 @@ export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOp
   checkInteger('maxBufferedBytes', settings.maxBufferedBytes, 1, Number.MAX_SAFE_INTEGER);
   checkInteger('resumeGraceMs', settings.resumeGraceMs, 0, MAX_TIMER_MS);
   checkInteger('resumeQueueBytes', settings.resumeQueueBytes, 0, Number.MAX_SAFE_INTEGER);
+  checkInteger('maxResumingPeers', settings.maxResumingPeers, 0, Number.MAX_SAFE_INTEGER);
+  checkInteger('maxResumeQueueTotalBytes', settings.maxResumeQueueTotalBytes, 0, Number.MAX_SAFE_INTEGER);
   checkTurn(settings, given.turnTtlSeconds !== undefined);
   if (settings.maxBufferedBytes < 2 * settings.maxMessageBytes) {
     throw new RangeError(`maxBufferedBytes must be at least twice maxMessageBytes (${2 * settings.maxMessageBytes}), ` +
       `got ${settings.maxBufferedBytes}: a reader would otherwise be dropped for one large message`);
   }
+  checkInteger('pushBackBufferedBytes', settings.pushBackBufferedBytes, 0,
+    Math.max(0, settings.maxBufferedBytes - settings.maxMessageBytes));
   if (!Array.isArray(settings.iceServers) || !settings.iceServers.every(isIceServer)) {
     throw new TypeError('iceServers must be an array of RTCIceServer objects ({ urls, username?, credential? })');
   }

@@ -80,6 +80,23 @@ export const CLOSE_GRACE_MS = 1000;
  */
 export const MAX_FRAMES_DURING_JOIN = 64;
 
+/**
+ * Fragments one message may arrive in (ws `maxFragments`; its default is 16 384). Browsers send a signal as one frame;
+ * more closes the connection with 1008, so that a message cut into tiny fragments cannot pin thousands of buffers.
+ */
+export const MAX_FRAGMENTS = 64;
+
+/**
+ * TCP chunks ws may hold for one connection while a frame is incomplete (ws `maxBufferedChunks`; its default is
+ * 262 144). Each chunk is a Buffer with its own overhead, so a 60 KB frame written one byte per TCP segment pinned
+ * 8–13 MB per socket with the default. A real network delivers a 64 KiB frame in a few dozen segments (≥ 500 bytes
+ * each); beyond this the connection is closed with 1008.
+ */
+export const MAX_BUFFERED_CHUNKS = 1024;
+
+/** Close code for an unforeseen failure while handling a client's frame (RFC 6455 §7.4.1 "Internal Error"). */
+export const INTERNAL_ERROR = 1011;
+
 /** A frame as ws delivered it. */
 interface Frame {
   data: RawData;
@@ -94,6 +111,8 @@ interface Member {
   readonly id: string;
   readonly room: string;
   readonly name: string;
+  /** The address of its latest connection (see `address.ts`): it counts against it while in its grace period. */
+  ip: string;
   /** The latest resume secret handed out (base64url of 16 random bytes); only this one is valid. */
   secret: string;
   /** The connection serving it, or `undefined` during the grace period. */
@@ -143,10 +162,13 @@ export function createRelay(options: RelayOptions = {}): Relay {
   /** Every participant by ID, connected or in its grace period. */
   const byId = new Map<string, Member>();
   let closing: Promise<void> | undefined;
-  const metrics = createMetrics(() => ({ ...stats(), resuming: resumingCount() }));
+  const metrics = createMetrics(() => ({ ...stats(), resuming, queuedBytes }));
   const allowedOrigins = new Set(config.allowedOrigins);
   /** Open connections per client address. */
   const perAddress = new Map<string, number>();
+  /** Participants in their grace period, and the bytes queued for all of them (see `maxResumeQueueTotalBytes`). */
+  let resuming = 0;
+  let queuedBytes = 0;
   const rateLimit = {
     perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst, closeAfter: config.rateLimitCloseAfter,
   };
@@ -161,6 +183,8 @@ export function createRelay(options: RelayOptions = {}): Relay {
     maxPayload: config.maxMessageBytes,
     // Compression lets a small frame inflate into a huge one and costs memory per socket; SDP does not need it.
     perMessageDeflate: false,
+    maxFragments: MAX_FRAGMENTS,
+    maxBufferedChunks: MAX_BUFFERED_CHUNKS,
   });
 
   const heartbeat = setInterval(() => {
@@ -231,8 +255,10 @@ export function createRelay(options: RelayOptions = {}): Relay {
     const frame = encode(message);
     const bytes = Buffer.byteLength(frame);
     if (member.queueBytes + bytes > config.resumeQueueBytes) return false;
+    if (queuedBytes + bytes > config.maxResumeQueueTotalBytes) return false;
     member.queue.push(frame);
     member.queueBytes += bytes;
+    queuedBytes += bytes;
     return true;
   }
 
@@ -253,7 +279,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
       return;
     }
     if (tokenKey === undefined) {
-      admit(conn, message.room, message.name ?? '');
+      admit(conn, message.room, displayName(message.name ?? ''));
       return;
     }
     // The check is asynchronous (WebCrypto): hold this connection's later frames until it is done, so that every
@@ -264,15 +290,14 @@ export function createRelay(options: RelayOptions = {}): Relay {
       conn.backlog = undefined;
       if (!connections.has(conn) || closing) return;
       if (result.ok) {
-        admit(conn, message.room, result.grant.name ?? message.name ?? '');
+        admit(conn, message.room, displayName(result.grant.name ?? message.name ?? ''));
       } else {
         log.warn({ ip: conn.ip, room: message.room, reason: result.reason }, 'join refused: room token');
         fail(conn, 'unauthorized', UNAUTHORIZED);
       }
       handleFrames(conn, backlog);
     }).catch((error: unknown) => {
-      log.error({ err: error instanceof Error ? error.message : String(error) }, 'token check failed');
-      terminate(conn);
+      internalError(conn, error, 'token check failed');
     });
   }
 
@@ -286,7 +311,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
       return;
     }
     const member: Member = {
-      id, room, name, secret: '', conn: undefined, graceTimer: undefined, queue: [], queueBytes: 0,
+      id, room, name, ip: conn.ip, secret: '', conn: undefined, graceTimer: undefined, queue: [], queueBytes: 0,
     };
     byId.set(id, member);
     log.debug({ ip: conn.ip, id, room }, 'joined');
@@ -302,6 +327,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
   function attachMember(conn: Connection, member: Member, peers: PeerInfo[], resumed: boolean): void {
     conn.member = member;
     member.conn = conn;
+    member.ip = conn.ip;
     clearTimeout(conn.joinTimer);
     conn.joinTimer = undefined;
     // TURN credentials are minted per participant and per welcome: they name this ID and expire.
@@ -316,8 +342,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
     if (resumed) welcome.resumed = true;
     send(conn, welcome);
     const queued = member.queue;
-    member.queue = [];
-    member.queueBytes = 0;
+    dropQueue(member);
     for (const frame of queued) {
       if (conn.socket.readyState !== WebSocket.OPEN) break;
       conn.socket.send(frame);
@@ -337,8 +362,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
       fail(conn, 'resume-failed', RESUME_FAILED);
       return;
     }
-    clearTimeout(member.graceTimer);
-    member.graceTimer = undefined;
+    endGrace(member);
     const previous = member.conn;
     if (previous) {
       // The old connection is still open as far as we know (a half-open TCP connection is only noticed by the
@@ -355,15 +379,40 @@ export function createRelay(options: RelayOptions = {}): Relay {
 
   /** A participant leaves its room for good: the others get peer-left. */
   function depart(member: Member): void {
-    clearTimeout(member.graceTimer);
-    member.graceTimer = undefined;
+    endGrace(member);
     if (member.conn) member.conn.member = undefined;
     member.conn = undefined;
     byId.delete(member.id);
-    member.queue = [];
+    dropQueue(member);
     const left = rooms.leave(member.id);
     if (left) broadcast(left.room, { type: 'peer-left', id: member.id }, member.id);
     log.debug({ id: member.id, room: member.room }, 'left');
+  }
+
+  /** Empties a participant's resume queue, keeping the relay-wide count of queued bytes. */
+  function dropQueue(member: Member): void {
+    queuedBytes -= member.queueBytes;
+    member.queue = [];
+    member.queueBytes = 0;
+  }
+
+  /**
+   * Ends a participant's grace period, if it is in one (it resumed or leaves): the timer stops and the participant no
+   * longer counts against its address or {@link RelayOptions.maxResumingPeers}.
+   */
+  function endGrace(member: Member): void {
+    if (member.graceTimer === undefined) return;
+    clearTimeout(member.graceTimer);
+    member.graceTimer = undefined;
+    resuming--;
+    release(member.ip);
+  }
+
+  /** One connection or participant in grace less for `address`. */
+  function release(address: string): void {
+    const count = (perAddress.get(address) ?? 1) - 1;
+    if (count > 0) perAddress.set(address, count);
+    else perAddress.delete(address);
   }
 
   /**
@@ -373,28 +422,42 @@ export function createRelay(options: RelayOptions = {}): Relay {
    * A client that closed on purpose (1000, 1001 as a browser sends when the page goes away, or 1005) leaves at
    * once. A connection that was lost (1006: network gone, heartbeat failed, terminated for not reading) or closed
    * with any other code keeps its participant for the grace period, so that it can resume; so does nothing when
-   * resume is off, the relay is closing, or the connection was closed for abuse.
+   * resume is off, the relay is closing, the connection was closed for abuse, or
+   * {@link RelayOptions.maxResumingPeers} are in their grace period already.
+   *
+   * @returns whether the participant stays in its grace period: it then keeps the connection's place in the count of
+   *   its address, until it resumes or leaves.
    */
-  function detach(conn: Connection, code: number): void {
+  function detach(conn: Connection, code: number): boolean {
     const member = conn.member;
-    if (!member) return;
+    if (!member) return false;
     conn.member = undefined;
-    if (member.conn !== conn) return;
+    if (member.conn !== conn) return false;
     const onPurpose = code === CloseCode.Normal || code === CloseCode.GoingAway || code === 1005;
     if (config.resumeGraceMs === 0 || closing || conn.noResume || onPurpose) {
       depart(member);
-      return;
+      return false;
+    }
+    if (resuming >= config.maxResumingPeers) {
+      log.warn({ id: member.id, room: member.room, resuming }, 'too many participants in their grace period: leaving at once');
+      depart(member);
+      return false;
     }
     member.conn = undefined;
+    resuming++;
     log.debug({ id: member.id, room: member.room, graceMs: config.resumeGraceMs }, 'connection lost: grace period');
     member.graceTimer = setTimeout(() => {
+      // Fired, so endGrace (through depart) has nothing to stop: the grace period's counts are given back here.
       member.graceTimer = undefined;
+      resuming--;
+      release(member.ip);
       if (member.conn === undefined && byId.get(member.id) === member) {
         metrics.resumes.inc({ outcome: 'expired' });
         depart(member);
       }
     }, config.resumeGraceMs);
     member.graceTimer.unref();
+    return true;
   }
 
   function signal(conn: Connection, message: SignalRequest): void {
@@ -409,6 +472,13 @@ export function createRelay(options: RelayOptions = {}): Relay {
       fail(conn, 'unknown-peer', `no other peer ${JSON.stringify(message.to)} in this room`);
       return;
     }
+    // Push back on the sender, not the addressee: a member that reads slowly is not dropped because another one sends
+    // it more than it can take (and a signal is small enough that the queue stays under maxBufferedBytes).
+    if (target.conn && target.conn.socket.bufferedAmount > config.pushBackBufferedBytes) {
+      fail(conn, 'rate-limited', `peer ${JSON.stringify(message.to)} is not reading fast enough: signal not delivered, ` +
+        'send it again later');
+      return;
+    }
     // `from` is stamped here, from the connection, never taken from the client: it cannot be spoofed.
     if (deliver(target, { type: 'signal', from: sender.id, data: message.data })) {
       if (target.conn) metrics.relayed += 1;
@@ -417,7 +487,35 @@ export function createRelay(options: RelayOptions = {}): Relay {
     }
   }
 
+  /**
+   * An unforeseen throw while serving one connection (a bug, or a value nobody thought of): that connection alone is
+   * closed with {@link INTERNAL_ERROR} and its participant leaves; the relay and every other connection go on. Counted
+   * in `video_chat_handler_errors_total` and logged at `error`. Never throws, even if the logger does.
+   */
+  function internalError(conn: Connection, error: unknown, what: string): void {
+    metrics.handlerErrors.inc();
+    try {
+      log.error({ ip: conn.ip, id: conn.member?.id, err: error instanceof Error ? error.message : String(error) },
+        `${what}: closing the connection`);
+    } catch {
+      // The logger itself failed: the metric has it.
+    }
+    conn.noResume = true;
+    if (conn.socket.readyState === WebSocket.OPEN) {
+      metrics.closedByRelay.inc({ code: INTERNAL_ERROR });
+      conn.socket.close(INTERNAL_ERROR, 'internal error');
+    }
+  }
+
   function onMessage(conn: Connection, data: RawData, isBinary: boolean): void {
+    try {
+      serveMessage(conn, data, isBinary);
+    } catch (error) {
+      internalError(conn, error, 'message handler failed');
+    }
+  }
+
+  function serveMessage(conn: Connection, data: RawData, isBinary: boolean): void {
     // Frames still arriving after the relay started closing this socket are not served.
     if (conn.socket.readyState !== WebSocket.OPEN) return;
     const verdict = conn.bucket.take(performance.now());
@@ -494,7 +592,9 @@ export function createRelay(options: RelayOptions = {}): Relay {
       if (error.code?.startsWith('WS_ERR_')) {
         violated = true;
         const code = error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? CloseCode.MessageTooBig
-          : error.code === 'WS_ERR_INVALID_UTF8' ? 1007 : 1002;
+          : error.code === 'WS_ERR_INVALID_UTF8' ? 1007
+          // Too many fragments or buffered chunks (MAX_FRAGMENTS, MAX_BUFFERED_CHUNKS): ws closes with 1008.
+          : error.code === 'WS_ERR_TOO_MANY_BUFFERED_PARTS' ? CloseCode.PolicyViolation : 1002;
         metrics.closedByRelay.inc({ code });
       }
       log.debug({ ip: remoteAddress, err: error.message }, 'socket error');
@@ -519,12 +619,17 @@ export function createRelay(options: RelayOptions = {}): Relay {
     socket.on('close', (code) => {
       connections.delete(conn);
       clearTimeout(conn.joinTimer);
-      const count = (perAddress.get(address) ?? 1) - 1;
-      if (count > 0) perAddress.set(address, count);
-      else perAddress.delete(address);
-      log.debug({ ip: conn.ip, id: conn.member?.id, code }, 'disconnected');
-      if (violated) conn.noResume = true;
-      detach(conn, code);
+      let kept = false;
+      try {
+        log.debug({ ip: conn.ip, id: conn.member?.id, code }, 'disconnected');
+        if (violated) conn.noResume = true;
+        kept = detach(conn, code);
+      } catch (error) {
+        internalError(conn, error, 'close handler failed');
+      } finally {
+        // A participant in its grace period keeps the connection's place in its address's count (see detach).
+        if (!kept) release(address);
+      }
     });
   }
 
@@ -597,12 +702,6 @@ export function createRelay(options: RelayOptions = {}): Relay {
     });
   }
 
-  function resumingCount(): number {
-    let count = 0;
-    for (const member of byId.values()) if (member.conn === undefined) count++;
-    return count;
-  }
-
   function stats(): RelayStats {
     return { connections: connections.size, rooms: rooms.roomCount, peers: rooms.peerCount };
   }
@@ -629,6 +728,18 @@ function pathnameOf(req: IncomingMessage): string {
   const target = req.url ?? '/';
   const query = target.indexOf('?');
   return query === -1 ? target : target.slice(0, query);
+}
+
+/**
+ * Characters removed from display names: C0 and C1 controls (and DEL), lone surrogates, and the bidirectional
+ * formatting characters (LRM, RLM, ALM, embeddings and overrides U+202A–202E, isolates U+2066–2069), which would
+ * otherwise let a name reorder the text shown around it.
+ */
+const NAME_STRIPPED = /[\p{Cc}\p{Cs}\u200E\u200F\u061C\u202A-\u202E\u2066-\u2069]/gu;
+
+/** A display name as the relay hands it on (from `join.name` or a token's `name` claim): see {@link NAME_STRIPPED}. */
+export function displayName(name: string): string {
+  return name.replace(NAME_STRIPPED, '');
 }
 
 /** Constant-time comparison of a stored secret with a presented one (equal lengths first: both are 22 characters). */

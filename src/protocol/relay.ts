@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { bad, isObject, isString, ok, parseTypedObject, type ParseResult } from './parse.js';
+import { bad, isObject, isString, ok, parseTypedObject, type Json, type ParseResult } from './parse.js';
 
 /**
  * The client↔relay wire version implemented by this module. It travels on the wire: a client states the version it
@@ -39,6 +39,15 @@ export const RESUME_SECRET_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Peer IDs as the relay assigns them: 1–64 characters of `A-Z a-z 0-9 _ -`. */
 export const PEER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * Deepest nesting accepted in `signal.data`, counting `data` itself as level 1 (a negotiation message needs 3). Deeper
+ * is `bad-message`: the relay re-encodes `data` with `JSON.stringify`, which recurses, so unbounded depth is a crash.
+ */
+export const MAX_SIGNAL_DEPTH = 32;
+
+/** Most keys and array elements, counted together over every level, accepted in `signal.data`. More is `bad-message`. */
+export const MAX_SIGNAL_ENTRIES = 4096;
 
 /**
  * Every `code` an `error` message may carry.
@@ -91,7 +100,11 @@ export interface IceServer {
   credential?: string;
 }
 
-/** Opaque payload of a `signal`: the relay forwards it untouched. The element puts a {@link NegotiationMessage} in it. */
+/**
+ * Opaque payload of a `signal`: the relay does not look inside, but re-encodes it as JSON (see `docs/protocol.md`), and
+ * bounds its nesting ({@link MAX_SIGNAL_DEPTH}) and size ({@link MAX_SIGNAL_ENTRIES}). The element puts a
+ * {@link NegotiationMessage} in it.
+ */
 export type SignalData = Record<string, unknown>;
 
 // ---- client → relay ----
@@ -201,6 +214,26 @@ function checkToken(token: unknown, field: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Why `data` is too deep or too wide for {@link MAX_SIGNAL_DEPTH} / {@link MAX_SIGNAL_ENTRIES}, or `undefined`. An
+ * explicit stack, not recursion: the value comes from `JSON.parse`, which accepts nesting far deeper than the call
+ * stack (a tree, no cycles).
+ */
+function checkSignalShape(data: Json, field: string): string | undefined {
+  const stack: [unknown, number][] = [[data, 1]];
+  let entries = 0;
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [value, depth] = top;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > MAX_SIGNAL_DEPTH) return `${field} must nest at most ${MAX_SIGNAL_DEPTH} levels deep`;
+    const children = Array.isArray(value) ? value as unknown[] : Object.values(value);
+    entries += children.length;
+    if (entries > MAX_SIGNAL_ENTRIES) return `${field} must hold at most ${MAX_SIGNAL_ENTRIES} keys and elements in all`;
+    for (const child of children) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  return undefined;
+}
+
 function checkPeerId(id: unknown, field: string): string | undefined {
   if (!isString(id) || !PEER_ID_PATTERN.test(id)) return `${field} must be a peer id`;
   return undefined;
@@ -259,7 +292,9 @@ export function parseClientMessage(raw: unknown): ParseResult<ClientMessage> {
       return ok(join);
     }
     case 'signal': {
-      const problem = checkPeerId(m['to'], 'signal.to') ?? (isObject(m['data']) ? undefined : 'signal.data must be an object');
+      const data = m['data'];
+      const problem = checkPeerId(m['to'], 'signal.to') ??
+        (isObject(data) ? checkSignalShape(data, 'signal.data') : 'signal.data must be an object');
       return problem ? bad(problem) : ok({ type: 'signal', to: m['to'] as string, data: m['data'] as SignalData });
     }
     case 'leave':

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { createRelay, type ServerOptions } from '../../server/src/index.js';
+import { MAX_TOKEN_LIFETIME_SECONDS, TOKEN_CLOCK_TOLERANCE_SECONDS, verifyRoomToken } from '../../server/src/auth.js';
 import {
   captureLogs, QUIET, sample, startRelayEnv, TestClient, type RelayEnv,
 } from './helpers.js';
@@ -108,7 +109,9 @@ describe('auth: room tokens', () => {
     const { privateKey } = await generateKeyPair('RS256');
     return [
       ['no token', {}],
-      ['an expired token', { token: await mint({ room: 'r', exp: Math.floor(Date.now() / 1000) - 5 }) }],
+      // Expired by more than the clock leeway (TOKEN_CLOCK_TOLERANCE_SECONDS).
+      ['an expired token', { token: await mint({ room: 'r', exp: Math.floor(Date.now() / 1000) - 120 }) }],
+      ['a token valid for more than a day', { token: await mint({ room: 'r', exp: exp + MAX_TOKEN_LIFETIME_SECONDS }) }],
       ['a token for another room', { token: await mint({ room: 'other', exp }) }],
       ['a token signed with another secret', { token: await mint({ room: 'r', exp }, new TextEncoder().encode(`${SECRET}x`)) }],
       ['a token with a tampered payload', { token: `${header}.${b64({ room: 'r', exp: exp + 3600 })}.${signature}` }],
@@ -118,7 +121,7 @@ describe('auth: room tokens', () => {
       ['an RS256 token', { token: await new SignJWT({ room: 'r', exp }).setProtectedHeader({ alg: 'RS256' }).sign(privateKey) }],
       ['a token without exp', { token: await mint({ room: 'r' }) }],
       ['a token without room', { token: await mint({ exp }) }],
-      ['a token not valid yet', { token: await mint({ room: 'r', exp, nbf: exp - 30 }) }],
+      ['a token not valid yet', { token: await mint({ room: 'r', exp: exp + 600, nbf: exp + 300 }) }],
       ['a token with a non-string name', { token: await mint({ room: 'r', exp, name: 42 }) }],
       ['a token with a too long name', { token: await mint({ room: 'r', exp, name: 'n'.repeat(65) }) }],
       ['garbage', { token: 'not.a.jwt' }],
@@ -170,5 +173,25 @@ describe('auth: room tokens', () => {
       (error: unknown) => error instanceof RangeError && /^tokenSecret must be at least 32 bytes/.test(error.message) &&
         !error.message.includes('short-secret'));
     assert.throws(() => createRelay({ ...QUIET, tokenSecret: 42 as unknown as string }), /^TypeError: tokenSecret/);
+  });
+});
+
+describe('auth: token lifetime and clock leeway (issue 15, L1 and L9)', () => {
+  const now = (): number => Math.floor(Date.now() / 1000);
+
+  it(`refuses an exp more than ${MAX_TOKEN_LIFETIME_SECONDS} s ahead, accepts one just inside`, async () => {
+    for (const exp of [1e20, now() + MAX_TOKEN_LIFETIME_SECONDS + TOKEN_CLOCK_TOLERANCE_SECONDS + 60]) {
+      assert.deepEqual(await verifyRoomToken(await mint({ room: 'r', exp }), 'r', key), { ok: false, reason: 'too-long' });
+    }
+    assert.equal((await verifyRoomToken(await mint({ room: 'r', exp: now() + MAX_TOKEN_LIFETIME_SECONDS - 60 }), 'r', key)).ok, true);
+  });
+
+  it(`tolerates ${TOKEN_CLOCK_TOLERANCE_SECONDS} s of clock skew on nbf and exp, not more`, async () => {
+    const skewed = await mint({ room: 'r', exp: now() + 60, nbf: now() + 10 });
+    assert.equal((await verifyRoomToken(skewed, 'r', key)).ok, true, 'nbf a little ahead of the relay clock');
+    assert.equal((await verifyRoomToken(await mint({ room: 'r', exp: now() - 10 }), 'r', key)).ok, true);
+    assert.deepEqual(await verifyRoomToken(await mint({ room: 'r', exp: now() - TOKEN_CLOCK_TOLERANCE_SECONDS - 30 }), 'r', key),
+      { ok: false, reason: 'expired' });
+    assert.equal((await verifyRoomToken(await mint({ room: 'r', exp: now() + 60, nbf: now() + 120 }), 'r', key)).ok, false);
   });
 });

@@ -302,3 +302,87 @@ describe('fuzz: malformed input against a relay process', () => {
       }
     });
 });
+
+// ---- valid messages with hostile payloads (issue 15) ----
+
+/** How many hostile `signal`s are sent, in batches of {@link HOSTILE_BATCH}. */
+const HOSTILE_MESSAGES = Number(process.env['FUZZ_HOSTILE'] ?? 3_000);
+const HOSTILE_BATCH = 100;
+
+const oddString = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 40 }),
+  fc.constantFrom('\ud800', '\udfff', 'a\udc00b', '\u202egnp.exe', '\u0000\u0007\u001b[31m', '\u2028\u2029', '\ufeff',
+    '\u{1F600}'.repeat(100), '__proto__', 'constructor'),
+).map((text) => JSON.stringify(text));
+const hugeNumber = fc.constantFrom('1e309', '-1e309', '-0', '9007199254740993', '1e-400', '123456789012345678901234567890',
+  '0.1e1', '-0.0', '1E+2', '5e-324');
+/** JSON text: deep (up to 10 000 levels), wide (up to 6 000 entries), huge numbers, odd Unicode, prototype keys. */
+const hostileValue: fc.Arbitrary<string> = fc.oneof(
+  fc.tuple(fc.integer({ min: 1, max: 10_000 }), fc.constantFrom('[', '{"k":')).map(([n, open]) =>
+    open === '[' ? `${'['.repeat(n)}${']'.repeat(n)}` : `${'{"k":'.repeat(n)}0${'}'.repeat(n)}`),
+  fc.integer({ min: 1, max: 6_000 }).map((n) => `[${Array.from({ length: n }, (_, i) => i % 10).join(',')}]`),
+  fc.integer({ min: 1, max: 5_000 }).map((n) => `{${Array.from({ length: n }, (_, i) => `"k${i}":${i}`).join(',')}}`),
+  hugeNumber,
+  oddString,
+  fc.constantFrom('{"__proto__":{"polluted":1}}', '{"constructor":{"prototype":{"x":1}}}', '{"a":1,"a":2}'),
+  fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
+);
+const hostileData = fc.array(fc.tuple(fc.oneof(fc.constantFrom('gen', 'candidate', 'description', '__proto__'), fc.string()),
+  hostileValue), { minLength: 1, maxLength: 4 })
+  .map((entries) => `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`);
+
+describe('fuzz: valid signals with hostile payloads against a relay process', () => {
+  it(`forwards or refuses ${HOSTILE_MESSAGES} deep, wide, numeric and Unicode payloads exactly as the guard says, ` +
+    'and other rooms keep working', { timeout: 3 * BUDGET_MS }, async () => {
+    const relay = await startRelayProcess(['--max-connections-per-ip', '0', '--rate-limit-per-second', '100000000',
+      '--rate-limit-burst', '100000000', '--log-level', 'error']);
+    try {
+      const sender = await TestClient.connect(relay.wsUrl);
+      const receiver = await TestClient.connect(relay.wsUrl);
+      const control = await TestClient.connect(relay.wsUrl);
+      const partner = await TestClient.connect(relay.wsUrl);
+      await sender.join('hostile');
+      const rw = await receiver.join('hostile');
+      await control.join('calm');
+      const pw = await partner.join('calm');
+      const payloads = fc.sample(hostileData, { numRuns: HOSTILE_MESSAGES, seed: SEED })
+        .map((data) => `{"type":"signal","to":"${rw.id}","data":${data}}`)
+        .filter((text) => Buffer.byteLength(text) <= MAX_MESSAGE_BYTES);
+      let forwarded = 0;
+      let refused = 0;
+      for (let start = 0; start < payloads.length; start += HOSTILE_BATCH) {
+        const batch = payloads.slice(start, start + HOSTILE_BATCH);
+        for (const text of batch) sender.sendRaw(text);
+        await sender.sync();
+        await receiver.sync();
+        // Everything answered has arrived (the barriers): take it in order, one reply per frame.
+        for (const text of batch) {
+          const verdict = parseClientMessage(text);
+          if (verdict.ok && verdict.value.type === 'signal') {
+            const expected = JSON.parse(JSON.stringify(verdict.value.data)) as unknown;
+            assert.deepEqual((await receiver.next('signal', WAIT_MS)).data, expected, text.slice(0, 200));
+            forwarded++;
+          } else {
+            assert.ok(!verdict.ok);
+            assert.deepEqual(await sender.next('error', WAIT_MS), { type: 'error', ...verdict.error }, text.slice(0, 200));
+            refused++;
+          }
+        }
+        assert.deepEqual(sender.pending('error'), []);
+        assert.deepEqual(receiver.pending('signal'), []);
+        control.send({ type: 'signal', to: pw.id, data: { batch: start } });
+        assert.deepEqual((await partner.next('signal')).data, { batch: start });
+      }
+      assert.equal(relay.child.exitCode, null, 'the relay process is still running');
+      assert.equal((await relay.health()).status, 'ok');
+      assert.ok(forwarded > 0 && refused > 0, `forwarded ${forwarded}, refused ${refused}`);
+      process.stdout.write(`fuzz: ${payloads.length} hostile signals, ${forwarded} forwarded as re-encoded JSON, ` +
+        `${refused} refused with the guard's error; 0 crashes (seed ${SEED})\n`);
+      await Promise.all([sender.close(), receiver.close(), control.close(), partner.close()]);
+    } finally {
+      const exit = await relay.stop();
+      assert.deepEqual(exit, { code: 0, signal: null }, 'the relay exited cleanly');
+      assert.equal(relay.stderr(), '', 'nothing logged at error level');
+    }
+  });
+});

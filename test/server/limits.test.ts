@@ -208,10 +208,12 @@ describe('limits: time allowed before join', () => {
 });
 
 describe('limits: outgoing buffer', () => {
-  it('terminates a client that stops reading; its sender and the rest of the room go on', async (t) => {
+  it('pushes back on the sender of a client that stops reading; the heartbeat, not the sender, drops it', async (t) => {
     const maxBufferedBytes = 4 * MAX_MESSAGE_BYTES;
     // Without a resume grace period, so that the room hears of the departure at once (resume.test.ts covers it).
-    const e = await env(t, { maxBufferedBytes, rateLimitBurst: 10_000, rateLimitPerSecond: 10_000, resumeGraceMs: 0 });
+    const e = await env(t, {
+      maxBufferedBytes, rateLimitBurst: 10_000, rateLimitPerSecond: 10_000, resumeGraceMs: 0,
+    });
     const sender = await e.joined('r');
     const stalled = await e.joined('r');
     const reader = await e.joined('r');
@@ -221,10 +223,10 @@ describe('limits: outgoing buffer', () => {
     stopReading(stalled.client);
 
     const pad = 'x'.repeat(MAX_MESSAGE_BYTES - 200);
-    // Far more than the kernel's socket buffers hold: the relay's own queue must grow past the limit.
+    // Far more than the kernel's socket buffers hold: the relay's own queue must reach the push-back mark.
     let sent = 0;
-    const left = sender.client.next('peer-left', 4 * WAIT_MS);
-    while (sent < 2000 && sender.client.pending('peer-left').length === 0) {
+    const pushedBack = (): boolean => sender.client.pending('error').some((m) => m.type === 'error' && m.code === 'rate-limited');
+    while (sent < 2000 && !pushedBack()) {
       sender.client.send({ type: 'signal', to: stalled.welcome.id, data: { pad } });
       sent++;
       if (sent % 50 === 0) {
@@ -234,12 +236,17 @@ describe('limits: outgoing buffer', () => {
         await sender.client.sync();
       }
     }
-    assert.equal((await left).id, stalled.welcome.id);
-    await waitFor(() => e.running.relay.stats().peers === 2, 'the stalled client gone');
-    // Its own side never reads, so it would not notice the drop on its own.
+    await sender.client.sync();
+    const refusal = sender.client.pending('error').find((m) => m.type === 'error' && m.code === 'rate-limited');
+    assert.ok(refusal?.type === 'error' && refusal.message.includes(JSON.stringify(stalled.welcome.id)),
+      `the sender is told which peer is not reading: ${JSON.stringify(refusal)}`);
+    assert.equal(e.running.relay.stats().peers, 3, 'the stalled client is not dropped for what another one sent it');
+    assert.equal(sender.client.pending('peer-left').length, 0);
+    // Its own side never reads, so it would not answer a ping: that is what drops a client that reads nothing.
     stalled.client.socket.terminate();
+    assert.equal((await sender.client.next('peer-left')).id, stalled.welcome.id);
     const text = await e.running.relay.metrics.metrics();
-    assert.ok((sample(text, 'video_chat_connections_closed_by_relay_total', { code: '1006' }) ?? 0) >= 1);
+    assert.equal(sample(text, 'video_chat_connections_closed_by_relay_total', { code: '1006' }) ?? 0, 0);
     sender.client.send({ type: 'signal', to: reader.welcome.id, data: { done: true } });
     assert.deepEqual((await reader.client.next('signal')).data, { done: true });
   });
@@ -288,6 +295,10 @@ describe('limits: option validation', () => {
     ['trustProxy "yes"', { trustProxy: 'yes' }, /^TypeError: trustProxy/],
     ['maxBufferedBytes below twice maxMessageBytes', { maxMessageBytes: 1000, maxBufferedBytes: 1999 },
       /^RangeError: maxBufferedBytes must be at least twice maxMessageBytes \(2000\)/],
+    ['pushBackBufferedBytes above maxBufferedBytes - maxMessageBytes', { maxMessageBytes: 1000, maxBufferedBytes: 4000,
+      pushBackBufferedBytes: 3001 }, /^RangeError: pushBackBufferedBytes must be an integer in 0..3000/],
+    ['maxResumingPeers -1', { maxResumingPeers: -1 }, /^RangeError: maxResumingPeers/],
+    ['maxResumeQueueTotalBytes 0.5', { maxResumeQueueTotalBytes: 0.5 }, /^RangeError: maxResumeQueueTotalBytes/],
   ];
   for (const [name, options, message] of invalid) {
     it(`throws for ${name}`, () => {

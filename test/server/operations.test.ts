@@ -54,6 +54,22 @@ describe('operations: /healthz', () => {
 });
 
 describe('operations: /metrics', () => {
+  it('is served to loopback clients only unless publicMetrics is set (issue 15, L8)', async (t) => {
+    const ask = (url: string, from: string): Promise<number> => withTimeout(fetch(new URL('/metrics', url), {
+      headers: { 'X-Forwarded-For': from } }).then(async (res) => {
+      await res.text();
+      return res.status;
+    }), WAIT_MS, '/metrics');
+    // With trustProxy the relay sees the X-Forwarded-For address, which lets a loopback test play a remote client.
+    const e = await env(t, { trustProxy: true });
+    assert.equal(await ask(e.running.url, '127.0.0.1'), 200);
+    assert.equal(await ask(e.running.url, '::1'), 200);
+    assert.equal(await ask(e.running.url, '203.0.113.9'), 403);
+    assert.equal(await ask(e.running.url, '2001:db8::1'), 403);
+    const open = await env(t, { trustProxy: true, publicMetrics: true });
+    assert.equal(await ask(open.running.url, '203.0.113.9'), 200);
+  });
+
   it('exposes connections, rooms, peers, messages relayed and errors by code in Prometheus text', async (t) => {
     const e = await env(t);
     const a = await e.joined('m');

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   MAX_NAME_LENGTH,
+  MAX_SIGNAL_DEPTH,
+  MAX_SIGNAL_ENTRIES,
   MAX_TOKEN_LENGTH,
   PROTOCOL_VERSION,
   encode,
@@ -83,6 +85,49 @@ describe('parseClientMessage', () => {
     assert.match(error(parseClientMessage('{"type":"signal","to":"a b","data":{}}')), /signal.to/);
     assert.match(error(parseClientMessage('{"type":"signal","to":"abc"}')), /signal.data/);
     assert.match(error(parseClientMessage('{"type":"signal","to":"abc","data":[]}')), /signal.data/);
+  });
+});
+
+describe('parseClientMessage: shape of signal.data (issue 15, D1)', () => {
+  const signal = (data: string): string => `{"type":"signal","to":"abc","data":${data}}`;
+  /** `data` nested `levels` deep in total (`data` itself is level 1), alternating objects and arrays. */
+  const nested = (levels: number): string => {
+    let text = '1';
+    for (let i = 1; i < levels; i++) text = i % 2 ? `[${text}]` : `{"k":${text}}`;
+    return `{"k":${text}}`;
+  };
+
+  it(`accepts ${MAX_SIGNAL_DEPTH} levels and refuses one more, naming the bound`, () => {
+    assert.equal(value(parseClientMessage(signal(nested(MAX_SIGNAL_DEPTH)))).type, 'signal');
+    assert.equal(error(parseClientMessage(signal(nested(MAX_SIGNAL_DEPTH + 1)))),
+      `bad-message: signal.data must nest at most ${MAX_SIGNAL_DEPTH} levels deep`);
+  });
+
+  it('refuses the attack frame (thousands of levels) without recursing, and a frame-sized nesting of empties', () => {
+    for (const depth of [4_500, 30_000]) {
+      assert.match(error(parseClientMessage(signal(`{"x":${'['.repeat(depth)}${']'.repeat(depth)}}`))),
+        /levels deep/, String(depth));
+    }
+    assert.match(error(parseClientMessage(signal(`{"x":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`))), /levels deep/);
+  });
+
+  it(`accepts ${MAX_SIGNAL_ENTRIES} keys and elements in all and refuses one more`, () => {
+    const wide = (n: number): string => `{"a":[${Array.from({ length: n - 1 }, () => '0').join(',')}]}`;
+    assert.equal(value(parseClientMessage(signal(wide(MAX_SIGNAL_ENTRIES)))).type, 'signal');
+    assert.equal(error(parseClientMessage(signal(wide(MAX_SIGNAL_ENTRIES + 1)))),
+      `bad-message: signal.data must hold at most ${MAX_SIGNAL_ENTRIES} keys and elements in all`);
+    const keys = Object.fromEntries(Array.from({ length: MAX_SIGNAL_ENTRIES + 1 }, (_, i) => [`k${i}`, i]));
+    assert.match(error(parseClientMessage(signal(JSON.stringify(keys)))), /keys and elements/);
+  });
+
+  it('accepts every negotiation message shape, and what it accepts re-encodes', () => {
+    const sdp = 'v=0\\r\\n'.repeat(500); // JSON escapes, as on the wire
+    for (const data of [`{"gen":0,"description":{"type":"offer","sdp":"${sdp}"},"media":{"0":"audio","1":"video"}}`,
+      '{"gen":3,"candidate":{"candidate":"candidate:1 1 udp 1 192.0.2.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0}}',
+      '{"gen":1,"candidate":null}', '{"gen":2,"restart":"ice"}', nested(MAX_SIGNAL_DEPTH)]) {
+      const m = value(parseClientMessage(signal(data)));
+      assert.equal(typeof encode({ type: 'signal', from: 'x', data: (m as { data: Record<string, unknown> }).data }), 'string');
+    }
   });
 });
 
