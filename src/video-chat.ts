@@ -7,6 +7,7 @@ import { isIceServer, type PeerInfo } from './protocol/relay.js';
 import { renderControls } from './ui/controls.js';
 import { LocaleController } from './ui/locale-controller.js';
 import { PlaybackController } from './ui/playback.js';
+import { renderError, statusText } from './ui/status.js';
 import type { VideoChatStrings } from './ui/strings.js';
 import { renderStage } from './ui/tiles.js';
 import type { ChatUi, DeviceUi, View, ViewActions } from './ui/view.js';
@@ -163,31 +164,19 @@ export class VideoChatElement extends LitElement {
     debug: { type: Boolean },
   };
 
-  /** Show the pre-join screen before joining (attribute `prejoin`). */
-  declare prejoin: boolean;
-  /** Join with the microphone off (attribute `microphone-off`). */
-  declare microphoneOff: boolean;
-  /** Join with the camera off (attribute `camera-off`). */
-  declare cameraOff: boolean;
-  /** Log `vc-warning` and `vc-error` to the console (attribute `debug`). */
-  declare debug: boolean;
+  /** Show the pre-join screen before joining (attribute `prejoin`). */ declare prejoin: boolean;
+  /** Join with the microphone off (attribute `microphone-off`). */ declare microphoneOff: boolean;
+  /** Join with the camera off (attribute `camera-off`). */ declare cameraOff: boolean;
+  /** Log `vc-warning` and `vc-error` to the console (attribute `debug`). */ declare debug: boolean;
 
-  /** The control bar's buttons, space-separated; null shows them all (attribute `controls`). */
-  declare controls: string | null;
-  /** Join only calls with fewer people than this (attribute `max-peers`); see the attribute. */
-  declare maxPeers: number | undefined;
-  /** Room name (attribute `room`). */
-  declare room: string;
-  /** Relay URL (attribute `signal-url`). */
-  declare signalUrl: string;
-  /** Display name (attribute `name`). */
-  declare name: string;
-  /** Room token for relays that require one (attribute `token`). */
-  declare token: string;
-  /** JSON array of RTCIceServer overriding the relay's (attribute `ice-servers`). */
-  declare iceServers: string;
-  /** `all` (default) or `relay` (attribute `ice-transport-policy`). */
-  declare iceTransportPolicy: string;
+  /** The control bar's buttons, space-separated; null shows them all (attribute `controls`). */ declare controls: string | null;
+  /** Join only calls with fewer people than this (attribute `max-peers`); see the attribute. */ declare maxPeers: number | undefined;
+  /** Room name (attribute `room`). */ declare room: string;
+  /** Relay URL (attribute `signal-url`). */ declare signalUrl: string;
+  /** Display name (attribute `name`). */ declare name: string;
+  /** Room token for relays that require one (attribute `token`). */ declare token: string;
+  /** JSON array of RTCIceServer overriding the relay's (attribute `ice-servers`). */ declare iceServers: string;
+  /** `all` (default) or `relay` (attribute `ice-transport-policy`). */ declare iceTransportPolicy: string;
   /**
    * Overrides of the user-visible text (see {@link VideoChatStrings}), merged over the built-in locale picked by `lang`;
    * e.g. `el.strings = { join: 'Enter', statusInCall: (n) => \`${n + 1} here\` }`.
@@ -494,9 +483,9 @@ export class VideoChatElement extends LitElement {
     const inCall = !(state === 'idle' || (state === 'error' && this.#call.peers.length === 0));
     return html`
       <div part="call" class="call">
-        <p part="status" class="status">${this.#statusText(state)}</p>
+        <p part="status" class="status">${statusText(view)}</p>
         <div class="visually-hidden" role="status" aria-live="polite">${this.#announcement}</div>
-        ${this.#renderError(state)}
+        ${renderError(view)}
         ${inCall ? renderStage(view) : nothing}
         ${inCall && state !== 'error' ? this.#chatUi?.renderChat(view) : nothing}
         ${this.#preview ? this.#deviceUi?.renderPrejoin(view) : renderControls(view, inCall)}
@@ -514,6 +503,7 @@ export class VideoChatElement extends LitElement {
       controls: this.controls?.split(/\s+/) ?? null,
       configured: Boolean(this.room && this.signalUrl),
       chatOpen: this.#chatOpen,
+      preview: this.#preview,
       devicesOpen: this.#devicesOpen,
       deviceUi: this.#deviceUi,
       soundBlocked: this.#playback.soundBlocked,
@@ -522,35 +512,6 @@ export class VideoChatElement extends LitElement {
       fullscreen: ((f) => (f === this ? '' : f?.dataset['peerId'] ?? null))(this.#fullscreen()),
       actions: this.#actions,
     };
-  }
-
-  #renderError(state: CallState): TemplateResult | typeof nothing {
-    const error = this.#call.error;
-    if (!error || (state === 'idle' && !this.#preview)) return nothing;
-    const t = this.#locale.strings;
-    return html`<div part="error" class="error" role="alert">
-      <span>${t.errors[error.code] ?? error.message}</span>
-      <button part="control-button retry-button" class="primary"
-        @click=${state === 'error' ? this.#actions.join : this.#actions.retryMedia}>${t.retry}</button>
-    </div>`;
-  }
-
-  #statusText(state: CallState): string {
-    const t = this.#locale.strings;
-    switch (state) {
-      case 'idle':
-        return this.room && this.signalUrl ? t.statusIdle : t.statusNoConfig;
-      case 'connecting':
-        return t.statusConnecting;
-      case 'waiting':
-        return t.statusWaiting(this.room);
-      case 'in-call':
-        return t.statusInCall(this.#call.peers.length);
-      case 'reconnecting':
-        return t.statusReconnecting;
-      case 'error':
-        return t.statusError;
-    }
   }
 
   #syncStates(): void {

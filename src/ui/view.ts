@@ -61,6 +61,8 @@ export interface View {
   /** True when `room` and `signal-url` are set. */
   readonly configured: boolean;
   readonly chatOpen: boolean;
+  /** The pre-join screen is shown. */
+  readonly preview: boolean;
   /** The device settings panel is open. */
   readonly devicesOpen: boolean;
   /** The pre-join screen and the settings panel: a chunk of their own, loaded when first needed. */
