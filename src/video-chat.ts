@@ -1,3 +1,17 @@
+/**
+ * `<video-chat>`: the element class, its public contract, and the wiring between the call (src/call/) and the
+ * templates (src/ui/).
+ *
+ * One piece of about 600 lines, on purpose. About 140 are the class JSDoc (attributes, events, parts, custom
+ * properties, states): the contract the Custom Elements Manifest is generated from and the README is checked against,
+ * which the analyzer reads from this class only. About 175 are the public properties and methods, each a documented
+ * delegation to the call. The rest is the element's own state (panels, pin, pre-join) and the actions its templates
+ * trigger. Everything else it used to do lives in src/ui/ beside it, as Lit controllers and template modules: the
+ * language of the text (`LocaleController`), starting the videos and "click to enable sound" (`PlaybackController`),
+ * the status line and error banner, tiles, controls, devices and chat. The screen-reader announcements and the
+ * `debug` log listen to the element's own events, as a page would.
+ * @module
+ */
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { CallController } from './call/call-controller.js';
 import { VideoChatError } from './errors.js';
