@@ -1,15 +1,30 @@
+/**
+ * `<video-chat>`: the element class, its public contract, and the wiring between the call (src/call/) and the
+ * templates (src/ui/).
+ *
+ * One piece of about 600 lines, on purpose. About 140 are the class JSDoc (attributes, events, parts, custom
+ * properties, states): the contract the Custom Elements Manifest is generated from and the README is checked against,
+ * which the analyzer reads from this class only. About 175 are the public properties and methods, each a documented
+ * delegation to the call. The rest is the element's own state (panels, pin, pre-join) and the actions its templates
+ * trigger. Everything else it used to do lives in src/ui/ beside it, as Lit controllers and template modules: the
+ * language of the text (`LocaleController`), starting the videos and "click to enable sound" (`PlaybackController`),
+ * the status line and error banner, tiles, controls, devices and chat. The screen-reader announcements and the
+ * `debug` log listen to the element's own events, as a page would.
+ * @module
+ */
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { CallController } from './call/call-controller.js';
 import { VideoChatError } from './errors.js';
-import { PeerJoinedEvent, PeerLeftEvent, VideoChatErrorEvent } from './events.js';
+import { VideoChatErrorEvent } from './events.js';
 import type { CallState, ChatEntry, ConnectionQuality } from './types.js';
 import { isIceServer, type PeerInfo } from './protocol/relay.js';
-import type * as ChatUi from './ui/chat.js';
 import { renderControls } from './ui/controls.js';
-import type * as DeviceUi from './ui/devices.js';
-import { stringsFor, type VideoChatStrings } from './ui/strings.js';
+import { LocaleController } from './ui/locale-controller.js';
+import { PlaybackController } from './ui/playback.js';
+import { renderError, statusText } from './ui/status.js';
+import type { VideoChatStrings } from './ui/strings.js';
 import { renderStage } from './ui/tiles.js';
-import type { View, ViewActions } from './ui/view.js';
+import type { ChatUi, DeviceUi, View, ViewActions } from './ui/view.js';
 import { styles } from './video-chat.styles.js';
 
 /**
@@ -43,6 +58,8 @@ import { styles } from './video-chat.styles.js';
  *   `lang` or its closest ancestor's; changing either re-renders. Non-English locales are loaded on first use
  *   (`video-chat-de.js` next to `video-chat.js`); English is shown until they arrive. The `strings` property overrides
  *   any entry.
+ * @attr {boolean} debug - Log to the console (`console.warn`, prefixed `video-chat:`) every `vc-warning` and `vc-error`
+ *   this element fires, for development.
  *
  * @fires {JoinedEvent} vc-joined - The relay admitted this visitor (`room`, `peerId`).
  * @fires {LeftEvent} vc-left - This visitor left the room (`room`).
@@ -50,6 +67,9 @@ import { styles } from './video-chat.styles.js';
  * @fires {PeerLeftEvent} vc-peer-left - Another peer left (`peer: {id, name}`).
  * @fires {StateChangeEvent} vc-state-change - `state` changed.
  * @fires {VideoChatErrorEvent} vc-error - Something went wrong (`error.code`, `error.message`).
+ * @fires {VideoChatWarningEvent} vc-warning - A non-fatal negotiation failure with one peer (a rejected candidate, a
+ *   failed `setRemoteDescription` or `setParameters`, a malformed payload): `code`, `peerId`, `message`, `cause`. The
+ *   call goes on; logged with the `debug` attribute.
  * @fires {ChatMessageEvent} vc-chat-message - A chat message was sent or received (`message: {id, peerId, name, text, sentAt}`).
  * @fires {MediaStateEvent} vc-media-state - A microphone or camera went on or off (`peerId`: null for this visitor).
  * @fires {DeviceChangeEvent} vc-device-change - A camera, microphone or speaker was chosen (`kind`: `videoinput`,
@@ -155,69 +175,45 @@ export class VideoChatElement extends LitElement {
     prejoin: { type: Boolean },
     microphoneOff: { type: Boolean, attribute: 'microphone-off' },
     cameraOff: { type: Boolean, attribute: 'camera-off' },
+    debug: { type: Boolean },
   };
 
-  /** Show the pre-join screen before joining (attribute `prejoin`). */
-  declare prejoin: boolean;
-  /** Join with the microphone off (attribute `microphone-off`). */
-  declare microphoneOff: boolean;
-  /** Join with the camera off (attribute `camera-off`). */
-  declare cameraOff: boolean;
+  /** Show the pre-join screen before joining (attribute `prejoin`). */ declare prejoin: boolean;
+  /** Join with the microphone off (attribute `microphone-off`). */ declare microphoneOff: boolean;
+  /** Join with the camera off (attribute `camera-off`). */ declare cameraOff: boolean;
+  /** Log `vc-warning` and `vc-error` to the console (attribute `debug`). */ declare debug: boolean;
 
-  /** The control bar's buttons, space-separated; null shows them all (attribute `controls`). */
-  declare controls: string | null;
-  /** Join only calls with fewer people than this (attribute `max-peers`); see the attribute. */
-  declare maxPeers: number | undefined;
-  /** Room name (attribute `room`). */
-  declare room: string;
-  /** Relay URL (attribute `signal-url`). */
-  declare signalUrl: string;
-  /** Display name (attribute `name`). */
-  declare name: string;
-  /** Room token for relays that require one (attribute `token`). */
-  declare token: string;
-  /** JSON array of RTCIceServer overriding the relay's (attribute `ice-servers`). */
-  declare iceServers: string;
-  /** `all` (default) or `relay` (attribute `ice-transport-policy`). */
-  declare iceTransportPolicy: string;
+  /** The control bar's buttons, space-separated; null shows them all (attribute `controls`). */ declare controls: string | null;
+  /** Join only calls with fewer people than this (attribute `max-peers`); see the attribute. */ declare maxPeers: number | undefined;
+  /** Room name (attribute `room`). */ declare room: string;
+  /** Relay URL (attribute `signal-url`). */ declare signalUrl: string;
+  /** Display name (attribute `name`). */ declare name: string;
+  /** Room token for relays that require one (attribute `token`). */ declare token: string;
+  /** JSON array of RTCIceServer overriding the relay's (attribute `ice-servers`). */ declare iceServers: string;
+  /** `all` (default) or `relay` (attribute `ice-transport-policy`). */ declare iceTransportPolicy: string;
   /**
    * Overrides of the user-visible text (see {@link VideoChatStrings}), merged over the built-in locale picked by `lang`;
    * e.g. `el.strings = { join: 'Enter', statusInCall: (n) => \`${n + 1} here\` }`.
    */
   declare strings: Partial<VideoChatStrings>;
 
-  #call = new CallController({
-    requestUpdate: () => this.requestUpdate(),
-    dispatch: (event) => {
-      const t = this.#strings();
-      if (event instanceof VideoChatErrorEvent) this.#announce(t.errors[event.error.code] ?? event.error.message);
-      else if (event instanceof PeerJoinedEvent) this.#announce(t.peerJoined(event.peer.name || t.guest));
-      else if (event instanceof PeerLeftEvent) this.#announce(t.peerLeft(event.peer.name || t.guest));
-      this.dispatchEvent(event);
-    },
-  });
+  #call = new CallController({ requestUpdate: () => this.requestUpdate(), dispatch: (event) => this.dispatchEvent(event) });
+  /** The built-in text in the element's language (`lang`), with `strings` on top. */
+  readonly #locale = new LocaleController(this);
+  /** Remote videos playing, on the chosen speaker; "click to enable sound" where autoplay with sound is blocked. */
+  readonly #playback = new PlaybackController(this, () => this.#call.media.chosen.audiooutput);
   #internals: ElementInternals | undefined;
-  #soundBlocked = false;
   #chatOpen = false;
   #pinned: string | null = null;
   #devicesOpen = false;
   /** The pre-join screen is shown (its camera preview runs). */
   #preview = false;
-  #deviceUi: typeof DeviceUi | undefined;
+  #deviceUi: DeviceUi | undefined;
   /** The chat panel (src/ui/chat.ts, `video-chat-chat.js` in the script-tag build): fetched when a call starts. */
-  #chatUi: typeof ChatUi | undefined;
+  #chatUi: ChatUi | undefined;
   /** How many chat entries the visitor has seen (the chat was open when they arrived). */
   #chatSeen = 0;
   #announcement = '';
-  #resolvedStrings: { key: unknown[]; value: VideoChatStrings } | undefined;
-  /** The language of the text: the element's `lang` or its closest ancestor's. */
-  #lang = '';
-  /** A `lang` attribute changed (anywhere in this element's tree), or a locale arrived: resolve the strings again. */
-  #langChanged = () => {
-    this.#resolvedStrings = undefined;
-    this.requestUpdate();
-  };
-  #langObserver = new MutationObserver(this.#langChanged);
   #actions: ViewActions = {
     join: () => this.#enter(),
     leave: () => this.leave(),
@@ -264,14 +260,7 @@ export class VideoChatElement extends LitElement {
       if (document.pictureInPictureElement === this) void document.exitPictureInPicture();
       else tileOf(event)?.querySelector('video')?.requestPictureInPicture().catch(() => undefined);
     },
-    enableSound: () => {
-      this.#soundBlocked = false;
-      for (const video of this.renderRoot.querySelectorAll<HTMLVideoElement>('video[part~="remote-video"]')) {
-        video.muted = false;
-        void video.play().catch(() => undefined);
-      }
-      this.requestUpdate();
-    },
+    enableSound: this.#playback.enableSound,
   };
   #joinedKey = '';
 
@@ -284,13 +273,26 @@ export class VideoChatElement extends LitElement {
     this.token = '';
     this.iceTransportPolicy = 'all';
     this.strings = {};
-    this.prejoin = this.microphoneOff = this.cameraOff = false;
+    this.prejoin = this.microphoneOff = this.cameraOff = this.debug = false;
     try {
       this.#internals = this.attachInternals();
     } catch {
       this.#internals = undefined; // custom states are an enhancement
     }
     this.addEventListener('fullscreenchange', () => this.requestUpdate()); // composed: also for a tile inside
+    // The live region announces what a page would hear of: the element's own events.
+    const t = () => this.#locale.strings;
+    this.addEventListener('vc-error', ({ error }) => this.#announce(t().errors[error.code] ?? error.message));
+    this.addEventListener('vc-peer-joined', ({ peer }) => this.#announce(t().peerJoined(peer.name || t().guest)));
+    this.addEventListener('vc-peer-left', ({ peer }) => this.#announce(t().peerLeft(peer.name || t().guest)));
+    // `debug`: the console gets what went wrong. A vc-warning is a VideoChatWarningEvent (a non-fatal negotiation
+    // failure: `code`, `peerId`, `message`, `cause`); its fields are read from the plain Event, whatever its class.
+    const log = (event: Event & { error?: unknown; code?: unknown; peerId?: unknown; message?: unknown; cause?: unknown }) => {
+      const { error, code, peerId, message, cause } = event;
+      if (this.debug) console.warn(`video-chat: ${event.type}`, error ?? { code, peerId, message, cause });
+    };
+    this.addEventListener('vc-warning', log);
+    this.addEventListener('vc-error', log);
   }
 
   /** The visible state of the call. */
@@ -379,7 +381,7 @@ export class VideoChatElement extends LitElement {
   /** Mutes (false) or unmutes (true) the microphone. The others hear silence while muted. */
   setMicrophoneEnabled(enabled: boolean): void {
     this.#call.setMicrophoneEnabled(enabled);
-    const t = this.#strings();
+    const t = this.#locale.strings;
     this.#announce(enabled ? t.microphoneOnNotice : t.microphoneOffNotice);
   }
 
@@ -450,7 +452,7 @@ export class VideoChatElement extends LitElement {
    */
   async startScreenShare(source?: MediaStream): Promise<boolean> {
     const started = await this.#call.startScreenShare(source);
-    if (started) this.#announce(this.#strings().sharing);
+    if (started) this.#announce(this.#locale.strings.sharing);
     return started;
   }
 
@@ -458,25 +460,23 @@ export class VideoChatElement extends LitElement {
   stopScreenShare(): void {
     if (!this.screenSharing) return;
     this.#call.stopScreenShare();
-    this.#announce(this.#strings().sharingStopped);
+    this.#announce(this.#locale.strings.sharingStopped);
   }
 
   /** Turns the camera picture on or off. The others see a black picture while off. */
   setCameraEnabled(enabled: boolean): void {
     this.#call.setCameraEnabled(enabled);
-    const t = this.#strings();
+    const t = this.#locale.strings;
     this.#announce(enabled ? t.cameraOnNotice : t.cameraOffNotice);
   }
 
   override connectedCallback(): void {
     super.connectedCallback();
-    this.#langObserver.observe(this.getRootNode(), { attributeFilter: ['lang'], subtree: true });
     if (this.hasUpdated && this.room && this.signalUrl) this.#enter(); // re-inserted into the page
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    this.#langObserver.disconnect();
     this.leave();
   }
 
@@ -491,19 +491,15 @@ export class VideoChatElement extends LitElement {
     this.#syncStates();
   }
 
-  protected override updated(): void {
-    this.#playVideos();
-  }
-
   protected override render(): TemplateResult {
     const state = this.#call.state;
     const view = this.#view();
     const inCall = !(state === 'idle' || (state === 'error' && this.#call.peers.length === 0));
     return html`
       <div part="call" class="call">
-        <p part="status" class="status">${this.#statusText(state)}</p>
+        <p part="status" class="status">${statusText(view)}</p>
         <div class="visually-hidden" role="status" aria-live="polite">${this.#announcement}</div>
-        ${this.#renderError(state)}
+        ${renderError(view)}
         ${inCall ? renderStage(view) : nothing}
         ${inCall && state !== 'error' ? this.#chatUi?.renderChat(view) : nothing}
         ${this.#preview ? this.#deviceUi?.renderPrejoin(view) : renderControls(view, inCall)}
@@ -514,74 +510,22 @@ export class VideoChatElement extends LitElement {
   #view(): View {
     return {
       call: this.#call,
-      t: this.#strings(),
+      t: this.#locale.strings,
       name: this.name,
       room: this.room,
-      lang: this.#lang,
+      lang: this.#locale.lang,
       controls: this.controls?.split(/\s+/) ?? null,
       configured: Boolean(this.room && this.signalUrl),
       chatOpen: this.#chatOpen,
+      preview: this.#preview,
       devicesOpen: this.#devicesOpen,
       deviceUi: this.#deviceUi,
-      soundBlocked: this.#soundBlocked,
+      soundBlocked: this.#playback.soundBlocked,
       unread: this.unreadCount,
       pinned: this.#pinned,
       fullscreen: ((f) => (f === this ? '' : f?.dataset['peerId'] ?? null))(this.#fullscreen()),
       actions: this.#actions,
     };
-  }
-
-  #renderError(state: CallState): TemplateResult | typeof nothing {
-    const error = this.#call.error;
-    if (!error || (state === 'idle' && !this.#preview)) return nothing;
-    const t = this.#strings();
-    return html`<div part="error" class="error" role="alert">
-      <span>${t.errors[error.code] ?? error.message}</span>
-      <button part="control-button retry-button" class="primary"
-        @click=${state === 'error' ? this.#actions.join : this.#actions.retryMedia}>${t.retry}</button>
-    </div>`;
-  }
-
-  #statusText(state: CallState): string {
-    const t = this.#strings();
-    switch (state) {
-      case 'idle':
-        return this.room && this.signalUrl ? t.statusIdle : t.statusNoConfig;
-      case 'connecting':
-        return t.statusConnecting;
-      case 'waiting':
-        return t.statusWaiting(this.room);
-      case 'in-call':
-        return t.statusInCall(this.#call.peers.length);
-      case 'reconnecting':
-        return t.statusReconnecting;
-      case 'error':
-        return t.statusError;
-    }
-  }
-
-  /** Starts remote videos; where the browser blocks sound without a click, plays them muted and offers a button. */
-  #playVideos(): void {
-    const sink = this.#call.media.chosen.audiooutput;
-    for (const video of this.renderRoot.querySelectorAll<HTMLVideoElement>('video[part~="remote-video"], video[part~="screen-video"]')) {
-      // The chosen speaker (W3C Audio Output Devices API); '' is the default, which every video starts with.
-      if (sink && video.sinkId !== sink) video.setSinkId(sink).catch(() => undefined);
-      if (!video.paused || video.dataset['starting']) continue;
-      video.dataset['starting'] = '1';
-      video.play().then(
-        () => delete video.dataset['starting'],
-        (error: unknown) => {
-          delete video.dataset['starting'];
-          if (!(error instanceof Error) || error.name !== 'NotAllowedError') return;
-          video.muted = true;
-          void video.play().catch(() => undefined);
-          if (!this.#soundBlocked) {
-            this.#soundBlocked = true;
-            this.requestUpdate();
-          }
-        },
-      );
-    }
   }
 
   #syncStates(): void {
@@ -591,15 +535,6 @@ export class VideoChatElement extends LitElement {
       if (s === this.#call.state) states.add(s);
       else states.delete(s);
     }
-  }
-
-  /** The strings for the element's `lang` (or the closest ancestor's) with the page's overrides. */
-  #strings(): VideoChatStrings {
-    const lang = (this.#lang = this.closest('[lang]')?.getAttribute('lang') ?? '');
-    if (this.#resolvedStrings?.key[0] !== lang || this.#resolvedStrings.key[1] !== this.strings) {
-      this.#resolvedStrings = { key: [lang, this.strings], value: stringsFor(lang, this.strings, this.#langChanged) };
-    }
-    return this.#resolvedStrings.value;
   }
 
   /** Joins, or shows the pre-join screen first (attribute `prejoin`, when not in a call). */

@@ -7,7 +7,7 @@ import { html, nothing, type SVGTemplateResult, type TemplateResult } from 'lit'
 import { live } from 'lit/directives/live.js';
 import type { RemotePeer } from '../call/types.js';
 import { icons } from './icons.js';
-import { initials, type View } from './view.js';
+import type { View } from './view.js';
 
 // Videos bind `.srcObject` through live(): Lit commits object values on every render, and assigning srcObject (even
 // the same stream) restarts the element's load algorithm; live() compares with the element's current value instead.
@@ -101,3 +101,7 @@ const bars = { good: '▂▄▆', fair: '▂▄', poor: '▂' };
 const tool = (name: string, pressed: boolean | undefined, label: string, click: (event: Event) => void, icon: SVGTemplateResult) =>
   html`<button part="tile-button ${name}-button" class="toggle-on" aria-pressed=${pressed === undefined ? nothing : String(pressed)} title=${label}
     @click=${click}><svg viewBox="0 0 24 24" aria-hidden="true">${icon}</svg></button>`;
+
+/** Up to two initials of a name, for a tile without video. */
+export const initials = (name: string): string =>
+  name.split(/\s+/).filter(Boolean).slice(0, 2).map((w) => [...w][0]?.toUpperCase() ?? '').join('') || '?';

@@ -4,9 +4,23 @@
  *
  * @module
  */
+import type { nothing, TemplateResult } from 'lit';
 import type { CallController } from '../call/call-controller.js';
-import type * as DeviceUi from './devices.js';
 import type { VideoChatStrings } from './strings.js';
+
+/**
+ * The pre-join screen and the settings panel (src/ui/devices.ts): a chunk of their own, loaded when first needed. An
+ * interface here, so that this module does not import the one that renders with it.
+ */
+export interface DeviceUi {
+  renderPrejoin(v: View): TemplateResult;
+  renderSettings(v: View): TemplateResult | typeof nothing;
+}
+
+/** The chat panel (src/ui/chat.ts): a chunk of its own, fetched when a call starts. */
+export interface ChatUi {
+  renderChat(v: View): TemplateResult | typeof nothing;
+}
 
 /** What the controls do (bound once by the element, so listeners stay the same between renders). */
 export interface ViewActions {
@@ -47,10 +61,12 @@ export interface View {
   /** True when `room` and `signal-url` are set. */
   readonly configured: boolean;
   readonly chatOpen: boolean;
+  /** The pre-join screen is shown. */
+  readonly preview: boolean;
   /** The device settings panel is open. */
   readonly devicesOpen: boolean;
   /** The pre-join screen and the settings panel: a chunk of their own, loaded when first needed. */
-  readonly deviceUi: typeof DeviceUi | undefined;
+  readonly deviceUi: DeviceUi | undefined;
   /** The browser blocked sound without a click: show the "enable sound" button. */
   readonly soundBlocked: boolean;
   /** Chat messages from others not seen yet. */
@@ -62,6 +78,3 @@ export interface View {
   readonly actions: ViewActions;
 }
 
-/** Up to two initials of a name, for a tile without video. */
-export const initials = (name: string): string =>
-  name.split(/\s+/).filter(Boolean).slice(0, 2).map((w) => [...w][0]?.toUpperCase() ?? '').join('') || '?';

@@ -1,11 +1,12 @@
 /**
  * The site owner's attributes: `controls` (which buttons the bar shows), `max-peers` (refuse a call with too many
- * people) and `lang` (the built-in locale, from the element or its closest ancestor; German loads on demand), plus
- * the `strings` overrides on top of a locale.
+ * people), `lang` (the built-in locale, from the element or its closest ancestor; German loads on demand), plus
+ * the `strings` overrides on top of a locale, and `debug` (the element's `vc-warning` and `vc-error` on the console).
  */
 import { expect, fixture, fixtureCleanup, html } from '@open-wc/testing';
+import { VideoChatError } from '../../src/errors.js';
 import '../../src/index.js';
-import type { VideoChatErrorEvent } from '../../src/events.js';
+import { VideoChatErrorEvent } from '../../src/events.js';
 import type { VideoChatElement } from '../../src/video-chat.js';
 import { joined, nextEvent, part, relayUrl, shadow, uniqueRoom, waitFor } from './helpers.js';
 
@@ -93,5 +94,44 @@ describe('attributes', () => {
     await waitFor('the error state', () => el.state === 'error');
     await waitFor('the German error', () => part(el, 'error')?.textContent?.includes('Dieser Raum ist voll'));
     expect(part(el, 'retry-button')?.textContent?.trim()).to.equal('Erneut versuchen');
+  });
+
+  it('debug: logs each vc-warning and vc-error of the element once with console.warn; without it, nothing', async () => {
+    const el = await fixture<VideoChatElement>(html`<video-chat></video-chat>`);
+    const original = console.warn;
+    const logged: unknown[][] = [];
+    console.warn = (...args: unknown[]) => void logged.push(args);
+    // What the call layer fires for a non-fatal negotiation failure (VideoChatWarningEvent), built from a plain Event.
+    const warning = () =>
+      Object.assign(new Event('vc-warning', { bubbles: true, composed: true }), {
+        code: 'ice-candidate',
+        peerId: 'p1',
+        message: 'addIceCandidate failed',
+        cause: new Error('bad candidate'),
+      });
+    try {
+      el.dispatchEvent(warning());
+      expect(logged).to.deep.equal([], 'nothing without debug');
+
+      el.setAttribute('debug', '');
+      await el.updateComplete;
+      expect(el.debug).to.equal(true);
+      el.dispatchEvent(warning());
+      expect(logged.length).to.equal(1);
+      const [prefix, fields] = logged[0] as [string, Record<string, unknown>];
+      expect(prefix).to.equal('video-chat: vc-warning');
+      expect(fields).to.include({ code: 'ice-candidate', peerId: 'p1', message: 'addIceCandidate failed' });
+
+      const error = new VideoChatError('relay-unreachable', 'The relay cannot be reached.');
+      el.dispatchEvent(new VideoChatErrorEvent(error));
+      expect(logged.length).to.equal(2);
+      expect(logged[1]).to.deep.equal(['video-chat: vc-error', error]);
+
+      el.debug = false;
+      el.dispatchEvent(warning());
+      expect(logged.length).to.equal(2, 'nothing once debug is off again');
+    } finally {
+      console.warn = original;
+    }
   });
 });
