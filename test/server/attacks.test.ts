@@ -12,10 +12,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { openSync, closeSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, it, type TestContext } from 'node:test';
@@ -26,6 +25,7 @@ import { displayName, MAX_BUFFERED_CHUNKS, MAX_FRAGMENTS } from '../../server/sr
 import {
   sample, startRelayEnv, startRelayProcess, TestClient, waitFor, withTimeout, WAIT_MS, type RelayEnv, type RelayProcess,
 } from './helpers.js';
+import { maskedFrame, rawHandshake } from './raw-ws.js';
 
 async function env(t: TestContext, options?: ServerOptions): Promise<RelayEnv> {
   const e = await startRelayEnv(options);
@@ -239,37 +239,6 @@ describe('D6: a member sending another more than it reads', () => {
 });
 
 // ---- D7: raw frames ----
-
-/** A WebSocket handshake by hand; resolves with the raw socket (Nagle off) once the 101 arrived. */
-function rawHandshake(port: number): Promise<Socket> {
-  return withTimeout(new Promise<Socket>((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => {
-      socket.setNoDelay(true);
-      socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
-    });
-    let head = '';
-    const onData = (chunk: Buffer): void => {
-      head += chunk.toString('latin1');
-      if (head.includes('\r\n\r\n')) {
-        socket.off('data', onData);
-        if (head.startsWith('HTTP/1.1 101')) resolve(socket);
-        else reject(new Error(head));
-      }
-    };
-    socket.on('data', onData);
-    socket.on('error', reject);
-  }), WAIT_MS, 'raw handshake');
-}
-
-/** A masked client frame: `first` is FIN/RSV/opcode. */
-function maskedFrame(first: number, payload: Buffer): Buffer {
-  const mask = randomBytes(4);
-  const body = Buffer.from(payload.map((b, i) => b ^ (mask[i % 4] as number)));
-  const length = payload.length < 126 ? Buffer.from([0x80 | payload.length])
-    : Buffer.from([0x80 | 126, payload.length >> 8, payload.length & 0xff]);
-  return Buffer.concat([Buffer.from([first]), length, mask, body]);
-}
 
 /** The close code in the close frame the relay sent on `socket` (unmasked, as a server sends), if any. */
 function closeCodeIn(received: Buffer): number | undefined {

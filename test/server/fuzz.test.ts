@@ -14,13 +14,13 @@
  * FUZZ_SEED; FUZZ_MESSAGES sets the count. The whole run is bounded (a minute at most, normally far less).
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { WebSocket } from 'ws';
 import { MAX_MESSAGE_BYTES, parseClientMessage, parseServerMessage } from '../../src/protocol/relay.js';
 import { startRelayProcess, TestClient, withTimeout, WAIT_MS, type RelayProcess } from './helpers.js';
+import { maskedFrame, rawHandshake } from './raw-ws.js';
 
 const MESSAGES = Number(process.env['FUZZ_MESSAGES'] ?? 100_000);
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20_261_121);
@@ -141,28 +141,6 @@ async function fuzzConnection(relay: RelayProcess, frames: (string | Buffer)[], 
 
 // ---- frame-level fuzzing ----
 
-/** A WebSocket handshake by hand on a raw TCP socket; resolves with the socket once the 101 arrived. */
-function rawHandshake(relay: RelayProcess): Promise<Socket> {
-  const { port } = new URL(relay.url);
-  return withTimeout(new Promise<Socket>((resolve, reject) => {
-    const socket = connect(Number(port), '127.0.0.1', () => {
-      socket.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
-    });
-    let head = '';
-    const onData = (chunk: Buffer): void => {
-      head += chunk.toString('latin1');
-      if (head.includes('\r\n\r\n')) {
-        socket.off('data', onData);
-        if (head.startsWith('HTTP/1.1 101')) resolve(socket);
-        else reject(new Error(head));
-      }
-    };
-    socket.on('data', onData);
-    socket.on('error', reject);
-  }), WAIT_MS, 'raw handshake');
-}
-
 /**
  * Sends `bytes` and resolves once the connection is closed: `'relay'` if the relay closed it by itself within
  * {@link PATIENCE_MS}, `'after-end'` if the bytes were a valid prefix it was still waiting on, so that the test ended
@@ -184,15 +162,6 @@ function sendAndAwaitClose(socket: Socket, bytes: Buffer): Promise<'relay' | 'af
 
 /** How long a malformed stream is given to be refused before the test ends its side. */
 const PATIENCE_MS = 300;
-
-/** A masked WebSocket frame header + payload with the given first byte (FIN, RSV, opcode). */
-function maskedFrame(first: number, payload: Buffer): Buffer {
-  const mask = randomBytes(4);
-  const body = Buffer.from(payload.map((b, i) => b ^ (mask[i % 4] as number)));
-  const length = payload.length < 126 ? Buffer.from([0x80 | payload.length])
-    : Buffer.from([0x80 | 126, payload.length >> 8, payload.length & 0xff]);
-  return Buffer.concat([Buffer.from([first]), length, mask, body]);
-}
 
 /** Random bytes: refused at once, unless they happen to be the start of a frame (then the relay waits for the rest). */
 const garbageStream: fc.Arbitrary<Buffer> = fc.uint8Array({ minLength: 1, maxLength: 64 }).map((b) => Buffer.from(b));
@@ -254,7 +223,7 @@ describe('fuzz: malformed input against a relay process', () => {
         const outcomes = { relay: 0, 'after-end': 0 };
         for (let i = 0; i < streams.length; i += 20) {
           await Promise.all(streams.slice(i, i + 20).map(async ({ bytes, certain }) => {
-            const outcome = await sendAndAwaitClose(await rawHandshake(relay), bytes);
+            const outcome = await sendAndAwaitClose(await rawHandshake(Number(new URL(relay.url).port)), bytes);
             outcomes[outcome]++;
             if (certain) assert.equal(outcome, 'relay', `the relay closes on ${bytes.toString('hex')}`);
           }));
