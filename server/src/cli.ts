@@ -4,28 +4,35 @@
  * flags and environment variables (`--help`; see `config.ts`).
  * SIGTERM/SIGINT drain the relay: new upgrades get 503, every client is closed with 1012 "Service Restart", and the
  * process exits 0 (at the latest after 8 s, with 1, should the drain hang).
- * Exit codes: 0 after SIGINT/SIGTERM, 1 if the server cannot start, 2 for bad arguments or options.
+ * Exit codes: 0 after SIGINT/SIGTERM (and for `--help`, `--version`), 1 if the server cannot start, 2 for bad
+ * arguments or options (one line on stderr pointing to `--help`).
  *
  * @module
  */
-import { describeOptionError, parseCommandLine, usage, UsageError } from './config.js';
-import { startServer, type RunningServer, type ServerOptions } from './http.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describeOptionError, parseCommandLine, usage, UsageError, type Command } from './config.js';
+import { PACKAGE_ROOT, startServer, type RunningServer } from './http.js';
 
 /** SIGTERM/SIGINT: the process exits at the latest this long after the signal (the drain normally takes ~1 s). */
 const SHUTDOWN_DEADLINE_MS = 8_000;
 
 async function main(): Promise<void> {
-  let options: ServerOptions | undefined;
+  let options: Command;
   try {
     options = parseCommandLine(process.argv.slice(2), process.env);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`video-chat-relay: ${error.message}\n\n${usage()}`);
+    process.stderr.write(`video-chat-relay: ${error.message}; see --help\n`);
     process.exitCode = 2;
     return;
   }
-  if (!options) {
+  if (options === 'help') {
     process.stdout.write(usage());
+    return;
+  }
+  if (options === 'version') {
+    process.stdout.write(`${packageVersion()}\n`);
     return;
   }
 
@@ -60,6 +67,14 @@ async function main(): Promise<void> {
   process.once('SIGTERM', shutdown);
   // Exactly one line on stdout, with the real port (scripts and tests read the URL from it).
   process.stdout.write(`video-chat relay listening on ${server.url} — open it in two tabs\n`);
+}
+
+/** The `version` of the package this file ships in. */
+function packageVersion(): string {
+  const manifest: unknown = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8'));
+  const version = typeof manifest === 'object' && manifest !== null && 'version' in manifest ? manifest.version : undefined;
+  if (typeof version !== 'string') throw new Error('package.json has no version');
+  return version;
 }
 
 await main();

@@ -41,6 +41,8 @@ export interface Setting {
   help: string;
   /** The default as `--help` shows it. */
   defaultText: string;
+  /** A boolean that is on by default: `--no-<flag>` turns it off (and `--<flag>` is accepted, on). */
+  negatable?: true;
 }
 
 const env = (flag: string): string => `VIDEO_CHAT_${flag.toUpperCase().replaceAll('-', '_')}`;
@@ -118,17 +120,25 @@ export const SETTINGS: readonly Setting[] = [
   { flag: 'public-metrics', env: env('public-metrics'), option: 'publicMetrics', kind: 'boolean', metavar: '',
     help: 'serve /metrics to any client, not only to loopback ones (restrict it in front of the relay)',
     defaultText: 'off' },
+  { flag: 'metrics-port', env: env('metrics-port'), option: 'metricsPort', kind: 'integer', metavar: '<n>',
+    help: 'serve /metrics on this port instead (a second server; any client that reaches it may scrape)',
+    defaultText: 'none (/metrics on the main port)' },
+  { flag: 'metrics-host', env: env('metrics-host'), option: 'metricsHost', kind: 'string', metavar: '<name>',
+    help: 'interface of the --metrics-port server', defaultText: DEFAULT_HOST },
+  { flag: 'demo', env: env('demo'), option: 'demo', kind: 'boolean', metavar: '', negatable: true,
+    help: 'serve the demo pages at /; --no-demo (production): only the bundle, /healthz, /metrics and the relay',
+    defaultText: 'on' },
   { flag: 'log-level', env: env('log-level'), option: 'logLevel', kind: 'string', metavar: '<level>',
     help: `JSON logs on stderr at this level or above: ${LOG_LEVELS.join(', ')}`, defaultText: RELAY_DEFAULTS.logLevel },
 ];
 
-/** A usage error: reported with the usage text and exit code 2. */
+/** A usage error: reported in one line with a pointer to `--help`, and exit code 2. */
 export class UsageError extends Error {}
 
 /** The `--help` text, generated from {@link SETTINGS}. */
 export function usage(): string {
   const lines = SETTINGS.map((s) => {
-    const head = `  --${s.flag}${s.metavar ? ` ${s.metavar}` : ''}`;
+    const head = `  --${s.flag}${s.metavar ? ` ${s.metavar}` : ''}${s.negatable ? `, --no-${s.flag}` : ''}`;
     return `${head.padEnd(32)} ${s.help}\n${' '.repeat(33)}default ${s.defaultText}; env ${s.env}`;
   });
   return `Usage: video-chat-relay [options]
@@ -139,30 +149,42 @@ Every option may also come from its environment variable; a flag wins over the e
 Options:
 ${lines.join('\n')}
 ${'  -h, --help'.padEnd(32)} show this help
+${'  -v, --version'.padEnd(32)} print the version
 `;
 }
 
 const FLAGS: NonNullable<ParseArgsConfig['options']> = {
   ...Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: s.kind === 'boolean' ? 'boolean' as const : 'string' as const }])),
+  ...Object.fromEntries(SETTINGS.filter((s) => s.negatable).map((s) => [`no-${s.flag}`, { type: 'boolean' as const }])),
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
 };
 
+/** What the command line asks for: a help or version text, or a server with these options. */
+export type Command = 'help' | 'version' | ServerOptions;
+
 /**
- * Turns argv and the environment into server options, or `undefined` for `--help`.
+ * Turns argv and the environment into server options, or `'help'`/`'version'` for `--help`/`--version`.
  * @throws UsageError for unknown flags, positionals, missing values, or text of the wrong syntax.
  */
-export function parseCommandLine(argv: readonly string[], environment: NodeJS.ProcessEnv): ServerOptions | undefined {
+export function parseCommandLine(argv: readonly string[], environment: NodeJS.ProcessEnv): Command {
   let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   try {
     values = parseArgs({ args: [...argv], options: FLAGS, strict: true, allowPositionals: false }).values;
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(parseArgsMessage(error));
   }
-  if (values['help']) return undefined;
+  if (values['help']) return 'help';
+  if (values['version']) return 'version';
 
   const options: Record<string, unknown> = { port: DEFAULT_PORT, host: DEFAULT_HOST };
   for (const setting of SETTINGS) {
     const flagValue = values[setting.flag];
+    if (setting.negatable && values[`no-${setting.flag}`] === true) {
+      if (flagValue === true) throw new UsageError(`--${setting.flag} and --no-${setting.flag} contradict each other`);
+      options[setting.option] = false;
+      continue;
+    }
     if (flagValue === true) {
       options[setting.option] = true;
       continue;
@@ -174,6 +196,16 @@ export function parseCommandLine(argv: readonly string[], environment: NodeJS.Pr
     options[setting.option] = read(setting, text, source);
   }
   return options;
+}
+
+/** `node:util.parseArgs`'s error as a short line: `unknown option --x`, `unexpected argument x`, or its own message. */
+function parseArgsMessage(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const quoted = /'([^']*)'/.exec(error.message)?.[1];
+  const code = 'code' in error ? error.code : undefined;
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && quoted !== undefined) return `unknown option ${quoted}`;
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL' && quoted !== undefined) return `unexpected argument ${quoted}`;
+  return error.message;
 }
 
 function read(setting: Setting, text: string, source: string): unknown {

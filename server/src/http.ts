@@ -4,7 +4,7 @@
  * - `GET /healthz`: `200 {"status":"ok","connections":…,"rooms":…,"peers":…}`, or 503 with `"status":"draining"`
  *   once the server is shutting down (so a load balancer stops sending new clients);
  * - `GET /metrics`: the relay's Prometheus metrics in the text exposition format, to loopback clients only (403 for
- *   others) unless `publicMetrics` is set.
+ *   others) unless `publicMetrics` is set; or, with `metricsPort`, on a second server of its own (and not here).
  *
  * @module
  */
@@ -48,6 +48,19 @@ export interface ServerOptions extends RelayOptions {
    * in front of the relay.
    */
   publicMetrics?: boolean;
+  /**
+   * Serve the demo pages (`demo/`) at `/`. Default `true`; `false` for production: then only the bundle, `/healthz`,
+   * `/metrics` and the relay are served, and `/` is 404.
+   */
+  demo?: boolean;
+  /**
+   * Serve `/metrics` on a second HTTP server on this port (`0`: any free one) instead of the main one, to every client
+   * that reaches it (the operator chose its address; {@link publicMetrics} does not apply). The main server then
+   * answers `/metrics` with 404. Default: unset, metrics on the main server.
+   */
+  metricsPort?: number;
+  /** Interface of the metrics server; only with {@link metricsPort}. Default `localhost`. */
+  metricsHost?: string;
 }
 
 /** Defaults of the HTTP-level {@link ServerOptions}. */
@@ -60,6 +73,8 @@ export interface RunningServer {
   /** The bound port. */
   port: number;
   server: Server;
+  /** With {@link ServerOptions.metricsPort}: the metrics server's URL with its real port, e.g. `http://localhost:9464/metrics`. */
+  metricsUrl?: string;
   relay: Relay;
   /**
    * Drains the relay (new upgrades get 503, clients are closed with 1012, see {@link Relay.close}), then closes the
@@ -81,10 +96,14 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const {
     port = DEFAULT_PORT, host = DEFAULT_HOST, staticRoot = PACKAGE_ROOT,
     headersTimeoutMs = SERVER_DEFAULTS.headersTimeoutMs, requestTimeoutMs = SERVER_DEFAULTS.requestTimeoutMs,
-    publicMetrics = false, ...relayOptions
+    publicMetrics = false, demo = true, metricsPort, metricsHost, ...relayOptions
   } = options;
   if (typeof publicMetrics !== 'boolean') throw new TypeError('publicMetrics must be a boolean');
+  if (typeof demo !== 'boolean') throw new TypeError('demo must be a boolean');
   checkInteger('port', port, 0, 65535);
+  if (metricsPort !== undefined) checkInteger('metricsPort', metricsPort, 0, 65535);
+  if (metricsHost !== undefined && metricsPort === undefined) throw new RangeError('metricsHost needs metricsPort');
+  if (metricsHost !== undefined && typeof metricsHost !== 'string') throw new TypeError('metricsHost must be a string');
   checkInteger('headersTimeoutMs', headersTimeoutMs, 1, MAX_TIMER_MS);
   checkInteger('requestTimeoutMs', requestTimeoutMs, 1, MAX_TIMER_MS);
   if (headersTimeoutMs > requestTimeoutMs) {
@@ -92,60 +111,91 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   // Construct the relay first: invalid options should fail before anything is bound.
   const relay = createRelay(relayOptions);
-  const serveStatic = createStaticHandler({ demoDir: join(staticRoot, 'demo'), distDir: join(staticRoot, 'dist') });
-  const server = createServer({
+  const serveStatic = createStaticHandler({
+    demoDir: demo ? join(staticRoot, 'demo') : undefined, distDir: join(staticRoot, 'dist'),
+  });
+  const httpOptions = {
     headersTimeout: headersTimeoutMs,
     requestTimeout: requestTimeoutMs,
     // How often Node looks for connections past those timeouts (its default, 30 s, would let them run long over).
     connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeoutMs / 4))),
-  }, (req, res) => {
-    const metricsAllowed = publicMetrics || fromLoopback(req, relayOptions.trustProxy === true);
-    const done = operational(relay, req, res, metricsAllowed) ?? serveStatic(req, res);
-    done.catch((error: unknown) => {
-      relay.logger.error({ err: error instanceof Error ? error.message : String(error), url: req.url }, 'request failed');
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
-    });
+  };
+  const failed = (req: IncomingMessage, res: ServerResponse) => (error: unknown): void => {
+    relay.logger.error({ err: error instanceof Error ? error.message : String(error), url: req.url }, 'request failed');
+    if (!res.headersSent) res.writeHead(500);
+    res.end();
+  };
+  const separateMetrics = metricsPort !== undefined;
+  const server = createServer(httpOptions, (req, res) => {
+    // With a metrics server of its own, /metrics is not served here at all (404 from the static handler).
+    const metrics = separateMetrics ? 'none' : publicMetrics || fromLoopback(req, relayOptions.trustProxy === true) ? 'allowed' : 'refused';
+    (operational(relay, req, res, metrics) ?? serveStatic(req, res)).catch(failed(req, res));
   });
   relay.attach(server);
+  const metricsServer = separateMetrics
+    ? createServer(httpOptions, (req, res) => {
+      const path = (req.url ?? '/').split('?', 1)[0];
+      const done = path === '/metrics' ? operational(relay, req, res, 'allowed') : undefined;
+      if (done) done.catch(failed(req, res));
+      else res.writeHead(404, { 'Content-Length': '0', 'X-Content-Type-Options': 'nosniff' }).end();
+    })
+    : undefined;
 
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(server, port, host);
+    if (metricsServer) await listen(metricsServer, metricsPort ?? 0, metricsHost ?? DEFAULT_HOST);
   } catch (error) {
     await relay.close();
+    await Promise.all([server, metricsServer].filter((s): s is Server => s?.listening === true).map(stop));
     throw error;
   }
 
   const bound = (server.address() as AddressInfo).port;
   relay.logger.info({ host, port: bound }, 'listening');
+  let metricsUrl: string | undefined;
+  if (metricsServer) {
+    const metricsBound = (metricsServer.address() as AddressInfo).port;
+    metricsUrl = `http://${urlHost(metricsHost ?? DEFAULT_HOST)}:${metricsBound}/metrics`;
+    relay.logger.info({ host: metricsHost ?? DEFAULT_HOST, port: metricsBound }, 'metrics listening');
+  }
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       await relay.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Keep-alive HTTP connections would otherwise hold close() open until they time out.
-        server.closeAllConnections();
-      });
+      await Promise.all([server, metricsServer].filter((s) => s !== undefined).map(stop));
     })();
     return closing;
   };
-  return { url: `http://${urlHost(host)}:${bound}/`, port: bound, server, relay, close };
+  return { url: `http://${urlHost(host)}:${bound}/`, port: bound, server, metricsUrl, relay, close };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function stop(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    // Keep-alive HTTP connections would otherwise hold close() open until they time out.
+    server.closeAllConnections();
+  });
 }
 
 /**
- * `/healthz` and `/metrics` (GET or HEAD), or `undefined` for any other request. `/metrics` is 403 unless
- * `metricsAllowed`.
+ * `/healthz` and `/metrics` (GET or HEAD), or `undefined` for any other request. `/metrics` is 403 if `metrics` is
+ * `'refused'`, and left to the caller (`undefined`) if `'none'`.
  */
-function operational(relay: Relay, req: IncomingMessage, res: ServerResponse, metricsAllowed: boolean): Promise<void> | undefined {
+function operational(
+  relay: Relay, req: IncomingMessage, res: ServerResponse, metrics: 'allowed' | 'refused' | 'none',
+): Promise<void> | undefined {
   const path = (req.url ?? '/').split('?', 1)[0];
-  if (path !== '/healthz' && path !== '/metrics') return undefined;
+  if (path !== '/healthz' && (path !== '/metrics' || metrics === 'none')) return undefined;
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Length': '0' }).end();
     return Promise.resolve();
@@ -162,7 +212,7 @@ function operational(relay: Relay, req: IncomingMessage, res: ServerResponse, me
     reply(relay.closing ? 503 : 200, 'application/json; charset=utf-8', JSON.stringify({ status, ...relay.stats() }));
     return Promise.resolve();
   }
-  if (!metricsAllowed) {
+  if (metrics === 'refused') {
     reply(403, 'text/plain; charset=utf-8', 'metrics are served to loopback clients only (see --public-metrics)\n');
     return Promise.resolve();
   }

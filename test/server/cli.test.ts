@@ -134,6 +134,34 @@ describe('cli', () => {
     assert.match(r.stderr(), /heartbeatIntervalMs \(--heartbeat-interval-ms, VIDEO_CHAT_HEARTBEAT_INTERVAL_MS\) must be/);
   });
 
+  it('prints the package version for --version and exits 0', async (t) => {
+    const { readFile } = await import('node:fs/promises');
+    const manifest = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const r = run(t, ['--version']);
+    assert.equal((await withTimeout(r.exit, 2 * WAIT_MS, 'exit')).code, 0);
+    assert.equal(r.stdout(), `${manifest.version}\n`);
+    assert.equal(r.stderr(), '');
+  });
+
+  it('answers an unknown option with a one-line hint, not the help, and exits 2', async (t) => {
+    const r = run(t, ['--x']);
+    assert.equal((await withTimeout(r.exit, 2 * WAIT_MS, 'exit')).code, 2);
+    assert.equal(r.stderr(), 'video-chat-relay: unknown option --x; see --help\n');
+    assert.equal(r.stdout(), '');
+  });
+
+  it('serves no demo page with --no-demo, but the bundle (needs npm run build)', async (t) => {
+    const r = run(t, ['--port', '0', '--host', '127.0.0.1', '--no-demo']);
+    const url = await listeningUrl(r);
+    assert.equal((await fetch(url)).status, 404);
+    const bundle = await fetch(new URL('/video-chat.js', url));
+    assert.equal(bundle.status, 200);
+    assert.match(await bundle.text(), /video-chat/);
+    assert.equal((await fetch(new URL('/healthz', url))).status, 200);
+    r.child.kill('SIGTERM');
+    assert.equal((await withTimeout(r.exit, 2 * WAIT_MS, 'exit')).code, 0);
+  });
+
   it('prints usage for --help and exits 0', async (t) => {
     const r = run(t, ['--help']);
     assert.equal((await withTimeout(r.exit, 2 * WAIT_MS, 'exit')).code, 0);
@@ -146,7 +174,7 @@ describe('cli', () => {
       const r = run(t, ['--host', '127.0.0.1', ...args]);
       assert.equal((await withTimeout(r.exit, 2 * WAIT_MS, 'exit')).code, 2);
       assert.equal(r.stdout(), '');
-      assert.match(r.stderr(), /^video-chat-relay: /);
+      assert.match(r.stderr(), /^video-chat-relay: [^\n]+\n$/, 'one line');
     });
   }
 });

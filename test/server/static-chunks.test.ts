@@ -1,7 +1,7 @@
 /**
  * The script-tag build is code-split: `video-chat.js` imports its non-English locales on demand from files next to it
- * (`video-chat-de.js`). A page on another origin fetches those in CORS mode too, so they need the bundle's headers;
- * nothing else in dist/ is served.
+ * (`video-chat-de-<hash>.js`). A page on another origin fetches those in CORS mode too, so they need the bundle's
+ * headers; their names carry a content hash, so they are cached as immutable; nothing else in dist/ is served.
  */
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
@@ -33,9 +33,10 @@ describe('static: locale chunks of the script-tag build', () => {
   let port = 0;
   before(async () => {
     root = await tempDir();
-    await writeFile(join(root.path, 'video-chat.js'), 'import("./video-chat-de.js");\n');
-    await writeFile(join(root.path, 'video-chat-de.js'), 'export default {};\n');
-    await writeFile(join(root.path, 'video-chat-de.js.map'), '{"version":3}');
+    await writeFile(join(root.path, 'video-chat.js'), 'import("./video-chat-de-1a2b3c4d.js");\n');
+    await writeFile(join(root.path, 'video-chat-de-1a2b3c4d.js'), 'export default {};\n');
+    await writeFile(join(root.path, 'video-chat-de-1a2b3c4d.js.map'), '{"version":3}');
+    await writeFile(join(root.path, 'video-chat-fr.js'), 'export default {};\n');
     await writeFile(join(root.path, 'other.js'), 'secret');
     const handler = createStaticHandler({ demoDir: join(root.path, 'no-demo'), distDir: root.path });
     server = createServer((req, res) => void handler(req, res));
@@ -47,20 +48,26 @@ describe('static: locale chunks of the script-tag build', () => {
     await root.remove();
   });
 
-  it('serves video-chat-de.js and its map with the bundle\'s CORS and CORP headers', async () => {
-    for (const [path, body] of [['/video-chat-de.js', 'export default {};\n'], ['/video-chat-de.js.map', '{"version":3}']]) {
+  it('serves video-chat-de-<hash>.js and its map with the bundle\'s CORS and CORP headers, immutable', async () => {
+    for (const [path, body] of [['/video-chat-de-1a2b3c4d.js', 'export default {};\n'], ['/video-chat-de-1a2b3c4d.js.map', '{"version":3}']]) {
       const res = await get(port, `${path}?v=2`);
       assert.equal(res.status, 200, path);
       assert.equal(res.body, body);
       assert.equal(res.headers['access-control-allow-origin'], '*');
       assert.equal(res.headers['cross-origin-resource-policy'], 'cross-origin');
-      assert.equal(res.headers['cache-control'], 'no-cache');
+      assert.equal(res.headers['cache-control'], 'public, max-age=31536000, immutable');
     }
+  });
+
+  it('revalidates a chunk whose name has no hash (an older build\'s, or a hand-made one)', async () => {
+    const res = await get(port, '/video-chat-fr.js');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['cache-control'], 'no-cache');
   });
 
   it('serves nothing else from dist/: other names, traversal and missing chunks are 404', async () => {
     for (const path of ['/other.js', '/video-chat-.js', '/video-chat-de/../other.js', '/video-chat-%2e%2e%2fother.js',
-      '/video-chat-fr.js', '/video-chat-de.jsx', '/dist/video-chat-de.js']) {
+      '/video-chat-it-1a2b3c4d.js', '/video-chat-de.js', '/video-chat-de-1a2b3c4d.jsx', '/dist/video-chat-de-1a2b3c4d.js']) {
       assert.equal((await get(port, path)).status, 404, path);
     }
   });
