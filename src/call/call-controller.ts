@@ -2,13 +2,16 @@
  * The call: the one place that composes the relay connection ({@link SignalingClient}), one {@link PeerSession} and
  * one {@link PeerChannel} per remote peer (a full mesh) and local media ({@link MediaController}). It owns the
  * {@link CallState} and reports changes through its {@link CallHost}, so it needs no DOM and can be driven by any UI.
- * The parts it composes live beside it: the chat (`chat-log.ts`), and in the on-demand engine chunk the data channel
- * wire (`peer-channel.ts`), the bandwidth governor's inputs (`governor.ts`), the warnings' rate limit
- * (`warning-gate.ts`) and the stats loop (`call-stats.ts`).
+ * The parts it composes live beside it: the chat (`chat-log.ts`), its options and shapes (`types.ts`), and in the
+ * on-demand engine chunk the data channel wire (`peer-channel.ts`), the bandwidth governor's inputs (`governor.ts`),
+ * the warnings' rate limit (`warning-gate.ts`) and the stats loop (`call-stats.ts`).
  *
- * What remains here is one concept, the call's state machine: relay states and messages (welcome, resume, peers
- * coming and going, refusals) move the call between its {@link CallState}s and create or close the peers' sessions;
- * splitting the relay half from the peer half would only pass the same private state back and forth.
+ * Why the rest stays one file (over the ~400-line rule): it is one state machine over one set of private fields.
+ * Relay states and messages (welcome, resume, peers coming and going, refusals) move the call between its
+ * {@link CallState}s and create or close the peers' sessions, and the public methods act on the same peers. A `Mesh`
+ * class for the peers was tried (issue 9): it only forwards the same calls, and costs about 180 B gzip wherever it
+ * lives (in the script-tag file, or in the engine chunk through cross-chunk imports), which the budgets of
+ * test/unit/bundle-size.test.ts (20 KiB script-tag file, 25 KiB per call) do not have.
  *
  * @module
  */
@@ -32,47 +35,20 @@ import type { PeerChannel } from './peer-channel.js';
 import type { PeerMessage } from '../protocol/data-channel.js';
 import { MediaController } from '../media/media-controller.js';
 import type { PeerSession } from '../negotiation/peer-session.js';
-import type { BandwidthBudget } from '../negotiation/bandwidth.js';
 import type { TrackKind } from '../protocol/negotiation.js';
 import { PROTOCOL_VERSION, type JoinMessage, type PeerInfo, type ServerMessage } from '../protocol/relay.js';
 import { SignalingClient, type SignalingState } from '../signaling/signaling-client.js';
 import { ChatLog, MAX_CHAT_LENGTH } from './chat-log.js';
-import type { CallHost, RemotePeer } from './types.js';
+import type { CallHost, CallOptions, RemotePeer } from './types.js';
 
 export { MAX_CHAT_HISTORY, MAX_CHAT_LENGTH } from './chat-log.js';
+export type { CallOptions } from './types.js';
 
 /**
  * Failed relay connection attempts (`SignalingClient` reconnect attempts) before a call that never got in fails with
  * `relay-unreachable` (attempts go on in the background).
  */
 export const RELAY_ATTEMPTS_BEFORE_ERROR = 3;
-
-export interface CallOptions {
-  /** `ws:`/`wss:` URL of the relay. */
-  signalUrl: string;
-  /** Room name (1–64 characters of `A-Z a-z 0-9 _ - .`, checked by the relay). */
-  room: string;
-  /** Display name, at most 64 characters. */
-  name: string;
-  /** Room token (a JWT from the site's backend) when the relay requires one. */
-  token?: string | undefined;
-  /** Overrides the relay's ICE servers when set. */
-  iceServers?: RTCIceServer[] | undefined;
-  /** Restricts ICE candidates (W3C WebRTC RTCConfiguration), e.g. `'relay'` for TURN only. Default `'all'`. */
-  iceTransportPolicy?: RTCIceTransportPolicy;
-  /** Negotiation watchdog, in ms (see {@link PeerSession}). */
-  watchdogMs?: number;
-  /**
-   * The bandwidth governor's budgets (kbps; defaults in `DEFAULT_BUDGET` of negotiation/bandwidth.ts, reasons in
-   * docs/bandwidth.md): every video sender is capped from the number of peers in the call.
-   */
-  bandwidth?: Partial<BandwidthBudget> | undefined;
-  /**
-   * The most people (this visitor included) to join a call with: a welcome listing this many or more others is left
-   * at once with a `room-full` error. Unset, 0 or NaN: no limit (the relay's own limit still applies).
-   */
-  maxPeers?: number | undefined;
-}
 
 /**
  * One call at a time: {@link join} a room, {@link leave} it. Fires, through its {@link CallHost}, the typed events of
