@@ -2,7 +2,8 @@
  * MediaController on its own, in Chromium and Firefox with their fake camera and microphone (web-test-runner.config):
  * the real `navigator.mediaDevices` captures; only the failure paths replace `getUserMedia` on the page's
  * MediaDevices instance (an own property over the prototype's method, deleted afterwards). A device that goes away is
- * its track's own `ended` event, dispatched.
+ * its track's own `ended` event, dispatched. Assertions compare plain values (ids, kinds, states), not MediaStream
+ * objects, so that a failure report stays small.
  */
 import { expect } from '@open-wc/testing';
 import { DEFAULT_CONSTRAINTS, MediaController, type CaptureKind } from '../../src/media/media-controller.js';
@@ -60,7 +61,7 @@ describe('MediaController', function () {
     const [request] = requests;
     expect(request?.audio).to.deep.include(DEFAULT_CONSTRAINTS.audio as MediaTrackConstraints);
     expect(request?.video).to.deep.include(DEFAULT_CONSTRAINTS.video as MediaTrackConstraints);
-    expect(m.error).to.equal(null);
+    expect(m.error?.code).to.equal(undefined);
     expect([m.track('audio')?.readyState, m.track('video')?.readyState]).to.deep.equal(['live', 'live']);
     expect([m.microphoneEnabled, m.cameraEnabled]).to.deep.equal([true, true]);
     expect(changes).to.be.above(0);
@@ -71,7 +72,7 @@ describe('MediaController', function () {
     const m = create();
     await m.start();
     expect(asked).to.deep.equal(['audio+video', 'audio', 'video']);
-    expect(m.track('audio')).to.equal(null);
+    expect(m.track('audio')?.id, 'no microphone track').to.equal(undefined);
     expect(m.track('video')?.readyState).to.equal('live');
     expect(m.error?.code, 'the first failure is reported').to.equal('device-busy');
     expect([m.microphoneEnabled, m.cameraEnabled]).to.deep.equal([false, true]);
@@ -91,7 +92,7 @@ describe('MediaController', function () {
     const m = create();
     await m.start();
     expect(asked).to.deep.equal(['audio+video']);
-    expect(m.stream).to.equal(null);
+    expect(m.stream?.getTracks().map((t) => t.kind), 'no stream').to.equal(undefined);
     expect(m.error?.code).to.equal('permission-denied');
   });
 
@@ -108,7 +109,7 @@ describe('MediaController', function () {
     m.stop();
     release();
     await starting;
-    expect(m.stream).to.equal(null);
+    expect(m.stream?.getTracks().map((t) => t.kind), 'no stream').to.equal(undefined);
     expect(captured?.getTracks().map((t) => t.readyState)).to.deep.equal(['ended', 'ended']);
   });
 
@@ -121,14 +122,14 @@ describe('MediaController', function () {
     expect(m.error?.code).to.equal('device-lost');
     expect(m.error?.message).to.match(/camera/);
     expect(camera.readyState).to.equal('ended');
-    expect(m.track('video')).to.equal(null);
+    expect(m.track('video')?.id, 'no camera track').to.equal(undefined);
     expect(m.track('audio')?.readyState).to.equal('live', 'the microphone goes on');
     expect(m.cameraEnabled).to.equal(false);
 
     const microphone = m.track('audio') as MediaStreamTrack;
     microphone.dispatchEvent(new Event('ended'));
     expect(lost).to.deep.equal([['video', null], ['audio', null]]);
-    expect(m.stream).to.equal(null);
+    expect(m.stream?.getTracks().map((t) => t.kind), 'no stream').to.equal(undefined);
     expect(m.error?.message).to.match(/microphone/);
   });
 
@@ -157,7 +158,7 @@ describe('MediaController', function () {
     await m.start();
     const tracks = m.stream?.getTracks() ?? [];
     m.stop();
-    expect(m.stream).to.equal(null);
+    expect(m.stream?.getTracks().map((t) => t.kind), 'no stream').to.equal(undefined);
     expect(tracks.map((t) => t.readyState)).to.deep.equal(['ended', 'ended']);
   });
 });
