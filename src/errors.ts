@@ -80,3 +80,38 @@ export function screenShareError(cause: unknown): VideoChatError {
   }
   return new VideoChatError('device-busy', `The screen could not be shared (${name || 'unknown error'}).`, { cause });
 }
+
+/**
+ * Every code a warning (`vc-warning`, `VideoChatWarningEvent` in events.ts) may carry: something went wrong with one
+ * peer that the call survives (it recovers by itself or ignores the input), which a visitor is not shown.
+ * - `bad-signal`: a negotiation payload from the peer (inside a relay `signal`) was malformed; it was dropped.
+ * - `bad-peer-message`: a data channel message from the peer was malformed; it was dropped.
+ * - `peer-flood`: the peer sent more data channel messages of one type than the receive limit allows; the excess was
+ *   dropped.
+ * - `negotiation-failed`: setting a local or remote description failed (the watchdog recreates the connection if it
+ *   stays down).
+ * - `candidate-rejected`: an ICE candidate from the peer was rejected (`addIceCandidate`).
+ * - `encoding-failed`: the bandwidth caps could not be applied to a sender (`RTCRtpSender.setParameters`).
+ * - `connection-refused`: the browser refused to create an RTCPeerConnection (e.g. too many); the watchdog retries.
+ */
+export type VideoChatWarningCode =
+  | 'bad-signal'
+  | 'bad-peer-message'
+  | 'peer-flood'
+  | 'negotiation-failed'
+  | 'candidate-rejected'
+  | 'encoding-failed'
+  | 'connection-refused';
+
+/** A non-fatal failure with one peer, as the lower layers report it (the call adds the peer and fires `vc-warning`). */
+export interface Warning {
+  readonly code: VideoChatWarningCode;
+  /**
+   * What failed, in English, for developers (logs, not the visitor): the parser's reason for a malformed message,
+   * the browser method that threw (e.g. `addIceCandidate`) for a refused step, the message type (`chat`, `state`)
+   * for a flood.
+   */
+  readonly message: string;
+  /** The underlying exception (a `DOMException` from the browser) or the parser's error, if any. */
+  readonly cause?: unknown;
+}

@@ -2,7 +2,7 @@
  * Typed DOM events `<video-chat>` fires for the host page. All bubble and are composed (they cross shadow roots), so
  * a page can listen on the element or any ancestor. None is cancelable.
  */
-import type { VideoChatError } from './errors.js';
+import type { VideoChatError, VideoChatWarningCode } from './errors.js';
 import type { PeerInfo } from './protocol/relay.js';
 import type { CallState, ChatEntry, ConnectionQuality, QualityLevel } from './types.js';
 
@@ -67,6 +67,30 @@ export class VideoChatErrorEvent extends Event {
   constructor(error: VideoChatError) {
     super(VideoChatErrorEvent.eventName, init);
     this.error = error;
+  }
+}
+
+/**
+ * Fired for a non-fatal failure with one peer that the call survives and the visitor is not shown: a malformed or
+ * flooding message from that peer, a negotiation step or setting the browser refused (`code`, see
+ * `VideoChatWarningCode`). At most once per `code` and peer every few seconds, so a hostile peer cannot flood the page.
+ * - `peerId`: the peer concerned;
+ * - `message`: what failed, in English, for developers: the parser's reason for a malformed message, the browser
+ *   method that threw (e.g. `addIceCandidate`) for a refused step, the message type (`chat`, `state`) for a flood;
+ * - `cause`: the browser's exception (a `DOMException`) or the parser's error (`{ code, message }`), if any.
+ */
+export class VideoChatWarningEvent extends Event {
+  static readonly eventName = 'vc-warning';
+  readonly code: VideoChatWarningCode;
+  readonly peerId: string;
+  readonly message: string;
+  readonly cause: unknown;
+  constructor(code: VideoChatWarningCode, peerId: string, message: string, cause?: unknown) {
+    super(VideoChatWarningEvent.eventName, init);
+    this.code = code;
+    this.peerId = peerId;
+    this.message = message;
+    this.cause = cause;
   }
 }
 
@@ -160,6 +184,7 @@ declare global {
     'vc-peer-left': PeerLeftEvent;
     'vc-state-change': StateChangeEvent;
     'vc-error': VideoChatErrorEvent;
+    'vc-warning': VideoChatWarningEvent;
     'vc-screen-share': ScreenShareEvent;
     'vc-chat-message': ChatMessageEvent;
     'vc-media-state': MediaStateEvent;

@@ -5,6 +5,7 @@
  * @module
  */
 import { ActiveSpeakerEvent, QualityChangeEvent } from '../events.js';
+import { Latest } from '../latest.js';
 import type { MediaController } from '../media/media-controller.js';
 import type { ConnectionQuality, QualityLevel } from '../types.js';
 import type { CallHost, RemotePeer } from './types.js';
@@ -108,15 +109,16 @@ export function callStats(source: StatsSource, host: CallHost): CallStats {
   const quality = new Map<string, ConnectionQuality>();
   let last = new Map<string, Reading>();
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let run = 0;
+  /** One run per start…stop: a poll still awaiting `getStats()` when the loop stopped drops its results. */
+  const runs = new Latest();
   /** The loudest speaker of the last poll when it was not the active one. */
   let challenger: string | null | undefined;
   let speaker: string | null | undefined;
 
-  const poll = async (current: number): Promise<void> => {
+  const poll = async (run: AbortSignal): Promise<void> => {
     const peers = source.peers;
     const reports = await Promise.all(peers.map((peer) => source.getStats(peer.id).catch(() => undefined)));
-    if (current !== run) return; // stopped meanwhile
+    if (run.aborted) return; // stopped meanwhile
     const levels = new Map<string | null, number>();
     const seen = new Map<string, Reading>();
     peers.forEach((peer, i) => {
@@ -150,7 +152,7 @@ export function callStats(source: StatsSource, host: CallHost): CallStats {
       host.dispatch(new ActiveSpeakerEvent(speaker));
     }
     host.requestUpdate();
-    timer = peers.length ? setTimeout(poll, POLL_MS, current) : undefined;
+    timer = peers.length ? setTimeout(poll, POLL_MS, run) : undefined;
   };
 
   return {
@@ -159,12 +161,13 @@ export function callStats(source: StatsSource, host: CallHost): CallStats {
     },
     quality,
     start() {
-      timer ??= setTimeout(poll, POLL_MS, run);
+      // No timer: no poll pending, nor one in flight but of a stopped run. A new run begins.
+      timer ??= setTimeout(poll, POLL_MS, runs.start());
     },
     stop() {
       clearTimeout(timer);
       timer = speaker = challenger = undefined;
-      run++;
+      runs.stop();
       quality.clear();
       last.clear();
     },

@@ -1,10 +1,11 @@
 /**
- * The call layer's own shapes: a remote participant as the UI shows it, and what the call needs from its host (the
- * element). Types only, so that the call's parts (controller, stats loop) and the templates share them without
+ * The call layer's own shapes: the options of a call, a remote participant as the UI shows it, and what the call
+ * needs from its host (the element). Types only, so that the call's parts (controller, stats loop) and the templates share them without
  * importing one another.
  *
  * @module
  */
+import type { BandwidthBudget } from '../negotiation/bandwidth.js';
 import type { PeerSessionState } from '../negotiation/peer-session.js';
 import type { PeerInfo } from '../protocol/relay.js';
 
@@ -32,4 +33,32 @@ export interface CallHost {
   requestUpdate(): void;
   /** Fires one of the typed events of `events.ts`. */
   dispatch(event: Event): void;
+}
+
+/** What `CallController.join` needs to join a room. */
+export interface CallOptions {
+  /** `ws:`/`wss:` URL of the relay. */
+  signalUrl: string;
+  /** Room name (1–64 characters of `A-Z a-z 0-9 _ - .`, checked by the relay). */
+  room: string;
+  /** Display name, at most 64 characters. */
+  name: string;
+  /** Room token (a JWT from the site's backend) when the relay requires one. */
+  token?: string | undefined;
+  /** Overrides the relay's ICE servers when set. */
+  iceServers?: RTCIceServer[] | undefined;
+  /** Restricts ICE candidates (W3C WebRTC RTCConfiguration), e.g. `'relay'` for TURN only. Default `'all'`. */
+  iceTransportPolicy?: RTCIceTransportPolicy;
+  /** Negotiation watchdog, in ms (see {@link PeerSession}). */
+  watchdogMs?: number;
+  /**
+   * The bandwidth governor's budgets (kbps; defaults in `DEFAULT_BUDGET` of negotiation/bandwidth.ts, reasons in
+   * docs/bandwidth.md): every video sender is capped from the number of peers in the call.
+   */
+  bandwidth?: Partial<BandwidthBudget> | undefined;
+  /**
+   * The most people (this visitor included) to join a call with: a welcome listing this many or more others is left
+   * at once with a `room-full` error. Unset, 0 or NaN: no limit (the relay's own limit still applies).
+   */
+  maxPeers?: number | undefined;
 }

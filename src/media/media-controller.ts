@@ -6,6 +6,7 @@
  * @module
  */
 import { deviceLostError, mediaError, screenShareError, type VideoChatError } from '../errors.js';
+import { Latest } from '../latest.js';
 
 /** Camera or microphone, as a track kind. */
 export type CaptureKind = 'audio' | 'video';
@@ -29,8 +30,8 @@ export class MediaController {
   devices: MediaDeviceInfo[] = [];
   /** `deviceId`s chosen by {@link setDevice}, by `MediaDeviceInfo.kind`; none: the browser's default. */
   readonly chosen: Partial<Record<MediaDeviceKind, string>> = {};
-  /** Set by start(), cleared by stop(): camera and microphone are wanted; a capture finishing after either is stale. */
-  #run: object | null = null;
+  /** Started by start(), stopped by stop(): camera and microphone are wanted; a capture finishing after either is stale. */
+  #runs = new Latest();
   #microphoneEnabled = true;
   #cameraEnabled = true;
   #onChange: () => void;
@@ -70,7 +71,7 @@ export class MediaController {
    */
   async setDevice(kind: MediaDeviceKind, deviceId: string): Promise<void> {
     const type = kind === 'audioinput' ? 'audio' : 'video';
-    const run = this.#run;
+    const run = this.#runs.current;
     if (kind !== 'audiooutput' && run) {
       let track: MediaStreamTrack | undefined;
       try {
@@ -80,7 +81,7 @@ export class MediaController {
         this.#onChange();
         throw this.error;
       }
-      if (run !== this.#run || !track) return track?.stop(); // stopped or restarted meanwhile
+      if (run.aborted || !track) return track?.stop(); // stopped or restarted meanwhile
       this.track(type)?.stop();
       this.#adopt([...this.stream?.getTracks().filter((t) => t.kind !== type) ?? [], track]);
       if (this.track('audio') && this.track('video')) this.error = null;
@@ -143,17 +144,15 @@ export class MediaController {
   }
 
   /**
-   * Captures camera and microphone. Never rejects: if both cannot be had it tries each alone, and if nothing works it
-   * leaves `stream` null and sets `error` (the call goes on receive-only).
-   */
-  /**
    * Captures camera and microphone (the chosen devices where set, as `ideal`: another one when it is gone), replacing
-   * any capture before; a screen share goes on. Never rejects: if both cannot be had it tries each alone, and if
-   * nothing works it leaves `stream` null and sets `error` (the call goes on receive-only).
+   * any capture before; a screen share goes on. Never rejects: if both cannot be had it tries the microphone alone,
+   * then the camera alone (`{audio, video}`, `{audio}`, `{video}`; a `NotAllowedError` or `SecurityError` ends the
+   * tries at once), and if nothing works it leaves `stream` null. `error` is set from the first failure (also when one
+   * kind alone worked); the call goes on with what there is, receive-only at worst.
    */
   async start(): Promise<void> {
     this.#release();
-    const run = (this.#run = {});
+    const run = this.#runs.start();
     this.error = null;
     const devices = navigator.mediaDevices;
     if (!devices?.getUserMedia) {
@@ -177,7 +176,7 @@ export class MediaController {
         if (error instanceof Error && (error.name === 'NotAllowedError' || error.name === 'SecurityError')) break;
       }
     }
-    if (run !== this.#run) return stream?.getTracks().forEach((t) => t.stop()); // stopped or restarted meanwhile
+    if (run.aborted) return stream?.getTracks().forEach((t) => t.stop()); // stopped or restarted meanwhile
     if (stream) this.#adopt(stream.getTracks());
     if (firstError !== undefined) this.error = mediaError(firstError);
     this.#onChange();
@@ -214,7 +213,7 @@ export class MediaController {
   /** Stops every local track (the camera light goes off) and any screen share. */
   stop(): void {
     this.#release();
-    this.#run = null;
+    this.#runs.stop();
     navigator.mediaDevices?.removeEventListener('devicechange', this.#onDeviceChange);
     this.stopScreenShare();
   }

@@ -28,17 +28,29 @@
  *      but does not give up: it keeps recreating the connection every `retryMs`, so a peer that becomes reachable
  *      again (its network or TURN server back) reconnects by itself, within about `retryMs`. A `restart` request
  *      from the peer also recreates it at once. A session ends only with {@link PeerSession.close} (the peer left).
- * - **The peer is untrusted.** Its `restart: true` is honoured only while our connection is not `connected`, and at
- *   most once per `watchdogMs` (else a peer could make us build one RTCPeerConnection per message). A connection the
- *   browser refuses to create (e.g. Chromium's limit of 500) is a failed attempt: reported to `onError`, retried by
- *   the watchdog, never thrown. Data channel messages go through `parsePeerMessage` and a per-type receive limit
- *   ({@link PEER_RECEIVE_LIMIT}); messages beyond it are dropped and `onFlood` is called once per burst of drops.
+ * - **The peer is untrusted.** What arrives through {@link PeerSession.receive} is parsed here
+ *   (`parseNegotiationMessage`); a malformed payload is dropped and reported. Its `restart: true` is honoured only
+ *   while our connection is not `connected`, and at most once per `watchdogMs` (else a peer could make us build one
+ *   RTCPeerConnection per message). A connection the browser refuses to create (e.g. Chromium's limit of 500) is a
+ *   failed attempt: reported, retried by the watchdog, never thrown.
+ * - **Failures are reported, never thrown**: every non-fatal failure (a malformed payload, a rejected candidate, a
+ *   failed description or `setParameters`, a refused connection) goes to `onError` as a {@link Warning} with its code.
+ * - **The data channel is text.** One negotiated channel per connection carries the caller's text both ways
+ *   ({@link PeerSession.sendChannelText}, `onChannelText`); what the text means (and its limits) is the call layer's.
+ *
+ * The tracks and transceivers it negotiates (and their bandwidth caps) are kept by `transceivers.ts`; what the data
+ * channel's text means is the call layer's (`call/peer-channel.ts`). What stays here is one state machine over one
+ * RTCPeerConnection and its generation (perfect negotiation, held candidates, the watchdog's escalation): every step
+ * reads and writes the same `#pc`/`#gen`/`#makingOffer` fields, so it stays one file (about 320 lines of code; the
+ * rest is the rules above and the option docs).
  *
  * @module
  */
-import { PEER_RECEIVE_LIMIT, parsePeerMessage, type PeerMessage } from '../protocol/data-channel.js';
-import { DATA_CHANNEL, type IceCandidate, type NegotiationMessage, type TrackKind } from '../protocol/negotiation.js';
+import type { Warning } from '../errors.js';
+import { DATA_CHANNEL, parseNegotiationMessage, type IceCandidate, type NegotiationMessage, type TrackKind } from '../protocol/negotiation.js';
+import type { SignalData } from '../protocol/relay.js';
 import type { EncodingCaps } from './bandwidth.js';
+import { Transceivers } from './transceivers.js';
 
 /**
  * Coarse state of the session, for the UI: `connecting` until first connected; `connected`; `reconnecting` while a
@@ -58,8 +70,11 @@ export interface PeerSessionOptions {
   iceServers: RTCIceServer[];
   /** Restricts ICE candidates, e.g. `'relay'` for TURN only. Default `'all'`. */
   iceTransportPolicy?: RTCIceTransportPolicy;
-  /** Delivers a message to the counterpart session (through the relay). Must not throw. */
-  send: (message: NegotiationMessage) => void;
+  /**
+   * Delivers a negotiation message (the relay's opaque `signal.data`, see `protocol/negotiation.ts`) to the
+   * counterpart session, whose {@link PeerSession.receive} takes it. Must not throw.
+   */
+  send: (data: SignalData) => void;
   /** Local tracks to send from the start, by kind. */
   tracks?: Partial<Record<TrackKind, MediaStreamTrack | null>>;
   /**
@@ -81,38 +96,31 @@ export interface PeerSessionOptions {
   onRemoteTracks?: (tracks: ReadonlyMap<TrackKind, MediaStreamTrack>) => void;
   /** Called on every {@link PeerSessionState} change. */
   onStateChange?: (state: PeerSessionState) => void;
-  /** Called with every valid message from the peer's data channel (see `protocol/data-channel.ts`). */
-  onPeerMessage?: (message: PeerMessage) => void;
+  /**
+   * Called with every text message from the peer's data channel, unparsed (binary messages are dropped and reported
+   * as `bad-peer-message`).
+   */
+  onChannelText?: (text: string) => void;
   /** Called each time the data channel opens (also after the connection was recreated). */
   onChannelOpen?: () => void;
   /**
-   * Called for errors that do not end the session (a failed renegotiation step, a bad message, a connection the
-   * browser refused to create).
+   * Called for every failure that does not end the session, with its code: `bad-signal` (a malformed payload, dropped),
+   * `bad-peer-message` (a binary data channel message), `negotiation-failed` (setLocalDescription or
+   * setRemoteDescription rejected), `candidate-rejected` (addIceCandidate rejected), `encoding-failed`
+   * (setParameters rejected), `connection-refused` (the browser would not create the RTCPeerConnection). Must not
+   * throw.
    */
-  onError?: (error: unknown) => void;
-  /**
-   * Called when the peer's data channel messages of type `type` start being dropped by the receive limit
-   * ({@link PEER_RECEIVE_LIMIT}): once per flood (again only after the peer kept within the limit long enough for
-   * the bucket to refill, `burst / perSecond` s: 2 s).
-   */
-  onFlood?: (type: PeerMessage['type']) => void;
+  onError?: (warning: Warning) => void;
 }
 
-/** Most peer messages held while the data channel is not open. */
+/** Most data channel messages held while the channel is not open. */
 const MAX_OUTBOX = 100;
 
 /** Most candidates held while waiting for a remote description. */
 const MAX_PENDING_CANDIDATES = 200;
 
-const MEDIA_KIND: Record<TrackKind, 'audio' | 'video'> = { audio: 'audio', video: 'video', screen: 'video' };
-
-/** A token bucket of {@link PEER_RECEIVE_LIMIT} for one message type; `flooding` from a drop until it is full again. */
-interface Bucket {
-  tokens: number;
-  /** performance.now() of the last refill, ms. */
-  at: number;
-  flooding: boolean;
-}
+/** Defaults of {@link PeerSessionOptions}: `watchdogMs`, `maxRestarts`, `retryMs`. */
+export const SESSION_DEFAULTS = { watchdogMs: 10_000, maxRestarts: 3, retryMs: 15_000 } as const;
 
 /** One peer connection with perfect negotiation. See the module comment for the rules. */
 export class PeerSession {
@@ -132,28 +140,23 @@ export class PeerSession {
   #pendingCandidates: Array<{ gen: number; candidate: IceCandidate }> = [];
   /** Serializes incoming messages: each is fully applied before the next (descriptions are async). */
   #inbox: Promise<void> = Promise.resolve();
-  /** What we send, by kind; the transceiver that carries it. */
-  #localTracks = new Map<TrackKind, MediaStreamTrack | null>();
-  #senders = new Map<TrackKind, RTCRtpTransceiver>();
-  /** What the far side sends on each mid, from its last description. */
-  #remoteMedia = new Map<string, TrackKind>();
-  #remoteTracks = new Map<TrackKind, MediaStreamTrack>();
+  /** What we send and receive on which transceiver. */
+  #tracks: Transceivers;
   #watchdog: ReturnType<typeof setTimeout> | undefined;
   #channel: RTCDataChannel | undefined;
-  #outbox: PeerMessage[] = [];
+  #outbox: string[] = [];
   /** Serializes setParameters calls (a second one before the first settles is refused by the browser). */
   #capsQueue: Promise<void> = Promise.resolve();
   /** When the peer's last honoured `restart: true` was (performance.now(), ms). */
   #peerRestartAt = -Infinity;
-  /** Receive limit per message type (for the session, across connection generations). */
-  #buckets = new Map<PeerMessage['type'], Bucket>();
 
   constructor(options: PeerSessionOptions) {
     this.#options = options;
     this.peerId = options.peerId;
     this.initiator = options.initiator;
     this.polite = options.polite ?? options.initiator;
-    for (const [kind, track] of Object.entries(options.tracks ?? {})) this.#localTracks.set(kind as TrackKind, track);
+    this.#tracks = new Transceivers(options.onRemoteTracks);
+    for (const [kind, track] of Object.entries(options.tracks ?? {})) this.#tracks.local.set(kind as TrackKind, track);
     if (this.initiator) this.#createConnection(0);
     this.#armWatchdog();
   }
@@ -163,19 +166,25 @@ export class PeerSession {
     return this.#state;
   }
 
-  /** Connection generation: raised each time the connection is recreated. */
+  /**
+   * Connection generation: raised each time the connection is recreated.
+   * @internal For tests.
+   */
   get generation(): number {
     return this.#gen;
   }
 
-  /** The connection's signaling state (`stable` when no offer/answer exchange is under way), or undefined. */
+  /**
+   * The connection's signaling state (`stable` when no offer/answer exchange is under way), or undefined.
+   * @internal For tests.
+   */
   get signalingState(): RTCSignalingState | undefined {
     return this.#pc?.signalingState;
   }
 
   /** The live remote tracks by kind. */
   get remoteTracks(): ReadonlyMap<TrackKind, MediaStreamTrack> {
-    return this.#remoteTracks;
+    return this.#tracks.remoteTracks;
   }
 
   /** The underlying connection's statistics (W3C WebRTC Statistics), or undefined before it exists. */
@@ -188,10 +197,10 @@ export class PeerSession {
    * no renegotiation; a kind not sent before (e.g. the first `screen`) adds a transceiver and renegotiates.
    */
   async setTrack(kind: TrackKind, track: MediaStreamTrack | null): Promise<void> {
-    this.#localTracks.set(kind, track);
+    this.#tracks.local.set(kind, track);
     const pc = this.#pc;
     if (!pc) return; // applied when the connection is created
-    const transceiver = this.#senderFor(pc, kind, track !== null);
+    const transceiver = this.#tracks.senderFor(pc, kind, track !== null);
     if (!transceiver) return;
     await transceiver.sender.replaceTrack(track);
     const direction = track ? 'sendrecv' : kind === 'screen' ? 'recvonly' : transceiver.direction;
@@ -202,50 +211,49 @@ export class PeerSession {
   /**
    * Applies {@link PeerSessionOptions.encodingCaps} to every video sender (`RTCRtpSender.setParameters`, first
    * encoding). Senders not negotiated yet (no encodings) are skipped; they get their caps once negotiation completes.
-   * Failures go to `onError`; never rejects.
+   * Failures go to `onError` (`encoding-failed`); never rejects.
    */
   applyEncodingCaps(): Promise<void> {
     const pc = this.#pc;
     const job = this.#capsQueue.then(async () => {
       if (!pc || this.#pc !== pc || pc.connectionState === 'closed') return;
-      for (const [kind, transceiver] of this.#senders) {
-        const caps = kind === 'audio' ? undefined : this.#options.encodingCaps?.(kind, transceiver.sender.track);
-        if (!caps || transceiver.currentDirection === 'stopped') continue;
-        const parameters = transceiver.sender.getParameters();
-        const encoding = parameters.encodings?.[0];
-        if (!encoding) continue;
-        if (encoding.maxBitrate === caps.maxBitrate && encoding.maxFramerate === caps.maxFramerate &&
-          (encoding.scaleResolutionDownBy ?? 1) === caps.scaleResolutionDownBy) continue;
-        Object.assign(encoding, caps);
-        await transceiver.sender.setParameters(parameters);
-      }
-    }).catch((error: unknown) => this.#options.onError?.(error));
+      await this.#tracks.applyCaps((kind, track) => this.#options.encodingCaps?.(kind, track));
+    }).catch((cause: unknown) => this.#warn('encoding-failed', 'setParameters', cause));
     this.#capsQueue = job;
     return job;
   }
 
   /** The send parameters (W3C WebRTC `RTCRtpSendParameters`) of each sender, by kind; empty before a connection. */
   sendParameters(): Map<TrackKind, RTCRtpSendParameters> {
-    return new Map([...this.#senders].map(([kind, t]) => [kind, t.sender.getParameters()]));
+    return this.#tracks.sendParameters();
   }
 
   /**
-   * Sends a message on the data channel. Messages sent before the channel is open wait in an outbox (at most
-   * {@link MAX_OUTBOX} messages, then the oldest are dropped) and go out, in order, when it opens.
+   * Sends `text` on the data channel. Text sent before the channel is open waits in an outbox (at most
+   * {@link MAX_OUTBOX} messages, then the oldest are dropped) and goes out, in order, when it opens.
    */
-  sendPeerMessage(message: PeerMessage): void {
+  sendChannelText(text: string): void {
     if (this.#channel?.readyState === 'open') {
-      this.#channel.send(JSON.stringify(message));
+      this.#channel.send(text);
       return;
     }
-    this.#outbox = [...this.#outbox, message].slice(-MAX_OUTBOX);
+    this.#outbox = [...this.#outbox, text].slice(-MAX_OUTBOX);
   }
 
-  /** Applies a message from the counterpart. Messages are applied strictly in arrival order. */
-  receive(message: NegotiationMessage): void {
+  /**
+   * Applies a negotiation message from the counterpart (the `data` of a relay `signal`, untrusted): parsed with
+   * `parseNegotiationMessage`, then applied strictly in arrival order. A malformed one is dropped and reported to
+   * `onError` (`bad-signal`). Never throws.
+   */
+  receive(data: SignalData): void {
+    const parsed = parseNegotiationMessage(data);
+    if (!parsed.ok) {
+      this.#warn('bad-signal', parsed.error.message, parsed.error);
+      return;
+    }
     this.#inbox = this.#inbox
-      .then(() => this.#handle(message))
-      .catch((error: unknown) => this.#options.onError?.(error));
+      .then(() => this.#handle(parsed.value))
+      .catch((cause: unknown) => this.#warn('negotiation-failed', 'setRemoteDescription/setLocalDescription', cause));
   }
 
   /** Closes the connection and stops the watchdog. Remote tracks end. Idempotent. */
@@ -253,7 +261,7 @@ export class PeerSession {
     this.#clearWatchdog();
     this.#pc?.close();
     this.#pc = undefined;
-    this.#setRemoteTracks(new Map());
+    this.#tracks.setRemoteTracks(new Map());
     this.#setState('closed');
   }
 
@@ -270,9 +278,7 @@ export class PeerSession {
     this.#makingOffer = false;
     this.#ignoreOffer = false;
     this.#pendingCandidates = this.#pendingCandidates.filter((p) => p.gen >= gen);
-    this.#senders.clear();
-    this.#remoteMedia.clear();
-    this.#setRemoteTracks(new Map());
+    this.#tracks.reset();
     let pc: RTCPeerConnection;
     try {
       pc = new RTCPeerConnection({
@@ -281,8 +287,9 @@ export class PeerSession {
         // One ICE transport for everything (RFC 8843 BUNDLE): fewer candidates to gather and check than 'balanced'.
         bundlePolicy: 'max-bundle',
       });
-    } catch (error) {
-      this.#options.onError?.(error); // e.g. "Cannot create so many PeerConnections": a failed attempt
+    } catch (cause) {
+      // e.g. "Cannot create so many PeerConnections": a failed attempt
+      this.#warn('connection-refused', 'new RTCPeerConnection', cause);
       return undefined;
     }
     this.#pc = pc;
@@ -294,8 +301,8 @@ export class PeerSession {
         this.#makingOffer = true;
         await pc.setLocalDescription();
         if (current() && pc.localDescription) this.#sendDescription(pc, pc.localDescription);
-      } catch (error) {
-        if (current()) this.#options.onError?.(error);
+      } catch (cause) {
+        if (current()) this.#warn('negotiation-failed', 'setLocalDescription', cause);
       } finally {
         this.#makingOffer = false;
       }
@@ -303,10 +310,10 @@ export class PeerSession {
     pc.onicecandidate = ({ candidate }) => {
       if (current() && candidate?.candidate) this.#send({ candidate: candidate.toJSON() as IceCandidate });
     };
-    pc.ontrack = () => current() && this.#refreshRemoteTracks(pc);
+    pc.ontrack = () => current() && this.#tracks.refreshRemote(pc);
     pc.onsignalingstatechange = () => {
       if (!current() || pc.signalingState !== 'stable') return;
-      this.#refreshRemoteTracks(pc);
+      this.#tracks.refreshRemote(pc);
       void this.applyEncodingCaps(); // a negotiation completed: new senders have encodings now
     };
     pc.onconnectionstatechange = () => current() && this.#onConnectionState(pc);
@@ -318,41 +325,22 @@ export class PeerSession {
       if (!current()) return;
       const outbox = this.#outbox;
       this.#outbox = [];
-      for (const message of outbox) channel.send(JSON.stringify(message));
+      for (const text of outbox) channel.send(text);
       this.#options.onChannelOpen?.();
     };
-    channel.onmessage = (event: MessageEvent) => {
+    channel.onmessage = ({ data }: MessageEvent) => {
       if (!current()) return;
-      const parsed = parsePeerMessage(event.data);
-      if (!parsed.ok) this.#options.onError?.(new Error(`bad message from peer ${this.peerId}: ${parsed.error.message}`));
-      else if (this.#admit(parsed.value.type)) this.#options.onPeerMessage?.(parsed.value);
+      if (typeof data === 'string') this.#options.onChannelText?.(data);
+      else this.#warn('bad-peer-message', 'binary message');
     };
 
     if (this.initiator) {
       // The initiator fixes the transceiver layout; adding them fires negotiationneeded → the first offer.
-      for (const kind of ['audio', 'video'] as const) this.#senderFor(pc, kind, true);
-      const screen = this.#localTracks.get('screen');
-      if (screen) this.#senderFor(pc, 'screen', true);
+      for (const kind of ['audio', 'video'] as const) this.#tracks.senderFor(pc, kind, true);
+      const screen = this.#tracks.local.get('screen');
+      if (screen) this.#tracks.senderFor(pc, 'screen', true);
     }
     return pc;
-  }
-
-  /** The receive limit: whether one more message of `type` may pass now; reports the first drop of a burst. */
-  #admit(type: PeerMessage['type']): boolean {
-    const now = performance.now();
-    const { perSecond, burst } = PEER_RECEIVE_LIMIT;
-    const bucket = this.#buckets.get(type) ?? { tokens: burst, at: now, flooding: false };
-    this.#buckets.set(type, bucket);
-    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) * perSecond) / 1000);
-    bucket.at = now;
-    if (bucket.tokens === burst) bucket.flooding = false; // quiet long enough to refill: a new burst may be reported
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return true;
-    }
-    if (!bucket.flooding) this.#options.onFlood?.(type);
-    bucket.flooding = true;
-    return false;
   }
 
   /**
@@ -370,7 +358,7 @@ export class PeerSession {
 
   /** What the session reports while its connection is not up. */
   #troubleState(): PeerSessionState {
-    if (this.#restarts > (this.#options.maxRestarts ?? 3)) return 'failed';
+    if (this.#restarts > (this.#options.maxRestarts ?? SESSION_DEFAULTS.maxRestarts)) return 'failed';
     return this.#wasConnected ? 'reconnecting' : 'connecting';
   }
 
@@ -408,7 +396,9 @@ export class PeerSession {
   /** (Re)starts the watchdog: `watchdogMs`, or `retryMs` once the session is `failed`. */
   #armWatchdog(): void {
     this.#clearWatchdog();
-    const ms = this.#state === 'failed' ? this.#options.retryMs ?? 15_000 : this.#options.watchdogMs ?? 10_000;
+    const ms = this.#state === 'failed'
+      ? this.#options.retryMs ?? SESSION_DEFAULTS.retryMs
+      : this.#options.watchdogMs ?? SESSION_DEFAULTS.watchdogMs;
     this.#watchdog = setTimeout(() => {
       this.#watchdog = undefined;
       this.#restart();
@@ -430,7 +420,7 @@ export class PeerSession {
       else if (message.restart === true && this.#pc?.connectionState !== 'connected') {
         // At most once per watchdogMs: consecutive requests would each build a new RTCPeerConnection.
         const now = performance.now();
-        if (now - this.#peerRestartAt < (this.#options.watchdogMs ?? 10_000)) return;
+        if (now - this.#peerRestartAt < (this.#options.watchdogMs ?? SESSION_DEFAULTS.watchdogMs)) return;
         this.#peerRestartAt = now;
         this.#restart();
       }
@@ -452,20 +442,20 @@ export class PeerSession {
       const offerCollision = description.type === 'offer' && (this.#makingOffer || pc.signalingState !== 'stable');
       this.#ignoreOffer = !this.polite && offerCollision;
       if (this.#ignoreOffer) return;
-      this.#remoteMedia = new Map(Object.entries(message.media ?? {}));
+      this.#tracks.remoteMedia = new Map(Object.entries(message.media ?? {}));
       await pc.setRemoteDescription(description); // rolls back our own offer implicitly on the polite side
       await this.#flushCandidates(pc);
       if (description.type === 'offer') {
-        this.#attachLocalTracks(pc);
+        this.#tracks.attachLocal(pc);
         await pc.setLocalDescription();
         if (pc.localDescription) this.#sendDescription(pc, pc.localDescription);
         // A kind the offer had no transceiver for (our screen share, started before this connection existed) needs a
         // transceiver of its own; adding it renegotiates through onnegotiationneeded.
-        for (const [kind, track] of this.#localTracks) {
-          if (track && !this.#senders.has(kind)) await this.setTrack(kind, track);
+        for (const [kind, track] of this.#tracks.local) {
+          if (track && !this.#tracks.senders.has(kind)) await this.setTrack(kind, track);
         }
       }
-      this.#refreshRemoteTracks(pc);
+      this.#tracks.refreshRemote(pc);
     } else if (message.candidate) {
       if (!pc.remoteDescription) {
         this.#holdCandidate(message.gen, message.candidate);
@@ -473,8 +463,9 @@ export class PeerSession {
       }
       try {
         await pc.addIceCandidate(message.candidate);
-      } catch (error) {
-        if (!this.#ignoreOffer) throw error; // candidates of an offer we ignored are expected to fail
+      } catch (cause) {
+        // Candidates of an offer we ignored are expected to fail.
+        if (!this.#ignoreOffer) this.#warn('candidate-rejected', 'addIceCandidate', cause);
       }
     }
   }
@@ -484,7 +475,8 @@ export class PeerSession {
     const due = this.#pendingCandidates.filter((p) => p.gen === gen);
     this.#pendingCandidates = this.#pendingCandidates.filter((p) => p.gen > gen);
     for (const { candidate } of due) {
-      await pc.addIceCandidate(candidate).catch((error: unknown) => this.#options.onError?.(error));
+      await pc.addIceCandidate(candidate)
+        .catch((cause: unknown) => this.#warn('candidate-rejected', 'addIceCandidate', cause));
     }
   }
 
@@ -493,61 +485,11 @@ export class PeerSession {
     if (this.#pendingCandidates.length < MAX_PENDING_CANDIDATES) this.#pendingCandidates.push({ gen, candidate });
   }
 
-  // ---- tracks and transceivers ----
-
-  /**
-   * The transceiver that sends `kind`: the one already used for it, else one the far side offered for the same kind
-   * that we do not use yet, else (when `create`) a new one.
-   */
-  #senderFor(pc: RTCPeerConnection, kind: TrackKind, create: boolean): RTCRtpTransceiver | undefined {
-    const known = this.#senders.get(kind);
-    if (known && known.currentDirection !== 'stopped') return known;
-    const used = new Set(this.#senders.values());
-    let transceiver = pc.getTransceivers().find((t) =>
-      !used.has(t) && t.currentDirection !== 'stopped' && t.mid !== null && this.#remoteMedia.get(t.mid) === kind);
-    if (!transceiver && create) {
-      const track = this.#localTracks.get(kind) ?? null;
-      transceiver = pc.addTransceiver(track ?? MEDIA_KIND[kind], { direction: track ? 'sendrecv' : 'recvonly' });
-    }
-    if (transceiver) this.#senders.set(kind, transceiver);
-    return transceiver;
-  }
-
-  /** Answerer side: puts our tracks on the transceivers the offer created, before the answer is made. */
-  #attachLocalTracks(pc: RTCPeerConnection): void {
-    for (const [kind, track] of this.#localTracks) {
-      if (!track) continue;
-      const transceiver = this.#senderFor(pc, kind, false);
-      if (!transceiver || transceiver.sender.track === track) continue;
-      void transceiver.sender.replaceTrack(track);
-      transceiver.direction = 'sendrecv';
-    }
-  }
+  // ---- output ----
 
   #sendDescription(pc: RTCPeerConnection, description: RTCSessionDescription): void {
-    const media: Record<string, TrackKind> = {};
-    for (const [kind, transceiver] of this.#senders) {
-      if (transceiver.mid !== null && pc.getTransceivers().includes(transceiver)) media[transceiver.mid] = kind;
-    }
+    const media = this.#tracks.media(pc);
     this.#send({ description: { type: description.type as 'offer' | 'answer', sdp: description.sdp }, media });
-  }
-
-  #refreshRemoteTracks(pc: RTCPeerConnection): void {
-    const tracks = new Map<TrackKind, MediaStreamTrack>();
-    for (const t of pc.getTransceivers()) {
-      const kind = t.mid === null ? undefined : this.#remoteMedia.get(t.mid);
-      const receiving = t.currentDirection === 'sendrecv' || t.currentDirection === 'recvonly';
-      if (kind && receiving && t.receiver.track.readyState === 'live') tracks.set(kind, t.receiver.track);
-    }
-    this.#setRemoteTracks(tracks);
-  }
-
-  #setRemoteTracks(tracks: Map<TrackKind, MediaStreamTrack>): void {
-    const same = tracks.size === this.#remoteTracks.size &&
-      [...tracks].every(([kind, track]) => this.#remoteTracks.get(kind) === track);
-    if (same) return;
-    this.#remoteTracks = tracks;
-    this.#options.onRemoteTracks?.(tracks);
   }
 
   #setState(state: PeerSessionState): void {
@@ -558,5 +500,10 @@ export class PeerSession {
 
   #send(message: Omit<NegotiationMessage, 'gen'>): void {
     this.#options.send({ gen: this.#gen, ...message });
+  }
+
+  /** Reports a failure the session survives to `onError`. */
+  #warn(code: Warning['code'], message: string, cause?: unknown): void {
+    this.#options.onError?.({ code, message, cause });
   }
 }

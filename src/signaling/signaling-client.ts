@@ -15,6 +15,7 @@ import {
 } from '../protocol/relay.js';
 
 /**
+ * - `idle`: created, {@link SignalingClient.connect} not called yet.
  * - `connecting`: first attempt under way.
  * - `open`: the socket is open (send `join` now).
  * - `reconnecting`: the socket closed unexpectedly or could not be opened; another attempt is scheduled.
@@ -32,10 +33,17 @@ export interface ReconnectPolicy {
 export interface SignalingClientOptions {
   /** `ws:` or `wss:` URL of the relay. */
   url: string;
+  /** Called with every frame from the relay that parses (`parseServerMessage`), in arrival order. */
   onMessage: (message: ServerMessage) => void;
+  /**
+   * Called on every state change, and on every new `reconnecting` attempt. `detail.attempt`: failed attempts since
+   * the socket was last open (0 on the first `connecting`, 1 on the first `reconnecting`); `detail.closeCode`: the
+   * WebSocket close code (RFC 6455 §7.4) that caused a `reconnecting`, or that ended it for good with `closed`.
+   */
   onStateChange: (state: SignalingState, detail: { attempt: number; closeCode?: number }) => void;
   /** A frame from the relay that does not parse (a relay of another version?). */
   onProtocolViolation?: (violation: ProtocolViolation) => void;
+  /** Backoff of the reconnect attempts, in ms (full jitter; see {@link backoffDelay}). */
   reconnect?: Partial<ReconnectPolicy>;
   /** A connection attempt that has not opened after this long is abandoned and retried, in ms. Default 10000. */
   connectTimeoutMs?: number;

@@ -3,6 +3,7 @@
  * not timed: renders of the element, animation frames until a later change shows, and date formatting calls.
  */
 import { expect, fixtureCleanup } from '@open-wc/testing';
+import type { VideoChatWarningEvent } from '../../src/events.js';
 import type { VideoChatElement } from '../../src/video-chat.js';
 import { hostilePeer, type HostilePeer } from './hostile-peer.js';
 import { joined, part, shadow, uniqueRoom, waitFor } from './helpers.js';
@@ -54,17 +55,18 @@ function countFrames(): { readonly count: number; stop(): void } {
 describe('chat flood from a hostile peer (chat panel open)', function () {
   this.timeout(120_000);
   let attacker: HostilePeer | undefined;
-  const warn = console.warn;
-  let warnings: string[] = [];
+  let warnings: VideoChatWarningEvent[] = [];
+  const record = (event: VideoChatWarningEvent) => warnings.push(event);
+  /** The flood reports about `attacker` (vc-warning bubbles to the document). */
+  const floodReports = (attacker: HostilePeer) =>
+    warnings.filter((w) => w.code === 'peer-flood' && w.peerId === attacker.id && w.message === 'chat');
+  const shown = () => warnings.map((w) => `${w.code} ${w.peerId}: ${w.message}`).join('\n');
   beforeEach(() => {
     warnings = [];
-    console.warn = (...args: unknown[]) => {
-      warnings.push(args.map(String).join(' '));
-      warn.apply(console, args);
-    };
+    document.addEventListener('vc-warning', record);
   });
   afterEach(() => {
-    console.warn = warn;
+    document.removeEventListener('vc-warning', record);
     attacker?.close();
     attacker = undefined;
     fixtureCleanup();
@@ -89,8 +91,7 @@ describe('chat flood from a hostile peer (chat panel open)', function () {
     // The burst passes; far from all 300 do (the rest refills at 10/s while the flood is read).
     expect(accepted).to.be.at.least(PEER_RECEIVE_LIMIT.burst);
     expect(accepted).to.be.below(FLOOD / 2);
-    const reports = warnings.filter((w) => w.includes('Mallory') && w.includes('"chat"'));
-    expect(reports, warnings.join('\n')).to.have.length(1);
+    expect(floodReports(evil), shown()).to.have.length(1);
   });
 
   it('a sustained flood (100 messages per second for 1.5 s) is reported once, and the limit holds throughout', async () => {
@@ -105,8 +106,7 @@ describe('chat flood from a hostile peer (chat panel open)', function () {
     await waitFor('the attacker’s mute on its tile', () => part(victim, 'mic-off', tileOf(victim, evil) as HTMLElement));
     // The burst, plus about one per 100 ms refilled while it lasted: far from the 150 sent.
     expect(victim.chatMessages.length).to.be.within(PEER_RECEIVE_LIMIT.burst, sent / 2);
-    const reports = warnings.filter((w) => w.includes('Mallory') && w.includes('"chat"'));
-    expect(reports, warnings.join('\n')).to.have.length(1);
+    expect(floodReports(evil), shown()).to.have.length(1);
   });
 
   it('a burst within the limit renders in full, coalesced; later renders do not format the log again', async () => {
@@ -118,7 +118,7 @@ describe('chat flood from a hostile peer (chat panel open)', function () {
     await waitFor('the whole burst rendered', () => shownMessages(victim) === BURST);
     // One per message without coalescing; with it, one per animation frame the messages spread over.
     expect(renders.count, `renders for a burst of ${BURST} messages`).to.be.at.most(BURST / 2);
-    expect(warnings.filter((w) => w.includes('Mallory'))).to.deep.equal([]);
+    expect(warnings.filter((w) => w.peerId === evil.id), shown()).to.deep.equal([]);
 
     // A render for something else (a mute) formats no time again.
     let formatted = 0;

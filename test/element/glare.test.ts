@@ -5,8 +5,8 @@
  */
 import { expect } from '@open-wc/testing';
 import { PeerSession } from '../../src/negotiation/peer-session.js';
-import { parseNegotiationMessage, type TrackKind } from '../../src/protocol/negotiation.js';
-import type { ServerMessage } from '../../src/protocol/relay.js';
+import type { TrackKind } from '../../src/protocol/negotiation.js';
+import type { SignalData, ServerMessage } from '../../src/protocol/relay.js';
 import { SignalingClient } from '../../src/signaling/signaling-client.js';
 import { canvasTrack, inbound, relayUrl, uniqueRoom, waitFor, waitForGrowth } from './helpers.js';
 
@@ -38,8 +38,7 @@ async function joinSide(name: string, room: string, camera: MediaStreamTrack): P
         } else if (message.type === 'peer-joined') {
           side.session = createSession(side, message.peer.id, false);
         } else if (message.type === 'signal') {
-          const parsed = parseNegotiationMessage(message.data);
-          if (parsed.ok) side.session?.receive(parsed.value);
+          side.session?.receive(message.data); // the session parses it
         }
       },
     });
@@ -49,6 +48,12 @@ async function joinSide(name: string, room: string, camera: MediaStreamTrack): P
   return side;
 }
 
+/** Whether a negotiation message (the session's own, well-formed) carries an offer. */
+function isOffer(data: SignalData): boolean {
+  const description = data['description'];
+  return typeof description === 'object' && description !== null && 'type' in description && description.type === 'offer';
+}
+
 function createSession(side: Side, peerId: string, initiator: boolean): PeerSession {
   return new PeerSession({
     peerId,
@@ -56,8 +61,8 @@ function createSession(side: Side, peerId: string, initiator: boolean): PeerSess
     iceServers: [],
     tracks: { video: side.camera },
     send: (data) => {
-      if (data.description?.type === 'offer') side.offers += 1;
-      side.client.send({ type: 'signal', to: peerId, data: { ...data } });
+      if (isOffer(data)) side.offers += 1;
+      side.client.send({ type: 'signal', to: peerId, data });
     },
     onError: (error) => console.warn(`${side.name}:`, error),
   });

@@ -7,7 +7,7 @@
 import { PeerSession } from '../../src/negotiation/peer-session.js';
 import type { PeerMessage } from '../../src/protocol/data-channel.js';
 import { parseNegotiationMessage, type NegotiationMessage } from '../../src/protocol/negotiation.js';
-import type { ServerMessage } from '../../src/protocol/relay.js';
+import type { ServerMessage, SignalData } from '../../src/protocol/relay.js';
 import { SignalingClient } from '../../src/signaling/signaling-client.js';
 import { canvasTrack, relayUrl } from './helpers.js';
 
@@ -24,8 +24,12 @@ export interface HostilePeer {
   deaf: boolean;
   /** Sends a data channel message to the victim (queued until the channel is open). */
   send(message: PeerMessage): void;
+  /** Sends any text on the data channel to the victim (queued until the channel is open). */
+  sendText(text: string): void;
   /** Sends a raw negotiation message to the victim through the relay. */
   signal(data: NegotiationMessage): void;
+  /** Sends any `signal.data` to the victim through the relay, well-formed or not. */
+  signalRaw(data: SignalData): void;
   close(): void;
 }
 
@@ -48,9 +52,9 @@ export async function hostilePeer(room: string, name = 'Mallory', { deaf = false
       initiator,
       iceServers: [],
       tracks: { video: camera },
-      send: (data) => client.send({ type: 'signal', to: peerId, data: { ...data } }),
+      send: (data) => client.send({ type: 'signal', to: peerId, data }),
       onChannelOpen: () => {
-        session?.sendPeerMessage({ type: 'state', microphone: true, camera: true });
+        session?.sendChannelText(JSON.stringify({ type: 'state', microphone: true, camera: true }));
         opened();
       },
     });
@@ -65,8 +69,10 @@ export async function hostilePeer(room: string, name = 'Mallory', { deaf = false
     channelOpen,
     received,
     deaf,
-    send: (message) => session?.sendPeerMessage(message),
+    send: (message) => session?.sendChannelText(JSON.stringify(message)),
+    sendText: (text) => session?.sendChannelText(text),
     signal: (data) => victim && client.send({ type: 'signal', to: victim, data: { ...data } }),
+    signalRaw: (data) => victim && client.send({ type: 'signal', to: victim, data }),
     close: () => {
       session?.close();
       client.close();
@@ -90,7 +96,7 @@ export async function hostilePeer(room: string, name = 'Mallory', { deaf = false
         const parsed = parseNegotiationMessage(message.data);
         if (!parsed.ok) return;
         received.push(parsed.value);
-        if (!peer.deaf) session?.receive(parsed.value);
+        if (!peer.deaf) session?.receive(message.data);
       }
     },
   });

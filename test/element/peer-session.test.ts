@@ -4,7 +4,8 @@
  */
 import { expect } from '@open-wc/testing';
 import { PeerSession, type PeerSessionOptions } from '../../src/negotiation/peer-session.js';
-import type { NegotiationMessage } from '../../src/protocol/negotiation.js';
+import { parseNegotiationMessage, type NegotiationMessage } from '../../src/protocol/negotiation.js';
+import type { SignalData } from '../../src/protocol/relay.js';
 import { canvasTrack, inbound, waitFor, waitForGrowth } from './helpers.js';
 
 /** Delivers each message asynchronously (like a socket), unless `drop` says to lose it. */
@@ -15,11 +16,14 @@ function pair(options: {
 }) {
   const sent: Array<{ from: 'initiator' | 'answerer'; message: NegotiationMessage }> = [];
   const tracks: MediaStreamTrack[] = [canvasTrack('#c00'), canvasTrack('#00c')];
-  const wire = (from: 'initiator' | 'answerer') => (message: NegotiationMessage) => {
+  const wire = (from: 'initiator' | 'answerer') => (data: SignalData) => {
+    const parsed = parseNegotiationMessage(data); // read back, for the tests to look at
+    if (!parsed.ok) throw new Error(`a session sent a malformed message: ${parsed.error.message}`);
+    const message = parsed.value;
     sent.push({ from, message });
     if (options.drop?.(message, from)) return;
     // Both sessions exist by then: neither sends from its constructor (negotiationneeded is a later task).
-    setTimeout(() => (from === 'initiator' ? answerer : initiator).receive(message), 0);
+    setTimeout(() => (from === 'initiator' ? answerer : initiator).receive(data), 0);
   };
   const answerer = new PeerSession({
     peerId: 'initiator', initiator: false, iceServers: [], tracks: { video: tracks[1] as MediaStreamTrack },
@@ -80,7 +84,7 @@ describe('PeerSession', function () {
       });
       released = true;
       const releasedAt = sent.length;
-      answerer.receive(heldOffer as NegotiationMessage);
+      answerer.receive({ ...(heldOffer as NegotiationMessage) });
       await waitFor('connected', () => initiator.state === 'connected' && answerer.state === 'connected');
       const lateCandidates = sent.slice(releasedAt).filter((s) => s.from === 'initiator' && s.message.candidate);
       expect(lateCandidates.length).to.equal(0, 'every candidate overtook the offer');
@@ -129,7 +133,7 @@ describe('PeerSession', function () {
       expect(sent.some((s) => s.from === 'answerer' && s.message.restart)).to.equal(true);
       expect(initiator.generation).to.equal(1);
       // The old generation's offer and candidates arrive late: they must change nothing.
-      for (const message of late) answerer.receive(message);
+      for (const message of late) answerer.receive({ ...message });
       late = [];
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(answerer.generation).to.equal(1);

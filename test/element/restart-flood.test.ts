@@ -4,6 +4,7 @@
  * RTCPeerConnections are counted, not timed.
  */
 import { expect, fixtureCleanup } from '@open-wc/testing';
+import type { Warning } from '../../src/errors.js';
 import { PeerSession } from '../../src/negotiation/peer-session.js';
 import type { VideoChatElement } from '../../src/video-chat.js';
 import { hostilePeer, type HostilePeer } from './hostile-peer.js';
@@ -81,7 +82,7 @@ describe('restart requests from a hostile peer', function () {
       event.preventDefault();
     };
     window.addEventListener('error', onError);
-    const errors: unknown[] = [];
+    const errors: Warning[] = [];
     let session: PeerSession | undefined;
     try {
       const refuse = () => {
@@ -95,8 +96,8 @@ describe('restart requests from a hostile peer', function () {
       };
       refuse();
       session = new PeerSession({ peerId: 'p', initiator: true, iceServers: [], watchdogMs: 200, send: () => undefined,
-        onError: (error) => errors.push(error) });
-      expect(errors.map((e) => (e as DOMException).name)).to.deep.equal(['UnknownError']);
+        onError: (warning) => errors.push(warning) });
+      expect(errors.map((w) => [w.code, (w.cause as DOMException).name])).to.deep.equal([['connection-refused', 'UnknownError']]);
       expect(session.signalingState).to.equal(undefined);
       // The watchdog tries again (also refused: reported, not thrown from the timer), then succeeds once allowed.
       await waitFor('a second refusal', () => errors.length >= 2);

@@ -1,0 +1,119 @@
+/**
+ * Which transceiver of a {@link PeerSession}'s connection carries what: the local track sent for each
+ * {@link TrackKind}, the transceiver that sends it, the far side's `media` map (mid → kind, from its last description)
+ * and the live remote tracks by kind; and the bandwidth caps applied to the video senders
+ * (`RTCRtpSender.setParameters`, W3C WebRTC §5.2). The negotiation state machine (offers, answers, candidates,
+ * restarts) stays in `peer-session.ts`; this is the bookkeeping of tracks it negotiates. No DOM beyond WebRTC.
+ *
+ * @module
+ */
+import type { TrackKind } from '../protocol/negotiation.js';
+import type { EncodingCaps } from './bandwidth.js';
+
+const MEDIA_KIND: Record<TrackKind, 'audio' | 'video'> = { audio: 'audio', video: 'video', screen: 'video' };
+
+/** The tracks and transceivers of one session; {@link reset} when its connection is replaced. */
+export class Transceivers {
+  /** What we send, by kind (null: nothing, but the transceiver stays). Kept across connections. */
+  readonly local = new Map<TrackKind, MediaStreamTrack | null>();
+  /** The transceiver that sends each kind, on the current connection. */
+  readonly senders = new Map<TrackKind, RTCRtpTransceiver>();
+  /** What the far side sends on each mid, from its last description. */
+  remoteMedia = new Map<string, TrackKind>();
+  /** The live remote tracks by kind (replaced, not changed, by {@link setRemoteTracks}). */
+  remoteTracks: ReadonlyMap<TrackKind, MediaStreamTrack> = new Map();
+  #onRemoteTracks: ((tracks: ReadonlyMap<TrackKind, MediaStreamTrack>) => void) | undefined;
+
+  /** @param onRemoteTracks called when the set of live remote tracks changes (kind → track). */
+  constructor(onRemoteTracks?: (tracks: ReadonlyMap<TrackKind, MediaStreamTrack>) => void) {
+    this.#onRemoteTracks = onRemoteTracks;
+  }
+
+  /** Forgets the transceivers of a connection that is gone; its remote tracks end. Local tracks stay. */
+  reset(): void {
+    this.senders.clear();
+    this.remoteMedia.clear();
+    this.setRemoteTracks(new Map());
+  }
+
+  /**
+   * The transceiver that sends `kind`: the one already used for it, else one the far side offered for the same kind
+   * that we do not use yet, else (when `create`) a new one.
+   */
+  senderFor(pc: RTCPeerConnection, kind: TrackKind, create: boolean): RTCRtpTransceiver | undefined {
+    const known = this.senders.get(kind);
+    if (known && known.currentDirection !== 'stopped') return known;
+    const used = new Set(this.senders.values());
+    let transceiver = pc.getTransceivers().find((t) =>
+      !used.has(t) && t.currentDirection !== 'stopped' && t.mid !== null && this.remoteMedia.get(t.mid) === kind);
+    if (!transceiver && create) {
+      const track = this.local.get(kind) ?? null;
+      transceiver = pc.addTransceiver(track ?? MEDIA_KIND[kind], { direction: track ? 'sendrecv' : 'recvonly' });
+    }
+    if (transceiver) this.senders.set(kind, transceiver);
+    return transceiver;
+  }
+
+  /** Answerer side: puts our tracks on the transceivers the offer created, before the answer is made. */
+  attachLocal(pc: RTCPeerConnection): void {
+    for (const [kind, track] of this.local) {
+      if (!track) continue;
+      const transceiver = this.senderFor(pc, kind, false);
+      if (!transceiver || transceiver.sender.track === track) continue;
+      void transceiver.sender.replaceTrack(track);
+      transceiver.direction = 'sendrecv';
+    }
+  }
+
+  /** The `media` of our next description: mid → kind of each sender negotiated on `pc`. */
+  media(pc: RTCPeerConnection): Record<string, TrackKind> {
+    const media: Record<string, TrackKind> = {};
+    for (const [kind, transceiver] of this.senders) {
+      if (transceiver.mid !== null && pc.getTransceivers().includes(transceiver)) media[transceiver.mid] = kind;
+    }
+    return media;
+  }
+
+  /** Reads the live remote tracks of `pc` by kind (from {@link remoteMedia}) and reports a change. */
+  refreshRemote(pc: RTCPeerConnection): void {
+    const tracks = new Map<TrackKind, MediaStreamTrack>();
+    for (const t of pc.getTransceivers()) {
+      const kind = t.mid === null ? undefined : this.remoteMedia.get(t.mid);
+      const receiving = t.currentDirection === 'sendrecv' || t.currentDirection === 'recvonly';
+      if (kind && receiving && t.receiver.track.readyState === 'live') tracks.set(kind, t.receiver.track);
+    }
+    this.setRemoteTracks(tracks);
+  }
+
+  setRemoteTracks(tracks: Map<TrackKind, MediaStreamTrack>): void {
+    const same = tracks.size === this.remoteTracks.size &&
+      [...tracks].every(([kind, track]) => this.remoteTracks.get(kind) === track);
+    if (same) return;
+    this.remoteTracks = tracks;
+    this.#onRemoteTracks?.(tracks);
+  }
+
+  /** The send parameters (W3C WebRTC `RTCRtpSendParameters`) of each sender, by kind. */
+  sendParameters(): Map<TrackKind, RTCRtpSendParameters> {
+    return new Map([...this.senders].map(([kind, t]) => [kind, t.sender.getParameters()]));
+  }
+
+  /**
+   * Sets the caps `capsFor` gives on the first encoding of each video sender whose caps differ (one
+   * `setParameters` at a time). Senders not negotiated yet (no encodings) are skipped.
+   * @throws the browser's `setParameters` rejection (`InvalidModificationError`, `InvalidStateError`, …).
+   */
+  async applyCaps(capsFor: (kind: TrackKind, track: MediaStreamTrack | null) => EncodingCaps | undefined): Promise<void> {
+    for (const [kind, transceiver] of this.senders) {
+      const caps = kind === 'audio' ? undefined : capsFor(kind, transceiver.sender.track);
+      if (!caps || transceiver.currentDirection === 'stopped') continue;
+      const parameters = transceiver.sender.getParameters();
+      const encoding = parameters.encodings?.[0];
+      if (!encoding) continue;
+      if (encoding.maxBitrate === caps.maxBitrate && encoding.maxFramerate === caps.maxFramerate &&
+        (encoding.scaleResolutionDownBy ?? 1) === caps.scaleResolutionDownBy) continue;
+      Object.assign(encoding, caps);
+      await transceiver.sender.setParameters(parameters);
+    }
+  }
+}
