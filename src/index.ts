@@ -6,7 +6,7 @@
 import { VideoChatElement } from './video-chat.js';
 
 export { VideoChatElement } from './video-chat.js';
-export { VideoChatError, type VideoChatErrorCode } from './errors.js';
+export { VideoChatError, type VideoChatErrorCode, type VideoChatWarningCode } from './errors.js';
 export * from './events.js';
 export type * from './types.js';
 export type { PeerInfo } from './protocol/relay.js';

@@ -209,7 +209,7 @@ export class VideoChatElement extends LitElement {
   /** The pre-join screen is shown (its camera preview runs). */
   #preview = false;
   #deviceUi: DeviceUi | undefined;
-  /** The chat panel (src/ui/chat.ts, `video-chat-chat.js` in the script-tag build): fetched when a call starts. */
+  /** The chat panel (src/ui/chat.ts, `video-chat-chat-<hash>.js` in the script-tag build): fetched when first opened. */
   #chatUi: ChatUi | undefined;
   /** How many chat entries the visitor has seen (the chat was open when they arrived). */
   #chatSeen = 0;
@@ -223,6 +223,7 @@ export class VideoChatElement extends LitElement {
     stopScreenShare: () => this.stopScreenShare(),
     toggleChat: () => {
       this.#chatOpen = !this.#chatOpen;
+      if (this.#chatOpen) this.#loadChatUi();
       this.requestUpdate();
     },
     submitChat: (event) => {
@@ -359,7 +360,6 @@ export class VideoChatElement extends LitElement {
     if (!this.#preview) this.#applyStartState(); // after the preview, the visitor's own choice stands
     this.#preview = false;
     this.#joinedKey = this.#configKey();
-    this.#loadChatUi();
     void this.#call.join({
       signalUrl: this.signalUrl,
       room: this.room,
@@ -547,7 +547,7 @@ export class VideoChatElement extends LitElement {
     this.#loadDeviceUi();
   }
 
-  /** Fetches the chat panel once, while the call is set up (long before anyone can open it). */
+  /** Fetches the chat panel once, when it is first opened (the unread count needs none of it). */
   #loadChatUi(): void {
     if (this.#chatUi) return;
     void import('./ui/chat.js').then((ui) => {

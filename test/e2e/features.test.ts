@@ -33,6 +33,9 @@ async function clickPart(page: Page, name: string): Promise<void> {
 
 async function sendChat(p: Participant, text: string): Promise<void> {
   await clickPart(p.page, 'chat-button');
+  // The chat panel is its own chunk, fetched when first opened: as a person would, wait until it shows.
+  await p.page.waitForFunction(() =>
+    document.querySelector('video-chat')?.shadowRoot?.querySelector('[part~="chat-input"]'), { timeout: 10_000 });
   await p.page.evaluate((t) => {
     const root = document.querySelector('video-chat')?.shadowRoot;
     const input = root?.querySelector<HTMLInputElement>('[part~="chat-input"]');

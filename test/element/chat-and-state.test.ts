@@ -72,8 +72,7 @@ describe('chat', () => {
     expect(part(b, 'unread')?.textContent).to.contain('1');
 
     part<HTMLButtonElement>(b, 'chat-button')?.click();
-    await b.updateComplete;
-    await b.updateComplete;
+    await waitFor('the chat panel (fetched when first opened)', () => part(b, 'chat-message'));
     expect(b.unreadCount).to.equal(0);
     expect(part(b, 'chat-button')?.getAttribute('aria-expanded')).to.equal('true');
     const item = part(b, 'chat-message') as HTMLElement;
@@ -87,7 +86,7 @@ describe('chat', () => {
     const [a, b] = await connectedPair();
     part<HTMLButtonElement>(a, 'chat-button')?.click();
     part<HTMLButtonElement>(b, 'chat-button')?.click();
-    await a.updateComplete;
+    await waitFor('both chat panels', () => part(a, 'chat-input') && part(b, 'chat'));
     const input = part<HTMLInputElement>(a, 'chat-input') as HTMLInputElement;
     const evil = '<img src=x onerror="window.__pwned = true"><b>bold</b>';
     input.value = evil;
@@ -109,7 +108,7 @@ describe('chat', () => {
     expect(a.sendChatMessage('x'.repeat(2000)).text.length).to.equal(2000);
     await a.updateComplete;
     part<HTMLButtonElement>(a, 'chat-button')?.click();
-    await a.updateComplete;
+    await waitFor('the chat panel', () => part(a, 'chat-input'));
     expect(part<HTMLInputElement>(a, 'chat-input')?.maxLength).to.equal(2000);
   });
 });
