@@ -13,6 +13,10 @@
  * `resumeGraceMs`; signals to it are queued (bounded per participant and relay-wide) and flushed after its welcome when
  * it resumes with its ID and latest secret; without a resume it leaves when the timer fires.
  *
+ * One piece at about 400 lines (half of them documentation): admission, resume, the grace timer, the queues and
+ * departure all read and write the same per-member state and the two relay-wide counts (participants in grace, bytes
+ * queued); spread over files, that one state machine would have no single place to read it.
+ *
  * @module
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';

@@ -31,8 +31,8 @@ export class RoomRegistry<M extends PeerInfo = PeerInfo> {
   readonly capacity: number;
   /** Room → (ID → entry), in joining order. */
   readonly #rooms = new Map<string, Map<string, Entry<M>>>();
-  /** Reverse index, so that leaving needs only the ID. */
-  readonly #roomOf = new Map<string, string>();
+  /** Reverse index (ID → its room and entry), so that leaving and finding a member need only the ID, in one lookup. */
+  readonly #byId = new Map<string, Located<M>>();
 
   /** @param capacity members per room, an integer ≥ 1; anything else throws a `RangeError`. */
   constructor(capacity: number) {
@@ -51,14 +51,15 @@ export class RoomRegistry<M extends PeerInfo = PeerInfo> {
    * @throws Error if `peer.id` is already a member of some room (IDs are unique; the caller must `leave` first).
    */
   join(room: string, peer: M): JoinResult {
-    if (this.#roomOf.has(peer.id)) throw new Error(`peer ${peer.id} is already in a room`);
+    if (this.#byId.has(peer.id)) throw new Error(`peer ${peer.id} is already in a room`);
     const members = this.#rooms.get(room) ?? new Map<string, Entry<M>>();
     if (members.size >= this.capacity) return { ok: false, code: 'room-full' };
     const peers = infos(members.values());
     // Store a copy of the wire part: the registry must not change because a caller mutated the object it passed in.
-    members.set(peer.id, { member: peer, info: copy(peer) });
+    const entry = { member: peer, info: copy(peer) };
+    members.set(peer.id, entry);
     this.#rooms.set(room, members);
-    this.#roomOf.set(peer.id, room);
+    this.#byId.set(peer.id, { room, entry });
     return { ok: true, peers };
   }
 
@@ -67,9 +68,9 @@ export class RoomRegistry<M extends PeerInfo = PeerInfo> {
    * @returns the room and its remaining members, or `undefined` if the ID is in no room.
    */
   leave(id: string): LeaveResult | undefined {
-    const room = this.#roomOf.get(id);
+    const room = this.#byId.get(id)?.room;
     if (room === undefined) return undefined;
-    this.#roomOf.delete(id);
+    this.#byId.delete(id);
     const members = this.#rooms.get(room);
     members?.delete(id);
     if (!members || members.size === 0) this.#rooms.delete(room);
@@ -81,8 +82,7 @@ export class RoomRegistry<M extends PeerInfo = PeerInfo> {
    * @returns the member, or `undefined` if the ID is in no room.
    */
   get(id: string): M | undefined {
-    const room = this.#roomOf.get(id);
-    return room === undefined ? undefined : this.#rooms.get(room)?.get(id)?.member;
+    return this.#byId.get(id)?.entry.member;
   }
 
   /**
@@ -104,7 +104,7 @@ export class RoomRegistry<M extends PeerInfo = PeerInfo> {
 
   /** The room the peer with this ID is in, if any. */
   roomOf(id: string): string | undefined {
-    return this.#roomOf.get(id);
+    return this.#byId.get(id)?.room;
   }
 
   /** Everyone in `room`, in joining order (empty if the room does not exist). */
@@ -115,7 +115,7 @@ export class RoomRegistry<M extends PeerInfo = PeerInfo> {
 
   /** The other members of the room the peer with this ID is in, in joining order (empty if it is in no room). */
   peersOf(id: string): PeerInfo[] {
-    const room = this.#roomOf.get(id);
+    const room = this.#byId.get(id)?.room;
     return room === undefined ? [] : this.members(room).filter((p) => p.id !== id);
   }
 
@@ -126,8 +126,14 @@ export class RoomRegistry<M extends PeerInfo = PeerInfo> {
 
   /** Number of peers in all rooms. */
   get peerCount(): number {
-    return this.#roomOf.size;
+    return this.#byId.size;
   }
+}
+
+/** Where a member is: its room and its entry there. */
+interface Located<M> {
+  readonly room: string;
+  readonly entry: Entry<M>;
 }
 
 /** A member and the copy of its wire part taken when it joined. */
