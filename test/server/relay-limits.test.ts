@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { CloseCode } from '../../src/protocol/relay.js';
 import { createRelay, RELAY_DEFAULTS, type Relay, type RelayOptions, type ServerOptions } from '../../server/src/index.js';
+import { resolveRelayOptions } from '../../server/src/options.js';
 import { QUIET, startRelayEnv, TestClient, waitFor, type RelayEnv } from './helpers.js';
 
 async function env(t: TestContext, options?: ServerOptions): Promise<RelayEnv> {
@@ -111,8 +112,22 @@ describe('relay: options', () => {
   });
 
   it('treats undefined as the default', async () => {
-    const relay = createRelay({ ...QUIET, maxPeersPerRoom: undefined, heartbeatIntervalMs: undefined });
-    await relay.close();
+    const options = { ...QUIET, maxPeersPerRoom: undefined, heartbeatIntervalMs: undefined };
+    // Read back what createRelay resolves them to (it calls resolveRelayOptions first).
+    const resolved = resolveRelayOptions(options);
+    assert.equal(resolved.maxPeersPerRoom, RELAY_DEFAULTS.maxPeersPerRoom);
+    assert.equal(resolved.heartbeatIntervalMs, RELAY_DEFAULTS.heartbeatIntervalMs);
+    await createRelay(options).close();
+  });
+
+  it('has a status, as ws\'s server: running, closing while it drains, closed', async () => {
+    const relay = createRelay(QUIET);
+    assert.deepEqual([relay.status, relay.closing], ['running', false]);
+    const drained = relay.close();
+    assert.deepEqual([relay.status, relay.closing], ['closing', true]);
+    assert.equal(relay.close(), drained, 'idempotent');
+    await drained;
+    assert.deepEqual([relay.status, relay.closing], ['closed', true]);
   });
 });
 
