@@ -1,7 +1,7 @@
 // @custom-elements-manifest/analyzer configuration: `npm run build` writes custom-elements.json (the Custom Elements
 // Manifest, referenced by package.json's "customElements") from the JSDoc of the element's class in src/video-chat.ts:
 // @attr, @fires, @csspart, @cssprop and @cssState (custom states, `:state(…)`), plus the public members it finds.
-// test/unit/readme-api.test.ts checks that the README's API section lists the same names.
+// test/node/build/readme-api.test.ts checks that the README's API section lists the same names.
 
 /** The analyzer also records every `dispatchEvent(new X(…))` it sees, without a name; @fires documents them all. */
 function dropUnnamedEvents() {

@@ -64,7 +64,7 @@ export default defineConfig([
   {
     // @open-wc/testing's chai plugins type every `expect(…)` chain as a thenable, so the rule would flag each
     // synchronous assertion. The awaited ones (`await expect(el).to.be.accessible()`) are awaited by hand.
-    files: ['test/element/**/*.ts'],
+    files: ['test/browser/**/*.ts'],
     rules: { '@typescript-eslint/no-floating-promises': 'off' },
   },
 

@@ -1,4 +1,5 @@
-// @web/test-runner configuration for the element tests (test/element, run from the compiled lib/test/element).
+// @web/test-runner configuration for the browser tests (test/browser, run from the compiled lib/test/browser): the
+// element, and the negotiation, media and call modules that need a real browser.
 //
 // Runs every test file in Debian's Chromium and Firefox ESR, both driven by puppeteer-core (nothing downloads a
 // browser), with fake camera/microphone, served from 127.0.0.1 (a secure context). The real signaling relay is
@@ -21,11 +22,11 @@ import {
 
 assertNetworkIsolation();
 
-const TESTS = 'lib/test/element';
+const TESTS = 'lib/test/browser';
 /** Compiled tests whose TypeScript source is gone (tsc never deletes outputs): excluded from the run. */
 const stale = existsSync(TESTS)
   ? readdirSync(TESTS, { recursive: true, encoding: 'utf8' })
-      .filter((f) => f.endsWith('.test.js') && !existsSync(`test/element/${f.slice(0, -3)}.ts`))
+      .filter((f) => f.endsWith('.test.js') && !existsSync(`test/browser/${f.slice(0, -3)}.ts`))
       .map((f) => `!${TESTS}/${f}`)
   : [];
 
@@ -44,7 +45,7 @@ function relayPlugin() {
       standard.attach(server, { path: '/relay' });
       const small = createRelay({ maxPeersPerRoom: 1 });
       small.attach(server, { path: '/relay-capacity-1' });
-      // Requires room tokens; the secret is a test fixture, also in test/element/token.test.ts.
+      // Requires room tokens; the secret is a test fixture, also in test/browser/element/token.test.ts.
       const tokens = createRelay({ tokenSecret: 'element-tests-token-secret-0123456789abcdef' });
       tokens.attach(server, { path: '/relay-token' });
       relays = [standard, small, tokens];

@@ -21,7 +21,7 @@ import { progress, ratio } from './util.js';
 type Terser = typeof terserImport.default;
 const terser: Terser = typeof terserImport === 'function' ? (terserImport as Terser) : terserImport.default;
 
-/** Budget of `npm test`'s size guard (test/unit/bundle-size.test.ts): 20 KiB gzip. */
+/** Budget of `npm test`'s size guard (test/node/build/bundle-size.test.ts): 20 KiB gzip. */
 export const GZIP_BUDGET_BYTES = 20 * 1024;
 
 export interface Sizes {
@@ -109,7 +109,7 @@ export async function benchBundle(root: string): Promise<Section> {
     row('Lit alone (baseline)', lit, ['1', '1', '1']),
     '',
     `**Goal:** at most 20 KiB (${GZIP_BUDGET_BYTES.toLocaleString('en-US')} B) gzip, enforced by ` +
-      '`test/unit/bundle-size.test.ts` in `npm test`: ' +
+      '`test/node/build/bundle-size.test.ts` in `npm test`: ' +
       (ours.gzip <= GZIP_BUDGET_BYTES
         ? `met (${ours.gzip.toLocaleString('en-US')} B, ${(GZIP_BUDGET_BYTES - ours.gzip).toLocaleString('en-US')} B of headroom).`
         : `**missed** by ${(ours.gzip - GZIP_BUDGET_BYTES).toLocaleString('en-US')} B.`) +

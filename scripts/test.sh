@@ -3,8 +3,8 @@
 #   1. system dependencies (Chromium, Firefox ESR, iproute2, coturn)   scripts/ensure-system-deps.sh --with-turn
 #   2. build: tsc type-check + compile to lib/, rollup bundle   npm run build
 #   3. lint (zero warnings)                                     npm run lint
-#   4. node tests of the relay and the protocol                 node --test lib/test/server lib/test/unit
-#   5. element tests in Chromium + Firefox ESR                  scripts/netns.sh npx web-test-runner (files that
+#   4. node tests (protocol, signaling, relay, build guards)    node --test lib/test/node
+#   5. browser tests in Chromium + Firefox ESR                  scripts/netns.sh npx web-test-runner (files that
 #      could not even be imported, and nothing else failed, run once more)
 #   6. end-to-end calls, one browser process per participant    scripts/netns.sh node --test lib/test/e2e
 # Browser stages run inside a private network namespace (scripts/netns.sh). A stage whose runner finds no test file
@@ -82,20 +82,20 @@ npm run --silent build
 stage "3/6 lint"
 npm run --silent lint
 
-stage "4/6 relay and protocol tests (node --test)"
-files=$(find_tests lib/test/server lib/test/unit)
+stage "4/6 node tests: protocol, relay, build guards (node --test)"
+files=$(find_tests lib/test/node)
 mapfile -t node_files <<<"$files"
 mapfile -t opts < <(reporters node)
 node --test "${opts[@]}" "${node_files[@]}"
 check_ran node
 
-stage "5/6 element tests (web-test-runner: Chromium, Firefox ESR)"
+stage "5/6 browser tests (web-test-runner: Chromium, Firefox ESR)"
 wtr() { bash scripts/netns.sh npx --no-install web-test-runner --config web-test-runner.config.mjs "$@" 2>&1 | tee "$work/wtr.log"; }
 # unimported: the test files whose module a browser could not even fetch ("Could not import your test module"), one
 # per line, when those are the run's only failures; nothing otherwise.
 unimported() {
   sed 's/\x1b\[[0-9;]*[A-Za-z]//g' "$work/wtr.log" | awk '
-    /^lib\/test\/element\/.*\.test\.js:$/ { file = substr($0, 1, length($0) - 1) }
+    /^lib\/test\/browser\/.*\.test\.js:$/ { file = substr($0, 1, length($0) - 1) }
     /❌/ { if (index($0, "Could not import your test module")) bad[file] = 1; else other = 1 }
     END { if (!other) for (f in bad) print f }'
 }

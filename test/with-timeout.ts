@@ -1,5 +1,5 @@
 /**
- * The one "settle within a time limit" helper of the tests and benchmarks (re-exported by test/server/helpers.ts,
+ * The one "settle within a time limit" helper of the tests and benchmarks (re-exported by test/node/relay/helpers.ts,
  * test/e2e/harness.ts and bench/util.ts). A bound on waiting, never a measurement: tests assert no wall time.
  * @module
  */

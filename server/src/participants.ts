@@ -6,7 +6,7 @@
  * No sockets here. A participant's connection is reached through a {@link Link} (`connection.ts` implements it for
  * one WebSocket), and every membership fact lives in **one** structure, the {@link RoomRegistry} (`rooms.ts`), which
  * stores the {@link Member} objects themselves: there is no second map by ID. So these rules are unit-tested with fake
- * links (`test/server/participants.test.ts`), and the operations sit behind the {@link Participants} interface, which
+ * links (`test/node/relay/participants.test.ts`), and the operations sit behind the {@link Participants} interface, which
  * a second implementation (rooms shared between relays through Redis) can implement.
  *
  * The grace period: a participant whose connection was lost stays in its room for everyone for

@@ -11,7 +11,7 @@
  * {@link CallState}s and create or close the peers' sessions, and the public methods act on the same peers. A `Mesh`
  * class for the peers was tried (issue 9): it only forwards the same calls, and costs about 180 B gzip wherever it
  * lives (in the script-tag file, or in the engine chunk through cross-chunk imports), which the budgets of
- * test/unit/bundle-size.test.ts (20 KiB script-tag file, 25 KiB per call) do not have.
+ * test/node/build/bundle-size.test.ts (20 KiB script-tag file, 25 KiB per call) do not have.
  *
  * @module
  */

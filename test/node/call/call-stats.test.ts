@@ -1,0 +1,111 @@
+/**
+ * The connection-quality rules and the active-speaker loop of src/call/call-stats.ts, without a browser: reports are
+ * plain maps of W3C WebRTC Statistics objects, shaped like those Chromium and Firefox return.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  callStats,
+  figures,
+  POLL_MS,
+  QUALITY_THRESHOLDS,
+  qualityLevel,
+  read,
+  type StatsSource,
+} from '../../../src/call/call-stats.js';
+import type { ActiveSpeakerEvent } from '../../../src/events.js';
+import type { RemotePeer } from '../../../src/call/types.js';
+
+const report = (...stats: Record<string, unknown>[]) => new Map(stats.map((s, i) => [String(s['id'] ?? i), s])) as unknown as RTCStatsReport;
+
+describe('qualityLevel (thresholds)', () => {
+  it('is good below both fair limits', () => {
+    assert.equal(qualityLevel({ rttMs: 20, loss: 0, kbps: 800 }), 'good');
+    assert.equal(qualityLevel({ rttMs: QUALITY_THRESHOLDS.fair.rttMs - 1, loss: 0.019, kbps: 50 }), 'good');
+    assert.equal(qualityLevel({ rttMs: null, loss: 0, kbps: null }), 'good', 'unknown round trip, no media sent');
+  });
+  it('is fair from a fair limit on', () => {
+    assert.equal(qualityLevel({ rttMs: 300, loss: 0, kbps: 800 }), 'fair');
+    assert.equal(qualityLevel({ rttMs: 20, loss: 0.02, kbps: 800 }), 'fair');
+    assert.equal(qualityLevel({ rttMs: 599, loss: 0.079, kbps: 800 }), 'fair');
+  });
+  it('is poor from a poor limit on, or when nothing arrives', () => {
+    assert.equal(qualityLevel({ rttMs: 600, loss: 0, kbps: 800 }), 'poor');
+    assert.equal(qualityLevel({ rttMs: 20, loss: 0.08, kbps: 800 }), 'poor');
+    assert.equal(qualityLevel({ rttMs: 20, loss: 0, kbps: 0 }), 'poor');
+  });
+});
+
+describe('read and figures', () => {
+  const at = (t: number, bytes: number, packets: number, lost: number) => read(report(
+    { id: 'T', type: 'transport', selectedCandidatePairId: 'CP' },
+    { id: 'CP', type: 'candidate-pair', currentRoundTripTime: 0.045 },
+    { id: 'A', type: 'inbound-rtp', kind: 'audio', bytesReceived: bytes / 4, packetsReceived: packets / 2, packetsLost: lost, audioLevel: 0.2 },
+    { id: 'V', type: 'inbound-rtp', kind: 'video', bytesReceived: (bytes * 3) / 4, packetsReceived: packets / 2, packetsLost: 0 },
+    { id: 'M', type: 'media-source', kind: 'audio', audioLevel: 0.5 },
+  ), t);
+
+  it('sums inbound RTP of every kind and takes the selected pair round trip', () => {
+    const r = at(1000, 4000, 100, 3);
+    assert.deepEqual([r.bytes, r.packets, r.lost, r.rttMs, r.level, r.local, r.none], [4000, 100, 3, 45, 0.2, 0.5, false]);
+  });
+
+  it('gives kbps, loss fraction and level from two readings', () => {
+    // 250 000 bytes in 2 s = 1000 kbps; 5 lost of 100 = 5 % loss: fair.
+    const q = figures(at(0, 0, 0, 0), at(2000, 250_000, 95, 5));
+    assert.deepEqual(q, { level: 'fair', rttMs: 45, loss: 0.05, kbps: 1000 });
+    assert.equal(figures(at(0, 0, 0, 0), at(2000, 250_000, 100, 0)).level, 'good');
+    assert.equal(figures(at(0, 1000, 10, 0), at(2000, 1000, 10, 0)).level, 'poor', 'nothing received');
+  });
+
+  it("falls back to RTCP's round trip when the pair has none (Firefox reports 0)", () => {
+    const r = read(report(
+      { id: 'T', type: 'transport', selectedCandidatePairId: 'CP' },
+      { id: 'CP', type: 'candidate-pair', currentRoundTripTime: 0 },
+      { id: 'R', type: 'remote-inbound-rtp', kind: 'video', roundTripTime: 0.12 },
+    ), 0);
+    assert.equal(r.rttMs, 120);
+    assert.equal(r.none, true);
+    assert.equal(figures(r, { ...r, at: 2000 }).kbps, null, 'no media sent: no bitrate');
+  });
+});
+
+describe('callStats loop', () => {
+  it('makes the loudest peer active speaker after two polls, keeps it while audible, and stops', async () => {
+    const levels: Record<string, number> = { a: 0.5, b: 0 };
+    const peer = (id: string) => ({ id, name: id, connection: 'connected', microphone: true }) as unknown as RemotePeer;
+    const source: StatsSource = {
+      peers: [peer('a'), peer('b')],
+      media: { microphoneEnabled: false } as StatsSource['media'],
+      getStats: async (id) => report({ type: 'inbound-rtp', kind: 'audio', audioLevel: levels[id], packetsReceived: 1, bytesReceived: 1 }),
+    };
+    const events: (string | null)[] = [];
+    let updates = 0;
+    const stats = callStats(source, {
+      requestUpdate: () => updates++,
+      dispatch: (e) => e.type === 'vc-active-speaker' && events.push((e as ActiveSpeakerEvent).peerId),
+    });
+    const polls = async (n: number) => {
+      const target = updates + n;
+      for (let i = 0; i < 50 && updates < target; i++) await new Promise((r) => setTimeout(r, POLL_MS / 4));
+    };
+    stats.start();
+    await polls(1);
+    assert.equal(stats.speaker, undefined, 'one loud poll is not enough');
+    await polls(1);
+    assert.equal(stats.speaker, 'a');
+    levels['b'] = 0.9; // louder, but a is still speaking
+    levels['a'] = 0.02; // above half the speaking level: a keeps the floor
+    await polls(3);
+    assert.equal(stats.speaker, 'a');
+    levels['a'] = 0;
+    await polls(3);
+    assert.equal(stats.speaker, 'b');
+    assert.deepEqual(events, ['a', 'b']);
+    stats.stop();
+    assert.equal(stats.speaker, undefined);
+    const after = updates;
+    await new Promise((r) => setTimeout(r, POLL_MS * 2));
+    assert.equal(updates, after, 'no poll after stop');
+  });
+});

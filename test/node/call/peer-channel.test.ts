@@ -1,0 +1,64 @@
+/**
+ * The call's side of the data channel (`src/call/peer-channel.ts`) and the rate limit of warnings
+ * (`src/call/warning-gate.ts`), in Node: encoding, parsing behind the per-type receive limit, and what is reported.
+ * No browser needed (no DOM beyond `performance.now()`).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Warning } from '../../../src/errors.js';
+import { PeerChannel } from '../../../src/call/peer-channel.js';
+import { warningGate } from '../../../src/call/warning-gate.js';
+import { PEER_RECEIVE_LIMIT, type PeerMessage } from '../../../src/protocol/data-channel.js';
+
+function channel() {
+  const sent: string[] = [];
+  const received: PeerMessage[] = [];
+  const warnings: Warning[] = [];
+  const c = new PeerChannel({ send: (text) => sent.push(text), onMessage: (m) => received.push(m), onWarning: (w) => warnings.push(w) });
+  return { c, sent, received, warnings };
+}
+
+const state = JSON.stringify({ type: 'state', microphone: false, camera: true });
+
+describe('PeerChannel', () => {
+  it('sends messages as JSON text', () => {
+    const { c, sent } = channel();
+    c.send({ type: 'state', microphone: true, camera: false });
+    assert.deepEqual(sent.map((t) => JSON.parse(t) as unknown), [{ type: 'state', microphone: true, camera: false }]);
+  });
+
+  it('passes valid messages on, reports each malformed one as bad-peer-message and drops it', () => {
+    const { c, received, warnings } = channel();
+    c.receive('not json');
+    c.receive('{"type":"chat"}');
+    c.receive(state);
+    assert.deepEqual(received, [{ type: 'state', microphone: false, camera: true }]);
+    assert.deepEqual(warnings.map((w) => w.code), ['bad-peer-message', 'bad-peer-message']);
+    assert.match(warnings[0]?.message ?? '', /JSON/);
+  });
+
+  it('lets a burst of one type through, drops the excess, and reports the flood once with the type', () => {
+    const { c, received, warnings } = channel();
+    const { burst } = PEER_RECEIVE_LIMIT;
+    for (let i = 0; i < burst * 3; i++) c.receive(state);
+    // The bucket refills at perSecond while the loop runs: a fraction of a message in the few ms it takes.
+    assert.ok(received.length >= burst && received.length <= burst + 1, `${received.length} passed`);
+    assert.deepEqual(warnings.map((w) => [w.code, w.message]), [['peer-flood', 'state']]);
+    // Another type has a bucket of its own.
+    c.receive(JSON.stringify({ type: 'chat', id: 'a', text: 'hi', sentAt: Date.now() }));
+    assert.equal(received.at(-1)?.type, 'chat');
+  });
+});
+
+describe('warningGate', () => {
+  it('passes one warning per code per interval and drops the rest', async () => {
+    const passed: Warning[] = [];
+    const warn = warningGate((w) => passed.push(w), 50);
+    for (let i = 0; i < 10; i++) warn({ code: 'bad-signal', message: `#${i}` });
+    warn({ code: 'candidate-rejected', message: 'addIceCandidate' });
+    assert.deepEqual(passed.map((w) => [w.code, w.message]), [['bad-signal', '#0'], ['candidate-rejected', 'addIceCandidate']]);
+    await new Promise((resolve) => setTimeout(resolve, 60)); // past the interval (performance.now() is monotonic)
+    warn({ code: 'bad-signal', message: 'again' });
+    assert.equal(passed.at(-1)?.message, 'again');
+  });
+});
