@@ -107,9 +107,12 @@ export default defineConfig([
   },
   {
     files: ['server/**/*.ts'],
-    rules: forbid({
-      regex: '^(?:\\.\\./)+src/(?!protocol/relay\\.js$)',
-      message: 'The relay imports only the client↔relay wire (src/protocol/relay.ts) from the element.',
-    }, { regex: '^lit', message: 'No DOM in the relay.' }),
+    rules: forbid(
+      {
+        regex: '^(?:\\.\\./)+src/(?!protocol/relay\\.js$)',
+        message: 'The relay imports only the client↔relay wire (src/protocol/relay.ts) from the element.',
+      },
+      { regex: '^lit', message: 'No DOM in the relay.' },
+    ),
   },
 ]);

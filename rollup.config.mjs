@@ -39,9 +39,10 @@ export default {
     compress({
       filter: /\.(js|map)$/,
       fileName: '.br',
-      customCompression: (content) => promisify(brotliCompress)(Buffer.from(content), {
-        params: { [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY },
-      }),
+      customCompression: (content) =>
+        promisify(brotliCompress)(Buffer.from(content), {
+          params: { [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY },
+        }),
     }),
   ],
 };

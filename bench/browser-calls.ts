@@ -35,7 +35,9 @@ export async function startPageServer(root: string): Promise<{ url: string; clos
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] as string;
     // The script-tag build's on-demand chunks (dist/video-chat-<name>.js) sit next to it.
-    const file = files[path] ?? (/^\/video-chat-[\w-]+\.js$/.test(path) ? [join(root, 'dist', path), 'text/javascript'] : undefined);
+    const file =
+      files[path] ??
+      (/^\/video-chat-[\w-]+\.js$/.test(path) ? [join(root, 'dist', path), 'text/javascript'] : undefined);
     if (!file) {
       res.writeHead(404).end();
       return;
@@ -113,17 +115,25 @@ export async function openCallPage(browser: Browser, pagesUrl: string, variant: 
   const page = await withTimeout(browser.newPage(), 15_000, 'opening a page');
   await page.evaluateOnNewDocument(instrument);
   await page.goto(`${pagesUrl}${variant}.html`, { waitUntil: 'load', timeout: 20_000 });
-  await page.waitForFunction(() => (window as unknown as { benchReady?: boolean }).benchReady === true ||
-    customElements.get('video-chat') !== undefined, { timeout: 20_000, polling: 50 });
+  await page.waitForFunction(
+    () =>
+      (window as unknown as { benchReady?: boolean }).benchReady === true ||
+      customElements.get('video-chat') !== undefined,
+    { timeout: 20_000, polling: 50 },
+  );
   return { browser, page, variant };
 }
 
 /** Makes the page join `room` on the relay at `signalUrl` (returns at once; the join runs in the page). */
 export async function joinCall(p: CallPage, room: string, signalUrl: string): Promise<void> {
   await withTimeout(
-    p.page.evaluate((r: string, u: string) => {
-      void (window as unknown as { benchJoin(room: string, url: string): unknown }).benchJoin(r, u);
-    }, room, signalUrl),
+    p.page.evaluate(
+      (r: string, u: string) => {
+        void (window as unknown as { benchJoin(room: string, url: string): unknown }).benchJoin(r, u);
+      },
+      room,
+      signalUrl,
+    ),
     10_000,
     'joining',
   );
@@ -156,16 +166,18 @@ export async function framesDecoded(p: CallPage): Promise<number[]> {
     p.page.evaluate(async () => {
       const state = (window as unknown as { __bench: BenchState }).__bench;
       const live = state.pcs.filter((pc) => pc.connectionState !== 'closed');
-      return Promise.all(live.map(async (pc) => {
-        let frames = 0;
-        for (const receiver of pc.getReceivers()) {
-          if (receiver.track.kind !== 'video') continue;
-          (await receiver.getStats()).forEach((s: { type: string; framesDecoded?: number }) => {
-            if (s.type === 'inbound-rtp') frames += s.framesDecoded ?? 0;
-          });
-        }
-        return frames;
-      }));
+      return Promise.all(
+        live.map(async (pc) => {
+          let frames = 0;
+          for (const receiver of pc.getReceivers()) {
+            if (receiver.track.kind !== 'video') continue;
+            (await receiver.getStats()).forEach((s: { type: string; framesDecoded?: number }) => {
+              if (s.type === 'inbound-rtp') frames += s.framesDecoded ?? 0;
+            });
+          }
+          return frames;
+        }),
+      );
     }),
     10_000,
     'reading frames decoded',

@@ -78,15 +78,23 @@ export async function benchBundle(root: string): Promise<Section> {
   // The on-demand chunks of the code-split build, and what a call loads in all (entry + engine with the stats loop).
   // Chunk names carry a content hash (video-chat-engine-1a2b3c4d.js); the table names them with `<hash>` so that it
   // stays comparable from build to build.
-  const chunks = readdirSync(join(root, 'dist')).filter((f) => /^video-chat-[\w-]+\.js$/.test(f)).sort();
-  const chunkSizes = chunks.map((f) => [f.replace(/-[0-9a-f]{8}\.js$/, '-<hash>.js'), sizesOf(readFileSync(join(root, 'dist', f)))] as const);
+  const chunks = readdirSync(join(root, 'dist'))
+    .filter((f) => /^video-chat-[\w-]+\.js$/.test(f))
+    .sort();
+  const chunkSizes = chunks.map(
+    (f) => [f.replace(/-[0-9a-f]{8}\.js$/, '-<hash>.js'), sizesOf(readFileSync(join(root, 'dist', f)))] as const,
+  );
   const callFiles = chunkSizes.filter(([f]) => f === 'video-chat-engine-<hash>.js');
   const sum = (list: readonly Sizes[]): Sizes => ({
-    raw: list.reduce((a, s) => a + s.raw, 0), gzip: list.reduce((a, s) => a + s.gzip, 0), brotli: list.reduce((a, s) => a + s.brotli, 0),
+    raw: list.reduce((a, s) => a + s.raw, 0),
+    gzip: list.reduce((a, s) => a + s.gzip, 0),
+    brotli: list.reduce((a, s) => a + s.brotli, 0),
   });
   const call = sum([ours, ...callFiles.map(([, s]) => s)]);
   const lit = sizesOf(await litAlone(root));
-  progress(`bundle: ours ${ours.raw}/${ours.gzip}/${ours.brotli} B, Lit ${lit.raw}/${lit.gzip}/${lit.brotli} B (min/gzip/brotli)`);
+  progress(
+    `bundle: ours ${ours.raw}/${ours.gzip}/${ours.brotli} B, Lit ${lit.raw}/${lit.gzip}/${lit.brotli} B (min/gzip/brotli)`,
+  );
   const row = (name: string, s: Sizes, r: string[]): string =>
     `| ${name} | ${s.raw.toLocaleString('en-US')} | ${s.gzip.toLocaleString('en-US')} | ${s.brotli.toLocaleString('en-US')} | ${r.join(' | ')} |`;
   const out = [
@@ -103,9 +111,17 @@ export async function benchBundle(root: string): Promise<Section> {
     '',
     '| bundle | minified B | gzip B | brotli B | ÷ Lit: min | gzip | brotli |',
     '|---|---:|---:|---:|---:|---:|---:|',
-    row('`dist/video-chat.js` (ours, Lit included)', ours, [ratio(ours.raw, lit.raw), ratio(ours.gzip, lit.gzip), ratio(ours.brotli, lit.brotli)]),
+    row('`dist/video-chat.js` (ours, Lit included)', ours, [
+      ratio(ours.raw, lit.raw),
+      ratio(ours.gzip, lit.gzip),
+      ratio(ours.brotli, lit.brotli),
+    ]),
     ...chunkSizes.map(([f, s]) => row(`\`dist/${f}\` (on demand)`, s, ['', '', ''])),
-    row('what a call loads: `video-chat.js` + `video-chat-engine-<hash>.js`', call, [ratio(call.raw, lit.raw), ratio(call.gzip, lit.gzip), ratio(call.brotli, lit.brotli)]),
+    row('what a call loads: `video-chat.js` + `video-chat-engine-<hash>.js`', call, [
+      ratio(call.raw, lit.raw),
+      ratio(call.gzip, lit.gzip),
+      ratio(call.brotli, lit.brotli),
+    ]),
     row('Lit alone (baseline)', lit, ['1', '1', '1']),
     '',
     `**Goal:** at most 20 KiB (${GZIP_BUDGET_BYTES.toLocaleString('en-US')} B) gzip, enforced by ` +

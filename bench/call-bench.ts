@@ -11,7 +11,15 @@
 import type { Browser } from 'puppeteer-core';
 import { closeAll, launchChromium, startRelayServer } from '../test/e2e/harness.js';
 import {
-  benchRoom, closePage, joinCall, openCallPage, pageTimes, startPageServer, wsUrl, type CallPage, type Variant,
+  benchRoom,
+  closePage,
+  joinCall,
+  openCallPage,
+  pageTimes,
+  startPageServer,
+  wsUrl,
+  type CallPage,
+  type Variant,
 } from './browser-calls.js';
 import { loadNow, runNote, SECTION_TITLES, type Section } from './report.js';
 import { fmt, median, progress, ratio, sleep } from './util.js';
@@ -32,8 +40,13 @@ export interface CallResult {
 }
 
 /** Runs one call of `browsers.length` peers; resolves with its times, rejects if it does not complete in time. */
-export async function oneCall(browsers: readonly Browser[], pagesUrl: string, signalUrl: string, variant: Variant,
-  keepPages?: (pages: CallPage[]) => Promise<void>): Promise<CallResult> {
+export async function oneCall(
+  browsers: readonly Browser[],
+  pagesUrl: string,
+  signalUrl: string,
+  variant: Variant,
+  keepPages?: (pages: CallPage[]) => Promise<void>,
+): Promise<CallResult> {
   const n = browsers.length;
   const pages = await Promise.all(browsers.map((b) => openCallPage(b, pagesUrl, variant)));
   try {
@@ -42,7 +55,9 @@ export async function oneCall(browsers: readonly Browser[], pagesUrl: string, si
     const deadline = Date.now() + CALL_TIMEOUT_MS;
     for (;;) {
       const times = await Promise.all(pages.map(pageTimes));
-      const complete = times.every((t) => t.welcomes.length > 0 && t.firstFrames.filter((f) => f !== null).length >= n - 1);
+      const complete = times.every(
+        (t) => t.welcomes.length > 0 && t.firstFrames.filter((f) => f !== null).length >= n - 1,
+      );
       if (complete) {
         const lastWelcome = Math.max(...times.map((t) => Math.max(...t.welcomes)));
         const perPeerMs = times.map((t) => {
@@ -53,8 +68,15 @@ export async function oneCall(browsers: readonly Browser[], pagesUrl: string, si
         return { setupMs: Math.max(...perPeerMs), perPeerMs };
       }
       if (Date.now() > deadline) {
-        throw new Error(`${variant} call of ${n} did not show every remote video within ${CALL_TIMEOUT_MS} ms: ` +
-          JSON.stringify(times.map((t) => ({ welcomes: t.welcomes.length, frames: t.firstFrames.filter((f) => f !== null).length }))));
+        throw new Error(
+          `${variant} call of ${n} did not show every remote video within ${CALL_TIMEOUT_MS} ms: ` +
+            JSON.stringify(
+              times.map((t) => ({
+                welcomes: t.welcomes.length,
+                frames: t.firstFrames.filter((f) => f !== null).length,
+              })),
+            ),
+        );
       }
       await sleep(100);
     }
@@ -80,7 +102,9 @@ export async function benchCall(root: string): Promise<Section> {
           try {
             const r = await oneCall(browsers.slice(0, n), pagesServer.url, wsUrl(relay.url), variant);
             (results.get(key(n, variant)) ?? results.set(key(n, variant), []).get(key(n, variant))!).push(r);
-            progress(`call: ${n} peers, ${variant}, call ${i + 1}: ${fmt(r.setupMs)} ms (per peer ${r.perPeerMs.map((x) => fmt(x)).join(', ')})`);
+            progress(
+              `call: ${n} peers, ${variant}, call ${i + 1}: ${fmt(r.setupMs)} ms (per peer ${r.perPeerMs.map((x) => fmt(x)).join(', ')})`,
+            );
           } catch (error) {
             const message = error instanceof Error ? error.message : String(error);
             (failures.get(key(n, variant)) ?? failures.set(key(n, variant), []).get(key(n, variant))!).push(message);
@@ -101,8 +125,8 @@ export async function benchCall(root: string): Promise<Section> {
     'One Chromium process per peer (launched by the e2e harness: headless, fake camera and microphone, loopback ' +
       'only, inside the network namespace). Per call, every page is loaded first, then all join one fresh room at ' +
       'the same moment. **Setup** = from the last `welcome` (everyone is in the room) until every peer has decoded ' +
-      'a first video frame from every other peer (video receivers\' `inbound-rtp.framesDecoded`, sampled every ' +
-      '10 ms in the page; times from the browsers\' clocks). **Per peer** = the same, for each peer separately. ' +
+      "a first video frame from every other peer (video receivers' `inbound-rtp.framesDecoded`, sampled every " +
+      "10 ms in the page; times from the browsers' clocks). **Per peer** = the same, for each peer separately. " +
       '"ours" is the `<video-chat>` bundle; "baseline" is `bench/baseline-call.html` doing only getUserMedia (same ' +
       'constraints), one offer/answer per pair and trickle ICE. Both use the same relay (our CLI) and the same ' +
       `browser processes, alternating call by call; ${CALLS} calls each.`,
@@ -119,18 +143,28 @@ export async function benchCall(root: string): Promise<Section> {
       const perPeer = rs.flatMap((r) => r.perPeerMs);
       const r1 = variant === 'baseline' ? '1' : ratio(median(setups), median(base.map((r) => r.setupMs)));
       const r2 = variant === 'baseline' ? '1' : ratio(median(perPeer), median(base.flatMap((r) => r.perPeerMs)));
-      out.push(`| ${n} | ${variant} | ${rs.length}/${CALLS} | ${fmt(median(setups))} | ` +
-        `${fmt(Math.min(...setups))}–${fmt(Math.max(...setups))} | ${fmt(median(perPeer))} | ${r1} | ${r2} |`);
+      out.push(
+        `| ${n} | ${variant} | ${rs.length}/${CALLS} | ${fmt(median(setups))} | ` +
+          `${fmt(Math.min(...setups))}–${fmt(Math.max(...setups))} | ${fmt(median(perPeer))} | ${r1} | ${r2} |`,
+      );
     }
     const ours = median((results.get(key(n, 'ours')) ?? []).map((r) => r.setupMs));
     const baseline = median(base.map((r) => r.setupMs));
     const rr = ours / baseline;
-    goals.push(`- ${n} peers: median setup within ${GOAL_RATIO}× the baseline's: ` +
-      (rr <= GOAL_RATIO ? `met (${rr.toFixed(2)}×)` : `**missed** (${rr.toFixed(2)}×, ${fmt(ours - baseline * GOAL_RATIO)} ms over the goal)`));
+    goals.push(
+      `- ${n} peers: median setup within ${GOAL_RATIO}× the baseline's: ` +
+        (rr <= GOAL_RATIO
+          ? `met (${rr.toFixed(2)}×)`
+          : `**missed** (${rr.toFixed(2)}×, ${fmt(ours - baseline * GOAL_RATIO)} ms over the goal)`),
+    );
   }
   const failed = [...failures.entries()];
   if (failed.length > 0) {
-    out.push('', 'Failed calls (not in the medians): ' + failed.map(([k, m]) => `${k.replace(':', ' peers, ')}: ${m.length}× (${m[0]})`).join(' · '));
+    out.push(
+      '',
+      'Failed calls (not in the medians): ' +
+        failed.map(([k, m]) => `${k.replace(':', ' peers, ')}: ${m.length}× (${m[0]})`).join(' · '),
+    );
   }
   out.push('', '**Goal:**', '', ...goals, '', `_Load average after this benchmark: ${loadNow()}._`);
   return { id: 'call', markdown: out.join('\n') };

@@ -23,7 +23,11 @@ interface Sample {
   memory: RelayMemory;
 }
 
-async function measure(root: string, gen: NodeChild, kind: RelayKind): Promise<{ empty: RelayMemory; samples: Sample[] }> {
+async function measure(
+  root: string,
+  gen: NodeChild,
+  kind: RelayKind,
+): Promise<{ empty: RelayMemory; samples: Sample[] }> {
   const relay = await startRelayProcess(root, kind);
   const session = `mem-${kind}`;
   try {
@@ -34,12 +38,17 @@ async function measure(root: string, gen: NodeChild, kind: RelayKind): Promise<{
     let connections = 0;
     for (const size of SIZES) {
       const { clients } = await gen.request<{ clients: number }>(
-        'connect', { session, kind, port: relay.port, pairs: (size - connections) / 2 }, 180_000);
+        'connect',
+        { session, kind, port: relay.port, pairs: (size - connections) / 2 },
+        180_000,
+      );
       connections = clients;
       await sleep(300);
       const memory = await relay.child.request<RelayMemory>('mem');
       samples.push({ connections, memory });
-      progress(`connections: ${kind} ${connections} joined: RSS ${fmt(memory.rss / MB)} MB, heap ${fmt(memory.heapUsed / MB)} MB`);
+      progress(
+        `connections: ${kind} ${connections} joined: RSS ${fmt(memory.rss / MB)} MB, heap ${fmt(memory.heapUsed / MB)} MB`,
+      );
     }
     return { empty, samples };
   } finally {
@@ -57,7 +66,10 @@ export async function benchConnections(root: string): Promise<Section> {
   } finally {
     await gen.kill();
   }
-  return { id: 'connections', markdown: render(results, runNote(startedAt, (Date.now() - startedAt.getTime()) / 1000)) };
+  return {
+    id: 'connections',
+    markdown: render(results, runNote(startedAt, (Date.now() - startedAt.getTime()) / 1000)),
+  };
 }
 
 function render(results: Map<RelayKind, { empty: RelayMemory; samples: Sample[] }>, note: string): string {
@@ -81,16 +93,24 @@ function render(results: Map<RelayKind, { empty: RelayMemory; samples: Sample[] 
   for (const n of SIZES) {
     for (const kind of KINDS) {
       if (!results.has(kind)) continue;
-      const rr = (key: 'rss' | 'heapUsed'): string => (kind === 'baseline' ? '1' : ratio(per(kind, n, key), per('baseline', n, key)));
-      out.push(`| ${n.toLocaleString('en-US')} | ${names[kind]} | ${fmt(total(kind, n, 'rss') / MB)} | ` +
-        `${fmt(total(kind, n, 'heapUsed') / MB)} | ${fmt(per(kind, n, 'rss') / 1024)} | ${fmt(per(kind, n, 'heapUsed') / 1024)} | ` +
-        `${rr('rss')} | ${rr('heapUsed')} |`);
+      const rr = (key: 'rss' | 'heapUsed'): string =>
+        kind === 'baseline' ? '1' : ratio(per(kind, n, key), per('baseline', n, key));
+      out.push(
+        `| ${n.toLocaleString('en-US')} | ${names[kind]} | ${fmt(total(kind, n, 'rss') / MB)} | ` +
+          `${fmt(total(kind, n, 'heapUsed') / MB)} | ${fmt(per(kind, n, 'rss') / 1024)} | ${fmt(per(kind, n, 'heapUsed') / 1024)} | ` +
+          `${rr('rss')} | ${rr('heapUsed')} |`,
+      );
     }
   }
   const rss10k = total('ours', 10_000, 'rss');
-  out.push('', `**Goal:** 10,000 joined peers in under 150 MB RSS (ours, whole process): ` +
-    (rss10k < RSS_GOAL_BYTES ? `met (${fmt(rss10k / MB)} MB)` : `**missed** (${fmt(rss10k / MB)} MB, ` +
-      `${fmt((rss10k - RSS_GOAL_BYTES) / MB)} MB over)`) + '.');
+  out.push(
+    '',
+    `**Goal:** 10,000 joined peers in under 150 MB RSS (ours, whole process): ` +
+      (rss10k < RSS_GOAL_BYTES
+        ? `met (${fmt(rss10k / MB)} MB)`
+        : `**missed** (${fmt(rss10k / MB)} MB, ` + `${fmt((rss10k - RSS_GOAL_BYTES) / MB)} MB over)`) +
+      '.',
+  );
   out.push('', `_Load average after this benchmark: ${loadNow()}._`);
   return out.join('\n');
 }

@@ -76,9 +76,10 @@ const latencies = new Float64Array(4_000_000);
 const nowUs = (): number => Math.round(performance.now() * 1000);
 
 function frameParts(kind: RelayKind, to: string): { head: string; tail: string } {
-  const head = kind === 'peerjs'
-    ? `{"type":"CANDIDATE","dst":${JSON.stringify(to)},"payload":{"t":"`
-    : `{"type":"signal","to":${JSON.stringify(to)},"data":{"t":"`;
+  const head =
+    kind === 'peerjs'
+      ? `{"type":"CANDIDATE","dst":${JSON.stringify(to)},"payload":{"t":"`
+      : `{"type":"signal","to":${JSON.stringify(to)},"data":{"t":"`;
   const rest = `","p":"`;
   const end = '"}}';
   const pad = MESSAGE_BYTES - head.length - T_WIDTH - rest.length - end.length;
@@ -170,13 +171,18 @@ async function connectPair(session: Session): Promise<void> {
   const n = roomCounter++;
   if (session.kind === 'peerjs') {
     const ids = [`p${process.pid}x${n}a`, `p${process.pid}x${n}b`];
-    const clients = await Promise.all(ids.map(async (id) => {
-      const token = randomBytes(8).toString('hex');
-      const { socket, frame } = await openSocket(`${base}/peerjs?key=peerjs&id=${id}&token=${token}`,
-        (m) => m['type'] === 'OPEN', `${id}: OPEN`);
-      await frame;
-      return makeClient(session, socket, id);
-    }));
+    const clients = await Promise.all(
+      ids.map(async (id) => {
+        const token = randomBytes(8).toString('hex');
+        const { socket, frame } = await openSocket(
+          `${base}/peerjs?key=peerjs&id=${id}&token=${token}`,
+          (m) => m['type'] === 'OPEN',
+          `${id}: OPEN`,
+        );
+        await frame;
+        return makeClient(session, socket, id);
+      }),
+    );
     pairUp(session.kind, clients[0] as Client, clients[1] as Client);
     session.clients.push(...clients);
     return;
@@ -195,7 +201,12 @@ async function connectPair(session: Session): Promise<void> {
   session.clients.push(a, b);
 }
 
-async function connect(name: string, kind: RelayKind, port: number, pairs: number): Promise<{ clients: number; ms: number }> {
+async function connect(
+  name: string,
+  kind: RelayKind,
+  port: number,
+  pairs: number,
+): Promise<{ clients: number; ms: number }> {
   const started = performance.now();
   let session = sessions.get(name);
   if (!session) {
@@ -205,12 +216,14 @@ async function connect(name: string, kind: RelayKind, port: number, pairs: numbe
   const s = session;
   let next = 0;
   // At most 100 pairs handshaking at once: the listen backlog and the relay's accept loop stay unflooded.
-  await Promise.all(Array.from({ length: Math.min(100, pairs) }, async () => {
-    while (next < pairs) {
-      next += 1;
-      await connectPair(s);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(100, pairs) }, async () => {
+      while (next < pairs) {
+        next += 1;
+        await connectPair(s);
+      }
+    }),
+  );
   return { clients: s.clients.length, ms: performance.now() - started };
 }
 

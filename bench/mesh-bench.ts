@@ -33,7 +33,12 @@ interface Window {
   fps: number[];
 }
 
-async function hold(browsers: readonly Browser[], pagesUrl: string, signalUrl: string, variant: Variant): Promise<Window> {
+async function hold(
+  browsers: readonly Browser[],
+  pagesUrl: string,
+  signalUrl: string,
+  variant: Variant,
+): Promise<Window> {
   let measured: Window | undefined;
   await oneCall(browsers, pagesUrl, signalUrl, variant, async (pages: CallPage[]) => {
     await sleep(SETTLE_MS);
@@ -56,7 +61,10 @@ async function hold(browsers: readonly Browser[], pagesUrl: string, signalUrl: s
 
 export async function benchMesh(root: string): Promise<Section> {
   const startedAt = new Date();
-  const windows = new Map<Variant, Window[]>([['ours', []], ['baseline', []]]);
+  const windows = new Map<Variant, Window[]>([
+    ['ours', []],
+    ['baseline', []],
+  ]);
   const pagesServer = await startPageServer(root);
   try {
     const relay = await startRelayServer();
@@ -64,8 +72,10 @@ export async function benchMesh(root: string): Promise<Section> {
     for (const variant of ORDER) {
       const w = await hold(browsers, pagesServer.url, wsUrl(relay.url), variant);
       windows.get(variant)!.push(w);
-      progress(`mesh: ${variant}: cores per browser ${w.cores.map((c) => fmt(c, 2)).join(', ')}; ` +
-        `fps per stream ${w.fps.map((f) => fmt(f, 3)).join(', ')}`);
+      progress(
+        `mesh: ${variant}: cores per browser ${w.cores.map((c) => fmt(c, 2)).join(', ')}; ` +
+          `fps per stream ${w.fps.map((f) => fmt(f, 3)).join(', ')}`,
+      );
       await sleep(500);
     }
   } finally {
@@ -81,7 +91,14 @@ export async function benchMesh(root: string): Promise<Section> {
     // CPU per received frame normalises for a saturated machine: a page that got less CPU also decoded fewer frames.
     const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
     const msPerFrame = (sum(cores) * 1000) / sum(fps);
-    return { cores: mean(cores), coresMax: Math.max(...cores), fps: mean(fps), fpsMin: Math.min(...fps), streams: fps.length / ws.length, msPerFrame };
+    return {
+      cores: mean(cores),
+      coresMax: Math.max(...cores),
+      fps: mean(fps),
+      fpsMin: Math.min(...fps),
+      streams: fps.length / ws.length,
+      msPerFrame,
+    };
   };
   const ours = stats('ours');
   const base = stats('baseline');

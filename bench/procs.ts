@@ -104,7 +104,11 @@ export function spawnNode(
       proc.send({ id, cmd, ...requestArgs } satisfies IpcRequest);
       return withTimeout(answer, timeoutMs, `${script} ${cmd}`);
     },
-    waitForMessage<T>(match: (message: Record<string, unknown>) => boolean, timeoutMs: number, what: string): Promise<T> {
+    waitForMessage<T>(
+      match: (message: Record<string, unknown>) => boolean,
+      timeoutMs: number,
+      what: string,
+    ): Promise<T> {
       let listener: ((message: Record<string, unknown>) => void) | undefined;
       const found = new Promise<T>((resolve, reject) => {
         listener = (message) => {
@@ -138,7 +142,10 @@ export function serveIpc(handler: (cmd: string, args: Record<string, unknown>) =
       .then(
         (result) => process.send?.({ id: request.id, result } satisfies IpcResponse),
         (error: unknown) =>
-          process.send?.({ id: request.id, error: error instanceof Error ? error.stack ?? error.message : String(error) }),
+          process.send?.({
+            id: request.id,
+            error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+          }),
       );
   });
   // The runner going away (IPC closed) ends the child too.

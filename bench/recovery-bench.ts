@@ -82,7 +82,11 @@ async function stopGapSampler(page: Page): Promise<{ longest: number; sinceLast:
   });
 }
 
-async function trial(browsersUrl: { pagesUrl: string }, variant: Variant, browsers: Parameters<typeof oneCall>[0]): Promise<Trial> {
+async function trial(
+  browsersUrl: { pagesUrl: string },
+  variant: Variant,
+  browsers: Parameters<typeof oneCall>[0],
+): Promise<Trial> {
   const first = await startRelayServer();
   const port = new URL(first.url).port;
   let result: Trial | undefined;
@@ -106,7 +110,8 @@ async function trial(browsersUrl: { pagesUrl: string }, variant: Variant, browse
           back = Math.max(...now.map((t) => Math.max(...t.welcomes)));
           break;
         }
-        if (Date.now() > deadline) throw new Error(`${variant}: not every peer back in the room 30 s after the restart`);
+        if (Date.now() > deadline)
+          throw new Error(`${variant}: not every peer back in the room 30 s after the restart`);
         await sleep(50);
       }
       // Video must flow again in every page after everyone is back (ours renegotiates; the baseline never stopped):
@@ -114,7 +119,9 @@ async function trial(browsersUrl: { pagesUrl: string }, variant: Variant, browse
       const videoDeadline = Date.now() + VIDEO_AGAIN_TIMEOUT_MS;
       while (!(await Promise.all(pages.map((p) => lastArrival(p.page)))).every((t) => t > back)) {
         if (Date.now() > videoDeadline) {
-          throw new Error(`${variant}: no video in some page ${VIDEO_AGAIN_TIMEOUT_MS / 1000} s after every peer was back`);
+          throw new Error(
+            `${variant}: no video in some page ${VIDEO_AGAIN_TIMEOUT_MS / 1000} s after every peer was back`,
+          );
         }
         await sleep(50);
       }
@@ -131,7 +138,10 @@ async function trial(browsersUrl: { pagesUrl: string }, variant: Variant, browse
 
 export async function benchRecovery(root: string): Promise<Section> {
   const startedAt = new Date();
-  const trials = new Map<Variant, Trial[]>([['ours', []], ['baseline', []]]);
+  const trials = new Map<Variant, Trial[]>([
+    ['ours', []],
+    ['baseline', []],
+  ]);
   const failures: string[] = [];
   const pagesServer = await startPageServer(root);
   try {
@@ -140,7 +150,9 @@ export async function benchRecovery(root: string): Promise<Section> {
       try {
         const t = await trial({ pagesUrl: pagesServer.url }, variant, browsers);
         trials.get(variant)!.push(t);
-        progress(`recovery: ${variant}: back in the room ${fmt(t.backMs)} ms after the restart, longest frame gap ${fmt(t.longestGapMs)} ms`);
+        progress(
+          `recovery: ${variant}: back in the room ${fmt(t.backMs)} ms after the restart, longest frame gap ${fmt(t.longestGapMs)} ms`,
+        );
       } catch (error) {
         failures.push(`${variant}: ${error instanceof Error ? error.message : String(error)}`);
         progress(`recovery: ${variant} FAILED: ${failures.at(-1)}`);
@@ -153,7 +165,12 @@ export async function benchRecovery(root: string): Promise<Section> {
   }
   const m = (v: Variant, k: keyof Trial): number => median((trials.get(v) ?? []).map((t) => t[k]));
   const all = (v: Variant, k: keyof Trial): string => (trials.get(v) ?? []).map((t) => fmt(t[k])).join(', ');
-  const out = [`## ${SECTION_TITLES['recovery']}`, '', runNote(startedAt, (Date.now() - startedAt.getTime()) / 1000), ''];
+  const out = [
+    `## ${SECTION_TITLES['recovery']}`,
+    '',
+    runNote(startedAt, (Date.now() - startedAt.getTime()) / 1000),
+    '',
+  ];
   out.push(
     `A 2-peer call (two Chromium processes) over our relay; the relay is killed with SIGKILL, stays down ${OUTAGE_MS} ms ` +
       'and is started again on the same port. **Back in the room**: from the new relay listening to the last ' +
@@ -169,18 +186,23 @@ export async function benchRecovery(root: string): Promise<Section> {
   );
   for (const v of ['ours', 'baseline'] as const) {
     const n = ORDER.filter((x) => x === v).length;
-    out.push(`| ${v} | ${(trials.get(v) ?? []).length}/${n} | ${fmt(m(v, 'backMs'))} | ${all(v, 'backMs')} | ` +
-      `${fmt(m(v, 'longestGapMs'))} | ${all(v, 'longestGapMs')} | ` +
-      `${v === 'baseline' ? '1' : ratio(m(v, 'backMs'), m('baseline', 'backMs'))} | ` +
-      `${v === 'baseline' ? '1' : ratio(m(v, 'longestGapMs'), m('baseline', 'longestGapMs'))} |`);
+    out.push(
+      `| ${v} | ${(trials.get(v) ?? []).length}/${n} | ${fmt(m(v, 'backMs'))} | ${all(v, 'backMs')} | ` +
+        `${fmt(m(v, 'longestGapMs'))} | ${all(v, 'longestGapMs')} | ` +
+        `${v === 'baseline' ? '1' : ratio(m(v, 'backMs'), m('baseline', 'backMs'))} | ` +
+        `${v === 'baseline' ? '1' : ratio(m(v, 'longestGapMs'), m('baseline', 'longestGapMs'))} |`,
+    );
   }
   if (failures.length > 0) out.push('', `Failed trials (not in the medians): ${failures.join(' · ')}`);
   const gapOurs = m('ours', 'longestGapMs');
   const gapBase = m('baseline', 'longestGapMs');
-  out.push('', '**Goal:** no gap in decoded remote frames during the outage: ' +
-    (gapOurs <= Math.max(150, 1.5 * gapBase)
-      ? `met (longest gap ${fmt(gapOurs)} ms, baseline ${fmt(gapBase)} ms).`
-      : `**missed**: ours stops decoding for ${fmt(gapOurs)} ms (median), the baseline's longest gap is ${fmt(gapBase)} ms.`));
+  out.push(
+    '',
+    '**Goal:** no gap in decoded remote frames during the outage: ' +
+      (gapOurs <= Math.max(150, 1.5 * gapBase)
+        ? `met (longest gap ${fmt(gapOurs)} ms, baseline ${fmt(gapBase)} ms).`
+        : `**missed**: ours stops decoding for ${fmt(gapOurs)} ms (median), the baseline's longest gap is ${fmt(gapBase)} ms.`),
+  );
   out.push('', `_Load average after this benchmark: ${loadNow()}._`);
   return { id: 'recovery', markdown: out.join('\n') };
 }

@@ -64,30 +64,42 @@ export async function benchRelay(root: string): Promise<Section> {
         for (const kind of KINDS) {
           const relay = await startRelayProcess(root, kind);
           relays.set(kind, relay);
-          const { ms } = await gen.request<{ ms: number }>('connect', { session: kind, kind, port: relay.port, pairs }, 120_000);
+          const { ms } = await gen.request<{ ms: number }>(
+            'connect',
+            { session: kind, kind, port: relay.port, pairs },
+            120_000,
+          );
           progress(`relay: ${pairs} pairs joined on ${kind} in ${ms.toFixed(0)} ms`);
         }
         for (const load of LOADS) {
-          const byKind = new Map<RelayKind, Row>(KINDS.map((kind) => [kind, { pairs, load: load.label, kind, runs: [] }]));
+          const byKind = new Map<RelayKind, Row>(
+            KINDS.map((kind) => [kind, { pairs, load: load.label, kind, runs: [] }]),
+          );
           for (let round = 0; round < ROUNDS; round++) {
             const order = KINDS.map((_, i) => KINDS[(i + round) % KINDS.length] as RelayKind);
             for (const kind of order) {
               const relay = relays.get(kind)!;
-              const result = await gen.request<RunResult>('run', {
-                session: kind,
-                mode: load.mode,
-                rate: 'rate' in load ? load.rate : undefined,
-                window: Math.max(1, Math.round(SATURATE_IN_FLIGHT / (2 * pairs))),
-                warmupMs: WARMUP_MS,
-                measureMs: MEASURE_MS,
-                relayPid: relay.child.pid,
-              }, 60_000);
+              const result = await gen.request<RunResult>(
+                'run',
+                {
+                  session: kind,
+                  mode: load.mode,
+                  rate: 'rate' in load ? load.rate : undefined,
+                  window: Math.max(1, Math.round(SATURATE_IN_FLIGHT / (2 * pairs))),
+                  warmupMs: WARMUP_MS,
+                  measureMs: MEASURE_MS,
+                  relayPid: relay.child.pid,
+                },
+                60_000,
+              );
               byKind.get(kind)!.runs.push(result);
-              progress(`relay: ${pairs} pairs, ${load.label}, ${kind}: ${fmt(result.msgsPerSec)} msg/s, ` +
-                `p50 ${fmt(result.p50)} ms, p99 ${fmt(result.p99)} ms, ${fmt(result.relayCpuPerMsgUs)} µs/msg, ` +
-                `relay ${fmt(result.relayCores, 2)} cores, generator ${fmt(result.generatorCores, 2)} cores` +
-                (result.unexpected > 0 ? `, ${result.unexpected} unexpected frames (${result.lastUnexpected})` : '') +
-                (result.lost > 0 ? `, ${result.lost} lost` : ''));
+              progress(
+                `relay: ${pairs} pairs, ${load.label}, ${kind}: ${fmt(result.msgsPerSec)} msg/s, ` +
+                  `p50 ${fmt(result.p50)} ms, p99 ${fmt(result.p99)} ms, ${fmt(result.relayCpuPerMsgUs)} µs/msg, ` +
+                  `relay ${fmt(result.relayCores, 2)} cores, generator ${fmt(result.generatorCores, 2)} cores` +
+                  (result.unexpected > 0 ? `, ${result.unexpected} unexpected frames (${result.lastUnexpected})` : '') +
+                  (result.lost > 0 ? `, ${result.lost} lost` : ''),
+              );
             }
           }
           rows.push(...byKind.values());
@@ -141,14 +153,24 @@ function render(rows: Row[], note: string): string {
     const base = find(row.pairs, row.load, 'baseline');
     const r = (metric: Metric): string =>
       row.kind === 'baseline' || !base ? '1' : ratio(pairedRatio(row, base, metric), 1);
-    out.push(`| ${row.pairs} | ${row.load} | ${NAMES[row.kind]} | ${fmt(med(row, 'msgsPerSec'))} | ${fmt(med(row, 'p50'))} | ` +
-      `${fmt(med(row, 'p99'))} | ${fmt(med(row, 'relayCpuPerMsgUs'))} | ${fmt(med(row, 'relayCores'), 2)} | ` +
-      `${fmt(med(row, 'generatorCores'), 2)} | ${r('msgsPerSec')} | ${r('p50')} | ${r('p99')} | ${r('relayCpuPerMsgUs')} |`);
+    out.push(
+      `| ${row.pairs} | ${row.load} | ${NAMES[row.kind]} | ${fmt(med(row, 'msgsPerSec'))} | ${fmt(med(row, 'p50'))} | ` +
+        `${fmt(med(row, 'p99'))} | ${fmt(med(row, 'relayCpuPerMsgUs'))} | ${fmt(med(row, 'relayCores'), 2)} | ` +
+        `${fmt(med(row, 'generatorCores'), 2)} | ${r('msgsPerSec')} | ${r('p50')} | ${r('p99')} | ${r('relayCpuPerMsgUs')} |`,
+    );
   }
   const problems = rows.filter((r) => r.runs.some((x) => x.unexpected > 0 || x.lost > 0));
   if (problems.length > 0) {
-    out.push('', 'Runs with unexpected frames or lost messages: ' + problems.map((r) =>
-      `${r.pairs} pairs ${r.load} ${r.kind}: ${r.runs.map((x) => `${x.unexpected} unexpected, ${x.lost} lost`).join('; ')}`).join(' · '));
+    out.push(
+      '',
+      'Runs with unexpected frames or lost messages: ' +
+        problems
+          .map(
+            (r) =>
+              `${r.pairs} pairs ${r.load} ${r.kind}: ${r.runs.map((x) => `${x.unexpected} unexpected, ${x.lost} lost`).join('; ')}`,
+          )
+          .join(' · '),
+    );
   }
 
   // Goals of the issue, for ours vs the baseline.
@@ -163,9 +185,11 @@ function render(rows: Row[], note: string): string {
       const p99 = pairedRatio(ours, base, 'p99');
       const verdict = (ok: boolean, value: number, metric: Metric): string =>
         `${ok ? 'met' : '**missed**'} (${value.toFixed(2)}×; rounds ${spread(ours, base, metric)})`;
-      out.push(`- ${pairs} pairs, ${load.label}: CPU/msg ≤ 1.00× ${verdict(cpu <= 1, cpu, 'relayCpuPerMsgUs')}; ` +
-        `throughput ≥ 0.90× ${verdict(thr >= 0.9, thr, 'msgsPerSec')}; ` +
-        `p99 ≤ 1.00× ${verdict(p99 <= 1, p99, 'p99')}`);
+      out.push(
+        `- ${pairs} pairs, ${load.label}: CPU/msg ≤ 1.00× ${verdict(cpu <= 1, cpu, 'relayCpuPerMsgUs')}; ` +
+          `throughput ≥ 0.90× ${verdict(thr >= 0.9, thr, 'msgsPerSec')}; ` +
+          `p99 ≤ 1.00× ${verdict(p99 <= 1, p99, 'p99')}`,
+      );
     }
   }
   out.push('', `_Load average after this benchmark: ${loadNow()}._`);

@@ -102,7 +102,9 @@ function osName(): string {
 
 /** The load average now, as `1.23 / 0.98 / 0.70` (1, 5, 15 min). */
 export function loadNow(): string {
-  return loadavg().map((l) => l.toFixed(2)).join(' / ');
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ');
 }
 
 /** What code a run measures: the commit, and whether the working tree (what lib/ and dist/ were built from) differs. */
@@ -115,8 +117,10 @@ export function codeMeasured(root: string): string {
 
 /** A one-line "when, on what code and under what load" note for a block. */
 export function runNote(startedAt: Date, seconds: number): string {
-  return `_Measured ${startedAt.toISOString().replace(/\.\d+Z$/, 'Z')} on ${codeMeasured(projectRoot())}, ` +
-    `${seconds.toFixed(0)} s, load average at the end ${loadNow()} (1/5/15 min) on ${cpus().length} cores._`;
+  return (
+    `_Measured ${startedAt.toISOString().replace(/\.\d+Z$/, 'Z')} on ${codeMeasured(projectRoot())}, ` +
+    `${seconds.toFixed(0)} s, load average at the end ${loadNow()} (1/5/15 min) on ${cpus().length} cores._`
+  );
 }
 
 /** The machine as a markdown table. */
@@ -124,7 +128,8 @@ export function describeMachine(root: string): string {
   const cpuList = cpus();
   const pkg = (name: string): string => {
     try {
-      return (JSON.parse(readFileSync(`${root}/node_modules/${name}/package.json`, 'utf8')) as { version: string }).version;
+      return (JSON.parse(readFileSync(`${root}/node_modules/${name}/package.json`, 'utf8')) as { version: string })
+        .version;
     } catch {
       return 'not installed';
     }

@@ -33,7 +33,9 @@ const BENCHES: Readonly<Record<string, Bench>> = {
 const names = process.argv.slice(2);
 const unknown = names.filter((n) => !(n in SECTION_TITLES));
 if (unknown.length > 0) {
-  process.stderr.write(`bench: unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(SECTION_TITLES).join(', ')}\n`);
+  process.stderr.write(
+    `bench: unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(SECTION_TITLES).join(', ')}\n`,
+  );
   process.exit(2);
 }
 const wanted = names.length > 0 ? names : Object.keys(SECTION_TITLES);
@@ -57,7 +59,9 @@ for (const name of wanted) {
     progress(`${name}: done in ${((Date.now() - started) / 1000).toFixed(0)} s, ${reportPath} updated`);
   } catch (error) {
     failed += 1;
-    progress(`${name}: FAILED after ${((Date.now() - started) / 1000).toFixed(0)} s: ${error instanceof Error ? error.stack : String(error)}`);
+    progress(
+      `${name}: FAILED after ${((Date.now() - started) / 1000).toFixed(0)} s: ${error instanceof Error ? error.stack : String(error)}`,
+    );
   }
 }
 process.exitCode = failed > 0 ? 1 : 0;

@@ -47,16 +47,22 @@ export function mediaError(cause: unknown): VideoChatError {
   switch (name) {
     case 'NotAllowedError':
     case 'SecurityError':
-      return new VideoChatError('permission-denied',
-        'Camera and microphone access was denied. You can still watch and listen.', { cause });
+      return new VideoChatError(
+        'permission-denied',
+        'Camera and microphone access was denied. You can still watch and listen.',
+        { cause },
+      );
     case 'NotFoundError':
     case 'OverconstrainedError':
-      return new VideoChatError('no-device', 'No camera or microphone was found. You can still watch and listen.',
-        { cause });
+      return new VideoChatError('no-device', 'No camera or microphone was found. You can still watch and listen.', {
+        cause,
+      });
     default:
-      return new VideoChatError('device-busy',
+      return new VideoChatError(
+        'device-busy',
         'The camera or microphone could not be started (is another program using it?). You can still watch and listen.',
-        { cause });
+        { cause },
+      );
   }
 }
 
@@ -73,7 +79,9 @@ export function screenShareError(cause: unknown): VideoChatError {
   }
   if (name === 'InvalidStateError') {
     // Firefox: getDisplayMedia needs a fresh click (transient user activation).
-    return new VideoChatError('permission-denied', 'Screen sharing must be started with a click on the share button.', { cause });
+    return new VideoChatError('permission-denied', 'Screen sharing must be started with a click on the share button.', {
+      cause,
+    });
   }
   if (name === 'NotFoundError' || name === 'NotSupportedError') {
     return new VideoChatError('no-device', 'There is no screen that can be shared here.', { cause });

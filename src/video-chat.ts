@@ -183,8 +183,10 @@ export class VideoChatElement extends LitElement {
   /** Join with the camera off (attribute `camera-off`). */ declare cameraOff: boolean;
   /** Log `vc-warning` and `vc-error` to the console (attribute `debug`). */ declare debug: boolean;
 
-  /** The control bar's buttons, space-separated; null shows them all (attribute `controls`). */ declare controls: string | null;
-  /** Join only calls with fewer people than this (attribute `max-peers`); see the attribute. */ declare maxPeers: number | undefined;
+  /** The control bar's buttons, space-separated; null shows them all (attribute `controls`). */ declare controls:
+    string | null;
+  /** Join only calls with fewer people than this (attribute `max-peers`); see the attribute. */ declare maxPeers:
+    number | undefined;
   /** Room name (attribute `room`). */ declare room: string;
   /** Relay URL (attribute `signal-url`). */ declare signalUrl: string;
   /** Display name (attribute `name`). */ declare name: string;
@@ -197,7 +199,10 @@ export class VideoChatElement extends LitElement {
    */
   declare strings: Partial<VideoChatStrings>;
 
-  #call = new CallController({ requestUpdate: () => this.requestUpdate(), dispatch: (event) => this.dispatchEvent(event) });
+  #call = new CallController({
+    requestUpdate: () => this.requestUpdate(),
+    dispatch: (event) => this.dispatchEvent(event),
+  });
   /** The built-in text in the element's language (`lang`), with `strings` on top. */
   readonly #locale = new LocaleController(this);
   /** Remote videos playing, on the chosen speaker; "click to enable sound" where autoplay with sound is blocked. */
@@ -219,7 +224,8 @@ export class VideoChatElement extends LitElement {
     leave: () => this.leave(),
     toggleMicrophone: () => this.setMicrophoneEnabled(!this.#call.media.microphoneEnabled),
     toggleCamera: () => this.setCameraEnabled(!this.#call.media.cameraEnabled),
-    toggleScreenShare: () => (this.screenSharing ? this.stopScreenShare() : void this.startScreenShare().catch(() => undefined)),
+    toggleScreenShare: () =>
+      this.screenSharing ? this.stopScreenShare() : void this.startScreenShare().catch(() => undefined),
     stopScreenShare: () => this.stopScreenShare(),
     toggleChat: () => {
       this.#chatOpen = !this.#chatOpen;
@@ -243,7 +249,9 @@ export class VideoChatElement extends LitElement {
     },
     submitPrejoin: (event) => {
       event.preventDefault();
-      this.name = ((event.currentTarget as HTMLFormElement).elements.namedItem('name') as HTMLInputElement).value.trim();
+      this.name = (
+        (event.currentTarget as HTMLFormElement).elements.namedItem('name') as HTMLInputElement
+      ).value.trim();
       this.join();
     },
     retryMedia: () => void this.retryMedia(),
@@ -259,7 +267,11 @@ export class VideoChatElement extends LitElement {
     pip: (event) => {
       // One of our videos in Picture-in-Picture: close it; else open this tile's (W3C Picture-in-Picture).
       if (document.pictureInPictureElement === this) void document.exitPictureInPicture();
-      else tileOf(event)?.querySelector('video')?.requestPictureInPicture().catch(() => undefined);
+      else
+        tileOf(event)
+          ?.querySelector('video')
+          ?.requestPictureInPicture()
+          .catch(() => undefined);
     },
     enableSound: this.#playback.enableSound,
   };
@@ -288,7 +300,9 @@ export class VideoChatElement extends LitElement {
     this.addEventListener('vc-peer-left', ({ peer }) => this.#announce(t().peerLeft(peer.name || t().guest)));
     // `debug`: the console gets what went wrong. A vc-warning is a VideoChatWarningEvent (a non-fatal negotiation
     // failure: `code`, `peerId`, `message`, `cause`); its fields are read from the plain Event, whatever its class.
-    const log = (event: Event & { error?: unknown; code?: unknown; peerId?: unknown; message?: unknown; cause?: unknown }) => {
+    const log = (
+      event: Event & { error?: unknown; code?: unknown; peerId?: unknown; message?: unknown; cause?: unknown },
+    ) => {
       const { error, code, peerId, message, cause } = event;
       if (this.debug) console.warn(`video-chat: ${event.type}`, error ?? { code, peerId, message, cause });
     };
@@ -523,7 +537,7 @@ export class VideoChatElement extends LitElement {
       soundBlocked: this.#playback.soundBlocked,
       unread: this.unreadCount,
       pinned: this.#pinned,
-      fullscreen: ((f) => (f === this ? '' : f?.dataset['peerId'] ?? null))(this.#fullscreen()),
+      fullscreen: ((f) => (f === this ? '' : (f?.dataset['peerId'] ?? null)))(this.#fullscreen()),
       actions: this.#actions,
     };
   }
@@ -596,7 +610,9 @@ export class VideoChatElement extends LitElement {
 
   /** This element (or a tile in it) when in full screen (W3C Fullscreen API), else null. */
   #fullscreen(): HTMLElement | null {
-    return document.fullscreenElement === this ? (this.shadowRoot?.fullscreenElement as HTMLElement | null) ?? this : null;
+    return document.fullscreenElement === this
+      ? ((this.shadowRoot?.fullscreenElement as HTMLElement | null) ?? this)
+      : null;
   }
 
   #reportConfig(message: string): void {

@@ -23,7 +23,7 @@ function remoteAddress(req: IncomingMessage, trustProxy: boolean): string {
   let address = req.socket.remoteAddress ?? '';
   if (trustProxy) {
     const header = req.headers['x-forwarded-for'];
-    const list = (Array.isArray(header) ? header.join(',') : header ?? '').split(',');
+    const list = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',');
     const last = list[list.length - 1]?.trim() ?? '';
     if (isIPv4(last) || isIPv6(last)) address = last;
   }

@@ -16,22 +16,28 @@ export const MIN_TOKEN_SECRET_BYTES = 32;
 
 /** The allowlist, normalised: each entry as `URL.origin` spells it (lower-case scheme and host, default port omitted). */
 export function normaliseOrigins(origins: readonly string[]): Set<string> {
-  return new Set(origins.map((origin) => {
-    let url: URL | undefined;
-    try {
-      url = new URL(origin);
-    } catch {
-      url = undefined;
-    }
-    // Nothing but scheme, host and port: a path (even a trailing slash), query, fragment or credentials is a mistake.
-    const exact = url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:') &&
-      /^[a-z]+:\/\/[^/?#@]+$/i.test(origin);
-    if (!exact || url === undefined) {
-      throw new TypeError(`allowedOrigins entries must be origins like https://example.org or http://localhost:8080 ` +
-        `(scheme, host, optional port; nothing else), got ${JSON.stringify(origin)}`);
-    }
-    return url.origin;
-  }));
+  return new Set(
+    origins.map((origin) => {
+      let url: URL | undefined;
+      try {
+        url = new URL(origin);
+      } catch {
+        url = undefined;
+      }
+      // Nothing but scheme, host and port: a path (even a trailing slash), query, fragment or credentials is a mistake.
+      const exact =
+        url !== undefined &&
+        (url.protocol === 'http:' || url.protocol === 'https:') &&
+        /^[a-z]+:\/\/[^/?#@]+$/i.test(origin);
+      if (!exact || url === undefined) {
+        throw new TypeError(
+          `allowedOrigins entries must be origins like https://example.org or http://localhost:8080 ` +
+            `(scheme, host, optional port; nothing else), got ${JSON.stringify(origin)}`,
+        );
+      }
+      return url.origin;
+    }),
+  );
 }
 
 /** Whether an upgrade request's `Origin` header is allowed. An empty allowlist allows every request. */
@@ -61,13 +67,17 @@ export type TokenRefusal = 'missing' | 'expired' | 'too-long' | 'invalid' | 'oth
  * @returns the grant, or why it was refused. Never throws.
  */
 export async function verifyRoomToken(
-  token: string | undefined, room: string, key: Uint8Array,
+  token: string | undefined,
+  room: string,
+  key: Uint8Array,
 ): Promise<{ ok: true; grant: RoomGrant } | { ok: false; reason: TokenRefusal }> {
   if (token === undefined) return { ok: false, reason: 'missing' };
   let payload;
   try {
     ({ payload } = await jwtVerify(token, key, {
-      algorithms: ['HS256'], requiredClaims: ['exp', 'room'], clockTolerance: TOKEN_CLOCK_TOLERANCE_SECONDS,
+      algorithms: ['HS256'],
+      requiredClaims: ['exp', 'room'],
+      clockTolerance: TOKEN_CLOCK_TOLERANCE_SECONDS,
     }));
   } catch (error) {
     return { ok: false, reason: error instanceof errors.JWTExpired ? 'expired' : 'invalid' };

@@ -72,7 +72,8 @@ async function main(): Promise<void> {
 /** The `version` of the package this file ships in. */
 function packageVersion(): string {
   const manifest: unknown = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8'));
-  const version = typeof manifest === 'object' && manifest !== null && 'version' in manifest ? manifest.version : undefined;
+  const version =
+    typeof manifest === 'object' && manifest !== null && 'version' in manifest ? manifest.version : undefined;
   if (typeof version !== 'string') throw new Error('package.json has no version');
   return version;
 }

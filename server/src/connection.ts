@@ -17,7 +17,12 @@
 import { performance } from 'node:perf_hooks';
 import { WebSocket, type RawData } from 'ws';
 import {
-  CloseCode, encode, parseClientMessage, type ErrorCode, type JoinMessage, type ServerMessage,
+  CloseCode,
+  encode,
+  parseClientMessage,
+  type ErrorCode,
+  type JoinMessage,
+  type ServerMessage,
 } from '../../src/protocol/relay.js';
 import { verifyRoomToken } from './auth.js';
 import type { Logger } from './log.js';
@@ -109,8 +114,10 @@ export class Connection implements Link {
     if (socket.readyState !== WebSocket.OPEN) return false;
     socket.send(encode(message));
     if (socket.bufferedAmount > this.#ctx.config.maxBufferedBytes) {
-      this.#ctx.log.warn({ ip: this.ip, id: this.member?.id, buffered: socket.bufferedAmount },
-        'client not reading: terminating');
+      this.#ctx.log.warn(
+        { ip: this.ip, id: this.member?.id, buffered: socket.bufferedAmount },
+        'client not reading: terminating',
+      );
       this.terminate();
       return false;
     }
@@ -182,8 +189,10 @@ export class Connection implements Link {
   internalError(error: unknown, what: string): void {
     this.#ctx.metrics.handlerErrors.inc();
     try {
-      this.#ctx.log.error({ ip: this.ip, id: this.member?.id, err: error instanceof Error ? error.message : String(error) },
-        `${what}: closing the connection`);
+      this.#ctx.log.error(
+        { ip: this.ip, id: this.member?.id, err: error instanceof Error ? error.message : String(error) },
+        `${what}: closing the connection`,
+      );
     } catch {
       // The logger itself failed: the metric has it.
     }
@@ -237,7 +246,11 @@ export class Connection implements Link {
         log.warn({ ip: this.ip, id: this.member?.id }, 'rate limit reached');
       }
       if (verdict === 'close') this.closeFor(CloseCode.PolicyViolation, 'rate limit exceeded');
-      else this.fail('rate-limited', `too many messages: at most ${rateLimit.perSecond} per second, bursts of ${rateLimit.burst}`);
+      else
+        this.fail(
+          'rate-limited',
+          `too many messages: at most ${rateLimit.perSecond} per second, bursts of ${rateLimit.burst}`,
+        );
       return;
     }
     if (this.backlog) {
@@ -310,20 +323,22 @@ export class Connection implements Link {
     // The check is asynchronous (WebCrypto): hold this connection's later frames until it is done, so that every
     // frame is still handled in the order it was sent.
     this.backlog = [];
-    verifyRoomToken(message.token, message.room, tokenKey).then((result) => {
-      const backlog = this.backlog ?? [];
-      this.backlog = undefined;
-      if (!this.#ctx.connections.has(this) || this.#ctx.isClosing()) return;
-      if (result.ok) {
-        this.#admit(message.room, result.grant.name ?? message.name ?? '');
-      } else {
-        this.#ctx.log.warn({ ip: this.ip, room: message.room, reason: result.reason }, 'join refused: room token');
-        this.fail('unauthorized', UNAUTHORIZED);
-      }
-      this.handleFrames(backlog);
-    }).catch((error: unknown) => {
-      this.internalError(error, 'token check failed');
-    });
+    verifyRoomToken(message.token, message.room, tokenKey)
+      .then((result) => {
+        const backlog = this.backlog ?? [];
+        this.backlog = undefined;
+        if (!this.#ctx.connections.has(this) || this.#ctx.isClosing()) return;
+        if (result.ok) {
+          this.#admit(message.room, result.grant.name ?? message.name ?? '');
+        } else {
+          this.#ctx.log.warn({ ip: this.ip, room: message.room, reason: result.reason }, 'join refused: room token');
+          this.fail('unauthorized', UNAUTHORIZED);
+        }
+        this.handleFrames(backlog);
+      })
+      .catch((error: unknown) => {
+        this.internalError(error, 'token check failed');
+      });
   }
 
   #admit(room: string, name: string): void {
@@ -342,18 +357,27 @@ export class Connection implements Link {
  * @param ctx the relay's shared parts.
  * @returns the connection, or `undefined` if the relay is closing.
  */
-export function serve(socket: WebSocket, remoteAddress: string | undefined, ip: string,
-  ctx: ConnectionContext): Connection | undefined {
+export function serve(
+  socket: WebSocket,
+  remoteAddress: string | undefined,
+  ip: string,
+  ctx: ConnectionContext,
+): Connection | undefined {
   // A WebSocket protocol violation (oversize frame, invalid UTF-8, bad opcode or framing: ws closes the socket
   // itself, with 1009, 1007 or 1002) is abuse or a bug: no grace period, the participant leaves at once.
   let violated = false;
   socket.on('error', (error: Error & { code?: string }) => {
     if (error.code?.startsWith('WS_ERR_')) {
       violated = true;
-      const code = error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? CloseCode.MessageTooBig
-        : error.code === 'WS_ERR_INVALID_UTF8' ? 1007
-        // Too many fragments or buffered chunks (MAX_FRAGMENTS, MAX_BUFFERED_CHUNKS): ws closes with 1008.
-        : error.code === 'WS_ERR_TOO_MANY_BUFFERED_PARTS' ? CloseCode.PolicyViolation : 1002;
+      const code =
+        error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
+          ? CloseCode.MessageTooBig
+          : error.code === 'WS_ERR_INVALID_UTF8'
+            ? 1007
+            : // Too many fragments or buffered chunks (MAX_FRAGMENTS, MAX_BUFFERED_CHUNKS): ws closes with 1008.
+              error.code === 'WS_ERR_TOO_MANY_BUFFERED_PARTS'
+              ? CloseCode.PolicyViolation
+              : 1002;
       ctx.metrics.closedByRelay.inc({ code });
     }
     ctx.log.debug({ ip: remoteAddress, err: error.message }, 'socket error');

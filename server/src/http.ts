@@ -94,9 +94,16 @@ export const DEFAULT_HOST = 'localhost';
  */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const {
-    port = DEFAULT_PORT, host = DEFAULT_HOST, staticRoot = PACKAGE_ROOT,
-    headersTimeoutMs = SERVER_DEFAULTS.headersTimeoutMs, requestTimeoutMs = SERVER_DEFAULTS.requestTimeoutMs,
-    publicMetrics = false, demo = true, metricsPort, metricsHost, ...relayOptions
+    port = DEFAULT_PORT,
+    host = DEFAULT_HOST,
+    staticRoot = PACKAGE_ROOT,
+    headersTimeoutMs = SERVER_DEFAULTS.headersTimeoutMs,
+    requestTimeoutMs = SERVER_DEFAULTS.requestTimeoutMs,
+    publicMetrics = false,
+    demo = true,
+    metricsPort,
+    metricsHost,
+    ...relayOptions
   } = options;
   if (typeof publicMetrics !== 'boolean') throw new TypeError('publicMetrics must be a boolean');
   if (typeof demo !== 'boolean') throw new TypeError('demo must be a boolean');
@@ -107,12 +114,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   checkInteger('headersTimeoutMs', headersTimeoutMs, 1, MAX_TIMER_MS);
   checkInteger('requestTimeoutMs', requestTimeoutMs, 1, MAX_TIMER_MS);
   if (headersTimeoutMs > requestTimeoutMs) {
-    throw new RangeError(`headersTimeoutMs (${headersTimeoutMs}) must not exceed requestTimeoutMs (${requestTimeoutMs})`);
+    throw new RangeError(
+      `headersTimeoutMs (${headersTimeoutMs}) must not exceed requestTimeoutMs (${requestTimeoutMs})`,
+    );
   }
   // Construct the relay first: invalid options should fail before anything is bound.
   const relay = createRelay(relayOptions);
   const serveStatic = createStaticHandler({
-    demoDir: demo ? join(staticRoot, 'demo') : undefined, distDir: join(staticRoot, 'dist'),
+    demoDir: demo ? join(staticRoot, 'demo') : undefined,
+    distDir: join(staticRoot, 'dist'),
   });
   const httpOptions = {
     headersTimeout: headersTimeoutMs,
@@ -120,25 +130,34 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     // How often Node looks for connections past those timeouts (its default, 30 s, would let them run long over).
     connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(headersTimeoutMs / 4))),
   };
-  const failed = (req: IncomingMessage, res: ServerResponse) => (error: unknown): void => {
-    relay.logger.error({ err: error instanceof Error ? error.message : String(error), url: req.url }, 'request failed');
-    if (!res.headersSent) res.writeHead(500);
-    res.end();
-  };
+  const failed =
+    (req: IncomingMessage, res: ServerResponse) =>
+    (error: unknown): void => {
+      relay.logger.error(
+        { err: error instanceof Error ? error.message : String(error), url: req.url },
+        'request failed',
+      );
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    };
   const separateMetrics = metricsPort !== undefined;
   const server = createServer(httpOptions, (req, res) => {
     // With a metrics server of its own, /metrics is not served here at all (404 from the static handler).
-    const metrics = separateMetrics ? 'none' : publicMetrics || fromLoopback(req, relayOptions.trustProxy === true) ? 'allowed' : 'refused';
+    const metrics = separateMetrics
+      ? 'none'
+      : publicMetrics || fromLoopback(req, relayOptions.trustProxy === true)
+        ? 'allowed'
+        : 'refused';
     (operational(relay, req, res, metrics) ?? serveStatic(req, res)).catch(failed(req, res));
   });
   relay.attach(server);
   const metricsServer = separateMetrics
     ? createServer(httpOptions, (req, res) => {
-      const path = (req.url ?? '/').split('?', 1)[0];
-      const done = path === '/metrics' ? operational(relay, req, res, 'allowed') : undefined;
-      if (done) done.catch(failed(req, res));
-      else res.writeHead(404, { 'Content-Length': '0', 'X-Content-Type-Options': 'nosniff' }).end();
-    })
+        const path = (req.url ?? '/').split('?', 1)[0];
+        const done = path === '/metrics' ? operational(relay, req, res, 'allowed') : undefined;
+        if (done) done.catch(failed(req, res));
+        else res.writeHead(404, { 'Content-Length': '0', 'X-Content-Type-Options': 'nosniff' }).end();
+      })
     : undefined;
 
   try {
@@ -192,7 +211,10 @@ function stop(server: Server): Promise<void> {
  * `'refused'`, and left to the caller (`undefined`) if `'none'`.
  */
 function operational(
-  relay: Relay, req: IncomingMessage, res: ServerResponse, metrics: 'allowed' | 'refused' | 'none',
+  relay: Relay,
+  req: IncomingMessage,
+  res: ServerResponse,
+  metrics: 'allowed' | 'refused' | 'none',
 ): Promise<void> | undefined {
   const path = (req.url ?? '/').split('?', 1)[0];
   if (path !== '/healthz' && (path !== '/metrics' || metrics === 'none')) return undefined;
@@ -202,7 +224,9 @@ function operational(
   }
   const reply = (status: number, type: string, body: string): void => {
     res.writeHead(status, {
-      'Content-Type': type, 'Content-Length': String(Buffer.byteLength(body)), 'Cache-Control': 'no-store',
+      'Content-Type': type,
+      'Content-Length': String(Buffer.byteLength(body)),
+      'Cache-Control': 'no-store',
       'X-Content-Type-Options': 'nosniff',
     });
     res.end(req.method === 'HEAD' ? undefined : body);

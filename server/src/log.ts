@@ -20,7 +20,16 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Field names whose values are replaced by `[redacted]` wherever they appear (top level or one level down). */
-const SECRET_FIELDS = ['token', 'secret', 'resume', 'credential', 'password', 'tokenSecret', 'turnSecret', 'authorization'];
+const SECRET_FIELDS = [
+  'token',
+  'secret',
+  'resume',
+  'credential',
+  'password',
+  'tokenSecret',
+  'turnSecret',
+  'authorization',
+];
 export const REDACT_PATHS: readonly string[] = SECRET_FIELDS.flatMap((f) => [f, `*.${f}`]);
 
 /**

@@ -57,15 +57,32 @@ export function createMetrics(read: () => GaugeSource): RelayMetrics {
   const registry = new Registry();
   const registers = [registry];
   const gauge = (name: string, help: string, key: keyof GaugeSource): void => {
-    new Gauge({ name, help, registers, collect() { this.set(read()[key]); } });
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(read()[key]);
+      },
+    });
   };
   gauge('video_chat_connections', 'Open WebSocket connections, joined or not.', 'connections');
   gauge('video_chat_rooms', 'Non-empty rooms.', 'rooms');
   gauge('video_chat_peers', 'Participants in all rooms (including those in their resume grace period).', 'peers');
-  gauge('video_chat_peers_resuming', 'Participants whose connection dropped, in their resume grace period.', 'resuming');
-  gauge('video_chat_resume_queue_bytes', 'Bytes of signals queued for participants in their grace period.', 'queuedBytes');
+  gauge(
+    'video_chat_peers_resuming',
+    'Participants whose connection dropped, in their resume grace period.',
+    'resuming',
+  );
+  gauge(
+    'video_chat_resume_queue_bytes',
+    'Bytes of signals queued for participants in their grace period.',
+    'queuedBytes',
+  );
   new Counter({
-    name: 'video_chat_log_lines_lost_total', help: 'Log lines that could not be written (e.g. disk full).', registers,
+    name: 'video_chat_log_lines_lost_total',
+    help: 'Log lines that could not be written (e.g. disk full).',
+    registers,
     collect() {
       this.reset();
       this.inc(lostLogLines());
@@ -75,35 +92,50 @@ export function createMetrics(read: () => GaugeSource): RelayMetrics {
     registry,
     relayed: 0,
     errors: new Counter({
-      name: 'video_chat_errors_total', help: 'Error messages sent to clients, by code.', labelNames: ['code'], registers,
+      name: 'video_chat_errors_total',
+      help: 'Error messages sent to clients, by code.',
+      labelNames: ['code'],
+      registers,
     }),
     rateLimited: new Counter({
-      name: 'video_chat_rate_limited_total', help: 'Messages refused by the per-socket rate limit.', registers,
+      name: 'video_chat_rate_limited_total',
+      help: 'Messages refused by the per-socket rate limit.',
+      registers,
     }),
     upgradesRejected: new Counter({
-      name: 'video_chat_upgrades_rejected_total', help: 'WebSocket upgrades refused before the handshake, by reason.',
-      labelNames: ['reason'], registers,
+      name: 'video_chat_upgrades_rejected_total',
+      help: 'WebSocket upgrades refused before the handshake, by reason.',
+      labelNames: ['reason'],
+      registers,
     }),
     connectionsAccepted: new Counter({
-      name: 'video_chat_connections_accepted_total', help: 'WebSocket connections accepted.', registers,
+      name: 'video_chat_connections_accepted_total',
+      help: 'WebSocket connections accepted.',
+      registers,
     }),
     resumes: new Counter({
       name: 'video_chat_resumes_total',
-      help: 'Resume attempts and grace periods by outcome (resumed, failed, expired).', labelNames: ['outcome'], registers,
+      help: 'Resume attempts and grace periods by outcome (resumed, failed, expired).',
+      labelNames: ['outcome'],
+      registers,
     }),
     handlerErrors: new Counter({
       name: 'video_chat_handler_errors_total',
-      help: 'Unforeseen errors while handling a client frame; each closed that connection with 1011.', registers,
+      help: 'Unforeseen errors while handling a client frame; each closed that connection with 1011.',
+      registers,
     }),
     closedByRelay: new Counter({
       name: 'video_chat_connections_closed_by_relay_total',
       help: 'Connections the relay closed itself, by close code (1006: terminated without a closing handshake).',
-      labelNames: ['code'], registers,
+      labelNames: ['code'],
+      registers,
     }),
   };
   let reported = 0;
   new Counter({
-    name: 'video_chat_messages_relayed_total', help: 'Signals delivered to their addressee.', registers,
+    name: 'video_chat_messages_relayed_total',
+    help: 'Signals delivered to their addressee.',
+    registers,
     collect() {
       this.inc(metrics.relayed - reported);
       reported = metrics.relayed;

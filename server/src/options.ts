@@ -196,8 +196,10 @@ export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOp
   const settings = { ...RELAY_DEFAULTS, ...rest };
   if (rest.pushBackBufferedBytes === undefined && Number.isSafeInteger(settings.maxBufferedBytes)) {
     // The default follows a smaller outgoing cap, so that a signal accepted below the mark never reaches the cap.
-    settings.pushBackBufferedBytes = Math.max(0, Math.min(RELAY_DEFAULTS.pushBackBufferedBytes,
-      settings.maxBufferedBytes - settings.maxMessageBytes));
+    settings.pushBackBufferedBytes = Math.max(
+      0,
+      Math.min(RELAY_DEFAULTS.pushBackBufferedBytes, settings.maxBufferedBytes - settings.maxMessageBytes),
+    );
   }
   if (!(LOG_LEVELS as readonly unknown[]).includes(settings.logLevel)) {
     throw new TypeError(`logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${String(settings.logLevel)}`);
@@ -218,11 +220,17 @@ export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOp
   checkInteger('maxResumeQueueTotalBytes', settings.maxResumeQueueTotalBytes, 0, Number.MAX_SAFE_INTEGER);
   checkTurn(settings, given.turnTtlSeconds !== undefined);
   if (settings.maxBufferedBytes < 2 * settings.maxMessageBytes) {
-    throw new RangeError(`maxBufferedBytes must be at least twice maxMessageBytes (${2 * settings.maxMessageBytes}), ` +
-      `got ${settings.maxBufferedBytes}: a reader would otherwise be dropped for one large message`);
+    throw new RangeError(
+      `maxBufferedBytes must be at least twice maxMessageBytes (${2 * settings.maxMessageBytes}), ` +
+        `got ${settings.maxBufferedBytes}: a reader would otherwise be dropped for one large message`,
+    );
   }
-  checkInteger('pushBackBufferedBytes', settings.pushBackBufferedBytes, 0,
-    Math.max(0, settings.maxBufferedBytes - settings.maxMessageBytes));
+  checkInteger(
+    'pushBackBufferedBytes',
+    settings.pushBackBufferedBytes,
+    0,
+    Math.max(0, settings.maxBufferedBytes - settings.maxMessageBytes),
+  );
   if (!Array.isArray(settings.iceServers) || !settings.iceServers.every(isIceServer)) {
     throw new TypeError('iceServers must be an array of RTCIceServer objects ({ urls, username?, credential? })');
   }
@@ -253,10 +261,15 @@ export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOp
 export const MIN_TURN_SECRET_BYTES = 16;
 
 /** TURN options come together: URLs and secret both or neither, a TTL only with them. */
-function checkTurn(settings: Pick<ResolvedRelayOptions, 'turnUrls' | 'turnSecret' | 'turnTtlSeconds'>, ttlGiven: boolean): void {
+function checkTurn(
+  settings: Pick<ResolvedRelayOptions, 'turnUrls' | 'turnSecret' | 'turnTtlSeconds'>,
+  ttlGiven: boolean,
+): void {
   const { turnUrls, turnSecret } = settings;
   if (!Array.isArray(turnUrls) || !turnUrls.every(isTurnUrl)) {
-    throw new TypeError('turnUrls must be an array of turn: or turns: URLs (RFC 7065), e.g. turn:turn.example.org:3478');
+    throw new TypeError(
+      'turnUrls must be an array of turn: or turns: URLs (RFC 7065), e.g. turn:turn.example.org:3478',
+    );
   }
   if (turnSecret !== undefined && typeof turnSecret !== 'string') throw new TypeError('turnSecret must be a string');
   if (turnUrls.length > 0 && turnSecret === undefined) {

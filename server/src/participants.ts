@@ -21,8 +21,15 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import {
-  CloseCode, encode, PROTOCOL_VERSION,
-  type ErrorCode, type IceServer, type PeerInfo, type ResumeCredentials, type ServerMessage, type SignalRequest,
+  CloseCode,
+  encode,
+  PROTOCOL_VERSION,
+  type ErrorCode,
+  type IceServer,
+  type PeerInfo,
+  type ResumeCredentials,
+  type ServerMessage,
+  type SignalRequest,
   type WelcomeMessage,
 } from '../../src/protocol/relay.js';
 import type { Logger } from './log.js';
@@ -121,8 +128,10 @@ export interface ParticipantCounts {
 
 /** What {@link LocalParticipants} needs from the relay. */
 export interface ParticipantsContext {
-  readonly config: Pick<ResolvedRelayOptions,
-    'maxPeersPerRoom' | 'resumeGraceMs' | 'resumeQueueBytes' | 'maxResumingPeers' | 'maxResumeQueueTotalBytes'>;
+  readonly config: Pick<
+    ResolvedRelayOptions,
+    'maxPeersPerRoom' | 'resumeGraceMs' | 'resumeQueueBytes' | 'maxResumingPeers' | 'maxResumeQueueTotalBytes'
+  >;
   readonly log: Logger;
   readonly metrics: Pick<RelayMetrics, 'resumes' | 'relayed'>;
   /**
@@ -180,7 +189,14 @@ export class LocalParticipants implements Participants {
     // 128 random bits: an ID is all it takes to address a peer, so it must not be guessable or enumerable.
     const id = randomToken();
     const member: Member = {
-      id, room, name: displayName(name), ip: link.ip, secret: '', link: undefined, graceTimer: undefined, queue: [],
+      id,
+      room,
+      name: displayName(name),
+      ip: link.ip,
+      secret: '',
+      link: undefined,
+      graceTimer: undefined,
+      queue: [],
       queueBytes: 0,
     };
     const result = this.#rooms.join(room, member);
@@ -197,7 +213,12 @@ export class LocalParticipants implements Participants {
   resume(link: Link, room: string, credentials: ResumeCredentials): void {
     const { config, metrics, log } = this.#ctx;
     const member = this.#rooms.get(credentials.id);
-    if (config.resumeGraceMs === 0 || !member || member.room !== room || !sameSecret(member.secret, credentials.secret)) {
+    if (
+      config.resumeGraceMs === 0 ||
+      !member ||
+      member.room !== room ||
+      !sameSecret(member.secret, credentials.secret)
+    ) {
       metrics.resumes.inc({ outcome: 'failed' });
       log.info({ ip: link.ip, room }, 'resume refused');
       link.fail('resume-failed', RESUME_FAILED);
@@ -230,8 +251,10 @@ export class LocalParticipants implements Participants {
     // Push back on the sender, not the addressee: a member that reads slowly is not dropped because another one sends
     // it more than it can take (and a signal is small enough that the queue stays under maxBufferedBytes).
     if (target.link?.congested) {
-      link.fail('rate-limited', `peer ${JSON.stringify(to)} is not reading fast enough: signal not delivered, ` +
-        'send it again later');
+      link.fail(
+        'rate-limited',
+        `peer ${JSON.stringify(to)} is not reading fast enough: signal not delivered, ` + 'send it again later',
+      );
       return;
     }
     // `from` is stamped here, from the link, never taken from the client: it cannot be spoofed.
@@ -267,8 +290,10 @@ export class LocalParticipants implements Participants {
       return false;
     }
     if (this.#resuming >= config.maxResumingPeers) {
-      log.warn({ id: member.id, room: member.room, resuming: this.#resuming },
-        'too many participants in their grace period: leaving at once');
+      log.warn(
+        { id: member.id, room: member.room, resuming: this.#resuming },
+        'too many participants in their grace period: leaving at once',
+      );
       this.#depart(member);
       return false;
     }
@@ -295,7 +320,9 @@ export class LocalParticipants implements Participants {
 
   counts(): ParticipantCounts {
     return {
-      rooms: this.#rooms.roomCount, peers: this.#rooms.peerCount, resuming: this.#resuming,
+      rooms: this.#rooms.roomCount,
+      peers: this.#rooms.peerCount,
+      resuming: this.#resuming,
       queuedBytes: this.#queuedBytes,
     };
   }
@@ -310,7 +337,11 @@ export class LocalParticipants implements Participants {
     member.link = link;
     member.ip = link.ip;
     const welcome: WelcomeMessage = {
-      type: 'welcome', id: member.id, room: member.room, peers, iceServers: this.#ctx.iceServers(member.id),
+      type: 'welcome',
+      id: member.id,
+      room: member.room,
+      peers,
+      iceServers: this.#ctx.iceServers(member.id),
       protocol: PROTOCOL_VERSION,
     };
     if (config.resumeGraceMs > 0) {

@@ -107,16 +107,32 @@ export function createRelay(options: RelayOptions = {}): Relay {
     const { rooms, peers, resuming, queuedBytes } = participants.counts();
     return { connections: connections.size, rooms, peers, resuming, queuedBytes };
   });
-  const turn: TurnConfig | undefined = config.turnSecret === undefined ? undefined
-    : { urls: config.turnUrls, secret: config.turnSecret, ttlSeconds: config.turnTtlSeconds };
+  const turn: TurnConfig | undefined =
+    config.turnSecret === undefined
+      ? undefined
+      : { urls: config.turnUrls, secret: config.turnSecret, ttlSeconds: config.turnTtlSeconds };
   const participants = new LocalParticipants({
-    config, log, metrics, isClosing, release,
+    config,
+    log,
+    metrics,
+    isClosing,
+    release,
     // TURN credentials are minted per participant and per welcome: they name this ID and expire.
     iceServers: (id) => (turn ? [...config.iceServers, turnCredentials(turn, id)] : config.iceServers),
   });
   const context: ConnectionContext = {
-    config, log, metrics, participants, connections, isClosing, release,
-    rateLimit: { perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst, closeAfter: config.rateLimitCloseAfter },
+    config,
+    log,
+    metrics,
+    participants,
+    connections,
+    isClosing,
+    release,
+    rateLimit: {
+      perSecond: config.rateLimitPerSecond,
+      burst: config.rateLimitBurst,
+      closeAfter: config.rateLimitCloseAfter,
+    },
     tokenKey: config.tokenSecret === undefined ? undefined : new TextEncoder().encode(config.tokenSecret),
   };
 
@@ -132,8 +148,13 @@ export function createRelay(options: RelayOptions = {}): Relay {
   });
 
   const gate = new UpgradeGate({
-    allowedOrigins: new Set(config.allowedOrigins), trustProxy: config.trustProxy,
-    maxConnectionsPerIp: config.maxConnectionsPerIp, counts, metrics, log, isClosing,
+    allowedOrigins: new Set(config.allowedOrigins),
+    trustProxy: config.trustProxy,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    counts,
+    metrics,
+    log,
+    isClosing,
     accept(req, socket, head, address) {
       wss.handleUpgrade(req, socket, head, (ws) => {
         // `req` is read here, not kept: a closure over it would hold the whole IncomingMessage as long as the socket
@@ -197,7 +218,8 @@ export function createRelay(options: RelayOptions = {}): Relay {
   return {
     handleUpgrade: (req, socket, head) => gate.handleUpgrade(req, socket, head),
     attach: (server, attachOptions) => gate.attach(server, attachOptions),
-    close, stats,
+    close,
+    stats,
     get status() {
       return status;
     },

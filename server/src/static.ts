@@ -41,7 +41,7 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 const BUNDLE_HEADERS: Readonly<Record<string, string>> = {
   'Access-Control-Allow-Origin': '*',
   'Cross-Origin-Resource-Policy': 'cross-origin',
-  'Vary': 'Accept-Encoding',
+  Vary: 'Accept-Encoding',
 };
 
 /**
@@ -65,7 +65,10 @@ const BUNDLE_FILE = /^\/(video-chat(?:-[a-z0-9]+)*\.js(?:\.map)?)$/;
 const HASHED_FILE = /^video-chat(?:-[a-z0-9]+)+-[0-9a-f]{8}\.js(?:\.map)?$/;
 
 /** Precompressed copies, in the server's order of preference; `identity` is the file itself. */
-const ENCODINGS = [['br', '.br'], ['gzip', '.gz']] as const;
+const ENCODINGS = [
+  ['br', '.br'],
+  ['gzip', '.gz'],
+] as const;
 
 /**
  * The demo pages' Content-Security-Policy: the README's minimal strict policy for embedding pages (nothing inline,
@@ -73,7 +76,8 @@ const ENCODINGS = [['br', '.br'], ['gzip', '.gz']] as const;
  * matches ws: and wss: on the same host), and no framing by other sites.
  */
 const DEMO_PAGE_HEADERS: Readonly<Record<string, string>> = {
-  'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
     "img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'self'; " +
     "require-trusted-types-for 'script'; trusted-types lit-html",
 };
@@ -112,7 +116,8 @@ export function createStaticHandler(roots: StaticRoots): StaticHandler {
       await sendBundleFile(req, res, distDir, name);
       return;
     }
-    const file = demoDir === undefined ? undefined : await demoFile(demoDir, pathname === '/' ? '/index.html' : pathname);
+    const file =
+      demoDir === undefined ? undefined : await demoFile(demoDir, pathname === '/' ? '/index.html' : pathname);
     if (file === undefined) {
       reply(res, 404);
       return;
@@ -196,7 +201,11 @@ async function demoFile(root: string, pathname: string): Promise<{ root: string;
  * drops the Content-* ones and keeps the rest (caching, CORS, `Vary`).
  */
 function sendFile(
-  req: IncomingMessage, res: ServerResponse, root: string, file: string, headers: Readonly<Record<string, string>>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  root: string,
+  file: string,
+  headers: Readonly<Record<string, string>>,
 ): Promise<void> {
   // send takes a URL path (percent-encoded, `/`-separated) under its root, and rejects `..` and dotfiles itself too.
   const path = `/${file.split(sep).map(encodeURIComponent).join('/')}`;

@@ -91,10 +91,14 @@ export class CallController {
   constructor(host: CallHost) {
     this.#host = host;
     this.#chat = new ChatLog(host);
-    this.media = new MediaController(() => host.requestUpdate(), () => this.stopScreenShare(), (kind, track) => {
-      this.#sendTrack(kind, track);
-      if (!track) this.#mediaFault(); // unplugged: the others see "camera off" (or "microphone off"), not a frozen tile
-    });
+    this.media = new MediaController(
+      () => host.requestUpdate(),
+      () => this.stopScreenShare(),
+      (kind, track) => {
+        this.#sendTrack(kind, track);
+        if (!track) this.#mediaFault(); // unplugged: the others see "camera off" (or "microphone off"), not a frozen tile
+      },
+    );
   }
 
   /** Where the call is: `idle`, `connecting`, `waiting` (alone in the room), `in-call`, `reconnecting` or `error`. */
@@ -173,8 +177,14 @@ export class CallController {
     const [loaded] = await Promise.allSettled([engine, this.media.stream ? undefined : this.media.start()]);
     if (run.aborted) return; // left or moved while the camera was starting
     if (loaded.status === 'rejected') {
-      this.#fail(new VideoChatError('bad-config',
-        'Could not load video-chat-engine.js: host every file of dist/ next to video-chat.js.', { cause: loaded.reason }), true);
+      this.#fail(
+        new VideoChatError(
+          'bad-config',
+          'Could not load video-chat-engine.js: host every file of dist/ next to video-chat.js.',
+          { cause: loaded.reason },
+        ),
+        true,
+      );
       return;
     }
     if (!this.#engine) {
@@ -187,11 +197,21 @@ export class CallController {
         url: options.signalUrl,
         onMessage: (message) => !run.aborted && this.#onMessage(message),
         onStateChange: (state, detail) => !run.aborted && this.#onSignalingState(state, detail),
-        onProtocolViolation: (violation) => !run.aborted &&
-          this.#fail(new VideoChatError('relay-error', `The relay sent a message this widget does not understand: ${violation.message}`), false),
+        onProtocolViolation: (violation) =>
+          !run.aborted &&
+          this.#fail(
+            new VideoChatError(
+              'relay-error',
+              `The relay sent a message this widget does not understand: ${violation.message}`,
+            ),
+            false,
+          ),
       });
     } catch (cause) {
-      this.#fail(new VideoChatError('bad-config', 'The signal-url attribute must be a ws:// or wss:// URL.', { cause }), true);
+      this.#fail(
+        new VideoChatError('bad-config', 'The signal-url attribute must be a ws:// or wss:// URL.', { cause }),
+        true,
+      );
       return;
     }
     this.#signaling.connect();
@@ -310,7 +330,11 @@ export class CallController {
 
   /** Tells every peer (and the page) the state of our microphone and camera, when it changed. */
   #announceMediaState(): void {
-    const state = { type: 'state', microphone: this.media.microphoneEnabled, camera: this.media.cameraEnabled } as const;
+    const state = {
+      type: 'state',
+      microphone: this.media.microphoneEnabled,
+      camera: this.media.cameraEnabled,
+    } as const;
     const key = `${state.microphone}${state.camera}`;
     if (key === this.#announced) return;
     this.#announced = key;
@@ -338,9 +362,16 @@ export class CallController {
     switch (state) {
       case 'open':
         // After a drop, resume: same ID, the others see nothing and the peer connections stay as they are.
-        this.#signaling?.send(this.#selfId && this.#resumeSecret
-          ? { type: 'join', room: options.room, resume: { id: this.#selfId, secret: this.#resumeSecret }, protocol: PROTOCOL_VERSION }
-          : this.#freshJoin(options));
+        this.#signaling?.send(
+          this.#selfId && this.#resumeSecret
+            ? {
+                type: 'join',
+                room: options.room,
+                resume: { id: this.#selfId, secret: this.#resumeSecret },
+                protocol: PROTOCOL_VERSION,
+              }
+            : this.#freshJoin(options),
+        );
         break;
       case 'reconnecting':
         if (this.#selfId === null && detail.attempt >= RELAY_ATTEMPTS_BEFORE_ERROR && this.#state !== 'error') {
@@ -352,7 +383,13 @@ export class CallController {
         break;
       case 'closed':
         if (detail.closeCode !== undefined) {
-          this.#fail(new VideoChatError('relay-error', `The video chat server closed the connection (code ${detail.closeCode}).`), true);
+          this.#fail(
+            new VideoChatError(
+              'relay-error',
+              `The video chat server closed the connection (code ${detail.closeCode}).`,
+            ),
+            true,
+          );
           this.#stopTrying();
         }
         break;
@@ -407,12 +444,21 @@ export class CallController {
           const options = this.#options;
           if (options) this.#signaling?.send(this.#freshJoin(options));
         } else if (message.code === 'unauthorized') {
-          this.#fail(new VideoChatError('unauthorized', 'You are not allowed to join this room (the invitation is missing, expired or for another room).'), true);
+          this.#fail(
+            new VideoChatError(
+              'unauthorized',
+              'You are not allowed to join this room (the invitation is missing, expired or for another room).',
+            ),
+            true,
+          );
           this.#stopTrying();
         } else if (message.code === 'room-full') {
           this.#roomFull();
         } else {
-          this.#fail(new VideoChatError('relay-error', `The video chat server refused a message: ${message.message}`), false);
+          this.#fail(
+            new VideoChatError('relay-error', `The video chat server refused a message: ${message.message}`),
+            false,
+          );
         }
         break;
     }
@@ -423,7 +469,13 @@ export class CallController {
   #addPeer(info: PeerInfo, initiator: boolean): void {
     if (this.#peers.has(info.id) || info.id === this.#selfId) return;
     const peer: RemotePeer = {
-      id: info.id, name: info.name, stream: new MediaStream(), screen: null, connection: 'connecting', microphone: null, camera: null,
+      id: info.id,
+      name: info.name,
+      stream: new MediaStream(),
+      screen: null,
+      connection: 'connecting',
+      microphone: null,
+      camera: null,
     };
     this.#peers.set(info.id, peer);
     const options = this.#options;
@@ -431,7 +483,8 @@ export class CallController {
     // Every failure with this peer that the call survives, from its session or its channel: one vc-warning per code
     // every few seconds at most.
     const warn = engine.warningGate((w: Warning) =>
-      this.#host.dispatch(new VideoChatWarningEvent(w.code, info.id, w.message, w.cause)));
+      this.#host.dispatch(new VideoChatWarningEvent(w.code, info.id, w.message, w.cause)),
+    );
     const channel = new engine.PeerChannel({
       send: (text) => session.sendChannelText(text),
       onMessage: (message) => this.#onPeerMessage(peer, message),
@@ -443,8 +496,12 @@ export class CallController {
       iceServers: this.#iceServers,
       ...(options?.iceTransportPolicy ? { iceTransportPolicy: options.iceTransportPolicy } : {}),
       ...(options?.watchdogMs ? { watchdogMs: options.watchdogMs } : {}),
-      encodingCaps: (kind, track) => engine.encodingCaps(kind, track,
-        { copies: this.#sessions.size, sharingScreen: this.#screenShared, bandwidth: this.#options?.bandwidth }),
+      encodingCaps: (kind, track) =>
+        engine.encodingCaps(kind, track, {
+          copies: this.#sessions.size,
+          sharingScreen: this.#screenShared,
+          bandwidth: this.#options?.bandwidth,
+        }),
       tracks: {
         audio: this.media.track('audio'),
         video: this.media.track('video'),
@@ -454,14 +511,20 @@ export class CallController {
       onRemoteTracks: (tracks) => this.#showRemoteTracks(peer, tracks),
       onChannelText: (text) => channel.receive(text),
       onError: warn,
-      onChannelOpen: () => channel.send({
-        type: 'state', microphone: this.media.microphoneEnabled, camera: this.media.cameraEnabled,
-      }),
+      onChannelOpen: () =>
+        channel.send({
+          type: 'state',
+          microphone: this.media.microphoneEnabled,
+          camera: this.media.cameraEnabled,
+        }),
       onStateChange: (state) => {
         peer.connection = state;
         if (state === 'failed') {
-          this.#host.dispatch(new VideoChatErrorEvent(new VideoChatError('peer-unreachable',
-            `Could not connect to ${info.name || 'a participant'}.`)));
+          this.#host.dispatch(
+            new VideoChatErrorEvent(
+              new VideoChatError('peer-unreachable', `Could not connect to ${info.name || 'a participant'}.`),
+            ),
+          );
         }
         this.#host.requestUpdate();
       },

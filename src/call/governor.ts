@@ -5,7 +5,13 @@
  *
  * @module
  */
-import { cameraCaps, DEFAULT_BUDGET, screenCaps, type BandwidthBudget, type EncodingCaps } from '../negotiation/bandwidth.js';
+import {
+  cameraCaps,
+  DEFAULT_BUDGET,
+  screenCaps,
+  type BandwidthBudget,
+  type EncodingCaps,
+} from '../negotiation/bandwidth.js';
 import type { TrackKind } from '../protocol/negotiation.js';
 
 /** What the caps depend on besides the sender. */
@@ -19,7 +25,11 @@ export interface CallLoad {
 }
 
 /** Caps for the sender of `kind` sending `track`; undefined for audio. */
-export function encodingCaps(kind: TrackKind, track: MediaStreamTrack | null, load: CallLoad): EncodingCaps | undefined {
+export function encodingCaps(
+  kind: TrackKind,
+  track: MediaStreamTrack | null,
+  load: CallLoad,
+): EncodingCaps | undefined {
   const budget = { ...DEFAULT_BUDGET, ...load.bandwidth };
   if (kind === 'screen') return screenCaps(load.copies, budget);
   if (kind !== 'video') return undefined;

@@ -13,7 +13,10 @@ export const WARNING_INTERVAL_MS = 5000;
  * A reporter for one peer that passes at most one warning of each code per `intervalMs` (ms) on to `report` and drops
  * the others.
  */
-export function warningGate(report: (warning: Warning) => void, intervalMs = WARNING_INTERVAL_MS): (warning: Warning) => void {
+export function warningGate(
+  report: (warning: Warning) => void,
+  intervalMs = WARNING_INTERVAL_MS,
+): (warning: Warning) => void {
   const last = new Map<VideoChatWarningCode, number>();
   return (warning) => {
     const now = performance.now();

@@ -44,8 +44,11 @@ export class MediaController {
    * @param onTrack the live camera or microphone track changed during capture: replaced by {@link setDevice}, or
    *   `null` when the device went away (unplugged; `error` is then `device-lost`).
    */
-  constructor(onChange: () => void, onScreenEnded: () => void = () => undefined,
-    onTrack: (kind: CaptureKind, track: MediaStreamTrack | null) => void = () => undefined) {
+  constructor(
+    onChange: () => void,
+    onScreenEnded: () => void = () => undefined,
+    onTrack: (kind: CaptureKind, track: MediaStreamTrack | null) => void = () => undefined,
+  ) {
     this.#onChange = onChange;
     this.#onScreenEnded = onScreenEnded;
     this.#onTrack = onTrack;
@@ -56,7 +59,7 @@ export class MediaController {
 
   /** Refreshes {@link devices} (W3C Media Capture and Streams `enumerateDevices`). Never rejects. */
   readonly refreshDevices = async (): Promise<MediaDeviceInfo[]> => {
-    this.devices = await navigator.mediaDevices?.enumerateDevices().catch(() => []) ?? [];
+    this.devices = (await navigator.mediaDevices?.enumerateDevices().catch(() => [])) ?? [];
     this.#onChange();
     return this.devices;
   };
@@ -75,7 +78,9 @@ export class MediaController {
     if (kind !== 'audiooutput' && run) {
       let track: MediaStreamTrack | undefined;
       try {
-        [track] = (await navigator.mediaDevices.getUserMedia({ [type]: this.#constraints(type, { exact: deviceId }) })).getTracks();
+        [track] = (
+          await navigator.mediaDevices.getUserMedia({ [type]: this.#constraints(type, { exact: deviceId }) })
+        ).getTracks();
       } catch (cause) {
         this.error = mediaError(cause);
         this.#onChange();
@@ -83,7 +88,7 @@ export class MediaController {
       }
       if (run.aborted || !track) return track?.stop(); // stopped or restarted meanwhile
       this.track(type)?.stop();
-      this.#adopt([...this.stream?.getTracks().filter((t) => t.kind !== type) ?? [], track]);
+      this.#adopt([...(this.stream?.getTracks().filter((t) => t.kind !== type) ?? []), track]);
       if (this.track('audio') && this.track('video')) this.error = null;
       this.#onTrack(type, track);
     }
@@ -102,18 +107,25 @@ export class MediaController {
     let stream = source ?? null;
     if (!stream) {
       if (!navigator.mediaDevices?.getDisplayMedia) {
-        throw screenShareError(Object.assign(new Error('screen sharing is not supported here'), { name: 'NotSupportedError' }));
+        throw screenShareError(
+          Object.assign(new Error('screen sharing is not supported here'), { name: 'NotSupportedError' }),
+        );
       }
       try {
-        stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15, max: 30 } }, audio: false });
+        stream = await navigator.mediaDevices.getDisplayMedia({
+          video: { frameRate: { ideal: 15, max: 30 } },
+          audio: false,
+        });
       } catch (error) {
         // Closing the picker is a choice, not an error (browsers report it as NotAllowedError or AbortError).
-        if (error instanceof Error && (error.name === 'AbortError' || (error.name === 'NotAllowedError' && !source))) return null;
+        if (error instanceof Error && (error.name === 'AbortError' || (error.name === 'NotAllowedError' && !source)))
+          return null;
         throw screenShareError(error);
       }
     }
     const track = stream.getVideoTracks()[0];
-    if (!track) throw screenShareError(Object.assign(new Error('the source has no video track'), { name: 'NotFoundError' }));
+    if (!track)
+      throw screenShareError(Object.assign(new Error('the source has no video track'), { name: 'NotFoundError' }));
     this.screen = new MediaStream([track]);
     this.#screenTrack = track;
     this.#ownsScreen = !source;
@@ -156,8 +168,9 @@ export class MediaController {
     this.error = null;
     const devices = navigator.mediaDevices;
     if (!devices?.getUserMedia) {
-      this.error = mediaError(Object.assign(new Error('getUserMedia is unavailable (insecure context?)'),
-        { name: 'SecurityError' }));
+      this.error = mediaError(
+        Object.assign(new Error('getUserMedia is unavailable (insecure context?)'), { name: 'SecurityError' }),
+      );
       this.#onChange();
       return;
     }

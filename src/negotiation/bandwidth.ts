@@ -88,7 +88,11 @@ export function cameraCaps(
   const tier = CAMERA_TIERS.find((t) => kbps >= t.minKbps) ?? LOWEST_TIER;
   const source = options.sourceShortSide;
   const scale = source && source > tier.maxShortSide ? source / tier.maxShortSide : 1;
-  return { maxBitrate: kbps * 1000, scaleResolutionDownBy: Math.round(scale * 100) / 100, maxFramerate: tier.maxFramerate };
+  return {
+    maxBitrate: kbps * 1000,
+    scaleResolutionDownBy: Math.round(scale * 100) / 100,
+    maxFramerate: tier.maxFramerate,
+  };
 }
 
 /**
@@ -97,6 +101,11 @@ export function cameraCaps(
  * @param remotePeers how many peers receive a copy, ≥ 0; 0 is treated as 1.
  */
 export function screenCaps(remotePeers: number, budget: Readonly<BandwidthBudget> = DEFAULT_BUDGET): EncodingCaps {
-  const kbps = perCopy(budget.uplinkKbps * budget.screenShare, remotePeers, budget.screenFloorKbps, budget.screenCeilingKbps);
+  const kbps = perCopy(
+    budget.uplinkKbps * budget.screenShare,
+    remotePeers,
+    budget.screenFloorKbps,
+    budget.screenCeilingKbps,
+  );
   return { maxBitrate: kbps * 1000, scaleResolutionDownBy: 1, maxFramerate: kbps >= 600 ? 15 : 5 };
 }

@@ -47,7 +47,13 @@
  * @module
  */
 import type { Warning } from '../errors.js';
-import { DATA_CHANNEL, parseNegotiationMessage, type IceCandidate, type NegotiationMessage, type TrackKind } from '../protocol/negotiation.js';
+import {
+  DATA_CHANNEL,
+  parseNegotiationMessage,
+  type IceCandidate,
+  type NegotiationMessage,
+  type TrackKind,
+} from '../protocol/negotiation.js';
 import type { SignalData } from '../protocol/relay.js';
 import type { EncodingCaps } from './bandwidth.js';
 import { Transceivers } from './transceivers.js';
@@ -215,10 +221,12 @@ export class PeerSession {
    */
   applyEncodingCaps(): Promise<void> {
     const pc = this.#pc;
-    const job = this.#capsQueue.then(async () => {
-      if (!pc || this.#pc !== pc || pc.connectionState === 'closed') return;
-      await this.#tracks.applyCaps((kind, track) => this.#options.encodingCaps?.(kind, track));
-    }).catch((cause: unknown) => this.#warn('encoding-failed', 'setParameters', cause));
+    const job = this.#capsQueue
+      .then(async () => {
+        if (!pc || this.#pc !== pc || pc.connectionState === 'closed') return;
+        await this.#tracks.applyCaps((kind, track) => this.#options.encodingCaps?.(kind, track));
+      })
+      .catch((cause: unknown) => this.#warn('encoding-failed', 'setParameters', cause));
     this.#capsQueue = job;
     return job;
   }
@@ -396,9 +404,10 @@ export class PeerSession {
   /** (Re)starts the watchdog: `watchdogMs`, or `retryMs` once the session is `failed`. */
   #armWatchdog(): void {
     this.#clearWatchdog();
-    const ms = this.#state === 'failed'
-      ? this.#options.retryMs ?? SESSION_DEFAULTS.retryMs
-      : this.#options.watchdogMs ?? SESSION_DEFAULTS.watchdogMs;
+    const ms =
+      this.#state === 'failed'
+        ? (this.#options.retryMs ?? SESSION_DEFAULTS.retryMs)
+        : (this.#options.watchdogMs ?? SESSION_DEFAULTS.watchdogMs);
     this.#watchdog = setTimeout(() => {
       this.#watchdog = undefined;
       this.#restart();
@@ -475,7 +484,8 @@ export class PeerSession {
     const due = this.#pendingCandidates.filter((p) => p.gen === gen);
     this.#pendingCandidates = this.#pendingCandidates.filter((p) => p.gen > gen);
     for (const { candidate } of due) {
-      await pc.addIceCandidate(candidate)
+      await pc
+        .addIceCandidate(candidate)
         .catch((cause: unknown) => this.#warn('candidate-rejected', 'addIceCandidate', cause));
     }
   }

@@ -44,8 +44,12 @@ export class Transceivers {
     const known = this.senders.get(kind);
     if (known && known.currentDirection !== 'stopped') return known;
     const used = new Set(this.senders.values());
-    let transceiver = pc.getTransceivers().find((t) =>
-      !used.has(t) && t.currentDirection !== 'stopped' && t.mid !== null && this.remoteMedia.get(t.mid) === kind);
+    let transceiver = pc
+      .getTransceivers()
+      .find(
+        (t) =>
+          !used.has(t) && t.currentDirection !== 'stopped' && t.mid !== null && this.remoteMedia.get(t.mid) === kind,
+      );
     if (!transceiver && create) {
       const track = this.local.get(kind) ?? null;
       transceiver = pc.addTransceiver(track ?? MEDIA_KIND[kind], { direction: track ? 'sendrecv' : 'recvonly' });
@@ -86,7 +90,8 @@ export class Transceivers {
   }
 
   setRemoteTracks(tracks: Map<TrackKind, MediaStreamTrack>): void {
-    const same = tracks.size === this.remoteTracks.size &&
+    const same =
+      tracks.size === this.remoteTracks.size &&
       [...tracks].every(([kind, track]) => this.remoteTracks.get(kind) === track);
     if (same) return;
     this.remoteTracks = tracks;
@@ -103,15 +108,21 @@ export class Transceivers {
    * `setParameters` at a time). Senders not negotiated yet (no encodings) are skipped.
    * @throws the browser's `setParameters` rejection (`InvalidModificationError`, `InvalidStateError`, …).
    */
-  async applyCaps(capsFor: (kind: TrackKind, track: MediaStreamTrack | null) => EncodingCaps | undefined): Promise<void> {
+  async applyCaps(
+    capsFor: (kind: TrackKind, track: MediaStreamTrack | null) => EncodingCaps | undefined,
+  ): Promise<void> {
     for (const [kind, transceiver] of this.senders) {
       const caps = kind === 'audio' ? undefined : capsFor(kind, transceiver.sender.track);
       if (!caps || transceiver.currentDirection === 'stopped') continue;
       const parameters = transceiver.sender.getParameters();
       const encoding = parameters.encodings?.[0];
       if (!encoding) continue;
-      if (encoding.maxBitrate === caps.maxBitrate && encoding.maxFramerate === caps.maxFramerate &&
-        (encoding.scaleResolutionDownBy ?? 1) === caps.scaleResolutionDownBy) continue;
+      if (
+        encoding.maxBitrate === caps.maxBitrate &&
+        encoding.maxFramerate === caps.maxFramerate &&
+        (encoding.scaleResolutionDownBy ?? 1) === caps.scaleResolutionDownBy
+      )
+        continue;
       Object.assign(encoding, caps);
       await transceiver.sender.setParameters(parameters);
     }

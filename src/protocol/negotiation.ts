@@ -50,10 +50,14 @@ export interface NegotiationMessage {
 
 function isCandidate(v: unknown): v is IceCandidate {
   if (!isObject(v) || !isString(v['candidate'])) return false;
-  const mid = v['sdpMid'], index = v['sdpMLineIndex'], ufrag = v['usernameFragment'];
-  return (mid === undefined || mid === null || isString(mid)) &&
+  const mid = v['sdpMid'],
+    index = v['sdpMLineIndex'],
+    ufrag = v['usernameFragment'];
+  return (
+    (mid === undefined || mid === null || isString(mid)) &&
     (index === undefined || index === null || (Number.isInteger(index) && (index as number) >= 0)) &&
-    (ufrag === undefined || ufrag === null || isString(ufrag));
+    (ufrag === undefined || ufrag === null || isString(ufrag))
+  );
 }
 
 /** Parses the `data` of a signal from another peer into a {@link NegotiationMessage}. */
@@ -70,8 +74,7 @@ export function parseNegotiationMessage(data: SignalData): ParseResult<Negotiati
     }
     message.description = { type: d['type'], sdp: d['sdp'] };
     const media = data['media'] ?? {};
-    if (!isObject(media) ||
-      !Object.values(media).every((k) => (TRACK_KINDS as readonly unknown[]).includes(k))) {
+    if (!isObject(media) || !Object.values(media).every((k) => (TRACK_KINDS as readonly unknown[]).includes(k))) {
       return bad('negotiation.media must map mids to track kinds');
     }
     message.media = media as Record<string, TrackKind>;

@@ -64,7 +64,13 @@ export const MAX_SIGNAL_ENTRIES = 4096;
  *   over, other room, resume turned off). One generic message for every reason; nothing was joined: join afresh.
  */
 export const ERROR_CODES = [
-  'bad-message', 'not-joined', 'already-joined', 'room-full', 'unknown-peer', 'unauthorized', 'rate-limited',
+  'bad-message',
+  'not-joined',
+  'already-joined',
+  'room-full',
+  'unknown-peer',
+  'unauthorized',
+  'rate-limited',
   'resume-failed',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -226,9 +232,10 @@ function checkSignalShape(data: Json, field: string): string | undefined {
     const [value, depth] = top;
     if (typeof value !== 'object' || value === null) continue;
     if (depth > MAX_SIGNAL_DEPTH) return `${field} must nest at most ${MAX_SIGNAL_DEPTH} levels deep`;
-    const children = Array.isArray(value) ? value as unknown[] : Object.values(value);
+    const children = Array.isArray(value) ? (value as unknown[]) : Object.values(value);
     entries += children.length;
-    if (entries > MAX_SIGNAL_ENTRIES) return `${field} must hold at most ${MAX_SIGNAL_ENTRIES} keys and elements in all`;
+    if (entries > MAX_SIGNAL_ENTRIES)
+      return `${field} must hold at most ${MAX_SIGNAL_ENTRIES} keys and elements in all`;
     for (const child of children) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
   }
   return undefined;
@@ -250,8 +257,11 @@ export function isIceServer(v: unknown): v is IceServer {
   if (!isObject(v)) return false;
   const urls = v['urls'];
   const urlsOk = isString(urls) || (Array.isArray(urls) && urls.length > 0 && urls.every(isString));
-  return urlsOk && (v['username'] === undefined || isString(v['username'])) &&
-    (v['credential'] === undefined || isString(v['credential']));
+  return (
+    urlsOk &&
+    (v['username'] === undefined || isString(v['username'])) &&
+    (v['credential'] === undefined || isString(v['credential']))
+  );
 }
 
 /**
@@ -264,7 +274,8 @@ export function parseClientMessage(raw: unknown): ParseResult<ClientMessage> {
   const m = parsed.value;
   switch (m['type']) {
     case 'join': {
-      const problem = checkRoom(m['room'], 'join.room') ??
+      const problem =
+        checkRoom(m['room'], 'join.room') ??
         (m['name'] === undefined ? undefined : checkName(m['name'], 'join.name')) ??
         (m['token'] === undefined ? undefined : checkToken(m['token'], 'join.token'));
       if (problem) return bad(problem);
@@ -277,14 +288,20 @@ export function parseClientMessage(raw: unknown): ParseResult<ClientMessage> {
           return bad('join.protocol must be a positive integer');
         }
         if (!SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
-          return bad(`join.protocol ${version} is not supported: this relay speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}`);
+          return bad(
+            `join.protocol ${version} is not supported: this relay speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}`,
+          );
         }
         join.protocol = version;
       }
       if (m['resume'] !== undefined) {
         const r = m['resume'];
-        if (!isObject(r) || checkPeerId(r['id'], 'join.resume.id') !== undefined ||
-          !isString(r['secret']) || !RESUME_SECRET_PATTERN.test(r['secret'])) {
+        if (
+          !isObject(r) ||
+          checkPeerId(r['id'], 'join.resume.id') !== undefined ||
+          !isString(r['secret']) ||
+          !RESUME_SECRET_PATTERN.test(r['secret'])
+        ) {
           return bad('join.resume must be { id, secret } as received in welcome');
         }
         join.resume = { id: r['id'] as string, secret: r['secret'] };
@@ -293,7 +310,8 @@ export function parseClientMessage(raw: unknown): ParseResult<ClientMessage> {
     }
     case 'signal': {
       const data = m['data'];
-      const problem = checkPeerId(m['to'], 'signal.to') ??
+      const problem =
+        checkPeerId(m['to'], 'signal.to') ??
         (isObject(data) ? checkSignalShape(data, 'signal.data') : 'signal.data must be an object');
       return problem ? bad(problem) : ok({ type: 'signal', to: m['to'] as string, data: m['data'] as SignalData });
     }
@@ -311,10 +329,13 @@ export function parseServerMessage(raw: unknown): ParseResult<ServerMessage> {
   const m = parsed.value;
   switch (m['type']) {
     case 'welcome': {
-      const problem = checkPeerId(m['id'], 'welcome.id') ?? checkRoom(m['room'], 'welcome.room') ??
+      const problem =
+        checkPeerId(m['id'], 'welcome.id') ??
+        checkRoom(m['room'], 'welcome.room') ??
         (Array.isArray(m['peers']) ? undefined : 'welcome.peers must be an array') ??
         (Array.isArray(m['iceServers']) && m['iceServers'].every(isIceServer)
-          ? undefined : 'welcome.iceServers must be an array of ICE servers');
+          ? undefined
+          : 'welcome.iceServers must be an array of ICE servers');
       if (problem) return bad(problem);
       const peers: PeerInfo[] = [];
       for (const [i, p] of (m['peers'] as unknown[]).entries()) {
@@ -322,10 +343,16 @@ export function parseServerMessage(raw: unknown): ParseResult<ServerMessage> {
         if (!peer.ok) return peer;
         peers.push(peer.value);
       }
-      const welcome: WelcomeMessage = { type: 'welcome', id: m['id'] as string, room: m['room'] as string, peers,
-        iceServers: m['iceServers'] as IceServer[] };
+      const welcome: WelcomeMessage = {
+        type: 'welcome',
+        id: m['id'] as string,
+        room: m['room'] as string,
+        peers,
+        iceServers: m['iceServers'] as IceServer[],
+      };
       if (m['resume'] !== undefined) {
-        if (!isString(m['resume']) || !RESUME_SECRET_PATTERN.test(m['resume'])) return bad('welcome.resume must be a secret');
+        if (!isString(m['resume']) || !RESUME_SECRET_PATTERN.test(m['resume']))
+          return bad('welcome.resume must be a secret');
         welcome.resume = m['resume'];
       }
       if (m['resumed'] !== undefined) {
@@ -349,8 +376,8 @@ export function parseServerMessage(raw: unknown): ParseResult<ServerMessage> {
       return problem ? bad(problem) : ok({ type: 'peer-left', id: m['id'] as string });
     }
     case 'signal': {
-      const problem = checkPeerId(m['from'], 'signal.from') ??
-        (isObject(m['data']) ? undefined : 'signal.data must be an object');
+      const problem =
+        checkPeerId(m['from'], 'signal.from') ?? (isObject(m['data']) ? undefined : 'signal.data must be an object');
       return problem ? bad(problem) : ok({ type: 'signal', from: m['from'] as string, data: m['data'] as SignalData });
     }
     case 'error': {

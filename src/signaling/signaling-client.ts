@@ -73,7 +73,8 @@ export class SignalingClient {
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: SignalingClientOptions) {
-    if (!/^wss?:\/\//i.test(options.url)) throw new TypeError(`signal URL must start with ws:// or wss://: ${options.url}`);
+    if (!/^wss?:\/\//i.test(options.url))
+      throw new TypeError(`signal URL must start with ws:// or wss://: ${options.url}`);
     this.#options = options;
     this.#policy = { initialDelayMs: 250, maxDelayMs: 10_000, ...options.reconnect };
   }

@@ -14,13 +14,19 @@ function renderDevices(v: View): TemplateResult[] {
   const { t, call } = v;
   const media = call.media;
   return (
-    [['videoinput', t.camera], ['audioinput', t.microphone], ['audiooutput', t.speaker]] as const
+    [
+      ['videoinput', t.camera],
+      ['audioinput', t.microphone],
+      ['audiooutput', t.speaker],
+    ] as const
   ).flatMap(([kind, label]) => {
     const list = media.devices.filter((d) => d.kind === kind);
     if (!list.length || (kind === 'audiooutput' && !('setSinkId' in HTMLMediaElement.prototype))) return [];
     return html`<label>${label}<select part="device-select ${kind}-select" data-kind=${kind}
-        @change=${v.actions.chooseDevice}>${list.map((d, i) => html`<option value=${d.deviceId}
-          ?selected=${d.deviceId === media.chosen[kind]}>${d.label || `${label} ${i + 1}`}</option>`)}</select></label>`;
+        @change=${v.actions.chooseDevice}>${list.map(
+          (d, i) => html`<option value=${d.deviceId}
+          ?selected=${d.deviceId === media.chosen[kind]}>${d.label || `${label} ${i + 1}`}</option>`,
+        )}</select></label>`;
   });
 }
 

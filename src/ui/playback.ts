@@ -27,7 +27,9 @@ export class PlaybackController implements ReactiveController {
   /** Starts remote videos; where the browser blocks sound without a click, plays them muted and offers a button. */
   hostUpdated(): void {
     const sink = this.#sink();
-    for (const video of this.#host.renderRoot.querySelectorAll<HTMLVideoElement>(`${REMOTE}, video[part~="screen-video"]`)) {
+    for (const video of this.#host.renderRoot.querySelectorAll<HTMLVideoElement>(
+      `${REMOTE}, video[part~="screen-video"]`,
+    )) {
       // '' is the default speaker, which every video starts with.
       if (sink && video.sinkId !== sink) video.setSinkId(sink).catch(() => undefined);
       if (!video.paused || video.dataset['starting']) continue;

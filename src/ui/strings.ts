@@ -147,10 +147,17 @@ const loading: Record<string, Promise<unknown>> = {};
  * A built-in locale that is not loaded yet gives English now and starts loading it; `loaded` is called when it is
  * there (never if it cannot be fetched: the text stays English).
  */
-export function stringsFor(lang: string, overrides: Partial<VideoChatStrings> = {}, loaded?: () => void): VideoChatStrings {
+export function stringsFor(
+  lang: string,
+  overrides: Partial<VideoChatStrings> = {},
+  loaded?: () => void,
+): VideoChatStrings {
   const code = lang.toLowerCase().split('-')[0] ?? '';
   if (!locales[code] && lazy[code] && loaded) {
-    void (loading[code] ??= lazy[code]().then((m) => (locales[code] = m.default), () => undefined)).then((l) => l && loaded());
+    void (loading[code] ??= lazy[code]().then(
+      (m) => (locales[code] = m.default),
+      () => undefined,
+    )).then((l) => l && loaded());
   }
   const base = locales[code] ?? en;
   return { ...base, ...overrides, errors: { ...base.errors, ...overrides.errors } };

@@ -77,4 +77,3 @@ export interface View {
   readonly fullscreen: string | null;
   readonly actions: ViewActions;
 }
-

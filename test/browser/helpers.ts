@@ -12,7 +12,11 @@ export const uniqueRoom = (prefix = 'room'): string =>
   `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 
 /** Polls `predicate` every 50 ms until it returns a truthy value; rejects after `timeoutMs` naming `what`. */
-export async function waitFor<T>(what: string, predicate: () => T | Promise<T>, timeoutMs = 10_000): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  predicate: () => T | Promise<T>,
+  timeoutMs = 10_000,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -22,7 +26,8 @@ export async function waitFor<T>(what: string, predicate: () => T | Promise<T>, 
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -31,15 +36,22 @@ export async function waitFor<T>(what: string, predicate: () => T | Promise<T>, 
 export function nextEvent<E extends Event>(target: EventTarget, type: string, timeoutMs = 10_000): Promise<E> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no ${type} event within ${timeoutMs} ms`)), timeoutMs);
-    target.addEventListener(type, (event) => {
-      clearTimeout(timer);
-      resolve(event as E);
-    }, { once: true });
+    target.addEventListener(
+      type,
+      (event) => {
+        clearTimeout(timer);
+        resolve(event as E);
+      },
+      { once: true },
+    );
   });
 }
 
 /** Sums of inbound RTP counters in a stats report, by kind (W3C WebRTC Statistics `inbound-rtp`). */
-export function inbound(report: RTCStatsReport | undefined, trackId?: string): { framesDecoded: number; audioPackets: number } {
+export function inbound(
+  report: RTCStatsReport | undefined,
+  trackId?: string,
+): { framesDecoded: number; audioPackets: number } {
   let framesDecoded = 0;
   let audioPackets = 0;
   report?.forEach((s: Record<string, unknown>) => {
@@ -52,7 +64,12 @@ export function inbound(report: RTCStatsReport | undefined, trackId?: string): {
 }
 
 /** Waits until `sample()` grows between two reads at least `gapMs` apart (media is flowing, not just flowed). */
-export async function waitForGrowth(what: string, sample: () => Promise<number>, timeoutMs = 15_000, gapMs = 300): Promise<void> {
+export async function waitForGrowth(
+  what: string,
+  sample: () => Promise<number>,
+  timeoutMs = 15_000,
+  gapMs = 300,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let previous = await sample();
   while (Date.now() < deadline) {
@@ -87,8 +104,11 @@ export function canvasTrack(color: string, width = 160, height = 120): MediaStre
 export const shadow = (el: VideoChatElement): ShadowRoot => el.shadowRoot as ShadowRoot;
 
 /** The first element with CSS part `name` inside `root` (default: the element's shadow root). */
-export const part = <T extends Element = HTMLElement>(el: VideoChatElement, name: string, root: ParentNode = shadow(el)) =>
-  root.querySelector<T>(`[part~="${name}"]`);
+export const part = <T extends Element = HTMLElement>(
+  el: VideoChatElement,
+  name: string,
+  root: ParentNode = shadow(el),
+) => root.querySelector<T>(`[part~="${name}"]`);
 
 /** A `<video-chat>` on the real relay, resolved once the relay admitted it. */
 /** Two elements, Ada and Grace, admitted to `room` and both `in-call`. */
@@ -100,7 +120,9 @@ export async function inCall(room: string): Promise<[VideoChatElement, VideoChat
 }
 
 export async function joined(room: string, name: string): Promise<VideoChatElement> {
-  const el = await fixture<VideoChatElement>(html`<video-chat room=${room} signal-url=${relayUrl()} name=${name}></video-chat>`);
+  const el = await fixture<VideoChatElement>(
+    html`<video-chat room=${room} signal-url=${relayUrl()} name=${name}></video-chat>`,
+  );
   await waitFor(`${name} to be admitted`, () => el.peerId);
   return el;
 }

@@ -65,8 +65,14 @@ describe('calls through the demo page', { timeout: 180_000 }, () => {
 
     await leave(carol);
     const [aliceView, bobView] = await Promise.all([waitForRemoteCount(alice, 1), waitForRemoteCount(bob, 1)]);
-    assert.deepEqual(aliceView.peers.map((p) => p.name), ['Bob']);
-    assert.deepEqual(bobView.peers.map((p) => p.name), ['Alice']);
+    assert.deepEqual(
+      aliceView.peers.map((p) => p.name),
+      ['Bob'],
+    );
+    assert.deepEqual(
+      bobView.peers.map((p) => p.name),
+      ['Alice'],
+    );
     // The remaining pair is still connected.
     await Promise.all([assertSeesMediaFrom(alice, [bob]), assertSeesMediaFrom(bob, [alice])]);
   });

@@ -50,8 +50,10 @@ export function turnserverPath(): string {
   } catch {
     // not installed: fall through
   }
-  throw new Error('turnserver (coturn) is not installed: run `bash scripts/ensure-system-deps.sh --with-turn` ' +
-    "(as root on Debian it installs the 'coturn' package) or `apt-get install coturn`");
+  throw new Error(
+    'turnserver (coturn) is not installed: run `bash scripts/ensure-system-deps.sh --with-turn` ' +
+      "(as root on Debian it installs the 'coturn' package) or `apt-get install coturn`",
+  );
 }
 
 const processes = new Set<ChildProcess>();
@@ -111,22 +113,41 @@ export async function startCoturn(options: { secret?: string; address?: string }
   const address = options.address ?? '127.0.0.1';
   const port = await freeUdpPort(address);
   const minPort = 49152 + (instances++ % 100) * 100;
-  const child = spawn(binary, [
-    '-n', `--listening-ip=${address}`, `--relay-ip=${address}`, `--listening-port=${port}`,
-    `--min-port=${minPort}`, `--max-port=${minPort + 99}`, '--realm=example.test', '--use-auth-secret',
-    `--static-auth-secret=${secret}`, '--allow-loopback-peers', '--no-tls', '--no-dtls', '--no-cli', '--fingerprint',
-    `--pidfile=${join(dir, 'turnserver.pid')}`, `--userdb=${join(dir, 'turndb.sqlite')}`,
-    `--log-file=${join(dir, 'turn.log')}`, '--simple-log',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    binary,
+    [
+      '-n',
+      `--listening-ip=${address}`,
+      `--relay-ip=${address}`,
+      `--listening-port=${port}`,
+      `--min-port=${minPort}`,
+      `--max-port=${minPort + 99}`,
+      '--realm=example.test',
+      '--use-auth-secret',
+      `--static-auth-secret=${secret}`,
+      '--allow-loopback-peers',
+      '--no-tls',
+      '--no-dtls',
+      '--no-cli',
+      '--fingerprint',
+      `--pidfile=${join(dir, 'turnserver.pid')}`,
+      `--userdb=${join(dir, 'turndb.sqlite')}`,
+      `--log-file=${join(dir, 'turn.log')}`,
+      '--simple-log',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   processes.add(child);
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-5_000);
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => {
-    processes.delete(child);
-    resolve();
-  }));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      processes.delete(child);
+      resolve();
+    }),
+  );
   const log = (): string => {
     try {
       return readFileSync(join(dir, 'turn.log'), 'utf8').split('\n').slice(-30).join('\n');

@@ -26,12 +26,16 @@ function recordViolations(): void {
   const seen: string[] = [];
   Object.defineProperty(window, '__cspViolations', { value: seen });
   document.addEventListener('securitypolicyviolation', (event) => {
-    seen.push(`${event.effectiveDirective} blocked ${event.blockedURI || '(inline)'} at ${event.sourceFile}:${event.lineNumber} ${event.sample}`);
+    seen.push(
+      `${event.effectiveDirective} blocked ${event.blockedURI || '(inline)'} at ${event.sourceFile}:${event.lineNumber} ${event.sample}`,
+    );
   });
 }
 
 const violations = (page: Page) =>
-  page.evaluate(() => [...((window as unknown as { __cspViolations?: string[] }).__cspViolations ?? ['(listener missing)'])]);
+  page.evaluate(() => [
+    ...((window as unknown as { __cspViolations?: string[] }).__cspViolations ?? ['(listener missing)']),
+  ]);
 
 /** The bounding boxes of the local and the remote tile. */
 const tileBoxes = (page: Page) =>
@@ -39,7 +43,9 @@ const tileBoxes = (page: Page) =>
     const root = document.querySelector('video-chat')?.shadowRoot;
     const box = (part: string) => {
       const r = root?.querySelector(`[part~="${part}"]`)?.getBoundingClientRect();
-      return r ? { left: r.left, top: r.top, right: r.right, bottom: r.bottom, width: r.width, height: r.height } : null;
+      return r
+        ? { left: r.left, top: r.top, right: r.right, bottom: r.bottom, width: r.width, height: r.height }
+        : null;
     };
     return { local: box('local-tile'), remote: box('remote-tile') };
   });
@@ -47,7 +53,10 @@ const tileBoxes = (page: Page) =>
 async function expectSideBySide(who: Participant): Promise<void> {
   const { local, remote } = await tileBoxes(who.page);
   assert.ok(local && remote, `${who.name}: both tiles shown`);
-  assert.ok(Math.abs(local.top - remote.top) < 1, `${who.name}: tiles on one row: ${JSON.stringify({ local, remote })}`);
+  assert.ok(
+    Math.abs(local.top - remote.top) < 1,
+    `${who.name}: tiles on one row: ${JSON.stringify({ local, remote })}`,
+  );
   assert.ok(local.right <= remote.left, `${who.name}: self-view left of the remote tile`);
   assert.ok(Math.abs(local.width - remote.width) < 1 && remote.width > 200, `${who.name}: equal tiles, not one column`);
 }
@@ -67,9 +76,15 @@ describe('embedding under a strict Content-Security-Policy', { timeout: 120_000 
     assert.equal(response?.headers()['content-security-policy'], strictCsp(relay.url));
     await ada.page.waitForFunction(() => customElements.get('video-chat') !== undefined, { timeout: 20_000 });
 
-    const [fromGrace, fromAda] = await Promise.all([waitForMediaFlowing(ada, 1, 30_000), waitForMediaFlowing(grace, 1, 30_000)]);
+    const [fromGrace, fromAda] = await Promise.all([
+      waitForMediaFlowing(ada, 1, 30_000),
+      waitForMediaFlowing(grace, 1, 30_000),
+    ]);
     for (const media of [fromGrace[0], fromAda[0]]) {
-      assert.ok(media && media.videoWidth > 0 && media.framesDecoded > 0, `remote video decoding: ${JSON.stringify(media)}`);
+      assert.ok(
+        media && media.videoWidth > 0 && media.framesDecoded > 0,
+        `remote video decoding: ${JSON.stringify(media)}`,
+      );
     }
     assert.equal(fromGrace[0]?.name, 'Grace');
     assert.equal(fromAda[0]?.name, 'Ada');
@@ -89,10 +104,12 @@ describe('embedding under a strict Content-Security-Policy', { timeout: 120_000 
         }
       });
       assert.equal(refused, true, `${who.name}: Trusted Types enforced`);
-      const after = await who.page.waitForFunction(
-        () => ((window as unknown as { __cspViolations: string[] }).__cspViolations.length > 0),
-        { timeout: 5_000, polling: 100 },
-      ).then(() => violations(who.page));
+      const after = await who.page
+        .waitForFunction(() => (window as unknown as { __cspViolations: string[] }).__cspViolations.length > 0, {
+          timeout: 5_000,
+          polling: 100,
+        })
+        .then(() => violations(who.page));
       assert.equal(after.length, 1, `${who.name}: the probe reported once: ${after.join('\n')}`);
       assert.match(after[0] ?? '', /trusted-types|require-trusted-types-for/);
     }
@@ -102,22 +119,43 @@ describe('embedding under a strict Content-Security-Policy', { timeout: 120_000 
     const relay = await startRelayServer();
     const browser = await launchChromium();
     const themes = await openParticipant(browser, new URL('themes.html', relay.url).href, {
-      room: uniqueRoom('themes'), name: 'unused', init: recordViolations,
+      room: uniqueRoom('themes'),
+      name: 'unused',
+      init: recordViolations,
     });
     const csp = (await themes.page.reload({ waitUntil: 'load' }))?.headers()['content-security-policy'] ?? '';
-    for (const directive of ["script-src 'self'", "style-src 'self'", "frame-ancestors 'self'", "require-trusted-types-for 'script'",
-      'trusted-types lit-html']) {
+    for (const directive of [
+      "script-src 'self'",
+      "style-src 'self'",
+      "frame-ancestors 'self'",
+      "require-trusted-types-for 'script'",
+      'trusted-types lit-html',
+    ]) {
       assert.ok(csp.includes(directive), `${directive} in ${csp}`);
     }
     // The two themed elements call each other; the page's own stylesheet applies (no inline style).
-    await themes.page.waitForFunction(() => [...document.querySelectorAll('video-chat')].every((el) =>
-      (el as HTMLElement & { state: string }).state === 'in-call'), { timeout: 30_000, polling: 250 });
-    assert.equal(await themes.page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(236, 239, 243)');
+    await themes.page.waitForFunction(
+      () =>
+        [...document.querySelectorAll('video-chat')].every(
+          (el) => (el as HTMLElement & { state: string }).state === 'in-call',
+        ),
+      { timeout: 30_000, polling: 250 },
+    );
+    assert.equal(
+      await themes.page.evaluate(() => getComputedStyle(document.body).backgroundColor),
+      'rgb(236, 239, 243)',
+    );
     assert.deepEqual(await violations(themes.page), [], themes.logs.join('\n'));
 
-    const demo = await openParticipant(browser, relay.url, { room: uniqueRoom('demo'), name: 'Ada', init: recordViolations });
-    await demo.page.waitForFunction(() => (document.querySelector('video-chat') as HTMLElement & { state: string }).state === 'waiting',
-      { timeout: 20_000, polling: 250 });
+    const demo = await openParticipant(browser, relay.url, {
+      room: uniqueRoom('demo'),
+      name: 'Ada',
+      init: recordViolations,
+    });
+    await demo.page.waitForFunction(
+      () => (document.querySelector('video-chat') as HTMLElement & { state: string }).state === 'waiting',
+      { timeout: 20_000, polling: 250 },
+    );
     assert.deepEqual(await violations(demo.page), [], demo.logs.join('\n'));
   });
 });

@@ -24,23 +24,32 @@ import {
  * RTCPeerConnection makes a new certificate, so equal fingerprints mean the same connection.
  */
 async function fingerprints(page: Page): Promise<string[]> {
-  return withTimeout(page.evaluate(async () => {
-    type Chat = HTMLElement & { peers: readonly { id: string }[]; getStats(id: string): Promise<RTCStatsReport | undefined> };
-    const chat = document.querySelector('video-chat') as Chat;
-    const found: string[] = [];
-    for (const { id } of chat.peers) {
-      (await chat.getStats(id))?.forEach((s: Record<string, unknown>) => {
-        if (s['type'] === 'certificate') found.push(String(s['fingerprint']));
-      });
-    }
-    return found.sort();
-  }), 10_000, 'reading certificates');
+  return withTimeout(
+    page.evaluate(async () => {
+      type Chat = HTMLElement & {
+        peers: readonly { id: string }[];
+        getStats(id: string): Promise<RTCStatsReport | undefined>;
+      };
+      const chat = document.querySelector('video-chat') as Chat;
+      const found: string[] = [];
+      for (const { id } of chat.peers) {
+        (await chat.getStats(id))?.forEach((s: Record<string, unknown>) => {
+          if (s['type'] === 'certificate') found.push(String(s['fingerprint']));
+        });
+      }
+      return found.sort();
+    }),
+    10_000,
+    'reading certificates',
+  );
 }
 
 /** Alice's camera as her local preview shows it. */
 const localCamera = (page: Page): Promise<{ deviceId: string; id: string; live: boolean }> =>
   page.evaluate(() => {
-    const video = document.querySelector('video-chat')?.shadowRoot?.querySelector<HTMLVideoElement>('[part~="local-video"]');
+    const video = document
+      .querySelector('video-chat')
+      ?.shadowRoot?.querySelector<HTMLVideoElement>('[part~="local-video"]');
     const track = (video?.srcObject as MediaStream | null)?.getVideoTracks()[0];
     return { deviceId: track?.getSettings().deviceId ?? '', id: track?.id ?? '', live: track?.readyState === 'live' };
   });
@@ -61,22 +70,28 @@ describe('devices across browser processes', { timeout: 120_000 }, () => {
     const before = await localCamera(alice.page);
 
     // As a person does it: the settings button, then another camera in the list.
-    const chosen = await withTimeout(alice.page.evaluate(async () => {
-      const root = document.querySelector('video-chat')?.shadowRoot as ShadowRoot;
-      root.querySelector<HTMLButtonElement>('[part~="settings-button"]')?.click();
-      let select: HTMLSelectElement | null = null;
-      for (let i = 0; i < 100 && !select; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        select = root.querySelector<HTMLSelectElement>('[part~="videoinput-select"]');
-      }
-      if (!select) throw new Error('no camera select');
-      const changed = new Promise((resolve) => root.host.addEventListener('vc-device-change', resolve, { once: true }));
-      // The last camera: fake_device_2 (fake_device_1 is a depth camera WebRTC does not send; see browsers.ts).
-      select.value = select.options[select.options.length - 1]?.value ?? '';
-      select.dispatchEvent(new Event('change'));
-      await changed;
-      return { value: select.value, count: select.options.length };
-    }), 15_000, 'choosing a camera');
+    const chosen = await withTimeout(
+      alice.page.evaluate(async () => {
+        const root = document.querySelector('video-chat')?.shadowRoot as ShadowRoot;
+        root.querySelector<HTMLButtonElement>('[part~="settings-button"]')?.click();
+        let select: HTMLSelectElement | null = null;
+        for (let i = 0; i < 100 && !select; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          select = root.querySelector<HTMLSelectElement>('[part~="videoinput-select"]');
+        }
+        if (!select) throw new Error('no camera select');
+        const changed = new Promise((resolve) =>
+          root.host.addEventListener('vc-device-change', resolve, { once: true }),
+        );
+        // The last camera: fake_device_2 (fake_device_1 is a depth camera WebRTC does not send; see browsers.ts).
+        select.value = select.options[select.options.length - 1]?.value ?? '';
+        select.dispatchEvent(new Event('change'));
+        await changed;
+        return { value: select.value, count: select.options.length };
+      }),
+      15_000,
+      'choosing a camera',
+    );
     assert.ok(chosen.count >= 2, `Chromium lists ${chosen.count} cameras`);
 
     const after = await localCamera(alice.page);

@@ -40,7 +40,10 @@ export function strictCsp(relayUrl: string): string {
 }
 
 /** Starts the page server on 127.0.0.1 (closed by the harness's closeAll); resolves with its base URL. */
-export async function startEmbedPage(relayUrl: string, { csp = false }: { csp?: boolean } = {}): Promise<{ url: string }> {
+export async function startEmbedPage(
+  relayUrl: string,
+  { csp = false }: { csp?: boolean } = {},
+): Promise<{ url: string }> {
   const relay = new URL(relayUrl);
   const server = createServer((req, res) => {
     const params = new URL(req.url ?? '/', 'http://page.invalid').searchParams;
@@ -51,7 +54,10 @@ export async function startEmbedPage(relayUrl: string, { csp = false }: { csp?: 
       ['ice-transport-policy', params.get('policy')],
       ['ice-servers', params.get('ice')],
     ];
-    const markup = attrs.filter(([, v]) => v !== null).map(([k, v]) => `${k}="${escapeAttr(v ?? '')}"`).join(' ');
+    const markup = attrs
+      .filter(([, v]) => v !== null)
+      .map(([k, v]) => `${k}="${escapeAttr(v ?? '')}"`)
+      .join(' ');
     res.writeHead(200, {
       'content-type': 'text/html; charset=utf-8',
       ...(csp ? { 'content-security-policy': strictCsp(relayUrl) } : {}),
@@ -62,10 +68,13 @@ export async function startEmbedPage(relayUrl: string, { csp = false }: { csp?: 
       <video-chat ${markup}></video-chat></body></html>`);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onTeardown(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
+  onTeardown(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   const { port } = server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}/` };
 }

@@ -19,7 +19,11 @@ import {
 
 /** Runs `fn` in the page until it returns a truthy value (bounded), returning that value. */
 async function poll<T>(page: Page, what: string, fn: () => T, timeoutMs = 15_000): Promise<T> {
-  const handle = await withTimeout(page.waitForFunction(fn, { timeout: timeoutMs, polling: 100 }), timeoutMs + 1_000, what);
+  const handle = await withTimeout(
+    page.waitForFunction(fn, { timeout: timeoutMs, polling: 100 }),
+    timeoutMs + 1_000,
+    what,
+  );
   return (await handle.jsonValue()) as T;
 }
 
@@ -34,8 +38,10 @@ async function clickPart(page: Page, name: string): Promise<void> {
 async function sendChat(p: Participant, text: string): Promise<void> {
   await clickPart(p.page, 'chat-button');
   // The chat panel is its own chunk, fetched when first opened: as a person would, wait until it shows.
-  await p.page.waitForFunction(() =>
-    document.querySelector('video-chat')?.shadowRoot?.querySelector('[part~="chat-input"]'), { timeout: 10_000 });
+  await p.page.waitForFunction(
+    () => document.querySelector('video-chat')?.shadowRoot?.querySelector('[part~="chat-input"]'),
+    { timeout: 10_000 },
+  );
   await p.page.evaluate((t) => {
     const root = document.querySelector('video-chat')?.shadowRoot;
     const input = root?.querySelector<HTMLInputElement>('[part~="chat-input"]');
@@ -64,7 +70,12 @@ describe('in-call features', { timeout: 180_000 }, () => {
       const texts = await poll(p.page, `${p.name}: three chat messages`, () => {
         const root = document.querySelector('video-chat')?.shadowRoot;
         const items = [...(root?.querySelectorAll('[part~="chat-message"]') ?? [])];
-        return items.length === 3 && items.map((li) => `${li.querySelector('[part~="chat-name"]')?.textContent}: ${li.querySelector('p')?.textContent}`);
+        return (
+          items.length === 3 &&
+          items.map(
+            (li) => `${li.querySelector('[part~="chat-name"]')?.textContent}: ${li.querySelector('p')?.textContent}`,
+          )
+        );
       });
       const expected = people.map((q) => `${q === p ? 'You' : q.name}: hello from ${q.name} <b>!</b>`);
       assert.deepEqual([...(texts as string[])].sort(), expected.sort(), `${p.name}'s chat`);
@@ -76,8 +87,9 @@ describe('in-call features', { timeout: 180_000 }, () => {
     for (const p of people.slice(1)) {
       const seen = await poll(p.page, `${p.name}: Alice muted and camera off`, () => {
         const root = document.querySelector('video-chat')?.shadowRoot;
-        const tile = [...(root?.querySelectorAll('[part~="remote-tile"]') ?? [])]
-          .find((t) => t.querySelector('[part~="name"]')?.textContent?.includes('Alice'));
+        const tile = [...(root?.querySelectorAll('[part~="remote-tile"]') ?? [])].find((t) =>
+          t.querySelector('[part~="name"]')?.textContent?.includes('Alice'),
+        );
         const muted = Boolean(tile?.querySelector('[part~="mic-off"]'));
         const placeholder = tile?.querySelector('.placeholder')?.textContent;
         return muted && placeholder ? placeholder : false;

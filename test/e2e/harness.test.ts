@@ -98,14 +98,20 @@ describe('e2e harness', { timeout: 90_000 }, () => {
     try {
       await assert.rejects(launchChromium(), /refusing to start a browser/);
     } finally {
-      for (const [key, value] of [['CI', saved.CI], ['VIDEO_CHAT_NETNS', saved.NETNS]] as const) {
+      for (const [key, value] of [
+        ['CI', saved.CI],
+        ['VIDEO_CHAT_NETNS', saved.NETNS],
+      ] as const) {
         if (value === undefined) delete process.env[key];
         else process.env[key] = value;
       }
     }
   });
 
-  for (const [kind, launch] of [['Chromium', launchChromium], ['Firefox ESR', launchFirefox]] as const) {
+  for (const [kind, launch] of [
+    ['Chromium', launchChromium],
+    ['Firefox ESR', launchFirefox],
+  ] as const) {
     it(`${kind}: loads a page, gets fake media, reads the stand-in element`, async () => {
       const browser = await launch();
       const p = await openParticipant(browser, baseUrl, { room: 'r', name: 'Zoe' });

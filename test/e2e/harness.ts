@@ -16,13 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import {
-  assertNetworkIsolation,
-  CHROMIUM_ARGS,
-  chromiumPath,
-  FIREFOX_PREFS,
-  firefoxPath,
-} from './browsers.js';
+import { assertNetworkIsolation, CHROMIUM_ARGS, chromiumPath, FIREFOX_PREFS, firefoxPath } from './browsers.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // timing helpers
@@ -139,10 +133,16 @@ export async function startRelayServer(extraArgs: readonly string[] = []): Promi
     });
     child.once('error', reject);
     child.once('exit', (code, signal) =>
-      reject(new Error(`relay server exited (${signal ?? code}) before printing its URL; stderr: ${stderr}`)));
+      reject(new Error(`relay server exited (${signal ?? code}) before printing its URL; stderr: ${stderr}`)),
+    );
   });
   try {
-    return { url: await withTimeout(url, 15_000, 'starting the relay server'), process: child, stderr: () => stderr, close };
+    return {
+      url: await withTimeout(url, 15_000, 'starting the relay server'),
+      process: child,
+      stderr: () => stderr,
+      close,
+    };
   } catch (error) {
     await close();
     throw error;
@@ -354,7 +354,11 @@ export async function waitForState(
  * Polls (every 250 ms, ≤ `timeoutMs`) until the element lists exactly `count` peers and shows exactly `count` remote
  * tiles, for the same peer ids.
  */
-export async function waitForRemoteCount(who: Participant | Page, count: number, timeoutMs = 15_000): Promise<ChatView> {
+export async function waitForRemoteCount(
+  who: Participant | Page,
+  count: number,
+  timeoutMs = 15_000,
+): Promise<ChatView> {
   const deadline = Date.now() + timeoutMs;
   let view: ChatView | undefined;
   for (let i = 0; Date.now() < deadline && i < 10_000; i++) {

@@ -33,16 +33,20 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /** Badge text of each remote tile (`[part~="badge"]` in `[part~="tile"][data-peer-id]`), by peer name. */
 async function badges(page: Page): Promise<Record<string, string>> {
-  return withTimeout(page.evaluate(() => {
-    type Chat = HTMLElement & { peers: readonly { id: string; name: string }[] };
-    const chat = document.querySelector('video-chat') as Chat | null;
-    const out: Record<string, string> = {};
-    for (const { id, name } of chat?.peers ?? []) {
-      const tile = chat?.shadowRoot?.querySelector(`[part~="tile"][data-peer-id="${CSS.escape(id)}"]`);
-      out[name] = tile?.querySelector('[part~="badge"]')?.textContent?.trim() ?? '';
-    }
-    return out;
-  }), 10_000, 'reading tile badges');
+  return withTimeout(
+    page.evaluate(() => {
+      type Chat = HTMLElement & { peers: readonly { id: string; name: string }[] };
+      const chat = document.querySelector('video-chat') as Chat | null;
+      const out: Record<string, string> = {};
+      for (const { id, name } of chat?.peers ?? []) {
+        const tile = chat?.shadowRoot?.querySelector(`[part~="tile"][data-peer-id="${CSS.escape(id)}"]`);
+        out[name] = tile?.querySelector('[part~="badge"]')?.textContent?.trim() ?? '';
+      }
+      return out;
+    }),
+    10_000,
+    'reading tile badges',
+  );
 }
 
 /** Frames decoded so far from the peer called `name`, as `who` sees them. */
@@ -75,8 +79,11 @@ async function threeOnTwoTurnServers(): Promise<Call> {
   const room = uniqueRoom('ice-faults');
   const [ba, bb, bc] = await Promise.all([launchChromium(), launchChromium(), launchChromium()]);
   const join = async (browser: typeof ba, name: string, turn: Coturn) => {
-    const who = await openParticipant(browser, pageUrl(site.url, { policy: 'relay', iceServers: [turn.iceServer(name)] }),
-      { room, name });
+    const who = await openParticipant(
+      browser,
+      pageUrl(site.url, { policy: 'relay', iceServers: [turn.iceServer(name)] }),
+      { room, name },
+    );
     await waitForState(who, ['waiting', 'in-call'], 20_000);
     return who;
   };
@@ -105,18 +112,26 @@ describe('ICE faults through real TURN servers', { timeout: 240_000 }, () => {
     try {
       // The outage is real: frames from Alice stop arriving at Bob.
       let last = -1;
-      await until('frames from Alice stall at Bob', async () => {
-        const now = await framesFrom(bob, 'Alice');
-        const stalled = now === last;
-        last = now;
-        return stalled;
-      }, 8_000);
+      await until(
+        'frames from Alice stall at Bob',
+        async () => {
+          const now = await framesFrom(bob, 'Alice');
+          const stalled = now === last;
+          last = now;
+          return stalled;
+        },
+        8_000,
+      );
       await sleep(2_500); // about 4 s in all: longer than ICE needs to notice (disconnected), shorter than 10 s
     } finally {
       a.resume();
     }
     const stalledAt = await framesFrom(bob, 'Alice');
-    await until('frames from Alice flow again at Bob', async () => (await framesFrom(bob, 'Alice')) > stalledAt, 20_000);
+    await until(
+      'frames from Alice flow again at Bob',
+      async () => (await framesFrom(bob, 'Alice')) > stalledAt,
+      20_000,
+    );
     await waitForMediaFlowing(alice, 2, 20_000);
 
     const after = (await selectedPairs(bob.page)).find((p) => p.name === 'Alice');
@@ -133,30 +148,48 @@ describe('ICE faults through real TURN servers', { timeout: 240_000 }, () => {
     a.pause();
     try {
       // Quick recovery (ICE restart, three recreations 10 s apart) cannot work: about 40 s until "failed".
-      await until('Bob and Carol show Alice as unreachable, Alice shows both', async () => {
-        const [ofBob, ofCarol, ofAlice] = await Promise.all([badges(bob.page), badges(carol.page), badges(alice.page)]);
-        return ofBob['Alice'] === 'Could not connect' && ofCarol['Alice'] === 'Could not connect' &&
-          ofAlice['Bob'] === 'Could not connect' && ofAlice['Carol'] === 'Could not connect';
-      }, 90_000);
+      await until(
+        'Bob and Carol show Alice as unreachable, Alice shows both',
+        async () => {
+          const [ofBob, ofCarol, ofAlice] = await Promise.all([
+            badges(bob.page),
+            badges(carol.page),
+            badges(alice.page),
+          ]);
+          return (
+            ofBob['Alice'] === 'Could not connect' &&
+            ofCarol['Alice'] === 'Could not connect' &&
+            ofAlice['Bob'] === 'Could not connect' &&
+            ofAlice['Carol'] === 'Could not connect'
+          );
+        },
+        90_000,
+      );
       // Meanwhile Bob and Carol (through coturn B) kept seeing each other, and still do, with no error on their tiles.
       assert.equal((await badges(bob.page))['Carol'], '');
       assert.equal((await badges(carol.page))['Bob'], '');
       assert.ok((await framesFrom(bob, 'Carol')) > bobFromCarol, 'Bob kept decoding Carol');
       assert.ok((await framesFrom(carol, 'Bob')) > carolFromBob, 'Carol kept decoding Bob');
-      await Promise.all([bob, carol].map(async (who) => {
-        const other = who === bob ? 'Carol' : 'Bob';
-        const x = await framesFrom(who, other);
-        await until(`${who.name} still decodes ${other}`, async () => (await framesFrom(who, other)) > x, 5_000);
-      }));
+      await Promise.all(
+        [bob, carol].map(async (who) => {
+          const other = who === bob ? 'Carol' : 'Bob';
+          const x = await framesFrom(who, other);
+          await until(`${who.name} still decodes ${other}`, async () => (await framesFrom(who, other)) > x, 5_000);
+        }),
+      );
     } finally {
       a.resume();
     }
 
     // Nobody reloads: the slow retries (every 15 s) reconnect Alice once her TURN server answers again.
     await Promise.all([alice, bob, carol].map((who) => waitForMediaFlowing(who, 2, 60_000)));
-    await until('no tile shows an error', async () => {
-      const all = await Promise.all([alice, bob, carol].map((who) => badges(who.page)));
-      return all.every((b) => Object.values(b).every((text) => text === ''));
-    }, 15_000);
+    await until(
+      'no tile shows an error',
+      async () => {
+        const all = await Promise.all([alice, bob, carol].map((who) => badges(who.page)));
+        return all.every((b) => Object.values(b).every((text) => text === ''));
+      },
+      15_000,
+    );
   });
 });

@@ -31,33 +31,38 @@ export async function selectedPairs(page: Page): Promise<SelectedPair[]> {
       };
       const chat = document.querySelector('video-chat') as Chat | null;
       if (!chat) return [];
-      return Promise.all(chat.peers.map(async ({ id, name }) => {
-        const report = await chat.getStats(id);
-        const all: Record<string, unknown>[] = [];
-        report?.forEach((s: Record<string, unknown>) => all.push(s));
-        const byId = new Map(all.map((s) => [s['id'], s]));
-        const transport = all.find((s) => s['type'] === 'transport' && s['selectedCandidatePairId']);
-        const pair = transport
-          ? byId.get(transport['selectedCandidatePairId'])
-          : all.find((s) => s['type'] === 'candidate-pair' && (s['selected'] === true ||
-              (s['nominated'] === true && s['state'] === 'succeeded')));
-        const local = pair ? byId.get(pair['localCandidateId']) : undefined;
-        const remote = pair ? byId.get(pair['remoteCandidateId']) : undefined;
-        let framesDecoded = 0;
-        for (const s of all) {
-          if (s['type'] === 'inbound-rtp' && (s['kind'] ?? s['mediaType']) === 'video') {
-            framesDecoded += Number(s['framesDecoded'] ?? 0);
+      return Promise.all(
+        chat.peers.map(async ({ id, name }) => {
+          const report = await chat.getStats(id);
+          const all: Record<string, unknown>[] = [];
+          report?.forEach((s: Record<string, unknown>) => all.push(s));
+          const byId = new Map(all.map((s) => [s['id'], s]));
+          const transport = all.find((s) => s['type'] === 'transport' && s['selectedCandidatePairId']);
+          const pair = transport
+            ? byId.get(transport['selectedCandidatePairId'])
+            : all.find(
+                (s) =>
+                  s['type'] === 'candidate-pair' &&
+                  (s['selected'] === true || (s['nominated'] === true && s['state'] === 'succeeded')),
+              );
+          const local = pair ? byId.get(pair['localCandidateId']) : undefined;
+          const remote = pair ? byId.get(pair['remoteCandidateId']) : undefined;
+          let framesDecoded = 0;
+          for (const s of all) {
+            if (s['type'] === 'inbound-rtp' && (s['kind'] ?? s['mediaType']) === 'video') {
+              framesDecoded += Number(s['framesDecoded'] ?? 0);
+            }
           }
-        }
-        return {
-          peerId: id,
-          name,
-          localType: local?.['candidateType'] as string | undefined,
-          remoteType: remote?.['candidateType'] as string | undefined,
-          localId: local?.['id'] as string | undefined,
-          framesDecoded,
-        };
-      }));
+          return {
+            peerId: id,
+            name,
+            localType: local?.['candidateType'] as string | undefined,
+            remoteType: remote?.['candidateType'] as string | undefined,
+            localId: local?.['id'] as string | undefined,
+            framesDecoded,
+          };
+        }),
+      );
     }),
     10_000,
     'reading candidate pairs',

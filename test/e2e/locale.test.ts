@@ -33,17 +33,23 @@ async function startGermanPage(relayUrl: string): Promise<string> {
         signal-url="ws://${relay.host}/"></video-chat></body></html>`);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onTeardown(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
+  onTeardown(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 }
 
 describe('German from a cross-origin script tag', { timeout: 120_000 }, () => {
   afterEach(() => closeAll());
 
-  for (const [kind, launch] of [['Chromium', launchChromium], ['Firefox ESR', launchFirefox]] as const) {
+  for (const [kind, launch] of [
+    ['Chromium', launchChromium],
+    ['Firefox ESR', launchFirefox],
+  ] as const) {
     it(`${kind}: the element loads video-chat-de.js from the relay's origin and speaks German`, async () => {
       const relay = await startRelayServer();
       const page = await startGermanPage(relay.url);
@@ -52,10 +58,18 @@ describe('German from a cross-origin script tag', { timeout: 120_000 }, () => {
       const visitor = await openParticipant(browser, page, { room: uniqueRoom('de'), name: 'Ada' });
       await waitForState(visitor, ['waiting']);
       // The German text exists only in video-chat-de.js: seeing it proves the chunk was fetched and run.
-      const status = await withTimeout(visitor.page.waitForFunction(() => {
-        const text = document.querySelector('video-chat')?.shadowRoot?.querySelector('[part~="status"]')?.textContent ?? '';
-        return text.startsWith('Warten auf weitere Teilnehmende') && text;
-      }, { timeout: 15_000, polling: 100 }), 16_000, 'German status');
+      const status = await withTimeout(
+        visitor.page.waitForFunction(
+          () => {
+            const text =
+              document.querySelector('video-chat')?.shadowRoot?.querySelector('[part~="status"]')?.textContent ?? '';
+            return text.startsWith('Warten auf weitere Teilnehmende') && text;
+          },
+          { timeout: 15_000, polling: 100 },
+        ),
+        16_000,
+        'German status',
+      );
       assert.match(String(await status.jsonValue()), /„de-/);
       const errors = visitor.logs.filter((line) => line.startsWith('[error]') || line.startsWith('[pageerror]'));
       assert.deepEqual(errors, [], 'no console errors');

@@ -40,9 +40,18 @@ describe('relay outage during a call', { timeout: 120_000 }, () => {
 
     await startRelayServer(['--port', port]);
     await Promise.all([waitForState(alice, ['in-call'], 30_000), waitForState(bob, ['in-call'], 30_000)]);
-    const [aliceSees, bobSees] = await Promise.all([waitForMediaFlowing(alice, 1, 30_000), waitForMediaFlowing(bob, 1, 30_000)]);
-    assert.deepEqual(aliceSees.map((m) => m.name), ['Bob']);
-    assert.deepEqual(bobSees.map((m) => m.name), ['Alice']);
+    const [aliceSees, bobSees] = await Promise.all([
+      waitForMediaFlowing(alice, 1, 30_000),
+      waitForMediaFlowing(bob, 1, 30_000),
+    ]);
+    assert.deepEqual(
+      aliceSees.map((m) => m.name),
+      ['Bob'],
+    );
+    assert.deepEqual(
+      bobSees.map((m) => m.name),
+      ['Alice'],
+    );
 
     // The call is whole: everyone can still negotiate. A newcomer joins the restarted relay and the mesh has exactly
     // one peer, one tile and one decoding connection per other person everywhere (no duplicates left from before).
@@ -50,7 +59,10 @@ describe('relay outage during a call', { timeout: 120_000 }, () => {
     const everyone = [alice, bob, carol];
     const seen = await Promise.all(everyone.map((p) => waitForMediaFlowing(p, 2, 30_000)));
     for (const [i, p] of everyone.entries()) {
-      const others = everyone.filter((q) => q !== p).map((q) => q.name).sort();
+      const others = everyone
+        .filter((q) => q !== p)
+        .map((q) => q.name)
+        .sort();
       assert.deepEqual(seen[i]!.map((m) => m.name).sort(), others, `${p.name} sees the two others`);
       const view = await chatView(p.page);
       assert.equal(view.state, 'in-call');

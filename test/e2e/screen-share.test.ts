@@ -72,7 +72,8 @@ async function screenView(page: Page): Promise<ScreenView> {
       const track = (video?.srcObject as MediaStream | null)?.getVideoTracks()[0];
       if (presenter && track) {
         (await chat.getStats(presenter))?.forEach((s: Record<string, unknown>) => {
-          if (s['type'] === 'inbound-rtp' && s['trackIdentifier'] === track.id) framesDecoded += Number(s['framesDecoded'] ?? 0);
+          if (s['type'] === 'inbound-rtp' && s['trackIdentifier'] === track.id)
+            framesDecoded += Number(s['framesDecoded'] ?? 0);
         });
       }
       return { presenter, framesDecoded, videoWidth: video?.videoWidth ?? 0, signaling, sharing: chat.screenSharing };
@@ -94,7 +95,10 @@ const peerIdOf = (p: Participant): Promise<string> =>
  * pages is `stable`.
  */
 async function waitForScreenSeen(
-  viewer: Participant, other: Participant, presenterId: string, timeoutMs = 20_000,
+  viewer: Participant,
+  other: Participant,
+  presenterId: string,
+  timeoutMs = 20_000,
 ): Promise<ScreenView> {
   const deadline = Date.now() + timeoutMs;
   let before = await screenView(viewer.page);
@@ -104,10 +108,15 @@ async function waitForScreenSeen(
     await sleep(300);
     last = await screenView(viewer.page);
     otherView = await screenView(other.page);
-    const decoding = last.presenter === presenterId && before.presenter === presenterId &&
-      last.framesDecoded > before.framesDecoded && last.videoWidth > 0;
-    const stable = [...last.signaling, ...otherView.signaling].every((s) => s === 'stable') &&
-      last.signaling.length === 1 && otherView.signaling.length === 1;
+    const decoding =
+      last.presenter === presenterId &&
+      before.presenter === presenterId &&
+      last.framesDecoded > before.framesDecoded &&
+      last.videoWidth > 0;
+    const stable =
+      [...last.signaling, ...otherView.signaling].every((s) => s === 'stable') &&
+      last.signaling.length === 1 &&
+      otherView.signaling.length === 1;
     if (decoding && stable) return last;
     before = last;
   }
@@ -135,7 +144,9 @@ async function startShareAt(page: Page, at: number): Promise<boolean> {
   return withTimeout(
     page.evaluate(async (when) => {
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, when - Date.now())));
-      return (document.querySelector('video-chat') as HTMLElement & { startScreenShare(): Promise<boolean> }).startScreenShare();
+      return (
+        document.querySelector('video-chat') as HTMLElement & { startScreenShare(): Promise<boolean> }
+      ).startScreenShare();
     }, at),
     15_000,
     'startScreenShare()',
@@ -143,7 +154,9 @@ async function startShareAt(page: Page, at: number): Promise<boolean> {
 }
 
 async function stopShare(page: Page): Promise<void> {
-  await page.evaluate(() => (document.querySelector('video-chat') as HTMLElement & { stopScreenShare(): void }).stopScreenShare());
+  await page.evaluate(() =>
+    (document.querySelector('video-chat') as HTMLElement & { stopScreenShare(): void }).stopScreenShare(),
+  );
 }
 
 describe('screen share between browser processes', { timeout: 600_000 }, () => {
@@ -163,7 +176,7 @@ describe('screen share between browser processes', { timeout: 600_000 }, () => {
     return [a, b];
   }
 
-  it('a screen shared with startScreenShare() is decoded in the other peer\'s spotlight', async () => {
+  it("a screen shared with startScreenShare() is decoded in the other peer's spotlight", async () => {
     const [a, b] = await call();
     assert.equal(await startShareAt(a.page, Date.now()), true);
     const seen = await waitForScreenSeen(b, a, await peerIdOf(a));

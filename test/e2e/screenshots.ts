@@ -16,9 +16,22 @@ import { fileURLToPath } from 'node:url';
 import puppeteer, { type Browser } from 'puppeteer-core';
 import { assertNetworkIsolation, CHROMIUM_ARGS, chromiumPath } from './browsers.js';
 import { startEmbedPage } from './embed-page.js';
-import { closeAll, launchChromium, onTeardown, openParticipant, startRelayServer, uniqueRoom, waitForMediaFlowing } from './harness.js';
+import {
+  closeAll,
+  launchChromium,
+  onTeardown,
+  openParticipant,
+  startRelayServer,
+  uniqueRoom,
+  waitForMediaFlowing,
+} from './harness.js';
 
-const SIZES: ReadonlyArray<readonly [number, number]> = [[320, 480], [375, 667], [800, 450], [1280, 720]];
+const SIZES: ReadonlyArray<readonly [number, number]> = [
+  [320, 480],
+  [375, 667],
+  [800, 450],
+  [1280, 720],
+];
 const out = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url));
 
 /**
@@ -29,8 +42,14 @@ async function launchDesktop(): Promise<Browser> {
   assertNetworkIsolation();
   const userDataDir = mkdtempSync(join(tmpdir(), 'video-chat-shots-'));
   const browser = await puppeteer.launch({
-    browser: 'chrome', executablePath: chromiumPath(), headless: true, userDataDir,
-    args: [...CHROMIUM_ARGS, '--blink-settings=primaryHoverType=2,availableHoverTypes=2,primaryPointerType=4,availablePointerTypes=4'],
+    browser: 'chrome',
+    executablePath: chromiumPath(),
+    headless: true,
+    userDataDir,
+    args: [
+      ...CHROMIUM_ARGS,
+      '--blink-settings=primaryHoverType=2,availableHoverTypes=2,primaryPointerType=4,availablePointerTypes=4',
+    ],
   });
   onTeardown(async () => {
     await browser.close();
@@ -54,10 +73,14 @@ async function main(): Promise<void> {
   const element = await ada.page.$('video-chat');
   if (!element) throw new Error('no <video-chat> on the page');
   for (const [width, height] of SIZES) {
-    await element.evaluate((el, w, h) => {
-      el.style.setProperty('width', `${w}px`);
-      el.style.setProperty('height', `${h}px`);
-    }, width, height);
+    await element.evaluate(
+      (el, w, h) => {
+        el.style.setProperty('width', `${w}px`);
+        el.style.setProperty('height', `${h}px`);
+      },
+      width,
+      height,
+    );
     await ada.page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 700))); // layout settles, new frames
     const path = join(out, `${width}x${height}.png`);
     await element.screenshot({ path, type: 'png' });

@@ -33,12 +33,22 @@ const launchers: Record<'chromium' | 'firefox', () => Promise<Browser>> = {
 describe('calls through coturn with relay-minted TURN credentials', { timeout: 120_000 }, () => {
   afterEach(closeAll);
 
-  for (const [first, second] of [['chromium', 'chromium'], ['chromium', 'firefox']] as const) {
+  for (const [first, second] of [
+    ['chromium', 'chromium'],
+    ['chromium', 'firefox'],
+  ] as const) {
     it(`${first} ↔ ${second}: remote video decodes over a relay candidate pair`, async () => {
       // Firefox's ICE never uses loopback (no host sockets there, so no allocation on a loopback TURN server): with
       // Firefox in the call, coturn listens on the namespace's own dead-end address instead (scripts/netns.sh).
       const turn = await startCoturn(second === 'firefox' ? { address: NETNS_ADDRESS } : {});
-      const relay = await startRelayServer(['--turn-urls', turn.url, '--turn-secret', turn.secret, '--turn-ttl', '600']);
+      const relay = await startRelayServer([
+        '--turn-urls',
+        turn.url,
+        '--turn-secret',
+        turn.secret,
+        '--turn-ttl',
+        '600',
+      ]);
       const site = await startEmbedPage(relay.url);
       const url = pageUrl(site.url, { policy: 'relay' });
       const room = uniqueRoom('turn');

@@ -70,7 +70,8 @@ const de: VideoChatStrings = {
     'device-lost': 'Kamera oder Mikrofon ist nicht mehr verfügbar.',
     'relay-unreachable': 'Der Videochat-Server ist nicht erreichbar. Neuer Versuch…',
     'room-full': 'Dieser Raum ist voll. Versuchen Sie es später erneut.',
-    unauthorized: 'Sie dürfen diesem Raum nicht beitreten (die Einladung fehlt, ist abgelaufen oder gilt für einen anderen Raum).',
+    unauthorized:
+      'Sie dürfen diesem Raum nicht beitreten (die Einladung fehlt, ist abgelaufen oder gilt für einen anderen Raum).',
     'relay-error': 'Der Videochat-Server hat einen Fehler gemeldet.',
     'bad-config': 'Dieser Videochat ist falsch eingerichtet.',
     'peer-unreachable': 'Zu einer Person im Gespräch konnte keine Verbindung hergestellt werden.',

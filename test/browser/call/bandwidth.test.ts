@@ -26,7 +26,8 @@ function expectedCaps(call: CallController, copies: number): EncodingCaps {
 }
 
 const matches = (encoding: RTCRtpEncodingParameters | undefined, caps: EncodingCaps): boolean =>
-  encoding?.maxBitrate === caps.maxBitrate && encoding.maxFramerate === caps.maxFramerate &&
+  encoding?.maxBitrate === caps.maxBitrate &&
+  encoding.maxFramerate === caps.maxFramerate &&
   (encoding.scaleResolutionDownBy ?? 1) === caps.scaleResolutionDownBy;
 
 /** Video `outbound-rtp` of one connection: bytes sent so far and the encoder's target bitrate (Chromium only). */
@@ -53,7 +54,11 @@ describe('bandwidth governor', function () {
         await waitFor('in the room', () => call.selfId !== null, 15_000);
       }
       for (const call of calls) {
-        await waitFor('two connected peers', () => call.peers.length === 2 && call.peers.every((p) => p.connection === 'connected'), 20_000);
+        await waitFor(
+          'two connected peers',
+          () => call.peers.length === 2 && call.peers.every((p) => p.connection === 'connected'),
+          20_000,
+        );
       }
       const [a] = calls as [CallController, CallController, CallController];
       for (const peer of a.peers) {
@@ -65,7 +70,11 @@ describe('bandwidth governor', function () {
       expect(two.maxBitrate).to.equal(200_000);
       for (const call of calls) {
         for (const peer of call.peers) {
-          await waitFor(`caps towards ${peer.id}`, () => matches(cameraEncoding(call, peer.id), expectedCaps(call, 2)), 5_000);
+          await waitFor(
+            `caps towards ${peer.id}`,
+            () => matches(cameraEncoding(call, peer.id), expectedCaps(call, 2)),
+            5_000,
+          );
         }
       }
 

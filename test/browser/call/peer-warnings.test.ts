@@ -48,9 +48,14 @@ describe('warnings about a hostile peer (vc-warning)', function () {
     // After them on the same relay connection (in order): an ICE restart request, which the element answers with an
     // offer only if it still negotiates.
     evil.signal({ gen, restart: 'ice' });
-    await waitFor('the element’s next offer', () => evil.received.slice(seen).find((m) => m.description?.type === 'offer'));
+    await waitFor('the element’s next offer', () =>
+      evil.received.slice(seen).find((m) => m.description?.type === 'offer'),
+    );
 
-    expect(warnings.map((w) => [w.code, w.peerId]), shown()).to.deep.equal([['bad-signal', evil.id]]);
+    expect(
+      warnings.map((w) => [w.code, w.peerId]),
+      shown(),
+    ).to.deep.equal([['bad-signal', evil.id]]);
     const [warning] = warnings;
     expect(warning?.message).to.match(/description/);
     expect(warning?.bubbles && warning.composed, 'bubbles and composed').to.equal(true);
@@ -68,7 +73,10 @@ describe('warnings about a hostile peer (vc-warning)', function () {
       return tile && part(victim, 'mic-off', tile);
     });
 
-    expect(warnings.map((w) => [w.code, w.peerId]), shown()).to.deep.equal([['bad-peer-message', evil.id]]);
+    expect(
+      warnings.map((w) => [w.code, w.peerId]),
+      shown(),
+    ).to.deep.equal([['bad-peer-message', evil.id]]);
     expect(victim.state).to.equal('in-call');
   });
 });

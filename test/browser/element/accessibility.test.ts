@@ -11,11 +11,14 @@ import type { VideoChatElement } from '../../../src/video-chat.js';
 import { canvasTrack, inCall, joined, part, shadow, uniqueRoom, waitFor } from '../helpers.js';
 
 /** The polite live region's text. */
-const announced = (el: VideoChatElement) => shadow(el).querySelector('[role="status"][aria-live="polite"]')?.textContent?.trim();
+const announced = (el: VideoChatElement) =>
+  shadow(el).querySelector('[role="status"][aria-live="polite"]')?.textContent?.trim();
 
 /** The control bar's buttons a person sees. */
 const controlButtons = (el: VideoChatElement) =>
-  [...shadow(el).querySelectorAll<HTMLButtonElement>('[part~="controls"] button')].filter((b) => b.getClientRects().length > 0);
+  [...shadow(el).querySelectorAll<HTMLButtonElement>('[part~="controls"] button')].filter(
+    (b) => b.getClientRects().length > 0,
+  );
 
 /** The focused element inside the element's shadow root. */
 const focused = (el: VideoChatElement) => shadow(el).activeElement as HTMLElement | null;
@@ -32,7 +35,9 @@ describe('accessibility', () => {
     const [a, b] = await inCall(uniqueRoom('a11y'));
     b.sendChatMessage('Hello <b>Ada</b>');
     part(a, 'chat-button')?.click();
-    await waitFor('the message in the open chat', () => part(a, 'chat-message')?.textContent?.includes('Hello <b>Ada</b>'));
+    await waitFor('the message in the open chat', () =>
+      part(a, 'chat-message')?.textContent?.includes('Hello <b>Ada</b>'),
+    );
     a.sendChatMessage('Hi Grace');
     await a.updateComplete;
     await expect(a).to.be.accessible();
@@ -43,7 +48,10 @@ describe('accessibility', () => {
     b.setMicrophoneEnabled(false);
     b.setCameraEnabled(false);
     await b.startScreenShare(new MediaStream([canvasTrack('#345')]));
-    await waitFor('the remote marks and the spotlight', () => part(a, 'mic-off') && part(a, 'spotlight') && part(b, 'sharing-banner'));
+    await waitFor(
+      'the remote marks and the spotlight',
+      () => part(a, 'mic-off') && part(a, 'spotlight') && part(b, 'sharing-banner'),
+    );
     await expect(a).to.be.accessible();
     await expect(b).to.be.accessible();
   });
@@ -129,12 +137,17 @@ describe('accessibility', () => {
       throw error;
     }
     const [a] = await inCall(uniqueRoom('a11y'));
-    const moving = () => [a, ...shadow(a).querySelectorAll('*')].filter((el) => {
-      const style = getComputedStyle(el);
-      const durations = `${style.transitionDuration},${style.animationDuration}`.split(',').map((d) => parseFloat(d) || 0);
-      return durations.some((d) => d > 0) && (style.transitionProperty !== 'none' || style.animationName !== 'none');
-    });
-    expect(moving().length, 'something moves without the preference (else this test proves nothing)').to.be.greaterThan(0);
+    const moving = () =>
+      [a, ...shadow(a).querySelectorAll('*')].filter((el) => {
+        const style = getComputedStyle(el);
+        const durations = `${style.transitionDuration},${style.animationDuration}`
+          .split(',')
+          .map((d) => parseFloat(d) || 0);
+        return durations.some((d) => d > 0) && (style.transitionProperty !== 'none' || style.animationName !== 'none');
+      });
+    expect(moving().length, 'something moves without the preference (else this test proves nothing)').to.be.greaterThan(
+      0,
+    );
     await emulateMedia({ reducedMotion: 'reduce' });
     emulated = true;
     expect(matchMedia('(prefers-reduced-motion: reduce)').matches).to.equal(true);

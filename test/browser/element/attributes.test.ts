@@ -57,16 +57,21 @@ describe('attributes', () => {
     expect(full.peers).to.deep.equal([]);
     await waitFor('Ada alone again', () => first.peers.length === 0 && first.state === 'waiting');
 
-    const fits = await fixture<VideoChatElement>(html`<video-chat max-peers="2" name="Linus" room=${room} signal-url=${relayUrl()}></video-chat>`);
+    const fits = await fixture<VideoChatElement>(
+      html`<video-chat max-peers="2" name="Linus" room=${room} signal-url=${relayUrl()}></video-chat>`,
+    );
     await waitFor('Linus in the call', () => fits.state === 'in-call');
     expect(fits.peers.map((p) => p.name)).to.deep.equal(['Ada']);
     await waitFor('Ada sees Linus', () => first.peers.length === 1);
   });
 
-  it('lang: German from the closest ancestor (loaded on demand), English again when it changes, the element\'s own wins', async () => {
+  it("lang: German from the closest ancestor (loaded on demand), English again when it changes, the element's own wins", async () => {
     const wrapper = await fixture<HTMLDivElement>(html`<div lang="de-AT"><video-chat></video-chat></div>`);
     const el = wrapper.querySelector('video-chat') as VideoChatElement;
-    await waitFor('German status', () => statusText(el) === 'Setzen Sie die Attribute room und signal-url, um zu beginnen.');
+    await waitFor(
+      'German status',
+      () => statusText(el) === 'Setzen Sie die Attribute room und signal-url, um zu beginnen.',
+    );
 
     wrapper.setAttribute('lang', 'en');
     await waitFor('English status', () => statusText(el) === 'Set the room and signal-url attributes to start.');
@@ -81,7 +86,10 @@ describe('attributes', () => {
     el.strings = {};
     el.removeAttribute('lang');
     wrapper.setAttribute('lang', 'fr');
-    await waitFor('English for a language without a locale', () => statusText(el) === 'Set the room and signal-url attributes to start.');
+    await waitFor(
+      'English for a language without a locale',
+      () => statusText(el) === 'Set the room and signal-url attributes to start.',
+    );
   });
 
   it('lang: the call in German, with the error texts of the German table', async () => {

@@ -2,18 +2,10 @@ import { expect, fixtureCleanup } from '@open-wc/testing';
 import '../../../src/index.js';
 import type { ChatMessageEvent, MediaStateEvent } from '../../../src/events.js';
 import type { VideoChatElement } from '../../../src/video-chat.js';
-import {
-  joined,
-  nextEvent,
-  part,
-  shadow,
-  uniqueRoom,
-  waitFor,
-} from '../helpers.js';
+import { joined, nextEvent, part, shadow, uniqueRoom, waitFor } from '../helpers.js';
 
 const tileOf = (el: VideoChatElement, peerId: string) =>
   shadow(el).querySelector<HTMLElement>(`[part~="remote-tile"][data-peer-id="${peerId}"]`) as HTMLElement;
-
 
 /** Which element has heard which peer's media state (events bubble and are composed: one listener sees all). */
 const heard = new Set<string>();
@@ -27,8 +19,10 @@ async function connectedPair(): Promise<[VideoChatElement, VideoChatElement]> {
   const room = uniqueRoom('chat');
   const a = await joined(room, 'Ada');
   const b = await joined(room, 'Grace');
-  await waitFor('each to hear the other over the data channel', () =>
-    heard.has(`${a.peerId}<-${b.peerId}`) && heard.has(`${b.peerId}<-${a.peerId}`));
+  await waitFor(
+    'each to hear the other over the data channel',
+    () => heard.has(`${a.peerId}<-${b.peerId}`) && heard.has(`${b.peerId}<-${a.peerId}`),
+  );
   return [a, b];
 }
 
@@ -66,7 +60,12 @@ describe('chat', () => {
     const sent = a.sendChatMessage('  Hello, Grace!  ');
     expect(sent.text).to.equal('Hello, Grace!');
     const { message } = await received;
-    expect([message.peerId, message.name, message.text, message.id]).to.deep.equal([a.peerId, 'Ada', 'Hello, Grace!', sent.id]);
+    expect([message.peerId, message.name, message.text, message.id]).to.deep.equal([
+      a.peerId,
+      'Ada',
+      'Hello, Grace!',
+      sent.id,
+    ]);
     await b.updateComplete;
     expect(b.unreadCount).to.equal(1);
     expect(part(b, 'unread')?.textContent).to.contain('1');

@@ -78,9 +78,14 @@ describe('chat flood from a hostile peer (chat panel open)', function () {
     const renders = countRenders(victim);
     const frames = countFrames();
     const FLOOD = 300;
-    for (let i = 0; i < FLOOD; i++) evil.send({ type: 'chat', id: `f${i}`, text: `flood ${i} ${'x'.repeat(200)}`, sentAt: Date.now() });
+    for (let i = 0; i < FLOOD; i++)
+      evil.send({ type: 'chat', id: `f${i}`, text: `flood ${i} ${'x'.repeat(200)}`, sentAt: Date.now() });
     evil.send({ type: 'state', microphone: false, camera: true }); // the change the person should see next
-    await waitFor('the attacker’s mute on its tile', () => part(victim, 'mic-off', tileOf(victim, evil) as HTMLElement), 100_000);
+    await waitFor(
+      'the attacker’s mute on its tile',
+      () => part(victim, 'mic-off', tileOf(victim, evil) as HTMLElement),
+      100_000,
+    );
     frames.stop();
     const accepted = victim.chatMessages.length;
     await waitFor('the accepted messages rendered', () => shownMessages(victim) === victim.chatMessages.length);
@@ -103,7 +108,9 @@ describe('chat flood from a hostile peer (chat panel open)', function () {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     evil.send({ type: 'state', microphone: false, camera: true });
-    await waitFor('the attacker’s mute on its tile', () => part(victim, 'mic-off', tileOf(victim, evil) as HTMLElement));
+    await waitFor('the attacker’s mute on its tile', () =>
+      part(victim, 'mic-off', tileOf(victim, evil) as HTMLElement),
+    );
     // The burst, plus about one per 100 ms refilled while it lasted: far from the 150 sent.
     expect(victim.chatMessages.length).to.be.within(PEER_RECEIVE_LIMIT.burst, sent / 2);
     expect(floodReports(evil), shown()).to.have.length(1);
@@ -118,12 +125,18 @@ describe('chat flood from a hostile peer (chat panel open)', function () {
     await waitFor('the whole burst rendered', () => shownMessages(victim) === BURST);
     // One per message without coalescing; with it, one per animation frame the messages spread over.
     expect(renders.count, `renders for a burst of ${BURST} messages`).to.be.at.most(BURST / 2);
-    expect(warnings.filter((w) => w.peerId === evil.id), shown()).to.deep.equal([]);
+    expect(
+      warnings.filter((w) => w.peerId === evil.id),
+      shown(),
+    ).to.deep.equal([]);
 
     // A render for something else (a mute) formats no time again.
     let formatted = 0;
-    const spied = [[Date.prototype, 'toLocaleTimeString'], [Date.prototype, 'toISOString'],
-      [Intl.DateTimeFormat.prototype, 'format']] as const;
+    const spied = [
+      [Date.prototype, 'toLocaleTimeString'],
+      [Date.prototype, 'toISOString'],
+      [Intl.DateTimeFormat.prototype, 'format'],
+    ] as const;
     const originals = spied.map(([proto, key]) => Object.getOwnPropertyDescriptor(proto, key) as PropertyDescriptor);
     try {
       spied.forEach(([proto, key], i) => {
@@ -133,7 +146,11 @@ describe('chat flood from a hostile peer (chat panel open)', function () {
           const target = (original.value ?? original.get?.call(this)) as (...a: unknown[]) => unknown;
           return target.apply(this, args);
         };
-        Object.defineProperty(proto, key, original.value ? { ...original, value: wrapped } : { ...original, get: () => wrapped });
+        Object.defineProperty(
+          proto,
+          key,
+          original.value ? { ...original, value: wrapped } : { ...original, get: () => wrapped },
+        );
       });
       const before = renders.count;
       victim.setMicrophoneEnabled(false);

@@ -22,7 +22,9 @@ import {
 } from '../helpers.js';
 
 const localTrack = (el: VideoChatElement, kind: 'audio' | 'video'): MediaStreamTrack | undefined =>
-  (part<HTMLVideoElement>(el, 'local-video')?.srcObject as MediaStream | null)?.getTracks().find((t) => t.kind === kind);
+  (part<HTMLVideoElement>(el, 'local-video')?.srcObject as MediaStream | null)
+    ?.getTracks()
+    .find((t) => t.kind === kind);
 
 const remoteVideo = (viewer: VideoChatElement, sender: VideoChatElement) =>
   shadow(viewer).querySelector<HTMLVideoElement>(`video[part~="remote-video"][data-peer-id="${sender.peerId}"]`);
@@ -35,8 +37,10 @@ async function expectVideoFrom(viewer: VideoChatElement, sender: VideoChatElemen
   await waitFor('camera placeholder gone', () => !remoteTile(viewer, sender)?.querySelector('.placeholder'));
   const video = await waitFor('remote video', () => remoteVideo(viewer, sender));
   const track = await waitFor('remote video track', () => (video.srcObject as MediaStream).getVideoTracks()[0]);
-  await waitForGrowth('frames from the sender', async () =>
-    inbound(await viewer.getStats(sender.peerId as string), track.id).framesDecoded);
+  await waitForGrowth(
+    'frames from the sender',
+    async () => inbound(await viewer.getStats(sender.peerId as string), track.id).framesDecoded,
+  );
   await waitFor('remote video to have a size', () => video.videoWidth > 0);
 }
 
@@ -114,7 +118,9 @@ describe('devices', () => {
         continue;
       }
       const select = await deviceSelect(a, kind);
-      expect([...select.options].map((o) => [o.value, o.textContent])).to.deep.equal(listed.map((d) => [d.deviceId, d.label]));
+      expect([...select.options].map((o) => [o.value, o.textContent])).to.deep.equal(
+        listed.map((d) => [d.deviceId, d.label]),
+      );
       expect(listed.every((d) => d.label)).to.equal(true, 'labels after access was granted');
       expect(select.closest('label')?.textContent).to.match(/Camera|Microphone|Speaker/);
     }
@@ -123,7 +129,12 @@ describe('devices', () => {
     await expect(a).to.be.accessible();
 
     // A camera plugged in: the browser fires devicechange and enumerateDevices lists it.
-    const plugged = { deviceId: 'plugged-in', kind: 'videoinput', label: 'USB camera', groupId: 'g' } as MediaDeviceInfo;
+    const plugged = {
+      deviceId: 'plugged-in',
+      kind: 'videoinput',
+      label: 'USB camera',
+      groupId: 'g',
+    } as MediaDeviceInfo;
     const original = navigator.mediaDevices.enumerateDevices;
     navigator.mediaDevices.enumerateDevices = async () => [...(await original.call(navigator.mediaDevices)), plugged];
     try {
@@ -145,10 +156,15 @@ describe('devices', () => {
       await a.startScreenShare(new MediaStream([screen]));
       await waitFor('spotlight at the viewer', () => part(b, 'screen-video'));
       a.setMicrophoneEnabled(false);
-      await waitFor('stable: every offer answered', () => observed.descriptions.length % 2 === 0 && observed.descriptions.length >= 4);
+      await waitFor(
+        'stable: every offer answered',
+        () => observed.descriptions.length % 2 === 0 && observed.descriptions.length >= 4,
+      );
       const oldVideo = localTrack(a, 'video') as MediaStreamTrack;
       const oldAudio = localTrack(a, 'audio') as MediaStreamTrack;
-      const pc = observed.connections.find((c) => c.getSenders().some((s) => s.track === oldVideo)) as RTCPeerConnection;
+      const pc = observed.connections.find((c) =>
+        c.getSenders().some((s) => s.track === oldVideo),
+      ) as RTCPeerConnection;
       expect(pc, "a's connection").to.not.equal(undefined);
       const [connections, descriptions] = [observed.connections.length, observed.descriptions.length];
 
@@ -167,7 +183,8 @@ describe('devices', () => {
       expect(newVideo.getSettings().deviceId).to.equal(camera);
       expect(a.selectedDevices).to.deep.include({ videoinput: camera, audioinput: microphone.deviceId });
       await waitFor('the connection sends the new tracks', () =>
-        [newVideo, newAudio].every((t) => pc.getSenders().some((s) => s.track === t)));
+        [newVideo, newAudio].every((t) => pc.getSenders().some((s) => s.track === t)),
+      );
       expect([newAudio.enabled, newVideo.enabled]).to.deep.equal([false, true], 'still muted, camera on');
       expect(part(a, 'mic-button')?.getAttribute('aria-pressed')).to.equal('false');
 
@@ -208,7 +225,10 @@ describe('devices', () => {
     camera.dispatchEvent(new Event('ended'));
     expect((await lost).error.code).to.equal('device-lost');
     expect(camera.readyState).to.equal('ended', 'the dead track is released');
-    await waitFor('local placeholder', () => !part(a, 'local-video') && part(a, 'local-tile')?.querySelector('.placeholder'));
+    await waitFor(
+      'local placeholder',
+      () => !part(a, 'local-video') && part(a, 'local-tile')?.querySelector('.placeholder'),
+    );
     expect(part(a, 'error')?.textContent).to.contain('Your camera stopped');
     expect(part(a, 'camera-button')?.getAttribute('aria-pressed')).to.equal('false');
     const placeholder = await waitFor('remote placeholder', () => remoteTile(b, a)?.querySelector('.placeholder'));
@@ -228,7 +248,9 @@ describe('pre-join', () => {
   it('shows a camera preview, the name and the devices before joining; Join uses that name and camera', async () => {
     const room = uniqueRoom('prejoin');
     const b = await joined(room, 'Grace');
-    const a = await fixture<VideoChatElement>(html`<video-chat prejoin room=${room} signal-url=${relayUrl()} name="Ada"></video-chat>`);
+    const a = await fixture<VideoChatElement>(
+      html`<video-chat prejoin room=${room} signal-url=${relayUrl()} name="Ada"></video-chat>`,
+    );
     const form = await waitFor('pre-join form', () => part(a, 'prejoin'));
     const preview = await waitFor('camera preview', () => part<HTMLVideoElement>(a, 'local-video', form));
     await waitFor('preview picture', () => preview.videoWidth > 0);
@@ -253,7 +275,9 @@ describe('pre-join', () => {
   });
 
   it('without prejoin the element joins at once', async () => {
-    const a = await fixture<VideoChatElement>(html`<video-chat room=${uniqueRoom('direct')} signal-url=${relayUrl()}></video-chat>`);
+    const a = await fixture<VideoChatElement>(
+      html`<video-chat room=${uniqueRoom('direct')} signal-url=${relayUrl()}></video-chat>`,
+    );
     await waitFor('joined', () => a.peerId);
     expect(part(a, 'prejoin')).to.equal(null);
   });
@@ -266,7 +290,8 @@ describe('start muted', () => {
     const room = uniqueRoom('muted');
     const b = await joined(room, 'Grace');
     const a = await fixture<VideoChatElement>(
-      html`<video-chat microphone-off camera-off room=${room} signal-url=${relayUrl()} name="Ada"></video-chat>`);
+      html`<video-chat microphone-off camera-off room=${room} signal-url=${relayUrl()} name="Ada"></video-chat>`,
+    );
     await waitFor('in call', () => a.state === 'in-call');
     await waitFor('microphone captured', () => part(a, 'mic-button')?.hasAttribute('disabled') === false);
     expect(part(a, 'mic-button')?.getAttribute('aria-pressed')).to.equal('false');
@@ -328,7 +353,10 @@ describe('media faults', () => {
     try {
       part(a, 'retry-button')?.click();
       await expectVideoFrom(b, a);
-      expect(offers.descriptions.length).to.be.greaterThan(0, 'a track added to a receive-only transceiver renegotiates');
+      expect(offers.descriptions.length).to.be.greaterThan(
+        0,
+        'a track added to a receive-only transceiver renegotiates',
+      );
       expect(offers.connections.length).to.equal(0, 'on the same connection');
     } finally {
       offers.restore();

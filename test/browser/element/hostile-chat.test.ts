@@ -18,7 +18,9 @@ async function victimAndAttacker(name?: string): Promise<[VideoChatElement, Host
   part<HTMLButtonElement>(victim, 'chat-button')?.click();
   const attacker = await hostilePeer(room, name);
   await attacker.channelOpen;
-  await waitFor('the attacker’s tile', () => shadow(victim).querySelector(`[part~="remote-tile"][data-peer-id="${attacker.id}"]`));
+  await waitFor('the attacker’s tile', () =>
+    shadow(victim).querySelector(`[part~="remote-tile"][data-peer-id="${attacker.id}"]`),
+  );
   await waitFor('the chat panel', () => part(victim, 'chat'));
   return [victim, attacker];
 }
@@ -45,13 +47,20 @@ describe('chat from a hostile peer', function () {
     evil.send({ type: 'chat', id: 'x3', text: 'edge of time', sentAt: 8.64e15 });
     evil.send({ type: 'chat', id: 'x4', text: 'a year ago', sentAt: Date.now() - 365 * DAY_MS });
     evil.send({ type: 'chat', id: 'x5', text: 'now', sentAt: Date.now() });
-    await waitFor('three messages rendered', () => shadow(victim).querySelectorAll('[part~="chat-message"]').length === 3);
+    await waitFor(
+      'three messages rendered',
+      () => shadow(victim).querySelectorAll('[part~="chat-message"]').length === 3,
+    );
 
     // What the person sees goes on changing: muting shows on the mic button, as in a control run.
     expect(part(victim, 'mic-button')?.getAttribute('aria-pressed')).to.equal('true');
     victim.setMicrophoneEnabled(false);
     await victim.updateComplete;
-    await waitFor('the mic button to show the mute', () => part(victim, 'mic-button')?.getAttribute('aria-pressed') === 'false', 3000);
+    await waitFor(
+      'the mic button to show the mute',
+      () => part(victim, 'mic-button')?.getAttribute('aria-pressed') === 'false',
+      3000,
+    );
 
     const items = [...shadow(victim).querySelectorAll('[part~="chat-message"]')];
     expect(items.map((li) => li.querySelector('p')?.textContent)).to.deep.equal(['edge of time', 'a year ago', 'now']);

@@ -30,9 +30,18 @@ function drawn(el: VideoChatElement): Array<{ node: Element; rect: DOMRect }> {
       const style = getComputedStyle(up);
       if (style.overflowX === 'visible' && style.overflowY === 'visible') continue;
       const c = up.getBoundingClientRect();
-      [left, top, right, bottom] = [Math.max(left, c.left), Math.max(top, c.top), Math.min(right, c.right), Math.min(bottom, c.bottom)];
+      [left, top, right, bottom] = [
+        Math.max(left, c.left),
+        Math.max(top, c.top),
+        Math.min(right, c.right),
+        Math.min(bottom, c.bottom),
+      ];
     }
-    return right > left && bottom > top ? new DOMRect(left, top, right - left, bottom - top) : r.width && r.height ? null : r;
+    return right > left && bottom > top
+      ? new DOMRect(left, top, right - left, bottom - top)
+      : r.width && r.height
+        ? null
+        : r;
   };
   return [...shadow(el).querySelectorAll('*')]
     .filter((node) => node.getClientRects().length > 0 && !(node instanceof HTMLStyleElement))
@@ -46,10 +55,17 @@ const describeNode = (node: Element) =>
 /** Asserts that nothing in the element draws outside the host's box (0.5 px for sub-pixel rounding). */
 function expectInsideBox(el: VideoChatElement): void {
   const host = el.getBoundingClientRect();
-  const outside = drawn(el).filter(({ rect }) =>
-    rect.left < host.left - 0.5 || rect.top < host.top - 0.5 || rect.right > host.right + 0.5 || rect.bottom > host.bottom + 0.5);
-  expect(outside.map(({ node, rect }) => `${describeNode(node)} ${JSON.stringify(rect.toJSON())}`),
-    `inside ${JSON.stringify(host.toJSON())}`).to.deep.equal([]);
+  const outside = drawn(el).filter(
+    ({ rect }) =>
+      rect.left < host.left - 0.5 ||
+      rect.top < host.top - 0.5 ||
+      rect.right > host.right + 0.5 ||
+      rect.bottom > host.bottom + 0.5,
+  );
+  expect(
+    outside.map(({ node, rect }) => `${describeNode(node)} ${JSON.stringify(rect.toJSON())}`),
+    `inside ${JSON.stringify(host.toJSON())}`,
+  ).to.deep.equal([]);
 }
 
 /** Every button of the control bar (those shown) and of the tiles: inside the box and hit at its centre. */
@@ -64,8 +80,10 @@ function expectControlsClickable(el: VideoChatElement): void {
     const name = describeNode(button);
     expect(x > host.left && x < host.right && y > host.top && y < host.bottom, `${name} inside the box`).to.equal(true);
     const hit = shadow(el).elementFromPoint(x, y);
-    expect(hit !== null && button.contains(hit), `${name} is what a click at its centre hits (hit ${hit && describeNode(hit)})`)
-      .to.equal(true);
+    expect(
+      hit !== null && button.contains(hit),
+      `${name} is what a click at its centre hits (hit ${hit && describeNode(hit)})`,
+    ).to.equal(true);
   }
 }
 
@@ -74,7 +92,11 @@ const remoteTiles = (el: VideoChatElement) => [...shadow(el).querySelectorAll<HT
 
 /** Resolves once `el` shows `count` remote tiles. */
 const remotes = (el: VideoChatElement, count: number) =>
-  waitFor(`${count} remote tiles`, () => remoteTiles(el).length === count && el.updateComplete.then(() => true), 15_000);
+  waitFor(
+    `${count} remote tiles`,
+    () => remoteTiles(el).length === count && el.updateComplete.then(() => true),
+    15_000,
+  );
 
 describe('layout inside the host box', () => {
   afterEach(() => fixtureCleanup());
@@ -100,8 +122,8 @@ describe('layout inside the host box', () => {
     expectControlsClickable(a);
     const local = (part(a, 'local-tile') as HTMLElement).getBoundingClientRect();
     const remote = (remoteTiles(a)[0] as HTMLElement).getBoundingClientRect();
-    expect(local.width * local.height, 'the self-view is small').to.be.lessThan(remote.width * remote.height / 4);
-    expect(local.right, 'in the remote tile\'s top right corner').to.be.closeTo(remote.right - 8, 1);
+    expect(local.width * local.height, 'the self-view is small').to.be.lessThan((remote.width * remote.height) / 4);
+    expect(local.right, "in the remote tile's top right corner").to.be.closeTo(remote.right - 8, 1);
     // Icon-only: the labels take no room, yet still name the buttons.
     for (const button of shadow(a).querySelectorAll<HTMLButtonElement>('[part~="controls"] button')) {
       const label = button.querySelector('span') as HTMLElement;
@@ -126,10 +148,14 @@ describe('layout inside the host box', () => {
   });
 
   it('the pre-join screen in a 320×420 box: preview, fields and "Join call" inside the box and clickable', async () => {
-    const a = await fixture<VideoChatElement>(html`<video-chat prejoin room=${uniqueRoom('prejoin')} signal-url=${relayUrl()}
+    const a =
+      await fixture<VideoChatElement>(html`<video-chat prejoin room=${uniqueRoom('prejoin')} signal-url=${relayUrl()}
       name="Ada"></video-chat>`);
     box(a, 320, 420);
-    await waitFor('the pre-join form', () => part(a, 'prejoin') && part(a, 'join-button') && part(a, 'videoinput-select'));
+    await waitFor(
+      'the pre-join form',
+      () => part(a, 'prejoin') && part(a, 'join-button') && part(a, 'videoinput-select'),
+    );
     await a.updateComplete;
     expectInsideBox(a);
     expectControlsClickable(a);
@@ -146,8 +172,14 @@ describe('layout inside the host box', () => {
     part(a, 'settings-button')?.click();
     for (let i = 0; i < 8; i++) b.sendChatMessage(`Message number ${i} with some words in it`);
     await b.startScreenShare(new MediaStream([canvasTrack('#345')]));
-    await waitFor('the chat, the settings and the spotlight', () =>
-      part(a, 'chat-log')?.querySelectorAll('li').length === 8 && part(a, 'videoinput-select') && part(a, 'spotlight'), 15_000);
+    await waitFor(
+      'the chat, the settings and the spotlight',
+      () =>
+        part(a, 'chat-log')?.querySelectorAll('li').length === 8 &&
+        part(a, 'videoinput-select') &&
+        part(a, 'spotlight'),
+      15_000,
+    );
     await a.updateComplete;
     expectInsideBox(a);
     expectControlsClickable(a);
@@ -159,7 +191,7 @@ describe('layout inside the host box', () => {
     await joined(room, 'Grace');
     box(a, 760);
     await remotes(a, 1);
-    expect(a.getBoundingClientRect().height).to.be.closeTo(Math.max(760 * 9 / 16, 420), 1);
+    expect(a.getBoundingClientRect().height).to.be.closeTo(Math.max((760 * 9) / 16, 420), 1);
     const [local, remote] = tiles(a).map((t) => t.getBoundingClientRect()) as [DOMRect, DOMRect];
     expect(local.top).to.be.closeTo(remote.top, 1);
     expect(local.right).to.be.lessThan(remote.left);
@@ -168,14 +200,15 @@ describe('layout inside the host box', () => {
     expectInsideBox(a);
     expectControlsClickable(a);
     // Icon-only controls on one row below 900 px, labelled ones in a box wide enough for them.
-    const label = () => (part(a, 'leave-button') as HTMLElement).querySelector('span')?.getBoundingClientRect().width ?? 0;
+    const label = () =>
+      (part(a, 'leave-button') as HTMLElement).querySelector('span')?.getBoundingClientRect().width ?? 0;
     expect(label()).to.be.at.most(1);
     box(a, 1000);
     await waitFor('labelled controls', () => label() > 10);
     expectInsideBox(a);
   });
 
-  it('shows a remote tile\'s buttons on hover and keyboard focus only, isolates names, writes no style attribute', async () => {
+  it("shows a remote tile's buttons on hover and keyboard focus only, isolates names, writes no style attribute", async () => {
     const room = uniqueRoom('tools');
     const a = await joined(room, 'Ada');
     const b = await joined(room, '\u202Eevil');

@@ -16,7 +16,9 @@ window.WebSocket = class extends NativeWebSocket {
 
 async function joined(room: string, name: string): Promise<{ el: VideoChatElement; socket: WebSocket }> {
   const before = sockets.length;
-  const el = await fixture<VideoChatElement>(html`<video-chat room=${room} signal-url=${relayUrl()} name=${name}></video-chat>`);
+  const el = await fixture<VideoChatElement>(
+    html`<video-chat room=${room} signal-url=${relayUrl()} name=${name}></video-chat>`,
+  );
   await waitFor(`${name} to be admitted`, () => el.peerId);
   return { el, socket: sockets[before] as WebSocket };
 }
@@ -43,7 +45,10 @@ describe('relay connection lost and resumed', () => {
 
     // A lost connection (not a deliberate close): the relay keeps Ada for its grace period.
     socket.close(4999, 'test: connection lost');
-    await waitFor('reconnecting then back in the call', () => statesOfA.includes('reconnecting') && a.state === 'in-call');
+    await waitFor(
+      'reconnecting then back in the call',
+      () => statesOfA.includes('reconnecting') && a.state === 'in-call',
+    );
     expect(a.peerId).to.equal(aId);
     expect(sockets.at(-1)).to.not.equal(socket);
     expect(joinedAgain).to.equal(0, 'a resume is not a new join');

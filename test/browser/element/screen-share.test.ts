@@ -2,19 +2,9 @@ import { expect, fixtureCleanup } from '@open-wc/testing';
 import '../../../src/index.js';
 import type { ScreenShareEvent, VideoChatErrorEvent } from '../../../src/events.js';
 import type { VideoChatElement } from '../../../src/video-chat.js';
-import {
-  inbound,
-  inCall,
-  joined,
-  nextEvent,
-  part,
-  uniqueRoom,
-  waitFor,
-  waitForGrowth,
-} from '../helpers.js';
+import { inbound, inCall, joined, nextEvent, part, uniqueRoom, waitFor, waitForGrowth } from '../helpers.js';
 
 const screenVideo = (el: VideoChatElement) => part<HTMLVideoElement>(el, 'screen-video');
-
 
 /** A "screen": a canvas stream with a moving bar (what a page would pass as `source`). */
 function canvasScreen(): MediaStream {
@@ -39,7 +29,10 @@ async function expectSpotlightFrom(viewer: VideoChatElement, presenter: VideoCha
   const video = await waitFor('spotlight video', () => screenVideo(viewer));
   expect(video.dataset['peerId']).to.equal(presenter.peerId);
   const track = (video.srcObject as MediaStream).getVideoTracks()[0] as MediaStreamTrack;
-  await waitForGrowth('screen frames', async () => inbound(await viewer.getStats(presenter.peerId as string), track.id).framesDecoded);
+  await waitForGrowth(
+    'screen frames',
+    async () => inbound(await viewer.getStats(presenter.peerId as string), track.id).framesDecoded,
+  );
   await waitFor('screen video to have a size', () => video.videoWidth > 0);
 }
 

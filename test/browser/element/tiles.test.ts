@@ -53,9 +53,13 @@ async function inCall(): Promise<[VideoChatElement, VideoChatElement]> {
   const room = uniqueRoom('tiles');
   const a = await joined(room, 'Ada');
   const b = await joined(room, 'Grace');
-  await waitFor('both tiles with video', () =>
-    (tileOf(a, b.peerId as string)?.querySelector('video')?.videoWidth ?? 0) > 0 &&
-    (tileOf(b, a.peerId as string)?.querySelector('video')?.videoWidth ?? 0) > 0, 15_000);
+  await waitFor(
+    'both tiles with video',
+    () =>
+      (tileOf(a, b.peerId as string)?.querySelector('video')?.videoWidth ?? 0) > 0 &&
+      (tileOf(b, a.peerId as string)?.querySelector('video')?.videoWidth ?? 0) > 0,
+    15_000,
+  );
   return [a, b];
 }
 
@@ -84,7 +88,11 @@ describe('tiles', () => {
     const loudId = loud.peerId as string;
     const quietId = quiet.peerId as string;
 
-    await waitFor('the loud peer outlined at the watcher', () => parts(tileOf(watcher, loudId)).includes('active-speaker'), 20_000);
+    await waitFor(
+      'the loud peer outlined at the watcher',
+      () => parts(tileOf(watcher, loudId)).includes('active-speaker'),
+      20_000,
+    );
     // A visible outline (after its 0.3 s fade) on the speaker's tile only.
     const outline = (peerId: string) => getComputedStyle(tileOf(watcher, peerId)).outlineColor;
     await waitFor('the outline faded in', () => outline(loudId) === 'rgb(60, 203, 127)');
@@ -101,7 +109,9 @@ describe('tiles', () => {
     }
     expect(speakers).to.deep.equal([loudId]);
     // The silent peer sees the loud one speaking too.
-    await waitFor('the loud peer outlined at the silent one', () => parts(tileOf(quiet, loudId)).includes('active-speaker'));
+    await waitFor('the loud peer outlined at the silent one', () =>
+      parts(tileOf(quiet, loudId)).includes('active-speaker'),
+    );
   });
 
   it('shows a good connection with its figures on hover or focus, fires vc-quality-change, passes axe', async function () {
@@ -153,7 +163,10 @@ describe('tiles', () => {
     expect(parts(bTile)).to.include('pinned');
     expect(pin.getAttribute('aria-pressed')).to.equal('true');
     expect(width(bTile)).to.be.greaterThan(width(local) * 2);
-    expect(bTile.getBoundingClientRect().top).to.be.lessThan(local.getBoundingClientRect().top, 'pinned tile above the strip');
+    expect(bTile.getBoundingClientRect().top).to.be.lessThan(
+      local.getBoundingClientRect().top,
+      'pinned tile above the strip',
+    );
 
     pin.click(); // unpin with the same button
     await a.updateComplete;
@@ -175,7 +188,10 @@ describe('tiles', () => {
     const bTile = tileOf(a, b.peerId as string);
     const button = part<HTMLButtonElement>(a, 'tile-fullscreen-button', bTile) as HTMLButtonElement;
     await click(button);
-    await waitFor('the tile in full screen', () => document.fullscreenElement === a && shadow(a).fullscreenElement === bTile);
+    await waitFor(
+      'the tile in full screen',
+      () => document.fullscreenElement === a && shadow(a).fullscreenElement === bTile,
+    );
     await waitFor('the button pressed', () => button.getAttribute('aria-pressed') === 'true');
     await click(button);
     await waitFor('full screen left', () => document.fullscreenElement === null);
@@ -183,7 +199,10 @@ describe('tiles', () => {
 
     const whole = part<HTMLButtonElement>(a, 'fullscreen-button') as HTMLButtonElement;
     await click(whole);
-    await waitFor('the element in full screen', () => document.fullscreenElement === a && shadow(a).fullscreenElement === null);
+    await waitFor(
+      'the element in full screen',
+      () => document.fullscreenElement === a && shadow(a).fullscreenElement === null,
+    );
     await waitFor('its button pressed', () => whole.getAttribute('aria-pressed') === 'true');
     await document.exitFullscreen(); // e.g. Esc: the element follows fullscreenchange
     await waitFor('its button released', () => whole.getAttribute('aria-pressed') === 'false');

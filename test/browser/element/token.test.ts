@@ -9,12 +9,21 @@ const SECRET = 'element-tests-token-secret-0123456789abcdef';
 const relay = () => `ws://${location.host}/relay-token`;
 
 const b64url = (bytes: Uint8Array | string) =>
-  btoa(typeof bytes === 'string' ? bytes : String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  btoa(typeof bytes === 'string' ? bytes : String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 
 /** Mints an HS256 JWT as a site's backend would (RFC 7519), here with WebCrypto. */
 async function mint(claims: Record<string, unknown>): Promise<string> {
   const input = `${b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${b64url(JSON.stringify(claims))}`;
-  const key = await crypto.subtle.importKey('raw', new TextEncoder().encode(SECRET), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  const key = await crypto.subtle.importKey(
+    'raw',
+    new TextEncoder().encode(SECRET),
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['sign'],
+  );
   const signature = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(input)));
   return `${input}.${b64url(signature)}`;
 }
@@ -25,7 +34,9 @@ describe('room tokens', () => {
   it('joins with a valid token from the token attribute', async () => {
     const room = uniqueRoom('token');
     const token = await mint({ room, exp: Math.floor(Date.now() / 1000) + 60 });
-    const el = await fixture<VideoChatElement>(html`<video-chat room=${room} signal-url=${relay()} token=${token}></video-chat>`);
+    const el = await fixture<VideoChatElement>(
+      html`<video-chat room=${room} signal-url=${relay()} token=${token}></video-chat>`,
+    );
     await waitFor('admitted', () => el.state === 'waiting');
   });
 

@@ -1,18 +1,14 @@
 import { expect, fixture, fixtureCleanup, html } from '@open-wc/testing';
 import '../../../src/index.js';
 import type { VideoChatElement } from '../../../src/video-chat.js';
-import type { JoinedEvent, PeerJoinedEvent, PeerLeftEvent, StateChangeEvent, VideoChatErrorEvent } from '../../../src/events.js';
-import {
-  inbound,
-  joined,
-  nextEvent,
-  part,
-  relayUrl,
-  shadow,
-  uniqueRoom,
-  waitFor,
-  waitForGrowth,
-} from '../helpers.js';
+import type {
+  JoinedEvent,
+  PeerJoinedEvent,
+  PeerLeftEvent,
+  StateChangeEvent,
+  VideoChatErrorEvent,
+} from '../../../src/events.js';
+import { inbound, joined, nextEvent, part, relayUrl, shadow, uniqueRoom, waitFor, waitForGrowth } from '../helpers.js';
 
 /** Every RTCPeerConnection the page creates, so cleanup can be checked (a spy: the real class is used). */
 const connections: RTCPeerConnection[] = [];
@@ -26,7 +22,6 @@ window.RTCPeerConnection = class extends NativePC {
 
 const remoteVideo = (el: VideoChatElement, peerId: string) =>
   shadow(el).querySelector<HTMLVideoElement>(`video[part~="remote-video"][data-peer-id="${peerId}"]`);
-
 
 async function expectMediaFrom(el: VideoChatElement, peerId: string): Promise<void> {
   await waitForGrowth(`video frames from ${peerId}`, async () => inbound(await el.getStats(peerId)).framesDecoded);
@@ -154,7 +149,7 @@ describe('<video-chat>', () => {
     const left = nextEvent(el, 'vc-left');
     const joinedEvent = nextEvent<JoinedEvent>(el, 'vc-joined');
     el.setAttribute('room', second);
-    expect((await left as unknown as { room: string }).room).to.equal(first);
+    expect(((await left) as unknown as { room: string }).room).to.equal(first);
     expect((await joinedEvent).room).to.equal(second);
     await waitFor('in call in the new room', () => el.state === 'in-call' && el.peers[0]?.id === other.peerId);
   });

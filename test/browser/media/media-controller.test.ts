@@ -38,7 +38,12 @@ describe('MediaController', function () {
   let media: MediaController | undefined;
   let changes = 0;
   let lost: Array<[CaptureKind, MediaStreamTrack | null]> = [];
-  const create = () => (media = new MediaController(() => void (changes += 1), undefined, (kind, track) => lost.push([kind, track])));
+  const create = () =>
+    (media = new MediaController(
+      () => void (changes += 1),
+      undefined,
+      (kind, track) => lost.push([kind, track]),
+    ));
   beforeEach(() => {
     changes = 0;
     lost = [];
@@ -92,7 +97,10 @@ describe('MediaController', function () {
     const m = create();
     await m.start();
     expect(asked).to.deep.equal(['audio+video']);
-    expect(m.stream?.getTracks().map((t) => t.kind), 'no stream').to.equal(undefined);
+    expect(
+      m.stream?.getTracks().map((t) => t.kind),
+      'no stream',
+    ).to.equal(undefined);
     expect(m.error?.code).to.equal('permission-denied');
   });
 
@@ -109,7 +117,10 @@ describe('MediaController', function () {
     m.stop();
     release();
     await starting;
-    expect(m.stream?.getTracks().map((t) => t.kind), 'no stream').to.equal(undefined);
+    expect(
+      m.stream?.getTracks().map((t) => t.kind),
+      'no stream',
+    ).to.equal(undefined);
     expect(captured?.getTracks().map((t) => t.readyState)).to.deep.equal(['ended', 'ended']);
   });
 
@@ -128,8 +139,14 @@ describe('MediaController', function () {
 
     const microphone = m.track('audio') as MediaStreamTrack;
     microphone.dispatchEvent(new Event('ended'));
-    expect(lost).to.deep.equal([['video', null], ['audio', null]]);
-    expect(m.stream?.getTracks().map((t) => t.kind), 'no stream').to.equal(undefined);
+    expect(lost).to.deep.equal([
+      ['video', null],
+      ['audio', null],
+    ]);
+    expect(
+      m.stream?.getTracks().map((t) => t.kind),
+      'no stream',
+    ).to.equal(undefined);
     expect(m.error?.message).to.match(/microphone/);
   });
 
@@ -158,7 +175,10 @@ describe('MediaController', function () {
     await m.start();
     const tracks = m.stream?.getTracks() ?? [];
     m.stop();
-    expect(m.stream?.getTracks().map((t) => t.kind), 'no stream').to.equal(undefined);
+    expect(
+      m.stream?.getTracks().map((t) => t.kind),
+      'no stream',
+    ).to.equal(undefined);
     expect(tracks.map((t) => t.readyState)).to.deep.equal(['ended', 'ended']);
   });
 });

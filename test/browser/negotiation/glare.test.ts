@@ -51,7 +51,9 @@ async function joinSide(name: string, room: string, camera: MediaStreamTrack): P
 /** Whether a negotiation message (the session's own, well-formed) carries an offer. */
 function isOffer(data: SignalData): boolean {
   const description = data['description'];
-  return typeof description === 'object' && description !== null && 'type' in description && description.type === 'offer';
+  return (
+    typeof description === 'object' && description !== null && 'type' in description && description.type === 'offer'
+  );
 }
 
 function createSession(side: Side, peerId: string, initiator: boolean): PeerSession {
@@ -90,16 +92,24 @@ describe('perfect negotiation under glare', function () {
         const screens = [canvasTrack('#0c0'), canvasTrack('#cc0')];
         const offersBefore = [a.offers, b.offers];
         // Same task, no await between: both offers are in flight at once.
-        await Promise.all([session(a).setTrack('screen', screens[0] as MediaStreamTrack),
-          session(b).setTrack('screen', screens[1] as MediaStreamTrack)]);
-        await waitFor(`trial ${trial}: screens received and stable`, () =>
-          [a, b].every((s) => session(s).signalingState === 'stable' && session(s).remoteTracks.has('screen')), 15_000);
+        await Promise.all([
+          session(a).setTrack('screen', screens[0] as MediaStreamTrack),
+          session(b).setTrack('screen', screens[1] as MediaStreamTrack),
+        ]);
+        await waitFor(
+          `trial ${trial}: screens received and stable`,
+          () => [a, b].every((s) => session(s).signalingState === 'stable' && session(s).remoteTracks.has('screen')),
+          15_000,
+        );
         await waitForGrowth(`trial ${trial}: screen frames at a`, () => framesOf(a, 'screen'));
         await waitForGrowth(`trial ${trial}: screen frames at b`, () => framesOf(b, 'screen'));
 
         await Promise.all([session(a).setTrack('screen', null), session(b).setTrack('screen', null)]);
-        await waitFor(`trial ${trial}: screens removed and stable`, () =>
-          [a, b].every((s) => session(s).signalingState === 'stable' && !session(s).remoteTracks.has('screen')), 15_000);
+        await waitFor(
+          `trial ${trial}: screens removed and stable`,
+          () => [a, b].every((s) => session(s).signalingState === 'stable' && !session(s).remoteTracks.has('screen')),
+          15_000,
+        );
         await waitForGrowth(`trial ${trial}: camera frames at a`, () => framesOf(a, 'video'));
         await waitForGrowth(`trial ${trial}: camera frames at b`, () => framesOf(b, 'video'));
         for (const track of screens) track.stop();

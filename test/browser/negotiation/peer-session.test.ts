@@ -26,12 +26,20 @@ function pair(options: {
     setTimeout(() => (from === 'initiator' ? answerer : initiator).receive(data), 0);
   };
   const answerer = new PeerSession({
-    peerId: 'initiator', initiator: false, iceServers: [], tracks: { video: tracks[1] as MediaStreamTrack },
-    send: wire('answerer'), ...options.answerer,
+    peerId: 'initiator',
+    initiator: false,
+    iceServers: [],
+    tracks: { video: tracks[1] as MediaStreamTrack },
+    send: wire('answerer'),
+    ...options.answerer,
   });
   const initiator = new PeerSession({
-    peerId: 'answerer', initiator: true, iceServers: [], tracks: { video: tracks[0] as MediaStreamTrack },
-    send: wire('initiator'), ...options.initiator,
+    peerId: 'answerer',
+    initiator: true,
+    iceServers: [],
+    tracks: { video: tracks[0] as MediaStreamTrack },
+    send: wire('initiator'),
+    ...options.initiator,
   });
   const close = () => {
     initiator.close();

@@ -54,10 +54,15 @@ describe('restart requests from a hostile peer', function () {
     for (let g = gen; g < gen + RESTARTS; g++) evil.signal({ gen: g, restart: true });
     // Applied in order after the restarts: an ICE restart request, answered by an offer on the same connection.
     evil.signal({ gen, restart: 'ice' });
-    await waitFor('the element’s next offer', () => evil.received.slice(seen).find((m) => m.description?.type === 'offer'));
+    await waitFor('the element’s next offer', () =>
+      evil.received.slice(seen).find((m) => m.description?.type === 'offer'),
+    );
 
     expect(connections.count, 'RTCPeerConnections the element made').to.equal(0);
-    expect(evil.received.slice(seen).every((m) => m.gen === gen), 'generations after the restarts').to.equal(true);
+    expect(
+      evil.received.slice(seen).every((m) => m.gen === gen),
+      'generations after the restarts',
+    ).to.equal(true);
     await waitForGrowth('the attacker’s video, still', frames);
     expect(part(victim, 'badge', tileOf(victim, evil)), 'a connection badge on the tile').to.equal(null);
   });
@@ -95,14 +100,25 @@ describe('restart requests from a hostile peer', function () {
         };
       };
       refuse();
-      session = new PeerSession({ peerId: 'p', initiator: true, iceServers: [], watchdogMs: 200, send: () => undefined,
-        onError: (warning) => errors.push(warning) });
-      expect(errors.map((w) => [w.code, (w.cause as DOMException).name])).to.deep.equal([['connection-refused', 'UnknownError']]);
+      session = new PeerSession({
+        peerId: 'p',
+        initiator: true,
+        iceServers: [],
+        watchdogMs: 200,
+        send: () => undefined,
+        onError: (warning) => errors.push(warning),
+      });
+      expect(errors.map((w) => [w.code, (w.cause as DOMException).name])).to.deep.equal([
+        ['connection-refused', 'UnknownError'],
+      ]);
       expect(session.signalingState).to.equal(undefined);
       // The watchdog tries again (also refused: reported, not thrown from the timer), then succeeds once allowed.
       await waitFor('a second refusal', () => errors.length >= 2);
       scope.RTCPeerConnection = Original;
-      await waitFor('a connection', () => session?.signalingState === 'stable' || session?.signalingState === 'have-local-offer');
+      await waitFor(
+        'a connection',
+        () => session?.signalingState === 'stable' || session?.signalingState === 'have-local-offer',
+      );
       expect(session.generation).to.be.at.least(2);
       expect(uncaught).to.deep.equal([]);
     } finally {

@@ -23,13 +23,16 @@ async function typeCheck(project: string, source: string): Promise<string> {
   const dir = await mkdtemp(join(ROOT, 'lib', 'boundary-probe-'));
   try {
     await writeFile(join(dir, 'probe.mts'), source);
-    await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({
-      extends: join(ROOT, project, 'tsconfig.json'),
-      compilerOptions: { noEmit: true, composite: false, incremental: false, rootDir: dir },
-      files: ['probe.mts'],
-      include: [],
-      references: [],
-    }));
+    await writeFile(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        extends: join(ROOT, project, 'tsconfig.json'),
+        compilerOptions: { noEmit: true, composite: false, incremental: false, rootDir: dir },
+        files: ['probe.mts'],
+        include: [],
+        references: [],
+      }),
+    );
     try {
       await promisify(execFile)(process.execPath, [TSC, '-p', join(dir, 'tsconfig.json')], { cwd: dir });
       return '';
@@ -44,12 +47,18 @@ async function typeCheck(project: string, source: string): Promise<string> {
 describe('runtime boundaries (TypeScript projects)', () => {
   it('browser code cannot use Node APIs', async () => {
     assert.equal(await typeCheck('src', 'export const title = document.title;\n'), '', 'control: the DOM is there');
-    assert.match(await typeCheck('src', "export const bytes = Buffer.from('x');\n"), /TS2591: Cannot find name 'Buffer'/);
+    assert.match(
+      await typeCheck('src', "export const bytes = Buffer.from('x');\n"),
+      /TS2591: Cannot find name 'Buffer'/,
+    );
   });
 
   it('the relay cannot use the DOM', async () => {
     assert.equal(await typeCheck('server', "export const bytes = Buffer.from('x');\n"), '', 'control: Node is there');
-    assert.match(await typeCheck('server', 'export const title = document.title;\n'), /TS2584: Cannot find name 'document'/);
+    assert.match(
+      await typeCheck('server', 'export const title = document.title;\n'),
+      /TS2584: Cannot find name 'document'/,
+    );
   });
 });
 
@@ -57,10 +66,14 @@ describe('layer boundaries (ESLint no-restricted-imports)', () => {
   // The probes exist only in memory: the project service may type them with its default project.
   const eslint = new ESLint({
     cwd: ROOT,
-    overrideConfig: [{
-      files: ['**/*.ts'],
-      languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['src/*/probe.ts', 'server/src/probe.ts'] } } },
-    }],
+    overrideConfig: [
+      {
+        files: ['**/*.ts'],
+        languageOptions: {
+          parserOptions: { projectService: { allowDefaultProject: ['src/*/probe.ts', 'server/src/probe.ts'] } },
+        },
+      },
+    ],
   });
   /** The `no-restricted-imports` messages for `code` placed at `file` (relative to the root). */
   const refusals = async (file: string, code: string): Promise<string[]> => {

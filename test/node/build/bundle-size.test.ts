@@ -25,7 +25,11 @@ const dist = (file: string): string => fileURLToPath(new URL(`../../../../dist/$
 function chunk(name: string): string {
   const pattern = new RegExp(`^video-chat-${name}-[0-9a-f]{8}\\.js$`);
   const found = existsSync(dist('')) ? readdirSync(dist('')).filter((file) => pattern.test(file)) : [];
-  assert.equal(found.length, 1, `dist/ should hold one video-chat-${name}-<hash>.js, has ${found.join(', ') || 'none'}: run npm run build first`);
+  assert.equal(
+    found.length,
+    1,
+    `dist/ should hold one video-chat-${name}-<hash>.js, has ${found.join(', ') || 'none'}: run npm run build first`,
+  );
   return found[0] ?? '';
 }
 
@@ -40,14 +44,18 @@ function gzipBytes(file: string): number {
 describe('bundle size', () => {
   it(`dist/video-chat.js is at most ${ENTRY_BUDGET_BYTES} bytes gzip (level 9)`, () => {
     const gzip = gzipBytes('video-chat.js');
-    assert.ok(gzip <= ENTRY_BUDGET_BYTES,
-      `dist/video-chat.js is ${gzip} bytes gzip, over the budget of ${ENTRY_BUDGET_BYTES} by ${gzip - ENTRY_BUDGET_BYTES}`);
+    assert.ok(
+      gzip <= ENTRY_BUDGET_BYTES,
+      `dist/video-chat.js is ${gzip} bytes gzip, over the budget of ${ENTRY_BUDGET_BYTES} by ${gzip - ENTRY_BUDGET_BYTES}`,
+    );
   });
 
   it(`everything a call loads (${CALL_FILES.join(' + ')}) is at most ${CALL_BUDGET_BYTES} bytes gzip`, () => {
     const sizes = ['video-chat.js', chunk('engine')].map(gzipBytes);
     const total = sizes.reduce((a, b) => a + b, 0);
-    assert.ok(total <= CALL_BUDGET_BYTES,
-      `a call loads ${total} bytes gzip (${sizes.join(' + ')}), over the budget of ${CALL_BUDGET_BYTES} by ${total - CALL_BUDGET_BYTES}`);
+    assert.ok(
+      total <= CALL_BUDGET_BYTES,
+      `a call loads ${total} bytes gzip (${sizes.join(' + ')}), over the budget of ${CALL_BUDGET_BYTES} by ${total - CALL_BUDGET_BYTES}`,
+    );
   });
 });

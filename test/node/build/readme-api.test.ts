@@ -57,8 +57,11 @@ function manifestNames(): Record<Kind, Set<string>> {
   const mirrored = new Set((element.attributes ?? []).map((a) => a.fieldName));
   return {
     attributes: names(element.attributes),
-    members: names((element.members ?? []).filter((m) =>
-      !m.static && (m.privacy ?? 'public') === 'public' && !m.name?.startsWith('#') && !mirrored.has(m.name))),
+    members: names(
+      (element.members ?? []).filter(
+        (m) => !m.static && (m.privacy ?? 'public') === 'public' && !m.name?.startsWith('#') && !mirrored.has(m.name),
+      ),
+    ),
     events: names(element.events),
     cssParts: names(element.cssParts),
     cssProperties: names(element.cssProperties),
@@ -72,7 +75,10 @@ function readmeNames(readme: string, title: string): Set<string> {
   assert.ok(api, 'README.md has an "## API" section followed by another "## " section');
   const section = new RegExp(`^### ${title}$([\\s\\S]*?)(?=^### |(?![\\s\\S]))`, 'm').exec(api)?.[1];
   assert.ok(section, `README.md's API section has "### ${title}"`);
-  const rows = section.split('\n').filter((line) => line.startsWith('|')).slice(2); // after the header and |---|
+  const rows = section
+    .split('\n')
+    .filter((line) => line.startsWith('|'))
+    .slice(2); // after the header and |---|
   assert.ok(rows.length > 0, `"### ${title}" has a table`);
   const names = new Set<string>();
   for (const row of rows) {
@@ -86,8 +92,12 @@ function readmeNames(readme: string, title: string): Set<string> {
 
 /** The part names in `part="…"` attributes of the element's templates (names built from `${…}` are left out). */
 function templateParts(): Set<string> {
-  const files = [root('src/video-chat.ts'), ...readdirSync(root('src/ui'), { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.ts')).map((f) => root(`src/ui/${f}`))];
+  const files = [
+    root('src/video-chat.ts'),
+    ...readdirSync(root('src/ui'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => root(`src/ui/${f}`)),
+  ];
   const names = new Set<string>();
   for (const file of files) {
     for (const [, value] of readFileSync(file, 'utf8').matchAll(/\bpart="([^"]*)"/g)) {
@@ -116,6 +126,9 @@ describe('README API section and custom-elements.json', () => {
   it('every part name in the templates is a documented CSS part (@csspart in src/video-chat.ts)', () => {
     const parts = templateParts();
     assert.ok(parts.has('call') && parts.has('tile'), 'parts found in the templates');
-    assert.deepEqual([...parts].filter((name) => !manifest.cssParts.has(name)), []);
+    assert.deepEqual(
+      [...parts].filter((name) => !manifest.cssParts.has(name)),
+      [],
+    );
   });
 });

@@ -16,7 +16,8 @@ import {
 import type { ActiveSpeakerEvent } from '../../../src/events.js';
 import type { RemotePeer } from '../../../src/call/types.js';
 
-const report = (...stats: Record<string, unknown>[]) => new Map(stats.map((s, i) => [String(s['id'] ?? i), s])) as unknown as RTCStatsReport;
+const report = (...stats: Record<string, unknown>[]) =>
+  new Map(stats.map((s, i) => [String(s['id'] ?? i), s])) as unknown as RTCStatsReport;
 
 describe('qualityLevel (thresholds)', () => {
   it('is good below both fair limits', () => {
@@ -37,17 +38,39 @@ describe('qualityLevel (thresholds)', () => {
 });
 
 describe('read and figures', () => {
-  const at = (t: number, bytes: number, packets: number, lost: number) => read(report(
-    { id: 'T', type: 'transport', selectedCandidatePairId: 'CP' },
-    { id: 'CP', type: 'candidate-pair', currentRoundTripTime: 0.045 },
-    { id: 'A', type: 'inbound-rtp', kind: 'audio', bytesReceived: bytes / 4, packetsReceived: packets / 2, packetsLost: lost, audioLevel: 0.2 },
-    { id: 'V', type: 'inbound-rtp', kind: 'video', bytesReceived: (bytes * 3) / 4, packetsReceived: packets / 2, packetsLost: 0 },
-    { id: 'M', type: 'media-source', kind: 'audio', audioLevel: 0.5 },
-  ), t);
+  const at = (t: number, bytes: number, packets: number, lost: number) =>
+    read(
+      report(
+        { id: 'T', type: 'transport', selectedCandidatePairId: 'CP' },
+        { id: 'CP', type: 'candidate-pair', currentRoundTripTime: 0.045 },
+        {
+          id: 'A',
+          type: 'inbound-rtp',
+          kind: 'audio',
+          bytesReceived: bytes / 4,
+          packetsReceived: packets / 2,
+          packetsLost: lost,
+          audioLevel: 0.2,
+        },
+        {
+          id: 'V',
+          type: 'inbound-rtp',
+          kind: 'video',
+          bytesReceived: (bytes * 3) / 4,
+          packetsReceived: packets / 2,
+          packetsLost: 0,
+        },
+        { id: 'M', type: 'media-source', kind: 'audio', audioLevel: 0.5 },
+      ),
+      t,
+    );
 
   it('sums inbound RTP of every kind and takes the selected pair round trip', () => {
     const r = at(1000, 4000, 100, 3);
-    assert.deepEqual([r.bytes, r.packets, r.lost, r.rttMs, r.level, r.local, r.none], [4000, 100, 3, 45, 0.2, 0.5, false]);
+    assert.deepEqual(
+      [r.bytes, r.packets, r.lost, r.rttMs, r.level, r.local, r.none],
+      [4000, 100, 3, 45, 0.2, 0.5, false],
+    );
   });
 
   it('gives kbps, loss fraction and level from two readings', () => {
@@ -59,11 +82,14 @@ describe('read and figures', () => {
   });
 
   it("falls back to RTCP's round trip when the pair has none (Firefox reports 0)", () => {
-    const r = read(report(
-      { id: 'T', type: 'transport', selectedCandidatePairId: 'CP' },
-      { id: 'CP', type: 'candidate-pair', currentRoundTripTime: 0 },
-      { id: 'R', type: 'remote-inbound-rtp', kind: 'video', roundTripTime: 0.12 },
-    ), 0);
+    const r = read(
+      report(
+        { id: 'T', type: 'transport', selectedCandidatePairId: 'CP' },
+        { id: 'CP', type: 'candidate-pair', currentRoundTripTime: 0 },
+        { id: 'R', type: 'remote-inbound-rtp', kind: 'video', roundTripTime: 0.12 },
+      ),
+      0,
+    );
     assert.equal(r.rttMs, 120);
     assert.equal(r.none, true);
     assert.equal(figures(r, { ...r, at: 2000 }).kbps, null, 'no media sent: no bitrate');
@@ -77,7 +103,8 @@ describe('callStats loop', () => {
     const source: StatsSource = {
       peers: [peer('a'), peer('b')],
       media: { microphoneEnabled: false } as StatsSource['media'],
-      getStats: async (id) => report({ type: 'inbound-rtp', kind: 'audio', audioLevel: levels[id], packetsReceived: 1, bytesReceived: 1 }),
+      getStats: async (id) =>
+        report({ type: 'inbound-rtp', kind: 'audio', audioLevel: levels[id], packetsReceived: 1, bytesReceived: 1 }),
     };
     const events: (string | null)[] = [];
     let updates = 0;

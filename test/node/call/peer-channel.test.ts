@@ -14,7 +14,11 @@ function channel() {
   const sent: string[] = [];
   const received: PeerMessage[] = [];
   const warnings: Warning[] = [];
-  const c = new PeerChannel({ send: (text) => sent.push(text), onMessage: (m) => received.push(m), onWarning: (w) => warnings.push(w) });
+  const c = new PeerChannel({
+    send: (text) => sent.push(text),
+    onMessage: (m) => received.push(m),
+    onWarning: (w) => warnings.push(w),
+  });
   return { c, sent, received, warnings };
 }
 
@@ -24,7 +28,10 @@ describe('PeerChannel', () => {
   it('sends messages as JSON text', () => {
     const { c, sent } = channel();
     c.send({ type: 'state', microphone: true, camera: false });
-    assert.deepEqual(sent.map((t) => JSON.parse(t) as unknown), [{ type: 'state', microphone: true, camera: false }]);
+    assert.deepEqual(
+      sent.map((t) => JSON.parse(t) as unknown),
+      [{ type: 'state', microphone: true, camera: false }],
+    );
   });
 
   it('passes valid messages on, reports each malformed one as bad-peer-message and drops it', () => {
@@ -33,7 +40,10 @@ describe('PeerChannel', () => {
     c.receive('{"type":"chat"}');
     c.receive(state);
     assert.deepEqual(received, [{ type: 'state', microphone: false, camera: true }]);
-    assert.deepEqual(warnings.map((w) => w.code), ['bad-peer-message', 'bad-peer-message']);
+    assert.deepEqual(
+      warnings.map((w) => w.code),
+      ['bad-peer-message', 'bad-peer-message'],
+    );
     assert.match(warnings[0]?.message ?? '', /JSON/);
   });
 
@@ -43,7 +53,10 @@ describe('PeerChannel', () => {
     for (let i = 0; i < burst * 3; i++) c.receive(state);
     // The bucket refills at perSecond while the loop runs: a fraction of a message in the few ms it takes.
     assert.ok(received.length >= burst && received.length <= burst + 1, `${received.length} passed`);
-    assert.deepEqual(warnings.map((w) => [w.code, w.message]), [['peer-flood', 'state']]);
+    assert.deepEqual(
+      warnings.map((w) => [w.code, w.message]),
+      [['peer-flood', 'state']],
+    );
     // Another type has a bucket of its own.
     c.receive(JSON.stringify({ type: 'chat', id: 'a', text: 'hi', sentAt: Date.now() }));
     assert.equal(received.at(-1)?.type, 'chat');
@@ -56,7 +69,13 @@ describe('warningGate', () => {
     const warn = warningGate((w) => passed.push(w), 50);
     for (let i = 0; i < 10; i++) warn({ code: 'bad-signal', message: `#${i}` });
     warn({ code: 'candidate-rejected', message: 'addIceCandidate' });
-    assert.deepEqual(passed.map((w) => [w.code, w.message]), [['bad-signal', '#0'], ['candidate-rejected', 'addIceCandidate']]);
+    assert.deepEqual(
+      passed.map((w) => [w.code, w.message]),
+      [
+        ['bad-signal', '#0'],
+        ['candidate-rejected', 'addIceCandidate'],
+      ],
+    );
     await new Promise((resolve) => setTimeout(resolve, 60)); // past the interval (performance.now() is monotonic)
     warn({ code: 'bad-signal', message: 'again' });
     assert.equal(passed.at(-1)?.message, 'again');

@@ -6,9 +6,18 @@ import { cameraCaps, DEFAULT_BUDGET, screenCaps } from '../../../src/negotiation
 describe('cameraCaps', () => {
   it('divides the 2500 kbps budget among the copies, within 150–1500 kbps, for a 480p camera', () => {
     const rows = [1, 2, 3, 4, 5].map((n) => cameraCaps(n, { sourceShortSide: 480 }));
-    assert.deepEqual(rows.map((c) => c.maxBitrate), [1_500_000, 1_250_000, 833_000, 625_000, 500_000]);
-    assert.deepEqual(rows.map((c) => c.maxFramerate), [30, 30, 30, 30, 24]);
-    assert.deepEqual(rows.map((c) => c.scaleResolutionDownBy), [1, 1, 1, 1, 1.33]); // 5 copies: 360p
+    assert.deepEqual(
+      rows.map((c) => c.maxBitrate),
+      [1_500_000, 1_250_000, 833_000, 625_000, 500_000],
+    );
+    assert.deepEqual(
+      rows.map((c) => c.maxFramerate),
+      [30, 30, 30, 30, 24],
+    );
+    assert.deepEqual(
+      rows.map((c) => c.scaleResolutionDownBy),
+      [1, 1, 1, 1, 1.33],
+    ); // 5 copies: 360p
   });
 
   it('keeps a 6-person call (5 copies) within the budget, and a large room at the floor', () => {
@@ -39,8 +48,14 @@ describe('cameraCaps', () => {
 describe('screenCaps', () => {
   it('divides 60 % of the budget among the copies, full resolution, fewer frames when thin', () => {
     const rows = [1, 2, 3, 5, 20].map((n) => screenCaps(n));
-    assert.deepEqual(rows.map((c) => c.maxBitrate), [1_500_000, 750_000, 500_000, 300_000, 250_000]);
-    assert.deepEqual(rows.map((c) => c.maxFramerate), [15, 15, 5, 5, 5]);
+    assert.deepEqual(
+      rows.map((c) => c.maxBitrate),
+      [1_500_000, 750_000, 500_000, 300_000, 250_000],
+    );
+    assert.deepEqual(
+      rows.map((c) => c.maxFramerate),
+      [15, 15, 5, 5, 5],
+    );
     assert.ok(rows.every((c) => c.scaleResolutionDownBy === 1));
   });
 });

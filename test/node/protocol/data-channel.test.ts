@@ -25,14 +25,22 @@ const error = (result: ParseResult<PeerMessage>): string => {
   assert.equal(result.ok, false, `expected a violation, got ${JSON.stringify(result)}`);
   return result.ok ? '' : `${result.error.code}: ${result.error.message}`;
 };
-const chat = (fields: Record<string, unknown>) => JSON.stringify({ type: 'chat', id: 'k3v-7', text: 'Hello!', sentAt: NOW, ...fields });
+const chat = (fields: Record<string, unknown>) =>
+  JSON.stringify({ type: 'chat', id: 'k3v-7', text: 'Hello!', sentAt: NOW, ...fields });
 
 describe('parsePeerMessage', () => {
   it('accepts state and chat, and returns only the known fields', () => {
-    assert.deepEqual(value(parsePeerMessage('{"type":"state","microphone":false,"camera":true,"x":1}', NOW)),
-      { type: 'state', microphone: false, camera: true });
-    assert.deepEqual(value(parsePeerMessage(chat({ extra: { a: 1 } }), NOW)),
-      { type: 'chat', id: 'k3v-7', text: 'Hello!', sentAt: NOW });
+    assert.deepEqual(value(parsePeerMessage('{"type":"state","microphone":false,"camera":true,"x":1}', NOW)), {
+      type: 'state',
+      microphone: false,
+      camera: true,
+    });
+    assert.deepEqual(value(parsePeerMessage(chat({ extra: { a: 1 } }), NOW)), {
+      type: 'chat',
+      id: 'k3v-7',
+      text: 'Hello!',
+      sentAt: NOW,
+    });
   });
 
   it('keeps a sentAt within a day of the receive time, and replaces one further off by the receive time (D3)', () => {
@@ -68,20 +76,44 @@ describe('parsePeerMessage', () => {
 
   it('refuses what is not a JSON object of a known type, too large, or not text', () => {
     const cases: Array<[unknown, RegExp]> = [
-      [new ArrayBuffer(8), /JSON text/], [42, /JSON text/], [null, /JSON text/], [undefined, /JSON text/],
-      ['nope', /not valid JSON/], ['', /not valid JSON/], ['[]', /JSON object/], ['null', /JSON object/], ['"chat"', /JSON object/],
-      ['7', /JSON object/], ['{}', /unknown peer message type/], ['{"type":"CHAT"}', /unknown/], ['{"type":"signal"}', /unknown/],
-      ['{"type":"toString"}', /unknown/], ['{"type":"__proto__"}', /unknown/], ['{"type":["chat"]}', /unknown/],
+      [new ArrayBuffer(8), /JSON text/],
+      [42, /JSON text/],
+      [null, /JSON text/],
+      [undefined, /JSON text/],
+      ['nope', /not valid JSON/],
+      ['', /not valid JSON/],
+      ['[]', /JSON object/],
+      ['null', /JSON object/],
+      ['"chat"', /JSON object/],
+      ['7', /JSON object/],
+      ['{}', /unknown peer message type/],
+      ['{"type":"CHAT"}', /unknown/],
+      ['{"type":"signal"}', /unknown/],
+      ['{"type":"toString"}', /unknown/],
+      ['{"type":"__proto__"}', /unknown/],
+      ['{"type":["chat"]}', /unknown/],
       [`{"type":"state","microphone":true,"camera":true,"pad":"${'x'.repeat(MAX_PEER_MESSAGE_BYTES)}"}`, /too large/],
     ];
-    for (const [raw, expected] of cases) assert.match(error(parsePeerMessage(raw, NOW)), expected, String(raw).slice(0, 40));
+    for (const [raw, expected] of cases)
+      assert.match(error(parsePeerMessage(raw, NOW)), expected, String(raw).slice(0, 40));
   });
 
   it('reads no inherited or prototype keys, and pollutes nothing', () => {
     // JSON.parse makes "__proto__" an own key: the fields it holds are not the message's.
-    assert.match(error(parsePeerMessage('{"type":"chat","__proto__":{"id":"x","text":"t","sentAt":1}}', NOW)), /chat.id/);
-    assert.match(error(parsePeerMessage('{"__proto__":{"type":"state","microphone":true,"camera":true}}', NOW)), /unknown/);
-    const m = value(parsePeerMessage('{"type":"state","microphone":true,"camera":false,"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}}}', NOW));
+    assert.match(
+      error(parsePeerMessage('{"type":"chat","__proto__":{"id":"x","text":"t","sentAt":1}}', NOW)),
+      /chat.id/,
+    );
+    assert.match(
+      error(parsePeerMessage('{"__proto__":{"type":"state","microphone":true,"camera":true}}', NOW)),
+      /unknown/,
+    );
+    const m = value(
+      parsePeerMessage(
+        '{"type":"state","microphone":true,"camera":false,"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}}}',
+        NOW,
+      ),
+    );
     assert.equal(Object.getPrototypeOf(m), Object.prototype);
     assert.equal('polluted' in m, false);
     assert.equal('polluted' in {}, false);
@@ -96,57 +128,116 @@ describe('parsePeerMessage properties (fast-check)', () => {
   const runs = { numRuns: 2000 };
 
   it('never throws, whatever the input; every result is a violation or a well-formed message', () => {
-    const anything = fc.oneof(fc.string(), fc.json(), fc.jsonValue().map((v) => JSON.stringify(v)), fc.anything());
-    fc.assert(fc.property(anything, fc.double(), (raw, now) => {
-      const result = parsePeerMessage(raw, now);
-      if (!result.ok) return result.error.code === 'bad-message' && result.error.message.length > 0;
-      const m = result.value;
-      if (m.type === 'state') return Object.keys(m).length === 3 && typeof m.microphone === 'boolean' && typeof m.camera === 'boolean';
-      return Object.keys(m).length === 4 && m.id.length >= 1 && m.id.length <= MAX_CHAT_ID_LENGTH &&
-        m.text.trim().length > 0 && m.text.length <= MAX_CHAT_LENGTH && !Number.isNaN(new Date(m.sentAt).getTime());
-    }), runs);
+    const anything = fc.oneof(
+      fc.string(),
+      fc.json(),
+      fc.jsonValue().map((v) => JSON.stringify(v)),
+      fc.anything(),
+    );
+    fc.assert(
+      fc.property(anything, fc.double(), (raw, now) => {
+        const result = parsePeerMessage(raw, now);
+        if (!result.ok) return result.error.code === 'bad-message' && result.error.message.length > 0;
+        const m = result.value;
+        if (m.type === 'state')
+          return Object.keys(m).length === 3 && typeof m.microphone === 'boolean' && typeof m.camera === 'boolean';
+        return (
+          Object.keys(m).length === 4 &&
+          m.id.length >= 1 &&
+          m.id.length <= MAX_CHAT_ID_LENGTH &&
+          m.text.trim().length > 0 &&
+          m.text.length <= MAX_CHAT_LENGTH &&
+          !Number.isNaN(new Date(m.sentAt).getTime())
+        );
+      }),
+      runs,
+    );
   });
 
   it('a chat of any shape parses iff its fields are in range; sentAt is then within a day of now, or now', () => {
-    const field = fc.oneof(fc.string({ maxLength: 80 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null),
-      fc.array(fc.string(), { maxLength: 2 }));
-    const sentAt = fc.oneof(fc.double(), fc.integer({ min: NOW - 3 * MAX_CLOCK_SKEW_MS, max: NOW + 3 * MAX_CLOCK_SKEW_MS }),
-      fc.constantFrom(8.64e15, -8.64e15, 1e16, -1e16, 0), field);
-    const text = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ minLength: MAX_CHAT_LENGTH - 2, maxLength: MAX_CHAT_LENGTH + 2 }), field);
-    fc.assert(fc.property(fc.oneof(fc.string({ maxLength: 70 }), field), text, sentAt, (id, t, at) => {
-      const result = parsePeerMessage(JSON.stringify({ type: 'chat', id, text: t, sentAt: at }), NOW);
-      const at2 = JSON.parse(JSON.stringify(at)) as unknown; // what the wire carried (NaN and Infinity become null)
-      const valid = typeof id === 'string' && id.length >= 1 && id.length <= MAX_CHAT_ID_LENGTH &&
-        typeof t === 'string' && t.trim().length > 0 && t.length <= MAX_CHAT_LENGTH &&
-        typeof at2 === 'number' && Math.abs(at2) <= 8.64e15;
-      assert.equal(result.ok, valid, JSON.stringify({ id, t: typeof t === 'string' ? t.length : t, at }));
-      if (result.ok && result.value.type === 'chat') {
-        const shown = result.value.sentAt;
-        assert.ok(shown === NOW || (shown === at2 && Math.abs(shown - NOW) <= MAX_CLOCK_SKEW_MS), String(shown));
-      }
-    }), runs);
+    const field = fc.oneof(
+      fc.string({ maxLength: 80 }),
+      fc.integer(),
+      fc.double(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(fc.string(), { maxLength: 2 }),
+    );
+    const sentAt = fc.oneof(
+      fc.double(),
+      fc.integer({ min: NOW - 3 * MAX_CLOCK_SKEW_MS, max: NOW + 3 * MAX_CLOCK_SKEW_MS }),
+      fc.constantFrom(8.64e15, -8.64e15, 1e16, -1e16, 0),
+      field,
+    );
+    const text = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.string({ minLength: MAX_CHAT_LENGTH - 2, maxLength: MAX_CHAT_LENGTH + 2 }),
+      field,
+    );
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 70 }), field), text, sentAt, (id, t, at) => {
+        const result = parsePeerMessage(JSON.stringify({ type: 'chat', id, text: t, sentAt: at }), NOW);
+        const at2 = JSON.parse(JSON.stringify(at)) as unknown; // what the wire carried (NaN and Infinity become null)
+        const valid =
+          typeof id === 'string' &&
+          id.length >= 1 &&
+          id.length <= MAX_CHAT_ID_LENGTH &&
+          typeof t === 'string' &&
+          t.trim().length > 0 &&
+          t.length <= MAX_CHAT_LENGTH &&
+          typeof at2 === 'number' &&
+          Math.abs(at2) <= 8.64e15;
+        assert.equal(result.ok, valid, JSON.stringify({ id, t: typeof t === 'string' ? t.length : t, at }));
+        if (result.ok && result.value.type === 'chat') {
+          const shown = result.value.sentAt;
+          assert.ok(shown === NOW || (shown === at2 && Math.abs(shown - NOW) <= MAX_CLOCK_SKEW_MS), String(shown));
+        }
+      }),
+      runs,
+    );
   });
 
   it('a state parses iff both fields are booleans, with extra keys dropped', () => {
     const field = fc.oneof(fc.boolean(), fc.integer(), fc.string({ maxLength: 5 }), fc.constant(null));
-    fc.assert(fc.property(field, field, fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 })), (mic, cam, extra) => {
-      const result = parsePeerMessage(JSON.stringify({ ...extra, type: 'state', microphone: mic, camera: cam }), NOW);
-      assert.equal(result.ok, typeof mic === 'boolean' && typeof cam === 'boolean');
-      if (result.ok) assert.deepEqual(result.value, { type: 'state', microphone: mic, camera: cam });
-    }), runs);
+    fc.assert(
+      fc.property(
+        field,
+        field,
+        fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 })),
+        (mic, cam, extra) => {
+          const result = parsePeerMessage(
+            JSON.stringify({ ...extra, type: 'state', microphone: mic, camera: cam }),
+            NOW,
+          );
+          assert.equal(result.ok, typeof mic === 'boolean' && typeof cam === 'boolean');
+          if (result.ok) assert.deepEqual(result.value, { type: 'state', microphone: mic, camera: cam });
+        },
+      ),
+      runs,
+    );
   });
 
   it('unknown types are refused, whatever else the message holds', () => {
-    const type = fc.oneof(fc.string({ maxLength: 20 }).filter((t) => t !== 'chat' && t !== 'state'), fc.integer(), fc.constant(null));
-    fc.assert(fc.property(type, fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 })), (t, rest) => {
-      assert.match(error(parsePeerMessage(JSON.stringify({ ...rest, type: t }), NOW)), /unknown peer message type/);
-    }), runs);
+    const type = fc.oneof(
+      fc.string({ maxLength: 20 }).filter((t) => t !== 'chat' && t !== 'state'),
+      fc.integer(),
+      fc.constant(null),
+    );
+    fc.assert(
+      fc.property(type, fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 2 })), (t, rest) => {
+        assert.match(error(parsePeerMessage(JSON.stringify({ ...rest, type: t }), NOW)), /unknown peer message type/);
+      }),
+      runs,
+    );
   });
 
   it('anything longer than the size limit is refused before it is parsed', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 4096 }), (extra) => {
-      const raw = chat({ text: 'x' }).slice(0, -1) + `,"pad":"${'p'.repeat(MAX_PEER_MESSAGE_BYTES + extra)}"}`;
-      assert.match(error(parsePeerMessage(raw, NOW)), /too large/);
-    }), { numRuns: 50 });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4096 }), (extra) => {
+        const raw = chat({ text: 'x' }).slice(0, -1) + `,"pad":"${'p'.repeat(MAX_PEER_MESSAGE_BYTES + extra)}"}`;
+        assert.match(error(parsePeerMessage(raw, NOW)), /too large/);
+      }),
+      { numRuns: 50 },
+    );
   });
 });

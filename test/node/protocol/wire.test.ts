@@ -25,42 +25,76 @@ const value = <T>(result: ParseResult<T>): T => {
 
 describe('parseClientMessage', () => {
   it('accepts join, signal and leave', () => {
-    assert.deepEqual(value(parseClientMessage('{"type":"join","room":"a-B_9.x","name":"Ada"}')),
-      { type: 'join', room: 'a-B_9.x', name: 'Ada' });
+    assert.deepEqual(value(parseClientMessage('{"type":"join","room":"a-B_9.x","name":"Ada"}')), {
+      type: 'join',
+      room: 'a-B_9.x',
+      name: 'Ada',
+    });
     assert.deepEqual(value(parseClientMessage('{"type":"join","room":"r"}')), { type: 'join', room: 'r' });
-    assert.deepEqual(value(parseClientMessage('{"type":"signal","to":"abc","data":{"x":1}}')),
-      { type: 'signal', to: 'abc', data: { x: 1 } });
+    assert.deepEqual(value(parseClientMessage('{"type":"signal","to":"abc","data":{"x":1}}')), {
+      type: 'signal',
+      to: 'abc',
+      data: { x: 1 },
+    });
     assert.deepEqual(value(parseClientMessage('{"type":"leave"}')), { type: 'leave' });
   });
 
   it('accepts join.protocol for a version the relay speaks and names both versions otherwise', () => {
-    assert.deepEqual(value(parseClientMessage(`{"type":"join","room":"r","protocol":${PROTOCOL_VERSION}}`)),
-      { type: 'join', room: 'r', protocol: PROTOCOL_VERSION });
-    assert.match(error(parseClientMessage('{"type":"join","room":"r","protocol":2}')),
-      /bad-message: join.protocol 2 is not supported: this relay speaks 1/);
+    assert.deepEqual(value(parseClientMessage(`{"type":"join","room":"r","protocol":${PROTOCOL_VERSION}}`)), {
+      type: 'join',
+      room: 'r',
+      protocol: PROTOCOL_VERSION,
+    });
+    assert.match(
+      error(parseClientMessage('{"type":"join","room":"r","protocol":2}')),
+      /bad-message: join.protocol 2 is not supported: this relay speaks 1/,
+    );
     for (const bad of ['0', '-1', '1.5', '"1"', 'null', '1e400']) {
       assert.match(error(parseClientMessage(`{"type":"join","room":"r","protocol":${bad}}`)), /join.protocol/, bad);
     }
   });
 
   it('accepts join with a token, and only a non-empty string of bounded length', () => {
-    assert.deepEqual(value(parseClientMessage('{"type":"join","room":"r","name":"A","token":"a.b.c"}')),
-      { type: 'join', room: 'r', name: 'A', token: 'a.b.c' });
+    assert.deepEqual(value(parseClientMessage('{"type":"join","room":"r","name":"A","token":"a.b.c"}')), {
+      type: 'join',
+      room: 'r',
+      name: 'A',
+      token: 'a.b.c',
+    });
     const longest = 't'.repeat(MAX_TOKEN_LENGTH);
     assert.equal(value(parseClientMessage(JSON.stringify({ type: 'join', room: 'r', token: longest }))).type, 'join');
     for (const token of [5, null, '', 't'.repeat(MAX_TOKEN_LENGTH + 1), { alg: 'none' }]) {
-      assert.match(error(parseClientMessage(JSON.stringify({ type: 'join', room: 'r', token }))),
-        /^bad-message: join.token must be a non-empty string/, JSON.stringify(token));
+      assert.match(
+        error(parseClientMessage(JSON.stringify({ type: 'join', room: 'r', token }))),
+        /^bad-message: join.token must be a non-empty string/,
+        JSON.stringify(token),
+      );
     }
   });
 
   it('accepts join with resume credentials, and only well-formed ones', () => {
-    assert.deepEqual(value(parseClientMessage('{"type":"join","room":"r","resume":{"id":"abc","secret":"s-_1"}}')),
-      { type: 'join', room: 'r', resume: { id: 'abc', secret: 's-_1' } });
-    for (const resume of [null, 'abc', {}, { id: 'abc' }, { secret: 'x' }, { id: 'a b', secret: 'x' },
-      { id: 'abc', secret: '' }, { id: 'abc', secret: 'not/base64url' }, { id: 'abc', secret: 's'.repeat(65) }, { id: 'abc', secret: 5 }]) {
-      assert.match(error(parseClientMessage(JSON.stringify({ type: 'join', room: 'r', resume }))), /^bad-message: join.resume/,
-        JSON.stringify(resume));
+    assert.deepEqual(value(parseClientMessage('{"type":"join","room":"r","resume":{"id":"abc","secret":"s-_1"}}')), {
+      type: 'join',
+      room: 'r',
+      resume: { id: 'abc', secret: 's-_1' },
+    });
+    for (const resume of [
+      null,
+      'abc',
+      {},
+      { id: 'abc' },
+      { secret: 'x' },
+      { id: 'a b', secret: 'x' },
+      { id: 'abc', secret: '' },
+      { id: 'abc', secret: 'not/base64url' },
+      { id: 'abc', secret: 's'.repeat(65) },
+      { id: 'abc', secret: 5 },
+    ]) {
+      assert.match(
+        error(parseClientMessage(JSON.stringify({ type: 'join', room: 'r', resume }))),
+        /^bad-message: join.resume/,
+        JSON.stringify(resume),
+      );
     }
   });
 
@@ -79,7 +113,10 @@ describe('parseClientMessage', () => {
     assert.match(error(parseClientMessage('{"type":"join","room":""}')), /join.room/);
     assert.match(error(parseClientMessage('{"type":"join","room":"a b"}')), /join.room/);
     assert.match(error(parseClientMessage(`{"type":"join","room":"${'r'.repeat(65)}"}`)), /join.room/);
-    assert.match(error(parseClientMessage(`{"type":"join","room":"r","name":"${'n'.repeat(MAX_NAME_LENGTH + 1)}"}`)), /join.name/);
+    assert.match(
+      error(parseClientMessage(`{"type":"join","room":"r","name":"${'n'.repeat(MAX_NAME_LENGTH + 1)}"}`)),
+      /join.name/,
+    );
     assert.match(error(parseClientMessage('{"type":"join","room":"r","name":5}')), /join.name/);
     assert.match(error(parseClientMessage('{"type":"signal","data":{}}')), /signal.to/);
     assert.match(error(parseClientMessage('{"type":"signal","to":"a b","data":{}}')), /signal.to/);
@@ -99,34 +136,51 @@ describe('parseClientMessage: shape of signal.data (issue 15, D1)', () => {
 
   it(`accepts ${MAX_SIGNAL_DEPTH} levels and refuses one more, naming the bound`, () => {
     assert.equal(value(parseClientMessage(signal(nested(MAX_SIGNAL_DEPTH)))).type, 'signal');
-    assert.equal(error(parseClientMessage(signal(nested(MAX_SIGNAL_DEPTH + 1)))),
-      `bad-message: signal.data must nest at most ${MAX_SIGNAL_DEPTH} levels deep`);
+    assert.equal(
+      error(parseClientMessage(signal(nested(MAX_SIGNAL_DEPTH + 1)))),
+      `bad-message: signal.data must nest at most ${MAX_SIGNAL_DEPTH} levels deep`,
+    );
   });
 
   it('refuses the attack frame (thousands of levels) without recursing, and a frame-sized nesting of empties', () => {
     for (const depth of [4_500, 30_000]) {
-      assert.match(error(parseClientMessage(signal(`{"x":${'['.repeat(depth)}${']'.repeat(depth)}}`))),
-        /levels deep/, String(depth));
+      assert.match(
+        error(parseClientMessage(signal(`{"x":${'['.repeat(depth)}${']'.repeat(depth)}}`))),
+        /levels deep/,
+        String(depth),
+      );
     }
-    assert.match(error(parseClientMessage(signal(`{"x":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`))), /levels deep/);
+    assert.match(
+      error(parseClientMessage(signal(`{"x":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`))),
+      /levels deep/,
+    );
   });
 
   it(`accepts ${MAX_SIGNAL_ENTRIES} keys and elements in all and refuses one more`, () => {
     const wide = (n: number): string => `{"a":[${Array.from({ length: n - 1 }, () => '0').join(',')}]}`;
     assert.equal(value(parseClientMessage(signal(wide(MAX_SIGNAL_ENTRIES)))).type, 'signal');
-    assert.equal(error(parseClientMessage(signal(wide(MAX_SIGNAL_ENTRIES + 1)))),
-      `bad-message: signal.data must hold at most ${MAX_SIGNAL_ENTRIES} keys and elements in all`);
+    assert.equal(
+      error(parseClientMessage(signal(wide(MAX_SIGNAL_ENTRIES + 1)))),
+      `bad-message: signal.data must hold at most ${MAX_SIGNAL_ENTRIES} keys and elements in all`,
+    );
     const keys = Object.fromEntries(Array.from({ length: MAX_SIGNAL_ENTRIES + 1 }, (_, i) => [`k${i}`, i]));
     assert.match(error(parseClientMessage(signal(JSON.stringify(keys)))), /keys and elements/);
   });
 
   it('accepts every negotiation message shape, and what it accepts re-encodes', () => {
     const sdp = 'v=0\\r\\n'.repeat(500); // JSON escapes, as on the wire
-    for (const data of [`{"gen":0,"description":{"type":"offer","sdp":"${sdp}"},"media":{"0":"audio","1":"video"}}`,
+    for (const data of [
+      `{"gen":0,"description":{"type":"offer","sdp":"${sdp}"},"media":{"0":"audio","1":"video"}}`,
       '{"gen":3,"candidate":{"candidate":"candidate:1 1 udp 1 192.0.2.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0}}',
-      '{"gen":1,"candidate":null}', '{"gen":2,"restart":"ice"}', nested(MAX_SIGNAL_DEPTH)]) {
+      '{"gen":1,"candidate":null}',
+      '{"gen":2,"restart":"ice"}',
+      nested(MAX_SIGNAL_DEPTH),
+    ]) {
       const m = value(parseClientMessage(signal(data)));
-      assert.equal(typeof encode({ type: 'signal', from: 'x', data: (m as { data: Record<string, unknown> }).data }), 'string');
+      assert.equal(
+        typeof encode({ type: 'signal', from: 'x', data: (m as { data: Record<string, unknown> }).data }),
+        'string',
+      );
     }
   });
 });
@@ -149,22 +203,49 @@ describe('parseServerMessage', () => {
   });
 
   it('rejects malformed relay messages', () => {
-    assert.match(error(parseServerMessage('{"type":"welcome","id":"me","room":"r","peers":[{}],"iceServers":[]}')), /peers\[0\]/);
-    assert.match(error(parseServerMessage('{"type":"welcome","id":"me","room":"r","peers":[],"iceServers":[{"urls":[]}]}')), /iceServers/);
+    assert.match(
+      error(parseServerMessage('{"type":"welcome","id":"me","room":"r","peers":[{}],"iceServers":[]}')),
+      /peers\[0\]/,
+    );
+    assert.match(
+      error(parseServerMessage('{"type":"welcome","id":"me","room":"r","peers":[],"iceServers":[{"urls":[]}]}')),
+      /iceServers/,
+    );
     assert.match(error(parseServerMessage('{"type":"error","code":"teapot","message":""}')), /error.code/);
-    assert.match(error(parseServerMessage('{"type":"welcome","id":"me","room":"r","peers":[],"iceServers":[],"resume":7}')), /welcome.resume/);
-    assert.match(error(parseServerMessage('{"type":"welcome","id":"me","room":"r","peers":[],"iceServers":[],"resumed":false}')), /welcome.resumed/);
+    assert.match(
+      error(parseServerMessage('{"type":"welcome","id":"me","room":"r","peers":[],"iceServers":[],"resume":7}')),
+      /welcome.resume/,
+    );
+    assert.match(
+      error(parseServerMessage('{"type":"welcome","id":"me","room":"r","peers":[],"iceServers":[],"resumed":false}')),
+      /welcome.resumed/,
+    );
     assert.match(error(parseServerMessage('{"type":"signal","from":"p","data":null}')), /signal.data/);
-    assert.match(error(parseServerMessage('{"type":"welcome","id":"me","room":"r","peers":[],"iceServers":[],"protocol":0}')), /welcome.protocol/);
+    assert.match(
+      error(parseServerMessage('{"type":"welcome","id":"me","room":"r","peers":[],"iceServers":[],"protocol":0}')),
+      /welcome.protocol/,
+    );
   });
 });
 
 describe('parseNegotiationMessage', () => {
   it('accepts a description with media, a candidate, null candidate, and restart', () => {
-    assert.deepEqual(value(parseNegotiationMessage({ gen: 1, description: { type: 'offer', sdp: 'v=0' }, media: { '0': 'audio', '2': 'screen' } })),
-      { gen: 1, description: { type: 'offer', sdp: 'v=0' }, media: { '0': 'audio', '2': 'screen' } });
-    assert.deepEqual(value(parseNegotiationMessage({ gen: 0, candidate: { candidate: 'candidate:1', sdpMid: '0', sdpMLineIndex: 0 } })),
-      { gen: 0, candidate: { candidate: 'candidate:1', sdpMid: '0', sdpMLineIndex: 0 } });
+    assert.deepEqual(
+      value(
+        parseNegotiationMessage({
+          gen: 1,
+          description: { type: 'offer', sdp: 'v=0' },
+          media: { '0': 'audio', '2': 'screen' },
+        }),
+      ),
+      { gen: 1, description: { type: 'offer', sdp: 'v=0' }, media: { '0': 'audio', '2': 'screen' } },
+    );
+    assert.deepEqual(
+      value(
+        parseNegotiationMessage({ gen: 0, candidate: { candidate: 'candidate:1', sdpMid: '0', sdpMLineIndex: 0 } }),
+      ),
+      { gen: 0, candidate: { candidate: 'candidate:1', sdpMid: '0', sdpMLineIndex: 0 } },
+    );
     assert.deepEqual(value(parseNegotiationMessage({ gen: 0, candidate: null })), { gen: 0, candidate: null });
     assert.deepEqual(value(parseNegotiationMessage({ gen: 3, restart: true })), { gen: 3, restart: true });
     assert.deepEqual(value(parseNegotiationMessage({ gen: 3, restart: 'ice' })), { gen: 3, restart: 'ice' });
@@ -175,8 +256,14 @@ describe('parseNegotiationMessage', () => {
     assert.match(error(parseNegotiationMessage({ gen: -1, restart: true })), /gen/);
     assert.match(error(parseNegotiationMessage({ gen: 0 })), /exactly one/);
     assert.match(error(parseNegotiationMessage({ gen: 0, restart: true, candidate: null })), /exactly one/);
-    assert.match(error(parseNegotiationMessage({ gen: 0, description: { type: 'rollback', sdp: '' } })), /offer or answer/);
-    assert.match(error(parseNegotiationMessage({ gen: 0, description: { type: 'offer', sdp: '' }, media: { '0': 'hologram' } })), /media/);
+    assert.match(
+      error(parseNegotiationMessage({ gen: 0, description: { type: 'rollback', sdp: '' } })),
+      /offer or answer/,
+    );
+    assert.match(
+      error(parseNegotiationMessage({ gen: 0, description: { type: 'offer', sdp: '' }, media: { '0': 'hologram' } })),
+      /media/,
+    );
     assert.match(error(parseNegotiationMessage({ gen: 0, candidate: { candidate: 1 } })), /candidate/);
     assert.match(error(parseNegotiationMessage({ gen: 0, restart: 'yes' })), /restart/);
     assert.match(error(parseNegotiationMessage({ gen: 0, restart: false })), /restart/);

@@ -23,7 +23,15 @@ import { type ServerOptions } from '../../../server/src/index.js';
 import { createLogger } from '../../../server/src/log.js';
 import { displayName, MAX_BUFFERED_CHUNKS, MAX_FRAGMENTS } from '../../../server/src/relay.js';
 import {
-  sample, startRelayEnv, startRelayProcess, TestClient, waitFor, withTimeout, WAIT_MS, type RelayEnv, type RelayProcess,
+  sample,
+  startRelayEnv,
+  startRelayProcess,
+  TestClient,
+  waitFor,
+  withTimeout,
+  WAIT_MS,
+  type RelayEnv,
+  type RelayProcess,
 } from './helpers.js';
 import { maskedFrame, rawHandshake } from './raw-ws.js';
 
@@ -61,7 +69,9 @@ describe('D1: deep signal.data against a relay process', () => {
     const bw = await b.join('r');
     a.sendRaw(deepSignal(bw.id));
     assert.deepEqual(await a.next('error'), {
-      type: 'error', code: 'bad-message', message: `signal.data must nest at most ${MAX_SIGNAL_DEPTH} levels deep`,
+      type: 'error',
+      code: 'bad-message',
+      message: `signal.data must nest at most ${MAX_SIGNAL_DEPTH} levels deep`,
     });
     await stillTalking(a, b, bw.id, 1);
     await b.sync();
@@ -95,45 +105,49 @@ describe('D1: deep signal.data against a relay process', () => {
 });
 
 describe('containment: an unforeseen throw while handling a frame', () => {
-  it('closes that connection alone with 1011, counts it, and every other connection goes on', { timeout: 3 * WAIT_MS }, async (t) => {
-    // A host application's logger that fails on one kind of line: the relay's `error reply` debug line for
-    // unknown-peer. Anything the relay calls may throw; this is a legitimate way to make it happen.
-    let text = '';
-    let exploded = false;
-    const sink = new Writable({
-      write(chunk: Buffer | string, _encoding, callback) {
-        const line = String(chunk);
-        text += line;
-        callback();
-        if (!exploded && line.includes('"code":"unknown-peer"')) {
-          exploded = true;
-          throw new Error('log sink exploded');
-        }
-      },
-    });
-    // Closed with a bound: without containment the throw escapes into this process and may wedge the server.
-    const e = await startRelayEnv({ logger: createLogger('debug', sink) });
-    t.after(() => withTimeout(e.close(), WAIT_MS, 'the relay to close'));
-    const victim = await e.joined('one');
-    const partner = await e.joined('one');
-    const other = await e.joined('two');
-    const otherPartner = await e.joined('two');
-    victim.client.send({ type: 'signal', to: 'no-such-peer', data: {} });
-    const closed = await withTimeout(victim.client.closed, WAIT_MS, 'the failing connection to close');
-    assert.deepEqual(closed, { code: 1011, reason: 'internal error' });
-    // Its participant left at once (no grace period after an internal error).
-    assert.equal((await partner.client.next('peer-left')).id, victim.welcome.id);
-    await stillTalking(other.client, otherPartner.client, otherPartner.welcome.id, 1);
-    partner.client.send({ type: 'signal', to: other.welcome.id, data: {} });
-    assert.equal((await partner.client.next('error')).code, 'unknown-peer', 'rooms stay apart');
-    const metrics = await e.running.relay.metrics.metrics();
-    assert.equal(sample(metrics, 'video_chat_handler_errors_total'), 1);
-    assert.equal(sample(metrics, 'video_chat_connections_closed_by_relay_total', { code: '1011' }), 1);
-    assert.match(text, /"level":50.*message handler failed: closing the connection/);
-    // And the relay still takes new connections.
-    const late = await e.joined('one');
-    await stillTalking(partner.client, late.client, late.welcome.id, 3);
-  });
+  it(
+    'closes that connection alone with 1011, counts it, and every other connection goes on',
+    { timeout: 3 * WAIT_MS },
+    async (t) => {
+      // A host application's logger that fails on one kind of line: the relay's `error reply` debug line for
+      // unknown-peer. Anything the relay calls may throw; this is a legitimate way to make it happen.
+      let text = '';
+      let exploded = false;
+      const sink = new Writable({
+        write(chunk: Buffer | string, _encoding, callback) {
+          const line = String(chunk);
+          text += line;
+          callback();
+          if (!exploded && line.includes('"code":"unknown-peer"')) {
+            exploded = true;
+            throw new Error('log sink exploded');
+          }
+        },
+      });
+      // Closed with a bound: without containment the throw escapes into this process and may wedge the server.
+      const e = await startRelayEnv({ logger: createLogger('debug', sink) });
+      t.after(() => withTimeout(e.close(), WAIT_MS, 'the relay to close'));
+      const victim = await e.joined('one');
+      const partner = await e.joined('one');
+      const other = await e.joined('two');
+      const otherPartner = await e.joined('two');
+      victim.client.send({ type: 'signal', to: 'no-such-peer', data: {} });
+      const closed = await withTimeout(victim.client.closed, WAIT_MS, 'the failing connection to close');
+      assert.deepEqual(closed, { code: 1011, reason: 'internal error' });
+      // Its participant left at once (no grace period after an internal error).
+      assert.equal((await partner.client.next('peer-left')).id, victim.welcome.id);
+      await stillTalking(other.client, otherPartner.client, otherPartner.welcome.id, 1);
+      partner.client.send({ type: 'signal', to: other.welcome.id, data: {} });
+      assert.equal((await partner.client.next('error')).code, 'unknown-peer', 'rooms stay apart');
+      const metrics = await e.running.relay.metrics.metrics();
+      assert.equal(sample(metrics, 'video_chat_handler_errors_total'), 1);
+      assert.equal(sample(metrics, 'video_chat_connections_closed_by_relay_total', { code: '1011' }), 1);
+      assert.match(text, /"level":50.*message handler failed: closing the connection/);
+      // And the relay still takes new connections.
+      const late = await e.joined('one');
+      await stillTalking(partner.client, late.client, late.welcome.id, 3);
+    },
+  );
 });
 
 describe('D2: participants in their grace period', () => {
@@ -219,15 +233,20 @@ describe('D6: a member sending another more than it reads', () => {
     t.after(() => clearInterval(pace));
     const payload = 'p'.repeat(MAX_MESSAGE_BYTES - 200);
     const SENT = 400;
-    for (let i = 0; i < SENT; i++) attacker.client.send({ type: 'signal', to: victim.welcome.id, data: { i, payload } });
+    for (let i = 0; i < SENT; i++)
+      attacker.client.send({ type: 'signal', to: victim.welcome.id, data: { i, payload } });
     await attacker.client.sync();
     clearInterval(pace);
     socket.resume();
     const refusals = attacker.client.pending('error');
     assert.ok(refusals.length > 0, 'pushed back');
     for (const refusal of refusals) {
-      assert.ok(refusal.type === 'error' && refusal.code === 'rate-limited' &&
-        refusal.message.includes(JSON.stringify(victim.welcome.id)), JSON.stringify(refusal));
+      assert.ok(
+        refusal.type === 'error' &&
+          refusal.code === 'rate-limited' &&
+          refusal.message.includes(JSON.stringify(victim.welcome.id)),
+        JSON.stringify(refusal),
+      );
     }
     await victim.client.sync();
     assert.equal(victim.client.socket.readyState, victim.client.socket.OPEN, 'the victim is still connected');
@@ -243,7 +262,8 @@ describe('D6: a member sending another more than it reads', () => {
 /** The close code in the close frame the relay sent on `socket` (unmasked, as a server sends), if any. */
 function closeCodeIn(received: Buffer): number | undefined {
   for (let i = 0; i + 3 < received.length; i++) {
-    if (received[i] === 0x88 && (received[i + 1] ?? 0) >= 2 && (received[i + 1] ?? 0) < 126) return received.readUInt16BE(i + 2);
+    if (received[i] === 0x88 && (received[i + 1] ?? 0) >= 2 && (received[i + 1] ?? 0) < 126)
+      return received.readUInt16BE(i + 2);
   }
   return undefined;
 }
@@ -300,10 +320,13 @@ describe('D7: frames trickled in tiny pieces', () => {
 
   it(`closes with 1008 a message in more than ${MAX_FRAGMENTS} fragments, takes one in ${MAX_FRAGMENTS}`, async (t) => {
     const e = await env(t);
-    const fragmented = (count: number): Buffer => Buffer.concat(Array.from({ length: count }, (_, i) => {
-      const text = i === 0 ? '{"type":"leave"' : i === count - 1 ? '}' : ' ';
-      return maskedFrame((i === count - 1 ? 0x80 : 0) | (i === 0 ? 0x01 : 0x00), Buffer.from(text));
-    }));
+    const fragmented = (count: number): Buffer =>
+      Buffer.concat(
+        Array.from({ length: count }, (_, i) => {
+          const text = i === 0 ? '{"type":"leave"' : i === count - 1 ? '}' : ' ';
+          return maskedFrame((i === count - 1 ? 0x80 : 0) | (i === 0 ? 0x01 : 0x00), Buffer.from(text));
+        }),
+      );
     const good = await rawHandshake(e.running.port);
     const bad = await rawHandshake(e.running.port);
     t.after(() => {
@@ -326,8 +349,11 @@ describe('D8: a relay whose stderr is a full disk', () => {
     const cli = fileURLToPath(new URL('../../../server/src/cli.js', import.meta.url));
     const full = openSync('/dev/full', 'w');
     const { PORT: _port, HOST: _host, ...environment } = process.env;
-    const child = spawn(process.execPath, [cli, '--port', '0', '--host', '127.0.0.1', '--log-level', 'info',
-      '--allowed-origins', 'https://app.example'], { env: environment, stdio: ['ignore', 'pipe', full] });
+    const child = spawn(
+      process.execPath,
+      [cli, '--port', '0', '--host', '127.0.0.1', '--log-level', 'info', '--allowed-origins', 'https://app.example'],
+      { env: environment, stdio: ['ignore', 'pipe', full] },
+    );
     closeSync(full);
     const exit = once(child, 'exit');
     t.after(() => {
@@ -335,8 +361,11 @@ describe('D8: a relay whose stderr is a full disk', () => {
     });
     let stdout = '';
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    await waitFor(() => /listening on http:\/\/127\.0\.0\.1:\d+\//.test(stdout) || child.exitCode !== null,
-      'the listening line', 3 * WAIT_MS);
+    await waitFor(
+      () => /listening on http:\/\/127\.0\.0\.1:\d+\//.test(stdout) || child.exitCode !== null,
+      'the listening line',
+      3 * WAIT_MS,
+    );
     assert.equal(child.exitCode, null, 'started although the "listening" log line could not be written');
     const url = /listening on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout)?.[1] ?? '';
     const wsUrl = url.replace(/^http/, 'ws');

@@ -6,10 +6,12 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { createRelay, type ServerOptions } from '../../../server/src/index.js';
-import { MAX_TOKEN_LIFETIME_SECONDS, TOKEN_CLOCK_TOLERANCE_SECONDS, verifyRoomToken } from '../../../server/src/auth.js';
 import {
-  captureLogs, QUIET, sample, startRelayEnv, TestClient, type RelayEnv,
-} from './helpers.js';
+  MAX_TOKEN_LIFETIME_SECONDS,
+  TOKEN_CLOCK_TOLERANCE_SECONDS,
+  verifyRoomToken,
+} from '../../../server/src/auth.js';
+import { captureLogs, QUIET, sample, startRelayEnv, TestClient, type RelayEnv } from './helpers.js';
 
 async function env(t: TestContext, options?: ServerOptions): Promise<RelayEnv> {
   const e = await startRelayEnv(options);
@@ -42,11 +44,20 @@ describe('auth: origin allowlist', () => {
   it('answers 403 before the upgrade for any other origin or none, and touches nothing', async (t) => {
     const e = await env(t, { allowedOrigins: allowed });
     const refused = [
-      'https://evil.example', 'http://app.example', 'https://app.example:8443', 'http://localhost:8081',
-      'https://app.example.evil.example', 'null', undefined,
+      'https://evil.example',
+      'http://app.example',
+      'https://app.example:8443',
+      'http://localhost:8081',
+      'https://app.example.evil.example',
+      'null',
+      undefined,
     ];
     for (const origin of refused) {
-      await assert.rejects(TestClient.connect(e.wsUrl, origin === undefined ? {} : { origin }), /HTTP 403/, String(origin));
+      await assert.rejects(
+        TestClient.connect(e.wsUrl, origin === undefined ? {} : { origin }),
+        /HTTP 403/,
+        String(origin),
+      );
     }
     assert.deepEqual(e.running.relay.stats(), { connections: 0, rooms: 0, peers: 0 });
     const text = await e.running.relay.metrics.metrics();
@@ -66,10 +77,20 @@ describe('auth: origin allowlist', () => {
   });
 
   it('refuses entries that are not bare origins at construction', () => {
-    for (const origin of ['https://app.example/', 'https://app.example/path', 'app.example', 'ftp://app.example',
-      'https://user@app.example', '*', '']) {
-      assert.throws(() => createRelay({ ...QUIET, allowedOrigins: [origin] }), /^TypeError: allowedOrigins entries must be origins/,
-        origin);
+    for (const origin of [
+      'https://app.example/',
+      'https://app.example/path',
+      'app.example',
+      'ftp://app.example',
+      'https://user@app.example',
+      '*',
+      '',
+    ]) {
+      assert.throws(
+        () => createRelay({ ...QUIET, allowedOrigins: [origin] }),
+        /^TypeError: allowedOrigins entries must be origins/,
+        origin,
+      );
     }
   });
 });
@@ -111,14 +132,26 @@ describe('auth: room tokens', () => {
       ['no token', {}],
       // Expired by more than the clock leeway (TOKEN_CLOCK_TOLERANCE_SECONDS).
       ['an expired token', { token: await mint({ room: 'r', exp: Math.floor(Date.now() / 1000) - 120 }) }],
-      ['a token valid for more than a day', { token: await mint({ room: 'r', exp: exp + MAX_TOKEN_LIFETIME_SECONDS }) }],
+      [
+        'a token valid for more than a day',
+        { token: await mint({ room: 'r', exp: exp + MAX_TOKEN_LIFETIME_SECONDS }) },
+      ],
       ['a token for another room', { token: await mint({ room: 'other', exp }) }],
-      ['a token signed with another secret', { token: await mint({ room: 'r', exp }, new TextEncoder().encode(`${SECRET}x`)) }],
+      [
+        'a token signed with another secret',
+        { token: await mint({ room: 'r', exp }, new TextEncoder().encode(`${SECRET}x`)) },
+      ],
       ['a token with a tampered payload', { token: `${header}.${b64({ room: 'r', exp: exp + 3600 })}.${signature}` }],
       ['an alg:none token', { token: `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ room: 'r', exp })}.` }],
-      ['an alg:none token with the valid signature', { token: `${b64({ alg: 'none' })}.${b64({ room: 'r', exp })}.${signature}` }],
+      [
+        'an alg:none token with the valid signature',
+        { token: `${b64({ alg: 'none' })}.${b64({ room: 'r', exp })}.${signature}` },
+      ],
       ['an HS512 token under the same secret', { token: await mint({ room: 'r', exp }, key, 'HS512') }],
-      ['an RS256 token', { token: await new SignJWT({ room: 'r', exp }).setProtectedHeader({ alg: 'RS256' }).sign(privateKey) }],
+      [
+        'an RS256 token',
+        { token: await new SignJWT({ room: 'r', exp }).setProtectedHeader({ alg: 'RS256' }).sign(privateKey) },
+      ],
       ['a token without exp', { token: await mint({ room: 'r' }) }],
       ['a token without room', { token: await mint({ exp }) }],
       ['a token not valid yet', { token: await mint({ room: 'r', exp: exp + 600, nbf: exp + 300 }) }],
@@ -143,7 +176,11 @@ describe('auth: room tokens', () => {
       messages.add(error.message);
       assert.deepEqual(e.running.relay.stats().peers, 1, `${name}: nothing joined`);
       // Still usable: a valid token gets in.
-      assert.equal((await client.join('r', undefined, { token: await mint({ room: 'r', exp: inAMinute() }) })).room, 'r', name);
+      assert.equal(
+        (await client.join('r', undefined, { token: await mint({ room: 'r', exp: inAMinute() }) })).room,
+        'r',
+        name,
+      );
       client.send({ type: 'leave' });
       await client.sync();
     }
@@ -169,9 +206,13 @@ describe('auth: room tokens', () => {
   });
 
   it('refuses a short or non-string secret at construction, without echoing it', () => {
-    assert.throws(() => createRelay({ ...QUIET, tokenSecret: 'short-secret' }),
-      (error: unknown) => error instanceof RangeError && /^tokenSecret must be at least 32 bytes/.test(error.message) &&
-        !error.message.includes('short-secret'));
+    assert.throws(
+      () => createRelay({ ...QUIET, tokenSecret: 'short-secret' }),
+      (error: unknown) =>
+        error instanceof RangeError &&
+        /^tokenSecret must be at least 32 bytes/.test(error.message) &&
+        !error.message.includes('short-secret'),
+    );
     assert.throws(() => createRelay({ ...QUIET, tokenSecret: 42 as unknown as string }), /^TypeError: tokenSecret/);
   });
 });
@@ -181,17 +222,28 @@ describe('auth: token lifetime and clock leeway (issue 15, L1 and L9)', () => {
 
   it(`refuses an exp more than ${MAX_TOKEN_LIFETIME_SECONDS} s ahead, accepts one just inside`, async () => {
     for (const exp of [1e20, now() + MAX_TOKEN_LIFETIME_SECONDS + TOKEN_CLOCK_TOLERANCE_SECONDS + 60]) {
-      assert.deepEqual(await verifyRoomToken(await mint({ room: 'r', exp }), 'r', key), { ok: false, reason: 'too-long' });
+      assert.deepEqual(await verifyRoomToken(await mint({ room: 'r', exp }), 'r', key), {
+        ok: false,
+        reason: 'too-long',
+      });
     }
-    assert.equal((await verifyRoomToken(await mint({ room: 'r', exp: now() + MAX_TOKEN_LIFETIME_SECONDS - 60 }), 'r', key)).ok, true);
+    assert.equal(
+      (await verifyRoomToken(await mint({ room: 'r', exp: now() + MAX_TOKEN_LIFETIME_SECONDS - 60 }), 'r', key)).ok,
+      true,
+    );
   });
 
   it(`tolerates ${TOKEN_CLOCK_TOLERANCE_SECONDS} s of clock skew on nbf and exp, not more`, async () => {
     const skewed = await mint({ room: 'r', exp: now() + 60, nbf: now() + 10 });
     assert.equal((await verifyRoomToken(skewed, 'r', key)).ok, true, 'nbf a little ahead of the relay clock');
     assert.equal((await verifyRoomToken(await mint({ room: 'r', exp: now() - 10 }), 'r', key)).ok, true);
-    assert.deepEqual(await verifyRoomToken(await mint({ room: 'r', exp: now() - TOKEN_CLOCK_TOLERANCE_SECONDS - 30 }), 'r', key),
-      { ok: false, reason: 'expired' });
-    assert.equal((await verifyRoomToken(await mint({ room: 'r', exp: now() + 60, nbf: now() + 120 }), 'r', key)).ok, false);
+    assert.deepEqual(
+      await verifyRoomToken(await mint({ room: 'r', exp: now() - TOKEN_CLOCK_TOLERANCE_SECONDS - 30 }), 'r', key),
+      { ok: false, reason: 'expired' },
+    );
+    assert.equal(
+      (await verifyRoomToken(await mint({ room: 'r', exp: now() + 60, nbf: now() + 120 }), 'r', key)).ok,
+      false,
+    );
   });
 });

@@ -19,13 +19,17 @@ interface Run {
 /** Spawns the CLI with a clean PORT/HOST environment; the child is killed at the end of the test if still running. */
 function run(t: TestContext, args: string[], env: NodeJS.ProcessEnv = {}): Run {
   const { PORT: _port, HOST: _host, ...rest } = process.env;
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...rest, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...rest, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
   const exit = once(child, 'exit').then(([code, signal]) => ({
-    code: code as number | null, signal: signal as NodeJS.Signals | null,
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
   }));
   t.after(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -36,15 +40,19 @@ function run(t: TestContext, args: string[], env: NodeJS.ProcessEnv = {}): Run {
 /** Waits (bounded) for the listening line and returns the URL in it. */
 async function listeningUrl(r: Run): Promise<string> {
   const line = /^video-chat relay listening on (http:\/\/[^ ]+) — open it in two tabs\n$/;
-  await withTimeout(new Promise<void>((resolve, reject) => {
-    const check = (): void => {
-      if (line.test(r.stdout())) resolve();
-      else if (r.stdout().includes('\n')) reject(new Error(`unexpected output: ${r.stdout()}`));
-    };
-    r.child.stdout?.on('data', check);
-    r.exit.then(({ code }) => reject(new Error(`exited with ${code}: ${r.stderr()}`)), reject);
-    check();
-  }), 2 * WAIT_MS, 'the listening line');
+  await withTimeout(
+    new Promise<void>((resolve, reject) => {
+      const check = (): void => {
+        if (line.test(r.stdout())) resolve();
+        else if (r.stdout().includes('\n')) reject(new Error(`unexpected output: ${r.stdout()}`));
+      };
+      r.child.stdout?.on('data', check);
+      r.exit.then(({ code }) => reject(new Error(`exited with ${code}: ${r.stderr()}`)), reject);
+      check();
+    }),
+    2 * WAIT_MS,
+    'the listening line',
+  );
   const url = line.exec(r.stdout())?.[1];
   assert.ok(url);
   return url;
@@ -53,8 +61,16 @@ async function listeningUrl(r: Run): Promise<string> {
 describe('cli', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`prints one line with the real port, relays, and exits 0 on ${signal}`, async (t) => {
-      const r = run(t, ['--port', '0', '--host', '127.0.0.1', '--max-peers-per-room', '1',
-        '--ice-servers', '[{"urls":"stun:stun.example.org"}]']);
+      const r = run(t, [
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--max-peers-per-room',
+        '1',
+        '--ice-servers',
+        '[{"urls":"stun:stun.example.org"}]',
+      ]);
       const url = await listeningUrl(r);
       const port = Number(new URL(url).port);
       assert.ok(port > 0, url);
@@ -114,15 +130,32 @@ describe('cli', () => {
 
   it('hands out TURN credentials from --turn-urls, --turn-ttl and VIDEO_CHAT_TURN_SECRET', async (t) => {
     const secret = 'turn-secret-from-the-environment';
-    const r = run(t, ['--port', '0', '--host', '127.0.0.1', '--turn-urls', 'turn:t.example:3478,turns:t.example:5349',
-      '--turn-ttl', '120'], { VIDEO_CHAT_TURN_SECRET: secret });
+    const r = run(
+      t,
+      [
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--turn-urls',
+        'turn:t.example:3478,turns:t.example:5349',
+        '--turn-ttl',
+        '120',
+      ],
+      { VIDEO_CHAT_TURN_SECRET: secret },
+    );
     const client = await TestClient.connect((await listeningUrl(r)).replace(/^http/, 'ws'));
     t.after(() => client.close());
     const [entry] = (await client.join('turn')).iceServers;
     assert.deepEqual(entry?.urls, ['turn:t.example:3478', 'turns:t.example:5349']);
     const expiry = Number(entry?.username?.split(':')[0]);
     assert.ok(Math.abs(expiry - (Math.floor(Date.now() / 1000) + 120)) <= 2);
-    assert.equal(entry?.credential, createHmac('sha1', secret).update(entry?.username ?? '').digest('base64'));
+    assert.equal(
+      entry?.credential,
+      createHmac('sha1', secret)
+        .update(entry?.username ?? '')
+        .digest('base64'),
+    );
     r.child.kill('SIGTERM');
     await withTimeout(r.exit, 2 * WAIT_MS, 'exit');
     assert.ok(!r.stderr().includes(secret), 'the secret is not logged');
@@ -131,12 +164,17 @@ describe('cli', () => {
   it('names the flag and variable of an option that is out of range, and exits 2', async (t) => {
     const r = run(t, ['--host', '127.0.0.1'], { VIDEO_CHAT_HEARTBEAT_INTERVAL_MS: '0' });
     assert.equal((await withTimeout(r.exit, 2 * WAIT_MS, 'exit')).code, 2);
-    assert.match(r.stderr(), /heartbeatIntervalMs \(--heartbeat-interval-ms, VIDEO_CHAT_HEARTBEAT_INTERVAL_MS\) must be/);
+    assert.match(
+      r.stderr(),
+      /heartbeatIntervalMs \(--heartbeat-interval-ms, VIDEO_CHAT_HEARTBEAT_INTERVAL_MS\) must be/,
+    );
   });
 
   it('prints the package version for --version and exits 0', async (t) => {
     const { readFile } = await import('node:fs/promises');
-    const manifest = JSON.parse(await readFile(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const manifest = JSON.parse(await readFile(new URL('../../../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
     const r = run(t, ['--version']);
     assert.equal((await withTimeout(r.exit, 2 * WAIT_MS, 'exit')).code, 0);
     assert.equal(r.stdout(), `${manifest.version}\n`);
@@ -168,8 +206,15 @@ describe('cli', () => {
     assert.match(r.stdout(), /--max-peers-per-room/);
   });
 
-  for (const args of [['--bogus'], ['--port', 'abc'], ['--port', '70000'], ['--max-peers-per-room', '0'],
-    ['--ice-servers', 'not json'], ['--ice-servers', '[{"nourls":1}]'], ['positional']]) {
+  for (const args of [
+    ['--bogus'],
+    ['--port', 'abc'],
+    ['--port', '70000'],
+    ['--max-peers-per-room', '0'],
+    ['--ice-servers', 'not json'],
+    ['--ice-servers', '[{"nourls":1}]'],
+    ['positional'],
+  ]) {
     it(`exits 2 for ${args.join(' ')}`, async (t) => {
       const r = run(t, ['--host', '127.0.0.1', ...args]);
       assert.equal((await withTimeout(r.exit, 2 * WAIT_MS, 'exit')).code, 2);

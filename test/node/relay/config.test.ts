@@ -5,7 +5,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { describeOptionError, parseCommandLine, SETTINGS, usage, UsageError } from '../../../server/src/config.js';
-import { DEFAULT_HOST, DEFAULT_PORT, RELAY_DEFAULTS, startServer, type ServerOptions } from '../../../server/src/index.js';
+import {
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  RELAY_DEFAULTS,
+  startServer,
+  type ServerOptions,
+} from '../../../server/src/index.js';
 
 /** The server options of a command line that asks for a server (not --help or --version). */
 function parse(argv: readonly string[], env: NodeJS.ProcessEnv): ServerOptions {
@@ -21,8 +27,11 @@ describe('config: flags and environment', () => {
 
   it('reads every setting from its flag and from its environment variable alike', () => {
     const samples: Record<string, string> = {
-      integer: '7', string: 'example.test', json: '[{"urls":"stun:s.example.test"}]',
-      list: 'https://a.example, http://b.example:8080', boolean: 'true',
+      integer: '7',
+      string: 'example.test',
+      json: '[{"urls":"stun:s.example.test"}]',
+      list: 'https://a.example, http://b.example:8080',
+      boolean: 'true',
     };
     for (const s of SETTINGS) {
       const text = samples[s.kind];
@@ -43,15 +52,22 @@ describe('config: flags and environment', () => {
 
   it('reads booleans from a bare flag or from the words people use in variables', () => {
     assert.equal(parse(['--trust-proxy'], {}).trustProxy, true);
-    for (const yes of ['1', 'true', 'YES', 'on']) assert.equal(parse([], { VIDEO_CHAT_TRUST_PROXY: yes }).trustProxy, true);
-    for (const no of ['0', 'false', 'No', 'off']) assert.equal(parse([], { VIDEO_CHAT_TRUST_PROXY: no }).trustProxy, false);
-    assert.throws(() => parseCommandLine([], { VIDEO_CHAT_TRUST_PROXY: 'maybe' }), /VIDEO_CHAT_TRUST_PROXY must be true or false/);
+    for (const yes of ['1', 'true', 'YES', 'on'])
+      assert.equal(parse([], { VIDEO_CHAT_TRUST_PROXY: yes }).trustProxy, true);
+    for (const no of ['0', 'false', 'No', 'off'])
+      assert.equal(parse([], { VIDEO_CHAT_TRUST_PROXY: no }).trustProxy, false);
+    assert.throws(
+      () => parseCommandLine([], { VIDEO_CHAT_TRUST_PROXY: 'maybe' }),
+      /VIDEO_CHAT_TRUST_PROXY must be true or false/,
+    );
     assert.throws(() => parseCommandLine(['--trust-proxy=yes'], {}), UsageError);
   });
 
   it('splits lists at commas and trims them', () => {
-    assert.deepEqual(parse(['--allowed-origins', ' https://a.example ,,http://b.example:8080 '], {}).allowedOrigins,
-      ['https://a.example', 'http://b.example:8080']);
+    assert.deepEqual(parse(['--allowed-origins', ' https://a.example ,,http://b.example:8080 '], {}).allowedOrigins, [
+      'https://a.example',
+      'http://b.example:8080',
+    ]);
   });
 
   it('reads PORT and HOST, the customary names', () => {
@@ -93,8 +109,10 @@ describe('config: flags and environment', () => {
   ];
   for (const [name, argv, env, message] of bad) {
     it(`throws a UsageError for ${name}`, () => {
-      assert.throws(() => parseCommandLine(argv, env), (error: unknown) =>
-        error instanceof UsageError && message.test(error.message));
+      assert.throws(
+        () => parseCommandLine(argv, env),
+        (error: unknown) => error instanceof UsageError && message.test(error.message),
+      );
     });
   }
 });
@@ -122,14 +140,22 @@ describe('config: --help', () => {
 describe('config: option errors', () => {
   it('are refused by startServer before binding, and described with the flag and variable', async () => {
     const options = parse(['--max-peers-per-room', '0', '--port', '0', '--host', '127.0.0.1'], {});
-    const error = await startServer(options).then(() => undefined, (e: unknown) => e);
+    const error = await startServer(options).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(error instanceof RangeError);
-    assert.match(describeOptionError(error.message),
-      /^maxPeersPerRoom \(--max-peers-per-room, VIDEO_CHAT_MAX_PEERS_PER_ROOM\) must be an integer in 1\.\./);
+    assert.match(
+      describeOptionError(error.message),
+      /^maxPeersPerRoom \(--max-peers-per-room, VIDEO_CHAT_MAX_PEERS_PER_ROOM\) must be an integer in 1\.\./,
+    );
   });
 
   it('checks the port range', async () => {
-    await assert.rejects(startServer({ port: 70_000, host: '127.0.0.1' }), /^RangeError: port must be an integer in 0\.\.65535/);
+    await assert.rejects(
+      startServer({ port: 70_000, host: '127.0.0.1' }),
+      /^RangeError: port must be an integer in 0\.\.65535/,
+    );
   });
 
   it('leaves a message without a known option name alone', () => {

@@ -11,9 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { WebSocket, type ClientOptions } from 'ws';
-import {
-  parseServerMessage, type ServerMessage, type WelcomeMessage,
-} from '../../../src/protocol/relay.js';
+import { parseServerMessage, type ServerMessage, type WelcomeMessage } from '../../../src/protocol/relay.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../../server/src/index.js';
 import { createLogger, type Logger, type LogLevel } from '../../../server/src/log.js';
 
@@ -249,7 +247,8 @@ export async function tempDir(): Promise<{ path: string; remove: () => Promise<v
 export function permutations<T>(items: readonly T[]): T[][] {
   if (items.length <= 1) return [[...items]];
   return items.flatMap((item, i) =>
-    permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
+    permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]),
+  );
 }
 
 /** Log lines captured from a pino logger, parsed. */
@@ -275,14 +274,21 @@ export function captureLogs(level: LogLevel = 'trace'): CapturedLogs {
   const logger = createLogger(level, sink);
   return {
     logger,
-    lines: () => text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>),
+    lines: () =>
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
     text: () => text,
   };
 }
 
 /** The value of one sample in a Prometheus text exposition, e.g. `sample(text, 'x_total', { code: 'a' })`. */
 export function sample(exposition: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort().join(',');
+  const wanted = Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .sort()
+    .join(',');
   for (const line of exposition.split('\n')) {
     const match = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
     if (!match || match[1] !== name) continue;
@@ -317,34 +323,44 @@ export async function startRelayProcess(args: readonly string[]): Promise<RelayP
   const cli = fileURLToPath(new URL('../../../server/src/cli.js', import.meta.url));
   const { PORT: _port, HOST: _host, ...env } = process.env;
   const child = spawn(process.execPath, [cli, '--port', '0', '--host', '127.0.0.1', ...args], {
-    env, stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-100_000)));
   const exit = once(child, 'exit').then(([code, signal]) => ({
-    code: code as number | null, signal: signal as NodeJS.Signals | null,
+    code: code as number | null,
+    signal: signal as NodeJS.Signals | null,
   }));
   let url: string;
   try {
-    url = await withTimeout(new Promise<string>((resolve, reject) => {
-      const check = (): void => {
-        const match = /listening on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout);
-        if (match?.[1]) resolve(match[1]);
-      };
-      child.stdout?.on('data', check);
-      void exit.then(({ code }) => reject(new Error(`relay exited with ${code}: ${stderr}`)));
-    }), 3 * WAIT_MS, 'the relay process to listen');
+    url = await withTimeout(
+      new Promise<string>((resolve, reject) => {
+        const check = (): void => {
+          const match = /listening on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout);
+          if (match?.[1]) resolve(match[1]);
+        };
+        child.stdout?.on('data', check);
+        void exit.then(({ code }) => reject(new Error(`relay exited with ${code}: ${stderr}`)));
+      }),
+      3 * WAIT_MS,
+      'the relay process to listen',
+    );
   } catch (error) {
     child.kill('SIGKILL');
     throw error;
   }
   return {
-    child, url, wsUrl: url.replace(/^http/, 'ws'), stderr: () => stderr, exit,
+    child,
+    url,
+    wsUrl: url.replace(/^http/, 'ws'),
+    stderr: () => stderr,
+    exit,
     async health() {
       const res = await withTimeout(fetch(new URL('/healthz', url)), WAIT_MS, 'healthz');
-      return await res.json() as { status: string; connections: number; rooms: number; peers: number };
+      return (await res.json()) as { status: string; connections: number; rooms: number; peers: number };
     },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

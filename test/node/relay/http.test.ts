@@ -19,9 +19,13 @@ function get(base: string, path: string, method = 'GET'): Promise<Response> {
     const req = request({ host: hostname, port, path, method, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({
-        status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8'),
-      }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -67,8 +71,10 @@ describe('http: static files and the relay on one port', () => {
   });
 
   it('serves the bundle and its map with CORS, CORP, nosniff and no-cache', async () => {
-    for (const [path, type] of [['/video-chat.js', 'text/javascript; charset=utf-8'],
-      ['/video-chat.js.map', 'application/json; charset=utf-8']] as const) {
+    for (const [path, type] of [
+      ['/video-chat.js', 'text/javascript; charset=utf-8'],
+      ['/video-chat.js.map', 'application/json; charset=utf-8'],
+    ] as const) {
       const res = await get(server.url, `${path}?v=1`);
       assert.equal(res.status, 200, path);
       assert.equal(res.headers['content-type'], type);
@@ -102,8 +108,16 @@ describe('http: static files and the relay on one port', () => {
 
   it('does not serve anything outside demo/ (traversal, encoded or not, and symlinks)', async () => {
     const attempts = [
-      '/../secret.txt', '/%2e%2e/secret.txt', '/..%2fsecret.txt', '/sub/..%2f..%2fsecret.txt',
-      '/sub/%2e%2e%2f%2e%2e%2fsecret.txt', '/..%5csecret.txt', '/link.txt', '/%00', '/%E0%A4%A', 'secret.txt',
+      '/../secret.txt',
+      '/%2e%2e/secret.txt',
+      '/..%2fsecret.txt',
+      '/sub/..%2f..%2fsecret.txt',
+      '/sub/%2e%2e%2f%2e%2e%2fsecret.txt',
+      '/..%5csecret.txt',
+      '/link.txt',
+      '/%00',
+      '/%E0%A4%A',
+      'secret.txt',
     ];
     for (const path of attempts) {
       const res = await get(server.url, path);

@@ -11,7 +11,15 @@ import { addressKey } from '../../../server/src/address.js';
 import { createRelay, RELAY_DEFAULTS, startServer, type ServerOptions } from '../../../server/src/index.js';
 import { TokenBucket } from '../../../server/src/rate-limit.js';
 import {
-  QUIET, sample, startRelayEnv, stopReading, TestClient, waitFor, withTimeout, WAIT_MS, type RelayEnv,
+  QUIET,
+  sample,
+  startRelayEnv,
+  stopReading,
+  TestClient,
+  waitFor,
+  withTimeout,
+  WAIT_MS,
+  type RelayEnv,
 } from './helpers.js';
 
 async function env(t: TestContext, options?: ServerOptions): Promise<RelayEnv> {
@@ -25,7 +33,10 @@ describe('limits: token bucket (no network)', () => {
 
   it('passes a burst, refuses beyond it, closes after the overdraft', () => {
     const bucket = new TokenBucket(limit, 0);
-    assert.deepEqual(Array.from({ length: 5 }, () => bucket.take(0)), ['pass', 'pass', 'pass', 'pass', 'pass']);
+    assert.deepEqual(
+      Array.from({ length: 5 }, () => bucket.take(0)),
+      ['pass', 'pass', 'pass', 'pass', 'pass'],
+    );
     assert.deepEqual([bucket.take(0), bucket.take(0), bucket.take(0)], ['refuse', 'refuse', 'close']);
   });
 
@@ -62,11 +73,21 @@ describe('limits: messages per second per socket', () => {
       const welcome = await client.join('mesh');
       // The newcomer offers to everyone; everyone answers. Both trickle their candidates, then end-of-candidates.
       for (const other of peers) {
-        for (const [from, to] of [[client, other.id], [other.client, welcome.id]] as const) {
+        for (const [from, to] of [
+          [client, other.id],
+          [other.client, welcome.id],
+        ] as const) {
           const offer = from === client;
           from.send({ type: 'signal', to, data: { gen: 0, description: { type: offer ? 'offer' : 'answer', sdp } } });
           for (let c = 0; c < CANDIDATES; c++) {
-            from.send({ type: 'signal', to, data: { gen: 0, candidate: { candidate: `candidate:${c} 1 udp 1 192.0.2.${c} 5000 typ host`, sdpMid: '0' } } });
+            from.send({
+              type: 'signal',
+              to,
+              data: {
+                gen: 0,
+                candidate: { candidate: `candidate:${c} 1 udp 1 192.0.2.${c} 5000 typ host`, sdpMid: '0' },
+              },
+            });
           }
           from.send({ type: 'signal', to, data: { gen: 0, candidate: null } });
           expected += CANDIDATES + 2;
@@ -116,8 +137,10 @@ describe('limits: messages per second per socket', () => {
     // The bucket keeps refilling while the flooder is in debt, so on a slow machine a few more refusals fit in
     // before the debt reaches rateLimitCloseAfter: at most one per token refilled during the flood.
     const refilled = Math.ceil((floodMs * RELAY_DEFAULTS.rateLimitPerSecond) / 1000);
-    assert.ok(limited.length <= RELAY_DEFAULTS.rateLimitCloseAfter + refilled,
-      `at most rateLimitCloseAfter (+${refilled} refilled in ${Math.round(floodMs)} ms) answers, got ${limited.length}`);
+    assert.ok(
+      limited.length <= RELAY_DEFAULTS.rateLimitCloseAfter + refilled,
+      `at most rateLimitCloseAfter (+${refilled} refilled in ${Math.round(floodMs)} ms) answers, got ${limited.length}`,
+    );
     assert.equal((await victim.client.next('peer-left')).id, flooder.welcome.id);
     await victim.client.sync();
     const delivered = victim.client.pending('signal').length;
@@ -161,11 +184,17 @@ describe('limits: connections per address', () => {
     const behind = await env(t, { maxConnectionsPerIp: 1, trustProxy: true });
     await behind.client({ headers: { 'X-Forwarded-For': '198.51.100.7, 203.0.113.1' } });
     await behind.client({ headers: { 'X-Forwarded-For': '203.0.113.2' } });
-    await assert.rejects(TestClient.connect(behind.wsUrl, { headers: { 'X-Forwarded-For': '198.51.100.9, 203.0.113.1' } }),
-      /HTTP 429/, 'only the last (proxy-appended) entry counts');
+    await assert.rejects(
+      TestClient.connect(behind.wsUrl, { headers: { 'X-Forwarded-For': '198.51.100.9, 203.0.113.1' } }),
+      /HTTP 429/,
+      'only the last (proxy-appended) entry counts',
+    );
     const direct = await env(t, { maxConnectionsPerIp: 1 });
     await direct.client({ headers: { 'X-Forwarded-For': '203.0.113.1' } });
-    await assert.rejects(TestClient.connect(direct.wsUrl, { headers: { 'X-Forwarded-For': '203.0.113.2' } }), /HTTP 429/);
+    await assert.rejects(
+      TestClient.connect(direct.wsUrl, { headers: { 'X-Forwarded-For': '203.0.113.2' } }),
+      /HTTP 429/,
+    );
   });
 
   it('can be turned off with 0', async (t) => {
@@ -204,8 +233,10 @@ describe('limits: time allowed before join', () => {
     await new Promise((resolve) => setTimeout(resolve, 2 * joinTimeoutMs));
     assert.equal(member.client.socket.readyState, member.client.socket.OPEN);
     leaver.client.send({ type: 'leave' });
-    assert.equal((await withTimeout(leaver.client.closed, joinTimeoutMs + WAIT_MS, 'timeout after leave')).code,
-      CloseCode.JoinTimeout);
+    assert.equal(
+      (await withTimeout(leaver.client.closed, joinTimeoutMs + WAIT_MS, 'timeout after leave')).code,
+      CloseCode.JoinTimeout,
+    );
     assert.equal(member.client.socket.readyState, member.client.socket.OPEN);
   });
 });
@@ -215,7 +246,10 @@ describe('limits: outgoing buffer', () => {
     const maxBufferedBytes = 4 * MAX_MESSAGE_BYTES;
     // Without a resume grace period, so that the room hears of the departure at once (resume.test.ts covers it).
     const e = await env(t, {
-      maxBufferedBytes, rateLimitBurst: 10_000, rateLimitPerSecond: 10_000, resumeGraceMs: 0,
+      maxBufferedBytes,
+      rateLimitBurst: 10_000,
+      rateLimitPerSecond: 10_000,
+      resumeGraceMs: 0,
     });
     const sender = await e.joined('r');
     const stalled = await e.joined('r');
@@ -228,7 +262,8 @@ describe('limits: outgoing buffer', () => {
     const pad = 'x'.repeat(MAX_MESSAGE_BYTES - 200);
     // Far more than the kernel's socket buffers hold: the relay's own queue must reach the push-back mark.
     let sent = 0;
-    const pushedBack = (): boolean => sender.client.pending('error').some((m) => m.type === 'error' && m.code === 'rate-limited');
+    const pushedBack = (): boolean =>
+      sender.client.pending('error').some((m) => m.type === 'error' && m.code === 'rate-limited');
     while (sent < 2000 && !pushedBack()) {
       sender.client.send({ type: 'signal', to: stalled.welcome.id, data: { pad } });
       sent++;
@@ -241,8 +276,10 @@ describe('limits: outgoing buffer', () => {
     }
     await sender.client.sync();
     const refusal = sender.client.pending('error').find((m) => m.type === 'error' && m.code === 'rate-limited');
-    assert.ok(refusal?.type === 'error' && refusal.message.includes(JSON.stringify(stalled.welcome.id)),
-      `the sender is told which peer is not reading: ${JSON.stringify(refusal)}`);
+    assert.ok(
+      refusal?.type === 'error' && refusal.message.includes(JSON.stringify(stalled.welcome.id)),
+      `the sender is told which peer is not reading: ${JSON.stringify(refusal)}`,
+    );
     assert.equal(e.running.relay.stats().peers, 3, 'the stalled client is not dropped for what another one sent it');
     assert.equal(sender.client.pending('peer-left').length, 0);
     // Its own side never reads, so it would not answer a ping: that is what drops a client that reads nothing.
@@ -259,20 +296,26 @@ describe('limits: HTTP timeouts', () => {
   /** Opens a raw TCP connection, writes `text`, and resolves with what the server sent when it closed. */
   function trickle(port: number, text: string, ms: number): Promise<{ reply: string; after: number }> {
     const started = Date.now();
-    return withTimeout(new Promise((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1', () => socket.write(text));
-      let reply = '';
-      socket.setEncoding('utf8').on('data', (chunk: string) => (reply += chunk));
-      socket.on('error', reject);
-      socket.on('close', () => resolve({ reply, after: Date.now() - started }));
-    }), ms, 'the server to drop a slow request');
+    return withTimeout(
+      new Promise((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.write(text));
+        let reply = '';
+        socket.setEncoding('utf8').on('data', (chunk: string) => (reply += chunk));
+        socket.on('error', reject);
+        socket.on('close', () => resolve({ reply, after: Date.now() - started }));
+      }),
+      ms,
+      'the server to drop a slow request',
+    );
   }
 
   it('drops a client that does not finish its headers in time (plain or upgrade), keeps open WebSockets', async (t) => {
     const e = await env(t, { headersTimeoutMs: 300, requestTimeoutMs: 600 });
     const ws = await e.joined('r');
-    for (const start of ['GET / HTTP/1.1\r\nHost: x\r\n',
-      'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n']) {
+    for (const start of [
+      'GET / HTTP/1.1\r\nHost: x\r\n',
+      'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n',
+    ]) {
       const { reply, after } = await trickle(e.running.port, start, 3000);
       assert.match(reply, /^HTTP\/1\.1 408/);
       assert.ok(after >= 250 && after < 2000, `dropped after ${after} ms`);
@@ -283,8 +326,10 @@ describe('limits: HTTP timeouts', () => {
   });
 
   it('refuses headersTimeoutMs above requestTimeoutMs', async () => {
-    await assert.rejects(startServer({ ...QUIET, port: 0, host: '127.0.0.1', headersTimeoutMs: 2000, requestTimeoutMs: 1000 }),
-      /^RangeError: headersTimeoutMs \(2000\) must not exceed requestTimeoutMs \(1000\)/);
+    await assert.rejects(
+      startServer({ ...QUIET, port: 0, host: '127.0.0.1', headersTimeoutMs: 2000, requestTimeoutMs: 1000 }),
+      /^RangeError: headersTimeoutMs \(2000\) must not exceed requestTimeoutMs \(1000\)/,
+    );
   });
 });
 
@@ -296,10 +341,16 @@ describe('limits: option validation', () => {
     ['maxConnectionsPerIp -1', { maxConnectionsPerIp: -1 }, /^RangeError: maxConnectionsPerIp/],
     ['joinTimeoutMs 0', { joinTimeoutMs: 0 }, /^RangeError: joinTimeoutMs/],
     ['trustProxy "yes"', { trustProxy: 'yes' }, /^TypeError: trustProxy/],
-    ['maxBufferedBytes below twice maxMessageBytes', { maxMessageBytes: 1000, maxBufferedBytes: 1999 },
-      /^RangeError: maxBufferedBytes must be at least twice maxMessageBytes \(2000\)/],
-    ['pushBackBufferedBytes above maxBufferedBytes - maxMessageBytes', { maxMessageBytes: 1000, maxBufferedBytes: 4000,
-      pushBackBufferedBytes: 3001 }, /^RangeError: pushBackBufferedBytes must be an integer in 0..3000/],
+    [
+      'maxBufferedBytes below twice maxMessageBytes',
+      { maxMessageBytes: 1000, maxBufferedBytes: 1999 },
+      /^RangeError: maxBufferedBytes must be at least twice maxMessageBytes \(2000\)/,
+    ],
+    [
+      'pushBackBufferedBytes above maxBufferedBytes - maxMessageBytes',
+      { maxMessageBytes: 1000, maxBufferedBytes: 4000, pushBackBufferedBytes: 3001 },
+      /^RangeError: pushBackBufferedBytes must be an integer in 0..3000/,
+    ],
     ['maxResumingPeers -1', { maxResumingPeers: -1 }, /^RangeError: maxResumingPeers/],
     ['maxResumeQueueTotalBytes 0.5', { maxResumeQueueTotalBytes: 0.5 }, /^RangeError: maxResumeQueueTotalBytes/],
   ];

@@ -8,7 +8,15 @@ import { register as globalRegistry } from 'prom-client';
 import { CloseCode } from '../../../src/protocol/relay.js';
 import { CLOSE_GRACE_MS, createRelay, type ServerOptions } from '../../../server/src/index.js';
 import {
-  captureLogs, sample, startRelayEnv, stopReading, TestClient, waitFor, withTimeout, WAIT_MS, type RelayEnv,
+  captureLogs,
+  sample,
+  startRelayEnv,
+  stopReading,
+  TestClient,
+  waitFor,
+  withTimeout,
+  WAIT_MS,
+  type RelayEnv,
 } from './helpers.js';
 
 async function env(t: TestContext, options?: ServerOptions): Promise<RelayEnv> {
@@ -25,16 +33,20 @@ interface Reply {
 
 function http(base: string, path: string, method = 'GET'): Promise<Reply> {
   const { hostname, port } = new URL(base);
-  return withTimeout(new Promise<Reply>((resolve, reject) => {
-    const req = request({ host: hostname, port, path, method, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], body }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  }), WAIT_MS, `${method} ${path}`);
+  return withTimeout(
+    new Promise<Reply>((resolve, reject) => {
+      const req = request({ host: hostname, port, path, method, agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], body }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end();
+    }),
+    WAIT_MS,
+    `${method} ${path}`,
+  );
 }
 
 describe('operations: /healthz', () => {
@@ -55,11 +67,17 @@ describe('operations: /healthz', () => {
 
 describe('operations: /metrics', () => {
   it('is served to loopback clients only unless publicMetrics is set (issue 15, L8)', async (t) => {
-    const ask = (url: string, from: string): Promise<number> => withTimeout(fetch(new URL('/metrics', url), {
-      headers: { 'X-Forwarded-For': from } }).then(async (res) => {
-      await res.text();
-      return res.status;
-    }), WAIT_MS, '/metrics');
+    const ask = (url: string, from: string): Promise<number> =>
+      withTimeout(
+        fetch(new URL('/metrics', url), {
+          headers: { 'X-Forwarded-For': from },
+        }).then(async (res) => {
+          await res.text();
+          return res.status;
+        }),
+        WAIT_MS,
+        '/metrics',
+      );
     // With trustProxy the relay sees the X-Forwarded-For address, which lets a loopback test play a remote client.
     const e = await env(t, { trustProxy: true });
     assert.equal(await ask(e.running.url, '127.0.0.1'), 200);
@@ -92,14 +110,18 @@ describe('operations: /metrics', () => {
     assert.equal(sample(text, 'video_chat_messages_relayed_total'), 3);
     assert.equal(sample(text, 'video_chat_errors_total', { code: 'unknown-peer' }), 1);
     assert.equal(sample(text, 'video_chat_errors_total', { code: 'bad-message' }), 1);
-    assert.equal(sample(text, 'video_chat_errors_total', { code: 'room-full' }), 0, 'every code present from the start');
+    assert.equal(
+      sample(text, 'video_chat_errors_total', { code: 'room-full' }),
+      0,
+      'every code present from the start',
+    );
     assert.equal(sample(text, 'video_chat_connections_accepted_total'), 3);
     assert.equal(sample(text, 'video_chat_upgrades_rejected_total', { reason: 'shutting-down' }), 0);
     assert.match(text, /# HELP video_chat_messages_relayed_total /);
     assert.match(text, /# TYPE video_chat_messages_relayed_total counter/);
   });
 
-  it('keeps one registry per relay, none in prom-client\'s global one', async (t) => {
+  it("keeps one registry per relay, none in prom-client's global one", async (t) => {
     const one = await env(t);
     const two = await env(t);
     const a = await one.joined('x');
@@ -123,7 +145,8 @@ describe('operations: logs', () => {
     await b.client.close();
     await a.client.next('peer-left');
     const messages = logs.lines().map((l) => l['msg']);
-    for (const msg of ['listening', 'connected', 'joined', 'disconnected', 'left']) assert.ok(messages.includes(msg), msg);
+    for (const msg of ['listening', 'connected', 'joined', 'disconnected', 'left'])
+      assert.ok(messages.includes(msg), msg);
     const joined = logs.lines().find((l) => l['msg'] === 'joined');
     assert.equal(joined?.['level'], 20, 'debug');
     assert.equal(joined?.['room'], 'logged');
@@ -145,7 +168,10 @@ describe('operations: logs', () => {
   });
 
   it('refuses logger and logLevel together', () => {
-    assert.throws(() => createRelay({ logger: captureLogs().logger, logLevel: 'info' }), /logLevel and logger are exclusive/);
+    assert.throws(
+      () => createRelay({ logger: captureLogs().logger, logLevel: 'info' }),
+      /logLevel and logger are exclusive/,
+    );
     assert.throws(() => createRelay({ logLevel: 'loud' as 'info' }), /^TypeError: logLevel must be one of/);
   });
 });

@@ -9,7 +9,12 @@ import type { ErrorCode, ServerMessage, WelcomeMessage } from '../../../src/prot
 import { createLogger } from '../../../server/src/log.js';
 import { createMetrics } from '../../../server/src/metrics.js';
 import { RELAY_DEFAULTS } from '../../../server/src/options.js';
-import { LocalParticipants, type Joined, type Link, type ParticipantsContext } from '../../../server/src/participants.js';
+import {
+  LocalParticipants,
+  type Joined,
+  type Link,
+  type ParticipantsContext,
+} from '../../../server/src/participants.js';
 
 /** A link that records everything; `open` false makes it refuse to send, as a closed socket does. */
 class FakeLink implements Link {
@@ -68,8 +73,11 @@ function setup(config: Partial<Config> = {}) {
   const metrics = createMetrics(() => ({ connections: 0, rooms: 0, peers: 0, resuming: 0, queuedBytes: 0 }));
   const participants = new LocalParticipants({
     config: {
-      maxPeersPerRoom: RELAY_DEFAULTS.maxPeersPerRoom, resumeGraceMs: 1000, resumeQueueBytes: RELAY_DEFAULTS.resumeQueueBytes,
-      maxResumingPeers: RELAY_DEFAULTS.maxResumingPeers, maxResumeQueueTotalBytes: RELAY_DEFAULTS.maxResumeQueueTotalBytes,
+      maxPeersPerRoom: RELAY_DEFAULTS.maxPeersPerRoom,
+      resumeGraceMs: 1000,
+      resumeQueueBytes: RELAY_DEFAULTS.resumeQueueBytes,
+      maxResumingPeers: RELAY_DEFAULTS.maxResumingPeers,
+      maxResumeQueueTotalBytes: RELAY_DEFAULTS.maxResumeQueueTotalBytes,
       ...config,
     },
     log: createLogger('silent'),
@@ -100,9 +108,18 @@ describe('participants: join', () => {
     const c = joined('r', 'Cy');
     assert.deepEqual(a.welcome.peers, []);
     assert.deepEqual(b.welcome.peers, [{ id: a.welcome.id, name: 'Ann' }]);
-    assert.deepEqual(c.welcome.peers.map((p) => p.name), ['Ann', 'Bob']);
-    assert.deepEqual(a.of('peer-joined').map((m) => m.peer.name), ['Bob', 'Cy']);
-    assert.deepEqual(b.of('peer-joined').map((m) => m.peer.name), ['Cy']);
+    assert.deepEqual(
+      c.welcome.peers.map((p) => p.name),
+      ['Ann', 'Bob'],
+    );
+    assert.deepEqual(
+      a.of('peer-joined').map((m) => m.peer.name),
+      ['Bob', 'Cy'],
+    );
+    assert.deepEqual(
+      b.of('peer-joined').map((m) => m.peer.name),
+      ['Cy'],
+    );
     assert.equal(c.of('peer-joined').length, 0);
     assert.equal(new Set([a, b, c].map((l) => l.welcome.id)).size, 3);
     assert.match(a.welcome.id, /^[\w-]{22}$/);
@@ -140,7 +157,7 @@ describe('participants: join', () => {
 });
 
 describe('participants: signals', () => {
-  it('forwards with `from` stamped, and only within the sender\'s room', () => {
+  it("forwards with `from` stamped, and only within the sender's room", () => {
     const { joined, participants, metrics } = setup();
     const a = joined('r1');
     const b = joined('r1');
@@ -248,8 +265,11 @@ describe('participants: resume and the grace period', () => {
     assert.equal(again.welcome.resumed, true);
     assert.deepEqual(again.welcome.peers, [{ id: b.welcome.id, name: 'Bob' }]);
     assert.notEqual(again.welcome.resume, credentials.secret);
-    assert.deepEqual(b.received.filter((m) => m.type !== 'welcome'), []);
-    assert.deepEqual(released, ['192.0.2.1'], 'the grace period gave back the old address\'s place');
+    assert.deepEqual(
+      b.received.filter((m) => m.type !== 'welcome'),
+      [],
+    );
+    assert.deepEqual(released, ['192.0.2.1'], "the grace period gave back the old address's place");
     assert.equal(participants.counts().resuming, 0);
     // The secret handed out before is spent.
     const thief = new FakeLink();
@@ -271,8 +291,11 @@ describe('participants: resume and the grace period', () => {
     ] as const) {
       const link = new FakeLink();
       participants.resume(link, room, creds);
-      assert.deepEqual(link.received, [{ type: 'error', code: 'resume-failed',
-        message: 'cannot resume: join again without resume' }], `${room} ${JSON.stringify(creds)}`);
+      assert.deepEqual(
+        link.received,
+        [{ type: 'error', code: 'resume-failed', message: 'cannot resume: join again without resume' }],
+        `${room} ${JSON.stringify(creds)}`,
+      );
       assert.equal(link.member, undefined);
     }
     assert.deepEqual(participants.counts(), { rooms: 1, peers: 2, resuming: 1, queuedBytes: 0 });
@@ -329,9 +352,18 @@ describe('participants: resume and the grace period', () => {
     participants.admit(c, 'r', 'Cy');
     const again = new FakeLink();
     participants.resume(again, 'r', credentials);
-    assert.deepEqual(again.received.map((m) => m.type), ['welcome', 'signal', 'signal']);
-    assert.deepEqual(again.of('signal').map((m) => m.data), [{ n: 1 }, { n: 2 }]);
-    assert.deepEqual(again.welcome.peers.map((p) => p.name), ['Bob', 'Cy']);
+    assert.deepEqual(
+      again.received.map((m) => m.type),
+      ['welcome', 'signal', 'signal'],
+    );
+    assert.deepEqual(
+      again.of('signal').map((m) => m.data),
+      [{ n: 1 }, { n: 2 }],
+    );
+    assert.deepEqual(
+      again.welcome.peers.map((p) => p.name),
+      ['Bob', 'Cy'],
+    );
     assert.equal(participants.counts().queuedBytes, 0);
     assert.equal(metrics.relayed, 2);
   });
@@ -348,7 +380,10 @@ describe('participants: resume and the grace period', () => {
     mockTimers(t);
     const frame = JSON.stringify({ type: 'signal', from: 'x'.repeat(22), data: { n: 1 } });
     const bytes = Buffer.byteLength(frame);
-    const { participants, joined, released } = setup({ resumeQueueBytes: 10 * bytes, maxResumeQueueTotalBytes: 3 * bytes });
+    const { participants, joined, released } = setup({
+      resumeQueueBytes: 10 * bytes,
+      maxResumeQueueTotalBytes: 3 * bytes,
+    });
     const a = joined('r');
     const b = joined('r');
     const sender = joined('r');
@@ -372,7 +407,10 @@ describe('participants: resume and the grace period', () => {
     const c = joined('r');
     assert.equal(participants.detach(a, 1006, false), true);
     assert.equal(participants.detach(b, 1006, false), false);
-    assert.deepEqual(c.of('peer-left').map((m) => m.id), [b.welcome.id]);
+    assert.deepEqual(
+      c.of('peer-left').map((m) => m.id),
+      [b.welcome.id],
+    );
     assert.equal(participants.counts().resuming, 1);
   });
 
@@ -385,7 +423,7 @@ describe('participants: resume and the grace period', () => {
     assert.deepEqual(a.closed, { code: 4001, reason: 'resumed on another connection' });
     assert.equal(a.member, undefined);
     assert.equal(again.member?.id, a.welcome.id);
-    assert.equal(participants.detach(a, 4001, false), false, 'the replaced link\'s close changes nothing');
+    assert.equal(participants.detach(a, 4001, false), false, "the replaced link's close changes nothing");
     assert.equal(b.of('peer-left').length, 0);
     assert.equal(participants.counts().peers, 2);
   });

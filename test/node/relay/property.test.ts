@@ -32,10 +32,7 @@ const PARALLEL = 10;
 const RUNS = Number(process.env['PROPERTY_RUNS'] ?? 1000);
 
 type Target =
-  | { kind: 'client'; index: number }
-  | { kind: 'self' }
-  | { kind: 'past'; index: number }
-  | { kind: 'made-up' };
+  { kind: 'client'; index: number } | { kind: 'self' } | { kind: 'past'; index: number } | { kind: 'made-up' };
 
 type Op =
   | { op: 'join'; client: number; room: number; name: string }
@@ -51,8 +48,15 @@ const target: fc.Arbitrary<Target> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'made-up' as const }) },
 );
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('join' as const), client, room: fc.integer({ min: 0, max: ROOMS - 1 }),
-    name: fc.constantFrom('', 'Ann', 'Bob', 'Zoë 🙂') }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      op: fc.constant('join' as const),
+      client,
+      room: fc.integer({ min: 0, max: ROOMS - 1 }),
+      name: fc.constantFrom('', 'Ann', 'Bob', 'Zoë 🙂'),
+    }),
+  },
   { weight: 6, arbitrary: fc.record({ op: fc.constant('signal' as const), client, to: target, spoof: client }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('leave' as const), client }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('close' as const), client }) },
@@ -85,10 +89,14 @@ class LogClient {
   static async open(url: string): Promise<LogClient> {
     const socket = new WebSocket(url);
     socket.on('error', () => {});
-    await withTimeout(new Promise((resolve, reject) => {
-      socket.once('open', resolve);
-      socket.once('error', reject);
-    }), WAIT_MS, 'connect');
+    await withTimeout(
+      new Promise((resolve, reject) => {
+        socket.once('open', resolve);
+        socket.once('error', reject);
+      }),
+      WAIT_MS,
+      'connect',
+    );
     return new LogClient(socket);
   }
 
@@ -146,7 +154,14 @@ let sequenceCounter = 0;
 async function runSequence(url: string, pool: LogClient[], ops: readonly Op[]): Promise<{ checkedMessages: number }> {
   const tag = `s${++sequenceCounter}`;
   const roomName = (r: number): string => `${tag}-r${r}`;
-  const clients: ClientModel[] = pool.map((socket) => ({ socket, id: undefined, room: undefined, name: '', joinedAt: 0, expected: [] }));
+  const clients: ClientModel[] = pool.map((socket) => ({
+    socket,
+    id: undefined,
+    room: undefined,
+    name: '',
+    joinedAt: 0,
+    expected: [],
+  }));
   const pastIds: string[] = [];
   let checked = 0;
   let seq = 0;
@@ -156,9 +171,16 @@ async function runSequence(url: string, pool: LogClient[], ops: readonly Op[]): 
     clients.filter((c) => c.room === room).sort((a, b) => a.joinedAt - b.joinedAt);
   /** Compares a client's log with its prediction and starts both afresh (before its socket is replaced). */
   const verify = (c: ClientModel, when: string): void => {
-    const actual = c.socket.log.splice(0).map((m) =>
-      m.type === 'welcome' ? { type: m.type, id: m.id, room: m.room, peers: m.peers, iceServers: [] } : m);
-    assert.deepEqual(actual, c.expected.splice(0), `${tag} ${when}: client ${clients.indexOf(c)} received exactly what the model predicts`);
+    const actual = c.socket.log
+      .splice(0)
+      .map((m) =>
+        m.type === 'welcome' ? { type: m.type, id: m.id, room: m.room, peers: m.peers, iceServers: [] } : m,
+      );
+    assert.deepEqual(
+      actual,
+      c.expected.splice(0),
+      `${tag} ${when}: client ${clients.indexOf(c)} received exactly what the model predicts`,
+    );
     checked += actual.length;
   };
   const depart = (c: ClientModel): void => {
@@ -177,14 +199,20 @@ async function runSequence(url: string, pool: LogClient[], ops: readonly Op[]): 
       case 'join': {
         await c.socket.sendThenBarrier({ type: 'join', room: roomName(op.room), name: op.name });
         if (c.room !== undefined) {
-          c.expected.push({ type: 'error', code: 'already-joined',
-            message: `already in room ${JSON.stringify(roomName(c.room))}; send leave first` });
+          c.expected.push({
+            type: 'error',
+            code: 'already-joined',
+            message: `already in room ${JSON.stringify(roomName(c.room))}; send leave first`,
+          });
           break;
         }
         const present = members(op.room);
         if (present.length >= CAPACITY) {
-          c.expected.push({ type: 'error', code: 'room-full',
-            message: `room ${JSON.stringify(roomName(op.room))} is full (${CAPACITY} participants)` });
+          c.expected.push({
+            type: 'error',
+            code: 'room-full',
+            message: `room ${JSON.stringify(roomName(op.room))} is full (${CAPACITY} participants)`,
+          });
           break;
         }
         const welcome = c.socket.log.at(-1);
@@ -193,16 +221,26 @@ async function runSequence(url: string, pool: LogClient[], ops: readonly Op[]): 
         c.room = op.room;
         c.name = op.name;
         c.joinedAt = ++joins;
-        c.expected.push({ type: 'welcome', id: welcome.id, room: roomName(op.room),
-          peers: present.map((p) => ({ id: p.id as string, name: p.name })), iceServers: [] });
-        for (const other of present) other.expected.push({ type: 'peer-joined', peer: { id: welcome.id, name: op.name } });
+        c.expected.push({
+          type: 'welcome',
+          id: welcome.id,
+          room: roomName(op.room),
+          peers: present.map((p) => ({ id: p.id as string, name: p.name })),
+          iceServers: [],
+        });
+        for (const other of present)
+          other.expected.push({ type: 'peer-joined', peer: { id: welcome.id, name: op.name } });
         break;
       }
       case 'signal': {
-        const to = op.to.kind === 'client' ? clients[op.to.index]?.id
-          : op.to.kind === 'self' ? c.id
-            : op.to.kind === 'past' ? pastIds[op.to.index % Math.max(1, pastIds.length)]
-              : 'madeUpIdThatNobodyHas0';
+        const to =
+          op.to.kind === 'client'
+            ? clients[op.to.index]?.id
+            : op.to.kind === 'self'
+              ? c.id
+              : op.to.kind === 'past'
+                ? pastIds[op.to.index % Math.max(1, pastIds.length)]
+                : 'madeUpIdThatNobodyHas0';
         const target = clients.find((o) => o.id !== undefined && o.id === to);
         const data = { seq: ++seq, by: op.client };
         // A forged sender: the relay must ignore it and stamp the real one.
@@ -211,8 +249,11 @@ async function runSequence(url: string, pool: LogClient[], ops: readonly Op[]): 
         if (c.id === undefined) {
           c.expected.push({ type: 'error', code: 'not-joined', message: 'join a room before sending signal' });
         } else if (!target || target === c || target.room !== c.room) {
-          c.expected.push({ type: 'error', code: 'unknown-peer',
-            message: `no other peer ${JSON.stringify(to ?? 'nobodyAtAll')} in this room` });
+          c.expected.push({
+            type: 'error',
+            code: 'unknown-peer',
+            message: `no other peer ${JSON.stringify(to ?? 'nobodyAtAll')} in this room`,
+          });
         } else {
           target.expected.push({ type: 'signal', from: c.id, data });
         }
@@ -220,7 +261,8 @@ async function runSequence(url: string, pool: LogClient[], ops: readonly Op[]): 
       }
       case 'leave': {
         await c.socket.sendThenBarrier({ type: 'leave' });
-        if (c.room === undefined) c.expected.push({ type: 'error', code: 'not-joined', message: 'join a room before sending leave' });
+        if (c.room === undefined)
+          c.expected.push({ type: 'error', code: 'not-joined', message: 'join a room before sending leave' });
         else depart(c);
         break;
       }
@@ -267,30 +309,50 @@ async function runSequence(url: string, pool: LogClient[], ops: readonly Op[]): 
 }
 
 describe('property: routing across rooms (fast-check, real relay over loopback)', () => {
-  it(`${RUNS * PARALLEL} random join/signal/leave/close sequences: no cross-room delivery, no spoofed sender, consistent membership`,
-    { timeout: 240_000 }, async () => {
+  it(
+    `${RUNS * PARALLEL} random join/signal/leave/close sequences: no cross-room delivery, no spoofed sender, consistent membership`,
+    { timeout: 240_000 },
+    async () => {
       // The relay in its own process: it gets the second core, and a crash would show as an exit.
       const e = await startRelayProcess([
-        '--max-peers-per-room', String(CAPACITY), '--max-connections-per-ip', '0', '--rate-limit-per-second', '1000000',
-        '--rate-limit-burst', '1000000', '--join-timeout-ms', String(2 ** 31 - 1), '--log-level', 'warn',
+        '--max-peers-per-room',
+        String(CAPACITY),
+        '--max-connections-per-ip',
+        '0',
+        '--rate-limit-per-second',
+        '1000000',
+        '--rate-limit-burst',
+        '1000000',
+        '--join-timeout-ms',
+        String(2 ** 31 - 1),
+        '--log-level',
+        'warn',
       ]);
-      const pools = await Promise.all(Array.from({ length: PARALLEL }, () =>
-        Promise.all(Array.from({ length: CLIENTS }, () => LogClient.open(e.wsUrl)))));
+      const pools = await Promise.all(
+        Array.from({ length: PARALLEL }, () =>
+          Promise.all(Array.from({ length: CLIENTS }, () => LogClient.open(e.wsUrl))),
+        ),
+      );
       let sequences = 0;
       let operations = 0;
       let messages = 0;
       const started = Date.now();
       try {
-        await fc.assert(fc.asyncProperty(fc.array(sequence, { minLength: PARALLEL, maxLength: PARALLEL }), async (batch) => {
-          const results = await Promise.all(batch.map((ops, i) => runSequence(e.wsUrl, pools[i] as LogClient[], ops)));
-          sequences += batch.length;
-          operations += batch.reduce((n, ops) => n + ops.length, 0);
-          messages += results.reduce((n, r) => n + r.checkedMessages, 0);
-          // Every room is empty again after each batch: the relay's own counts agree with the model.
-          const health = await e.health();
-          assert.equal(health.rooms, 0);
-          assert.equal(health.peers, 0);
-        }), { numRuns: RUNS, endOnFailure: true, includeErrorInReport: true });
+        await fc.assert(
+          fc.asyncProperty(fc.array(sequence, { minLength: PARALLEL, maxLength: PARALLEL }), async (batch) => {
+            const results = await Promise.all(
+              batch.map((ops, i) => runSequence(e.wsUrl, pools[i] as LogClient[], ops)),
+            );
+            sequences += batch.length;
+            operations += batch.reduce((n, ops) => n + ops.length, 0);
+            messages += results.reduce((n, r) => n + r.checkedMessages, 0);
+            // Every room is empty again after each batch: the relay's own counts agree with the model.
+            const health = await e.health();
+            assert.equal(health.rooms, 0);
+            assert.equal(health.peers, 0);
+          }),
+          { numRuns: RUNS, endOnFailure: true, includeErrorInReport: true },
+        );
       } finally {
         await Promise.all(pools.flat().map((c) => c.close().catch(() => undefined)));
         assert.deepEqual(await e.stop(), { code: 0, signal: null }, 'the relay ran to the end and exited cleanly');
@@ -298,8 +360,11 @@ describe('property: routing across rooms (fast-check, real relay over loopback)'
       assert.equal(e.stderr(), '', 'no warning or error logged');
       const seconds = (Date.now() - started) / 1000;
       // The figures go to the test output (and into the issue's note).
-      process.stdout.write(`property: ${sequences} sequences, ${operations} operations, ${messages} messages checked, ` +
-        `${seconds.toFixed(1)} s\n`);
+      process.stdout.write(
+        `property: ${sequences} sequences, ${operations} operations, ${messages} messages checked, ` +
+          `${seconds.toFixed(1)} s\n`,
+      );
       assert.ok(sequences >= RUNS * PARALLEL);
-    });
+    },
+  );
 });

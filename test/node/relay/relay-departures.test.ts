@@ -21,7 +21,10 @@ async function fillRoom(e: RelayEnv, room: string, count: number): Promise<Membe
   const members: Member[] = [];
   for (const client of clients.reverse()) {
     const welcome = await client.join(room);
-    assert.deepEqual(welcome.peers.map((p) => p.id), members.map((m) => m.id));
+    assert.deepEqual(
+      welcome.peers.map((p) => p.id),
+      members.map((m) => m.id),
+    );
     for (const m of members) assert.equal((await m.client.next('peer-joined')).peer.id, welcome.id);
     members.push({ client, id: welcome.id });
   }
@@ -31,7 +34,11 @@ async function fillRoom(e: RelayEnv, room: string, count: number): Promise<Membe
 /** A fresh peer joins: its welcome must list exactly `remaining`, in joining order. Then it leaves again. */
 async function probe(e: RelayEnv, room: string, remaining: Member[], label: string): Promise<void> {
   const { client, welcome } = await e.joined(room);
-  assert.deepEqual(welcome.peers.map((p) => p.id), remaining.map((m) => m.id), `probe after ${label}`);
+  assert.deepEqual(
+    welcome.peers.map((p) => p.id),
+    remaining.map((m) => m.id),
+    `probe after ${label}`,
+  );
   for (const m of remaining) assert.equal((await m.client.next('peer-joined')).peer.id, welcome.id);
   await client.close();
   for (const m of remaining) assert.equal((await m.client.next('peer-left')).id, welcome.id, `probe left, ${label}`);

@@ -39,7 +39,11 @@ const badMessages: Case[] = [
   { name: 'a room with bad characters', joinedFirst: false, frame: '{"type":"join","room":"no spaces"}' },
   { name: 'an empty room', joinedFirst: false, frame: '{"type":"join","room":""}' },
   { name: 'a too long room', joinedFirst: false, frame: JSON.stringify({ type: 'join', room: 'r'.repeat(65) }) },
-  { name: 'a too long name', joinedFirst: false, frame: JSON.stringify({ type: 'join', room: 'r', name: 'n'.repeat(65) }) },
+  {
+    name: 'a too long name',
+    joinedFirst: false,
+    frame: JSON.stringify({ type: 'join', room: 'r', name: 'n'.repeat(65) }),
+  },
   { name: 'a non-string name', joinedFirst: false, frame: '{"type":"join","room":"r","name":42}' },
   { name: 'signal without to', joinedFirst: true, frame: '{"type":"signal","data":{}}' },
   { name: 'signal with a malformed to', joinedFirst: true, frame: '{"type":"signal","to":"not/an id","data":{}}' },
@@ -54,8 +58,11 @@ const badMessages: Case[] = [
  * connection still works: it joins if it had not, and a signal to the partner arrives stamped with its ID.
  */
 async function expectError(
-  t: TestContext, frame: string | Buffer | ((partner: string, self: string | undefined) => string),
-  joinedFirst: boolean, code: ErrorCode, message?: string | RegExp,
+  t: TestContext,
+  frame: string | Buffer | ((partner: string, self: string | undefined) => string),
+  joinedFirst: boolean,
+  code: ErrorCode,
+  message?: string | RegExp,
 ): Promise<TestClient> {
   const e = await env(t);
   const partner = await e.joined('r');
@@ -76,7 +83,7 @@ async function expectError(
   return client;
 }
 
-describe('relay: bad-message, with the parse guard\'s message', () => {
+describe("relay: bad-message, with the parse guard's message", () => {
   for (const c of badMessages) {
     it(`${c.name}${c.joinedFirst ? ' (joined)' : ''}`, async (t) => {
       await expectError(t, c.frame, c.joinedFirst, 'bad-message', guardMessage(c.frame));
@@ -105,8 +112,12 @@ describe('relay: state errors', () => {
   });
 
   it('signal to oneself → unknown-peer', async (t) => {
-    await expectError(t, (_partner, self) => JSON.stringify({ type: 'signal', to: self, data: {} }), true,
-      'unknown-peer');
+    await expectError(
+      t,
+      (_partner, self) => JSON.stringify({ type: 'signal', to: self, data: {} }),
+      true,
+      'unknown-peer',
+    );
   });
 });
 
@@ -128,7 +139,9 @@ describe('relay: frame size', () => {
     const a = await e.joined('r');
     const b = await e.joined('r');
     await a.client.next('peer-joined');
-    b.client.sendRaw(JSON.stringify({ type: 'signal', to: a.welcome.id, data: { pad: 'x'.repeat(MAX_MESSAGE_BYTES) } }));
+    b.client.sendRaw(
+      JSON.stringify({ type: 'signal', to: a.welcome.id, data: { pad: 'x'.repeat(MAX_MESSAGE_BYTES) } }),
+    );
     assert.equal((await b.client.closed).code, CloseCode.MessageTooBig);
     assert.equal((await a.client.next('peer-left')).id, b.welcome.id);
     await a.client.sync();

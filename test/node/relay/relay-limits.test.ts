@@ -3,7 +3,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { CloseCode } from '../../../src/protocol/relay.js';
-import { createRelay, RELAY_DEFAULTS, type Relay, type RelayOptions, type ServerOptions } from '../../../server/src/index.js';
+import {
+  createRelay,
+  RELAY_DEFAULTS,
+  type Relay,
+  type RelayOptions,
+  type ServerOptions,
+} from '../../../server/src/index.js';
 import { resolveRelayOptions } from '../../../server/src/options.js';
 import { QUIET, startRelayEnv, TestClient, waitFor, type RelayEnv } from './helpers.js';
 
@@ -14,21 +20,23 @@ async function env(t: TestContext, options?: ServerOptions): Promise<RelayEnv> {
 }
 
 describe('relay: capacity', () => {
-  it(`refuses the ${RELAY_DEFAULTS.maxPeersPerRoom + 1}th participant by default, and the refused socket stays usable`,
-    async (t) => {
-      const e = await env(t);
-      const members = [];
-      for (let i = 0; i < RELAY_DEFAULTS.maxPeersPerRoom; i++) members.push(await e.joined('full'));
-      const late = await e.client();
-      late.send({ type: 'join', room: 'full' });
-      const error = await late.next('error');
-      assert.equal(error.code, 'room-full');
-      for (const m of members) await m.client.sync();
-      // Member i heard of the members after it, and of nobody else.
-      assert.deepEqual(members.map((m) => m.client.pending('peer-joined').length),
-        members.map((_, i) => members.length - 1 - i), 'nobody was told about the refused join');
-      assert.deepEqual((await late.join('other')).peers, []);
-    });
+  it(`refuses the ${RELAY_DEFAULTS.maxPeersPerRoom + 1}th participant by default, and the refused socket stays usable`, async (t) => {
+    const e = await env(t);
+    const members = [];
+    for (let i = 0; i < RELAY_DEFAULTS.maxPeersPerRoom; i++) members.push(await e.joined('full'));
+    const late = await e.client();
+    late.send({ type: 'join', room: 'full' });
+    const error = await late.next('error');
+    assert.equal(error.code, 'room-full');
+    for (const m of members) await m.client.sync();
+    // Member i heard of the members after it, and of nobody else.
+    assert.deepEqual(
+      members.map((m) => m.client.pending('peer-joined').length),
+      members.map((_, i) => members.length - 1 - i),
+      'nobody was told about the refused join',
+    );
+    assert.deepEqual((await late.join('other')).peers, []);
+  });
 
   it('honours maxPeersPerRoom, and a freed seat can be taken', async (t) => {
     const e = await env(t, { maxPeersPerRoom: 2 });
@@ -100,14 +108,20 @@ describe('relay: options', () => {
   ];
   for (const [name, options] of invalid) {
     it(`throws RangeError for ${name}`, () => {
-      assert.throws(() => createRelay(options), (error: unknown) =>
-        error instanceof RangeError && error.message.startsWith(Object.keys(options)[0] ?? '?'));
+      assert.throws(
+        () => createRelay(options),
+        (error: unknown) => error instanceof RangeError && error.message.startsWith(Object.keys(options)[0] ?? '?'),
+      );
     });
   }
 
   it('throws TypeError for malformed iceServers', () => {
     for (const iceServers of [{}, [{}], [{ urls: 5 }], [{ urls: [] }], [{ urls: 'stun:x', username: 1 }]]) {
-      assert.throws(() => createRelay({ iceServers } as unknown as RelayOptions), TypeError, JSON.stringify(iceServers));
+      assert.throws(
+        () => createRelay({ iceServers } as unknown as RelayOptions),
+        TypeError,
+        JSON.stringify(iceServers),
+      );
     }
   });
 
@@ -120,7 +134,7 @@ describe('relay: options', () => {
     await createRelay(options).close();
   });
 
-  it('has a status, as ws\'s server: running, closing while it drains, closed', async () => {
+  it("has a status, as ws's server: running, closing while it drains, closed", async () => {
     const relay = createRelay(QUIET);
     assert.deepEqual([relay.status, relay.closing], ['running', false]);
     const drained = relay.close();

@@ -23,7 +23,10 @@ describe('relay: joining', () => {
   });
 
   it('welcomes with a fresh random ID, the others in joining order and the ICE servers', async (t) => {
-    const iceServers = [{ urls: 'stun:stun.example.org' }, { urls: ['turn:t.example.org'], username: 'u', credential: 'c' }];
+    const iceServers = [
+      { urls: 'stun:stun.example.org' },
+      { urls: ['turn:t.example.org'], username: 'u', credential: 'c' },
+    ];
     const e = await env(t, { iceServers });
     const a = await e.joined('room-1', 'Ann');
     assert.match(a.welcome.id, PEER_ID_PATTERN);
@@ -32,7 +35,13 @@ describe('relay: joining', () => {
     assert.match(a.welcome.resume ?? '', /^[A-Za-z0-9_-]{22}$/, 'a 128-bit resume secret');
     assert.notEqual(a.welcome.resume, a.welcome.id);
     assert.deepEqual(a.welcome, {
-      type: 'welcome', id: a.welcome.id, room: 'room-1', peers: [], iceServers, resume: a.welcome.resume, protocol: 1,
+      type: 'welcome',
+      id: a.welcome.id,
+      room: 'room-1',
+      peers: [],
+      iceServers,
+      resume: a.welcome.resume,
+      protocol: 1,
     });
 
     const b = await e.joined('room-1');
@@ -42,7 +51,10 @@ describe('relay: joining', () => {
     assert.deepEqual(await a.client.next('peer-joined'), { type: 'peer-joined', peer: { id: b.welcome.id, name: '' } });
 
     const c = await e.joined('room-1', 'Cy');
-    assert.deepEqual(c.welcome.peers, [{ id: a.welcome.id, name: 'Ann' }, { id: b.welcome.id, name: '' }]);
+    assert.deepEqual(c.welcome.peers, [
+      { id: a.welcome.id, name: 'Ann' },
+      { id: b.welcome.id, name: '' },
+    ]);
     for (const other of [a, b]) {
       assert.deepEqual((await other.client.next('peer-joined')).peer, { id: c.welcome.id, name: 'Cy' });
     }
@@ -67,7 +79,12 @@ describe('relay: signal routing', () => {
     const a = await e.joined('r');
     const b = await e.joined('r');
     const c = await e.joined('r');
-    const data = { gen: 3, description: { type: 'offer', sdp: 'v=0\r\n…' }, media: { '0': 'video' }, nested: [1, { x: null }] };
+    const data = {
+      gen: 3,
+      description: { type: 'offer', sdp: 'v=0\r\n…' },
+      media: { '0': 'video' },
+      nested: [1, { x: null }],
+    };
     a.client.send({ type: 'signal', to: b.welcome.id, data });
     assert.deepEqual(await b.client.next('signal'), { type: 'signal', from: a.welcome.id, data });
 
@@ -107,7 +124,10 @@ describe('relay: signal routing', () => {
     // a's error was sent after any (wrong) delivery to x was queued; x's own barrier then flushes x's socket.
     await x.client.sync();
     assert.deepEqual(x.client.pending(), []);
-    assert.deepEqual(b.welcome.peers.map((p) => p.id), [a.welcome.id]);
+    assert.deepEqual(
+      b.welcome.peers.map((p) => p.id),
+      [a.welcome.id],
+    );
 
     void b.client.close();
     assert.equal((await a.client.next('peer-left')).id, b.welcome.id);
@@ -147,7 +167,10 @@ describe('relay: leave', () => {
     a.client.send({ type: 'leave' });
     const other = await e.joined('two');
     const welcome = await a.client.join('two');
-    assert.deepEqual(welcome.peers.map((p) => p.id), [other.welcome.id]);
+    assert.deepEqual(
+      welcome.peers.map((p) => p.id),
+      [other.welcome.id],
+    );
     assert.deepEqual(e.running.relay.stats(), { connections: 2, rooms: 1, peers: 2 });
   });
 });

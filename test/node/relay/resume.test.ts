@@ -7,7 +7,16 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { CloseCode, MAX_MESSAGE_BYTES, type WelcomeMessage } from '../../../src/protocol/relay.js';
 import type { ServerOptions } from '../../../server/src/index.js';
-import { captureLogs, sample, startRelayEnv, waitFor, withTimeout, WAIT_MS, type RelayEnv, type TestClient } from './helpers.js';
+import {
+  captureLogs,
+  sample,
+  startRelayEnv,
+  waitFor,
+  withTimeout,
+  WAIT_MS,
+  type RelayEnv,
+  type TestClient,
+} from './helpers.js';
 
 async function env(t: TestContext, options?: ServerOptions): Promise<RelayEnv> {
   const e = await startRelayEnv(options);
@@ -23,7 +32,11 @@ async function lose(client: TestClient): Promise<void> {
 
 const credentials = (w: WelcomeMessage): { id: string; secret: string } => ({ id: w.id, secret: w.resume ?? '' });
 
-async function resumeOn(e: RelayEnv, room: string, w: WelcomeMessage): Promise<{ client: TestClient; welcome: WelcomeMessage }> {
+async function resumeOn(
+  e: RelayEnv,
+  room: string,
+  w: WelcomeMessage,
+): Promise<{ client: TestClient; welcome: WelcomeMessage }> {
   const client = await e.client();
   client.send({ type: 'join', room, resume: credentials(w) });
   return { client, welcome: await client.next('welcome') };
@@ -51,7 +64,11 @@ describe('resume: within the grace period', () => {
     await a.client.sync();
     assert.deepEqual(a.client.pending(), [], 'no peer-left, no peer-joined');
     a.client.send({ type: 'signal', to: b.welcome.id, data: { hello: 'again' } });
-    assert.deepEqual(await back.client.next('signal'), { type: 'signal', from: a.welcome.id, data: { hello: 'again' } });
+    assert.deepEqual(await back.client.next('signal'), {
+      type: 'signal',
+      from: a.welcome.id,
+      data: { hello: 'again' },
+    });
     back.client.send({ type: 'signal', to: a.welcome.id, data: { n: 1 } });
     assert.equal((await a.client.next('signal')).from, b.welcome.id);
     const text = await e.running.relay.metrics.metrics();
@@ -71,7 +88,10 @@ describe('resume: within the grace period', () => {
     const back = await resumeOn(e, 'r', b.welcome);
     const got = [];
     for (let i = 0; i < 20; i++) got.push((await back.client.next('signal')).data['i']);
-    assert.deepEqual(got, Array.from({ length: 20 }, (_, i) => i));
+    assert.deepEqual(
+      got,
+      Array.from({ length: 20 }, (_, i) => i),
+    );
   });
 
   it('bounds the queue: beyond resumeQueueBytes the sender gets unknown-peer', async (t) => {
@@ -90,7 +110,10 @@ describe('resume: within the grace period', () => {
     assert.equal(refused, 2, 'three signals of ~960 bytes fit in 3 KiB');
     const back = await resumeOn(e, 'r', b.welcome);
     await back.client.sync();
-    assert.deepEqual(back.client.pending('signal').map((m) => m.type === 'signal' && m.data['i']), [0, 1, 2]);
+    assert.deepEqual(
+      back.client.pending('signal').map((m) => m.type === 'signal' && m.data['i']),
+      [0, 1, 2],
+    );
   });
 
   it('lets a new connection take over one the relay still thinks is open (half-open TCP), closing the old with 4001', async (t) => {
@@ -100,8 +123,10 @@ describe('resume: within the grace period', () => {
     await a.client.next('peer-joined');
     const back = await resumeOn(e, 'r', b.welcome);
     assert.equal(back.welcome.id, b.welcome.id);
-    assert.deepEqual(await withTimeout(b.client.closed, WAIT_MS, 'the old connection closed'),
-      { code: CloseCode.Replaced, reason: 'resumed on another connection' });
+    assert.deepEqual(await withTimeout(b.client.closed, WAIT_MS, 'the old connection closed'), {
+      code: CloseCode.Replaced,
+      reason: 'resumed on another connection',
+    });
     await a.client.sync();
     assert.deepEqual(a.client.pending(), []);
     a.client.send({ type: 'signal', to: b.welcome.id, data: {} });
@@ -155,7 +180,7 @@ describe('resume: refusals', () => {
     const cases: [string, string, { id: string; secret: string }][] = [
       ['a wrong secret', 'r', { id: b.welcome.id, secret: wrong }],
       ['the ID as secret', 'r', { id: b.welcome.id, secret: b.welcome.id }],
-      ['another participant\'s secret', 'r', { id: b.welcome.id, secret: a.welcome.resume ?? '' }],
+      ["another participant's secret", 'r', { id: b.welcome.id, secret: a.welcome.resume ?? '' }],
       ['an unknown ID', 'r', { id: 'A'.repeat(22), secret }],
       ['another room', 'other', { id: b.welcome.id, secret }],
       ['a connected participant with a wrong secret', 'r', { id: a.welcome.id, secret: wrong }],
@@ -179,7 +204,10 @@ describe('resume: refusals', () => {
     assert.equal(e.running.relay.stats().peers, 3);
     // The real owner still gets back in.
     assert.equal((await resumeOn(e, 'r', b.welcome)).welcome.id, b.welcome.id);
-    assert.equal(sample(await e.running.relay.metrics.metrics(), 'video_chat_resumes_total', { outcome: 'failed' }), cases.length);
+    assert.equal(
+      sample(await e.running.relay.metrics.metrics(), 'video_chat_resumes_total', { outcome: 'failed' }),
+      cases.length,
+    );
     // IDs are logged (they are how operators follow a participant); secrets, right or wrong, never are.
     for (const s of [secret, wrong, a.welcome.resume, elsewhere.welcome.resume]) {
       assert.ok(s && !logs.text().includes(s), 'no secret in the logs');
@@ -199,10 +227,16 @@ describe('resume: refusals', () => {
     const late = await e.client();
     late.send({ type: 'join', room: 'r', resume: credentials(b.welcome) });
     assert.equal((await late.next('error')).code, 'resume-failed');
-    assert.equal(sample(await e.running.relay.metrics.metrics(), 'video_chat_resumes_total', { outcome: 'expired' }), 1);
+    assert.equal(
+      sample(await e.running.relay.metrics.metrics(), 'video_chat_resumes_total', { outcome: 'expired' }),
+      1,
+    );
   });
 
-  for (const [name, code] of [['1000 (normal)', 1000], ['1001 (page closed)', 1001]] as const) {
+  for (const [name, code] of [
+    ['1000 (normal)', 1000],
+    ['1001 (page closed)', 1001],
+  ] as const) {
     it(`lets a client that closed on purpose with ${name} leave at once, without resume`, async (t) => {
       const e = await env(t);
       const a = await e.joined('r');

@@ -46,8 +46,11 @@ describe('RoomRegistry', () => {
       for (const id of order) {
         remaining.splice(remaining.indexOf(id), 1);
         const left = rooms.leave(id);
-        assert.deepEqual(left && { room: left.room, remaining: ids(left.remaining) }, { room: 'r', remaining },
-          `order ${order.join()}`);
+        assert.deepEqual(
+          left && { room: left.room, remaining: ids(left.remaining) },
+          { room: 'r', remaining },
+          `order ${order.join()}`,
+        );
         assert.deepEqual(ids(rooms.members('r')), remaining);
       }
       assert.equal(rooms.roomCount, 0);

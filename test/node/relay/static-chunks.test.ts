@@ -18,7 +18,9 @@ function get(port: number, path: string): Promise<{ status: number; headers: Rec
     const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);
@@ -48,8 +50,11 @@ describe('static: locale chunks of the script-tag build', () => {
     await root.remove();
   });
 
-  it('serves video-chat-de-<hash>.js and its map with the bundle\'s CORS and CORP headers, immutable', async () => {
-    for (const [path, body] of [['/video-chat-de-1a2b3c4d.js', 'export default {};\n'], ['/video-chat-de-1a2b3c4d.js.map', '{"version":3}']]) {
+  it("serves video-chat-de-<hash>.js and its map with the bundle's CORS and CORP headers, immutable", async () => {
+    for (const [path, body] of [
+      ['/video-chat-de-1a2b3c4d.js', 'export default {};\n'],
+      ['/video-chat-de-1a2b3c4d.js.map', '{"version":3}'],
+    ]) {
       const res = await get(port, `${path}?v=2`);
       assert.equal(res.status, 200, path);
       assert.equal(res.body, body);
@@ -59,15 +64,23 @@ describe('static: locale chunks of the script-tag build', () => {
     }
   });
 
-  it('revalidates a chunk whose name has no hash (an older build\'s, or a hand-made one)', async () => {
+  it("revalidates a chunk whose name has no hash (an older build's, or a hand-made one)", async () => {
     const res = await get(port, '/video-chat-fr.js');
     assert.equal(res.status, 200);
     assert.equal(res.headers['cache-control'], 'no-cache');
   });
 
   it('serves nothing else from dist/: other names, traversal and missing chunks are 404', async () => {
-    for (const path of ['/other.js', '/video-chat-.js', '/video-chat-de/../other.js', '/video-chat-%2e%2e%2fother.js',
-      '/video-chat-it-1a2b3c4d.js', '/video-chat-de.js', '/video-chat-de-1a2b3c4d.jsx', '/dist/video-chat-de-1a2b3c4d.js']) {
+    for (const path of [
+      '/other.js',
+      '/video-chat-.js',
+      '/video-chat-de/../other.js',
+      '/video-chat-%2e%2e%2fother.js',
+      '/video-chat-it-1a2b3c4d.js',
+      '/video-chat-de.js',
+      '/video-chat-de-1a2b3c4d.jsx',
+      '/dist/video-chat-de-1a2b3c4d.js',
+    ]) {
       assert.equal((await get(port, path)).status, 404, path);
     }
   });

@@ -22,16 +22,22 @@ interface Response {
 /** A raw request (path on the wire as given, body not decoded). */
 function get(base: string, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Response> {
   const { hostname, port } = new URL(base);
-  return withTimeout(new Promise<Response>((resolve, reject) => {
-    const req = request({ host: hostname, port, path, method, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  }), WAIT_MS, `${method} ${path}`);
+  return withTimeout(
+    new Promise<Response>((resolve, reject) => {
+      const req = request({ host: hostname, port, path, method, headers, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end();
+    }),
+    WAIT_MS,
+    `${method} ${path}`,
+  );
 }
 
 const BUNDLE = Buffer.from(`export const VideoChat = ${JSON.stringify('x'.repeat(2000))};\n`);
@@ -87,12 +93,17 @@ describe('static serving: validators, compression, caching', () => {
     assert.equal(again.headers['access-control-allow-origin'], '*');
     assert.equal(again.headers['cache-control'], 'no-cache');
 
-    const since = await get(server.url, '/video-chat.js', { 'If-Modified-Since': String(first.headers['last-modified']) });
+    const since = await get(server.url, '/video-chat.js', {
+      'If-Modified-Since': String(first.headers['last-modified']),
+    });
     assert.equal(since.status, 304);
     assert.equal((await get(server.url, '/video-chat.js', { 'If-None-Match': '"other"' })).status, 200);
   });
 
-  for (const [encoding, decode] of [['br', brotliDecompressSync], ['gzip', gunzipSync]] as const) {
+  for (const [encoding, decode] of [
+    ['br', brotliDecompressSync],
+    ['gzip', gunzipSync],
+  ] as const) {
     it(`sends the precompressed ${encoding} copy for Accept-Encoding: ${encoding}, with Vary`, async () => {
       const res = await get(server.url, '/video-chat.js', { 'Accept-Encoding': encoding });
       assert.equal(res.status, 200);
@@ -106,13 +117,24 @@ describe('static serving: validators, compression, caching', () => {
       // The compressed copy has validators of its own (a cache keeps one entry per encoding).
       const etag = res.headers.etag;
       assert.ok(etag);
-      assert.equal((await get(server.url, '/video-chat.js', { 'Accept-Encoding': encoding, 'If-None-Match': etag })).status, 304);
+      assert.equal(
+        (await get(server.url, '/video-chat.js', { 'Accept-Encoding': encoding, 'If-None-Match': etag })).status,
+        304,
+      );
     });
   }
 
   it('prefers brotli when both are accepted, honours q=0, and sends the file itself otherwise', async () => {
-    assert.equal((await get(server.url, '/video-chat.js', { 'Accept-Encoding': 'gzip, deflate, br, zstd' })).headers['content-encoding'], 'br');
-    assert.equal((await get(server.url, '/video-chat.js', { 'Accept-Encoding': 'br;q=0, gzip' })).headers['content-encoding'], 'gzip');
+    assert.equal(
+      (await get(server.url, '/video-chat.js', { 'Accept-Encoding': 'gzip, deflate, br, zstd' })).headers[
+        'content-encoding'
+      ],
+      'br',
+    );
+    assert.equal(
+      (await get(server.url, '/video-chat.js', { 'Accept-Encoding': 'br;q=0, gzip' })).headers['content-encoding'],
+      'gzip',
+    );
     const plain = await get(server.url, '/video-chat.js', { 'Accept-Encoding': 'identity' });
     assert.equal(plain.headers['content-encoding'], undefined);
     assert.equal(plain.headers.vary, 'Accept-Encoding');
@@ -133,8 +155,17 @@ describe('static serving: validators, compression, caching', () => {
   });
 
   it('still serves nothing outside the allowed sets: compressed copies by name, traversal, other files', async () => {
-    for (const path of ['/video-chat.js.br', '/video-chat.js.gz', '/other.js.br', '/other.js', '/../secret.txt',
-      '/%2e%2e/secret.txt', '/video-chat-%2e%2e%2fsecret.txt', '/dist/video-chat.js', '/video-chat-engine-0123abcd.jsx']) {
+    for (const path of [
+      '/video-chat.js.br',
+      '/video-chat.js.gz',
+      '/other.js.br',
+      '/other.js',
+      '/../secret.txt',
+      '/%2e%2e/secret.txt',
+      '/video-chat-%2e%2e%2fsecret.txt',
+      '/dist/video-chat.js',
+      '/video-chat-engine-0123abcd.jsx',
+    ]) {
       const res = await get(server.url, path, { 'Accept-Encoding': 'br, gzip' });
       assert.ok(res.status === 404 || res.status === 400, `${path} → ${res.status}`);
       assert.ok(!res.body.toString().includes('secret'), path);
@@ -142,7 +173,7 @@ describe('static serving: validators, compression, caching', () => {
     }
   });
 
-  it('answers HEAD with the compressed copy\'s headers and no body', async () => {
+  it("answers HEAD with the compressed copy's headers and no body", async () => {
     const res = await get(server.url, '/video-chat.js', { 'Accept-Encoding': 'br' }, 'HEAD');
     assert.equal(res.status, 200);
     assert.equal(res.headers['content-encoding'], 'br');
@@ -185,7 +216,10 @@ describe('static serving: demo off, metrics apart', () => {
   });
 
   it('refuses metricsHost without metricsPort, and a metricsPort out of range, before binding', async () => {
-    await assert.rejects(startServer({ ...QUIET, port: 0, metricsHost: '127.0.0.1' }), /^RangeError: metricsHost needs metricsPort/);
+    await assert.rejects(
+      startServer({ ...QUIET, port: 0, metricsHost: '127.0.0.1' }),
+      /^RangeError: metricsHost needs metricsPort/,
+    );
     await assert.rejects(startServer({ ...QUIET, port: 0, metricsPort: 70_000 }), /^RangeError: metricsPort must be/);
   });
 });

@@ -31,7 +31,9 @@ function checkTurnEntry(welcome: WelcomeMessage, ttlSeconds: number): { expiry: 
   const expiry = Number(expiryText);
   const expected = Math.floor(Date.now() / 1000) + ttlSeconds;
   assert.ok(Number.isInteger(expiry) && Math.abs(expiry - expected) <= 2, `expiry ${expiry} ≈ now + ttl ${expected}`);
-  const hmac = createHmac('sha1', TURN_SECRET).update(entry.username ?? '').digest('base64');
+  const hmac = createHmac('sha1', TURN_SECRET)
+    .update(entry.username ?? '')
+    .digest('base64');
   assert.equal(entry.credential, hmac, 'credential = base64(HMAC-SHA1(secret, username))');
   return { expiry, entry };
 }
@@ -74,10 +76,17 @@ describe('turn: credentials in welcome', () => {
     assert.ok(after.expiry > before.expiry, 'minted again at resume time');
   });
 
-  it('matches the draft\'s construction for a fixed time', () => {
-    const entry = turnCredentials({ urls: ['turn:x'], secret: 'secret-secret-secret', ttlSeconds: 3600 }, 'peer', 1_700_000_000_500);
+  it("matches the draft's construction for a fixed time", () => {
+    const entry = turnCredentials(
+      { urls: ['turn:x'], secret: 'secret-secret-secret', ttlSeconds: 3600 },
+      'peer',
+      1_700_000_000_500,
+    );
     assert.equal(entry.username, '1700003600:peer');
-    assert.equal(entry.credential, createHmac('sha1', 'secret-secret-secret').update('1700003600:peer').digest('base64'));
+    assert.equal(
+      entry.credential,
+      createHmac('sha1', 'secret-secret-secret').update('1700003600:peer').digest('base64'),
+    );
   });
 
   it('sends no credentials without TURN configured', async (t) => {
@@ -93,14 +102,31 @@ describe('turn: options', () => {
     ['ttl without urls', { turnTtlSeconds: 600 }, /^TypeError: turnTtlSeconds is set but turnUrls is empty/],
     ['a stun: URL', { turnUrls: ['stun:x.example'], turnSecret: TURN_SECRET }, /^TypeError: turnUrls must be/],
     ['an http URL', { turnUrls: ['https://x.example'], turnSecret: TURN_SECRET }, /^TypeError: turnUrls must be/],
-    ['a short secret', { turnUrls: TURN_URLS, turnSecret: 'short' }, /^RangeError: turnSecret must be at least 16 bytes/],
-    ['a ttl of 10 s', { turnUrls: TURN_URLS, turnSecret: TURN_SECRET, turnTtlSeconds: 10 }, /^RangeError: turnTtlSeconds/],
-    ['a ttl of a month', { turnUrls: TURN_URLS, turnSecret: TURN_SECRET, turnTtlSeconds: 2_592_000 }, /^RangeError: turnTtlSeconds/],
+    [
+      'a short secret',
+      { turnUrls: TURN_URLS, turnSecret: 'short' },
+      /^RangeError: turnSecret must be at least 16 bytes/,
+    ],
+    [
+      'a ttl of 10 s',
+      { turnUrls: TURN_URLS, turnSecret: TURN_SECRET, turnTtlSeconds: 10 },
+      /^RangeError: turnTtlSeconds/,
+    ],
+    [
+      'a ttl of a month',
+      { turnUrls: TURN_URLS, turnSecret: TURN_SECRET, turnTtlSeconds: 2_592_000 },
+      /^RangeError: turnTtlSeconds/,
+    ],
   ];
   for (const [name, options, message] of invalid) {
     it(`throws for ${name}`, () => {
-      assert.throws(() => createRelay({ ...QUIET, ...options }), (error: unknown) =>
-        error instanceof Error && message.test(`${error.name}: ${error.message}`) && !error.message.includes(TURN_SECRET));
+      assert.throws(
+        () => createRelay({ ...QUIET, ...options }),
+        (error: unknown) =>
+          error instanceof Error &&
+          message.test(`${error.name}: ${error.message}`) &&
+          !error.message.includes(TURN_SECRET),
+      );
     });
   }
 });

@@ -33,7 +33,12 @@ function setup(overrides: Partial<GateContext> = {}) {
   const metrics = createMetrics(() => ({ connections: 0, rooms: 0, peers: 0, resuming: 0, queuedBytes: 0 }));
   const counts = new AddressCounts();
   const gate = new UpgradeGate({
-    allowedOrigins: new Set(), trustProxy: false, maxConnectionsPerIp: 2, counts, metrics, log: createLogger('silent'),
+    allowedOrigins: new Set(),
+    trustProxy: false,
+    maxConnectionsPerIp: 2,
+    counts,
+    metrics,
+    log: createLogger('silent'),
     isClosing: () => state.closing,
     accept: (_req, _socket, _head, address) => accepted.push(address),
     ...overrides,

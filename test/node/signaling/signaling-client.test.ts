@@ -54,7 +54,9 @@ function start(t: TestContext, options: { connectTimeoutMs?: number } = {}): Run
   t.mock.timers.enable({ apis: ['setTimeout'] });
   FakeSocket.made = [];
   const run: Omit<Run, 'client'> = {
-    states: [], messages: [], violations: [],
+    states: [],
+    messages: [],
+    violations: [],
     latest() {
       const socket = FakeSocket.made.at(-1);
       assert.ok(socket, 'a socket was made');
@@ -78,9 +80,18 @@ function start(t: TestContext, options: { connectTimeoutMs?: number } = {}): Run
 describe('backoffDelay', () => {
   it('draws from [0, min(max, initial·2^attempt)] (full jitter)', () => {
     const policy = { initialDelayMs: 100, maxDelayMs: 1000 };
-    assert.deepEqual([0, 1, 2, 3, 4, 40].map((n) => backoffDelay(n, policy, () => 1)), [100, 200, 400, 800, 1000, 1000]);
-    assert.equal(backoffDelay(5, policy, () => 0), 0);
-    assert.equal(backoffDelay(1, policy, () => 0.5), 100);
+    assert.deepEqual(
+      [0, 1, 2, 3, 4, 40].map((n) => backoffDelay(n, policy, () => 1)),
+      [100, 200, 400, 800, 1000, 1000],
+    );
+    assert.equal(
+      backoffDelay(5, policy, () => 0),
+      0,
+    );
+    assert.equal(
+      backoffDelay(1, policy, () => 0.5),
+      100,
+    );
   });
 });
 
@@ -91,7 +102,10 @@ describe('SignalingClient', () => {
 
   it('connects, reports open, and sends only while open', (t) => {
     const run = start(t);
-    assert.deepEqual(run.states.map(([s]) => s), ['connecting']);
+    assert.deepEqual(
+      run.states.map(([s]) => s),
+      ['connecting'],
+    );
     assert.equal(run.client.send({ type: 'leave' }), false, 'not open yet: dropped and said so');
     run.latest().open();
     assert.equal(run.client.state, 'open');
@@ -152,7 +166,10 @@ describe('SignalingClient', () => {
     run.client.close();
     run.client.close();
     assert.equal(run.latest().closedWith, CloseCode.Normal);
-    assert.deepEqual(run.states.map(([s]) => s), ['connecting', 'open', 'closed']);
+    assert.deepEqual(
+      run.states.map(([s]) => s),
+      ['connecting', 'open', 'closed'],
+    );
     t.mock.timers.tick(60_000);
     assert.equal(FakeSocket.made.length, 1);
   });

@@ -26,7 +26,11 @@ describe('locales', () => {
     it(`${code} has every key of en, each a string or a function giving a non-empty string`, () => {
       const missing = Object.keys(en).filter((key) => !(key in table));
       assert.deepEqual(missing, [], `keys of en missing from ${code}`);
-      assert.deepEqual(Object.keys(table).filter((key) => !(key in en)), [], `keys of ${code} not in en`);
+      assert.deepEqual(
+        Object.keys(table).filter((key) => !(key in en)),
+        [],
+        `keys of ${code} not in en`,
+      );
       for (const key of Object.keys(en) as (keyof VideoChatStrings)[]) {
         const value = table[key];
         assert.equal(typeof value, typeof en[key], `${code}.${key}`);
@@ -46,7 +50,9 @@ describe('locales', () => {
     });
 
     it(`${code} has a text for every error code of src/errors.ts`, () => {
-      const codes = [...(/type VideoChatErrorCode =([^;]*);/.exec(ERRORS_TS)?.[1] ?? '').matchAll(/'([a-z-]+)'/g)].map((m) => m[1]);
+      const codes = [...(/type VideoChatErrorCode =([^;]*);/.exec(ERRORS_TS)?.[1] ?? '').matchAll(/'([a-z-]+)'/g)].map(
+        (m) => m[1],
+      );
       assert.ok(codes.length > 0, 'error codes found in src/errors.ts');
       for (const c of codes) assert.ok(table.errors[c as keyof VideoChatStrings['errors']], `${code}.errors['${c}']`);
     });
