@@ -7,6 +7,9 @@
  * options themselves ({@link resolveRelayOptions}, {@link startServer}), so the programmatic API and the CLI refuse
  * exactly the same things.
  *
+ * Over 400 lines because most of it is that one table, a row per setting with its help text: it is kept whole so
+ * that a flag, its variable and its help can only change together.
+ *
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';

@@ -12,6 +12,9 @@
  * chunks, bad framing) emits `'error'` with a `WS_ERR_*` code, then ws closes the socket itself and `'close'` follows;
  * `'close'` always comes, once.
  *
+ * One piece at about 400 lines (a third of them documentation): the frame path, the join backlog and the ways a
+ * connection ends read and write the same per-socket state, so they stay together.
+ *
  * @module
  */
 import { performance } from 'node:perf_hooks';
