@@ -5,6 +5,11 @@
  * (`RTCRtpSender.setParameters`, W3C WebRTC §5.2). The negotiation state machine (offers, answers, candidates,
  * restarts) stays in `peer-session.ts`; this is the bookkeeping of tracks it negotiates. No DOM beyond WebRTC.
  *
+ * A mid the far side's `media` does not name (a peer written from `docs/protocol.md` may send no `media` at all) is
+ * taken for what its track's kind says: audio is the peer's audio; the first such video is its camera and a second
+ * one its screen (each only if `media` did not name one already); more than that are not shown. Such a transceiver
+ * is also the one our own audio or camera answers on, as with a named one.
+ *
  * @module
  */
 import type { TrackKind } from '../protocol/negotiation.js';
@@ -44,12 +49,12 @@ export class Transceivers {
     const known = this.senders.get(kind);
     if (known && known.currentDirection !== 'stopped') return known;
     const used = new Set(this.senders.values());
-    let transceiver = pc
-      .getTransceivers()
-      .find(
-        (t) =>
-          !used.has(t) && t.currentDirection !== 'stopped' && t.mid !== null && this.remoteMedia.get(t.mid) === kind,
-      );
+    const free = pc.getTransceivers().filter((t) => !used.has(t) && t.currentDirection !== 'stopped' && t.mid !== null);
+    let transceiver =
+      free.find((t) => this.remoteMedia.get(t.mid as string) === kind) ??
+      (kind === 'screen'
+        ? undefined
+        : free.find((t) => !this.remoteMedia.has(t.mid as string) && t.receiver.track.kind === kind));
     if (!transceiver && create) {
       const track = this.local.get(kind) ?? null;
       transceiver = pc.addTransceiver(track ?? MEDIA_KIND[kind], { direction: track ? 'sendrecv' : 'recvonly' });
@@ -78,13 +83,24 @@ export class Transceivers {
     return media;
   }
 
-  /** Reads the live remote tracks of `pc` by kind (from {@link remoteMedia}) and reports a change. */
+  /**
+   * Reads the live remote tracks of `pc` by kind (from {@link remoteMedia}, else from the track's kind: see the module
+   * comment) and reports a change.
+   */
   refreshRemote(pc: RTCPeerConnection): void {
     const tracks = new Map<TrackKind, MediaStreamTrack>();
+    const unnamed: MediaStreamTrack[] = [];
     for (const t of pc.getTransceivers()) {
-      const kind = t.mid === null ? undefined : this.remoteMedia.get(t.mid);
       const receiving = t.currentDirection === 'sendrecv' || t.currentDirection === 'recvonly';
-      if (kind && receiving && t.receiver.track.readyState === 'live') tracks.set(kind, t.receiver.track);
+      if (t.mid === null || !receiving || t.receiver.track.readyState !== 'live') continue;
+      const kind = this.remoteMedia.get(t.mid);
+      if (kind) tracks.set(kind, t.receiver.track);
+      else unnamed.push(t.receiver.track);
+    }
+    for (const track of unnamed) {
+      const kinds: readonly TrackKind[] = track.kind === 'audio' ? ['audio'] : ['video', 'screen'];
+      const kind = kinds.find((k) => !tracks.has(k));
+      if (kind) tracks.set(kind, track);
     }
     this.setRemoteTracks(tracks);
   }

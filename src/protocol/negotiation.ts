@@ -33,8 +33,10 @@ export interface IceCandidate {
 /**
  * What one peer session sends to its counterpart through `signal.data`.
  * - `gen`: connection generation. A peer connection that is recreated (watchdog) gets a higher one; messages of an
- *   older generation are stale and dropped, a newer one makes the receiver recreate its side too.
- * - exactly one of `description` (with `media`: mid → {@link TrackKind}), `candidate` (`null` = end of candidates),
+ *   older generation are stale and dropped, a newer one makes the receiver recreate its side too. Absent on the
+ *   wire means 0 (a peer that never recreates its connection need not send it); `null` or any non-integer is refused.
+ * - exactly one of `description` (with `media`: mid → {@link TrackKind}; absent means `{}`, and a mid it does not
+ *   name is taken for what its track's kind says, see `transceivers.ts`), `candidate` (`null` = end of candidates),
  *   or `restart`: `true` asks the offering side to recreate the connection, `'ice'` asks it for an ICE restart
  *   (W3C WebRTC `restartIce()`, RFC 8445 §9) after the asker's connection failed.
  */
@@ -62,7 +64,8 @@ function isCandidate(v: unknown): v is IceCandidate {
 
 /** Parses the `data` of a signal from another peer into a {@link NegotiationMessage}. */
 export function parseNegotiationMessage(data: SignalData): ParseResult<NegotiationMessage> {
-  const gen = data['gen'];
+  // A peer that does not recreate connections may leave `gen` out: it means generation 0 (docs/protocol.md).
+  const gen = data['gen'] === undefined ? 0 : data['gen'];
   if (!Number.isSafeInteger(gen) || (gen as number) < 0) return bad('negotiation.gen must be a non-negative integer');
   const message: NegotiationMessage = { gen: gen as number };
   const parts = ['description', 'candidate', 'restart'].filter((k) => data[k] !== undefined);

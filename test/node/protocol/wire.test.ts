@@ -251,8 +251,38 @@ describe('parseNegotiationMessage', () => {
     assert.deepEqual(value(parseNegotiationMessage({ gen: 3, restart: 'ice' })), { gen: 3, restart: 'ice' });
   });
 
+  it('takes a missing gen for generation 0 and a missing media for {} (a peer written from docs/protocol.md)', () => {
+    assert.deepEqual(value(parseNegotiationMessage({ description: { type: 'offer', sdp: 'v=0' } })), {
+      gen: 0,
+      description: { type: 'offer', sdp: 'v=0' },
+      media: {},
+    });
+    assert.deepEqual(value(parseNegotiationMessage({ description: { type: 'answer', sdp: 'v=0' } })), {
+      gen: 0,
+      description: { type: 'answer', sdp: 'v=0' },
+      media: {},
+    });
+    assert.deepEqual(value(parseNegotiationMessage({ candidate: { candidate: 'candidate:1', sdpMid: '0' } })), {
+      gen: 0,
+      candidate: { candidate: 'candidate:1', sdpMid: '0' },
+    });
+    assert.deepEqual(value(parseNegotiationMessage({ candidate: null })), { gen: 0, candidate: null });
+    assert.deepEqual(value(parseNegotiationMessage({ restart: 'ice' })), { gen: 0, restart: 'ice' });
+    // A media that is present is still checked.
+    assert.match(
+      error(parseNegotiationMessage({ description: { type: 'offer', sdp: '' }, media: { '0': 'hologram' } })),
+      /media/,
+    );
+  });
+
   it('rejects everything else', () => {
-    assert.match(error(parseNegotiationMessage({ description: { type: 'offer', sdp: '' } })), /gen/);
+    for (const gen of [null, -1, 1.5, '0', true, Number.MAX_SAFE_INTEGER + 1, {}]) {
+      assert.match(
+        error(parseNegotiationMessage({ gen, description: { type: 'offer', sdp: '' } })),
+        /gen/,
+        String(gen),
+      );
+    }
     assert.match(error(parseNegotiationMessage({ gen: -1, restart: true })), /gen/);
     assert.match(error(parseNegotiationMessage({ gen: 0 })), /exactly one/);
     assert.match(error(parseNegotiationMessage({ gen: 0, restart: true, candidate: null })), /exactly one/);

@@ -1,0 +1,59 @@
+/**
+ * Transceivers (src/negotiation/transceivers.ts): which remote track is shown as what when the far side's `media`
+ * does not name its mid (a peer written from docs/protocol.md), and which transceiver our own tracks answer on.
+ * Plain objects stand in for the browser's RTCPeerConnection: only the fields these methods read.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { TrackKind } from '../../../src/protocol/negotiation.js';
+import { Transceivers } from '../../../src/negotiation/transceivers.js';
+
+/** A received transceiver on `mid` whose remote track is of `kind`. */
+function fake(mid: string, kind: 'audio' | 'video', currentDirection: RTCRtpTransceiverDirection = 'sendrecv') {
+  return {
+    mid,
+    currentDirection,
+    receiver: { track: { id: `track-${mid}`, kind, readyState: 'live' } },
+  } as unknown as RTCRtpTransceiver;
+}
+
+const connection = (transceivers: RTCRtpTransceiver[]) =>
+  ({ getTransceivers: () => transceivers }) as unknown as RTCPeerConnection;
+
+/** kind → mid of the track shown for it, after {@link Transceivers.refreshRemote}. */
+function shown(media: Record<string, TrackKind>, transceivers: RTCRtpTransceiver[]): Record<string, string> {
+  const tracks = new Transceivers();
+  tracks.remoteMedia = new Map(Object.entries(media));
+  tracks.refreshRemote(connection(transceivers));
+  return Object.fromEntries([...tracks.remoteTracks].map(([kind, track]) => [kind, track.id.slice(6)]));
+}
+
+describe('Transceivers without the far side’s media', () => {
+  it('shows audio as audio and the first video as the camera', () => {
+    assert.deepEqual(shown({}, [fake('0', 'audio'), fake('1', 'video')]), { audio: '0', video: '1' });
+  });
+
+  it('shows a second unnamed video as the screen, and drops a third', () => {
+    const transceivers = [fake('0', 'video'), fake('1', 'audio'), fake('2', 'video'), fake('3', 'video')];
+    assert.deepEqual(shown({}, transceivers), { video: '0', audio: '1', screen: '2' });
+  });
+
+  it('lets what media names win; an unnamed video takes the slot left free', () => {
+    const transceivers = [fake('0', 'video'), fake('1', 'video'), fake('2', 'audio')];
+    assert.deepEqual(shown({ '1': 'video' }, transceivers), { video: '1', screen: '0', audio: '2' });
+    assert.deepEqual(shown({ '1': 'screen' }, transceivers), { video: '0', screen: '1', audio: '2' });
+  });
+
+  it('ignores transceivers that do not receive', () => {
+    assert.deepEqual(shown({}, [fake('0', 'audio', 'sendonly'), fake('1', 'video', 'inactive')]), {});
+  });
+
+  it('answers with our audio and camera on unnamed transceivers of the same kind, never with the screen', () => {
+    const tracks = new Transceivers();
+    const [audio, video] = [fake('0', 'audio'), fake('1', 'video')];
+    const pc = connection([video, audio]);
+    assert.equal(tracks.senderFor(pc, 'audio', false), audio);
+    assert.equal(tracks.senderFor(pc, 'video', false), video);
+    assert.equal(tracks.senderFor(pc, 'screen', false), undefined);
+  });
+});
