@@ -5,6 +5,10 @@
 /**
  * Every code a {@link VideoChatError} may carry.
  * - `permission-denied`: the visitor (or the browser policy) refused camera/microphone access.
+ * - `insecure-context`: the page is not a secure context (W3C Secure Contexts: plain `http:` on a host other than
+ *   localhost), where browsers offer no camera or microphone at all. The site must be served over HTTPS.
+ * - `blocked-by-page`: the page's Permissions-Policy allows neither camera nor microphone (e.g. an `<iframe>` without
+ *   `allow="camera; microphone"`). The site owner must allow them; the visitor cannot.
  * - `no-device`: no camera or microphone exists.
  * - `device-busy`: the device exists but could not be started (in use by another program).
  * - `device-lost`: the camera or microphone stopped during the call (unplugged, or taken by the system).
@@ -17,6 +21,8 @@
  */
 export type VideoChatErrorCode =
   | 'permission-denied'
+  | 'insecure-context'
+  | 'blocked-by-page'
   | 'no-device'
   | 'device-busy'
   | 'device-lost'
@@ -64,6 +70,35 @@ export function mediaError(cause: unknown): VideoChatError {
         { cause },
       );
   }
+}
+
+/**
+ * The codes no "Try again" can mend: the page or its configuration must change (HTTPS, the Permissions-Policy, the
+ * element's attributes, the room token). The error banner shows no retry button for them.
+ */
+export const SITE_OWNER_ERRORS: ReadonlySet<VideoChatErrorCode> = new Set<VideoChatErrorCode>([
+  'insecure-context',
+  'blocked-by-page',
+  'bad-config',
+  'unauthorized',
+]);
+
+/** The error for a page where browsers offer no camera or microphone (not a secure context). */
+export function insecureContextError(): VideoChatError {
+  return new VideoChatError(
+    'insecure-context',
+    'Camera and microphone need a secure page: this site must be served over HTTPS (or from localhost while ' +
+      'developing). You can still watch and listen.',
+  );
+}
+
+/** The error for a page whose Permissions-Policy allows neither camera nor microphone. */
+export function blockedByPageError(): VideoChatError {
+  return new VideoChatError(
+    'blocked-by-page',
+    'This page does not allow camera and microphone use (its Permissions-Policy, or an iframe without ' +
+      'allow="camera; microphone"). You can still watch and listen.',
+  );
 }
 
 /** The error for a camera (`video`) or microphone (`audio`) whose track ended by itself (W3C Media Capture §4.3.1.2). */

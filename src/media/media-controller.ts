@@ -5,7 +5,14 @@
  *
  * @module
  */
-import { deviceLostError, mediaError, screenShareError, type VideoChatError } from '../errors.js';
+import {
+  blockedByPageError,
+  deviceLostError,
+  insecureContextError,
+  mediaError,
+  screenShareError,
+  type VideoChatError,
+} from '../errors.js';
 import { Latest } from '../latest.js';
 
 /** Camera or microphone, as a track kind. */
@@ -166,6 +173,18 @@ export class MediaController {
     this.#release();
     const run = this.#runs.start();
     this.error = null;
+    // Where browsers offer no capture at all, say why, so the site owner knows what to fix (a visitor cannot).
+    if (!globalThis.isSecureContext) {
+      this.error = insecureContextError();
+      this.#onChange();
+      return;
+    }
+    const allowed = { audio: pageAllows('microphone'), video: pageAllows('camera') };
+    if (!allowed.audio && !allowed.video) {
+      this.error = blockedByPageError();
+      this.#onChange();
+      return;
+    }
     const devices = navigator.mediaDevices;
     if (!devices?.getUserMedia) {
       this.error = mediaError(
@@ -179,7 +198,14 @@ export class MediaController {
     const video = this.#constraints('video', { ideal: this.chosen.videoinput });
     let firstError: unknown;
     let stream: MediaStream | null = null;
-    for (const attempt of [{ audio, video }, { audio }, { video }]) {
+    // Only what the page's Permissions-Policy allows: asking for a blocked kind fails the whole request.
+    const attempts =
+      allowed.audio && allowed.video
+        ? [{ audio, video }, { audio }, { video }]
+        : allowed.audio
+          ? [{ audio }]
+          : [{ video }];
+    for (const attempt of attempts) {
       try {
         stream = await devices.getUserMedia(attempt);
         break;
@@ -265,4 +291,13 @@ export class MediaController {
     for (const track of this.stream?.getAudioTracks() ?? []) track.enabled = this.#microphoneEnabled;
     for (const track of this.stream?.getVideoTracks() ?? []) track.enabled = this.#cameraEnabled;
   }
+}
+
+/**
+ * Whether the page's Permissions-Policy (W3C Permissions Policy; `document.featurePolicy` in Chromium) allows
+ * `feature` in this document. `true` where the browser cannot say (Firefox): getUserMedia then answers for it.
+ */
+function pageAllows(feature: 'camera' | 'microphone'): boolean {
+  const policy = (document as Document & { featurePolicy?: { allowsFeature(name: string): boolean } }).featurePolicy;
+  return policy?.allowsFeature(feature) ?? true;
 }

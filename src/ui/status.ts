@@ -3,6 +3,7 @@
  * @module
  */
 import { html, nothing, type TemplateResult } from 'lit';
+import { SITE_OWNER_ERRORS } from '../errors.js';
 import type { View } from './view.js';
 
 /** The status line's text for the call's state. */
@@ -26,7 +27,8 @@ export function statusText(v: View): string {
 
 /**
  * The error banner, while there is an error to show (not when idle, unless on the pre-join screen): "Try again"
- * rejoins after a fatal error and captures camera and microphone again after a media one.
+ * rejoins after a fatal error and captures camera and microphone again after a media one; none is offered where only
+ * the site owner can help (`SITE_OWNER_ERRORS`: HTTPS, the Permissions-Policy, the attributes, the room token).
  */
 export function renderError(v: View): TemplateResult | typeof nothing {
   const { t, call } = v;
@@ -34,7 +36,11 @@ export function renderError(v: View): TemplateResult | typeof nothing {
   if (!error || (call.state === 'idle' && !v.preview)) return nothing;
   return html`<div part="error" class="error" role="alert">
     <span>${t.errors[error.code] ?? error.message}</span>
-    <button part="control-button retry-button" class="primary"
-      @click=${call.state === 'error' ? v.actions.join : v.actions.retryMedia}>${t.retry}</button>
+    ${
+      SITE_OWNER_ERRORS.has(error.code)
+        ? nothing
+        : html`<button part="control-button retry-button" class="primary"
+      @click=${call.state === 'error' ? v.actions.join : v.actions.retryMedia}>${t.retry}</button>`
+    }
   </div>`;
 }

@@ -65,6 +65,12 @@ const de: VideoChatStrings = {
   send: 'Senden',
   errors: {
     'permission-denied': 'Kein Zugriff auf Kamera oder Mikrofon. Sie können trotzdem zusehen und zuhören.',
+    'insecure-context':
+      'Kamera und Mikrofon brauchen eine sichere Seite: Diese Website muss über HTTPS ausgeliefert werden (oder beim ' +
+      'Entwickeln von localhost). Sie können trotzdem zusehen und zuhören.',
+    'blocked-by-page':
+      'Diese Seite erlaubt Kamera und Mikrofon nicht (ihre Permissions-Policy, oder ein iframe ohne ' +
+      'allow="camera; microphone"). Sie können trotzdem zusehen und zuhören.',
     'no-device': 'Keine Kamera oder kein Mikrofon gefunden.',
     'device-busy': 'Kamera oder Mikrofon wird von einem anderen Programm verwendet.',
     'device-lost': 'Kamera oder Mikrofon ist nicht mehr verfügbar.',

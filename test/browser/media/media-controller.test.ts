@@ -72,6 +72,44 @@ describe('MediaController', function () {
     expect(changes).to.be.above(0);
   });
 
+  /** Makes the page's Permissions-Policy (Chromium's `document.featurePolicy`) allow only `allowed` while `run` runs. */
+  async function underPolicy(allowed: readonly string[], run: () => Promise<void>): Promise<void> {
+    Object.defineProperty(document, 'featurePolicy', {
+      configurable: true,
+      value: { allowsFeature: (feature: string) => allowed.includes(feature) },
+    });
+    try {
+      await run();
+    } finally {
+      // An own property over Chromium's prototype getter (or over nothing, in Firefox): deleting restores the page's.
+      delete (document as Document & { featurePolicy?: unknown }).featurePolicy;
+    }
+  }
+
+  it('says the page blocks capture (blocked-by-page) without asking, when its policy allows neither kind', async () => {
+    const asked = stubGetUserMedia(() => undefined);
+    await underPolicy([], async () => {
+      const m = create();
+      await m.start();
+      expect(m.error?.code).to.equal('blocked-by-page');
+      expect(m.error?.message).to.contain('allow="camera; microphone"');
+      expect(m.stream).to.equal(null);
+    });
+    expect(asked).to.deep.equal([], 'getUserMedia is never asked');
+  });
+
+  it('asks only for what the page policy allows (a page that blocks the camera still gets the microphone)', async () => {
+    const asked = stubGetUserMedia(() => undefined);
+    await underPolicy(['microphone'], async () => {
+      const m = create();
+      await m.start();
+      expect(asked).to.deep.equal(['audio']);
+      expect(m.error).to.equal(null);
+      expect(m.track('audio')?.readyState).to.equal('live');
+      expect(m.track('video')?.id).to.equal(undefined);
+    });
+  });
+
   it('when both cannot be had, tries the microphone alone, then the camera alone', async () => {
     const asked = stubGetUserMedia((what) => (what === 'video' ? undefined : 'NotReadableError'));
     const m = create();
