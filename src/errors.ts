@@ -13,6 +13,8 @@
  * - `device-busy`: the device exists but could not be started (in use by another program).
  * - `device-lost`: the camera or microphone stopped during the call (unplugged, or taken by the system).
  * - `relay-unreachable`: the WebSocket to the relay could not be opened or kept.
+ * - `origin-refused`: the relay has an origin allowlist and this page's origin is not on it (close code 4003). Its
+ *   operator must add the origin (`--allowed-origins`).
  * - `room-full`: the room is at capacity.
  * - `unauthorized`: the relay requires a room token and the `token` attribute is missing, expired or for another room.
  * - `relay-error`: the relay answered with any other error (see `cause`).
@@ -27,6 +29,7 @@ export type VideoChatErrorCode =
   | 'device-busy'
   | 'device-lost'
   | 'relay-unreachable'
+  | 'origin-refused'
   | 'room-full'
   | 'unauthorized'
   | 'relay-error'
@@ -79,6 +82,7 @@ export function mediaError(cause: unknown): VideoChatError {
 export const SITE_OWNER_ERRORS: ReadonlySet<VideoChatErrorCode> = new Set<VideoChatErrorCode>([
   'insecure-context',
   'blocked-by-page',
+  'origin-refused',
   'bad-config',
   'unauthorized',
 ]);
@@ -89,6 +93,15 @@ export function insecureContextError(): VideoChatError {
     'insecure-context',
     'Camera and microphone need a secure page: this site must be served over HTTPS (or from localhost while ' +
       'developing). You can still watch and listen.',
+  );
+}
+
+/** The error for a relay that refuses this page's origin (`origin`, e.g. `https://blog.example`). */
+export function originRefusedError(origin: string): VideoChatError {
+  return new VideoChatError(
+    'origin-refused',
+    `The video chat server does not accept calls from this site (${origin || 'this page'}): its operator must add ` +
+      'the site to the allowed origins (--allowed-origins).',
   );
 }
 

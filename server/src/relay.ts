@@ -155,6 +155,13 @@ export function createRelay(options: RelayOptions = {}): Relay {
     metrics,
     log,
     isClosing,
+    refuseOrigin(req, socket, head) {
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        ws.on('error', () => {});
+        metrics.closedByRelay.inc({ code: CloseCode.OriginNotAllowed });
+        ws.close(CloseCode.OriginNotAllowed, 'origin not allowed');
+      });
+    },
     accept(req, socket, head, address) {
       wss.handleUpgrade(req, socket, head, (ws) => {
         // `req` is read here, not kept: a closure over it would hold the whole IncomingMessage as long as the socket

@@ -68,6 +68,12 @@ export interface GateContext {
   /** @returns whether the relay is closing (→ 503). */
   isClosing(): boolean;
   /**
+   * Completes the handshake for a browser whose origin is refused and closes at once with
+   * 4003 (`CloseCode.OriginNotAllowed`), reading nothing: the one refusal a browser can tell apart (WHATWG WebSockets
+   * hide the HTTP status of a failed handshake).
+   */
+  refuseOrigin(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /**
    * Completes the handshake for an upgrade that passed the gate.
    * @param address the client address key the connection will count against.
    */
@@ -93,13 +99,22 @@ export class UpgradeGate {
       this.reject(req, socket, 'shutting-down', 503, 'Service Unavailable');
       return;
     }
-    if (!originAllowed(ctx.allowedOrigins, req.headers.origin)) {
+    const { origin } = req.headers;
+    const originOk = originAllowed(ctx.allowedOrigins, origin) || sameOrigin(origin, req.headers.host);
+    if (!originOk && origin === undefined) {
+      // Not a browser (browsers always send Origin on a WebSocket upgrade): a plain HTTP refusal is enough.
       this.reject(req, socket, 'origin', 403, 'Forbidden');
       return;
     }
     const address = clientAddress(req, ctx.trustProxy);
     if (ctx.maxConnectionsPerIp > 0 && ctx.counts.count(address) >= ctx.maxConnectionsPerIp) {
       this.reject(req, socket, 'ip-limit', 429, 'Too Many Requests');
+      return;
+    }
+    if (!originOk) {
+      ctx.metrics.upgradesRejected.inc({ reason: 'origin' });
+      ctx.log.warn({ ip: req.socket.remoteAddress, origin, reason: 'origin' }, 'upgrade refused: origin not allowed');
+      ctx.refuseOrigin(req, socket, head);
       return;
     }
     ctx.accept(req, socket, head, address);
@@ -150,6 +165,21 @@ export function refuse(socket: Duplex, status: number, text: string): void {
   socket.on('error', () => {});
   socket.once('finish', () => socket.destroy());
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/**
+ * Whether `origin` is the relay's own (the page was served by this host, e.g. the demo page): scheme-less host and port
+ * compared with the request's `Host` header. Such a page is allowed whatever the allowlist says.
+ * @param origin the `Origin` header, if any.
+ * @param host the `Host` header, if any.
+ */
+export function sameOrigin(origin: string | undefined, host: string | undefined): boolean {
+  if (origin === undefined || host === undefined || origin === 'null') return false;
+  try {
+    return new URL(origin).host === host.toLowerCase();
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { VideoChatError, type Warning } from '../errors.js';
+import { originRefusedError, VideoChatError, type Warning } from '../errors.js';
 import {
   DeviceChangeEvent,
   JoinedEvent,
@@ -36,7 +36,7 @@ import type { PeerMessage } from '../protocol/data-channel.js';
 import { MediaController } from '../media/media-controller.js';
 import type { PeerSession } from '../negotiation/peer-session.js';
 import type { TrackKind } from '../protocol/negotiation.js';
-import { PROTOCOL_VERSION, type JoinMessage, type PeerInfo, type ServerMessage } from '../protocol/relay.js';
+import { CloseCode, PROTOCOL_VERSION, type JoinMessage, type PeerInfo, type ServerMessage } from '../protocol/relay.js';
 import { SignalingClient, type SignalingState } from '../signaling/signaling-client.js';
 import { ChatLog, MAX_CHAT_LENGTH } from './chat-log.js';
 import type { CallHost, CallOptions, RemotePeer } from './types.js';
@@ -382,7 +382,10 @@ export class CallController {
         }
         break;
       case 'closed':
-        if (detail.closeCode !== undefined) {
+        if (detail.closeCode === CloseCode.OriginNotAllowed) {
+          this.#fail(originRefusedError(globalThis.location?.origin ?? ''), true);
+          this.#stopTrying();
+        } else if (detail.closeCode !== undefined) {
           this.#fail(
             new VideoChatError(
               'relay-error',

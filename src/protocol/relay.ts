@@ -91,6 +91,12 @@ export const CloseCode = {
   JoinTimeout: 4000,
   /** Private use: another connection resumed this one's participant (see `join.resume`). Do not reconnect. */
   Replaced: 4001,
+  /**
+   * Private use: the relay has an origin allowlist and the page's `Origin` is not on it. Sent right after the
+   * handshake (a browser cannot read an HTTP status of a refused upgrade), before any message is read. Do not
+   * reconnect: only the relay's operator can change this.
+   */
+  OriginNotAllowed: 4003,
 } as const;
 
 /** A participant as the others see it. `name` may be empty. */

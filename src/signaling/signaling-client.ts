@@ -56,6 +56,7 @@ const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
   CloseCode.PolicyViolation,
   CloseCode.MessageTooBig,
   CloseCode.Replaced, // the same participant was resumed on another connection
+  CloseCode.OriginNotAllowed, // only the relay's operator can change its origin allowlist
 ]);
 
 /** Full-jitter exponential backoff (AWS Architecture Blog, "Exponential Backoff And Jitter"): U(0, min(max, base·2^n)). */

@@ -17,6 +17,7 @@ import {
   waitForState,
   withTimeout,
 } from './harness.js';
+import { startEmbedPage } from './embed-page.js';
 
 describe('site-owner errors', { timeout: 120_000 }, () => {
   afterEach(async () => {
@@ -58,5 +59,27 @@ describe('site-owner errors', { timeout: 120_000 }, () => {
     await openParticipant(chromium, relay.url, { room, name: 'Grace' });
     await waitForState(insecure, ['in-call']);
     await waitForMediaFlowing(insecure, 1);
+  });
+
+  it('a relay that refuses the page\'s origin says so (not "unreachable"), no retry, no reconnect loop', async () => {
+    // The relay allows one other site; the page comes from another origin (another port) and loads the bundle from it.
+    const relay = await startRelayServer(['--allowed-origins', 'https://allowed.example']);
+    const page = await startEmbedPage(relay.url);
+    const chromium = await launchChromium();
+    const visitor = await openParticipant(chromium, page.url, { room: uniqueRoom('origin'), name: 'Ada' });
+    await waitForState(visitor, ['error'], 20_000);
+    const shown = await visitor.page.evaluate(() => {
+      const el = document.querySelector('video-chat') as HTMLElement & { error: { code: string } | null };
+      const root = el.shadowRoot;
+      return {
+        code: el.error?.code,
+        text: root?.querySelector('[part~="error"]')?.textContent ?? '',
+        retry: root?.querySelector('[part~="retry-button"]') !== null,
+      };
+    });
+    assert.equal(shown.code, 'origin-refused');
+    assert.match(shown.text, /does not accept calls from this site \(http:\/\/127\.0\.0\.1:\d+\)/);
+    assert.match(shown.text, /--allowed-origins/);
+    assert.equal(shown.retry, false);
   });
 });

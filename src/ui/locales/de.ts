@@ -68,6 +68,9 @@ const de: VideoChatStrings = {
     'insecure-context':
       'Kamera und Mikrofon brauchen eine sichere Seite: Diese Website muss über HTTPS ausgeliefert werden (oder beim ' +
       'Entwickeln von localhost). Sie können trotzdem zusehen und zuhören.',
+    'origin-refused':
+      'Der Videochat-Server nimmt keine Anrufe von dieser Website an: Sein Betreiber muss sie zu den erlaubten ' +
+      'Ursprüngen hinzufügen (--allowed-origins).',
     'blocked-by-page':
       'Diese Seite erlaubt Kamera und Mikrofon nicht (ihre Permissions-Policy, oder ein iframe ohne ' +
       'allow="camera; microphone"). Sie können trotzdem zusehen und zuhören.',

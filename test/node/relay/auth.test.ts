@@ -11,6 +11,7 @@ import {
   TOKEN_CLOCK_TOLERANCE_SECONDS,
   verifyRoomToken,
 } from '../../../server/src/auth.js';
+import { CloseCode } from '../../../src/protocol/relay.js';
 import { captureLogs, QUIET, sample, startRelayEnv, TestClient, type RelayEnv } from './helpers.js';
 
 async function env(t: TestContext, options?: ServerOptions): Promise<RelayEnv> {
@@ -41,7 +42,7 @@ describe('auth: origin allowlist', () => {
     }
   });
 
-  it('answers 403 before the upgrade for any other origin or none, and touches nothing', async (t) => {
+  it('closes a refused browser origin with 4003 before reading anything, answers no Origin with 403, touches nothing', async (t) => {
     const e = await env(t, { allowedOrigins: allowed });
     const refused = [
       'https://evil.example',
@@ -50,19 +51,17 @@ describe('auth: origin allowlist', () => {
       'http://localhost:8081',
       'https://app.example.evil.example',
       'null',
-      undefined,
     ];
     for (const origin of refused) {
-      await assert.rejects(
-        TestClient.connect(e.wsUrl, origin === undefined ? {} : { origin }),
-        /HTTP 403/,
-        String(origin),
-      );
+      const client = await TestClient.connect(e.wsUrl, { origin });
+      client.send({ type: 'join', room: 'r' }); // never read: the close is already on its way
+      assert.deepEqual(await client.closed, { code: CloseCode.OriginNotAllowed, reason: 'origin not allowed' }, origin);
     }
+    await assert.rejects(TestClient.connect(e.wsUrl, {}), /HTTP 403/, 'no Origin: not a browser, a plain refusal');
     assert.deepEqual(e.running.relay.stats(), { connections: 0, rooms: 0, peers: 0 });
     const text = await e.running.relay.metrics.metrics();
     assert.equal(sample(text, 'video_chat_connections_accepted_total'), 0);
-    assert.equal(sample(text, 'video_chat_upgrades_rejected_total', { reason: 'origin' }), refused.length);
+    assert.equal(sample(text, 'video_chat_upgrades_rejected_total', { reason: 'origin' }), refused.length + 1);
   });
 
   it('normalises configured origins (case, default port)', async (t) => {

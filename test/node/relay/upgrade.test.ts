@@ -29,6 +29,7 @@ function request(url = '/', headers: Record<string, string> = {}, remoteAddress 
 
 function setup(overrides: Partial<GateContext> = {}) {
   const accepted: string[] = [];
+  let originRefusals = 0;
   const state = { closing: false };
   const metrics = createMetrics(() => ({ connections: 0, rooms: 0, peers: 0, resuming: 0, queuedBytes: 0 }));
   const counts = new AddressCounts();
@@ -41,14 +42,17 @@ function setup(overrides: Partial<GateContext> = {}) {
     log: createLogger('silent'),
     isClosing: () => state.closing,
     accept: (_req, _socket, _head, address) => accepted.push(address),
+    refuseOrigin: () => void (originRefusals += 1),
     ...overrides,
   });
   /** Offers an upgrade; returns the status line written, or `accepted`. */
   const offer = (req = request()): string => {
     const socket = new FakeSocket();
-    const before = accepted.length;
+    const before = { accepted: accepted.length, refused: originRefusals };
     gate.handleUpgrade(req, socket, Buffer.alloc(0));
-    return accepted.length > before ? 'accepted' : (socket.written.split('\r\n')[0] ?? '');
+    if (accepted.length > before.accepted) return 'accepted';
+    if (originRefusals > before.refused) return 'closed 4003 after the handshake';
+    return socket.written.split('\r\n')[0] ?? '';
   };
   const rejected = async (reason: string): Promise<number> =>
     (await metrics.upgradesRejected.get()).values.find((v) => v.labels['reason'] === reason)?.value ?? 0;
@@ -70,11 +74,29 @@ describe('upgrade gate', () => {
     assert.equal(await rejected('origin'), 0);
   });
 
-  it('refuses an origin not allowed with 403', async () => {
+  it('refuses a browser origin not allowed with close code 4003 (readable in the page), and no Origin with 403', async () => {
     const { offer, rejected } = setup({ allowedOrigins: new Set(['https://a.example']) });
-    assert.equal(offer(request('/', { origin: 'https://evil.example' })), 'HTTP/1.1 403 Forbidden');
+    assert.equal(offer(request('/', { origin: 'https://evil.example' })), 'closed 4003 after the handshake');
+    assert.equal(offer(request('/', {})), 'HTTP/1.1 403 Forbidden');
     assert.equal(offer(request('/', { origin: 'https://a.example' })), 'accepted');
-    assert.equal(await rejected('origin'), 1);
+    assert.equal(await rejected('origin'), 2);
+  });
+
+  it("allows the relay's own origin (its demo page) whatever the allowlist says", () => {
+    const { offer } = setup({ allowedOrigins: new Set(['https://a.example']) });
+    assert.equal(offer(request('/', { origin: 'https://relay.example', host: 'relay.example' })), 'accepted');
+    assert.equal(offer(request('/', { origin: 'http://127.0.0.1:8787', host: '127.0.0.1:8787' })), 'accepted');
+    assert.equal(
+      offer(request('/', { origin: 'https://relay.example.evil', host: 'relay.example' })),
+      'closed 4003 after the handshake',
+    );
+    assert.equal(offer(request('/', { origin: 'null', host: 'null' })), 'closed 4003 after the handshake');
+  });
+
+  it('checks the address limit before completing a handshake only to refuse the origin', () => {
+    const { offer, counts } = setup({ allowedOrigins: new Set(['https://a.example']), maxConnectionsPerIp: 1 });
+    counts.acquire('192.0.2.1');
+    assert.equal(offer(request('/', { origin: 'https://evil.example' })), 'HTTP/1.1 429 Too Many Requests');
   });
 
   it('refuses with 429 once an address holds maxConnectionsPerIp places, and again accepts after a release', async () => {
