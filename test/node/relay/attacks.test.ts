@@ -19,7 +19,6 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, it, type TestContext } from 'node:test';
 import { CloseCode, MAX_MESSAGE_BYTES, MAX_SIGNAL_DEPTH } from '../../../src/protocol/relay.js';
-import { type ServerOptions } from '../../../server/src/index.js';
 import { createLogger } from '../../../server/src/log.js';
 import { displayName, MAX_BUFFERED_CHUNKS, MAX_FRAGMENTS } from '../../../server/src/relay.js';
 import {
@@ -32,14 +31,9 @@ import {
   WAIT_MS,
   type RelayEnv,
   type RelayProcess,
+  relayEnv,
 } from './helpers.js';
 import { maskedFrame, rawHandshake } from './raw-ws.js';
-
-async function env(t: TestContext, options?: ServerOptions): Promise<RelayEnv> {
-  const e = await startRelayEnv(options);
-  t.after(() => e.close());
-  return e;
-}
 
 async function relayProcess(t: TestContext, args: readonly string[] = []): Promise<RelayProcess> {
   const relay = await startRelayProcess(['--log-level', 'error', ...args]);
@@ -161,7 +155,7 @@ describe('D2: participants in their grace period', () => {
   }
 
   it('count against their address: the connection-or-participant beyond maxConnectionsPerIp gets 429', async (t) => {
-    const e = await env(t, { maxConnectionsPerIp: 3, resumeGraceMs: 60_000 });
+    const e = await relayEnv(t, { maxConnectionsPerIp: 3, resumeGraceMs: 60_000 });
     const observer = await e.joined('r');
     const first = await ghost(e, 'r');
     await ghost(e, 'other');
@@ -179,7 +173,7 @@ describe('D2: participants in their grace period', () => {
   });
 
   it('are capped relay-wide (maxResumingPeers): a drop beyond it leaves at once', async (t) => {
-    const e = await env(t, { maxConnectionsPerIp: 0, resumeGraceMs: 60_000, maxResumingPeers: 2 });
+    const e = await relayEnv(t, { maxConnectionsPerIp: 0, resumeGraceMs: 60_000, maxResumingPeers: 2 });
     const observer = await e.joined('r');
     await ghost(e, 'r');
     await ghost(e, 'r');
@@ -193,7 +187,7 @@ describe('D2: participants in their grace period', () => {
 
   it('have their queues capped relay-wide (maxResumeQueueTotalBytes): past it the sender gets unknown-peer', async (t) => {
     const total = 64 * 1024;
-    const e = await env(t, { resumeGraceMs: 60_000, maxResumeQueueTotalBytes: total, rateLimitBurst: 10_000 });
+    const e = await relayEnv(t, { resumeGraceMs: 60_000, maxResumeQueueTotalBytes: total, rateLimitBurst: 10_000 });
     const sender = await e.joined('r');
     const one = await ghost(e, 'r');
     const two = await ghost(e, 'r');
@@ -219,7 +213,7 @@ describe('D2: participants in their grace period', () => {
 
 describe('D6: a member sending another more than it reads', () => {
   it('is refused with rate-limited naming the peer; the slow reader is not dropped and gets what was accepted', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const victim = await e.joined('r');
     const attacker = await e.joined('r');
     // The victim reads half the time, like a slow link.
@@ -285,7 +279,7 @@ describe('D7: frames trickled in tiny pieces', () => {
   const bigJoin = Buffer.from(JSON.stringify({ type: 'join', room: 'r', pad: 'a'.repeat(60_000) }));
 
   it(`closes with 1008 a frame written one byte per TCP segment (more than ${MAX_BUFFERED_CHUNKS} chunks)`, async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const socket = await rawHandshake(e.running.port);
     t.after(() => socket.destroy());
     const seen = watch(socket);
@@ -305,7 +299,7 @@ describe('D7: frames trickled in tiny pieces', () => {
   });
 
   it('still takes a 60 KB message over a slow link (1 400-byte segments, paced)', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const socket = await rawHandshake(e.running.port);
     t.after(() => socket.destroy());
     const seen = watch(socket);
@@ -319,7 +313,7 @@ describe('D7: frames trickled in tiny pieces', () => {
   });
 
   it(`closes with 1008 a message in more than ${MAX_FRAGMENTS} fragments, takes one in ${MAX_FRAGMENTS}`, async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const fragmented = (count: number): Buffer =>
       Buffer.concat(
         Array.from({ length: count }, (_, i) => {
@@ -387,7 +381,7 @@ describe('D8: a relay whose stderr is a full disk', () => {
 
 describe('L2: display names', () => {
   it('strips control characters, bidi controls and lone surrogates from join.name', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const a = await e.joined('r', 'Ann');
     const b = await e.client();
     const name = 'Bo\u0000b\u0007\u202Egnp.exe\u2066\u2069\u200E\u200F\u061C\u0085\u007F\uD800 \u{1F600}';

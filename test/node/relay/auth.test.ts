@@ -3,22 +3,16 @@
  * verified with jose; every failure is the same generic `unauthorized`, nothing joined, the socket stays usable).
  */
 import assert from 'node:assert/strict';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { generateKeyPair, SignJWT, type JWTPayload } from 'jose';
-import { createRelay, type ServerOptions } from '../../../server/src/index.js';
+import { createRelay } from '../../../server/src/index.js';
 import {
   MAX_TOKEN_LIFETIME_SECONDS,
   TOKEN_CLOCK_TOLERANCE_SECONDS,
   verifyRoomToken,
 } from '../../../server/src/auth.js';
 import { CloseCode } from '../../../src/protocol/relay.js';
-import { captureLogs, QUIET, sample, startRelayEnv, TestClient, type RelayEnv } from './helpers.js';
-
-async function env(t: TestContext, options?: ServerOptions): Promise<RelayEnv> {
-  const e = await startRelayEnv(options);
-  t.after(() => e.close());
-  return e;
-}
+import { captureLogs, QUIET, sample, TestClient, relayEnv } from './helpers.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough-for-hs256!';
 const key = new TextEncoder().encode(SECRET);
@@ -35,7 +29,7 @@ describe('auth: origin allowlist', () => {
   const allowed = ['https://app.example', 'http://localhost:8080'];
 
   it('lets listed origins in, exactly', async (t) => {
-    const e = await env(t, { allowedOrigins: allowed });
+    const e = await relayEnv(t, { allowedOrigins: allowed });
     for (const origin of ['https://app.example', 'http://localhost:8080']) {
       const client = await e.client({ origin });
       assert.equal((await client.join('r')).room, 'r', origin);
@@ -43,7 +37,7 @@ describe('auth: origin allowlist', () => {
   });
 
   it('closes a refused browser origin with 4003 before reading anything, answers no Origin with 403, touches nothing', async (t) => {
-    const e = await env(t, { allowedOrigins: allowed });
+    const e = await relayEnv(t, { allowedOrigins: allowed });
     const refused = [
       'https://evil.example',
       'http://app.example',
@@ -65,12 +59,12 @@ describe('auth: origin allowlist', () => {
   });
 
   it('normalises configured origins (case, default port)', async (t) => {
-    const e = await env(t, { allowedOrigins: ['HTTPS://App.Example:443'] });
+    const e = await relayEnv(t, { allowedOrigins: ['HTTPS://App.Example:443'] });
     await e.client({ origin: 'https://app.example' });
   });
 
   it('allows any origin by default', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     await e.client({ origin: 'https://anywhere.example' });
     await e.client();
   });
@@ -96,7 +90,7 @@ describe('auth: origin allowlist', () => {
 
 describe('auth: room tokens', () => {
   it('admits a valid token for the room; a name claim fixes the display name', async (t) => {
-    const e = await env(t, { tokenSecret: SECRET });
+    const e = await relayEnv(t, { tokenSecret: SECRET });
     const a = await e.client();
     const welcome = await a.join('standup', 'typed', { token: await mint({ room: 'standup', exp: inAMinute() }) });
     assert.equal(welcome.room, 'standup');
@@ -108,7 +102,7 @@ describe('auth: room tokens', () => {
   });
 
   it('handles frames sent right behind a token join after it, in order', async (t) => {
-    const e = await env(t, { tokenSecret: SECRET });
+    const e = await relayEnv(t, { tokenSecret: SECRET });
     const a = await e.client();
     const aWelcome = await a.join('r', undefined, { token: await mint({ room: 'r', exp: inAMinute() }) });
     const b = await e.client();
@@ -162,7 +156,7 @@ describe('auth: room tokens', () => {
 
   it('refuses every bad token with the same unauthorized error, joins nothing, keeps the socket usable', async (t) => {
     const logs = captureLogs('trace');
-    const e = await env(t, { tokenSecret: SECRET, logger: logs.logger });
+    const e = await relayEnv(t, { tokenSecret: SECRET, logger: logs.logger });
     const member = await e.client();
     await member.join('r', undefined, { token: await mint({ room: 'r', exp: inAMinute() }) });
     const cases = await refusals();
@@ -199,7 +193,7 @@ describe('auth: room tokens', () => {
   });
 
   it('ignores tokens when no secret is configured', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const client = await e.client();
     assert.equal((await client.join('r', undefined, { token: 'whatever' })).room, 'r');
   });

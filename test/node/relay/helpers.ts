@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
+import type { TestContext } from 'node:test';
 import { WebSocket, type ClientOptions } from 'ws';
 import { parseServerMessage, type ServerMessage, type WelcomeMessage } from '../../../src/protocol/relay.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../../server/src/index.js';
@@ -203,6 +204,13 @@ export interface RelayEnv {
   /** Connects and joins `room`; returns the client and its welcome. */
   joined(room: string, name?: string): Promise<{ client: TestClient; welcome: WelcomeMessage }>;
   close(): Promise<void>;
+}
+
+/** A relay environment for one test: started like {@link startRelayEnv}, closed after the test `t`. */
+export async function relayEnv(t: TestContext, options?: ServerOptions): Promise<RelayEnv> {
+  const e = await startRelayEnv(options);
+  t.after(() => e.close());
+  return e;
 }
 
 /** Options that keep a relay's logs out of the test output. */

@@ -5,28 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { CloseCode, MAX_MESSAGE_BYTES } from '../../../src/protocol/relay.js';
 import { addressKey } from '../../../server/src/address.js';
-import { createRelay, RELAY_DEFAULTS, startServer, type ServerOptions } from '../../../server/src/index.js';
+import { createRelay, RELAY_DEFAULTS, startServer } from '../../../server/src/index.js';
 import { TokenBucket } from '../../../server/src/rate-limit.js';
-import {
-  QUIET,
-  sample,
-  startRelayEnv,
-  stopReading,
-  TestClient,
-  waitFor,
-  withTimeout,
-  WAIT_MS,
-  type RelayEnv,
-} from './helpers.js';
-
-async function env(t: TestContext, options?: ServerOptions): Promise<RelayEnv> {
-  const e = await startRelayEnv(options);
-  t.after(() => e.close());
-  return e;
-}
+import { QUIET, sample, stopReading, TestClient, waitFor, withTimeout, WAIT_MS, relayEnv } from './helpers.js';
 
 describe('limits: token bucket (no network)', () => {
   const limit = { perSecond: 10, burst: 5, closeAfter: 3 };
@@ -62,7 +46,7 @@ describe('limits: token bucket (no network)', () => {
 
 describe('limits: messages per second per socket', () => {
   it('never limits a six-person mesh join with trickle ICE, sent as fast as possible (defaults)', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const sdp = `v=0\r\n${'a=x-filler:0123456789abcdef\r\n'.repeat(200)}`; // ~6 KB, a realistic offer
     const CANDIDATES = 60; // per direction and pair: many interfaces, IPv4 and IPv6, TURN over UDP and TCP
     const peers: { client: TestClient; id: string }[] = [];
@@ -108,7 +92,7 @@ describe('limits: messages per second per socket', () => {
   });
 
   it('answers a flood with rate-limited, then closes it with 1008; a client in another room is unaffected', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const flooder = await e.joined('flood');
     const victim = await e.joined('flood');
     const control = await e.joined('calm');
@@ -155,7 +139,7 @@ describe('limits: messages per second per socket', () => {
   });
 
   it('honours configured rates', async (t) => {
-    const e = await env(t, { rateLimitPerSecond: 1, rateLimitBurst: 3, rateLimitCloseAfter: 2 });
+    const e = await relayEnv(t, { rateLimitPerSecond: 1, rateLimitBurst: 3, rateLimitCloseAfter: 2 });
     const client = await e.client();
     for (let i = 0; i < 10; i++) client.send({ type: 'nonsense' });
     assert.equal((await client.closed).code, CloseCode.PolicyViolation);
@@ -169,7 +153,7 @@ describe('limits: messages per second per socket', () => {
 
 describe('limits: connections per address', () => {
   it('answers 429 before the upgrade beyond the limit, and frees the slot on close', async (t) => {
-    const e = await env(t, { maxConnectionsPerIp: 3 });
+    const e = await relayEnv(t, { maxConnectionsPerIp: 3 });
     const open = [await e.client(), await e.client(), await e.client()];
     await assert.rejects(TestClient.connect(e.wsUrl), /HTTP 429/);
     assert.equal(e.running.relay.stats().connections, 3, 'the refused upgrade left no state');
@@ -181,7 +165,7 @@ describe('limits: connections per address', () => {
   });
 
   it('counts by X-Forwarded-For only with trustProxy', async (t) => {
-    const behind = await env(t, { maxConnectionsPerIp: 1, trustProxy: true });
+    const behind = await relayEnv(t, { maxConnectionsPerIp: 1, trustProxy: true });
     await behind.client({ headers: { 'X-Forwarded-For': '198.51.100.7, 203.0.113.1' } });
     await behind.client({ headers: { 'X-Forwarded-For': '203.0.113.2' } });
     await assert.rejects(
@@ -189,7 +173,7 @@ describe('limits: connections per address', () => {
       /HTTP 429/,
       'only the last (proxy-appended) entry counts',
     );
-    const direct = await env(t, { maxConnectionsPerIp: 1 });
+    const direct = await relayEnv(t, { maxConnectionsPerIp: 1 });
     await direct.client({ headers: { 'X-Forwarded-For': '203.0.113.1' } });
     await assert.rejects(
       TestClient.connect(direct.wsUrl, { headers: { 'X-Forwarded-For': '203.0.113.2' } }),
@@ -199,7 +183,7 @@ describe('limits: connections per address', () => {
 
   it('can be turned off with 0', async (t) => {
     // More than the default limit: with 0 taken for "default", the last connection would be refused with 429.
-    const e = await env(t, { maxConnectionsPerIp: 0 });
+    const e = await relayEnv(t, { maxConnectionsPerIp: 0 });
     const count = RELAY_DEFAULTS.maxConnectionsPerIp + 1;
     for (let i = 0; i < count; i++) await e.client();
     assert.equal(e.running.relay.stats().connections, count);
@@ -221,7 +205,7 @@ describe('limits: connections per address', () => {
 describe('limits: time allowed before join', () => {
   it('closes a connection that does not join in time with 4000, and one that stays out after leave', async (t) => {
     const joinTimeoutMs = 200;
-    const e = await env(t, { joinTimeoutMs });
+    const e = await relayEnv(t, { joinTimeoutMs });
     const idle = await e.client();
     const member = await e.joined('r');
     const leaver = await e.joined('r');
@@ -245,7 +229,7 @@ describe('limits: outgoing buffer', () => {
   it('pushes back on the sender of a client that stops reading; the heartbeat, not the sender, drops it', async (t) => {
     const maxBufferedBytes = 4 * MAX_MESSAGE_BYTES;
     // Without a resume grace period, so that the room hears of the departure at once (resume.test.ts covers it).
-    const e = await env(t, {
+    const e = await relayEnv(t, {
       maxBufferedBytes,
       rateLimitBurst: 10_000,
       rateLimitPerSecond: 10_000,
@@ -310,7 +294,7 @@ describe('limits: HTTP timeouts', () => {
   }
 
   it('drops a client that does not finish its headers in time (plain or upgrade), keeps open WebSockets', async (t) => {
-    const e = await env(t, { headersTimeoutMs: 300, requestTimeoutMs: 600 });
+    const e = await relayEnv(t, { headersTimeoutMs: 300, requestTimeoutMs: 600 });
     const ws = await e.joined('r');
     for (const start of [
       'GET / HTTP/1.1\r\nHost: x\r\n',

@@ -3,27 +3,11 @@
  */
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { register as globalRegistry } from 'prom-client';
 import { CloseCode } from '../../../src/protocol/relay.js';
-import { CLOSE_GRACE_MS, createRelay, type ServerOptions } from '../../../server/src/index.js';
-import {
-  captureLogs,
-  sample,
-  startRelayEnv,
-  stopReading,
-  TestClient,
-  waitFor,
-  withTimeout,
-  WAIT_MS,
-  type RelayEnv,
-} from './helpers.js';
-
-async function env(t: TestContext, options?: ServerOptions): Promise<RelayEnv> {
-  const e = await startRelayEnv(options);
-  t.after(() => e.close());
-  return e;
-}
+import { CLOSE_GRACE_MS, createRelay } from '../../../server/src/index.js';
+import { captureLogs, sample, stopReading, TestClient, waitFor, withTimeout, WAIT_MS, relayEnv } from './helpers.js';
 
 interface Reply {
   status: number;
@@ -51,7 +35,7 @@ function http(base: string, path: string, method = 'GET'): Promise<Reply> {
 
 describe('operations: /healthz', () => {
   it('answers 200 with the counts as JSON', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     await e.joined('a');
     await e.joined('a');
     await e.client();
@@ -79,17 +63,17 @@ describe('operations: /metrics', () => {
         '/metrics',
       );
     // With trustProxy the relay sees the X-Forwarded-For address, which lets a loopback test play a remote client.
-    const e = await env(t, { trustProxy: true });
+    const e = await relayEnv(t, { trustProxy: true });
     assert.equal(await ask(e.running.url, '127.0.0.1'), 200);
     assert.equal(await ask(e.running.url, '::1'), 200);
     assert.equal(await ask(e.running.url, '203.0.113.9'), 403);
     assert.equal(await ask(e.running.url, '2001:db8::1'), 403);
-    const open = await env(t, { trustProxy: true, publicMetrics: true });
+    const open = await relayEnv(t, { trustProxy: true, publicMetrics: true });
     assert.equal(await ask(open.running.url, '203.0.113.9'), 200);
   });
 
   it('exposes connections, rooms, peers, messages relayed and errors by code in Prometheus text', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const a = await e.joined('m');
     const b = await e.joined('m');
     await e.joined('n');
@@ -122,8 +106,8 @@ describe('operations: /metrics', () => {
   });
 
   it("keeps one registry per relay, none in prom-client's global one", async (t) => {
-    const one = await env(t);
-    const two = await env(t);
+    const one = await relayEnv(t);
+    const two = await relayEnv(t);
     const a = await one.joined('x');
     const b = await one.joined('x');
     a.client.send({ type: 'signal', to: b.welcome.id, data: {} });
@@ -137,7 +121,7 @@ describe('operations: /metrics', () => {
 describe('operations: logs', () => {
   it('logs connections, joins and departures at debug as JSON, and no payload', async (t) => {
     const logs = captureLogs('debug');
-    const e = await env(t, { logger: logs.logger });
+    const e = await relayEnv(t, { logger: logs.logger });
     const a = await e.joined('logged', 'Ann');
     const b = await e.joined('logged');
     a.client.send({ type: 'signal', to: b.welcome.id, data: { sdp: 'PAYLOAD-MARKER' } });
@@ -156,7 +140,7 @@ describe('operations: logs', () => {
 
   it('logs nothing below the level', async (t) => {
     const logs = captureLogs('warn');
-    const e = await env(t, { logger: logs.logger });
+    const e = await relayEnv(t, { logger: logs.logger });
     await e.joined('quiet');
     assert.equal(logs.text(), '');
   });
@@ -178,7 +162,7 @@ describe('operations: logs', () => {
 
 describe('operations: drain', () => {
   it('while draining: /healthz 503, upgrades 503, clients closed with 1012, a stalled one dropped after the grace', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const a = await e.joined('d');
     const b = await e.joined('d');
     const stalled = await e.joined('e');

@@ -5,14 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { CloseCode, MAX_MESSAGE_BYTES, parseClientMessage, type ErrorCode } from '../../../src/protocol/relay.js';
-import { startRelayEnv, type RelayEnv, type TestClient } from './helpers.js';
-import type { ServerOptions } from '../../../server/src/index.js';
-
-async function env(t: TestContext, options?: ServerOptions): Promise<RelayEnv> {
-  const e = await startRelayEnv(options);
-  t.after(() => e.close());
-  return e;
-}
+import { type TestClient, relayEnv } from './helpers.js';
 
 /** What the parse guard says about `raw`: the relay must answer with exactly this. */
 function guardMessage(raw: string | Buffer): string {
@@ -64,7 +57,7 @@ async function expectError(
   code: ErrorCode,
   message?: string | RegExp,
 ): Promise<TestClient> {
-  const e = await env(t);
+  const e = await relayEnv(t);
   const partner = await e.joined('r');
   const client = await e.client();
   let self = joinedFirst ? (await client.join('r')).id : undefined;
@@ -123,7 +116,7 @@ describe('relay: state errors', () => {
 
 describe('relay: frame size', () => {
   it('delivers a frame of exactly the limit', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const a = await e.joined('r');
     const b = await e.joined('r');
     const empty = JSON.stringify({ type: 'signal', to: b.welcome.id, data: { pad: '' } });
@@ -135,7 +128,7 @@ describe('relay: frame size', () => {
   });
 
   it('closes an oversize frame with 1009 and tells the room peer-left', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const a = await e.joined('r');
     const b = await e.joined('r');
     await a.client.next('peer-joined');
@@ -149,7 +142,7 @@ describe('relay: frame size', () => {
   });
 
   it('honours a configured maxMessageBytes', async (t) => {
-    const e = await env(t, { maxMessageBytes: 1024 });
+    const e = await relayEnv(t, { maxMessageBytes: 1024 });
     const a = await e.joined('r');
     a.client.sendRaw('x'.repeat(1025));
     assert.equal((await a.client.closed).code, CloseCode.MessageTooBig);

@@ -3,25 +3,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
 import { CloseCode } from '../../../src/protocol/relay.js';
-import {
-  createRelay,
-  RELAY_DEFAULTS,
-  type Relay,
-  type RelayOptions,
-  type ServerOptions,
-} from '../../../server/src/index.js';
+import { createRelay, RELAY_DEFAULTS, type Relay, type RelayOptions } from '../../../server/src/index.js';
 import { resolveRelayOptions } from '../../../server/src/options.js';
-import { QUIET, startRelayEnv, TestClient, waitFor, type RelayEnv } from './helpers.js';
-
-async function env(t: TestContext, options?: ServerOptions): Promise<RelayEnv> {
-  const e = await startRelayEnv(options);
-  t.after(() => e.close());
-  return e;
-}
+import { QUIET, TestClient, waitFor, relayEnv } from './helpers.js';
 
 describe('relay: capacity', () => {
   it(`refuses the ${RELAY_DEFAULTS.maxPeersPerRoom + 1}th participant by default, and the refused socket stays usable`, async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const members = [];
     for (let i = 0; i < RELAY_DEFAULTS.maxPeersPerRoom; i++) members.push(await e.joined('full'));
     const late = await e.client();
@@ -39,7 +27,7 @@ describe('relay: capacity', () => {
   });
 
   it('honours maxPeersPerRoom, and a freed seat can be taken', async (t) => {
-    const e = await env(t, { maxPeersPerRoom: 2 });
+    const e = await relayEnv(t, { maxPeersPerRoom: 2 });
     const a = await e.joined('duo');
     await e.joined('duo');
     const c = await e.client();
@@ -52,7 +40,7 @@ describe('relay: capacity', () => {
 
 describe('relay: stats and empty rooms', () => {
   it('counts connections, rooms and peers, and removes empty rooms', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const stats = () => e.running.relay.stats();
     assert.deepEqual(stats(), { connections: 0, rooms: 0, peers: 0 });
     const idle = await e.client();
@@ -78,7 +66,7 @@ describe('relay: heartbeat', () => {
     // Short enough for a quick test, long enough that a live client's pong is never late on a loaded machine.
     const heartbeatIntervalMs = 100;
     // Without a resume grace period, so that the room hears of the departure at once (resume.test.ts covers it).
-    const e = await env(t, { heartbeatIntervalMs, resumeGraceMs: 0 });
+    const e = await relayEnv(t, { heartbeatIntervalMs, resumeGraceMs: 0 });
     const live = await e.joined('r');
     // autoPong: false (ws ≥ 8.16) makes the client ignore pings, like a peer whose network vanished.
     const dead = await e.client({ autoPong: false });

@@ -1,18 +1,11 @@
 import assert from 'node:assert/strict';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { PEER_ID_PATTERN } from '../../../src/protocol/relay.js';
-import { startRelayEnv, type RelayEnv } from './helpers.js';
-import type { ServerOptions } from '../../../server/src/index.js';
-
-async function env(t: TestContext, options?: ServerOptions): Promise<RelayEnv> {
-  const e = await startRelayEnv(options);
-  t.after(() => e.close());
-  return e;
-}
+import { relayEnv } from './helpers.js';
 
 describe('relay: joining', () => {
   it('states its wire version in welcome and refuses a join for a version it does not speak', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const client = await e.client();
     client.send({ type: 'join', room: 'v', protocol: 2 });
     const refusal = await client.next('error');
@@ -27,7 +20,7 @@ describe('relay: joining', () => {
       { urls: 'stun:stun.example.org' },
       { urls: ['turn:t.example.org'], username: 'u', credential: 'c' },
     ];
-    const e = await env(t, { iceServers });
+    const e = await relayEnv(t, { iceServers });
     const a = await e.joined('room-1', 'Ann');
     assert.match(a.welcome.id, PEER_ID_PATTERN);
     // 16 random bytes in base64url: 22 characters, 128 bits.
@@ -61,21 +54,21 @@ describe('relay: joining', () => {
   });
 
   it('hands out distinct IDs', async (t) => {
-    const e = await env(t, { maxPeersPerRoom: 50 });
+    const e = await relayEnv(t, { maxPeersPerRoom: 50 });
     const seen = new Set<string>();
     for (let i = 0; i < 30; i++) seen.add((await e.joined('many')).welcome.id);
     assert.equal(seen.size, 30);
   });
 
   it('passes an empty ICE server list by default', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     assert.deepEqual((await e.joined('r')).welcome.iceServers, []);
   });
 });
 
 describe('relay: signal routing', () => {
   it('delivers to the addressed peer only, with from stamped and data untouched', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const a = await e.joined('r');
     const b = await e.joined('r');
     const c = await e.joined('r');
@@ -94,7 +87,7 @@ describe('relay: signal routing', () => {
   });
 
   it('ignores a client-sent from: the relay stamps the real sender', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const a = await e.joined('r');
     const b = await e.joined('r');
     const c = await e.joined('r');
@@ -103,7 +96,7 @@ describe('relay: signal routing', () => {
   });
 
   it('never echoes: a signal to oneself is unknown-peer and nothing comes back', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const a = await e.joined('r');
     await e.joined('r');
     a.client.send({ type: 'signal', to: a.welcome.id, data: {} });
@@ -113,7 +106,7 @@ describe('relay: signal routing', () => {
   });
 
   it('does not deliver across rooms, nor announce joins across rooms', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const a = await e.joined('room-a');
     const x = await e.joined('room-b');
     const b = await e.joined('room-a');
@@ -138,7 +131,7 @@ describe('relay: signal routing', () => {
 
 describe('relay: leave', () => {
   it('announces peer-left, keeps the socket open, and allows joining again with a new ID', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const a = await e.joined('r', 'Ann');
     const b = await e.joined('r', 'Bob');
     await a.client.next('peer-joined');
@@ -162,7 +155,7 @@ describe('relay: leave', () => {
   });
 
   it('may join a different room after leaving', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const a = await e.joined('one');
     a.client.send({ type: 'leave' });
     const other = await e.joined('two');

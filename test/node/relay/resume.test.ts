@@ -4,25 +4,18 @@
  * are queued (bounded). Everything wrong about a resume is the same `resume-failed`, and changes nothing.
  */
 import assert from 'node:assert/strict';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import { CloseCode, MAX_MESSAGE_BYTES, type WelcomeMessage } from '../../../src/protocol/relay.js';
-import type { ServerOptions } from '../../../server/src/index.js';
 import {
   captureLogs,
   sample,
-  startRelayEnv,
   waitFor,
   withTimeout,
   WAIT_MS,
   type RelayEnv,
   type TestClient,
+  relayEnv,
 } from './helpers.js';
-
-async function env(t: TestContext, options?: ServerOptions): Promise<RelayEnv> {
-  const e = await startRelayEnv(options);
-  t.after(() => e.close());
-  return e;
-}
 
 /** Loses the connection the way a network does: no closing handshake, the relay sees 1006. */
 async function lose(client: TestClient): Promise<void> {
@@ -44,7 +37,7 @@ async function resumeOn(
 
 describe('resume: within the grace period', () => {
   it('keeps the ID, and the others see neither a departure nor an arrival', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const a = await e.joined('r', 'Ann');
     const b = await e.joined('r', 'Bob');
     await a.client.next('peer-joined');
@@ -77,7 +70,7 @@ describe('resume: within the grace period', () => {
   });
 
   it('queues signals to it and delivers them after the welcome, in order', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const a = await e.joined('r');
     const b = await e.joined('r');
     await lose(b.client);
@@ -95,7 +88,7 @@ describe('resume: within the grace period', () => {
   });
 
   it('bounds the queue: beyond resumeQueueBytes the sender gets unknown-peer', async (t) => {
-    const e = await env(t, { resumeQueueBytes: 3 * 1024 });
+    const e = await relayEnv(t, { resumeQueueBytes: 3 * 1024 });
     const a = await e.joined('r');
     const b = await e.joined('r');
     await lose(b.client);
@@ -117,7 +110,7 @@ describe('resume: within the grace period', () => {
   });
 
   it('lets a new connection take over one the relay still thinks is open (half-open TCP), closing the old with 4001', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const a = await e.joined('r');
     const b = await e.joined('r');
     await a.client.next('peer-joined');
@@ -135,7 +128,7 @@ describe('resume: within the grace period', () => {
   });
 
   it('can resume again with the newest secret only', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const a = await e.joined('r');
     const b = await e.joined('r');
     await a.client.next('peer-joined');
@@ -152,7 +145,7 @@ describe('resume: within the grace period', () => {
   });
 
   it('also covers a connection dropped by the heartbeat', async (t) => {
-    const e = await env(t, { heartbeatIntervalMs: 100 });
+    const e = await relayEnv(t, { heartbeatIntervalMs: 100 });
     const a = await e.joined('r');
     const dead = await e.client({ autoPong: false });
     const welcome = await dead.join('r');
@@ -168,7 +161,7 @@ describe('resume: within the grace period', () => {
 describe('resume: refusals', () => {
   it('answers every bad resume with the same resume-failed, joins nothing, and leaves the lost participant resumable', async (t) => {
     const logs = captureLogs('trace');
-    const e = await env(t, { logger: logs.logger, maxPeersPerRoom: 3 });
+    const e = await relayEnv(t, { logger: logs.logger, maxPeersPerRoom: 3 });
     const a = await e.joined('r');
     const b = await e.joined('r');
     const elsewhere = await e.joined('other');
@@ -216,7 +209,7 @@ describe('resume: refusals', () => {
 
   it('ends the grace period with a normal departure, after which resume fails', async (t) => {
     const resumeGraceMs = 200;
-    const e = await env(t, { resumeGraceMs });
+    const e = await relayEnv(t, { resumeGraceMs });
     const a = await e.joined('r');
     const b = await e.joined('r');
     await a.client.next('peer-joined');
@@ -238,7 +231,7 @@ describe('resume: refusals', () => {
     ['1001 (page closed)', 1001],
   ] as const) {
     it(`lets a client that closed on purpose with ${name} leave at once, without resume`, async (t) => {
-      const e = await env(t);
+      const e = await relayEnv(t);
       const a = await e.joined('r');
       const b = await e.joined('r');
       await a.client.next('peer-joined');
@@ -251,7 +244,7 @@ describe('resume: refusals', () => {
   }
 
   it('lets a leave leave at once, without resume', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const a = await e.joined('r');
     const b = await e.joined('r');
     b.client.send({ type: 'leave' });
@@ -261,7 +254,7 @@ describe('resume: refusals', () => {
   });
 
   it('gives no grace to connections closed for abuse (flood, oversize frame, invalid UTF-8)', async (t) => {
-    const e = await env(t, { maxPeersPerRoom: 4 });
+    const e = await relayEnv(t, { maxPeersPerRoom: 4 });
     const a = await e.joined('r');
     const flooder = await e.joined('r');
     const big = await e.joined('r');
@@ -278,7 +271,7 @@ describe('resume: refusals', () => {
   });
 
   it('with resumeGraceMs 0: no secret in welcome, a lost connection leaves at once, resume fails', async (t) => {
-    const e = await env(t, { resumeGraceMs: 0 });
+    const e = await relayEnv(t, { resumeGraceMs: 0 });
     const a = await e.joined('r');
     const b = await e.joined('r');
     assert.equal(b.welcome.resume, undefined);
@@ -290,14 +283,14 @@ describe('resume: refusals', () => {
   });
 
   it('already-joined if the connection is in a room', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const a = await e.joined('r');
     a.client.send({ type: 'join', room: 'r', resume: credentials(a.welcome) });
     assert.equal((await a.client.next('error')).code, 'already-joined');
   });
 
   it('shutting down takes participants in their grace period along, without waiting for them', async (t) => {
-    const e = await env(t);
+    const e = await relayEnv(t);
     const a = await e.joined('r');
     const b = await e.joined('r');
     await lose(b.client);

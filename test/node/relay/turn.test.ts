@@ -4,17 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
 import type { IceServer, WelcomeMessage } from '../../../src/protocol/relay.js';
-import { createRelay, type ServerOptions } from '../../../server/src/index.js';
+import { createRelay } from '../../../server/src/index.js';
 import { turnCredentials } from '../../../server/src/turn.js';
-import { captureLogs, QUIET, startRelayEnv, type RelayEnv } from './helpers.js';
-
-async function env(t: TestContext, options?: ServerOptions): Promise<RelayEnv> {
-  const e = await startRelayEnv(options);
-  t.after(() => e.close());
-  return e;
-}
+import { captureLogs, QUIET, relayEnv } from './helpers.js';
 
 const TURN_SECRET = 'coturn-static-auth-secret-for-tests';
 const TURN_URLS = ['turn:turn.example.test:3478?transport=udp', 'turns:turn.example.test:5349?transport=tcp'];
@@ -41,7 +35,12 @@ function checkTurnEntry(welcome: WelcomeMessage, ttlSeconds: number): { expiry: 
 describe('turn: credentials in welcome', () => {
   it('gives every participant its own credentials after the static ICE servers', async (t) => {
     const logs = captureLogs('trace');
-    const e = await env(t, { iceServers: [STUN], turnUrls: TURN_URLS, turnSecret: TURN_SECRET, logger: logs.logger });
+    const e = await relayEnv(t, {
+      iceServers: [STUN],
+      turnUrls: TURN_URLS,
+      turnSecret: TURN_SECRET,
+      logger: logs.logger,
+    });
     const a = await e.joined('r');
     const b = await e.joined('r');
     assert.deepEqual(a.welcome.iceServers[0], STUN);
@@ -56,7 +55,7 @@ describe('turn: credentials in welcome', () => {
   });
 
   it('mints fresh credentials on every join and resume', async (t) => {
-    const e = await env(t, { turnUrls: TURN_URLS, turnSecret: TURN_SECRET, turnTtlSeconds: 600 });
+    const e = await relayEnv(t, { turnUrls: TURN_URLS, turnSecret: TURN_SECRET, turnTtlSeconds: 600 });
     const a = await e.joined('r');
     const first = checkTurnEntry(a.welcome, 600);
     a.client.send({ type: 'leave' });
@@ -90,7 +89,7 @@ describe('turn: credentials in welcome', () => {
   });
 
   it('sends no credentials without TURN configured', async (t) => {
-    const e = await env(t, { iceServers: [STUN] });
+    const e = await relayEnv(t, { iceServers: [STUN] });
     assert.deepEqual((await e.joined('r')).welcome.iceServers, [STUN]);
   });
 });
