@@ -1,11 +1,4 @@
-import { unsafeCSS, type CSSResult } from 'lit';
-
-/**
- * A tag for CSS without interpolations: Lit's `css` tag also carries a checker for interpolated values that this file
- * never uses (about 150 bytes of the script-tag file). The name contains "css", so the build minifies the CSS in it
- * like any `css` template.
- */
-const staticCss = (strings: TemplateStringsArray): CSSResult => unsafeCSS(strings[0]);
+import { staticCss } from './ui/static-css.js';
 
 /**
  * Styles of `<video-chat>`. The page's rules on the host element itself (even `* {…}`) beat `:host`, so the text
@@ -222,65 +215,6 @@ export const styles = staticCss`
     display: flex;
     flex-direction: column;
     min-height: 0;
-  }
-  #devices {
-    flex-direction: row;
-    overflow: auto;
-  }
-  .chat {
-    padding: var(--video-chat-gap, 8px);
-    border-radius: calc(var(--video-chat-radius, 12px) / 2);
-    background: var(--video-chat-tile-background, #20252c);
-  }
-  .chat-log {
-    min-height: 0;
-    max-height: 200px;
-    overflow-y: auto;
-    margin: 0 0 var(--video-chat-gap, 8px);
-  }
-  .chat-log ol {
-    margin: 0;
-    padding: 0;
-    list-style: none;
-  }
-  .chat-message p {
-    margin: 2px 0 6px;
-    white-space: pre-wrap;
-    overflow-wrap: anywhere;
-  }
-  .chat-name {
-    font-weight: 600;
-    margin-right: 6px;
-  }
-  .chat-message time {
-    color: var(--video-chat-muted-foreground, #98a2b3);
-    font-size: 0.85em;
-  }
-  .chat-form {
-    display: flex;
-    gap: var(--video-chat-gap, 8px);
-  }
-  label {
-    display: grid;
-    gap: 4px;
-  }
-  select,
-  input {
-    flex: 1;
-    min-width: 0;
-    padding: 8px 12px;
-    border: 1px solid var(--video-chat-muted-foreground, #98a2b3);
-    border-radius: 999px;
-    background: transparent;
-    color: inherit;
-    font: inherit;
-  }
-  select {
-    background: var(--video-chat-control-background, #2f3742);
-  }
-  select:focus-visible,
-  input:focus-visible {
-    outline: 3px solid var(--video-chat-focus-ring, #7cb7ff);
   }
   .unread {
     min-width: 20px;

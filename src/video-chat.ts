@@ -12,7 +12,7 @@
  * `debug` log listen to the element's own events, as a page would.
  * @module
  */
-import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
+import { adoptStyles, LitElement, html, nothing, type CSSResult, type PropertyValues, type TemplateResult } from 'lit';
 import { CallController } from './call/call-controller.js';
 import { VideoChatError } from './errors.js';
 import { VideoChatErrorEvent } from './events.js';
@@ -216,6 +216,8 @@ export class VideoChatElement extends LitElement {
   #deviceUi: DeviceUi | undefined;
   /** The chat panel (src/ui/chat.ts, `video-chat-chat-<hash>.js` in the script-tag build): fetched when first opened. */
   #chatUi: ChatUi | undefined;
+  /** The styles of the panels loaded so far (see {@link #adoptStyles}). */
+  #panelStyles: (readonly CSSResult[])[] = [];
   /** How many chat entries the visitor has seen (the chat was open when they arrived). */
   #chatSeen = 0;
   #announcement = '';
@@ -561,10 +563,23 @@ export class VideoChatElement extends LitElement {
     this.#loadDeviceUi();
   }
 
+  /**
+   * Adds an on-demand panel's styles to the element's own (Lit's `adoptStyles`: constructable stylesheets, which a
+   * page's CSP does not block). Each panel's list is added once.
+   */
+  #adoptStyles(styles: readonly CSSResult[]): void {
+    if (this.#panelStyles.includes(styles)) return;
+    this.#panelStyles.push(styles);
+    if (this.renderRoot instanceof ShadowRoot) {
+      adoptStyles(this.renderRoot, [...VideoChatElement.elementStyles, ...this.#panelStyles.flat()]);
+    }
+  }
+
   /** Fetches the chat panel once, when it is first opened (the unread count needs none of it). */
   #loadChatUi(): void {
     if (this.#chatUi) return;
     void import('./ui/chat.js').then((ui) => {
+      this.#adoptStyles(ui.styles);
       this.#chatUi = ui;
       this.requestUpdate();
     });
@@ -572,6 +587,7 @@ export class VideoChatElement extends LitElement {
 
   #loadDeviceUi(): void {
     void import('./ui/devices.js').then((ui) => {
+      this.#adoptStyles(ui.styles);
       this.#deviceUi = ui;
       this.requestUpdate();
     });

@@ -8,10 +8,12 @@
  * total; `parsePeerMessage` already bounds `sentAt`).
  * @module
  */
-import { html, nothing, type TemplateResult } from 'lit';
+import { html, nothing, type CSSResult, type TemplateResult } from 'lit';
 import { MAX_CHAT_LENGTH } from '../call/call-controller.js';
 import type { ChatEntry } from '../types.js';
 import type { VideoChatStrings } from './strings.js';
+import { formStyles } from './form-styles.js';
+import { staticCss } from './static-css.js';
 import type { View } from './view.js';
 
 /** One formatter per language ('' for the browser's), built on first use. */
@@ -74,3 +76,43 @@ export function renderChat(v: View): TemplateResult | typeof nothing {
     </form>
   </section>`;
 }
+
+/** The chat panel's styles, adopted by the element with the panel (the script-tag file does not carry them). */
+export const styles: readonly CSSResult[] = [
+  formStyles,
+  staticCss`
+  .chat {
+    padding: var(--video-chat-gap, 8px);
+    border-radius: calc(var(--video-chat-radius, 12px) / 2);
+    background: var(--video-chat-tile-background, #20252c);
+  }
+  .chat-log {
+    min-height: 0;
+    max-height: 200px;
+    overflow-y: auto;
+    margin: 0 0 var(--video-chat-gap, 8px);
+  }
+  .chat-log ol {
+    margin: 0;
+    padding: 0;
+    list-style: none;
+  }
+  .chat-message p {
+    margin: 2px 0 6px;
+    white-space: pre-wrap;
+    overflow-wrap: anywhere;
+  }
+  .chat-name {
+    font-weight: 600;
+    margin-right: 6px;
+  }
+  .chat-message time {
+    color: var(--video-chat-muted-foreground, #98a2b3);
+    font-size: 0.85em;
+  }
+  .chat-form {
+    display: flex;
+    gap: var(--video-chat-gap, 8px);
+  }
+`,
+];

@@ -2,7 +2,9 @@
  * Device choice (camera, microphone, speaker) for the settings panel and the pre-join screen, and the pre-join screen.
  * @module
  */
-import { html, nothing, type TemplateResult } from 'lit';
+import { html, nothing, type CSSResult, type TemplateResult } from 'lit';
+import { formStyles } from './form-styles.js';
+import { staticCss } from './static-css.js';
 import { renderLocalTile } from './tiles.js';
 import type { View } from './view.js';
 
@@ -46,3 +48,14 @@ export function renderPrejoin(v: View): TemplateResult {
 /** The settings panel of the call (toggled by the settings button). */
 export const renderSettings = (v: View): TemplateResult | typeof nothing =>
   v.devicesOpen ? html`<div part="devices" id="devices" class="controls">${renderDevices(v)}</div>` : nothing;
+
+/** The device panel's and pre-join screen's styles, adopted by the element with the panel. */
+export const styles: readonly CSSResult[] = [
+  formStyles,
+  staticCss`
+  #devices {
+    flex-direction: row;
+    overflow: auto;
+  }
+  `,
+];

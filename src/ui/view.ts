@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { nothing, TemplateResult } from 'lit';
+import type { CSSResult, nothing, TemplateResult } from 'lit';
 import type { CallController } from '../call/call-controller.js';
 import type { VideoChatStrings } from './strings.js';
 
@@ -15,11 +15,15 @@ import type { VideoChatStrings } from './strings.js';
 export interface DeviceUi {
   renderPrejoin(v: View): TemplateResult;
   renderSettings(v: View): TemplateResult | typeof nothing;
+  /** The panel's styles: adopted into the element's shadow root when the panel's chunk arrives. */
+  readonly styles: readonly CSSResult[];
 }
 
 /** The chat panel (src/ui/chat.ts): a chunk of its own, fetched when a call starts. */
 export interface ChatUi {
   renderChat(v: View): TemplateResult | typeof nothing;
+  /** The panel's styles: adopted into the element's shadow root when the panel's chunk arrives. */
+  readonly styles: readonly CSSResult[];
 }
 
 /** What the controls do (bound once by the element, so listeners stay the same between renders). */
