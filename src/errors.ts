@@ -101,6 +101,8 @@ export function screenShareError(cause: unknown): VideoChatError {
  * - `candidate-rejected`: an ICE candidate from the peer was rejected (`addIceCandidate`).
  * - `encoding-failed`: the bandwidth caps could not be applied to a sender (`RTCRtpSender.setParameters`).
  * - `connection-refused`: the browser refused to create an RTCPeerConnection (e.g. too many); the watchdog retries.
+ * - `signal-dropped`: a negotiation message for the peer that had to go through the relay while it was away was
+ *   dropped: its queue was full, or the relay lost our place (a fresh welcome); the watchdogs renegotiate.
  */
 export type VideoChatWarningCode =
   | 'bad-signal'
@@ -109,7 +111,8 @@ export type VideoChatWarningCode =
   | 'negotiation-failed'
   | 'candidate-rejected'
   | 'encoding-failed'
-  | 'connection-refused';
+  | 'connection-refused'
+  | 'signal-dropped';
 
 /** A non-fatal failure with one peer, as the lower layers report it (the call adds the peer and fires `vc-warning`). */
 export interface Warning {

@@ -197,6 +197,11 @@ export class CallController {
         url: options.signalUrl,
         onMessage: (message) => !run.aborted && this.#onMessage(message),
         onStateChange: (state, detail) => !run.aborted && this.#onSignalingState(state, detail),
+        onDropped: (dropped, reason) => {
+          for (const to of new Set(dropped.map((m) => m.to))) {
+            this.#host.dispatch(new VideoChatWarningEvent('signal-dropped', to, reason));
+          }
+        },
         onProtocolViolation: (violation) =>
           !run.aborted &&
           this.#fail(
