@@ -193,6 +193,28 @@ export class PeerSession {
     return this.#pc?.signalingState;
   }
 
+  /**
+   * Whether the connection is `connected` with its data channel open: negotiation messages may then travel on the
+   * channel (the call layer's choice) rather than through the relay.
+   */
+  get direct(): boolean {
+    return this.#channel?.readyState === 'open' && this.#pc?.connectionState === 'connected';
+  }
+
+  /**
+   * Uses `iceServers` (e.g. fresh TURN credentials) from now on: for the connection as it is
+   * (`RTCPeerConnection.setConfiguration`, used by its next ICE restart) and for any recreated one. A browser that
+   * refuses reports `negotiation-failed`; the next recreation uses them anyway.
+   */
+  setIceServers(iceServers: RTCIceServer[]): void {
+    this.#options = { ...this.#options, iceServers };
+    try {
+      this.#pc?.setConfiguration({ ...this.#pc.getConfiguration(), iceServers });
+    } catch (cause) {
+      this.#warn('negotiation-failed', 'setConfiguration', cause);
+    }
+  }
+
   /** The live remote tracks by kind. */
   get remoteTracks(): ReadonlyMap<TrackKind, MediaStreamTrack> {
     return this.#tracks.remoteTracks;
