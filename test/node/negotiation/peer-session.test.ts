@@ -1,5 +1,5 @@
 /**
- * PeerSession's offer timer with a fake RTCPeerConnection (node has none) and node:test's mocked timers: an offer that
+ * PeerSession's offer timer and ICE server refresh with a fake RTCPeerConnection (node has none) and node:test's mocked timers: an offer that
  * stays in `have-local-offer` longer than `watchdogMs` is rolled back and made again, whatever the connection state
  * (here `connected`, where the connection watchdog does not run); an answer in time stops it. Real browsers run the
  * same session in test/browser/negotiation and the element tests.
@@ -17,6 +17,7 @@ class FakePeerConnection {
   localDescription: { type: string; sdp: string } | null = null;
   remoteDescription: { type: string; sdp: string } | null = null;
   readonly calls: string[] = [];
+  configuration: RTCConfiguration;
   #offers = 0;
   #transceivers: object[] = [];
   onnegotiationneeded: (() => void) | null = null;
@@ -24,8 +25,16 @@ class FakePeerConnection {
   onconnectionstatechange: (() => void) | null = null;
   onicecandidate: (() => void) | null = null;
   ontrack: (() => void) | null = null;
-  constructor() {
+  constructor(configuration: RTCConfiguration) {
+    this.configuration = configuration;
     FakePeerConnection.made.push(this);
+  }
+  getConfiguration(): RTCConfiguration {
+    return this.configuration;
+  }
+  setConfiguration(configuration: RTCConfiguration): void {
+    this.calls.push('setConfiguration');
+    this.configuration = configuration;
   }
   createDataChannel(): object {
     return { readyState: 'connecting', send() {} };
@@ -164,5 +173,26 @@ describe('PeerSession offer timer', () => {
     t.mock.timers.tick(5000);
     await settle();
     assert.deepEqual(pc.calls, ['offer']);
+  });
+});
+
+describe('PeerSession ICE servers', () => {
+  it('setIceServers applies fresh servers to the running connection (setConfiguration), keeping the rest', (t) => {
+    const { session, pc } = start(t);
+    const fresh = [{ urls: 'turn:127.0.0.1:3478', username: '1800000000:ada', credential: 'c2VjcmV0' }];
+    session.setIceServers(fresh);
+    assert.deepEqual(pc.calls, ['setConfiguration']);
+    assert.deepEqual(pc.configuration.iceServers, fresh);
+    assert.equal(pc.configuration.bundlePolicy, 'max-bundle', 'the rest of the configuration is kept');
+    assert.equal(FakePeerConnection.made.length, 1, 'no new connection');
+  });
+
+  it('a browser that refuses is reported, not thrown', (t) => {
+    const { session, pc, warnings } = start(t);
+    pc.setConfiguration = () => {
+      throw new Error('InvalidModificationError');
+    };
+    session.setIceServers([]);
+    assert.deepEqual(warnings, ['negotiation-failed: setConfiguration']);
   });
 });
