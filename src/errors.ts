@@ -91,8 +91,7 @@ export const SITE_OWNER_ERRORS: ReadonlySet<VideoChatErrorCode> = new Set<VideoC
 export function insecureContextError(): VideoChatError {
   return new VideoChatError(
     'insecure-context',
-    'Camera and microphone need a secure page: this site must be served over HTTPS (or from localhost while ' +
-      'developing). You can still watch and listen.',
+    'Camera and microphone need HTTPS: serve this site over https:// (or localhost). You can still watch and listen.',
   );
 }
 
@@ -100,8 +99,7 @@ export function insecureContextError(): VideoChatError {
 export function originRefusedError(origin: string): VideoChatError {
   return new VideoChatError(
     'origin-refused',
-    `The video chat server does not accept calls from this site (${origin || 'this page'}): its operator must add ` +
-      'the site to the allowed origins (--allowed-origins).',
+    `The video chat server does not accept calls from this site (${origin}): add it to its --allowed-origins.`,
   );
 }
 
@@ -149,6 +147,8 @@ export function screenShareError(cause: unknown): VideoChatError {
  * - `candidate-rejected`: an ICE candidate from the peer was rejected (`addIceCandidate`).
  * - `encoding-failed`: the bandwidth caps could not be applied to a sender (`RTCRtpSender.setParameters`).
  * - `connection-refused`: the browser refused to create an RTCPeerConnection (e.g. too many); the watchdog retries.
+ * - `signal-dropped`: a negotiation message for the peer that had to go through the relay while it was away was
+ *   dropped: its queue was full, or the relay lost our place (a fresh welcome); the watchdogs renegotiate.
  */
 export type VideoChatWarningCode =
   | 'bad-signal'
@@ -157,7 +157,8 @@ export type VideoChatWarningCode =
   | 'negotiation-failed'
   | 'candidate-rejected'
   | 'encoding-failed'
-  | 'connection-refused';
+  | 'connection-refused'
+  | 'signal-dropped';
 
 /** A non-fatal failure with one peer, as the lower layers report it (the call adds the peer and fires `vc-warning`). */
 export interface Warning {

@@ -11,7 +11,7 @@
  * {@link CallState}s and create or close the peers' sessions, and the public methods act on the same peers. A `Mesh`
  * class for the peers was tried (issue 9): it only forwards the same calls, and costs about 180 B gzip wherever it
  * lives (in the script-tag file, or in the engine chunk through cross-chunk imports), which the budgets of
- * test/node/build/bundle-size.test.ts (20 KiB script-tag file, 25 KiB per call) do not have.
+ * test/node/build/bundle-size.test.ts (20 KiB script-tag file, 26 KiB per call) do not have.
  *
  * @module
  */
@@ -197,6 +197,11 @@ export class CallController {
         url: options.signalUrl,
         onMessage: (message) => !run.aborted && this.#onMessage(message),
         onStateChange: (state, detail) => !run.aborted && this.#onSignalingState(state, detail),
+        onDropped: (dropped, reason) => {
+          for (const to of new Set(dropped.map((m) => m.to))) {
+            this.#host.dispatch(new VideoChatWarningEvent('signal-dropped', to, reason));
+          }
+        },
         onProtocolViolation: (violation) =>
           !run.aborted &&
           this.#fail(
@@ -343,7 +348,9 @@ export class CallController {
   }
 
   #onPeerMessage(peer: RemotePeer, message: PeerMessage): void {
-    if (message.type === 'state') {
+    if (message.type === 'signal') {
+      this.#sessions.get(peer.id)?.receive(message.data); // as a relay signal: the session parses it
+    } else if (message.type === 'state') {
       if (peer.microphone === message.microphone && peer.camera === message.camera) return;
       peer.microphone = message.microphone;
       peer.camera = message.camera;
@@ -405,6 +412,9 @@ export class CallController {
     switch (message.type) {
       case 'welcome': {
         this.#resumeSecret = message.resume ?? null;
+        // Fresh TURN credentials (short TTLs): for the connections that stay, and for every one made from now on.
+        this.#iceServers = this.#options?.iceServers ?? message.iceServers;
+        this.#forEachSession((s) => s.setIceServers(this.#iceServers));
         if (message.resumed && message.id === this.#selfId) {
           // Resumed: keep every peer connection. Reconcile who left or came during the outage; newcomers offer to us.
           const present = new Set(message.peers.map((p) => p.id));
@@ -422,7 +432,6 @@ export class CallController {
         this.#closeSessions();
         this.#error = null;
         this.#selfId = message.id;
-        this.#iceServers = this.#options?.iceServers ?? message.iceServers;
         this.#host.dispatch(new JoinedEvent(message.room, message.id));
         for (const peer of message.peers) this.#addPeer(peer, true); // the newcomer makes every offer
         this.#updateCallState(); // also clears a 'relay-unreachable' error (#error is null now)
@@ -510,7 +519,11 @@ export class CallController {
         video: this.media.track('video'),
         screen: this.media.screen?.getVideoTracks()[0] ?? null,
       },
-      send: (data) => this.#signaling?.send({ type: 'signal', to: info.id, data }),
+      // Peer to peer once the pair's channel is open; the relay (queued while it is away) before that and as fallback.
+      send: (data) =>
+        session.direct
+          ? channel.send({ type: 'signal', data })
+          : this.#signaling?.send({ type: 'signal', to: info.id, data }),
       onRemoteTracks: (tracks) => this.#showRemoteTracks(peer, tracks),
       onChannelText: (text) => channel.receive(text),
       onError: warn,

@@ -1,7 +1,7 @@
 /**
  * The data channel wire of one peer, on the call's side (`protocol/data-channel.ts`): encodes what the call sends
- * (`state`, `chat`) as JSON text, and parses every text that arrives with `parsePeerMessage` behind a per-type receive
- * limit ({@link PEER_RECEIVE_LIMIT}). The {@link PeerSession} underneath carries the text and knows nothing of it.
+ * (`state`, `chat`, `signal`) as JSON text, and parses every text that arrives with `parsePeerMessage` behind a
+ * per-type receive limit ({@link PEER_RECEIVE_LIMIT}; {@link SIGNAL_RECEIVE_LIMIT} for `signal`). The {@link PeerSession} underneath carries the text and knows nothing of it.
  *
  * In the call's on-demand engine chunk (exported by `engine.ts`, like PeerSession), so that the script-tag file does
  * not carry the parser. No DOM.
@@ -9,7 +9,12 @@
  * @module
  */
 import type { Warning } from '../errors.js';
-import { PEER_RECEIVE_LIMIT, parsePeerMessage, type PeerMessage } from '../protocol/data-channel.js';
+import {
+  PEER_RECEIVE_LIMIT,
+  SIGNAL_RECEIVE_LIMIT,
+  parsePeerMessage,
+  type PeerMessage,
+} from '../protocol/data-channel.js';
 
 export interface PeerChannelOptions {
   /** Sends one text message on the peer's data channel (`PeerSession.sendChannelText`). */
@@ -24,7 +29,7 @@ export interface PeerChannelOptions {
   onWarning: (warning: Warning) => void;
 }
 
-/** A token bucket of {@link PEER_RECEIVE_LIMIT} for one message type; `flooding` from a drop until it is full again. */
+/** A token bucket of the receive limit of one message type; `flooding` from a drop until it is full again. */
 interface Bucket {
   tokens: number;
   /** performance.now() of the last refill, ms. */
@@ -32,7 +37,7 @@ interface Bucket {
   flooding: boolean;
 }
 
-/** The `state`/`chat` messages of one peer's data channel. */
+/** The `state`/`chat`/`signal` messages of one peer's data channel. */
 export class PeerChannel {
   #options: PeerChannelOptions;
   /** Receive limit per message type (for the peer, across connection generations). */
@@ -60,7 +65,7 @@ export class PeerChannel {
   /** The receive limit: whether one more message of `type` may pass now; reports the first drop of a burst. */
   #admit(type: PeerMessage['type']): boolean {
     const now = performance.now();
-    const { perSecond, burst } = PEER_RECEIVE_LIMIT;
+    const { perSecond, burst } = type === 'signal' ? SIGNAL_RECEIVE_LIMIT : PEER_RECEIVE_LIMIT;
     const bucket = this.#buckets.get(type) ?? { tokens: burst, at: now, flooding: false };
     this.#buckets.set(type, bucket);
     bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) * perSecond) / 1000);

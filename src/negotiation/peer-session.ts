@@ -24,6 +24,9 @@
  *   3. **Watchdog.** A connection that is not `connected` within `watchdogMs` of its (re)creation, or that stays
  *      `disconnected`/`failed` that long, is closed and recreated with a higher generation `gen` (the initiator does
  *      it; the other side asks with `restart: true`).
+ *   Separately, an offer left unanswered for `watchdogMs` (lost on the way, e.g. while a relay was away), whatever
+ *   the connection state, is rolled back (`setLocalDescription({type: 'rollback'})`) and made again: the
+ *   connection is never left in `have-local-offer`, where `negotiationneeded` would not fire again.
  *   4. After `maxRestarts` recreations in a row the session reports `failed` (the UI shows the peer as unreachable)
  *      but does not give up: it keeps recreating the connection every `retryMs`, so a peer that becomes reachable
  *      again (its network or TURN server back) reconnects by itself, within about `retryMs`. A `restart` request
@@ -149,7 +152,15 @@ export class PeerSession {
   /** What we send and receive on which transceiver. */
   #tracks: Transceivers;
   #watchdog: ReturnType<typeof setTimeout> | undefined;
+  /** Runs while the connection is in `have-local-offer` (see {@link PeerSession.#reoffer}). */
+  #offerTimer: ReturnType<typeof setTimeout> | undefined;
   #channel: RTCDataChannel | undefined;
+  /**
+   * Whether the peer has sent anything on the current channel. A negotiated channel opens on our side even when the
+   * peer never created its own (a peer written from the docs may leave the channel out), so only a message from it
+   * proves it reads the channel.
+   */
+  #heard = false;
   #outbox: string[] = [];
   /** Serializes setParameters calls (a second one before the first settles is refused by the browser). */
   #capsQueue: Promise<void> = Promise.resolve();
@@ -186,6 +197,28 @@ export class PeerSession {
    */
   get signalingState(): RTCSignalingState | undefined {
     return this.#pc?.signalingState;
+  }
+
+  /**
+   * Whether the connection is `connected` with its data channel open and the peer heard on it: negotiation messages
+   * may then travel on the channel (the call layer's choice) rather than through the relay.
+   */
+  get direct(): boolean {
+    return this.#heard && this.#channel?.readyState === 'open' && this.#pc?.connectionState === 'connected';
+  }
+
+  /**
+   * Uses `iceServers` (e.g. fresh TURN credentials) from now on: for the connection as it is
+   * (`RTCPeerConnection.setConfiguration`, used by its next ICE restart) and for any recreated one. A browser that
+   * refuses reports `negotiation-failed`; the next recreation uses them anyway.
+   */
+  setIceServers(iceServers: RTCIceServer[]): void {
+    this.#options = { ...this.#options, iceServers };
+    try {
+      this.#pc?.setConfiguration({ ...this.#pc.getConfiguration(), iceServers });
+    } catch (cause) {
+      this.#warn('negotiation-failed', 'setConfiguration', cause);
+    }
   }
 
   /** The live remote tracks by kind. */
@@ -267,6 +300,7 @@ export class PeerSession {
   /** Closes the connection and stops the watchdog. Remote tracks end. Idempotent. */
   close(): void {
     this.#clearWatchdog();
+    clearTimeout(this.#offerTimer);
     this.#pc?.close();
     this.#pc = undefined;
     this.#tracks.setRemoteTracks(new Map());
@@ -280,6 +314,7 @@ export class PeerSession {
    * `onError` and returns undefined (no connection until the watchdog's next attempt).
    */
   #createConnection(gen: number): RTCPeerConnection | undefined {
+    clearTimeout(this.#offerTimer);
     this.#pc?.close();
     this.#pc = undefined;
     this.#gen = gen;
@@ -303,24 +338,22 @@ export class PeerSession {
     this.#pc = pc;
     const current = () => this.#pc === pc;
 
-    pc.onnegotiationneeded = async () => {
-      if (!current()) return;
-      try {
-        this.#makingOffer = true;
-        await pc.setLocalDescription();
-        if (current() && pc.localDescription) this.#sendDescription(pc, pc.localDescription);
-      } catch (cause) {
-        if (current()) this.#warn('negotiation-failed', 'setLocalDescription', cause);
-      } finally {
-        this.#makingOffer = false;
-      }
-    };
+    pc.onnegotiationneeded = () => this.#offer(pc);
     pc.onicecandidate = ({ candidate }) => {
       if (current() && candidate?.candidate) this.#send({ candidate: candidate.toJSON() as IceCandidate });
     };
     pc.ontrack = () => current() && this.#tracks.refreshRemote(pc);
     pc.onsignalingstatechange = () => {
-      if (!current() || pc.signalingState !== 'stable') return;
+      if (!current()) return;
+      clearTimeout(this.#offerTimer);
+      // An offer nobody answers (lost on the way, whatever the connection state): roll back and offer again.
+      if (pc.signalingState === 'have-local-offer') {
+        this.#offerTimer = setTimeout(
+          () => void this.#reoffer(pc),
+          this.#options.watchdogMs ?? SESSION_DEFAULTS.watchdogMs,
+        );
+      }
+      if (pc.signalingState !== 'stable') return;
       this.#tracks.refreshRemote(pc);
       void this.applyEncodingCaps(); // a negotiation completed: new senders have encodings now
     };
@@ -329,6 +362,7 @@ export class PeerSession {
     // Negotiated (both sides create it with the same id): it rides on the first offer, no extra round trip.
     const channel = pc.createDataChannel(DATA_CHANNEL.label, { negotiated: true, id: DATA_CHANNEL.id });
     this.#channel = channel;
+    this.#heard = false;
     channel.onopen = () => {
       if (!current()) return;
       const outbox = this.#outbox;
@@ -338,6 +372,7 @@ export class PeerSession {
     };
     channel.onmessage = ({ data }: MessageEvent) => {
       if (!current()) return;
+      this.#heard = true;
       if (typeof data === 'string') this.#options.onChannelText?.(data);
       else this.#warn('bad-peer-message', 'binary message');
     };
@@ -349,6 +384,33 @@ export class PeerSession {
       if (screen) this.#tracks.senderFor(pc, 'screen', true);
     }
     return pc;
+  }
+
+  /** Makes and sends an offer on `pc` (negotiationneeded, or again after a rollback). */
+  async #offer(pc: RTCPeerConnection): Promise<void> {
+    if (this.#pc !== pc) return;
+    try {
+      this.#makingOffer = true;
+      await pc.setLocalDescription();
+      if (this.#pc === pc && pc.localDescription) this.#sendDescription(pc, pc.localDescription);
+    } catch (cause) {
+      if (this.#pc === pc) this.#warn('negotiation-failed', 'setLocalDescription', cause);
+    } finally {
+      this.#makingOffer = false;
+    }
+  }
+
+  /** The offer timer: `pc` stayed in `have-local-offer` for `watchdogMs`; rolls it back and offers again. */
+  async #reoffer(pc: RTCPeerConnection): Promise<void> {
+    if (this.#pc !== pc || pc.signalingState !== 'have-local-offer') return;
+    this.#warn('negotiation-failed', 'no answer: rollback');
+    try {
+      await pc.setLocalDescription({ type: 'rollback' });
+    } catch (cause) {
+      this.#warn('negotiation-failed', 'rollback', cause);
+      return;
+    }
+    await this.#offer(pc);
   }
 
   /**

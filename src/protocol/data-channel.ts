@@ -7,16 +7,23 @@
  *   receiver always shows the current state (a newer `state` replaces the older one).
  * - `chat`: a text chat message. `text` is plain text (never interpreted as HTML), 1–{@link MAX_CHAT_LENGTH}
  *   characters; `sentAt` is the sender's clock in ms since the epoch (for display only).
+ * - `signal`: a negotiation message for this pair (`data`: exactly what a relay `signal.data` would carry, see
+ *   `./negotiation.ts`; parsed there by the receiving session). Once the pair's channel is open, their offers, answers,
+ *   candidates and restart requests travel here instead of through the relay, which is then only the fallback.
  *
  * @module
  */
-import { bad, type ParseResult } from './parse.js';
+import { bad, isObject, type ParseResult } from './parse.js';
+import { MAX_MESSAGE_BYTES, type SignalData } from './relay.js';
 
 /** Longest chat message, in characters (UTF-16 code units). */
 export const MAX_CHAT_LENGTH = 2000;
 
 /** Largest data channel message accepted, in bytes of JSON: a full chat message plus its envelope. */
 export const MAX_PEER_MESSAGE_BYTES = 16 * 1024;
+
+/** Largest `signal` message accepted, in bytes of JSON: the relay's own frame limit (an SDP offer fits in either). */
+export const MAX_PEER_SIGNAL_BYTES = MAX_MESSAGE_BYTES;
 
 /** Largest accepted distance between a chat message's `sentAt` and the receive time: one day, in ms. */
 export const MAX_CLOCK_SKEW_MS = 86_400_000;
@@ -29,6 +36,12 @@ export const MAX_CHAT_ID_LENGTH = 64;
  * `perSecond` messages per second. Messages beyond it are dropped (and reported once per burst of drops).
  */
 export const PEER_RECEIVE_LIMIT = { perSecond: 10, burst: 20 } as const;
+
+/**
+ * Receive rate limit of `signal` messages per peer (a token bucket as {@link PEER_RECEIVE_LIMIT}): an ICE restart or a
+ * renegotiation is an offer, an answer and some tens of candidates at most, well within the burst.
+ */
+export const SIGNAL_RECEIVE_LIMIT = { perSecond: 20, burst: 100 } as const;
 
 export interface PeerStateMessage {
   type: 'state';
@@ -45,13 +58,20 @@ export interface PeerChatMessage {
   sentAt: number;
 }
 
-export type PeerMessage = PeerStateMessage | PeerChatMessage;
+export interface PeerSignalMessage {
+  type: 'signal';
+  /** A negotiation message (`NegotiationMessage` of `./negotiation.ts`), unparsed: the receiving session parses it. */
+  data: SignalData;
+}
+
+export type PeerMessage = PeerStateMessage | PeerChatMessage | PeerSignalMessage;
 
 /** The largest time a `Date` can hold, in ms from the epoch either way (ECMA-262 §21.4.1.1). */
 const MAX_DATE_MS = 8.64e15;
 
 /**
- * Parses one data channel message from a peer: JSON text of at most {@link MAX_PEER_MESSAGE_BYTES} characters, an
+ * Parses one data channel message from a peer: JSON text of at most {@link MAX_PEER_MESSAGE_BYTES} characters
+ * ({@link MAX_PEER_SIGNAL_BYTES} for a `signal`, whose `data` must be an object and is passed on as it is), an
  * object of a known `type` with fields of the right types and lengths (extra fields are dropped; the result is a new
  * plain object). Never throws.
  * @param now The receive time, ms since the epoch: a chat `sentAt` further than {@link MAX_CLOCK_SKEW_MS} from it is
@@ -59,7 +79,7 @@ const MAX_DATE_MS = 8.64e15;
  */
 export function parsePeerMessage(raw: unknown, now: number = Date.now()): ParseResult<PeerMessage> {
   if (typeof raw !== 'string') return bad('peer messages must be JSON text');
-  if (raw.length > MAX_PEER_MESSAGE_BYTES) return bad('peer message is too large');
+  if (raw.length > MAX_PEER_SIGNAL_BYTES) return bad('peer message is too large');
   let m: unknown;
   try {
     m = JSON.parse(raw);
@@ -68,6 +88,12 @@ export function parsePeerMessage(raw: unknown, now: number = Date.now()): ParseR
   }
   if (typeof m !== 'object' || m === null || Array.isArray(m)) return bad('peer message must be a JSON object');
   const o = m as Record<string, unknown>;
+  if (o['type'] === 'signal') {
+    return isObject(o['data'])
+      ? { ok: true, value: { type: 'signal', data: o['data'] } }
+      : bad('signal.data must be an object');
+  }
+  if (raw.length > MAX_PEER_MESSAGE_BYTES) return bad('peer message is too large');
   switch (o['type']) {
     case 'state':
       if (typeof o['microphone'] !== 'boolean' || typeof o['camera'] !== 'boolean') {

@@ -12,7 +12,14 @@ import {
   type ClientMessage,
   type ProtocolViolation,
   type ServerMessage,
+  type SignalRequest,
 } from '../protocol/relay.js';
+
+/**
+ * Bounds of the queue of `signal`s sent while the socket is not open ({@link SignalingClient.send}): at most
+ * `count` messages and `bytes` of encoded frames (in UTF-16 code units; the relay's own default `resumeQueueBytes`, 256 KiB).
+ */
+export const SIGNAL_QUEUE_LIMIT = { count: 200, bytes: 256 * 1024 } as const;
 
 /**
  * - `idle`: created, {@link SignalingClient.connect} not called yet.
@@ -41,6 +48,12 @@ export interface SignalingClientOptions {
    * WebSocket close code (RFC 6455 §7.4) that caused a `reconnecting`, or that ended it for good with `closed`.
    */
   onStateChange: (state: SignalingState, detail: { attempt: number; closeCode?: number }) => void;
+  /**
+   * `signal`s that were queued while the relay was away and will never be sent: `overflow` when the queue was full
+   * ({@link SIGNAL_QUEUE_LIMIT}; the message just sent is the one dropped), `rejoined` when the welcome after the
+   * reconnect was not a resume (the IDs they name are gone).
+   */
+  onDropped?: (dropped: SignalRequest[], reason: 'overflow' | 'rejoined') => void;
   /** A frame from the relay that does not parse (a relay of another version?). */
   onProtocolViolation?: (violation: ProtocolViolation) => void;
   /** Backoff of the reconnect attempts, in ms (full jitter; see {@link backoffDelay}). */
@@ -72,6 +85,11 @@ export class SignalingClient {
   #state: SignalingState = 'idle';
   #attempt = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** `signal`s sent while not open (or not welcomed), encoded, in order; flushed after a resumed `welcome`. */
+  #queue: Array<[SignalRequest, string]> = [];
+  #queuedBytes = 0;
+  /** Whether the current socket got its `welcome` (signals before it would reach the relay before the join). */
+  #welcomed = false;
 
   constructor(options: SignalingClientOptions) {
     if (!/^wss?:\/\//i.test(options.url))
@@ -90,10 +108,25 @@ export class SignalingClient {
     this.#open();
   }
 
-  /** Sends a message if the socket is open; returns false (and drops it) otherwise. */
+  /**
+   * Sends a message if the socket is open (a `signal`: once the relay welcomed it). Otherwise a `signal` is queued (within {@link SIGNAL_QUEUE_LIMIT}) and
+   * sent, in order, right after the next `welcome` that is a resume (`resumed: true`; any other welcome drops the
+   * queue); `join` and `leave` are dropped. Whatever is dropped from the queue is reported to `onDropped`.
+   * @returns true when sent or queued, false when dropped.
+   */
   send(message: ClientMessage): boolean {
-    if (this.#state !== 'open' || !this.#socket) return false;
-    this.#socket.send(encode(message));
+    const text = encode(message);
+    if (this.#state === 'open' && this.#socket && (this.#welcomed || message.type !== 'signal')) {
+      this.#socket.send(text);
+      return true;
+    }
+    if (message.type !== 'signal') return false;
+    if (this.#queue.length >= SIGNAL_QUEUE_LIMIT.count || this.#queuedBytes + text.length > SIGNAL_QUEUE_LIMIT.bytes) {
+      this.#options.onDropped?.([message], 'overflow');
+      return false;
+    }
+    this.#queue.push([message, text]);
+    this.#queuedBytes += text.length;
     return true;
   }
 
@@ -123,13 +156,17 @@ export class SignalingClient {
     this.#timer = setTimeout(() => socket.close(), this.#options.connectTimeoutMs ?? 10_000);
     socket.onopen = () => {
       clearTimeout(this.#timer);
+      this.#welcomed = false;
       this.#attempt = 0;
       this.#setState('open', {});
     };
     socket.onmessage = (event: MessageEvent) => {
       const parsed = parseServerMessage(event.data);
-      if (parsed.ok) this.#options.onMessage(parsed.value);
-      else this.#options.onProtocolViolation?.(parsed.error);
+      if (parsed.ok) {
+        const message = parsed.value;
+        this.#options.onMessage(message);
+        if (message.type === 'welcome') this.#flush(message.resumed === true);
+      } else this.#options.onProtocolViolation?.(parsed.error);
     };
     socket.onclose = (event: CloseEvent) => {
       clearTimeout(this.#timer);
@@ -140,6 +177,21 @@ export class SignalingClient {
     };
     // 'error' is always followed by 'close'; the close handler decides.
     socket.onerror = () => undefined;
+  }
+
+  /** After a welcome: sends the queued signals (`resume`) or drops them. */
+  #flush(resume: boolean): void {
+    this.#welcomed = true;
+    const queue = this.#queue;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    if (!resume) {
+      if (queue.length)
+        this.#options.onDropped?.(
+          queue.map(([m]) => m),
+          'rejoined',
+        );
+    } else for (const [, text] of queue) this.#socket?.send(text);
   }
 
   #scheduleReconnect(closeCode: number | undefined): void {

@@ -5,7 +5,7 @@
  * the element under test is touched; everything reaches it over the wire.
  */
 import { PeerSession } from '../../src/negotiation/peer-session.js';
-import type { PeerMessage } from '../../src/protocol/data-channel.js';
+import { parsePeerMessage, type PeerMessage } from '../../src/protocol/data-channel.js';
 import { parseNegotiationMessage, type NegotiationMessage } from '../../src/protocol/negotiation.js';
 import type { ServerMessage, SignalData } from '../../src/protocol/relay.js';
 import { SignalingClient } from '../../src/signaling/signaling-client.js';
@@ -18,7 +18,7 @@ export interface HostilePeer {
   readonly session: PeerSession | undefined;
   /** Resolves when the data channel to the victim is open. */
   readonly channelOpen: Promise<void>;
-  /** Negotiation messages received from the victim, in order. */
+  /** Negotiation messages received from the victim (through the relay or, once connected, its data channel), in order. */
   readonly received: NegotiationMessage[];
   /** While true, the victim's negotiation messages are recorded but no longer applied (an unresponsive peer). */
   deaf: boolean;
@@ -45,6 +45,12 @@ export async function hostilePeer(room: string, name = 'Mallory', { deaf = false
   const channelOpen = new Promise<void>((resolve) => (opened = resolve));
   const received: NegotiationMessage[] = [];
   let id = '';
+  const onSignal = (data: SignalData) => {
+    const parsed = parseNegotiationMessage(data);
+    if (!parsed.ok) return;
+    received.push(parsed.value);
+    if (!peer.deaf) session?.receive(data);
+  };
   const create = (peerId: string, initiator: boolean) => {
     victim = peerId;
     session = new PeerSession({
@@ -53,6 +59,11 @@ export async function hostilePeer(room: string, name = 'Mallory', { deaf = false
       iceServers: [],
       tracks: { video: camera },
       send: (data) => client.send({ type: 'signal', to: peerId, data }),
+      // Once connected the element negotiates over the data channel (docs/protocol.md): record and apply those too.
+      onChannelText: (text) => {
+        const message = parsePeerMessage(text);
+        if (message.ok && message.value.type === 'signal') onSignal(message.value.data);
+      },
       onChannelOpen: () => {
         session?.sendChannelText(JSON.stringify({ type: 'state', microphone: true, camera: true }));
         opened();
@@ -93,10 +104,7 @@ export async function hostilePeer(room: string, name = 'Mallory', { deaf = false
       } else if (message.type === 'peer-joined' && !session) {
         create(message.peer.id, false);
       } else if (message.type === 'signal' && message.from === victim) {
-        const parsed = parseNegotiationMessage(message.data);
-        if (!parsed.ok) return;
-        received.push(parsed.value);
-        if (!peer.deaf) session?.receive(message.data);
+        onSignal(message.data);
       }
     },
   });

@@ -77,12 +77,16 @@ function failCapture(name: string): () => void {
   return () => delete (devices as Partial<MediaDevices>).getUserMedia; // the prototype's method shows through again
 }
 
-/** Counts RTCPeerConnections created and offers/answers sent to the relay while installed (real objects, observed). */
+/**
+ * Counts RTCPeerConnections created and offers/answers sent while installed, to the relay or (once a pair is
+ * connected) over its data channel (real objects, observed).
+ */
 function observeNegotiation() {
   const connections: RTCPeerConnection[] = [];
   const descriptions: string[] = [];
   const Original = window.RTCPeerConnection;
   const send = WebSocket.prototype.send;
+  const sendOnChannel = RTCDataChannel.prototype.send;
   window.RTCPeerConnection = class extends Original {
     constructor(config?: RTCConfiguration) {
       super(config);
@@ -93,12 +97,17 @@ function observeNegotiation() {
     if (typeof data === 'string' && data.includes('"description"')) descriptions.push(data);
     return send.call(this, data);
   };
+  RTCDataChannel.prototype.send = function (this: RTCDataChannel, data: string | Blob | ArrayBuffer | ArrayBufferView) {
+    if (typeof data === 'string' && data.includes('"description"')) descriptions.push(data);
+    Reflect.apply(sendOnChannel, this, [data]);
+  };
   return {
     connections,
     descriptions,
     restore: () => {
       window.RTCPeerConnection = Original;
       WebSocket.prototype.send = send;
+      RTCDataChannel.prototype.send = sendOnChannel;
     },
   };
 }

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import type { Warning } from '../../../src/errors.js';
 import { PeerChannel } from '../../../src/call/peer-channel.js';
 import { warningGate } from '../../../src/call/warning-gate.js';
-import { PEER_RECEIVE_LIMIT, type PeerMessage } from '../../../src/protocol/data-channel.js';
+import { PEER_RECEIVE_LIMIT, SIGNAL_RECEIVE_LIMIT, type PeerMessage } from '../../../src/protocol/data-channel.js';
 
 function channel() {
   const sent: string[] = [];
@@ -45,6 +45,26 @@ describe('PeerChannel', () => {
       ['bad-peer-message', 'bad-peer-message'],
     );
     assert.match(warnings[0]?.message ?? '', /JSON/);
+  });
+
+  it('signals have a limit of their own, above what a renegotiation with its candidates needs', () => {
+    const { c, received, warnings } = channel();
+    // An ICE restart: request, offer, answer and 40 candidates, sent at once, beside a chat flood.
+    const chat = (i: number) => JSON.stringify({ type: 'chat', id: `c${i}`, text: 'hi', sentAt: Date.now() });
+    for (let i = 0; i < PEER_RECEIVE_LIMIT.burst * 2; i++) c.receive(chat(i));
+    for (let i = 0; i < 43; i++) c.receive(JSON.stringify({ type: 'signal', data: { gen: 1, candidate: null } }));
+    assert.equal(received.filter((m) => m.type === 'signal').length, 43);
+    assert.deepEqual(
+      warnings.map((w) => w.message),
+      ['chat'],
+    );
+    for (let i = 0; i < SIGNAL_RECEIVE_LIMIT.burst; i++)
+      c.receive(JSON.stringify({ type: 'signal', data: { gen: 1 } }));
+    assert.deepEqual(
+      warnings.map((w) => w.message),
+      ['chat', 'signal'],
+      'a flood of signals is limited too',
+    );
   });
 
   it('lets a burst of one type through, drops the excess, and reports the flood once with the type', () => {

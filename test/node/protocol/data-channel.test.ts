@@ -11,6 +11,7 @@ import {
   MAX_CHAT_LENGTH,
   MAX_CLOCK_SKEW_MS,
   MAX_PEER_MESSAGE_BYTES,
+  MAX_PEER_SIGNAL_BYTES,
   parsePeerMessage,
   type PeerMessage,
 } from '../../../src/protocol/data-channel.js';
@@ -88,7 +89,9 @@ describe('parsePeerMessage', () => {
       ['7', /JSON object/],
       ['{}', /unknown peer message type/],
       ['{"type":"CHAT"}', /unknown/],
-      ['{"type":"signal"}', /unknown/],
+      ['{"type":"signal"}', /signal.data/],
+      ['{"type":"signal","data":[]}', /signal.data/],
+      ['{"type":"signal","data":"x"}', /signal.data/],
       ['{"type":"toString"}', /unknown/],
       ['{"type":"__proto__"}', /unknown/],
       ['{"type":["chat"]}', /unknown/],
@@ -139,6 +142,8 @@ describe('parsePeerMessage properties (fast-check)', () => {
         const result = parsePeerMessage(raw, now);
         if (!result.ok) return result.error.code === 'bad-message' && result.error.message.length > 0;
         const m = result.value;
+        if (m.type === 'signal')
+          return Object.keys(m).length === 2 && typeof m.data === 'object' && m.data !== null && !Array.isArray(m.data);
         if (m.type === 'state')
           return Object.keys(m).length === 3 && typeof m.microphone === 'boolean' && typeof m.camera === 'boolean';
         return (
@@ -219,7 +224,7 @@ describe('parsePeerMessage properties (fast-check)', () => {
 
   it('unknown types are refused, whatever else the message holds', () => {
     const type = fc.oneof(
-      fc.string({ maxLength: 20 }).filter((t) => t !== 'chat' && t !== 'state'),
+      fc.string({ maxLength: 20 }).filter((t) => t !== 'chat' && t !== 'state' && t !== 'signal'),
       fc.integer(),
       fc.constant(null),
     );
@@ -231,7 +236,22 @@ describe('parsePeerMessage properties (fast-check)', () => {
     );
   });
 
-  it('anything longer than the size limit is refused before it is parsed', () => {
+  it('a signal carries its data as it is (the session parses it), up to the larger signal limit', () => {
+    const data = {
+      gen: 3,
+      description: { type: 'offer', sdp: 'v=0\r\n' + 'a'.repeat(40_000) },
+      media: { '0': 'audio' },
+    };
+    const parsed = parsePeerMessage(JSON.stringify({ type: 'signal', data, extra: 1 }), NOW);
+    assert.ok(parsed.ok);
+    assert.deepEqual(parsed.value, { type: 'signal', data });
+    const pad = (n: number): string => JSON.stringify({ type: 'signal', data: { gen: 0, pad: 'p'.repeat(n) } });
+    const fits = MAX_PEER_SIGNAL_BYTES - pad(0).length;
+    assert.ok(parsePeerMessage(pad(fits), NOW).ok);
+    assert.match(error(parsePeerMessage(pad(fits + 1), NOW)), /too large/);
+  });
+
+  it('anything longer than the size limit is refused', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 4096 }), (extra) => {
         const raw = chat({ text: 'x' }).slice(0, -1) + `,"pad":"${'p'.repeat(MAX_PEER_MESSAGE_BYTES + extra)}"}`;

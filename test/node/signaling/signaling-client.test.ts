@@ -6,7 +6,13 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { CloseCode } from '../../../src/protocol/relay.js';
-import { backoffDelay, SignalingClient, type SignalingState } from '../../../src/signaling/signaling-client.js';
+import {
+  backoffDelay,
+  SIGNAL_QUEUE_LIMIT,
+  SignalingClient,
+  type SignalingState,
+} from '../../../src/signaling/signaling-client.js';
+import type { SignalRequest } from '../../../src/protocol/relay.js';
 
 /** A WebSocket double: records what is sent; the test opens, closes and feeds it. */
 class FakeSocket {
@@ -48,6 +54,7 @@ interface Run {
   messages: unknown[];
   violations: string[];
   latest(): FakeSocket;
+  dropped: [string[], string][];
 }
 
 function start(t: TestContext, options: { connectTimeoutMs?: number } = {}): Run {
@@ -57,6 +64,7 @@ function start(t: TestContext, options: { connectTimeoutMs?: number } = {}): Run
     states: [],
     messages: [],
     violations: [],
+    dropped: [],
     latest() {
       const socket = FakeSocket.made.at(-1);
       assert.ok(socket, 'a socket was made');
@@ -68,6 +76,7 @@ function start(t: TestContext, options: { connectTimeoutMs?: number } = {}): Run
     onMessage: (m) => run.messages.push(m),
     onStateChange: (state, detail) => run.states.push([state, detail]),
     onProtocolViolation: (v) => run.violations.push(v.message),
+    onDropped: (dropped, reason) => run.dropped.push([dropped.map((m) => m.to), reason]),
     reconnect: { initialDelayMs: 100, maxDelayMs: 1000 },
     ...options,
     WebSocket: FakeSocket as unknown as typeof WebSocket,
@@ -172,5 +181,86 @@ describe('SignalingClient', () => {
     );
     t.mock.timers.tick(60_000);
     assert.equal(FakeSocket.made.length, 1);
+  });
+});
+
+/** A welcome frame from the relay (`resumed`: the answer to a resume). */
+const welcome = (resumed: boolean): string =>
+  JSON.stringify({
+    type: 'welcome',
+    id: 'me',
+    room: 'r',
+    peers: [],
+    iceServers: [],
+    ...(resumed ? { resumed: true } : {}),
+  });
+const signal = (to: string, n: number): SignalRequest => ({ type: 'signal', to, data: { gen: 0, n } });
+
+describe('SignalingClient: signals while the relay is away', () => {
+  it('queues signals until the next resumed welcome, then sends them in order; join and leave are not queued', (t) => {
+    const run = start(t);
+    run.latest().open();
+    run.latest().receive(welcome(false));
+    assert.equal(run.client.send(signal('p1', 0)), true);
+    assert.equal(run.latest().sent.length, 1, 'open and welcomed: sent at once');
+    run.latest().drop(1006);
+    assert.equal(run.client.send(signal('p1', 1)), true, 'queued');
+    assert.equal(run.client.send(signal('p2', 2)), true, 'queued');
+    assert.equal(run.client.send({ type: 'leave' }), false, 'not a signal: dropped');
+    t.mock.timers.tick(1000);
+    run.latest().open();
+    assert.equal(run.client.send(signal('p1', 3)), true);
+    assert.deepEqual(run.latest().sent, [], 'open but not welcomed yet: still queued (the join goes first)');
+    assert.equal(run.client.send({ type: 'leave' }), true, 'join and leave go before the welcome');
+    run.latest().receive(welcome(true));
+    assert.deepEqual(
+      run
+        .latest()
+        .sent.slice(1)
+        .map((text) => (JSON.parse(text) as { data: { n: number } }).data.n),
+      [1, 2, 3],
+    );
+    assert.deepEqual(run.dropped, []);
+  });
+
+  it('drops the queue after a fresh welcome (new IDs) and says so', (t) => {
+    const run = start(t);
+    run.latest().open();
+    run.latest().drop(1006);
+    run.client.send(signal('p1', 1));
+    run.client.send(signal('p1', 2));
+    run.client.send(signal('p2', 3));
+    t.mock.timers.tick(1000);
+    run.latest().open();
+    run.latest().receive(welcome(false));
+    assert.deepEqual(run.latest().sent, []);
+    assert.deepEqual(run.dropped, [[['p1', 'p1', 'p2'], 'rejoined']]);
+    run.client.send(signal('p3', 4));
+    assert.equal(run.latest().sent.length, 1, 'welcomed: sent at once');
+  });
+
+  it('is bounded by count: the signal beyond it is dropped and reported', (t) => {
+    const run = start(t);
+    for (let n = 0; n < SIGNAL_QUEUE_LIMIT.count; n++) assert.equal(run.client.send(signal('p1', n)), true);
+    assert.deepEqual(run.dropped, []);
+    assert.equal(run.client.send(signal('p2', -1)), false);
+    assert.deepEqual(run.dropped, [[['p2'], 'overflow']]);
+    run.latest().open();
+    run.latest().receive(welcome(true));
+    assert.equal(run.latest().sent.length, SIGNAL_QUEUE_LIMIT.count, 'the queued ones still go');
+  });
+
+  it('is bounded by bytes', (t) => {
+    const run = start(t);
+    const big = (n: number): SignalRequest => ({
+      type: 'signal',
+      to: 'p1',
+      data: { gen: 0, sdp: 'x'.repeat(60_000), n },
+    });
+    let queued = 0;
+    while (run.client.send(big(queued))) queued++;
+    assert.equal(queued, Math.floor(SIGNAL_QUEUE_LIMIT.bytes / 60_050), 'as many as fit');
+    assert.deepEqual(run.dropped, [[['p1'], 'overflow']]);
+    assert.equal(run.client.send(signal('p1', 0)), true, 'a small one still fits');
   });
 });

@@ -1,0 +1,198 @@
+/**
+ * PeerSession's offer timer and ICE server refresh with a fake RTCPeerConnection (node has none) and node:test's mocked timers: an offer that
+ * stays in `have-local-offer` longer than `watchdogMs` is rolled back and made again, whatever the connection state
+ * (here `connected`, where the connection watchdog does not run); an answer in time stops it. Real browsers run the
+ * same session in test/browser/negotiation and the element tests.
+ */
+import assert from 'node:assert/strict';
+import { describe, it, type TestContext } from 'node:test';
+import { PeerSession } from '../../../src/negotiation/peer-session.js';
+import type { SignalData } from '../../../src/protocol/relay.js';
+
+/** The part of RTCPeerConnection that PeerSession touches, with an offer/answer state machine of its own. */
+class FakePeerConnection {
+  static made: FakePeerConnection[] = [];
+  signalingState: RTCSignalingState = 'stable';
+  connectionState: RTCPeerConnectionState = 'new';
+  localDescription: { type: string; sdp: string } | null = null;
+  remoteDescription: { type: string; sdp: string } | null = null;
+  readonly calls: string[] = [];
+  configuration: RTCConfiguration;
+  #offers = 0;
+  #transceivers: object[] = [];
+  onnegotiationneeded: (() => void) | null = null;
+  onsignalingstatechange: (() => void) | null = null;
+  onconnectionstatechange: (() => void) | null = null;
+  onicecandidate: (() => void) | null = null;
+  ontrack: (() => void) | null = null;
+  constructor(configuration: RTCConfiguration) {
+    this.configuration = configuration;
+    FakePeerConnection.made.push(this);
+  }
+  getConfiguration(): RTCConfiguration {
+    return this.configuration;
+  }
+  setConfiguration(configuration: RTCConfiguration): void {
+    this.calls.push('setConfiguration');
+    this.configuration = configuration;
+  }
+  createDataChannel(): object {
+    return { readyState: 'connecting', send() {} };
+  }
+  addTransceiver(_kind: unknown, init: { direction: string }): object {
+    const transceiver = {
+      mid: String(this.#transceivers.length),
+      direction: init.direction,
+      currentDirection: null,
+      sender: {
+        track: null,
+        replaceTrack: async () => {},
+        getParameters: () => ({ encodings: [] }),
+        setParameters: async () => {},
+      },
+      receiver: { track: { readyState: 'live' } },
+    };
+    this.#transceivers.push(transceiver);
+    return transceiver;
+  }
+  getTransceivers(): object[] {
+    return this.#transceivers;
+  }
+  async setLocalDescription(description?: { type: string }): Promise<void> {
+    this.calls.push(description?.type ?? 'offer');
+    if (description?.type === 'rollback') {
+      this.localDescription = null;
+      this.#signaling('stable');
+    } else {
+      this.localDescription = { type: 'offer', sdp: `offer ${++this.#offers}` };
+      this.#signaling('have-local-offer');
+    }
+  }
+  async setRemoteDescription(description: { type: string; sdp: string }): Promise<void> {
+    this.calls.push(`remote ${description.type}`);
+    this.remoteDescription = description;
+    this.#signaling('stable');
+  }
+  async addIceCandidate(): Promise<void> {}
+  close(): void {
+    this.connectionState = 'closed';
+  }
+  connect(): void {
+    this.connectionState = 'connected';
+    this.onconnectionstatechange?.();
+  }
+  #signaling(state: RTCSignalingState): void {
+    this.signalingState = state;
+    this.onsignalingstatechange?.();
+  }
+}
+
+/** Lets the session's awaited steps (fake descriptions resolve at once) run. */
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+function start(t: TestContext): {
+  session: PeerSession;
+  pc: FakePeerConnection;
+  sent: SignalData[];
+  warnings: string[];
+} {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  FakePeerConnection.made = [];
+  const global = globalThis as { RTCPeerConnection?: unknown };
+  const saved = global.RTCPeerConnection;
+  global.RTCPeerConnection = FakePeerConnection;
+  t.after(() => {
+    global.RTCPeerConnection = saved;
+  });
+  const sent: SignalData[] = [];
+  const warnings: string[] = [];
+  const session = new PeerSession({
+    peerId: 'p',
+    initiator: true,
+    iceServers: [],
+    watchdogMs: 1000,
+    send: (data) => sent.push(data),
+    onError: (w) => warnings.push(`${w.code}: ${w.message}`),
+  });
+  t.after(() => session.close());
+  const pc = FakePeerConnection.made[0];
+  assert.ok(pc);
+  pc.connect(); // connected: the connection watchdog is off, as in a running call
+  assert.equal(session.state, 'connected');
+  return { session, pc, sent, warnings };
+}
+
+const offers = (sent: SignalData[]): string[] =>
+  sent.flatMap((d) => {
+    const description = d['description'] as { type: string; sdp: string } | undefined;
+    return description?.type === 'offer' ? [description.sdp] : [];
+  });
+
+describe('PeerSession offer timer', () => {
+  it('rolls back an unanswered offer after watchdogMs and offers again, while connected', async (t) => {
+    const { session, pc, sent, warnings } = start(t);
+    pc.onnegotiationneeded?.();
+    await settle();
+    assert.deepEqual(offers(sent), ['offer 1']);
+    assert.equal(session.signalingState, 'have-local-offer');
+    t.mock.timers.tick(999);
+    await settle();
+    assert.deepEqual(pc.calls, ['offer'], 'not before watchdogMs');
+    t.mock.timers.tick(1);
+    await settle();
+    assert.deepEqual(pc.calls, ['offer', 'rollback', 'offer']);
+    assert.deepEqual(offers(sent), ['offer 1', 'offer 2'], 'offered again, same generation');
+    assert.ok(sent.every((d) => d['gen'] === 0));
+    assert.deepEqual(warnings, ['negotiation-failed: no answer: rollback']);
+    assert.equal(FakePeerConnection.made.length, 1, 'the same connection: no recreation');
+    assert.equal(session.state, 'connected');
+    // The second offer is unanswered too: the timer runs again.
+    t.mock.timers.tick(1000);
+    await settle();
+    assert.deepEqual(offers(sent), ['offer 1', 'offer 2', 'offer 3']);
+  });
+
+  it('stops once the answer arrives', async (t) => {
+    const { session, pc, sent } = start(t);
+    pc.onnegotiationneeded?.();
+    await settle();
+    t.mock.timers.tick(500);
+    session.receive({ gen: 0, description: { type: 'answer', sdp: 'answer' }, media: {} });
+    await settle();
+    t.mock.timers.tick(5000);
+    await settle();
+    assert.deepEqual(pc.calls, ['offer', 'remote answer']);
+    assert.deepEqual(offers(sent), ['offer 1']);
+  });
+
+  it('stops when the session closes', async (t) => {
+    const { session, pc } = start(t);
+    pc.onnegotiationneeded?.();
+    await settle();
+    session.close();
+    t.mock.timers.tick(5000);
+    await settle();
+    assert.deepEqual(pc.calls, ['offer']);
+  });
+});
+
+describe('PeerSession ICE servers', () => {
+  it('setIceServers applies fresh servers to the running connection (setConfiguration), keeping the rest', (t) => {
+    const { session, pc } = start(t);
+    const fresh = [{ urls: 'turn:127.0.0.1:3478', username: '1800000000:ada', credential: 'c2VjcmV0' }];
+    session.setIceServers(fresh);
+    assert.deepEqual(pc.calls, ['setConfiguration']);
+    assert.deepEqual(pc.configuration.iceServers, fresh);
+    assert.equal(pc.configuration.bundlePolicy, 'max-bundle', 'the rest of the configuration is kept');
+    assert.equal(FakePeerConnection.made.length, 1, 'no new connection');
+  });
+
+  it('a browser that refuses is reported, not thrown', (t) => {
+    const { session, pc, warnings } = start(t);
+    pc.setConfiguration = () => {
+      throw new Error('InvalidModificationError');
+    };
+    session.setIceServers([]);
+    assert.deepEqual(warnings, ['negotiation-failed: setConfiguration']);
+  });
+});
