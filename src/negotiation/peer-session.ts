@@ -44,7 +44,7 @@
  * The tracks and transceivers it negotiates (and their bandwidth caps) are kept by `transceivers.ts`; what the data
  * channel's text means is the call layer's (`call/peer-channel.ts`). What stays here is one state machine over one
  * RTCPeerConnection and its generation (perfect negotiation, held candidates, the watchdog's escalation): every step
- * reads and writes the same `#pc`/`#gen`/`#makingOffer` fields, so it stays one file (about 320 lines of code; the
+ * reads and writes the same `#pc`/`#gen`/`#makingOffer` fields, so it stays one file (about 400 lines of code; the
  * rest is the rules above and the option docs).
  *
  * @module
