@@ -126,3 +126,34 @@ export async function joined(room: string, name: string): Promise<VideoChatEleme
   await waitFor(`${name} to be admitted`, () => el.peerId);
   return el;
 }
+
+/**
+ * Patches `window.WebSocket` (call once per test file: each file has a page of its own) so that a test can reach
+ * the relay socket of an element, as a network would: every socket opened is recorded, and `reroute` may change the
+ * URL a new one opens (e.g. to a path where no relay listens, for an outage). The real class does the work.
+ */
+export function watchRelaySockets(reroute: (url: string) => string = (url) => url): {
+  sockets: WebSocket[];
+  joinedWithSocket(room: string, name: string): Promise<{ el: VideoChatElement; socket: WebSocket }>;
+} {
+  const sockets: WebSocket[] = [];
+  const NativeWebSocket = window.WebSocket;
+  window.WebSocket = class extends NativeWebSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(reroute(String(url)), protocols);
+      sockets.push(this);
+    }
+  } as typeof WebSocket;
+  return {
+    sockets,
+    /** Puts a `<video-chat>` in `room` as `name`; resolves once the relay admitted it, with the socket it joined on. */
+    async joinedWithSocket(room, name) {
+      const before = sockets.length;
+      const el = await fixture<VideoChatElement>(
+        html`<video-chat room=${room} signal-url=${relayUrl()} name=${name}></video-chat>`,
+      );
+      await waitFor(`${name} to be admitted`, () => el.peerId);
+      return { el, socket: sockets[before] as WebSocket };
+    },
+  };
+}

@@ -6,30 +6,16 @@
  * after the relay is back must work too. Before issue 10 the offer was dropped by the closed socket and the pair
  * stayed in `have-local-offer` for the rest of the call: neither share ever arrived.
  */
-import { expect, fixture, fixtureCleanup, html } from '@open-wc/testing';
+import { expect, fixtureCleanup } from '@open-wc/testing';
 import '../../../src/index.js';
 import type { VideoChatElement } from '../../../src/video-chat.js';
-import { canvasTrack, inbound, part, relayUrl, uniqueRoom, waitFor, waitForGrowth } from '../helpers.js';
+import { canvasTrack, inbound, part, uniqueRoom, waitFor, waitForGrowth, watchRelaySockets } from '../helpers.js';
 
 /** Every WebSocket the page opens (the real class), and the outage: while on, new sockets go to a dead path. */
-const sockets: WebSocket[] = [];
 let outage = false;
-const NativeWebSocket = window.WebSocket;
-window.WebSocket = class extends NativeWebSocket {
-  constructor(url: string | URL, protocols?: string | string[]) {
-    super(outage ? String(url).replace(/\/relay$/, '/relay-gone') : url, protocols);
-    sockets.push(this);
-  }
-} as typeof WebSocket;
-
-async function joined(room: string, name: string): Promise<{ el: VideoChatElement; socket: WebSocket }> {
-  const before = sockets.length;
-  const el = await fixture<VideoChatElement>(
-    html`<video-chat room=${room} signal-url=${relayUrl()} name=${name}></video-chat>`,
-  );
-  await waitFor(`${name} to be admitted`, () => el.peerId);
-  return { el, socket: sockets[before] as WebSocket };
-}
+const { sockets, joinedWithSocket: joined } = watchRelaySockets((url) =>
+  outage ? url.replace(/\/relay$/, '/relay-gone') : url,
+);
 
 /** Frames the viewer decodes of the presenter's camera (the inbound video that is not the screen). */
 async function cameraFrames(viewer: VideoChatElement, presenter: VideoChatElement): Promise<number> {

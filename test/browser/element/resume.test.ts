@@ -1,27 +1,10 @@
-import { expect, fixture, fixtureCleanup, html } from '@open-wc/testing';
+import { expect, fixtureCleanup } from '@open-wc/testing';
 import '../../../src/index.js';
 import type { StateChangeEvent } from '../../../src/events.js';
-import type { VideoChatElement } from '../../../src/video-chat.js';
-import { inbound, relayUrl, uniqueRoom, waitFor, waitForGrowth } from '../helpers.js';
+import { inbound, uniqueRoom, waitFor, waitForGrowth, watchRelaySockets } from '../helpers.js';
 
 /** Every WebSocket the page opens (a spy: the real class is used), so a test can drop one as a network would. */
-const sockets: WebSocket[] = [];
-const NativeWebSocket = window.WebSocket;
-window.WebSocket = class extends NativeWebSocket {
-  constructor(url: string | URL, protocols?: string | string[]) {
-    super(url, protocols);
-    sockets.push(this);
-  }
-} as typeof WebSocket;
-
-async function joined(room: string, name: string): Promise<{ el: VideoChatElement; socket: WebSocket }> {
-  const before = sockets.length;
-  const el = await fixture<VideoChatElement>(
-    html`<video-chat room=${room} signal-url=${relayUrl()} name=${name}></video-chat>`,
-  );
-  await waitFor(`${name} to be admitted`, () => el.peerId);
-  return { el, socket: sockets[before] as WebSocket };
-}
+const { sockets, joinedWithSocket: joined } = watchRelaySockets();
 
 describe('relay connection lost and resumed', () => {
   afterEach(() => fixtureCleanup());
