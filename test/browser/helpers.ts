@@ -1,6 +1,7 @@
 /** Helpers for in-browser tests: the real relay is mounted on the test server at `/relay` (web-test-runner.config). */
 import { fixture, html } from '@open-wc/testing';
 import '../../src/index.js';
+import type { VideoChatWarningEvent } from '../../src/events.js';
 import type { VideoChatElement } from '../../src/video-chat.js';
 
 /** URL of the real relay mounted on the test server. */
@@ -155,5 +156,25 @@ export function watchRelaySockets(reroute: (url: string) => string = (url) => ur
       await waitFor(`${name} to be admitted`, () => el.peerId);
       return { el, socket: sockets[before] as WebSocket };
     },
+  };
+}
+
+/**
+ * Records every `vc-warning` of the page (they bubble to the document) during each test of the calling `describe`
+ * (its own mocha beforeEach/afterEach). `events` is the current test's list; `shown()` a readable dump for messages.
+ */
+export function recordWarnings(): { readonly events: readonly VideoChatWarningEvent[]; shown(): string } {
+  let events: VideoChatWarningEvent[] = [];
+  const record = (event: VideoChatWarningEvent): void => void events.push(event);
+  beforeEach(() => {
+    events = [];
+    document.addEventListener('vc-warning', record);
+  });
+  afterEach(() => document.removeEventListener('vc-warning', record));
+  return {
+    get events() {
+      return events;
+    },
+    shown: () => events.map((w) => `${w.code} ${w.peerId}: ${w.message}`).join('\n'),
   };
 }

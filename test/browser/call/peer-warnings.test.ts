@@ -4,10 +4,9 @@
  * however often it is repeated, and the call goes on: media keeps flowing, later valid messages are applied.
  */
 import { expect, fixtureCleanup } from '@open-wc/testing';
-import type { VideoChatWarningEvent } from '../../../src/events.js';
 import type { VideoChatElement } from '../../../src/video-chat.js';
 import { hostilePeer, type HostilePeer } from '../hostile-peer.js';
-import { inbound, joined, part, shadow, uniqueRoom, waitFor, waitForGrowth } from '../helpers.js';
+import { inbound, joined, part, shadow, uniqueRoom, waitFor, waitForGrowth, recordWarnings } from '../helpers.js';
 
 const REPEATS = 10;
 const tileOf = (victim: VideoChatElement, attacker: HostilePeer) =>
@@ -16,15 +15,8 @@ const tileOf = (victim: VideoChatElement, attacker: HostilePeer) =>
 describe('warnings about a hostile peer (vc-warning)', function () {
   this.timeout(60_000);
   let attacker: HostilePeer | undefined;
-  let warnings: VideoChatWarningEvent[] = [];
-  const record = (event: VideoChatWarningEvent) => warnings.push(event);
-  const shown = () => warnings.map((w) => `${w.code} ${w.peerId}: ${w.message}`).join('\n');
-  beforeEach(() => {
-    warnings = [];
-    document.addEventListener('vc-warning', record);
-  });
+  const warnings = recordWarnings();
   afterEach(() => {
-    document.removeEventListener('vc-warning', record);
     attacker?.close();
     attacker = undefined;
     fixtureCleanup();
@@ -53,10 +45,10 @@ describe('warnings about a hostile peer (vc-warning)', function () {
     );
 
     expect(
-      warnings.map((w) => [w.code, w.peerId]),
-      shown(),
+      warnings.events.map((w) => [w.code, w.peerId]),
+      warnings.shown(),
     ).to.deep.equal([['bad-signal', evil.id]]);
-    const [warning] = warnings;
+    const [warning] = warnings.events;
     expect(warning?.message).to.match(/description/);
     expect(warning?.bubbles && warning.composed, 'bubbles and composed').to.equal(true);
     await waitForGrowth('the attacker’s video, still', frames);
@@ -74,8 +66,8 @@ describe('warnings about a hostile peer (vc-warning)', function () {
     });
 
     expect(
-      warnings.map((w) => [w.code, w.peerId]),
-      shown(),
+      warnings.events.map((w) => [w.code, w.peerId]),
+      warnings.shown(),
     ).to.deep.equal([['bad-peer-message', evil.id]]);
     expect(victim.state).to.equal('in-call');
   });

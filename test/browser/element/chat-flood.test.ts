@@ -3,10 +3,9 @@
  * not timed: renders of the element, animation frames until a later change shows, and date formatting calls.
  */
 import { expect, fixtureCleanup } from '@open-wc/testing';
-import type { VideoChatWarningEvent } from '../../../src/events.js';
 import type { VideoChatElement } from '../../../src/video-chat.js';
 import { hostilePeer, type HostilePeer } from '../hostile-peer.js';
-import { joined, part, shadow, uniqueRoom, waitFor } from '../helpers.js';
+import { joined, part, shadow, uniqueRoom, waitFor, recordWarnings } from '../helpers.js';
 
 /** `PEER_RECEIVE_LIMIT` of protocol/data-channel.ts: 10 messages per second and type, burst 20 (a literal here, so that this
  * test also runs, and fails, against code without the limit). */
@@ -55,18 +54,11 @@ function countFrames(): { readonly count: number; stop(): void } {
 describe('chat flood from a hostile peer (chat panel open)', function () {
   this.timeout(120_000);
   let attacker: HostilePeer | undefined;
-  let warnings: VideoChatWarningEvent[] = [];
-  const record = (event: VideoChatWarningEvent) => warnings.push(event);
+  const warnings = recordWarnings();
   /** The flood reports about `attacker` (vc-warning bubbles to the document). */
   const floodReports = (attacker: HostilePeer) =>
-    warnings.filter((w) => w.code === 'peer-flood' && w.peerId === attacker.id && w.message === 'chat');
-  const shown = () => warnings.map((w) => `${w.code} ${w.peerId}: ${w.message}`).join('\n');
-  beforeEach(() => {
-    warnings = [];
-    document.addEventListener('vc-warning', record);
-  });
+    warnings.events.filter((w) => w.code === 'peer-flood' && w.peerId === attacker.id && w.message === 'chat');
   afterEach(() => {
-    document.removeEventListener('vc-warning', record);
     attacker?.close();
     attacker = undefined;
     fixtureCleanup();
@@ -96,7 +88,7 @@ describe('chat flood from a hostile peer (chat panel open)', function () {
     // The burst passes; far from all 300 do (the rest refills at 10/s while the flood is read).
     expect(accepted).to.be.at.least(PEER_RECEIVE_LIMIT.burst);
     expect(accepted).to.be.below(FLOOD / 2);
-    expect(floodReports(evil), shown()).to.have.length(1);
+    expect(floodReports(evil), warnings.shown()).to.have.length(1);
   });
 
   it('a sustained flood (100 messages per second for 1.5 s) is reported once, and the limit holds throughout', async () => {
@@ -113,7 +105,7 @@ describe('chat flood from a hostile peer (chat panel open)', function () {
     );
     // The burst, plus about one per 100 ms refilled while it lasted: far from the 150 sent.
     expect(victim.chatMessages.length).to.be.within(PEER_RECEIVE_LIMIT.burst, sent / 2);
-    expect(floodReports(evil), shown()).to.have.length(1);
+    expect(floodReports(evil), warnings.shown()).to.have.length(1);
   });
 
   it('a burst within the limit renders in full, coalesced; later renders do not format the log again', async () => {
@@ -126,8 +118,8 @@ describe('chat flood from a hostile peer (chat panel open)', function () {
     // One per message without coalescing; with it, one per animation frame the messages spread over.
     expect(renders.count, `renders for a burst of ${BURST} messages`).to.be.at.most(BURST / 2);
     expect(
-      warnings.filter((w) => w.peerId === evil.id),
-      shown(),
+      warnings.events.filter((w) => w.peerId === evil.id),
+      warnings.shown(),
     ).to.deep.equal([]);
 
     // A render for something else (a mute) formats no time again.

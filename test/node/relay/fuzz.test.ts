@@ -19,7 +19,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { WebSocket } from 'ws';
 import { MAX_MESSAGE_BYTES, parseClientMessage, parseServerMessage } from '../../../src/protocol/relay.js';
-import { startRelayProcess, TestClient, withTimeout, WAIT_MS, type RelayProcess } from './helpers.js';
+import { openWebSocket, startRelayProcess, TestClient, withTimeout, WAIT_MS, type RelayProcess } from './helpers.js';
 import { maskedFrame, rawHandshake } from './raw-ws.js';
 
 const MESSAGES = Number(process.env['FUZZ_MESSAGES'] ?? 100_000);
@@ -128,16 +128,7 @@ async function fuzzConnection(
   joined: boolean,
   stats: FuzzStats,
 ): Promise<void> {
-  const socket = new WebSocket(relay.wsUrl);
-  socket.on('error', () => {});
-  await withTimeout(
-    new Promise((resolve, reject) => {
-      socket.once('open', resolve);
-      socket.once('error', reject);
-    }),
-    WAIT_MS,
-    'connect',
-  );
+  const socket = await openWebSocket(relay.wsUrl);
   const replies: string[] = [];
   let notify: (() => void) | undefined;
   let closedWith: number | undefined;

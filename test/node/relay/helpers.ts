@@ -206,6 +206,21 @@ export interface RelayEnv {
   close(): Promise<void>;
 }
 
+/** Opens a raw ws client to `url` (an `error` listener first, so a failure rejects); rejects after {@link WAIT_MS}. */
+export async function openWebSocket(url: string): Promise<WebSocket> {
+  const socket = new WebSocket(url);
+  socket.on('error', () => {});
+  await withTimeout(
+    new Promise((resolve, reject) => {
+      socket.once('open', resolve);
+      socket.once('error', reject);
+    }),
+    WAIT_MS,
+    'connect',
+  );
+  return socket;
+}
+
 /** A relay environment for one test: started like {@link startRelayEnv}, closed after the test `t`. */
 export async function relayEnv(t: TestContext, options?: ServerOptions): Promise<RelayEnv> {
   const e = await startRelayEnv(options);

@@ -21,7 +21,7 @@ import fc from 'fast-check';
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { parseServerMessage, type ServerMessage } from '../../../src/protocol/relay.js';
-import { startRelayProcess, withTimeout, WAIT_MS } from './helpers.js';
+import { openWebSocket, startRelayProcess, withTimeout, WAIT_MS } from './helpers.js';
 
 const CLIENTS = 6;
 const ROOMS = 3;
@@ -87,16 +87,7 @@ class LogClient {
   }
 
   static async open(url: string): Promise<LogClient> {
-    const socket = new WebSocket(url);
-    socket.on('error', () => {});
-    await withTimeout(
-      new Promise((resolve, reject) => {
-        socket.once('open', resolve);
-        socket.once('error', reject);
-      }),
-      WAIT_MS,
-      'connect',
-    );
+    const socket = await openWebSocket(url);
     return new LogClient(socket);
   }
 
