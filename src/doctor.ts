@@ -1,0 +1,43 @@
+/**
+ * The embed doctor's chunk (`video-chat-doctor-<hash>.js` in the script-tag build): the probes (src/diagnose/) and the
+ * list the `debug` attribute draws (src/ui/diagnosis.ts), loaded together when `diagnose()` is called or `debug` set.
+ * At the element's level, since only the element may import both the UI and the layers below the call; everything
+ * the element would otherwise do for it is here, so that the script-tag file keeps two `import()` calls and no more.
+ * @module
+ */
+import type { TemplateResult } from 'lit';
+import type { EmbedDiagnosis } from './diagnosis.js';
+import { diagnose as run } from './diagnose/index.js';
+import { isIceServer } from './protocol/relay.js';
+import { renderDiagnosis } from './ui/diagnosis.js';
+import type { View } from './ui/view.js';
+import type { VideoChatElement } from './video-chat.js';
+
+export { styles } from './ui/diagnosis.js';
+
+/**
+ * Runs the checks with the element's configuration: `signal-url`, `room`, `name`, `token`, and `ice-servers` when it
+ * is a valid JSON array of RTCIceServer (else the relay's servers; the element reports the attribute itself).
+ */
+export function diagnose(el: VideoChatElement, options: { timeoutMs?: number }): Promise<EmbedDiagnosis> {
+  let iceServers: RTCIceServer[] | undefined;
+  try {
+    const value: unknown = el.iceServers ? JSON.parse(el.iceServers) : undefined;
+    if (Array.isArray(value) && value.every(isIceServer)) iceServers = value;
+  } catch {
+    // not JSON: the relay's servers
+  }
+  const { signalUrl, room, name, token } = el;
+  return run({ signalUrl, room, name, token, iceServers, ...options });
+}
+
+/**
+ * The `debug` attribute: hands `set` the list (first "Checking this page…", then the result, also logged with
+ * `console.info`), to draw inside the element.
+ */
+export async function show(el: VideoChatElement, set: (report: (v: View) => TemplateResult) => void): Promise<void> {
+  set((v) => renderDiagnosis(v, undefined));
+  const diagnosis = await diagnose(el, {});
+  console.info('video-chat: diagnosis', diagnosis);
+  set((v) => renderDiagnosis(v, diagnosis));
+}
