@@ -5,7 +5,7 @@
  * the element would otherwise do for it is here, so that the script-tag file keeps two `import()` calls and no more.
  * @module
  */
-import type { TemplateResult } from 'lit';
+import { nothing, type TemplateResult } from 'lit';
 import type { EmbedDiagnosis } from './diagnosis.js';
 import { diagnose as run } from './diagnose/index.js';
 import { isIceServer } from './protocol/relay.js';
@@ -17,27 +17,28 @@ export { styles } from './ui/diagnosis.js';
 
 /**
  * Runs the checks with the element's configuration: `signal-url`, `room`, `name`, `token`, and `ice-servers` when it
- * is a valid JSON array of RTCIceServer (else the relay's servers; the element reports the attribute itself).
+ * is a valid JSON array of RTCIceServer (else the relay's servers; the element reports the attribute itself). With
+ * `debug` set, hands `show` the list to draw inside the element (first "Checking this page…", then the result) and
+ * logs the result with `console.info`.
  */
-export function diagnose(el: VideoChatElement, options: { timeoutMs?: number }): Promise<EmbedDiagnosis> {
+export async function diagnose(
+  el: VideoChatElement,
+  options: { timeoutMs?: number },
+  show: (report: (v: View) => TemplateResult | typeof nothing) => void,
+): Promise<EmbedDiagnosis> {
   let iceServers: RTCIceServer[] | undefined;
   try {
     const value: unknown = el.iceServers ? JSON.parse(el.iceServers) : undefined;
     if (Array.isArray(value) && value.every(isIceServer)) iceServers = value;
   } catch {
-    // not JSON: the relay's servers
+    // not JSON: the relay's servers are checked
   }
+  // Drawn while `debug` is set (the attribute may go away later: the list with it).
+  const draw = (diagnosis?: EmbedDiagnosis) => el.debug && show((v) => (el.debug ? renderDiagnosis(v, diagnosis) : nothing));
+  draw();
   const { signalUrl, room, name, token } = el;
-  return run({ signalUrl, room, name, token, iceServers, ...options });
-}
-
-/**
- * The `debug` attribute: hands `set` the list (first "Checking this page…", then the result, also logged with
- * `console.info`), to draw inside the element.
- */
-export async function show(el: VideoChatElement, set: (report: (v: View) => TemplateResult) => void): Promise<void> {
-  set((v) => renderDiagnosis(v, undefined));
-  const diagnosis = await diagnose(el, {});
-  console.info('video-chat: diagnosis', diagnosis);
-  set((v) => renderDiagnosis(v, diagnosis));
+  const diagnosis = await run({ signalUrl, room, name, token, iceServers, ...options });
+  if (el.debug) console.info('video-chat: diagnosis', diagnosis);
+  draw(diagnosis);
+  return diagnosis;
 }

@@ -225,7 +225,7 @@ export class VideoChatElement extends LitElement {
   #chatSeen = 0;
   #announcement = '';
   /** The embed doctor's list (attribute `debug`), once its chunk arrived. */
-  #report: ((v: View) => TemplateResult) | undefined;
+  #report: ((v: View) => TemplateResult | typeof nothing) | undefined;
   #actions: ViewActions = {
     join: () => this.#enter(),
     leave: () => this.leave(),
@@ -402,7 +402,13 @@ export class VideoChatElement extends LitElement {
    * @returns never rejects; `ok` is false when a check failed (shapes in src/diagnosis.ts).
    */
   diagnose(options: { timeoutMs?: number } = {}): Promise<EmbedDiagnosis> {
-    return import('./doctor.js').then((d) => d.diagnose(this, options));
+    return import('./doctor.js').then((d) =>
+      d.diagnose(this, options, (report) => {
+        this.#adoptStyles(d.styles);
+        this.#report = report;
+        this.requestUpdate();
+      }),
+    );
   }
 
   /** Leaves the room; stops the camera and microphone and closes every connection. */
@@ -522,15 +528,7 @@ export class VideoChatElement extends LitElement {
       else if (this.#joinedKey) this.leave();
     }
     if (this.#chatOpen) this.#chatSeen = this.#call.chat.length; // what is shown counts as read
-    if (changed.has('debug') && this.debug) {
-      void import('./doctor.js').then((d) =>
-        d.show(this, (report) => {
-          this.#adoptStyles(d.styles);
-          this.#report = report;
-          this.requestUpdate();
-        }),
-      );
-    }
+    if (changed.has('debug') && this.debug) void this.diagnose();
     this.#syncStates();
   }
 
@@ -542,7 +540,7 @@ export class VideoChatElement extends LitElement {
       <div part="call" class="call">
         <p part="status" class="status">${statusText(view)}</p>
         <div class="visually-hidden" role="status" aria-live="polite">${this.#announcement}</div>
-        ${renderError(view)} ${this.debug ? this.#report?.(view) : nothing}
+        ${renderError(view)} ${this.#report?.(view)}
         ${inCall ? renderStage(view) : nothing}
         ${inCall && state !== 'error' ? this.#chatUi?.renderChat(view) : nothing}
         ${this.#preview ? this.#deviceUi?.renderPrejoin(view) : renderControls(view, inCall)}

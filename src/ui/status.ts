@@ -34,20 +34,18 @@ export function retryFor(state: CallState, code: VideoChatErrorCode): Retry {
 /** The status line's text for the call's state; empty in `error`, where the banner says what happened. */
 export function statusText(v: Pick<View, 't' | 'call' | 'configured' | 'room'>): string {
   const { t, call } = v;
-  switch (call.state) {
-    case 'idle':
-      return v.configured ? t.statusIdle : t.statusNoConfig;
-    case 'connecting':
-      return t.statusConnecting;
-    case 'waiting':
-      return t.statusWaiting(v.room);
-    case 'in-call':
-      return t.statusInCall(call.peers.length);
-    case 'reconnecting':
-      return t.statusReconnecting;
-    case 'error':
-      return '';
-  }
+  const state = call.state;
+  return state === 'idle'
+    ? v.configured
+      ? t.statusIdle
+      : t.statusNoConfig
+    : state === 'waiting'
+      ? t.statusWaiting(v.room)
+      : state === 'in-call'
+        ? t.statusInCall(call.peers.length)
+        : state === 'error'
+          ? ''
+          : t[state === 'connecting' ? 'statusConnecting' : 'statusReconnecting'];
 }
 
 /** The error banner, while there is an error to show (not when idle, unless on the pre-join screen). */
