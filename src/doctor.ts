@@ -34,7 +34,8 @@ export async function diagnose(
     // not JSON: the relay's servers are checked
   }
   // Drawn while `debug` is set (the attribute may go away later: the list with it).
-  const draw = (diagnosis?: EmbedDiagnosis) => el.debug && show((v) => (el.debug ? renderDiagnosis(v, diagnosis) : nothing));
+  const draw = (diagnosis?: EmbedDiagnosis) =>
+    el.debug && show((v) => (el.debug ? renderDiagnosis(v, diagnosis) : nothing));
   draw();
   const { signalUrl, room, name, token } = el;
   const diagnosis = await run({ signalUrl, room, name, token, iceServers, ...options });

@@ -305,13 +305,10 @@ export class VideoChatElement extends LitElement {
     this.addEventListener('vc-error', ({ error }) => this.#announce(t().errors[error.code] ?? error.message));
     this.addEventListener('vc-peer-joined', ({ peer }) => this.#announce(t().peerJoined(peer.name || t().guest)));
     this.addEventListener('vc-peer-left', ({ peer }) => this.#announce(t().peerLeft(peer.name || t().guest)));
-    // `debug`: the console gets what went wrong. A vc-warning is a VideoChatWarningEvent (a non-fatal negotiation
-    // failure: `code`, `peerId`, `message`, `cause`); its fields are read from the plain Event, whatever its class.
-    const log = (
-      event: Event & { error?: unknown; code?: unknown; peerId?: unknown; message?: unknown; cause?: unknown },
-    ) => {
-      const { error, code, peerId, message, cause } = event;
-      if (this.debug) console.warn(`video-chat: ${event.type}`, error ?? { code, peerId, message, cause });
+    // `debug`: the console gets what went wrong: a vc-error's VideoChatError, or the vc-warning itself (a
+    // VideoChatWarningEvent: a non-fatal negotiation failure with its `code`, `peerId`, `message` and `cause`).
+    const log = (event: Event & { error?: unknown }) => {
+      if (this.debug) console.warn(`video-chat: ${event.type}`, event.error ?? event);
     };
     this.addEventListener('vc-warning', log);
     this.addEventListener('vc-error', log);

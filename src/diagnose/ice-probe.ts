@@ -16,7 +16,7 @@ export async function probeIce(
   servers: readonly RTCIceServer[],
   timeoutMs: number,
 ): Promise<[DiagnosisCheck, DiagnosisCheck]> {
-  const urls = servers.flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls]) as string[]);
+  const urls = servers.flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls]));
   const hasTurn = urls.some((u) => /^turns?:/i.test(u));
   const noTurn = check('turn', 'unknown', 'no TURN server is configured', 'not-configured');
   if (!urls.length) return [check('udp', 'unknown', 'no STUN or TURN server is configured', 'not-configured'), noTurn];
@@ -48,10 +48,7 @@ export async function probeIce(
           if (type === 'host' && isPublic(candidate.address ?? '')) publicHost = candidate.address ?? '';
           if (enough()) resolve();
         };
-        pc.onicecandidateerror = (event) => {
-          const e = event as RTCPeerConnectionIceErrorEvent;
-          errors.push(`${e.url} ${e.errorCode} ${e.errorText}`.trim());
-        };
+        pc.onicecandidateerror = (e) => errors.push(`${e.url} ${e.errorCode} ${e.errorText}`.trim());
         pc.createDataChannel('doctor');
         pc.createOffer()
           .then((offer) => pc.setLocalDescription(offer))

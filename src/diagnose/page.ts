@@ -58,7 +58,7 @@ export async function devices(timeoutMs: number): Promise<[DiagnosisCheck, Diagn
     const count = listed.filter((d) => d.kind === kind).length;
     if (count === 0) return check(name, 'fail', `enumerateDevices() lists no ${kind}`, none);
     const state = await navigator.permissions
-      ?.query({ name: name as PermissionName })
+      ?.query({ name: name })
       .then((status) => status.state)
       .catch(() => undefined); // a browser that does not know the name
     return state === 'denied'

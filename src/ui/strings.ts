@@ -85,10 +85,10 @@ export interface VideoChatStrings {
   /** Readable error texts by {@link VideoChatErrorCode}; a missing entry shows the error's own (English) message. */
   errors: Partial<Record<VideoChatErrorCode, string>>;
   /**
-   * The embed doctor's text (attribute `debug`). English is in the doctor's own chunk (src/ui/diagnosis.ts), so the
-   * script-tag file carries none of it; a locale or a page's override replaces it.
+   * The embed doctor's text (attribute `debug`), merged over English. English is in the doctor's own chunk
+   * (src/ui/diagnosis.ts), so the script-tag file carries none of it (and `en` has no entry).
    */
-  diagnosis: Partial<DiagnosisStrings>;
+  diagnosis?: Partial<DiagnosisStrings>;
 }
 
 /** English (the default). */
@@ -146,7 +146,6 @@ export const en: VideoChatStrings = {
   messagePlaceholder: 'Message everyone',
   send: 'Send',
   errors: {},
-  diagnosis: {},
 };
 
 /** Built-in locales by primary language subtag (BCP 47); the others below are added once loaded. */
