@@ -3,7 +3,10 @@
  * offer and gathers candidates against the STUN/TURN servers (W3C WebRTC §4.8, RFC 8445). No remote peer, no media:
  * nothing leaves the browser but STUN binding requests and TURN allocations.
  * - `udp`: a server-reflexive (`srflx`) or `relay` candidate means UDP reaches the servers; a host candidate with a
- *   public address needs none. Gathering that ends without one: `udp-blocked`.
+ *   public address needs none. Without one, once gathering ended or the time limit passed with host candidates
+ *   gathered: `udp-blocked`. A STUN answer takes one round trip (RFC 8489), but a server that never answers does not
+ *   end the gathering (Chromium retries, with no `icecandidateerror`), so the limit is the verdict. Without even a host
+ *   candidate in time: `unknown` (`timeout`).
  * - `turn` (only with a `turn:`/`turns:` server): a `relay` candidate; else `turn-refused` when the server answered 401
  *   (`icecandidateerror`, RFC 8656 §10.2: the credentials), `turn-unreachable` otherwise.
  * @module
@@ -60,13 +63,15 @@ export async function probeIce(
     () => undefined,
   );
   const seen = `candidates ${[...types].join(', ') || 'none'}${errors.length ? `; errors: ${errors.join('; ')}` : ''}`;
-  const ended = done ? 'gathering ended' : `gathering did not end within ${timeoutMs} ms`;
+  const ended = done ? 'gathering ended' : `in ${timeoutMs} ms`;
+  // The verdict is possible once gathering ended, or when it works (host candidates) and the servers stayed silent.
+  const decided = done || errors.length > 0 || types.has('host');
   const udp =
     types.has('srflx') || types.has('relay')
       ? check('udp', 'pass', seen)
       : publicHost
         ? check('udp', 'pass', `a host candidate has the public address ${publicHost}`)
-        : done || errors.length
+        : decided
           ? check('udp', 'fail', `${ended} without srflx or relay candidate: ${seen}`, 'udp-blocked')
           : check('udp', 'unknown', `${ended}: ${seen}`, 'timeout');
   const turn = !hasTurn
@@ -75,7 +80,7 @@ export async function probeIce(
       ? check('turn', 'pass', seen)
       : errors.some((e) => / 401( |$)/.test(e))
         ? check('turn', 'fail', `the TURN server refused the credentials: ${seen}`, 'turn-refused')
-        : done || errors.length
+        : decided
           ? check('turn', 'fail', `${ended} without relay candidate: ${seen}`, 'turn-unreachable')
           : check('turn', 'unknown', `${ended}: ${seen}`, 'timeout');
   return [udp, turn];

@@ -8,12 +8,13 @@ import { check, within } from './check.js';
 
 /** W3C Secure Contexts: browsers offer no camera or microphone on a page that is not one. */
 export function secureContext(): DiagnosisCheck {
+  const page = location.origin === 'null' ? location.href : location.origin; // about:srcdoc, sandboxed frames
   return globalThis.isSecureContext
-    ? check('secure-context', 'pass', `${location.protocol}//${location.host} is a secure context`)
+    ? check('secure-context', 'pass', `${page} is a secure context`)
     : check(
         'secure-context',
         'fail',
-        `${location.origin} is not a secure context (needs https: or localhost)`,
+        `${page} is not a secure context (needs https: or localhost)`,
         'insecure-context',
       );
 }

@@ -57,12 +57,19 @@ export function probeRelay(
         try {
           socket = new WebSocket(url);
         } catch (error) {
-          // Some browsers refuse a CSP-blocked WebSocket in the constructor (SecurityError); a bad URL is a SyntaxError.
-          const name = error instanceof Error ? error.name : '';
-          finish(
-            name === 'SecurityError'
-              ? fail(`new WebSocket() refused ${url}: ${String(error)}`, 'csp-connect-src')
-              : fail(`signal-url ${url} is not a WebSocket URL: ${String(error)}`, 'relay-unreachable'),
+          // A malformed URL is a SyntaxError. Anything else the constructor throws for a ws: URL is the page refusing
+          // it: mixed content (ws: from an https: page), or its CSP (Firefox throws NS_ERROR_CONTENT_BLOCKED, and the
+          // violation event follows).
+          const name = error instanceof Error || error instanceof DOMException ? error.name : '';
+          if (name === 'SyntaxError' || !/^wss?:/i.test(url)) {
+            return finish(fail(`signal-url ${url} is not a WebSocket URL: ${String(error)}`, 'relay-unreachable'));
+          }
+          if (location.protocol === 'https:' && /^ws:/i.test(url)) {
+            return finish(fail(`an https: page cannot open ${url} (mixed content): use wss://`, 'relay-unreachable'));
+          }
+          setTimeout(
+            () => blocked || finish(fail(`new WebSocket() refused ${url}: ${String(error)}`, 'csp-connect-src')),
+            VIOLATION_GRACE_MS,
           );
           return;
         }
@@ -84,13 +91,7 @@ export function probeRelay(
             }),
           );
         socket.onmessage = ({ data }) => {
-          let raw: unknown;
-          try {
-            raw = JSON.parse(String(data));
-          } catch {
-            raw = data;
-          }
-          const parsed = parseServerMessage(raw);
+          const parsed = parseServerMessage(data);
           if (!parsed.ok)
             return finish(fail(`the relay sent what this widget cannot read: ${parsed.error.message}`, 'relay-error'));
           const message = parsed.value;
