@@ -52,6 +52,9 @@ export const en: DiagnosisStrings = {
 export const styles = [
   staticCss`
     .diagnosis {
+      flex: none;
+      max-height: 45%;
+      overflow: auto;
       padding: 8px 12px;
       border: 1px dashed var(--video-chat-muted-foreground, #98a2b3);
       border-radius: var(--video-chat-radius, 12px);
@@ -86,7 +89,8 @@ export const styles = [
 /** The list for `diagnosis`, or "Checking this page…" while it is undefined. */
 export function renderDiagnosis(v: View, diagnosis: EmbedDiagnosis | undefined): TemplateResult {
   const t = { ...en, ...v.t.diagnosis };
-  return html`<section part="diagnosis" class="diagnosis" aria-label=${t.title}>
+  // Focusable: it scrolls in a small box (keyboard users reach its end too).
+  return html`<section part="diagnosis" class="diagnosis" tabindex="0" aria-label=${t.title}>
     <h2>${t.title}</h2>
     ${
       diagnosis

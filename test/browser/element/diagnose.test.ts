@@ -84,13 +84,20 @@ describe('diagnose()', () => {
     expect([relay.result, relay.code], said(relay)).to.deep.equal(['fail', 'unauthorized']);
   });
 
-  it('a STUN server that does not answer: udp-blocked', async () => {
+  it('STUN and TURN servers that do not answer: udp-blocked, turn-unreachable', async () => {
+    // A closed UDP port on loopback: no answer, as behind a firewall that drops UDP.
+    const servers = [
+      { urls: 'stun:127.0.0.1:19302' },
+      { urls: 'turn:127.0.0.1:19302?transport=udp', username: 'u', credential: 'c' },
+    ];
     const el = await fixture<VideoChatElement>(
-      html`<video-chat signal-url=${relayUrl()} ice-servers='[{"urls":"stun:127.0.0.1:19302"}]'></video-chat>`,
+      html`<video-chat signal-url=${relayUrl()} ice-servers=${JSON.stringify(servers)}></video-chat>`,
     );
     const diagnosis = await el.diagnose();
-    const udp = get(diagnosis, 'udp');
+    const [udp, turn] = [get(diagnosis, 'udp'), get(diagnosis, 'turn')];
     expect([udp.result, udp.code], said(udp)).to.deep.equal(['fail', 'udp-blocked']);
+    expect([turn.result, turn.code], said(turn)).to.deep.equal(['fail', 'turn-unreachable']);
+    expect(diagnosis.ok).to.equal(false);
   });
 
   it('a page whose CSP connect-src blocks the relay: csp-connect-src', async () => {
@@ -121,6 +128,7 @@ describe('diagnose()', () => {
     const list = part(el, 'diagnosis') as HTMLElement;
     expect(list.querySelector('[data-check="relay"]')?.getAttribute('data-result')).to.equal('fail');
     expect(list.textContent).to.contain('Prüfen Sie signal-url');
+    await expect(el).to.be.accessible();
     el.debug = false;
     await el.updateComplete;
     expect(part(el, 'diagnosis')).to.equal(null);
