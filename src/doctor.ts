@@ -8,7 +8,6 @@
 import { nothing, type TemplateResult } from 'lit';
 import type { EmbedDiagnosis } from './diagnosis.js';
 import { diagnose as run } from './diagnose/index.js';
-import { isIceServer } from './protocol/relay.js';
 import { renderDiagnosis } from './ui/diagnosis.js';
 import type { View } from './ui/view.js';
 import type { VideoChatElement } from './video-chat.js';
@@ -16,29 +15,22 @@ import type { VideoChatElement } from './video-chat.js';
 export { styles } from './ui/diagnosis.js';
 
 /**
- * Runs the checks with the element's configuration: `signal-url`, `room`, `name`, `token`, and `ice-servers` when it
- * is a valid JSON array of RTCIceServer (else the relay's servers; the element reports the attribute itself). With
+ * Runs the checks with the element's configuration: `signal-url`, `room`, `name`, `token`, and the `ice-servers` the
+ * element parsed (`options.iceServers`; undefined: the relay's servers are checked). With
  * `debug` set, hands `show` the list to draw inside the element (first "Checking this page…", then the result) and
  * logs the result with `console.info`.
  */
 export async function diagnose(
   el: VideoChatElement,
-  options: { timeoutMs?: number },
+  options: { iceServers?: RTCIceServer[]; timeoutMs?: number },
   show: (report: (v: View) => TemplateResult | typeof nothing) => void,
 ): Promise<EmbedDiagnosis> {
-  let iceServers: RTCIceServer[] | undefined;
-  try {
-    const value: unknown = el.iceServers ? JSON.parse(el.iceServers) : undefined;
-    if (Array.isArray(value) && value.every(isIceServer)) iceServers = value;
-  } catch {
-    // not JSON: the relay's servers are checked
-  }
   // Drawn while `debug` is set (the attribute may go away later: the list with it).
   const draw = (diagnosis?: EmbedDiagnosis) =>
     el.debug && show((v) => (el.debug ? renderDiagnosis(v, diagnosis) : nothing));
   draw();
   const { signalUrl, room, name, token } = el;
-  const diagnosis = await run({ signalUrl, room, name, token, iceServers, ...options });
+  const diagnosis = await run({ signalUrl, room, name, token, ...options });
   if (el.debug) console.info('video-chat: diagnosis', diagnosis);
   draw(diagnosis);
   return diagnosis;

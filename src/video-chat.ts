@@ -395,12 +395,14 @@ export class VideoChatElement extends LitElement {
    * `fail`, `unknown`) and a code whose fix the README's "Troubleshooting an embed" gives. Loads its own chunk
    * (`video-chat-doctor-<hash>.js`); asks for no camera; opens one probe WebSocket (joining and leaving at once a room of
    * its own, or with a `token` this room) and one RTCPeerConnection that only gathers candidates.
+   * An `ice-servers` that is not a JSON array of RTCIceServer fires `vc-error` `bad-config` (as joining would), and the
+   * relay's servers are checked instead.
    * @param options.timeoutMs each check's time limit in ms (default 5000): past it the check is `unknown`, `timeout`.
    * @returns never rejects; `ok` is false when a check failed (shapes in src/diagnosis.ts).
    */
   diagnose(options: { timeoutMs?: number } = {}): Promise<EmbedDiagnosis> {
     return import('./doctor.js').then((d) =>
-      d.diagnose(this, options, (report) => {
+      d.diagnose(this, { iceServers: this.#parseIceServers() ?? undefined, ...options }, (report) => {
         this.#adoptStyles(d.styles);
         this.#report = report;
         this.requestUpdate();
