@@ -92,6 +92,14 @@ export default defineConfig([
     }),
   },
   {
+    // The embed doctor's probes: Web APIs only (WebSocket, RTCPeerConnection, enumerateDevices), like the layers above.
+    files: ['src/diagnose/**/*.ts'],
+    rules: forbid(NODE, {
+      regex: `${up('(?:call|ui|signaling|negotiation|media)/')}|${up('(?:video-chat|events|index|doctor)(?:\\.styles)?\\.js$')}|^lit`,
+      message: 'src/diagnose/ probes with Web APIs: no call/, ui/, other layers, events, element or Lit.',
+    }),
+  },
+  {
     files: ['src/call/**/*.ts'],
     rules: forbid(NODE, {
       regex: `${up('ui/')}|${up('(?:video-chat|index)(?:\\.styles)?\\.js$')}|^lit`,

@@ -47,3 +47,6 @@ export interface ConnectionQuality {
   /** Media received from the peer in kbps (`inbound-rtp` `bytesReceived` deltas, all kinds); null when it sends none. */
   kbps: number | null;
 }
+
+/** The embed doctor's result (`diagnose()`): `EmbedDiagnosis`, `DiagnosisCheck`, `DiagnosisCode`, … (src/diagnosis.ts). */
+export type * from './diagnosis.js';

@@ -17,6 +17,7 @@ import { CallController } from './call/call-controller.js';
 import { VideoChatError } from './errors.js';
 import { VideoChatErrorEvent } from './events.js';
 import type { CallState, ChatEntry, ConnectionQuality } from './types.js';
+import type { EmbedDiagnosis } from './diagnosis.js';
 import { isIceServer, type PeerInfo } from './protocol/relay.js';
 import { renderControls } from './ui/controls.js';
 import { LocaleController } from './ui/locale-controller.js';
@@ -58,8 +59,9 @@ import { styles } from './video-chat.styles.js';
  *   `lang` or its closest ancestor's; changing either re-renders. Non-English locales are loaded on first use
  *   (`video-chat-de.js` next to `video-chat.js`); English is shown until they arrive. The `strings` property overrides
  *   any entry.
- * @attr {boolean} debug - Log to the console (`console.warn`, prefixed `video-chat:`) every `vc-warning` and `vc-error`
- *   this element fires, for development.
+ * @attr {boolean} debug - For development: log to the console (`console.warn`, prefixed `video-chat:`) every
+ *   `vc-warning` and `vc-error` this element fires, and show the embed doctor's result ({@link diagnose}) inside the
+ *   element: each check with OK, Problem or Unknown and the fix.
  *
  * @fires {JoinedEvent} vc-joined - The relay admitted this visitor (`room`, `peerId`).
  * @fires {LeftEvent} vc-left - This visitor left the room (`room`).
@@ -135,6 +137,7 @@ import { styles } from './video-chat.styles.js';
  * @csspart join-button - "Join call", before the call.
  * @csspart stop-share-button - "Stop sharing" in the sharing banner.
  * @csspart sound-button - The "click to enable sound" button shown when the browser blocks autoplay with sound.
+ * @csspart diagnosis - The embed doctor's list, shown with the `debug` attribute.
  *
  * @cssprop --video-chat-background - Background of the element. Default `#111418`.
  * @cssprop --video-chat-foreground - Text colour. Default `#f2f4f7`.
@@ -221,6 +224,8 @@ export class VideoChatElement extends LitElement {
   /** How many chat entries the visitor has seen (the chat was open when they arrived). */
   #chatSeen = 0;
   #announcement = '';
+  /** The embed doctor's list (attribute `debug`), once its chunk arrived. */
+  #report: ((v: View) => TemplateResult | typeof nothing) | undefined;
   #actions: ViewActions = {
     join: () => this.#enter(),
     leave: () => this.leave(),
@@ -300,13 +305,10 @@ export class VideoChatElement extends LitElement {
     this.addEventListener('vc-error', ({ error }) => this.#announce(t().errors[error.code] ?? error.message));
     this.addEventListener('vc-peer-joined', ({ peer }) => this.#announce(t().peerJoined(peer.name || t().guest)));
     this.addEventListener('vc-peer-left', ({ peer }) => this.#announce(t().peerLeft(peer.name || t().guest)));
-    // `debug`: the console gets what went wrong. A vc-warning is a VideoChatWarningEvent (a non-fatal negotiation
-    // failure: `code`, `peerId`, `message`, `cause`); its fields are read from the plain Event, whatever its class.
-    const log = (
-      event: Event & { error?: unknown; code?: unknown; peerId?: unknown; message?: unknown; cause?: unknown },
-    ) => {
-      const { error, code, peerId, message, cause } = event;
-      if (this.debug) console.warn(`video-chat: ${event.type}`, error ?? { code, peerId, message, cause });
+    // `debug`: the console gets what went wrong: a vc-error's VideoChatError, or the vc-warning itself (a
+    // VideoChatWarningEvent: a non-fatal negotiation failure with its `code`, `peerId`, `message` and `cause`).
+    const log = (event: Event & { error?: unknown }) => {
+      if (this.debug) console.warn(`video-chat: ${event.type}`, event.error ?? event);
     };
     this.addEventListener('vc-warning', log);
     this.addEventListener('vc-error', log);
@@ -385,6 +387,27 @@ export class VideoChatElement extends LitElement {
       iceTransportPolicy: this.iceTransportPolicy === 'relay' ? 'relay' : 'all',
       maxPeers: this.maxPeers,
     });
+  }
+
+  /**
+   * The embed doctor: what blocks a call on this page, check by check (secure context, Permissions-Policy, the relay
+   * and its CSP `connect-src`, origin and token checks, camera, microphone, UDP, TURN), each with a result (`pass`,
+   * `fail`, `unknown`) and a code whose fix the README's "Troubleshooting an embed" gives. Loads its own chunk
+   * (`video-chat-doctor-<hash>.js`); asks for no camera; opens one probe WebSocket (joining and leaving at once a room of
+   * its own, or with a `token` this room) and one RTCPeerConnection that only gathers candidates.
+   * An `ice-servers` that is not a JSON array of RTCIceServer fires `vc-error` `bad-config` (as joining would), and the
+   * relay's servers are checked instead.
+   * @param options.timeoutMs each check's time limit in ms (default 5000): past it the check is `unknown`, `timeout`.
+   * @returns never rejects; `ok` is false when a check failed (shapes in src/diagnosis.ts).
+   */
+  diagnose(options: { timeoutMs?: number } = {}): Promise<EmbedDiagnosis> {
+    return import('./doctor.js').then((d) =>
+      d.diagnose(this, { iceServers: this.#parseIceServers() ?? undefined, ...options }, (report) => {
+        this.#adoptStyles(d.styles);
+        this.#report = report;
+        this.requestUpdate();
+      }),
+    );
   }
 
   /** Leaves the room; stops the camera and microphone and closes every connection. */
@@ -504,6 +527,7 @@ export class VideoChatElement extends LitElement {
       else if (this.#joinedKey) this.leave();
     }
     if (this.#chatOpen) this.#chatSeen = this.#call.chat.length; // what is shown counts as read
+    if (changed.has('debug') && this.debug) void this.diagnose();
     this.#syncStates();
   }
 
@@ -515,7 +539,7 @@ export class VideoChatElement extends LitElement {
       <div part="call" class="call">
         <p part="status" class="status">${statusText(view)}</p>
         <div class="visually-hidden" role="status" aria-live="polite">${this.#announcement}</div>
-        ${renderError(view)}
+        ${renderError(view)} ${this.#report?.(view)}
         ${inCall ? renderStage(view) : nothing}
         ${inCall && state !== 'error' ? this.#chatUi?.renderChat(view) : nothing}
         ${this.#preview ? this.#deviceUi?.renderPrejoin(view) : renderControls(view, inCall)}

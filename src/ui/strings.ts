@@ -6,6 +6,19 @@
  */
 import type { ConnectionQuality } from '../types.js';
 import type { VideoChatErrorCode } from '../errors.js';
+import type { DiagnosisCheckName, DiagnosisCode, DiagnosisResult } from '../diagnosis.js';
+
+/** The embed doctor's list (attribute `debug`): its title, each check's name and result, and the fix for each code. */
+export interface DiagnosisStrings {
+  /** Heading of the list. */
+  title: string;
+  /** Shown while the checks run. */
+  running: string;
+  checks: Record<DiagnosisCheckName, string>;
+  results: Record<DiagnosisResult, string>;
+  /** What a site owner can do, by {@link DiagnosisCode}. */
+  fixes: Record<DiagnosisCode, string>;
+}
 
 /** The user-visible strings of `<video-chat>`. Functions receive the variable parts (names, counts). */
 export interface VideoChatStrings {
@@ -15,7 +28,6 @@ export interface VideoChatStrings {
   statusWaiting: (room: string) => string;
   statusInCall: (others: number) => string;
   statusReconnecting: string;
-  statusError: string;
   you: string;
   /** Label of the local tile when a name is set. */
   youNamed: (name: string) => string;
@@ -72,6 +84,11 @@ export interface VideoChatStrings {
   send: string;
   /** Readable error texts by {@link VideoChatErrorCode}; a missing entry shows the error's own (English) message. */
   errors: Partial<Record<VideoChatErrorCode, string>>;
+  /**
+   * The embed doctor's text (attribute `debug`), merged over English. English is in the doctor's own chunk
+   * (src/ui/diagnosis.ts), so the script-tag file carries none of it (and `en` has no entry).
+   */
+  diagnosis?: Partial<DiagnosisStrings>;
 }
 
 /** English (the default). */
@@ -82,7 +99,6 @@ export const en: VideoChatStrings = {
   statusWaiting: (room) => `Waiting for others to join “${room}”…`,
   statusInCall: (n) => `In call with ${n} ${n === 1 ? 'other person' : 'other people'}.`,
   statusReconnecting: 'Connection to the server lost. Reconnecting…',
-  statusError: 'The call could not continue.',
   you: 'You',
   youNamed: (name) => `${name} (you)`,
   guest: 'Guest',

@@ -4,13 +4,13 @@
  * @module
  */
 import { html, nothing, type SVGTemplateResult, type TemplateResult } from 'lit';
-import { live } from 'lit/directives/live.js';
+import { srcObject } from './src-object.js';
 import type { RemotePeer } from '../call/types.js';
 import { icons } from './icons.js';
 import type { View } from './view.js';
 
-// Videos bind `.srcObject` through live(): Lit commits object values on every render, and assigning srcObject (even
-// the same stream) restarts the element's load algorithm; live() compares with the element's current value instead.
+// Videos bind `.srcObject` through srcObject() (src-object.ts): Lit commits object values on every render, and assigning
+// srcObject (even the same stream) restarts the element's load algorithm; srcObject() compares with the current value.
 
 /** The spotlight (when a peer shares a screen), the "you are sharing" banner and the grid of tiles. */
 export function renderStage(v: View): TemplateResult {
@@ -36,7 +36,7 @@ export function renderLocalTile(v: View): TemplateResult {
   return html`<figure part="tile local-tile${speaking}" class="tile local${speaking}">
     ${
       media.stream && media.cameraEnabled
-        ? html`<video part="video local-video" .srcObject=${live(media.stream)} .muted=${true} autoplay playsinline></video>`
+        ? html`<video part="video local-video" .srcObject=${srcObject(media.stream)} .muted=${true} autoplay playsinline></video>`
         : html`<div class="placeholder" aria-hidden="true">${initials(v.name || v.t.you)}</div>`
     }
     <figcaption part="name" class="name">${v.name ? isolate(v.t.youNamed, v.name) : v.t.you}</figcaption>
@@ -46,7 +46,7 @@ export function renderLocalTile(v: View): TemplateResult {
 function renderSpotlight(v: View, peer: RemotePeer): TemplateResult {
   const label = v.t.screenOf(peer.name || v.t.guest);
   return html`<figure part="spotlight" class="spotlight" data-peer-id=${peer.id}>
-    <video part="video screen-video" data-peer-id=${peer.id} .srcObject=${live(peer.screen)} .muted=${true} autoplay playsinline
+    <video part="video screen-video" data-peer-id=${peer.id} .srcObject=${srcObject(peer.screen)} .muted=${true} autoplay playsinline
       aria-label=${label}></video>
     <figcaption part="name" class="name">${isolate(v.t.screenOf, peer.name || v.t.guest)}</figcaption>
   </figure>`;
@@ -63,7 +63,7 @@ function renderRemoteTile(v: View, peer: RemotePeer): TemplateResult {
   const pinned = v.pinned === peer.id;
   const extra = `${v.call.stats.speaker === peer.id ? ' active-speaker' : ''}${pinned ? ' pinned' : ''}`;
   return html`<figure part="tile remote-tile${extra}" class="tile${extra}" data-peer-id=${peer.id}>
-    <video part="video remote-video" data-peer-id=${peer.id} .srcObject=${live(peer.stream)} autoplay playsinline
+    <video part="video remote-video" data-peer-id=${peer.id} .srcObject=${srcObject(peer.stream)} autoplay playsinline
       aria-label=${t.videoOf(label)}></video>
     ${
       hasVideo && peer.camera !== false

@@ -5,7 +5,7 @@
  * @module
  */
 import type { VideoChatErrorCode } from '../../errors.js';
-import type { VideoChatStrings } from '../strings.js';
+import type { DiagnosisStrings, VideoChatStrings } from '../strings.js';
 
 const level = { good: 'gut', fair: 'mittel', poor: 'schlecht' } as const;
 
@@ -16,7 +16,6 @@ const de: VideoChatStrings = {
   statusWaiting: (room) => `Warten auf weitere Teilnehmende in „${room}“…`,
   statusInCall: (n) => `Im Gespräch mit ${n} ${n === 1 ? 'weiteren Person' : 'weiteren Personen'}.`,
   statusReconnecting: 'Verbindung zum Server verloren. Neuer Versuch…',
-  statusError: 'Das Gespräch konnte nicht fortgesetzt werden.',
   you: 'Sie',
   youNamed: (name) => `${name} (Sie)`,
   guest: 'Gast',
@@ -85,6 +84,48 @@ const de: VideoChatStrings = {
     'bad-config': 'Dieser Videochat ist falsch eingerichtet.',
     'peer-unreachable': 'Zu einer Person im Gespräch konnte keine Verbindung hergestellt werden.',
   } satisfies Record<VideoChatErrorCode, string>, // every code: the English messages are not in the table
+  diagnosis: {
+    title: 'Einbettungsprüfung (debug)',
+    running: 'Diese Seite wird geprüft…',
+    checks: {
+      'secure-context': 'Sicherer Kontext (HTTPS)',
+      'permissions-policy': 'Permissions-Policy',
+      relay: 'Videochat-Server',
+      camera: 'Kamera',
+      microphone: 'Mikrofon',
+      udp: 'UDP (STUN)',
+      turn: 'TURN-Server',
+    },
+    results: { pass: 'OK', fail: 'Problem', unknown: 'Unbekannt' },
+    fixes: {
+      'insecure-context':
+        'Liefern Sie diese Seite über HTTPS aus (beim Entwickeln localhost): sonst bieten Browser keine Kamera an.',
+      'blocked-by-page':
+        'Erlauben Sie Kamera und Mikrofon: dem iframe allow="camera; microphone" geben und den Permissions-Policy-Header prüfen.',
+      'csp-connect-src':
+        'Nehmen Sie den Server in die Content-Security-Policy der Seite auf: connect-src wss://ihr-server.example.',
+      'relay-unreachable': 'Prüfen Sie signal-url, ob der Server läuft und ob Proxys WebSocket-Upgrades durchlassen.',
+      'origin-refused': 'Tragen Sie den Ursprung dieser Website in --allowed-origins des Servers ein.',
+      unauthorized:
+        'Setzen Sie ein gültiges token-Attribut: mit dem --token-secret des Servers signiert, für diesen Raum, nicht abgelaufen.',
+      'relay-error': 'Der Server hat den Beitritt abgelehnt: siehe Details (Raumname, Server-Version).',
+      'no-camera': 'Keine Kamera gefunden: schließen Sie eine an (ohne sie kann man trotzdem zusehen und sprechen).',
+      'no-microphone':
+        'Kein Mikrofon gefunden: schließen Sie eines an (ohne es kann man trotzdem zusehen und zuhören).',
+      'permission-denied':
+        'Der Browser verweigert dieses Gerät für diese Website: in den Website-Einstellungen erlauben.',
+      'udp-blocked':
+        'UDP ist gesperrt oder der STUN-Server unerreichbar: geben Sie dem Server einen TURN-Server (turns: auf Port 443).',
+      'turn-refused':
+        'Der TURN-Server lehnt die Zugangsdaten ab: --turn-secret des Servers muss das static-auth-secret von coturn sein.',
+      'turn-unreachable': 'Der TURN-Server ist nicht erreichbar: --turn-urls, seine Ports und die Firewall prüfen.',
+      'not-configured':
+        'Nichts zu prüfen: signal-url setzen; dem Server STUN/TURN-Server für Besucher hinter NAT geben.',
+      unsupported: 'Dieser Browser kann es nicht sagen; prüfen Sie es in Chromium.',
+      timeout: 'Keine Antwort rechtzeitig: erneut prüfen; bleibt es so, gilt es als gesperrt.',
+      skipped: 'Hängt von der Server-Prüfung ab: beheben Sie zuerst diese.',
+    },
+  } satisfies DiagnosisStrings,
 };
 
 export default de;
