@@ -32,7 +32,7 @@ const NODE_TEST_CALLS = {
 
 export default defineConfig([
   // Build output, dependencies, coverage, and the git-ignored scratch directory.
-  globalIgnores(['lib/', 'dist/', 'node_modules/', 'coverage/', 'tmp/']),
+  globalIgnores(['lib/', 'server/lib/', 'dist/', 'node_modules/', 'coverage/', 'tmp/']),
 
   {
     files: ['**/*.{ts,mts,cts,js,mjs,cjs}'],

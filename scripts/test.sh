@@ -4,9 +4,14 @@
 #   2. build: tsc type-check + compile to lib/, rollup bundle   npm run build
 #   3. lint (zero warnings)                                     npm run lint
 #   4. node tests (protocol, signaling, relay, build guards)    node --test lib/test/node
-#   5. browser tests in Chromium + Firefox ESR                  scripts/netns.sh npx web-test-runner (files that
+#   5. the packages: `npm pack` the element (the root) and the relay (server/), install both tarballs into an empty
+#      folder ($work/installed) as a site owner would, and hand that folder to stage 7 in VIDEO_CHAT_PACKAGE_DIR,
+#      where test/e2e/package.test.ts starts `npx video-chat-relay` there and makes a call through it. The install
+#      needs the npm registry (or npm's cache, which `npm ci` filled: --prefer-offline), which the network namespace
+#      of the browser stages does not have, hence this stage outside it.
+#   6. browser tests in Chromium + Firefox ESR                  scripts/netns.sh npx web-test-runner (files that
 #      could not even be imported, and nothing else failed, run once more)
-#   6. end-to-end calls, one browser process per participant    scripts/netns.sh node --test lib/test/e2e
+#   7. end-to-end calls, one browser process per participant    scripts/netns.sh node --test lib/test/e2e
 # Browser stages run inside a private network namespace (scripts/netns.sh). A stage whose runner finds no test file
 # or runs no test fails.
 set -euo pipefail
@@ -72,24 +77,38 @@ check_ran() {
   fi
 }
 
-stage "1/6 system dependencies"
+stage "1/7 system dependencies"
 # coturn too: the e2e TURN tests start real `turnserver` processes (and fail, naming the fix, without one).
 bash scripts/ensure-system-deps.sh --with-turn
 
-stage "2/6 build (tsc + rollup)"
+stage "2/7 build (tsc + rollup)"
 npm run --silent build
 
-stage "3/6 lint"
+stage "3/7 lint"
 npm run --silent lint
 
-stage "4/6 node tests: protocol, relay, build guards (node --test)"
+stage "4/7 node tests: protocol, relay, build guards (node --test)"
 files=$(find_tests lib/test/node)
 mapfile -t node_files <<<"$files"
 mapfile -t opts < <(reporters node)
 node --test "${opts[@]}" "${node_files[@]}"
 check_ran node
 
-stage "5/6 browser tests (web-test-runner: Chromium, Firefox ESR)"
+stage "5/7 packages: npm pack both, install the tarballs into an empty folder"
+mkdir -p "$work/tarballs" "$work/installed"
+# --ignore-scripts: their prepack would build again; stage 2 just did.
+npm pack --ignore-scripts --silent --pack-destination "$work/tarballs" >/dev/null
+(cd server && npm pack --ignore-scripts --silent --pack-destination "$work/tarballs" >/dev/null)
+printf '{ "name": "site-owner", "private": true }\n' >"$work/installed/package.json"
+(cd "$work/installed" && npm install --prefer-offline --no-audit --no-fund --silent "$work"/tarballs/*.tgz)
+[[ -x "$work/installed/node_modules/.bin/video-chat-relay" ]] || {
+  echo "the installed video-chat-relay has no bin" >&2
+  exit 1
+}
+ls -l "$work/tarballs"
+export VIDEO_CHAT_PACKAGE_DIR="$work/installed"
+
+stage "6/7 browser tests (web-test-runner: Chromium, Firefox ESR)"
 wtr() { bash scripts/netns.sh npx --no-install web-test-runner --config web-test-runner.config.mjs "$@" 2>&1 | tee "$work/wtr.log"; }
 # unimported: the test files whose module a browser could not even fetch ("Could not import your test module"), one
 # per line, when those are the run's only failures; nothing otherwise.
@@ -108,7 +127,7 @@ if ! wtr; then
   wtr --files "${retry[@]}"
 fi
 
-stage "6/6 end-to-end calls (node --test + puppeteer-core)"
+stage "7/7 end-to-end calls (node --test + puppeteer-core)"
 files=$(find_tests lib/test/e2e)
 mapfile -t e2e_files <<<"$files"
 mapfile -t opts < <(reporters e2e)

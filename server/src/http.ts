@@ -10,7 +10,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fromLoopback } from './address.js';
 import { checkInteger, MAX_TIMER_MS, type RelayOptions } from './options.js';
@@ -18,10 +19,21 @@ import { createRelay, type Relay } from './relay.js';
 import { createStaticHandler } from './static.js';
 
 /**
- * The package root, resolved from this compiled file (`lib/server/src/http.js` → `../../../`), so the server finds
- * `demo/` and `dist/` whatever the working directory.
+ * The root of the package this file ships in, resolved from this compiled file (`lib/server/src/http.js` →
+ * `../../../`): the relay package `video-chat-relay` when installed, the repository in a clone. Its `package.json`
+ * gives `--version`.
  */
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/**
+ * The root of the element package `video-chat-element`, whose `demo/` and `dist/` the server serves, found the way Node
+ * finds the package from this file: the relay package's dependency when installed (so it works from a tarball or the
+ * registry, whatever the working directory), the repository itself in a clone (package self-reference).
+ * @throws Error (`MODULE_NOT_FOUND`) when the element package is not installed.
+ */
+export function elementRoot(): string {
+  return dirname(createRequire(import.meta.url).resolve('video-chat-element/package.json'));
+}
 
 /** Options of {@link startServer}: where to listen and what to serve, plus every {@link RelayOptions} field. */
 export interface ServerOptions extends RelayOptions {
@@ -29,7 +41,7 @@ export interface ServerOptions extends RelayOptions {
   port?: number;
   /** Interface to bind. Default `localhost`, so nothing is exposed to the network unless asked for. */
   host?: string;
-  /** Directory containing `demo/` (served at `/`) and `dist/video-chat.js(.map)`. Default {@link PACKAGE_ROOT}. */
+  /** Directory containing `demo/` (served at `/`) and `dist/video-chat.js(.map)`. Default {@link elementRoot}. */
   staticRoot?: string;
   /**
    * Time, in ms, a client has to send a request's complete headers (WebSocket upgrades included), Node's
@@ -96,7 +108,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const {
     port = DEFAULT_PORT,
     host = DEFAULT_HOST,
-    staticRoot = PACKAGE_ROOT,
+    staticRoot,
     headersTimeoutMs = SERVER_DEFAULTS.headersTimeoutMs,
     requestTimeoutMs = SERVER_DEFAULTS.requestTimeoutMs,
     publicMetrics = false,
@@ -120,9 +132,10 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   }
   // Construct the relay first: invalid options should fail before anything is bound.
   const relay = createRelay(relayOptions);
+  const root = staticRoot ?? elementRoot();
   const serveStatic = createStaticHandler({
-    demoDir: demo ? join(staticRoot, 'demo') : undefined,
-    distDir: join(staticRoot, 'dist'),
+    demoDir: demo ? join(root, 'demo') : undefined,
+    distDir: join(root, 'dist'),
   });
   const httpOptions = {
     headersTimeout: headersTimeoutMs,

@@ -1,5 +1,5 @@
 /**
- * Public API of the relay package entry `video-chat-element/server`. The room registry (`rooms.ts`) is no longer part
+ * Public API of the relay package `video-chat-relay` (its main entry). The room registry (`rooms.ts`) is no longer part
  * of it: it is the relay's internal membership structure, and its shape follows the participants' needs.
  *
  * @module
