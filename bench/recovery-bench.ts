@@ -114,7 +114,8 @@ async function trial(
           throw new Error(`${variant}: not every peer back in the room 30 s after the restart`);
         await sleep(50);
       }
-      // Video must flow again in every page after everyone is back (ours renegotiates; the baseline never stopped):
+      // Video must flow again in every page after everyone is back (neither should have stopped: ours keeps its
+      // connections through the rebind of issue 10, the baseline never touches them):
       // wait for a frame after `back` in each page, then 1 s more so that a stall right after it would show too.
       const videoDeadline = Date.now() + VIDEO_AGAIN_TIMEOUT_MS;
       while (!(await Promise.all(pages.map((p) => lastArrival(p.page)))).every((t) => t > back)) {
@@ -196,10 +197,12 @@ export async function benchRecovery(root: string): Promise<Section> {
   if (failures.length > 0) out.push('', `Failed trials (not in the medians): ${failures.join(' · ')}`);
   const gapOurs = m('ours', 'longestGapMs');
   const gapBase = m('baseline', 'longestGapMs');
+  // Issue 10's acceptance: the longest gap within 2× the baseline's (a gap up to ~150 ms is the frame spacing of a
+  // loaded machine, not an interruption, so the bound never drops below it).
   out.push(
     '',
-    '**Goal:** no gap in decoded remote frames during the outage: ' +
-      (gapOurs <= Math.max(150, 1.5 * gapBase)
+    "**Goal** (issue 10): the longest gap in decoded remote frames during the outage within 2× the baseline's: " +
+      (gapOurs <= Math.max(150, 2 * gapBase)
         ? `met (longest gap ${fmt(gapOurs)} ms, baseline ${fmt(gapBase)} ms).`
         : `**missed**: ours stops decoding for ${fmt(gapOurs)} ms (median), the baseline's longest gap is ${fmt(gapBase)} ms.`),
   );
