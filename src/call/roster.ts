@@ -20,7 +20,8 @@
  *   was not in the room first makes the offer, as on any join).
  * - A stale peer that does not rebind within {@link REBIND_WINDOW_MS} of the fresh `welcome` has left: it is removed
  *   (`vc-peer-left`). One whose connection is down at the fresh `welcome` (its channel closed: it cannot rebind) is
- *   removed at once, unless it already sent its `rebind`.
+ *   removed at once, unless it already sent its `rebind`; so is one listed under its old ID (the relay did not
+ *   restart, only this participant's grace period ran out, and that peer closed its side when told we left).
  *
  * @module
  */
@@ -95,7 +96,9 @@ export class Roster {
       clearTimeout(this.#window);
       this.#window = undefined;
       for (const [key, peer] of [...known]) {
-        if (sessions.get(key)?.direct || this.#claims.has(peer)) {
+        // Listed under the same ID: the relay did not restart, only we lost our place (grace period over), and that
+        // peer saw us leave and closed its side: meet it afresh.
+        if (this.#stale(key) && (sessions.get(key)?.direct || this.#claims.has(peer))) {
           channels.get(key)?.send({ type: 'rebind', id } satisfies PeerRebindMessage);
         } else this.#host.remove(key);
       }

@@ -200,6 +200,15 @@ describe('Roster: a relay restart keeps the connections', () => {
     assert.deepEqual(c.sessions.get('n1')?.received, [offer]);
   });
 
+  it('only I lost my place (grace period over, no restart): peers listed under their old IDs are met afresh', (t) => {
+    const c = fakeCall(t);
+    c.inCallWith('b1', 'c1');
+    const bob = c.objects('b1');
+    c.welcome('a2', ['b1', 'c1']); // they got peer-left for a1 and closed their side
+    assert.deepEqual(c.log, ['left b1', 'left c1', 'joined b1 (we offer)', 'joined c1 (we offer)']);
+    assert.notEqual(c.objects('b1').session, bob.session, 'a new connection');
+  });
+
   it('a relay restart without any peer is a plain fresh welcome; a resumed welcome reconciles as before', (t) => {
     const c = fakeCall(t);
     c.welcome('a1', ['b1', 'c1']);
