@@ -3,7 +3,9 @@
  * one {@link PeerChannel} per remote peer (a full mesh) and local media ({@link MediaController}). It owns the
  * {@link CallState} and reports changes through its {@link CallHost}, so it needs no DOM and can be driven by any UI.
  * The parts it composes live beside it: the chat (`chat-log.ts`), its options and shapes (`types.ts`), and in the
- * on-demand engine chunk the data channel wire (`peer-channel.ts`), the bandwidth governor's inputs (`governor.ts`),
+ * on-demand engine chunk the data channel wire (`peer-channel.ts`), who is in the room by relay ID (`roster.ts`: it
+ * turns `welcome`, `peer-joined` and `peer-left` into peers met and removed through this controller, and keeps the
+ * peers still connected after a relay restart under their new IDs), the bandwidth governor's inputs (`governor.ts`),
  * the warnings' rate limit (`warning-gate.ts`) and the stats loop (`call-stats.ts`).
  *
  * Why the rest stays one file (over the ~400-line rule): it is one state machine over one set of private fields.
