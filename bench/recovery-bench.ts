@@ -25,11 +25,22 @@ const ORDER: readonly Variant[] = ['ours', 'baseline', 'baseline', 'ours', 'ours
 interface Trial {
   backMs: number;
   longestGapMs: number;
+  /** Diagnostics (progress lines only): when the longest gap ended, ms after the kill; the longest stall of the page's
+   * own 20 ms sampling timer (a busy main thread shows as a gap even while frames are decoded). */
+  gapEndMs: number;
+  stallMs: number;
+  /** When the new relay listened, ms after the kill (diagnostics). */
+  upMs: number;
 }
 
 interface GapState {
   lastArrival: number;
   longest: number;
+  /** When the longest gap ended (epoch ms). */
+  longestEnd: number;
+  /** The sampler's last tick (epoch ms) and the longest time between two ticks. */
+  lastTick: number;
+  stall: number;
   stopped: boolean;
 }
 
@@ -40,7 +51,7 @@ async function startGapSampler(page: Page): Promise<void> {
     const pcs = (window as unknown as { __bench: { pcs: Pc[] } }).__bench.pcs;
     const now = (): number => performance.timeOrigin + performance.now();
     const previous = new Map<Pc, number>();
-    const gap: GapState = { lastArrival: now(), longest: 0, stopped: false };
+    const gap: GapState = { lastArrival: now(), longest: 0, longestEnd: 0, lastTick: now(), stall: 0, stopped: false };
     (window as unknown as { __gap: GapState }).__gap = gap;
     const tick = async (): Promise<void> => {
       let arrived = false;
@@ -57,8 +68,10 @@ async function startGapSampler(page: Page): Promise<void> {
         previous.set(pc, frames);
       }
       const t = now();
+      gap.stall = Math.max(gap.stall, t - gap.lastTick);
+      gap.lastTick = t;
       if (arrived) {
-        gap.longest = Math.max(gap.longest, t - gap.lastArrival);
+        if (t - gap.lastArrival > gap.longest) [gap.longest, gap.longestEnd] = [t - gap.lastArrival, t];
         gap.lastArrival = t;
       }
       if (!gap.stopped) setTimeout(() => void tick(), 20);
@@ -73,12 +86,20 @@ async function lastArrival(page: Page): Promise<number> {
 }
 
 /** Stops the sampler; the longest gap so far, counting a gap still open now. */
-async function stopGapSampler(page: Page): Promise<{ longest: number; sinceLast: number }> {
+async function stopGapSampler(
+  page: Page,
+): Promise<{ longest: number; sinceLast: number; longestEnd: number; stall: number }> {
   return page.evaluate(() => {
     const gap = (window as unknown as { __gap: GapState }).__gap;
     gap.stopped = true;
-    const sinceLast = performance.timeOrigin + performance.now() - gap.lastArrival;
-    return { longest: Math.max(gap.longest, sinceLast), sinceLast };
+    const t = performance.timeOrigin + performance.now();
+    const sinceLast = t - gap.lastArrival;
+    return {
+      longest: Math.max(gap.longest, sinceLast),
+      sinceLast,
+      longestEnd: sinceLast > gap.longest ? t : gap.longestEnd,
+      stall: gap.stall,
+    };
   });
 }
 
@@ -96,6 +117,7 @@ async function trial(
     await sleep(1000);
     const before = await Promise.all(pages.map(pageTimes));
     const exited = new Promise<void>((resolve) => first.process.once('exit', () => resolve()));
+    const killedAt = Date.now();
     first.process.kill('SIGKILL');
     await withTimeout(exited, 5_000, 'relay exit');
     await sleep(OUTAGE_MS);
@@ -114,7 +136,8 @@ async function trial(
           throw new Error(`${variant}: not every peer back in the room 30 s after the restart`);
         await sleep(50);
       }
-      // Video must flow again in every page after everyone is back (ours renegotiates; the baseline never stopped):
+      // Video must flow again in every page after everyone is back (neither should have stopped: ours keeps its
+      // connections through the rebind of issue 10, the baseline never touches them):
       // wait for a frame after `back` in each page, then 1 s more so that a stall right after it would show too.
       const videoDeadline = Date.now() + VIDEO_AGAIN_TIMEOUT_MS;
       while (!(await Promise.all(pages.map((p) => lastArrival(p.page)))).every((t) => t > back)) {
@@ -127,7 +150,14 @@ async function trial(
       }
       await sleep(1000);
       const gaps = await Promise.all(pages.map((p) => stopGapSampler(p.page)));
-      result = { backMs: back - up, longestGapMs: Math.max(...gaps.map((g) => g.longest)) };
+      const worst = gaps.reduce((a, b) => (b.longest > a.longest ? b : a));
+      result = {
+        backMs: back - up,
+        longestGapMs: worst.longest,
+        gapEndMs: worst.longestEnd - killedAt,
+        stallMs: Math.max(...gaps.map((g) => g.stall)),
+        upMs: up - killedAt,
+      };
     } finally {
       await second.close();
     }
@@ -151,7 +181,8 @@ export async function benchRecovery(root: string): Promise<Section> {
         const t = await trial({ pagesUrl: pagesServer.url }, variant, browsers);
         trials.get(variant)!.push(t);
         progress(
-          `recovery: ${variant}: back in the room ${fmt(t.backMs)} ms after the restart, longest frame gap ${fmt(t.longestGapMs)} ms`,
+          `recovery: ${variant}: back in the room ${fmt(t.backMs)} ms after the restart, longest frame gap ${fmt(t.longestGapMs)} ms ` +
+            `(ended ${fmt(t.gapEndMs)} ms after the kill, the relay was back at ${fmt(t.upMs)} ms; longest stall of the pages' sampling timer ${fmt(t.stallMs)} ms)`,
         );
       } catch (error) {
         failures.push(`${variant}: ${error instanceof Error ? error.message : String(error)}`);
@@ -196,10 +227,12 @@ export async function benchRecovery(root: string): Promise<Section> {
   if (failures.length > 0) out.push('', `Failed trials (not in the medians): ${failures.join(' · ')}`);
   const gapOurs = m('ours', 'longestGapMs');
   const gapBase = m('baseline', 'longestGapMs');
+  // Issue 10's acceptance: the longest gap within 2× the baseline's (a gap up to ~150 ms is the frame spacing of a
+  // loaded machine, not an interruption, so the bound never drops below it).
   out.push(
     '',
-    '**Goal:** no gap in decoded remote frames during the outage: ' +
-      (gapOurs <= Math.max(150, 1.5 * gapBase)
+    "**Goal** (issue 10): the longest gap in decoded remote frames during the outage within 2× the baseline's: " +
+      (gapOurs <= Math.max(150, 2 * gapBase)
         ? `met (longest gap ${fmt(gapOurs)} ms, baseline ${fmt(gapBase)} ms).`
         : `**missed**: ours stops decoding for ${fmt(gapOurs)} ms (median), the baseline's longest gap is ${fmt(gapBase)} ms.`),
   );

@@ -3,7 +3,9 @@
  * one {@link PeerChannel} per remote peer (a full mesh) and local media ({@link MediaController}). It owns the
  * {@link CallState} and reports changes through its {@link CallHost}, so it needs no DOM and can be driven by any UI.
  * The parts it composes live beside it: the chat (`chat-log.ts`), its options and shapes (`types.ts`), and in the
- * on-demand engine chunk the data channel wire (`peer-channel.ts`), the bandwidth governor's inputs (`governor.ts`),
+ * on-demand engine chunk the data channel wire (`peer-channel.ts`), who is in the room by relay ID (`roster.ts`: it
+ * turns `welcome`, `peer-joined` and `peer-left` into peers met and removed through this controller, and keeps the
+ * peers still connected after a relay restart under their new IDs), the bandwidth governor's inputs (`governor.ts`),
  * the warnings' rate limit (`warning-gate.ts`) and the stats loop (`call-stats.ts`).
  *
  * Why the rest stays one file (over the ~400-line rule): it is one state machine over one set of private fields.
@@ -32,6 +34,7 @@ import { Latest } from '../latest.js';
 import type { CallState, ChatEntry } from '../types.js';
 import type { CallStats } from './call-stats.js';
 import type { PeerChannel } from './peer-channel.js';
+import type { Roster } from './roster.js';
 import type { PeerMessage } from '../protocol/data-channel.js';
 import { MediaController } from '../media/media-controller.js';
 import type { PeerSession } from '../negotiation/peer-session.js';
@@ -74,6 +77,8 @@ export class CallController {
   /** call/engine.ts, loaded by the first join (its own chunk in the script-tag build). */
   #engine: typeof import('./engine.js') | undefined;
   #peers = new Map<string, RemotePeer>();
+  /** Who is in the room by relay ID, and the re-association after a relay restart (engine chunk, with the engine). */
+  #roster: Roster | undefined;
   #state: CallState = 'idle';
   #error: VideoChatError | null = null;
   #selfId: string | null = null;
@@ -190,6 +195,14 @@ export class CallController {
     if (!this.#engine) {
       this.#engine = loaded.value;
       this.#stats = loaded.value.callStats(this, this.#host);
+      this.#roster = new loaded.value.Roster({
+        peers: this.#peers,
+        sessions: this.#sessions,
+        channels: this.#channels,
+        add: (info, initiator) => this.#addPeer(info, initiator),
+        remove: (id) => this.#removePeer(id),
+        changed: () => this.#updateCallState(),
+      });
     }
     if (this.media.error) this.#host.dispatch(new VideoChatErrorEvent(this.media.error));
     try {
@@ -233,7 +246,7 @@ export class CallController {
     if (this.#signaling?.state === 'open') this.#signaling.send({ type: 'leave' });
     this.#signaling?.close();
     this.#signaling = undefined;
-    this.#closeSessions();
+    this.#roster?.clear(); // every peer removed (none before the engine, with the roster, is loaded)
     this.stats.stop();
     if (keepMedia) this.media.stopScreenShare();
     else this.media.stop();
@@ -348,8 +361,8 @@ export class CallController {
   }
 
   #onPeerMessage(peer: RemotePeer, message: PeerMessage): void {
-    if (message.type === 'signal') {
-      this.#sessions.get(peer.id)?.receive(message.data); // as a relay signal: the session parses it
+    if (message.type === 'signal' || message.type === 'rebind') {
+      this.#roster!.peer(peer, message); // a signal goes to the session, as one from the relay
     } else if (message.type === 'state') {
       if (peer.microphone === message.microphone && peer.camera === message.camera) return;
       peer.microphone = message.microphone;
@@ -415,38 +428,28 @@ export class CallController {
         // Fresh TURN credentials (short TTLs): for the connections that stay, and for every one made from now on.
         this.#iceServers = this.#options?.iceServers ?? message.iceServers;
         this.#forEachSession((s) => s.setIceServers(this.#iceServers));
-        if (message.resumed && message.id === this.#selfId) {
-          // Resumed: keep every peer connection. Reconcile who left or came during the outage; newcomers offer to us.
-          const present = new Set(message.peers.map((p) => p.id));
-          for (const id of [...this.#peers.keys()]) if (!present.has(id)) this.#removePeer(id);
-          for (const peer of message.peers) this.#addPeer(peer, false);
-          this.#updateCallState();
-          break;
+        // Resumed: same ID, every peer connection kept. Any other welcome is a fresh start with a new ID: after a lost
+        // place (a relay restart) the peers still connected to us keep their connections under their new IDs
+        // (roster.ts, which also reconciles who left or came meanwhile).
+        const fresh = !message.resumed || message.id !== this.#selfId;
+        if (fresh) {
+          if (message.peers.length >= (this.#options?.maxPeers || Infinity)) {
+            this.#signaling?.send({ type: 'leave' });
+            this.#roomFull();
+            break;
+          }
+          this.#error = null;
+          this.#selfId = message.id;
+          this.#host.dispatch(new JoinedEvent(message.room, message.id));
         }
-        if (message.peers.length >= (this.#options?.maxPeers || Infinity)) {
-          this.#signaling?.send({ type: 'leave' });
-          this.#roomFull();
-          break;
-        }
-        // Any other welcome after a reconnect is a fresh start: a new ID, the others saw us leave.
-        this.#closeSessions();
-        this.#error = null;
-        this.#selfId = message.id;
-        this.#host.dispatch(new JoinedEvent(message.room, message.id));
-        for (const peer of message.peers) this.#addPeer(peer, true); // the newcomer makes every offer
+        this.#roster!.welcome(message, fresh);
         this.#updateCallState(); // also clears a 'relay-unreachable' error (#error is null now)
         break;
       }
       case 'peer-joined':
-        this.#addPeer(message.peer, false);
-        this.#updateCallState();
-        break;
       case 'peer-left':
-        this.#removePeer(message.id);
-        this.#updateCallState();
-        break;
-      case 'signal':
-        this.#sessions.get(message.from)?.receive(message.data); // opaque here: the session parses it
+      case 'signal': // opaque here: the peer's session parses it
+        this.#roster!.relay(message);
         break;
       case 'error':
         if (message.code === 'resume-failed') {
@@ -495,7 +498,7 @@ export class CallController {
     // Every failure with this peer that the call survives, from its session or its channel: one vc-warning per code
     // every few seconds at most.
     const warn = engine.warningGate((w: Warning) =>
-      this.#host.dispatch(new VideoChatWarningEvent(w.code, info.id, w.message, w.cause)),
+      this.#host.dispatch(new VideoChatWarningEvent(w.code, peer.id, w.message, w.cause)),
     );
     const channel = new engine.PeerChannel({
       send: (text) => session.sendChannelText(text),
@@ -523,7 +526,7 @@ export class CallController {
       send: (data) =>
         session.direct
           ? channel.send({ type: 'signal', data })
-          : this.#signaling?.send({ type: 'signal', to: info.id, data }),
+          : this.#signaling?.send({ type: 'signal', to: peer.id, data }), // peer.id: re-keyed by a rebind
       onRemoteTracks: (tracks) => this.#showRemoteTracks(peer, tracks),
       onChannelText: (text) => channel.receive(text),
       onError: warn,
@@ -584,13 +587,9 @@ export class CallController {
 
   #stopTrying(): void {
     this.#signaling?.close();
-    this.#closeSessions();
+    this.#roster?.clear();
     this.media.stop();
     this.#host.requestUpdate();
-  }
-
-  #closeSessions(): void {
-    for (const id of [...this.#peers.keys()]) this.#removePeer(id);
   }
 
   #applyBandwidth(): void {

@@ -1,7 +1,7 @@
 /**
  * The call's on-demand chunk: the per-peer engine as one module: perfect negotiation ({@link PeerSession}), the data
- * channel wire ({@link PeerChannel}), the rate limit of warnings, the bandwidth governor and the stats loop (active
- * speaker, connection quality). The call controller imports it dynamically when a call starts (in parallel with the
+ * channel wire ({@link PeerChannel}), who is in the room across relay restarts ({@link Roster}), the rate limit of
+ * warnings, the bandwidth governor and the stats loop (active speaker, connection quality). The call controller imports it dynamically when a call starts (in parallel with the
  * camera), so in the script-tag build it is its own file, `video-chat-engine.js`, and the page's first download stays
  * small.
  *
@@ -9,6 +9,7 @@
  */
 export { PeerSession } from '../negotiation/peer-session.js';
 export { PeerChannel } from './peer-channel.js';
+export { Roster } from './roster.js';
 export { warningGate } from './warning-gate.js';
 export { encodingCaps } from './governor.js';
 export { callStats } from './call-stats.js';

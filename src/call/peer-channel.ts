@@ -1,6 +1,6 @@
 /**
  * The data channel wire of one peer, on the call's side (`protocol/data-channel.ts`): encodes what the call sends
- * (`state`, `chat`, `signal`) as JSON text, and parses every text that arrives with `parsePeerMessage` behind a
+ * (`state`, `chat`, `signal`, `rebind`) as JSON text, and parses every text that arrives with `parsePeerMessage` behind a
  * per-type receive limit ({@link PEER_RECEIVE_LIMIT}; {@link SIGNAL_RECEIVE_LIMIT} for `signal`). The {@link PeerSession} underneath carries the text and knows nothing of it.
  *
  * In the call's on-demand engine chunk (exported by `engine.ts`, like PeerSession), so that the script-tag file does
@@ -37,7 +37,7 @@ interface Bucket {
   flooding: boolean;
 }
 
-/** The `state`/`chat`/`signal` messages of one peer's data channel. */
+/** The `state`/`chat`/`signal`/`rebind` messages of one peer's data channel. */
 export class PeerChannel {
   #options: PeerChannelOptions;
   /** Receive limit per message type (for the peer, across connection generations). */

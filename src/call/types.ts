@@ -9,7 +9,10 @@ import type { BandwidthBudget } from '../negotiation/bandwidth.js';
 import type { PeerSessionState } from '../negotiation/peer-session.js';
 import type { PeerInfo } from '../protocol/relay.js';
 
-/** A remote participant as the UI shows it. */
+/**
+ * A remote participant as the UI shows it. Its `id` is the one the current relay knows it by: after a relay restart
+ * it changes in place when the peer rebinds (`roster.ts`), the object, its stream and its tile stay.
+ */
 export interface RemotePeer extends PeerInfo {
   /** Camera and microphone of the peer (tracks come and go; the stream object stays). */
   readonly stream: MediaStream;

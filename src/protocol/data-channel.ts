@@ -10,11 +10,15 @@
  * - `signal`: a negotiation message for this pair (`data`: exactly what a relay `signal.data` would carry, see
  *   `./negotiation.ts`; parsed there by the receiving session). Once the pair's channel is open, their offers, answers,
  *   candidates and restart requests travel here instead of through the relay, which is then only the fallback.
+ * - `rebind`: "I am now `id`": the sender lost its place at the relay (a relay restart, a resume refused) and joined
+ *   again under the new relay ID `id` (a peer ID, `PEER_ID_PATTERN`). Sent once on each open channel after that fresh
+ *   `welcome`, so that the receiver keeps this connection under the new ID instead of rebuilding it
+ *   (`call/roster.ts`; docs/decisions/0006-rebind-after-a-relay-restart.md).
  *
  * @module
  */
 import { bad, isObject, type ParseResult } from './parse.js';
-import { MAX_MESSAGE_BYTES, type SignalData } from './relay.js';
+import { MAX_MESSAGE_BYTES, PEER_ID_PATTERN, type SignalData } from './relay.js';
 
 /** Longest chat message, in characters (UTF-16 code units). */
 export const MAX_CHAT_LENGTH = 2000;
@@ -64,7 +68,13 @@ export interface PeerSignalMessage {
   data: SignalData;
 }
 
-export type PeerMessage = PeerStateMessage | PeerChatMessage | PeerSignalMessage;
+export interface PeerRebindMessage {
+  type: 'rebind';
+  /** The sender's new relay ID (from its fresh `welcome`), a peer ID as `PEER_ID_PATTERN` of `./relay.ts`. */
+  id: string;
+}
+
+export type PeerMessage = PeerStateMessage | PeerChatMessage | PeerSignalMessage | PeerRebindMessage;
 
 /** The largest time a `Date` can hold, in ms from the epoch either way (ECMA-262 §21.4.1.1). */
 const MAX_DATE_MS = 8.64e15;
@@ -114,6 +124,12 @@ export function parsePeerMessage(raw: unknown, now: number = Date.now()): ParseR
       // The sender's clock is shown, not trusted: far off (or chosen to be), it becomes the receive time.
       const shown = Math.abs(sentAt - now) > MAX_CLOCK_SKEW_MS ? now : sentAt;
       return { ok: true, value: { type: 'chat', id, text, sentAt: shown } };
+    }
+    case 'rebind': {
+      const { id } = o;
+      return typeof id === 'string' && PEER_ID_PATTERN.test(id)
+        ? { ok: true, value: { type: 'rebind', id } }
+        : bad('rebind.id must be a peer id');
     }
     default:
       return bad('unknown peer message type');

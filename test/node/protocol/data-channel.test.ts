@@ -16,6 +16,7 @@ import {
   type PeerMessage,
 } from '../../../src/protocol/data-channel.js';
 import type { ParseResult } from '../../../src/protocol/parse.js';
+import { PEER_ID_PATTERN } from '../../../src/protocol/relay.js';
 
 const NOW = 1_795_234_695_348;
 const value = (result: ParseResult<PeerMessage>): PeerMessage => {
@@ -122,6 +123,19 @@ describe('parsePeerMessage', () => {
     assert.equal('polluted' in {}, false);
   });
 
+  it('accepts a rebind whose id is a peer id (extra fields dropped), refuses any other', () => {
+    assert.deepEqual(value(parsePeerMessage('{"type":"rebind","id":"Ab_9-x","from":"spoof"}', NOW)), {
+      type: 'rebind',
+      id: 'Ab_9-x',
+    });
+    for (const id of [undefined, '', 'a b', 'x'.repeat(65), 7, null, ['a'], 'é']) {
+      assert.match(
+        error(parsePeerMessage(JSON.stringify({ type: 'rebind', id }), NOW)),
+        /rebind\.id must be a peer id/,
+      );
+    }
+  });
+
   it('the call controller enforces the same chat length as the wire', () => {
     assert.equal(CONTROLLER_MAX_CHAT_LENGTH, MAX_CHAT_LENGTH);
   });
@@ -146,6 +160,7 @@ describe('parsePeerMessage properties (fast-check)', () => {
           return Object.keys(m).length === 2 && typeof m.data === 'object' && m.data !== null && !Array.isArray(m.data);
         if (m.type === 'state')
           return Object.keys(m).length === 3 && typeof m.microphone === 'boolean' && typeof m.camera === 'boolean';
+        if (m.type === 'rebind') return Object.keys(m).length === 2 && PEER_ID_PATTERN.test(m.id);
         return (
           Object.keys(m).length === 4 &&
           m.id.length >= 1 &&
@@ -224,7 +239,7 @@ describe('parsePeerMessage properties (fast-check)', () => {
 
   it('unknown types are refused, whatever else the message holds', () => {
     const type = fc.oneof(
-      fc.string({ maxLength: 20 }).filter((t) => t !== 'chat' && t !== 'state' && t !== 'signal'),
+      fc.string({ maxLength: 20 }).filter((t) => !['chat', 'state', 'signal', 'rebind'].includes(t)),
       fc.integer(),
       fc.constant(null),
     );
