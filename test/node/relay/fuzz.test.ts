@@ -11,7 +11,8 @@
  *
  * Zero crashes: the relay process must stay up throughout, serve a normal call afterwards, log nothing at error
  * level, and exit 0 on SIGTERM. Inputs come from fast-check with a fixed seed (replayable), overridable with
- * FUZZ_SEED; FUZZ_MESSAGES sets the count. The whole run is bounded (a minute at most, normally far less).
+ * FUZZ_SEED; FUZZ_MESSAGES sets the count. The run is bounded in count; its wall time is printed, never asserted (this machine is shared),
+ * and the runner's timeout ({@link TIMEOUT_MS}) stops a relay that hangs.
  */
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
@@ -29,7 +30,8 @@ const CONNECTIONS = 8;
 const BATCH = 500;
 const RAW_FRAMES = 1_000;
 const HTTP_REQUESTS = 300;
-const BUDGET_MS = 60_000;
+/** The test runner's limit per test: far above a normal run (under a minute), so that only a hang reaches it. */
+const TIMEOUT_MS = 300_000;
 
 // ---- generators ----
 
@@ -188,11 +190,13 @@ async function fuzzConnection(
 // ---- frame-level fuzzing ----
 
 /**
- * Sends `bytes` and resolves once the connection is closed: `'relay'` if the relay closed it by itself within
- * {@link PATIENCE_MS}, `'after-end'` if the bytes were a valid prefix it was still waiting on, so that the test ended
- * its side first (the relay must then close too). Fails if the connection never closes.
+ * Sends `bytes` and resolves once the connection is closed: `'relay'` if the relay closed it by itself, `'after-end'`
+ * if the bytes were a valid prefix it was still waiting on, so that the test ended its side first after
+ * {@link PATIENCE_MS} (the relay must then close too). With `certain` (bytes that break the protocol for sure) the test
+ * never ends its side: the relay must close by itself, however loaded the machine is. Fails if the connection never
+ * closes.
  */
-function sendAndAwaitClose(socket: Socket, bytes: Buffer): Promise<'relay' | 'after-end'> {
+function sendAndAwaitClose(socket: Socket, bytes: Buffer, certain = false): Promise<'relay' | 'after-end'> {
   return withTimeout(
     new Promise((resolve) => {
       let ended = false;
@@ -200,6 +204,7 @@ function sendAndAwaitClose(socket: Socket, bytes: Buffer): Promise<'relay' | 'af
       socket.on('data', () => {});
       socket.once('close', () => resolve(ended ? 'after-end' : 'relay'));
       socket.write(bytes);
+      if (certain) return;
       setTimeout(() => {
         ended = true;
         socket.end();
@@ -240,7 +245,7 @@ const badStream: fc.Arbitrary<Buffer> = fc.oneof(
 describe('fuzz: malformed input against a relay process', () => {
   it(
     `answers ${MESSAGES} malformed messages with the right error, closes on malformed frames, never crashes`,
-    { timeout: 3 * BUDGET_MS },
+    { timeout: TIMEOUT_MS },
     async () => {
       const started = Date.now();
       const relay = await startRelayProcess([
@@ -294,7 +299,11 @@ describe('fuzz: malformed input against a relay process', () => {
         for (let i = 0; i < streams.length; i += 20) {
           await Promise.all(
             streams.slice(i, i + 20).map(async ({ bytes, certain }) => {
-              const outcome = await sendAndAwaitClose(await rawHandshake(Number(new URL(relay.url).port)), bytes);
+              const outcome = await sendAndAwaitClose(
+                await rawHandshake(Number(new URL(relay.url).port)),
+                bytes,
+                certain,
+              );
               outcomes[outcome]++;
               if (certain) assert.equal(outcome, 'relay', `the relay closes on ${bytes.toString('hex')}`);
             }),
@@ -356,7 +365,6 @@ describe('fuzz: malformed input against a relay process', () => {
             `requests closed (${httpOutcomes.relay} at once); ` +
             `${seconds.toFixed(1)} s in all, 0 crashes (seed ${SEED})\n`,
         );
-        assert.ok(seconds * 1000 < BUDGET_MS, `bounded: ${seconds} s`);
       } finally {
         const exit = await relay.stop();
         assert.deepEqual(exit, { code: 0, signal: null }, 'the relay exited cleanly');
@@ -424,7 +432,7 @@ describe('fuzz: valid signals with hostile payloads against a relay process', ()
   it(
     `forwards or refuses ${HOSTILE_MESSAGES} deep, wide, numeric and Unicode payloads exactly as the guard says, ` +
       'and other rooms keep working',
-    { timeout: 3 * BUDGET_MS },
+    { timeout: TIMEOUT_MS },
     async () => {
       const relay = await startRelayProcess([
         '--max-connections-per-ip',
