@@ -53,7 +53,9 @@ interface Member {
   pub: JanusHandle | undefined;
   /** Joined the Janus room as a publisher (a later publish only reconfigures). */
   joined: boolean;
-  /** Its publish completed: the others subscribe to it. */
+  /** Janus answered its publish offer: its candidates go straight to Janus. */
+  configured: boolean;
+  /** Its published media is up (`webrtcup`): the others subscribe to it. */
   published: boolean;
   sub: JanusHandle | undefined;
   /** The feeds its subscriber handle carries now. */
@@ -161,6 +163,7 @@ export class SfuBroker {
         session: undefined,
         pub: undefined,
         joined: false,
+        configured: false,
         published: false,
         sub: undefined,
         subFeeds: new Set(),
@@ -181,7 +184,7 @@ export class SfuBroker {
         return;
       case 'candidate': {
         const handle = request.pc === 'pub' ? member.pub : member.sub;
-        const ready = request.pc === 'pub' ? member.published : member.answer === undefined && member.sub;
+        const ready = request.pc === 'pub' ? member.configured : member.answer === undefined && member.sub;
         if (handle && ready) void this.#trickle(member, handle, request.candidate);
         else member.pending[request.pc].push(request.candidate);
         return;
@@ -215,7 +218,15 @@ export class SfuBroker {
       await room.ready;
       if (!member.pub) {
         const session = await this.#session(member);
-        member.pub = await session.attach(VIDEOROOM);
+        const pub = await session.attach(VIDEOROOM);
+        member.pub = pub;
+        // Janus offers a feed to subscribers only once its media is up ("No such feed" before): the others
+        // subscribe on `webrtcup`.
+        pub.listen((event) => {
+          if (event.janus !== 'webrtcup' || member.gone) return;
+          member.published = true;
+          this.#followRoom(room);
+        });
       }
       if (!member.joined) {
         // The feed ID is the relay's ID of this participant: nobody can publish as someone else.
@@ -236,9 +247,8 @@ export class SfuBroker {
       if (member.gone) return;
       if (reply.jsep?.type !== 'answer') throw new JanusError(0, 'janus answered the publish without an SDP answer');
       this.#options.send(member.id, { op: 'answer', sdp: reply.jsep.sdp });
-      member.published = true;
+      member.configured = true;
       for (const candidate of member.pending.pub.splice(0)) await this.#trickle(member, member.pub, candidate);
-      this.#followRoom(room);
     } catch (error) {
       this.#memberFailed(member, 'publishing', error);
     }

@@ -97,6 +97,9 @@ export class SfuParticipants implements Participants {
     // The newcomer learns the mode before its welcome, so that it never starts mesh connections in an SFU room.
     const mode: SfuDelivery = { op: 'mode', mode: 'sfu' };
     if (state.mode === 'sfu' || switching) link.send({ type: 'signal', from: SFU_PEER_ID, data: mode });
+    // The members hear it before `peer-joined`, so that none of them starts a mesh connection with the newcomer.
+    if (switching)
+      for (const member of state.members.values()) member.link.send({ type: 'signal', from: SFU_PEER_ID, data: mode });
     this.#inner.admit(link, room, name, caps);
     const joined = link.member;
     if (!joined) return;
@@ -107,9 +110,6 @@ export class SfuParticipants implements Participants {
     state.mode = 'sfu';
     this.#log.info({ room, peers: state.members.size }, 'sfu: room switches to the SFU');
     this.#broker.openRoom(room).catch(() => undefined); // failures reach the members as SFU errors
-    for (const [id, member] of state.members) {
-      if (id !== joined.id) member.link.send({ type: 'signal', from: SFU_PEER_ID, data: mode });
-    }
   }
 
   resume(link: Link, room: string, credentials: ResumeCredentials): void {
