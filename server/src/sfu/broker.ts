@@ -440,8 +440,9 @@ function streamsOf(data: Record<string, unknown>): SfuStream[] {
   for (const s of streams) {
     const kind = s['type'];
     if (s['active'] === false || (kind !== 'audio' && kind !== 'video')) continue;
-    if (typeof s['mid'] !== 'string' || s['feed_id'] === undefined) continue;
-    out.push({ mid: s['mid'], feed: String(s['feed_id']), kind });
+    const feed = s['feed_id'];
+    if (typeof s['mid'] !== 'string' || (typeof feed !== 'string' && typeof feed !== 'number')) continue;
+    out.push({ mid: s['mid'], feed: String(feed), kind });
   }
   return out;
 }

@@ -26,6 +26,8 @@ export function createSfuParticipants(
   maxPeersPerMeshRoom: number,
   log: Logger,
 ): SfuParticipants {
+  // The broker sends through the participants, which need the broker: the closure reads the binding once it is set.
+  // eslint-disable-next-line prefer-const
   let participants: SfuParticipants | undefined;
   const broker = new SfuBroker({
     url: options.janusUrl,

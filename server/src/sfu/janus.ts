@@ -67,7 +67,10 @@ function errorOf(message: JanusMessage): JanusError | undefined {
   }
   const data = (message['plugindata'] as { data?: JanusMessage } | undefined)?.data;
   if (data && typeof data['error_code'] === 'number') {
-    return new JanusError(data['error_code'], `janus plugin: ${String(data['error'] ?? 'error')}`);
+    return new JanusError(
+      data['error_code'],
+      `janus plugin: ${typeof data['error'] === 'string' ? data['error'] : 'error'}`,
+    );
   }
   return undefined;
 }
@@ -91,7 +94,7 @@ export class JanusClient {
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
       connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
     };
-    socket.on('message', (data) => this.#onMessage(String(data as Buffer)));
+    socket.on('message', (data: Buffer) => this.#onMessage(data.toString('utf8')));
     socket.on('close', () => this.#fail(new JanusError(0, 'janus: connection closed')));
     socket.on('error', (error) => this.#fail(new JanusError(0, `janus: ${error.message}`)));
   }
@@ -299,7 +302,7 @@ export class JanusHandle {
 
 /** The plugin data and JSEP of an answer or event. */
 export function pluginReply(message: JanusMessage): PluginReply {
-  const data = ((message['plugindata'] as { data?: JanusMessage } | undefined)?.data ?? {}) as JanusMessage;
+  const data = (message['plugindata'] as { data?: JanusMessage } | undefined)?.data ?? {};
   const jsep = message['jsep'] as PluginReply['jsep'] | undefined;
   return jsep && typeof jsep.sdp === 'string' ? { data, jsep } : { data };
 }
