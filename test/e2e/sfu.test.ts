@@ -53,6 +53,11 @@ function paintCamera(): void {
       ),
     true,
   );
+  addEventListener(
+    'vc-error',
+    (e) => console.warn('vc-error', (e as Event & { error: { code: string; message: string } }).error.code),
+    true,
+  );
   const devices = navigator.mediaDevices;
   const real = devices.getUserMedia.bind(devices);
   devices.getUserMedia = async (constraints) => {
@@ -214,56 +219,116 @@ describe('rooms on the SFU (Janus VideoRoom brokered by the relay)', { timeout: 
   });
   after(() => closeAll());
 
-  // Passed (3/3 in the netns) with the element's hooks of commit 9261dea; those cost ~177 B gzip of the script-tag
-  // file, which has 16 B of budget left, so they are reverted on this branch until that budget is found (see the
-  // report and docs/decisions/0006-sfu-brokered-janus.md). Without them the element never joins a room on the SFU.
-  const ELEMENT_HOOKS = false;
-  it(
-    'three participants through Janus each see the others in their own colour; the Janus room goes when they leave',
-    {
-      skip: ELEMENT_HOOKS ? false : 'the element hooks (commit 9261dea) are over the script-tag budget: reverted',
-    },
-    async () => {
-      const room = uniqueRoom('sfu');
-      const people: Participant[] = [];
-      for (const name of ['Ada', 'Grace', 'Linus']) {
-        const browser = await launchChromium();
-        people.push(await openParticipant(browser, relay.url, { room, name, init: paintCamera }));
-      }
+  it('three participants through Janus each see the others in their own colour; the Janus room goes when they leave', async () => {
+    const room = uniqueRoom('sfu');
+    const people: Participant[] = [];
+    for (const name of ['Ada', 'Grace', 'Linus']) {
+      const browser = await launchChromium();
+      people.push(await openParticipant(browser, relay.url, { room, name, init: paintCamera }));
+    }
+    try {
+      for (const p of people) await waitForRemoteCount(p, 2, 30_000);
       try {
-        for (const p of people) await waitForRemoteCount(p, 2, 30_000);
-        try {
-          for (const p of people) await waitForColours(p, 2);
-        } catch (error) {
-          throw new Error(
-            `${(error as Error).message}\nrelay:\n${relay.stderr().slice(-4000)}\njanus:\n${janus.log()}`,
-          );
-        }
-        for (const p of people) {
-          const sfu = await p.page.evaluate(() => document.querySelector('video-chat')!.matches(':state(sfu)'));
-          assert.equal(sfu, true, `${p.name}: :state(sfu)`);
-        }
-        // Janus's own view: one private room for ours, whose publishers are exactly our relay IDs.
-        const janusRooms = (await janus.rooms()).filter((r) => r.startsWith(`${room}-`));
-        assert.equal(janusRooms.length, 1, `one Janus room for ${room}: ${JSON.stringify(await janus.rooms())}`);
-        const ids = await Promise.all(
-          people.map((p) =>
-            p.page.evaluate(() => (document.querySelector('video-chat') as HTMLElement & { peerId: string }).peerId),
-          ),
-        );
-        const feeds = await waitFor('three publishers in Janus', async () => {
-          const list = await janusParticipants(janus, janusRooms[0]!);
-          return list.length === 3 ? list : undefined;
-        });
-        assert.deepEqual([...feeds].sort(), [...ids].sort());
-      } finally {
-        for (const p of people) await leave(p).catch(() => undefined);
+        for (const p of people) await waitForColours(p, 2);
+      } catch (error) {
+        throw new Error(`${(error as Error).message}\nrelay:\n${relay.stderr().slice(-4000)}\njanus:\n${janus.log()}`);
       }
-      await waitFor('the Janus room destroyed', async () =>
-        (await janus.rooms()).every((r) => !r.startsWith(`${room}-`)),
+      for (const p of people) {
+        const sfu = await p.page.evaluate(() => document.querySelector('video-chat')!.matches(':state(sfu)'));
+        assert.equal(sfu, true, `${p.name}: :state(sfu)`);
+      }
+      // Janus's own view: one private room for ours, whose publishers are exactly our relay IDs.
+      const janusRooms = (await janus.rooms()).filter((r) => r.startsWith(`${room}-`));
+      assert.equal(janusRooms.length, 1, `one Janus room for ${room}: ${JSON.stringify(await janus.rooms())}`);
+      const ids = await Promise.all(
+        people.map((p) =>
+          p.page.evaluate(() => (document.querySelector('video-chat') as HTMLElement & { peerId: string }).peerId),
+        ),
       );
-    },
-  );
+      const feeds = await waitFor('three publishers in Janus', async () => {
+        const list = await janusParticipants(janus, janusRooms[0]!);
+        return list.length === 3 ? list : undefined;
+      });
+      assert.deepEqual([...feeds].sort(), [...ids].sort());
+    } finally {
+      for (const p of people) await leave(p).catch(() => undefined);
+    }
+    await waitFor('the Janus room destroyed', async () =>
+      (await janus.rooms()).every((r) => !r.startsWith(`${room}-`)),
+    );
+  });
+
+  it('a mesh room switches to the SFU at --sfu-from: each mesh connection closes once that peer decodes via Janus', async () => {
+    const switching = await startRelayServer([
+      '--janus-url',
+      janus.url,
+      '--janus-secret',
+      janus.apiSecret,
+      '--janus-admin-key',
+      janus.adminKey,
+      '--sfu-from',
+      '3',
+    ]);
+    const room = uniqueRoom('sfu-switch');
+    const open = async (name: string) =>
+      openParticipant(await launchChromium(), switching.url, { room, name, init: paintCamera });
+    const ada = await open('Ada');
+    const grace = await open('Grace');
+    const people = [ada, grace];
+    try {
+      await waitForRemoteCount(ada, 1, 30_000);
+      await waitForColours(ada, 1);
+      const mesh = async (p: Participant) =>
+        p.page.evaluate(async () => {
+          type Chat = HTMLElement & { peers: readonly { id: string }[]; getStats(id: string): Promise<unknown> };
+          const chat = document.querySelector('video-chat') as Chat;
+          return { sfu: chat.matches(':state(sfu)'), mesh: Boolean(await chat.getStats(chat.peers[0]!.id)) };
+        });
+      assert.deepEqual(await mesh(ada), { sfu: false, mesh: true }, 'two participants: a mesh');
+      // Ada's view of Grace, sampled every 50 ms through the switch: the longest wait for a new frame.
+      await ada.page.evaluate(() => {
+        const chat = document.querySelector('video-chat')!;
+        const w = window as unknown as { longestGapMs: number; sampler: number };
+        let frames = -1;
+        let at = performance.now();
+        w.longestGapMs = 0;
+        w.sampler = window.setInterval(() => {
+          const video = chat.shadowRoot?.querySelector<HTMLVideoElement>('video[part~="remote-video"]');
+          const now = video?.getVideoPlaybackQuality().totalVideoFrames ?? -1;
+          if (now !== frames) {
+            w.longestGapMs = Math.max(w.longestGapMs, performance.now() - at);
+            frames = now;
+            at = performance.now();
+          }
+        }, 50);
+      });
+      const linus = await open('Linus');
+      people.push(linus);
+      for (const p of [ada, grace, linus]) await waitForRemoteCount(p, 2, 30_000);
+      for (const p of [ada, grace, linus]) await waitForColours(p, 2);
+      // Ada's mesh connection with Grace closed (getStats has no session for her any more): Grace is on the SFU.
+      await waitFor('Ada drops her mesh connection with Grace', async () => {
+        const state = await mesh(ada);
+        return state.sfu && !state.mesh;
+      });
+      const gap = await ada.page.evaluate(() => {
+        const w = window as unknown as { longestGapMs: number; sampler: number };
+        clearInterval(w.sampler);
+        return w.longestGapMs;
+      });
+      console.log(`longest gap between two frames of Grace at Ada across the mesh->SFU switch: ${Math.round(gap)} ms`);
+      for (const p of [ada, grace, linus]) {
+        assert.deepEqual(
+          p.logs.filter((line) => line.includes('vc-error')),
+          [],
+          `${p.name}: no vc-error through the switch`,
+        );
+      }
+    } finally {
+      for (const p of people) await leave(p).catch(() => undefined);
+      await switching.close();
+    }
+  });
 
   it('refuses a publish under another participant ID, and Janus never lists it', async () => {
     const room = uniqueRoom('sfu-impostor');
