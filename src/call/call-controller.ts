@@ -157,7 +157,7 @@ export class CallController {
 
   /** Statistics of the connection to one peer (W3C WebRTC Statistics), or undefined for an unknown peer. */
   async getStats(peerId: string): Promise<RTCStatsReport | undefined> {
-    return this.#sessions.get(peerId)?.getStats();
+    return this.#sessions.get(peerId)?.getStats() ?? (await this.#sfu)?.getStats(peerId);
   }
 
   /**
@@ -467,9 +467,19 @@ export class CallController {
       case 'signal':
         if (message.from == 'sfu') {
           // The room runs on the SFU: its chunk is loaded once, and handles this and every later SFU message.
-          void (this.#sfu ??= import('./sfu.js').then((m) =>
-            m.sfuTopology(this, this.#host, this.#iceServers, this.#signaling!, this.#sessions, this.#channels),
+          void (this.#sfu ??= this.#engine!.loadSfu().then((m) =>
+            m.sfuTopology(
+              this,
+              this.#host,
+              this.#iceServers,
+              this.#signaling!,
+              this.#sessions,
+              this.#channels,
+              (p, m) => this.#onPeerMessage(p, m),
+            ),
           )).then((t) => t.receive(message.data));
+        } else if (this.#sfu && message.data['sfu'] !== undefined) {
+          void this.#sfu.then((t) => t.peer(message.from, message.data)); // chat and state of a room on the SFU
         } else this.#sessions.get(message.from)?.receive(message.data); // opaque here: the session parses it
         break;
       case 'error':

@@ -14,3 +14,8 @@ export { PeerChannel } from './peer-channel.js';
 export { warningGate } from './warning-gate.js';
 export { encodingCaps } from './governor.js';
 export { callStats } from './call-stats.js';
+/**
+ * The SFU topology's own chunk (`call/sfu.ts`), loaded only in a room on the SFU. Imported from here, so that what it
+ * shares with the engine (the peer channel) stays in the engine chunk, which is loaded by then.
+ */
+export const loadSfu = (): Promise<typeof import('./sfu.js')> => import('./sfu.js');

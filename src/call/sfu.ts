@@ -7,29 +7,43 @@
  * Make-before-break: a participant's mesh connection, if it has one (the room switched during the call), is closed
  * only once that participant's video through the SFU decodes; until then its tile shows the mesh video.
  *
+ * Chat and microphone/camera state: a room on the SFU has no data channel between two participants, so what two
+ * elements say over it (`src/protocol/data-channel.ts`) travels as relay `signal`s instead, `{ "sfu": "<the same
+ * text>" }`, through a {@link PeerChannel} per participant (same parser, same receive limits). It stands in the call's
+ * map of channels, so chat and state go out as in a mesh.
+ *
  * @module
  */
+import type { VideoChatWarningCode } from '../errors.js';
 import { VideoChatWarningEvent } from '../events.js';
 import { SfuSession } from '../negotiation/sfu-session.js';
 import type { PeerSession } from '../negotiation/peer-session.js';
 import { SFU_PEER_ID, type SfuRequest } from '../protocol/sfu.js';
 import type { SignalingClient } from '../signaling/signaling-client.js';
+import type { PeerMessage } from '../protocol/data-channel.js';
+import { PeerChannel } from './peer-channel.js';
 import type { CallHost, RemotePeer } from './types.js';
 
 /** What the topology reads from the call (public parts of `CallController`). */
 export interface SfuCall {
   readonly peers: readonly RemotePeer[];
-  readonly media: { track(kind: 'audio' | 'video'): MediaStreamTrack | null };
+  readonly media: {
+    track(kind: 'audio' | 'video'): MediaStreamTrack | null;
+    readonly microphoneEnabled: boolean;
+    readonly cameraEnabled: boolean;
+  };
 }
 
 /** The SFU topology as the call controller drives it. */
 export interface SfuTopology {
   /** Handles a `signal.data` from `"sfu"`. */
   receive(data: unknown): void;
+  /** Handles a participant's data-channel text carried by the relay (`signal.data.sfu`). */
+  peer(from: string, data: Record<string, unknown>): void;
   /** The camera or microphone changed. */
   setTrack(kind: string, track: MediaStreamTrack | null): void;
-  /** Statistics of the SFU connections. */
-  getStats(): Promise<RTCStatsReport> | undefined;
+  /** Statistics of what comes from one participant through the SFU (see `SfuSession.getStats`). */
+  getStats(peerId: string): Promise<RTCStatsReport | undefined> | undefined;
   /** Leaves the SFU: both connections close. */
   close(): void;
 }
@@ -49,8 +63,29 @@ export function sfuTopology(
   signaling: Pick<SignalingClient, 'send'>,
   sessions: Map<string, Pick<PeerSession, 'close'>>,
   channels: Map<string, unknown>,
+  onPeerMessage: (peer: RemotePeer, message: PeerMessage) => void,
 ): SfuTopology {
   let session: SfuSession | undefined;
+  const relayed = new Map<string, PeerChannel>();
+  const warn = (peerId: string) => (w: { code: VideoChatWarningCode; message: string; cause?: unknown }) =>
+    host.dispatch(new VideoChatWarningEvent(w.code, peerId, w.message, w.cause));
+  /** The relayed channel with a participant (made on first use, announcing our state like a channel that opens). */
+  const channelFor = (id: string): PeerChannel | undefined => {
+    const peer = call.peers.find((p) => p.id === id);
+    if (!peer) return undefined;
+    let channel = relayed.get(id);
+    if (!channel) {
+      channel = new PeerChannel({
+        send: (text) => signaling.send({ type: 'signal', to: id, data: { sfu: text } }),
+        onMessage: (message) => onPeerMessage(peer, message),
+        onWarning: warn(id),
+      });
+      relayed.set(id, channel);
+      channel.send({ type: 'state', microphone: call.media.microphoneEnabled, camera: call.media.cameraEnabled });
+    }
+    if (!sessions.has(id)) channels.set(id, channel);
+    return channel;
+  };
   const send = (data: SfuRequest): void => {
     signaling.send({ type: 'signal', to: SFU_PEER_ID, data });
   };
@@ -58,6 +93,7 @@ export function sfuTopology(
     sessions.get(id)?.close();
     sessions.delete(id);
     channels.delete(id);
+    channelFor(id);
   };
   return {
     receive(data) {
@@ -70,21 +106,27 @@ export function sfuTopology(
             const peer = call.peers.find((p) => p.id === peerId);
             if (!peer) return;
             if (tracks.has('video')) dropMesh(peerId);
+            else channelFor(peerId);
             const wanted = [...tracks.values()];
             for (const t of peer.stream.getTracks()) if (!wanted.includes(t)) peer.stream.removeTrack(t);
             for (const t of wanted) if (!peer.stream.getTrackById(t.id)) peer.stream.addTrack(t);
             if (wanted.length > 0) peer.connection = 'connected';
             host.requestUpdate();
           },
-          onError: (w) => host.dispatch(new VideoChatWarningEvent(w.code, 'sfu', w.message, w.cause)),
+          onError: warn('sfu'),
         });
         void session.publish();
         host.requestUpdate();
       }
       void session.receive(data);
     },
+    peer(from, data) {
+      const text = data['sfu'];
+      if (typeof text === 'string') channelFor(from)?.receive(text);
+      else warn(from)({ code: 'bad-peer-message', message: 'signal.data.sfu must be the text of a peer message' });
+    },
     setTrack: (kind, track) => session?.setTrack(kind, track),
-    getStats: () => session?.getStats(),
+    getStats: (peerId) => session?.getStats(peerId),
     close: () => session?.close(),
   };
 }

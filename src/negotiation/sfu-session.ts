@@ -96,9 +96,20 @@ export class SfuSession {
     }
   }
 
-  /** Statistics of the subscribing connection (W3C WebRTC Statistics), or of the publishing one without it. */
-  getStats(): Promise<RTCStatsReport> {
-    return (this.#sub ?? this.#pub).getStats();
+  /**
+   * Statistics (W3C WebRTC Statistics) of what we receive from one participant: the subscribing connection's report
+   * with only that participant's `inbound-rtp` entries (by `mid`) and every shared entry (transport, candidate pair,
+   * codecs). `undefined` before there is a subscribing connection.
+   */
+  async getStats(peerId: string): Promise<RTCStatsReport | undefined> {
+    if (!this.#sub) return undefined;
+    const report = await this.#sub.getStats();
+    const mine = new Map<string, unknown>();
+    report.forEach((s: { id: string; type: string; mid?: string }) => {
+      if (s.type !== 'inbound-rtp' || (s.mid !== undefined && this.#streams.get(s.mid)?.feed === peerId))
+        mine.set(s.id, s);
+    });
+    return mine; // an RTCStatsReport is a read-only maplike: a Map of the kept entries reads the same
   }
 
   /** Closes both connections. */

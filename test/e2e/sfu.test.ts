@@ -58,6 +58,23 @@ function paintCamera(): void {
     (e) => console.warn('vc-error', (e as Event & { error: { code: string; message: string } }).error.code),
     true,
   );
+  // Every RTCPeerConnection the page makes, to count the open ones.
+  const pcs: RTCPeerConnection[] = [];
+  (window as unknown as { pcs: RTCPeerConnection[] }).pcs = pcs;
+  const Native = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends Native {
+    constructor(config?: RTCConfiguration) {
+      super(config);
+      pcs.push(this);
+    }
+  };
+  const seen = [] as { peerId: string | null; microphone: boolean }[];
+  (window as unknown as { mediaStates: typeof seen }).mediaStates = seen;
+  addEventListener(
+    'vc-media-state',
+    (e) => seen.push({ peerId: (e as MediaStateEventLike).peerId, microphone: (e as MediaStateEventLike).microphone }),
+    true,
+  );
   const devices = navigator.mediaDevices;
   const real = devices.getUserMedia.bind(devices);
   devices.getUserMedia = async (constraints) => {
@@ -83,6 +100,8 @@ function paintCamera(): void {
     return stream;
   };
 }
+
+type MediaStateEventLike = Event & { peerId: string | null; microphone: boolean };
 
 /** Per remote tile: the peer's name, the centre pixel of its `<video>`, its width and decoded frame count. */
 async function tiles(p: Participant): Promise<{ name: string; rgb: number[]; width: number; frames: number }[]> {
@@ -250,6 +269,62 @@ describe('rooms on the SFU (Janus VideoRoom brokered by the relay)', { timeout: 
         return list.length === 3 ? list : undefined;
       });
       assert.deepEqual([...feeds].sort(), [...ids].sort());
+      // The element's getStats(peerId) reads that participant's streams on the subscribing connection.
+      for (const p of people) {
+        const decoded = await p.page.evaluate(async () => {
+          type Chat = HTMLElement & {
+            peers: readonly { id: string }[];
+            getStats(id: string): Promise<RTCStatsReport | undefined>;
+          };
+          const chat = document.querySelector('video-chat') as Chat;
+          return Promise.all(
+            chat.peers.map(async ({ id }) => {
+              let frames = 0;
+              (await chat.getStats(id))?.forEach((s: { type: string; kind?: string; framesDecoded?: number }) => {
+                if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded ?? 0;
+              });
+              return frames;
+            }),
+          );
+        });
+        assert.ok(
+          decoded.length === 2 && decoded.every((n) => n > 0),
+          `${p.name}: frames decoded per peer ${JSON.stringify(decoded)}`,
+        );
+      }
+      // No data channel on the SFU: chat and microphone state go through the relay, and still arrive.
+      await people[0]!.page.evaluate(() =>
+        (document.querySelector('video-chat') as HTMLElement & { sendChatMessage(t: string): unknown }).sendChatMessage(
+          'hello through the relay',
+        ),
+      );
+      await people[1]!.page.evaluate(() =>
+        (
+          document.querySelector('video-chat') as HTMLElement & { setMicrophoneEnabled(on: boolean): void }
+        ).setMicrophoneEnabled(false),
+      );
+      for (const p of people.slice(1)) {
+        await waitFor(`${p.name} receives Ada's chat message`, () =>
+          p.page.evaluate(() =>
+            (
+              document.querySelector('video-chat') as HTMLElement & {
+                chatMessages: readonly { text: string; name: string }[];
+              }
+            ).chatMessages.some((m) => m.text === 'hello through the relay' && m.name === 'Ada'),
+          ),
+        );
+      }
+      for (const p of [people[0]!, people[2]!]) {
+        await waitFor(`${p.name} sees Grace's microphone off`, () =>
+          p.page.evaluate(
+            (grace) =>
+              (window as unknown as { mediaStates: { peerId: string | null; microphone: boolean }[] }).mediaStates.some(
+                (m) => m.peerId === grace && !m.microphone,
+              ),
+            ids[1]!,
+          ),
+        );
+      }
     } finally {
       for (const p of people) await leave(p).catch(() => undefined);
     }
@@ -278,13 +353,15 @@ describe('rooms on the SFU (Janus VideoRoom brokered by the relay)', { timeout: 
     try {
       await waitForRemoteCount(ada, 1, 30_000);
       await waitForColours(ada, 1);
+      // The page's open RTCPeerConnections: one (the mesh with Grace) before the switch; after it, the publishing and
+      // the subscribing one, the mesh connection closed.
       const mesh = async (p: Participant) =>
-        p.page.evaluate(async () => {
-          type Chat = HTMLElement & { peers: readonly { id: string }[]; getStats(id: string): Promise<unknown> };
-          const chat = document.querySelector('video-chat') as Chat;
-          return { sfu: chat.matches(':state(sfu)'), mesh: Boolean(await chat.getStats(chat.peers[0]!.id)) };
-        });
-      assert.deepEqual(await mesh(ada), { sfu: false, mesh: true }, 'two participants: a mesh');
+        p.page.evaluate(() => ({
+          sfu: document.querySelector('video-chat')!.matches(':state(sfu)'),
+          open: (window as unknown as { pcs: RTCPeerConnection[] }).pcs.filter((pc) => pc.signalingState !== 'closed')
+            .length,
+        }));
+      assert.deepEqual(await mesh(ada), { sfu: false, open: 1 }, 'two participants: a mesh');
       // Ada's view of Grace, sampled every 50 ms through the switch: the longest wait for a new frame.
       await ada.page.evaluate(() => {
         const chat = document.querySelector('video-chat')!;
@@ -306,10 +383,9 @@ describe('rooms on the SFU (Janus VideoRoom brokered by the relay)', { timeout: 
       people.push(linus);
       for (const p of [ada, grace, linus]) await waitForRemoteCount(p, 2, 30_000);
       for (const p of [ada, grace, linus]) await waitForColours(p, 2);
-      // Ada's mesh connection with Grace closed (getStats has no session for her any more): Grace is on the SFU.
       await waitFor('Ada drops her mesh connection with Grace', async () => {
         const state = await mesh(ada);
-        return state.sfu && !state.mesh;
+        return state.sfu && state.open === 2;
       });
       const gap = await ada.page.evaluate(() => {
         const w = window as unknown as { longestGapMs: number; sampler: number };
