@@ -471,7 +471,7 @@ export class CallController {
             m.sfuTopology(
               this,
               this.#host,
-              this.#iceServers,
+              () => this.#iceServers,
               this.#signaling!,
               this.#sessions,
               this.#channels,

@@ -27,6 +27,8 @@ import type { CallHost, RemotePeer } from './types.js';
 /** What the topology reads from the call (public parts of `CallController`). */
 export interface SfuCall {
   readonly peers: readonly RemotePeer[];
+  /** This participant's relay ID, once admitted. */
+  readonly selfId: string | null;
   readonly media: {
     track(kind: 'audio' | 'video'): MediaStreamTrack | null;
     readonly microphoneEnabled: boolean;
@@ -51,7 +53,7 @@ export interface SfuTopology {
 /**
  * @param call the call (its peers and media).
  * @param host where updates and warnings go.
- * @param iceServers the relay's ICE servers (TURN included).
+ * @param iceServers the ICE servers of the latest welcome (TURN included), read when the connections are made.
  * @param signaling the relay connection (SFU requests are `signal`s to `"sfu"`).
  * @param sessions the call's mesh sessions by peer ID, and `channels` their data channels: a participant's are closed
  *   and removed once its video through the SFU decodes.
@@ -59,13 +61,12 @@ export interface SfuTopology {
 export function sfuTopology(
   call: SfuCall,
   host: CallHost,
-  iceServers: RTCIceServer[],
+  iceServers: () => RTCIceServer[],
   signaling: Pick<SignalingClient, 'send'>,
   sessions: Map<string, Pick<PeerSession, 'close'>>,
   channels: Map<string, unknown>,
   onPeerMessage: (peer: RemotePeer, message: PeerMessage) => void,
 ): SfuTopology {
-  let session: SfuSession | undefined;
   const relayed = new Map<string, PeerChannel>();
   const warn = (peerId: string) => (w: { code: VideoChatWarningCode; message: string; cause?: unknown }) =>
     host.dispatch(new VideoChatWarningEvent(w.code, peerId, w.message, w.cause));
@@ -95,38 +96,50 @@ export function sfuTopology(
     channels.delete(id);
     channelFor(id);
   };
-  return {
-    receive(data) {
-      if (!session) {
-        session = new SfuSession({
-          iceServers,
-          tracks: { audio: call.media.track('audio'), video: call.media.track('video') },
-          send,
-          onRemoteTracks: (peerId, tracks) => {
-            const peer = call.peers.find((p) => p.id === peerId);
-            if (!peer) return;
-            if (tracks.has('video')) dropMesh(peerId);
-            else channelFor(peerId);
-            const wanted = [...tracks.values()];
-            for (const t of peer.stream.getTracks()) if (!wanted.includes(t)) peer.stream.removeTrack(t);
-            for (const t of wanted) if (!peer.stream.getTrackById(t.id)) peer.stream.addTrack(t);
-            if (wanted.length > 0) peer.connection = 'connected';
-            host.requestUpdate();
-          },
-          onError: warn('sfu'),
-        });
-        void session.publish();
+  let closed = false;
+  /**
+   * The SFU connections, made once this participant is admitted: a newcomer hears the mode before its welcome, whose
+   * ICE servers (fresh TURN credentials) the connections need. `undefined` if no welcome came within 5 s or the call
+   * left meanwhile.
+   */
+  const start = async (): Promise<SfuSession | undefined> => {
+    for (let i = 0; i < 200 && call.selfId === null && !closed; i++) await new Promise((r) => setTimeout(r, 25));
+    if (call.selfId === null || closed) return undefined;
+    const session = new SfuSession({
+      iceServers: iceServers(),
+      tracks: { audio: call.media.track('audio'), video: call.media.track('video') },
+      send,
+      onRemoteTracks: (peerId, tracks) => {
+        const peer = call.peers.find((p) => p.id === peerId);
+        if (!peer) return;
+        if (tracks.has('video')) dropMesh(peerId);
+        else channelFor(peerId);
+        const wanted = [...tracks.values()];
+        for (const t of peer.stream.getTracks()) if (!wanted.includes(t)) peer.stream.removeTrack(t);
+        for (const t of wanted) if (!peer.stream.getTrackById(t.id)) peer.stream.addTrack(t);
+        if (wanted.length > 0) peer.connection = 'connected';
         host.requestUpdate();
-      }
-      void session.receive(data);
-    },
+      },
+      onError: warn('sfu'),
+    });
+    void session.publish();
+    host.requestUpdate();
+    return session;
+  };
+  let session: Promise<SfuSession | undefined> | undefined;
+  return {
+    // In order: every message waits for the same start.
+    receive: (data) => void (session ??= start()).then((s) => s?.receive(data)),
     peer(from, data) {
       const text = data['sfu'];
       if (typeof text === 'string') channelFor(from)?.receive(text);
       else warn(from)({ code: 'bad-peer-message', message: 'signal.data.sfu must be the text of a peer message' });
     },
-    setTrack: (kind, track) => session?.setTrack(kind, track),
-    getStats: (peerId) => session?.getStats(peerId),
-    close: () => session?.close(),
+    setTrack: (kind, track) => void session?.then((s) => s?.setTrack(kind, track)),
+    getStats: (peerId) => session?.then((s) => s?.getStats(peerId)),
+    close: () => {
+      closed = true;
+      void session?.then((s) => s?.close());
+    },
   };
 }
