@@ -117,8 +117,9 @@ export default defineConfig([
     files: ['server/**/*.ts'],
     rules: forbid(
       {
-        regex: '^(?:\\.\\./)+src/(?!protocol/relay\\.js$)',
-        message: 'The relay imports only the client↔relay wire (src/protocol/relay.ts) from the element.',
+        regex: '^(?:\\.\\./)+src/(?!protocol/(?:relay|sfu)\\.js$)',
+        message:
+          'The relay imports only the client↔relay wire (src/protocol/relay.ts and its SFU part, sfu.ts) from the element.',
       },
       { regex: '^lit', message: 'No DOM in the relay.' },
     ),

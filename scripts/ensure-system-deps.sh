@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the system programs the browser tests need are installed: Chromium and Firefox ESR (always), iproute2's
-# `ip` and util-linux's `unshare` (for scripts/netns.sh), and optionally coturn (`--with-turn`) and Redis
-# (`--with-redis`).
+# `ip` and util-linux's `unshare` (for scripts/netns.sh), and optionally coturn (`--with-turn`), Redis
+# (`--with-redis`) and the Janus WebRTC server (`--with-janus`, its VideoRoom plugin backs rooms in SFU mode).
 #
 # A browser given through CHROME_PATH / FIREFOX_PATH is used as is (it must be an executable file).
 # Anything missing is installed with apt-get when running as root on a Debian-like system (one `apt-get update`,
@@ -11,16 +11,18 @@ set -euo pipefail
 
 with_turn=0
 with_redis=0
+with_janus=0
 for arg in "$@"; do
   case "$arg" in
     --with-turn) with_turn=1 ;;
     --with-redis) with_redis=1 ;;
+    --with-janus) with_janus=1 ;;
     -h | --help)
-      echo "usage: $0 [--with-turn] [--with-redis]"
+      echo "usage: $0 [--with-turn] [--with-redis] [--with-janus]"
       exit 0
       ;;
     *)
-      echo "ensure-system-deps: unknown option '$arg' (usage: $0 [--with-turn] [--with-redis])" >&2
+      echo "ensure-system-deps: unknown option '$arg' (usage: $0 [--with-turn] [--with-redis] [--with-janus])" >&2
       exit 2
       ;;
   esac
@@ -49,6 +51,7 @@ need ip iproute2
 need unshare util-linux
 if ((with_turn)); then need turnserver coturn; fi
 if ((with_redis)); then need redis-server redis-server; fi
+if ((with_janus)); then need janus janus; fi
 
 if ((${#missing_pkgs[@]} == 0)); then
   exit 0

@@ -149,6 +149,8 @@ export function screenShareError(cause: unknown): VideoChatError {
  * - `connection-refused`: the browser refused to create an RTCPeerConnection (e.g. too many); the watchdog retries.
  * - `signal-dropped`: a negotiation message for the peer that had to go through the relay while it was away was
  *   dropped: its queue was full, or the relay lost our place (a fresh welcome); the watchdogs renegotiate.
+ * - `sfu-failed`: in a room on the SFU (peer ID `"sfu"`), a step of the publishing or subscribing connection failed,
+ *   or the relay reported that the media server refused or failed (the message says which).
  */
 export type VideoChatWarningCode =
   | 'bad-signal'
@@ -158,7 +160,8 @@ export type VideoChatWarningCode =
   | 'candidate-rejected'
   | 'encoding-failed'
   | 'connection-refused'
-  | 'signal-dropped';
+  | 'signal-dropped'
+  | 'sfu-failed';
 
 /** A non-fatal failure with one peer, as the lower layers report it (the call adds the peer and fires `vc-warning`). */
 export interface Warning {

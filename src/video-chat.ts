@@ -59,6 +59,9 @@ import { styles } from './video-chat.styles.js';
  *   `lang` or its closest ancestor's; changing either re-renders. Non-English locales are loaded on first use
  *   (`video-chat-de.js` next to `video-chat.js`); English is shown until they arrive. The `strings` property overrides
  *   any entry.
+ * @attr {'auto'|'mesh'} media-mode - `mesh`: never join a room on the relay's SFU (the room stays peer to peer, or
+ *   this visitor is refused with `room-full` from a room already on it). `auto` (default): the relay decides; on an
+ *   SFU the media server sees the media, see docs/protocol.md.
  * @attr {boolean} debug - For development: log to the console (`console.warn`, prefixed `video-chat:`) every
  *   `vc-warning` and `vc-error` this element fires, and show the embed doctor's result ({@link diagnose}) inside the
  *   element: each check with OK, Problem or Unknown and the fix.
@@ -161,6 +164,7 @@ import { styles } from './video-chat.styles.js';
  * @cssState in-call - In a call with at least one other person.
  * @cssState reconnecting - The relay connection dropped; trying again (the calls go on).
  * @cssState error - The call could not continue (`error` says why).
+ * @cssState sfu - The room runs on the relay's SFU (its media server sees the media) instead of peer to peer.
  */
 export class VideoChatElement extends LitElement {
   static override styles = styles;
@@ -179,12 +183,15 @@ export class VideoChatElement extends LitElement {
     microphoneOff: { type: Boolean, attribute: 'microphone-off' },
     cameraOff: { type: Boolean, attribute: 'camera-off' },
     debug: { type: Boolean },
+    mediaMode: { type: String, attribute: 'media-mode' },
   };
 
   /** Show the pre-join screen before joining (attribute `prejoin`). */ declare prejoin: boolean;
   /** Join with the microphone off (attribute `microphone-off`). */ declare microphoneOff: boolean;
   /** Join with the camera off (attribute `camera-off`). */ declare cameraOff: boolean;
   /** Log `vc-warning` and `vc-error` to the console (attribute `debug`). */ declare debug: boolean;
+  /** `mesh` keeps this visitor out of rooms on the SFU; `auto` (default) lets the relay decide (attribute `media-mode`). */
+  declare mediaMode: string;
 
   /** The control bar's buttons, space-separated; null shows them all (attribute `controls`). */ declare controls:
     string | null;
@@ -386,6 +393,7 @@ export class VideoChatElement extends LitElement {
       iceServers,
       iceTransportPolicy: this.iceTransportPolicy === 'relay' ? 'relay' : 'all',
       maxPeers: this.maxPeers,
+      mediaMode: this.mediaMode,
     });
   }
 
@@ -571,8 +579,8 @@ export class VideoChatElement extends LitElement {
   #syncStates(): void {
     const states = this.#internals?.states;
     if (!states) return;
-    for (const s of ['idle', 'connecting', 'waiting', 'in-call', 'reconnecting', 'error']) {
-      if (s === this.#call.state) states.add(s);
+    for (const s of ['idle', 'connecting', 'waiting', 'in-call', 'reconnecting', 'error', 'sfu']) {
+      if (s === this.#call.state || (s == 'sfu' && this.#call.sfu)) states.add(s);
       else states.delete(s);
     }
   }

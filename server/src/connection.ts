@@ -320,7 +320,7 @@ export class Connection implements Link {
       return;
     }
     if (tokenKey === undefined) {
-      this.#admit(message.room, message.name ?? '');
+      this.#admit(message.room, message.name ?? '', message.caps);
       return;
     }
     // The check is asynchronous (WebCrypto): hold this connection's later frames until it is done, so that every
@@ -332,7 +332,7 @@ export class Connection implements Link {
         this.backlog = undefined;
         if (!this.#ctx.connections.has(this) || this.#ctx.isClosing()) return;
         if (result.ok) {
-          this.#admit(message.room, result.grant.name ?? message.name ?? '');
+          this.#admit(message.room, result.grant.name ?? message.name ?? '', message.caps);
         } else {
           this.#ctx.log.warn({ ip: this.ip, room: message.room, reason: result.reason }, 'join refused: room token');
           this.fail('unauthorized', UNAUTHORIZED);
@@ -344,8 +344,8 @@ export class Connection implements Link {
       });
   }
 
-  #admit(room: string, name: string): void {
-    this.#ctx.participants.admit(this, room, name);
+  #admit(room: string, name: string, caps: readonly string[] | undefined): void {
+    this.#ctx.participants.admit(this, room, name, caps);
     if (this.member !== undefined) this.stopJoinTimer();
   }
 }

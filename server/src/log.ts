@@ -29,6 +29,11 @@ const SECRET_FIELDS = [
   'tokenSecret',
   'turnSecret',
   'authorization',
+  'janusApiSecret',
+  'janusAdminKey',
+  'apisecret',
+  'admin_key',
+  'pin',
 ];
 export const REDACT_PATHS: readonly string[] = SECRET_FIELDS.flatMap((f) => [f, `*.${f}`]);
 

@@ -9,10 +9,11 @@
 import { MAX_MESSAGE_BYTES, isIceServer, type IceServer } from '../../src/protocol/relay.js';
 import { MIN_TOKEN_SECRET_BYTES, normaliseOrigins } from './auth.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log.js';
+import { resolveSfuOptions, type ResolvedSfuOptions, type SfuOptions } from './sfu/options.js';
 import { isTurnUrl } from './turn.js';
 
-/** Options of {@link createRelay}. Every option is optional; see {@link RELAY_DEFAULTS}. */
-export interface RelayOptions {
+/** Options of {@link createRelay}. Every option is optional; see {@link RELAY_DEFAULTS} (and `sfu/options.ts`). */
+export interface RelayOptions extends SfuOptions {
   /** Largest number of participants per room, an integer ≥ 1. A `join` beyond it is answered with `room-full`. */
   maxPeersPerRoom?: number;
   /**
@@ -151,10 +152,12 @@ export interface ResolvedRelayOptions {
   logLevel: LogLevel;
   /** The logger given, or one made for {@link logLevel}. */
   logger: Logger;
+  /** The SFU (`sfu/options.ts`), or `undefined`: every room a mesh. */
+  sfu: ResolvedSfuOptions | undefined;
 }
 
 /** Defaults of {@link RelayOptions} (no `logger`: without one, a logger at `logLevel` on stderr is made). */
-export const RELAY_DEFAULTS: Readonly<Omit<ResolvedRelayOptions, 'logger'>> = Object.freeze({
+export const RELAY_DEFAULTS: Readonly<Omit<ResolvedRelayOptions, 'logger' | 'sfu'>> = Object.freeze({
   maxPeersPerRoom: 6,
   maxMessageBytes: MAX_MESSAGE_BYTES,
   heartbeatIntervalMs: 30_000,
@@ -192,7 +195,7 @@ export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOp
   if (given.logger !== undefined && given.logLevel !== undefined) {
     throw new TypeError('logLevel and logger are exclusive: set the level on the logger you pass');
   }
-  const { logger, ...rest } = given;
+  const { logger, janusUrl, janusApiSecret, janusAdminKey, sfuFrom, maxPeersPerSfuRoom, ...rest } = given;
   const settings = { ...RELAY_DEFAULTS, ...rest };
   if (rest.pushBackBufferedBytes === undefined && Number.isSafeInteger(settings.maxBufferedBytes)) {
     // The default follows a smaller outgoing cap, so that a signal accepted below the mark never reaches the cap.
@@ -245,8 +248,13 @@ export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOp
       throw new RangeError(`tokenSecret must be at least ${MIN_TOKEN_SECRET_BYTES} bytes (HS256 needs a 256-bit key)`);
     }
   }
+  const sfu = resolveSfuOptions(
+    { janusUrl, janusApiSecret, janusAdminKey, sfuFrom, maxPeersPerSfuRoom },
+    settings.maxPeersPerRoom,
+  );
   return {
     ...settings,
+    sfu,
     // Copy so that a caller mutating its array later cannot change what the relay hands out.
     iceServers: structuredClone(settings.iceServers),
     turnUrls: [...settings.turnUrls],

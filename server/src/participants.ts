@@ -81,8 +81,10 @@ export interface Participants {
    * @param link a link in no room.
    * @param room the room's name, as validated by the wire parser.
    * @param name the display name as given; control and bidi formatting characters are removed ({@link displayName}).
+   * @param caps the client's `join.caps` (what it can do beyond the mesh); used by the SFU's rooms
+   *   (`sfu/sfu-participants.ts`), ignored here.
    */
-  admit(link: Link, room: string, name: string): void;
+  admit(link: Link, room: string, name: string, caps?: readonly string[]): void;
   /**
    * Serves an existing participant on `link` (same ID, no `peer-left`/`peer-joined` for the others), or replies
    * `resume-failed` and changes nothing.
@@ -143,6 +145,8 @@ export interface ParticipantsContext {
   isClosing(): boolean;
   /** @param address one connection or participant in grace less for this client address. */
   release(address: string): void;
+  /** Called once a participant has left its room for good (after `peer-left` went out): the SFU's rooms follow. */
+  departed?(joined: Joined): void;
 }
 
 /**
@@ -367,6 +371,7 @@ export class LocalParticipants implements Participants {
     const left = this.#rooms.leave(member.id);
     if (left) this.#broadcast(left.room, { type: 'peer-left', id: member.id }, member.id);
     this.#ctx.log.debug({ id: member.id, room: member.room }, 'left');
+    if (left) this.#ctx.departed?.(member);
   }
 
   /**

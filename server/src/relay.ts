@@ -19,7 +19,8 @@ import { serve, type Connection, type ConnectionContext } from './connection.js'
 import type { Logger } from './log.js';
 import { createMetrics, type RelayMetrics } from './metrics.js';
 import { resolveRelayOptions, type RelayOptions } from './options.js';
-import { LocalParticipants } from './participants.js';
+import { LocalParticipants, type Participants } from './participants.js';
+import { createSfuParticipants } from './sfu/index.js';
 import { turnCredentials, type TurnConfig } from './turn.js';
 import { AddressCounts, UpgradeGate, type AttachOptions } from './upgrade.js';
 
@@ -111,8 +112,11 @@ export function createRelay(options: RelayOptions = {}): Relay {
     config.turnSecret === undefined
       ? undefined
       : { urls: config.turnUrls, secret: config.turnSecret, ttlSeconds: config.turnTtlSeconds };
-  const participants = new LocalParticipants({
-    config,
+  // With an SFU (--janus-url), rooms switch to it by size: a wrapper keeps each room's mode (sfu/index.ts).
+  let sfu: ReturnType<typeof createSfuParticipants> | undefined;
+  const local = new LocalParticipants({
+    config: config.sfu ? { ...config, maxPeersPerRoom: config.sfu.maxPeersPerSfuRoom } : config,
+    departed: (joined) => sfu?.departed(joined),
     log,
     metrics,
     isClosing,
@@ -120,6 +124,8 @@ export function createRelay(options: RelayOptions = {}): Relay {
     // TURN credentials are minted per participant and per welcome: they name this ID and expire.
     iceServers: (id) => (turn ? [...config.iceServers, turnCredentials(turn, id)] : config.iceServers),
   });
+  if (config.sfu) sfu = createSfuParticipants(local, config.sfu, config.maxPeersPerRoom, log);
+  const participants: Participants = sfu ?? local;
   const context: ConnectionContext = {
     config,
     log,

@@ -33,6 +33,7 @@ import {
 import { Latest } from '../latest.js';
 import type { CallState, ChatEntry } from '../types.js';
 import type { CallStats } from './call-stats.js';
+import type { SfuTopology } from './sfu.js';
 import type { PeerChannel } from './peer-channel.js';
 import type { Roster } from './roster.js';
 import type { PeerMessage } from '../protocol/data-channel.js';
@@ -40,7 +41,7 @@ import { MediaController } from '../media/media-controller.js';
 import type { PeerSession } from '../negotiation/peer-session.js';
 import type { TrackKind } from '../protocol/negotiation.js';
 import { CloseCode, PROTOCOL_VERSION, type JoinMessage, type PeerInfo, type ServerMessage } from '../protocol/relay.js';
-import { SignalingClient, type SignalingState } from '../signaling/signaling-client.js';
+import type { SignalingClient, SignalingState } from '../signaling/signaling-client.js';
 import { ChatLog, MAX_CHAT_LENGTH } from './chat-log.js';
 import type { CallHost, CallOptions, RemotePeer } from './types.js';
 
@@ -92,6 +93,8 @@ export class CallController {
   #announced = '';
   /** One run per join, stopped by leave: late async results of an abandoned join are ignored. */
   #runs = new Latest();
+  /** The SFU topology (call/sfu.ts, its own chunk), once the relay said the room runs on the SFU. */
+  #sfu: Promise<SfuTopology> | undefined;
 
   constructor(host: CallHost) {
     this.#host = host;
@@ -119,6 +122,11 @@ export class CallController {
   /** This participant's ID, once the relay admitted it. */
   get selfId(): string | null {
     return this.#selfId;
+  }
+
+  /** Whether the room runs on the relay's SFU (the media server sees the media) rather than peer to peer. */
+  get sfu(): boolean {
+    return !!this.#sfu;
   }
 
   /** Remote peers in joining order. */
@@ -154,7 +162,7 @@ export class CallController {
 
   /** Statistics of the connection to one peer (W3C WebRTC Statistics), or undefined for an unknown peer. */
   async getStats(peerId: string): Promise<RTCStatsReport | undefined> {
-    return this.#sessions.get(peerId)?.getStats();
+    return this.#sessions.get(peerId)?.getStats() ?? (await this.#sfu)?.getStats(peerId);
   }
 
   /**
@@ -206,7 +214,8 @@ export class CallController {
     }
     if (this.media.error) this.#host.dispatch(new VideoChatErrorEvent(this.media.error));
     try {
-      this.#signaling = new SignalingClient({
+      // The relay client is in the engine chunk too (loaded above): the script-tag file does not carry it.
+      this.#signaling = new loaded.value.SignalingClient({
         url: options.signalUrl,
         onMessage: (message) => !run.aborted && this.#onMessage(message),
         onStateChange: (state, detail) => !run.aborted && this.#onSignalingState(state, detail),
@@ -246,6 +255,8 @@ export class CallController {
     if (this.#signaling?.state === 'open') this.#signaling.send({ type: 'leave' });
     this.#signaling?.close();
     this.#signaling = undefined;
+    void this.#sfu?.then((t) => t.close());
+    this.#sfu = undefined;
     this.#roster?.clear(); // every peer removed (none before the engine, with the roster, is loaded)
     this.stats.stop();
     if (keepMedia) this.media.stopScreenShare();
@@ -332,13 +343,21 @@ export class CallController {
   }
 
   #freshJoin(options: CallOptions): JoinMessage {
-    const join: JoinMessage = { type: 'join', room: options.room, name: options.name, protocol: PROTOCOL_VERSION };
+    const join: JoinMessage = {
+      type: 'join',
+      room: options.room,
+      name: options.name,
+      protocol: PROTOCOL_VERSION,
+      // `sfu` unless media-mode="mesh" (then `mesh`, which the relay does not know: no SFU for this visitor).
+      caps: [options.mediaMode == 'mesh' ? 'mesh' : 'sfu'],
+    };
     if (options.token) join.token = options.token;
     return join;
   }
 
   #sendTrack(kind: TrackKind, track: MediaStreamTrack | null): void {
     this.#forEachSession((s) => void s.setTrack(kind, track));
+    void this.#sfu?.then((t) => t.setTrack(kind, track));
   }
 
   #mediaFault(): void {
@@ -448,8 +467,25 @@ export class CallController {
       }
       case 'peer-joined':
       case 'peer-left':
-      case 'signal': // opaque here: the peer's session parses it
         this.#roster!.relay(message);
+        break;
+      case 'signal':
+        if (message.from == 'sfu') {
+          // The room runs on the SFU: its chunk is loaded once, and handles this and every later SFU message.
+          void (this.#sfu ??= this.#engine!.loadSfu().then((m) =>
+            m.sfuTopology(
+              this,
+              this.#host,
+              () => this.#iceServers,
+              this.#signaling!,
+              this.#sessions,
+              this.#channels,
+              (p, m) => this.#onPeerMessage(p, m),
+            ),
+          )).then((t) => t.receive(message.data));
+        } else if (this.#sfu && message.data['sfu'] !== undefined) {
+          void this.#sfu.then((t) => t.peer(message.from, message.data)); // chat and state of a room on the SFU
+        } else this.#roster!.relay(message); // opaque here: the peer's session parses it
         break;
       case 'error':
         if (message.code === 'resume-failed') {
@@ -493,6 +529,13 @@ export class CallController {
       camera: null,
     };
     this.#peers.set(info.id, peer);
+    if (!this.#sfu) this.#meshPeer(peer, info, initiator);
+    this.stats.start();
+    this.#host.dispatch(new PeerJoinedEvent({ id: info.id, name: info.name }));
+  }
+
+  /** A mesh connection with a new peer: its session and data channel (not in a room on the SFU). */
+  #meshPeer(peer: RemotePeer, info: PeerInfo, initiator: boolean): void {
     const options = this.#options;
     const engine = this.#engine!;
     // Every failure with this peer that the call survives, from its session or its channel: one vc-warning per code
@@ -551,8 +594,6 @@ export class CallController {
     this.#sessions.set(info.id, session);
     this.#channels.set(info.id, channel);
     this.#applyBandwidth(); // one more copy of each stream: everyone's share shrinks
-    this.stats.start();
-    this.#host.dispatch(new PeerJoinedEvent({ id: info.id, name: info.name }));
   }
 
   #removePeer(id: string): void {

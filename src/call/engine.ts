@@ -1,15 +1,22 @@
 /**
- * The call's on-demand chunk: the per-peer engine as one module: perfect negotiation ({@link PeerSession}), the data
- * channel wire ({@link PeerChannel}), who is in the room across relay restarts ({@link Roster}), the rate limit of
- * warnings, the bandwidth governor and the stats loop (active speaker, connection quality). The call controller imports it dynamically when a call starts (in parallel with the
+ * The call's on-demand chunk: the per-peer engine as one module: the relay client ({@link SignalingClient}), perfect
+ * negotiation ({@link PeerSession}), the data channel wire ({@link PeerChannel}), who is in the room across relay
+ * restarts ({@link Roster}), the rate limit of warnings, the bandwidth governor and the stats loop (active speaker,
+ * connection quality). The call controller imports it dynamically when a call starts (in parallel with the
  * camera), so in the script-tag build it is its own file, `video-chat-engine.js`, and the page's first download stays
  * small.
  *
  * @module
  */
 export { PeerSession } from '../negotiation/peer-session.js';
+export { SignalingClient } from '../signaling/signaling-client.js';
 export { PeerChannel } from './peer-channel.js';
 export { Roster } from './roster.js';
 export { warningGate } from './warning-gate.js';
 export { encodingCaps } from './governor.js';
 export { callStats } from './call-stats.js';
+/**
+ * The SFU topology's own chunk (`call/sfu.ts`), loaded only in a room on the SFU. Imported from here, so that what it
+ * shares with the engine (the peer channel) stays in the engine chunk, which is loaded by then.
+ */
+export const loadSfu = (): Promise<typeof import('./sfu.js')> => import('./sfu.js');

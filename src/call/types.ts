@@ -64,4 +64,9 @@ export interface CallOptions {
    * at once with a `room-full` error. Unset, 0 or NaN: no limit (the relay's own limit still applies).
    */
   maxPeers?: number | undefined;
+  /**
+   * `mesh`: never take part in a room on the relay's SFU (`join.caps` without `sfu`: the room stays a mesh, or this
+   * visitor is refused from a room already on the SFU). Otherwise (`auto`, the default) the relay decides.
+   */
+  mediaMode?: string | undefined;
 }

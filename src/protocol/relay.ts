@@ -141,7 +141,16 @@ export interface JoinMessage {
   resume?: ResumeCredentials;
   /** The wire version the client speaks ({@link PROTOCOL_VERSION}). Absent means 1. */
   protocol?: number;
+  /**
+   * What this client can do beyond the mesh, at most {@link MAX_CAPS} entries of 1–32 characters of `a-z 0-9 -`;
+   * unknown entries are ignored. `"sfu"`: it can take part in a room on the relay's SFU (`src/protocol/sfu.ts`). A
+   * client without it keeps its room in mesh, or is refused with `room-full` from a room already on the SFU.
+   */
+  caps?: string[];
 }
+
+/** Most entries accepted in `join.caps`. */
+export const MAX_CAPS = 8;
 /** What a client needs to resume: its ID and the latest secret the relay gave it. */
 export interface ResumeCredentials {
   id: string;
@@ -299,6 +308,17 @@ export function parseClientMessage(raw: unknown): ParseResult<ClientMessage> {
           );
         }
         join.protocol = version;
+      }
+      if (m['caps'] !== undefined) {
+        const caps = m['caps'];
+        if (
+          !Array.isArray(caps) ||
+          caps.length > MAX_CAPS ||
+          !caps.every((c) => isString(c) && /^[a-z0-9-]{1,32}$/.test(c))
+        ) {
+          return bad(`join.caps must be an array of at most ${MAX_CAPS} names of 1-32 characters of a-z 0-9 -`);
+        }
+        join.caps = caps as string[];
       }
       if (m['resume'] !== undefined) {
         const r = m['resume'];

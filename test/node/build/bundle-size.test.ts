@@ -4,7 +4,7 @@
  *
  * - `dist/video-chat.js`, the file the page's script tag loads before anything shows: at most 20 KiB.
  * - Everything a call loads: that file plus `video-chat-engine-<hash>.js` (negotiation, bandwidth governor,
- *   speaker/quality loop), imported while the camera starts: at most 26 KiB. Chunks only some visitors load (the chat
+ *   speaker/quality loop), imported while the camera starts: at most 27 KiB. Chunks only some visitors load (the chat
  *   panel when opened, a second language, the device settings panel) are reported by `npm run bench -- bundle`, not
  *   budgeted here.
  */
@@ -17,11 +17,14 @@ import { gzipSync } from 'node:zlib';
 /** 20 KiB: the script-tag file. */
 const ENTRY_BUDGET_BYTES = 20 * 1024;
 /**
- * 26 KiB: everything a call loads. Raised from 25 KiB when the call stopped needing the relay once connected (signaling
+ * 27 KiB: everything a call loads. Raised from 26 KiB when a call learnt to survive a relay restart (`call/roster.ts`:
+ * membership by relay ID and the rebind, about 600 B gzip of engine) and the SFU hooks arrived (the relay client moved
+ * from the script-tag file into the engine to pay for them there: the script-tag file lost 512 B, the sum grew by
+ * about 200 B). Before that, raised from 25 KiB when the call stopped needing the relay once connected (signaling
  * over the data channel with its own limits, a bounded signal queue, TURN refresh) on top of the red-team hardening
  * (per-peer receive limits, vc-warning): about 500 B gzip of engine, all of it loaded while the camera starts.
  */
-const CALL_BUDGET_BYTES = 26 * 1024;
+const CALL_BUDGET_BYTES = 27 * 1024;
 // Compiled to lib/test/node/build/: the project root is four levels up.
 const dist = (file: string): string => fileURLToPath(new URL(`../../../../dist/${file}`, import.meta.url));
 

@@ -1,0 +1,448 @@
+/**
+ * The relay's broker of Janus VideoRoom (https://janus.conf.meetecho.com/docs/videoroom.html, multistream API of
+ * Janus 1.x): one private Janus room per room on the SFU, one Janus session per participant with a publisher handle
+ * and a subscriber handle, negotiated on the participant's behalf. Browsers never reach Janus's API: they send their
+ * SDP and candidates to the relay (`src/protocol/sfu.ts`), which forwards them here.
+ *
+ * Identity: a participant always publishes with its relay ID as the Janus feed ID (`string_ids`), set here from the
+ * relay's own record, never from the client; the room's `pin` and `secret` are random and never leave the relay.
+ *
+ * Subscriptions follow the room: whenever someone's publish completes or someone leaves, every other participant's
+ * subscriber handle is brought to "every published feed but my own" (`join` as subscriber with `streams`, then
+ * `subscribe` / `unsubscribe`); each change is one offer from Janus, forwarded to the browser, whose answer goes back
+ * with `start`. Per participant these run one at a time.
+ *
+ * Failures never throw out of here: each is logged and sent to the participant concerned as an SFU `error`
+ * (`op: "error"`), which its element reports as a warning.
+ *
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import type { SfuCandidate, SfuDelivery, SfuRequest, SfuStream } from '../../../src/protocol/sfu.js';
+import type { Logger } from '../log.js';
+import { JanusClient, JanusError, JanusSession, type JanusHandle, type PluginReply } from './janus.js';
+
+/** The Janus plugin the broker drives. */
+export const VIDEOROOM = 'janus.plugin.videoroom';
+
+/** How long the broker waits for a browser's answer to a subscriber offer, in ms, before reporting an error. */
+export const ANSWER_TIMEOUT_MS = 10_000;
+
+/** What the broker needs from the relay. */
+export interface BrokerOptions {
+  /** Janus's private WebSocket URL. */
+  url: string;
+  /** Janus's `api_secret`, if it has one. */
+  apiSecret: string | undefined;
+  /** The VideoRoom `admin_key` (rooms can only be created with it). */
+  adminKey: string;
+  /** Most publishers in one Janus room (the SFU room capacity). */
+  maxPublishers: number;
+  log: Logger;
+  /**
+   * Sends an SFU message to a participant (a `signal` from `"sfu"`).
+   * @returns whether it was handed to the participant's connection.
+   */
+  send(id: string, data: SfuDelivery): boolean;
+}
+
+interface Member {
+  readonly id: string;
+  readonly name: string;
+  session: Promise<JanusSession> | undefined;
+  pub: JanusHandle | undefined;
+  /** Joined the Janus room as a publisher (a later publish only reconfigures). */
+  joined: boolean;
+  /** Janus answered its publish offer: its candidates go straight to Janus. */
+  configured: boolean;
+  /** Its published media is up (`webrtcup`): the others subscribe to it. */
+  published: boolean;
+  sub: JanusHandle | undefined;
+  /** The feeds its subscriber handle carries now. */
+  subFeeds: Set<string>;
+  /** Candidates received before the handle they belong to was ready. */
+  pending: { pub: (SfuCandidate | null)[]; sub: (SfuCandidate | null)[] };
+  /** Subscriber negotiations, one after the other. */
+  chain: Promise<void>;
+  /** Resolves the subscriber offer in flight with the browser's answer. */
+  answer: ((sdp: string) => void) | undefined;
+  gone: boolean;
+}
+
+interface Room {
+  /** The Janus room ID: our room's name and a random suffix (a room re-created later never meets a stale one). */
+  readonly janusId: string;
+  readonly pin: string;
+  readonly secret: string;
+  readonly ready: Promise<void>;
+  readonly members: Map<string, Member>;
+}
+
+const random = (): string => randomBytes(16).toString('base64url');
+
+/** The brokered VideoRoom of every room on the SFU, over one WebSocket to Janus. */
+export class SfuBroker {
+  readonly #options: BrokerOptions;
+  readonly #rooms = new Map<string, Room>();
+  #client: Promise<JanusClient> | undefined;
+  #admin: Promise<JanusHandle> | undefined;
+
+  constructor(options: BrokerOptions) {
+    this.#options = options;
+  }
+
+  /** The rooms the broker holds (our names), for tests and metrics. */
+  get rooms(): number {
+    return this.#rooms.size;
+  }
+
+  /**
+   * Creates the Janus room of `room` (private, random pin and secret). Idempotent.
+   * @returns when it exists; a failure is reported to the room's participants and rejects.
+   */
+  openRoom(room: string): Promise<void> {
+    const existing = this.#rooms.get(room);
+    if (existing) return existing.ready;
+    const janusId = `${room}-${random().slice(0, 8)}`;
+    const pin = random();
+    const secret = random();
+    const ready = (async () => {
+      const admin = await this.#adminHandle();
+      await admin.message({
+        request: 'create',
+        room: janusId,
+        admin_key: this.#options.adminKey,
+        description: room,
+        pin,
+        secret,
+        is_private: true,
+        permanent: false,
+        publishers: this.#options.maxPublishers,
+        audiocodec: 'opus',
+        videocodec: 'vp8',
+      });
+      this.#options.log.info({ room, janusRoom: janusId }, 'sfu: janus room created');
+    })();
+    const entry: Room = { janusId, pin, secret, ready, members: new Map() };
+    this.#rooms.set(room, entry);
+    ready.catch((error: unknown) => this.#roomFailed(room, entry, error));
+    return ready;
+  }
+
+  /** Destroys the Janus room of `room` and every participant's session in it. Never throws. */
+  async closeRoom(room: string): Promise<void> {
+    const entry = this.#rooms.get(room);
+    if (!entry) return;
+    this.#rooms.delete(room);
+    for (const member of entry.members.values()) await this.#dropMember(member);
+    try {
+      await entry.ready;
+      const admin = await this.#adminHandle();
+      await admin.message({ request: 'destroy', room: entry.janusId, secret: entry.secret, permanent: false });
+      this.#options.log.info({ room, janusRoom: entry.janusId }, 'sfu: janus room destroyed');
+    } catch (error) {
+      this.#options.log.warn({ room, err: (error as Error).message }, 'sfu: destroying the janus room failed');
+    }
+  }
+
+  /**
+   * Serves one SFU request of participant `id` (named `name`) in `room`.
+   * @param request parsed by `parseSfuRequest`; a `publish` naming another ID was refused before this.
+   */
+  handle(room: string, id: string, name: string, request: SfuRequest): void {
+    const entry = this.#rooms.get(room);
+    if (!entry) {
+      this.#fail(id, 'this room is not on the SFU');
+      return;
+    }
+    let member = entry.members.get(id);
+    if (!member) {
+      member = {
+        id,
+        name,
+        session: undefined,
+        pub: undefined,
+        joined: false,
+        configured: false,
+        published: false,
+        sub: undefined,
+        subFeeds: new Set(),
+        pending: { pub: [], sub: [] },
+        chain: Promise.resolve(),
+        answer: undefined,
+        gone: false,
+      };
+      entry.members.set(id, member);
+    }
+    switch (request.op) {
+      case 'publish':
+        void this.#publish(entry, member, request.sdp);
+        return;
+      case 'answer':
+        if (member.answer) member.answer(request.sdp);
+        else this.#options.log.debug({ id }, 'sfu: answer without an offer in flight: ignored');
+        return;
+      case 'candidate': {
+        const handle = request.pc === 'pub' ? member.pub : member.sub;
+        const ready = request.pc === 'pub' ? member.configured : member.answer === undefined && member.sub;
+        if (handle && ready) void this.#trickle(member, handle, request.candidate);
+        else member.pending[request.pc].push(request.candidate);
+        return;
+      }
+    }
+  }
+
+  /** Participant `id` left `room`: its session goes, and the others stop receiving it. Never throws. */
+  async leave(room: string, id: string): Promise<void> {
+    const entry = this.#rooms.get(room);
+    const member = entry?.members.get(id);
+    if (!entry || !member) return;
+    entry.members.delete(id);
+    await this.#dropMember(member);
+    if (member.published) this.#followRoom(entry);
+  }
+
+  /** Closes the connection to Janus (the relay is closing); the Janus rooms go with Janus's sessions' owner. */
+  async close(): Promise<void> {
+    for (const room of [...this.#rooms.keys()]) await this.closeRoom(room);
+    const client = this.#client;
+    this.#client = undefined;
+    this.#admin = undefined;
+    if (client) (await client.catch(() => undefined))?.close();
+  }
+
+  // ---- publishing ----
+
+  async #publish(room: Room, member: Member, sdp: string): Promise<void> {
+    try {
+      await room.ready;
+      if (!member.pub) {
+        const session = await this.#session(member);
+        const pub = await session.attach(VIDEOROOM);
+        member.pub = pub;
+        // Janus offers a feed to subscribers only once its media is up ("No such feed" before): the others
+        // subscribe on `webrtcup`.
+        pub.listen((event) => {
+          if (event.janus !== 'webrtcup' || member.gone) return;
+          member.published = true;
+          this.#followRoom(room);
+        });
+      }
+      if (!member.joined) {
+        // The feed ID is the relay's ID of this participant: nobody can publish as someone else.
+        await member.pub.message({
+          request: 'join',
+          ptype: 'publisher',
+          room: room.janusId,
+          pin: room.pin,
+          id: member.id,
+          display: member.name,
+        });
+        member.joined = true;
+      }
+      const reply = await member.pub.message(
+        { request: 'configure', audio: true, video: true },
+        { type: 'offer', sdp },
+      );
+      if (member.gone) return;
+      if (reply.jsep?.type !== 'answer') throw new JanusError(0, 'janus answered the publish without an SDP answer');
+      this.#options.send(member.id, { op: 'answer', sdp: reply.jsep.sdp });
+      member.configured = true;
+      for (const candidate of member.pending.pub.splice(0)) await this.#trickle(member, member.pub, candidate);
+    } catch (error) {
+      this.#memberFailed(member, 'publishing', error);
+    }
+  }
+
+  // ---- subscribing ----
+
+  /** Every participant's subscription follows the room's published feeds, and everyone hears who publishes. */
+  #followRoom(room: Room): void {
+    const feeds = [...room.members.values()].filter((m) => m.published).map((m) => m.id);
+    for (const member of room.members.values()) {
+      this.#options.send(member.id, { op: 'feeds', feeds });
+      member.chain = member.chain.then(() => this.#syncSubscriber(room, member));
+    }
+  }
+
+  /** Brings one participant's subscriber handle to every published feed but its own (one change per offer). */
+  async #syncSubscriber(room: Room, member: Member): Promise<void> {
+    try {
+      for (let step = 0; step < 8 && !member.gone; step++) {
+        const wanted = new Set(
+          [...room.members.values()].filter((m) => m.published && m.id !== member.id).map((m) => m.id),
+        );
+        let reply: PluginReply;
+        if (!member.sub) {
+          if (wanted.size === 0) return;
+          const session = await this.#session(member);
+          const sub = await session.attach(VIDEOROOM);
+          member.sub = sub;
+          sub.listen((event) => {
+            // An offer nobody asked for (Janus renegotiates by itself, e.g. when a publisher goes): answer it too.
+            if (event.jsep?.type === 'offer') {
+              member.chain = member.chain.then(() => this.#negotiate(member, event).catch(() => undefined));
+            }
+          });
+          reply = await sub.message({
+            request: 'join',
+            ptype: 'subscriber',
+            room: room.janusId,
+            pin: room.pin,
+            streams: [...wanted].map((feed) => ({ feed })),
+          });
+          member.subFeeds = wanted;
+        } else {
+          const added = [...wanted].filter((f) => !member.subFeeds.has(f));
+          const removed = [...member.subFeeds].filter((f) => !wanted.has(f));
+          if (added.length === 0 && removed.length === 0) return;
+          try {
+            reply =
+              added.length > 0
+                ? await member.sub.message({ request: 'subscribe', streams: added.map((feed) => ({ feed })) })
+                : await member.sub.message({ request: 'unsubscribe', streams: removed.map((feed) => ({ feed })) });
+          } catch (error) {
+            // A feed that went away between the decision and the request: Janus dropped it already.
+            if (error instanceof JanusError && error.code === 428 && added.length === 0) {
+              for (const feed of removed) member.subFeeds.delete(feed);
+              continue;
+            }
+            throw error;
+          }
+          for (const feed of added) member.subFeeds.add(feed);
+          for (const feed of removed) member.subFeeds.delete(feed);
+        }
+        if (reply.jsep) await this.#negotiate(member, reply);
+      }
+    } catch (error) {
+      this.#memberFailed(member, 'subscribing', error);
+    }
+  }
+
+  /** Forwards a subscriber offer to the browser and its answer to Janus (`start`). */
+  async #negotiate(member: Member, reply: PluginReply): Promise<void> {
+    const sub = member.sub;
+    if (!sub || !reply.jsep || member.gone) return;
+    const streams = streamsOf(reply.data);
+    const answer = new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        member.answer = undefined;
+        reject(new JanusError(0, `no answer from the browser within ${ANSWER_TIMEOUT_MS} ms`));
+      }, ANSWER_TIMEOUT_MS);
+      member.answer = (sdp) => {
+        clearTimeout(timer);
+        member.answer = undefined;
+        resolve(sdp);
+      };
+    });
+    this.#options.send(member.id, { op: 'offer', sdp: reply.jsep.sdp, streams });
+    const sdp = await answer;
+    await sub.message({ request: 'start' }, { type: 'answer', sdp });
+    for (const candidate of member.pending.sub.splice(0)) await this.#trickle(member, sub, candidate);
+  }
+
+  // ---- plumbing ----
+
+  async #trickle(member: Member, handle: JanusHandle, candidate: SfuCandidate | null): Promise<void> {
+    try {
+      await handle.trickle(candidate);
+    } catch (error) {
+      this.#options.log.debug({ id: member.id, err: (error as Error).message }, 'sfu: trickle refused');
+    }
+  }
+
+  #connect(): Promise<JanusClient> {
+    if (!this.#client) {
+      const connecting = JanusClient.connect({ url: this.#options.url, apiSecret: this.#options.apiSecret });
+      this.#client = connecting;
+      connecting.then(
+        (client) => {
+          client.onClose = (error) => this.#lost(connecting, error);
+        },
+        () => {
+          if (this.#client === connecting) {
+            this.#client = undefined;
+            this.#admin = undefined;
+          }
+        },
+      );
+    }
+    return this.#client;
+  }
+
+  #adminHandle(): Promise<JanusHandle> {
+    if (!this.#admin) {
+      const admin = (async () => {
+        const session = await JanusSession.create(await this.#connect());
+        return session.attach(VIDEOROOM);
+      })();
+      this.#admin = admin;
+      admin.catch(() => {
+        if (this.#admin === admin) this.#admin = undefined;
+      });
+    }
+    return this.#admin;
+  }
+
+  #session(member: Member): Promise<JanusSession> {
+    member.session ??= (async () => {
+      const session = await JanusSession.create(await this.#connect());
+      session.onLost = (error) => this.#memberFailed(member, 'keeping the session', error);
+      return session;
+    })();
+    return member.session;
+  }
+
+  async #dropMember(member: Member): Promise<void> {
+    member.gone = true;
+    member.answer = undefined;
+    const session = member.session;
+    member.session = undefined;
+    if (session) await (await session.catch(() => undefined))?.destroy();
+  }
+
+  /** The connection to Janus is gone: every room on it is lost; its participants hear it. */
+  #lost(client: Promise<JanusClient>, error: Error): void {
+    if (this.#client !== client) return;
+    this.#client = undefined;
+    this.#admin = undefined;
+    this.#options.log.error({ err: error.message }, 'sfu: connection to janus lost');
+    for (const [room, entry] of this.#rooms) {
+      this.#rooms.delete(room);
+      for (const member of entry.members.values()) {
+        member.gone = true;
+        this.#fail(member.id, 'the media server is unreachable');
+      }
+    }
+  }
+
+  #roomFailed(room: string, entry: Room, error: unknown): void {
+    this.#options.log.error({ room, err: (error as Error).message }, 'sfu: creating the janus room failed');
+    if (this.#rooms.get(room) === entry) this.#rooms.delete(room);
+    for (const member of entry.members.values()) this.#fail(member.id, 'the media server could not open this room');
+  }
+
+  #memberFailed(member: Member, what: string, error: unknown): void {
+    if (member.gone) return;
+    this.#options.log.warn({ id: member.id, err: (error as Error).message }, `sfu: ${what} failed`);
+    this.#fail(member.id, `${what} failed: ${(error as Error).message}`);
+  }
+
+  #fail(id: string, message: string): void {
+    this.#options.send(id, { op: 'error', message });
+  }
+}
+
+/** The streams of a subscriber offer (`attached` / `updated` event) as the browser needs them: active ones only. */
+function streamsOf(data: Record<string, unknown>): SfuStream[] {
+  const streams = Array.isArray(data['streams']) ? (data['streams'] as Record<string, unknown>[]) : [];
+  const out: SfuStream[] = [];
+  for (const s of streams) {
+    const kind = s['type'];
+    if (s['active'] === false || (kind !== 'audio' && kind !== 'video')) continue;
+    const feed = s['feed_id'];
+    if (typeof s['mid'] !== 'string' || (typeof feed !== 'string' && typeof feed !== 'number')) continue;
+    out.push({ mid: s['mid'], feed: String(feed), kind });
+  }
+  return out;
+}

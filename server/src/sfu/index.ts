@@ -1,0 +1,47 @@
+/**
+ * The relay's SFU (Janus VideoRoom, brokered): what `relay.ts` wires in when `--janus-url` is set. See
+ * `sfu-participants.ts` (rooms and their mode), `broker.ts` (the VideoRoom on the participants' behalf) and
+ * `janus.ts` (the Janus API client).
+ *
+ * @module
+ */
+import type { Logger } from '../log.js';
+import type { Participants } from '../participants.js';
+import { SfuBroker } from './broker.js';
+import type { ResolvedSfuOptions } from './options.js';
+import { SfuParticipants } from './sfu-participants.js';
+
+export { SfuBroker } from './broker.js';
+export { SfuParticipants } from './sfu-participants.js';
+
+/**
+ * @param inner the relay's participants, built with capacity `options.maxPeersPerSfuRoom`, whose `departed` hook must
+ *   call the result's `departed`.
+ * @param options the resolved SFU options.
+ * @param maxPeersPerMeshRoom the relay's `maxPeersPerRoom`: a room's capacity in mesh.
+ */
+export function createSfuParticipants(
+  inner: Participants,
+  options: ResolvedSfuOptions,
+  maxPeersPerMeshRoom: number,
+  log: Logger,
+): SfuParticipants {
+  // The broker sends through the participants, which need the broker: the closure reads the binding once it is set.
+  // eslint-disable-next-line prefer-const
+  let participants: SfuParticipants | undefined;
+  const broker = new SfuBroker({
+    url: options.janusUrl,
+    apiSecret: options.janusApiSecret,
+    adminKey: options.janusAdminKey,
+    maxPublishers: options.maxPeersPerSfuRoom,
+    log,
+    send: (id, data) => participants?.send(id, data) ?? false,
+  });
+  participants = new SfuParticipants(
+    inner,
+    broker,
+    { sfuFrom: options.sfuFrom, maxPeersPerMeshRoom, maxPeersPerSfuRoom: options.maxPeersPerSfuRoom },
+    log,
+  );
+  return participants;
+}

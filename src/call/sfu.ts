@@ -1,0 +1,145 @@
+/**
+ * The call's SFU topology, its own on-demand chunk (`video-chat-sfu-<hash>.js`): loaded by {@link CallController}
+ * only when the relay says the room runs on the SFU (an SFU `mode` message, `src/protocol/sfu.ts`), so a mesh call
+ * never downloads it. It owns one {@link SfuSession} (one publishing and one subscribing connection) and puts what it
+ * receives into the same {@link RemotePeer}s the mesh fills: tiles, events and the API stay keyed by participant ID.
+ *
+ * Make-before-break: a participant's mesh connection, if it has one (the room switched during the call), is closed
+ * only once that participant's video through the SFU decodes; until then its tile shows the mesh video.
+ *
+ * Chat and microphone/camera state: a room on the SFU has no data channel between two participants, so what two
+ * elements say over it (`src/protocol/data-channel.ts`) travels as relay `signal`s instead, `{ "sfu": "<the same
+ * text>" }`, through a {@link PeerChannel} per participant (same parser, same receive limits). It stands in the call's
+ * map of channels, so chat and state go out as in a mesh.
+ *
+ * @module
+ */
+import type { VideoChatWarningCode } from '../errors.js';
+import { VideoChatWarningEvent } from '../events.js';
+import { SfuSession } from '../negotiation/sfu-session.js';
+import type { PeerSession } from '../negotiation/peer-session.js';
+import { SFU_PEER_ID, type SfuRequest } from '../protocol/sfu.js';
+import type { SignalingClient } from '../signaling/signaling-client.js';
+import type { PeerMessage } from '../protocol/data-channel.js';
+import { PeerChannel } from './peer-channel.js';
+import type { CallHost, RemotePeer } from './types.js';
+
+/** What the topology reads from the call (public parts of `CallController`). */
+export interface SfuCall {
+  readonly peers: readonly RemotePeer[];
+  /** This participant's relay ID, once admitted. */
+  readonly selfId: string | null;
+  readonly media: {
+    track(kind: 'audio' | 'video'): MediaStreamTrack | null;
+    readonly microphoneEnabled: boolean;
+    readonly cameraEnabled: boolean;
+  };
+}
+
+/** The SFU topology as the call controller drives it. */
+export interface SfuTopology {
+  /** Handles a `signal.data` from `"sfu"`. */
+  receive(data: unknown): void;
+  /** Handles a participant's data-channel text carried by the relay (`signal.data.sfu`). */
+  peer(from: string, data: Record<string, unknown>): void;
+  /** The camera or microphone changed. */
+  setTrack(kind: string, track: MediaStreamTrack | null): void;
+  /** Statistics of what comes from one participant through the SFU (see `SfuSession.getStats`). */
+  getStats(peerId: string): Promise<RTCStatsReport | undefined> | undefined;
+  /** Leaves the SFU: both connections close. */
+  close(): void;
+}
+
+/**
+ * @param call the call (its peers and media).
+ * @param host where updates and warnings go.
+ * @param iceServers the ICE servers of the latest welcome (TURN included), read when the connections are made.
+ * @param signaling the relay connection (SFU requests are `signal`s to `"sfu"`).
+ * @param sessions the call's mesh sessions by peer ID, and `channels` their data channels: a participant's are closed
+ *   and removed once its video through the SFU decodes.
+ */
+export function sfuTopology(
+  call: SfuCall,
+  host: CallHost,
+  iceServers: () => RTCIceServer[],
+  signaling: Pick<SignalingClient, 'send'>,
+  sessions: Map<string, Pick<PeerSession, 'close'>>,
+  channels: Map<string, unknown>,
+  onPeerMessage: (peer: RemotePeer, message: PeerMessage) => void,
+): SfuTopology {
+  const relayed = new Map<string, PeerChannel>();
+  const warn = (peerId: string) => (w: { code: VideoChatWarningCode; message: string; cause?: unknown }) =>
+    host.dispatch(new VideoChatWarningEvent(w.code, peerId, w.message, w.cause));
+  /** The relayed channel with a participant (made on first use, announcing our state like a channel that opens). */
+  const channelFor = (id: string): PeerChannel | undefined => {
+    const peer = call.peers.find((p) => p.id === id);
+    if (!peer) return undefined;
+    let channel = relayed.get(id);
+    if (!channel) {
+      channel = new PeerChannel({
+        send: (text) => signaling.send({ type: 'signal', to: id, data: { sfu: text } }),
+        onMessage: (message) => onPeerMessage(peer, message),
+        onWarning: warn(id),
+      });
+      relayed.set(id, channel);
+      channel.send({ type: 'state', microphone: call.media.microphoneEnabled, camera: call.media.cameraEnabled });
+    }
+    if (!sessions.has(id)) channels.set(id, channel);
+    return channel;
+  };
+  const send = (data: SfuRequest): void => {
+    signaling.send({ type: 'signal', to: SFU_PEER_ID, data });
+  };
+  const dropMesh = (id: string): void => {
+    sessions.get(id)?.close();
+    sessions.delete(id);
+    channels.delete(id);
+    channelFor(id);
+  };
+  let closed = false;
+  /**
+   * The SFU connections, made once this participant is admitted: a newcomer hears the mode before its welcome, whose
+   * ICE servers (fresh TURN credentials) the connections need. `undefined` if no welcome came within 5 s or the call
+   * left meanwhile.
+   */
+  const start = async (): Promise<SfuSession | undefined> => {
+    for (let i = 0; i < 200 && call.selfId === null && !closed; i++) await new Promise((r) => setTimeout(r, 25));
+    if (call.selfId === null || closed) return undefined;
+    const session = new SfuSession({
+      iceServers: iceServers(),
+      tracks: { audio: call.media.track('audio'), video: call.media.track('video') },
+      send,
+      onRemoteTracks: (peerId, tracks) => {
+        const peer = call.peers.find((p) => p.id === peerId);
+        if (!peer) return;
+        if (tracks.has('video')) dropMesh(peerId);
+        else channelFor(peerId);
+        const wanted = [...tracks.values()];
+        for (const t of peer.stream.getTracks()) if (!wanted.includes(t)) peer.stream.removeTrack(t);
+        for (const t of wanted) if (!peer.stream.getTrackById(t.id)) peer.stream.addTrack(t);
+        if (wanted.length > 0) peer.connection = 'connected';
+        host.requestUpdate();
+      },
+      onError: warn('sfu'),
+    });
+    void session.publish();
+    host.requestUpdate();
+    return session;
+  };
+  let session: Promise<SfuSession | undefined> | undefined;
+  return {
+    // In order: every message waits for the same start.
+    receive: (data) => void (session ??= start()).then((s) => s?.receive(data)),
+    peer(from, data) {
+      const text = data['sfu'];
+      if (typeof text === 'string') channelFor(from)?.receive(text);
+      else warn(from)({ code: 'bad-peer-message', message: 'signal.data.sfu must be the text of a peer message' });
+    },
+    setTrack: (kind, track) => void session?.then((s) => s?.setTrack(kind, track)),
+    getStats: (peerId) => session?.then((s) => s?.getStats(peerId)),
+    close: () => {
+      closed = true;
+      void session?.then((s) => s?.close());
+    },
+  };
+}

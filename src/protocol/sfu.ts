@@ -1,0 +1,172 @@
+/**
+ * The SFU part of the client↔relay wire: what `<video-chat>` and the relay say to each other about a room that runs
+ * on the media server (Janus VideoRoom, brokered by the relay) instead of the per-peer mesh. Prose:
+ * `docs/protocol.md` "Rooms on an SFU".
+ *
+ * These messages travel as ordinary `signal`s (`src/protocol/relay.ts`) addressed to, or stamped from, the reserved
+ * peer ID {@link SFU_PEER_ID}: a relay without an SFU answers `unknown-peer` to them, and a client that did not
+ * announce the `sfu` capability in `join.caps` never receives one. Their payload (`signal.data`) is one of the
+ * shapes below, told apart by `op`. The module is its own file so that the element's script-tag file does not carry
+ * these parsers: only the SFU chunk and the relay import it.
+ *
+ * Client → relay (`signal` with `to: "sfu"`):
+ * - `publish` `{ sdp }`: the publishing connection's offer (audio + simulcast video). The relay publishes it on the
+ *   media server with the sender's relay ID as the feed ID; an `id` naming anyone else is refused (`unauthorized`).
+ * - `answer` `{ sdp }`: the answer to the relay's last `offer` for the subscribing connection.
+ * - `candidate` `{ pc: "pub" | "sub", candidate }`: a trickled ICE candidate (RFC 8838) of either connection, or
+ *   `candidate: null` at the end of gathering.
+ *
+ * Relay → client (`signal` with `from: "sfu"`):
+ * - `mode` `{ mode: "sfu" }`: the room runs on the SFU from now on (sent once, before the welcome when the room was
+ *   already on the SFU, or when the room switches): publish, and expect offers for the others' feeds.
+ * - `answer` `{ sdp }`: the media server's answer to `publish`.
+ * - `offer` `{ sdp, streams }`: a (re)negotiation of the subscribing connection: every `mid` with the participant ID
+ *   whose media it carries (`feed`, a relay ID: tiles stay keyed by participant) and its kind. Answer with `answer`.
+ * - `feeds` `{ feeds }`: the IDs of the room's participants that publish now.
+ * - `error` `{ message }`: the media server refused or failed; the SFU part of the call cannot go on as it is.
+ *
+ * @module
+ */
+import { bad, isObject, isString, ok, type ParseResult } from './parse.js';
+
+/** The reserved peer ID of the SFU in `signal.to` / `signal.from`. Relay IDs are 22 characters: it names nobody. */
+export const SFU_PEER_ID = 'sfu';
+
+/** The `join.caps` entry a client sends when it can take part in a room on the SFU. */
+export const SFU_CAPABILITY = 'sfu';
+
+/** Longest SDP accepted in an SFU message, in characters (an offer with three simulcast layers is ~6 000). */
+export const MAX_SFU_SDP_LENGTH = 32 * 1024;
+
+/** Longest ICE candidate line accepted, in characters. */
+export const MAX_SFU_CANDIDATE_LENGTH = 1024;
+
+/** Most streams one subscriber `offer` may list (25 participants × audio + video, with room to spare). */
+export const MAX_SFU_STREAMS = 128;
+
+/** An ICE candidate as in W3C WebRTC `RTCIceCandidateInit` (the fields the media server needs). */
+export interface SfuCandidate {
+  candidate: string;
+  sdpMid?: string;
+  sdpMLineIndex?: number;
+}
+
+/** A client's SFU request, the payload of a `signal` to {@link SFU_PEER_ID}. */
+export type SfuRequest =
+  | { op: 'publish'; sdp: string; id?: string }
+  | { op: 'answer'; sdp: string }
+  | { op: 'candidate'; pc: 'pub' | 'sub'; candidate: SfuCandidate | null };
+
+/** One stream of the subscribing connection: its `mid`, whose media it is (a participant ID) and its kind. */
+export interface SfuStream {
+  mid: string;
+  feed: string;
+  kind: 'audio' | 'video';
+}
+
+/** What the relay sends about the SFU, the payload of a `signal` from {@link SFU_PEER_ID}. */
+export type SfuDelivery =
+  | { op: 'mode'; mode: 'sfu' }
+  | { op: 'answer'; sdp: string }
+  | { op: 'offer'; sdp: string; streams: SfuStream[] }
+  | { op: 'feeds'; feeds: string[] }
+  | { op: 'error'; message: string };
+
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+const sdpOf = (v: unknown): string | undefined =>
+  isString(v) && v.length > 0 && v.length <= MAX_SFU_SDP_LENGTH ? v : undefined;
+
+/**
+ * Parses a client's SFU request (relay side).
+ * @param data the `signal.data` of a `signal` to {@link SFU_PEER_ID}.
+ */
+export function parseSfuRequest(data: unknown): ParseResult<SfuRequest> {
+  if (!isObject(data)) return bad('sfu request must be an object');
+  switch (data['op']) {
+    case 'publish':
+    case 'answer': {
+      const sdp = sdpOf(data['sdp']);
+      if (sdp === undefined) return bad(`sfu ${data['op']}.sdp must be an SDP of 1-${MAX_SFU_SDP_LENGTH} characters`);
+      if (data['op'] === 'answer') return ok({ op: 'answer', sdp });
+      const id = data['id'];
+      if (id !== undefined && (!isString(id) || !ID.test(id))) return bad('sfu publish.id must be a peer id');
+      return ok(id === undefined ? { op: 'publish', sdp } : { op: 'publish', sdp, id });
+    }
+    case 'candidate': {
+      const pc = data['pc'];
+      if (pc !== 'pub' && pc !== 'sub') return bad('sfu candidate.pc must be "pub" or "sub"');
+      const c = data['candidate'];
+      if (c === null) return ok({ op: 'candidate', pc, candidate: null });
+      if (
+        !isObject(c) ||
+        !isString(c['candidate']) ||
+        c['candidate'].length > MAX_SFU_CANDIDATE_LENGTH ||
+        (c['sdpMid'] !== undefined && c['sdpMid'] !== null && (!isString(c['sdpMid']) || c['sdpMid'].length > 32)) ||
+        (c['sdpMLineIndex'] !== undefined &&
+          c['sdpMLineIndex'] !== null &&
+          (!Number.isSafeInteger(c['sdpMLineIndex']) || (c['sdpMLineIndex'] as number) < 0))
+      ) {
+        return bad(`sfu candidate.candidate must be an ICE candidate (at most ${MAX_SFU_CANDIDATE_LENGTH} characters)`);
+      }
+      const candidate: SfuCandidate = { candidate: c['candidate'] };
+      if (isString(c['sdpMid'])) candidate.sdpMid = c['sdpMid'];
+      if (typeof c['sdpMLineIndex'] === 'number') candidate.sdpMLineIndex = c['sdpMLineIndex'];
+      return ok({ op: 'candidate', pc, candidate });
+    }
+    default:
+      return bad('sfu request.op must be publish, answer or candidate');
+  }
+}
+
+/**
+ * Parses what the relay sent about the SFU (element side).
+ * @param data the `signal.data` of a `signal` from {@link SFU_PEER_ID}.
+ */
+export function parseSfuDelivery(data: unknown): ParseResult<SfuDelivery> {
+  if (!isObject(data)) return bad('sfu message must be an object');
+  switch (data['op']) {
+    case 'mode':
+      return data['mode'] === 'sfu' ? ok({ op: 'mode', mode: 'sfu' }) : bad('sfu mode.mode must be "sfu"');
+    case 'answer': {
+      const sdp = sdpOf(data['sdp']);
+      return sdp === undefined ? bad('sfu answer.sdp must be an SDP') : ok({ op: 'answer', sdp });
+    }
+    case 'offer': {
+      const sdp = sdpOf(data['sdp']);
+      const streams = data['streams'];
+      if (sdp === undefined) return bad('sfu offer.sdp must be an SDP');
+      if (!Array.isArray(streams) || streams.length > MAX_SFU_STREAMS) {
+        return bad(`sfu offer.streams must be an array of at most ${MAX_SFU_STREAMS}`);
+      }
+      const parsed: SfuStream[] = [];
+      for (const s of streams) {
+        if (
+          !isObject(s) ||
+          !isString(s['mid']) ||
+          s['mid'].length > 32 ||
+          !isString(s['feed']) ||
+          !ID.test(s['feed']) ||
+          (s['kind'] !== 'audio' && s['kind'] !== 'video')
+        ) {
+          return bad('sfu offer.streams[] must be { mid, feed, kind }');
+        }
+        parsed.push({ mid: s['mid'], feed: s['feed'], kind: s['kind'] });
+      }
+      return ok({ op: 'offer', sdp, streams: parsed });
+    }
+    case 'feeds': {
+      const feeds = data['feeds'];
+      if (!Array.isArray(feeds) || feeds.length > MAX_SFU_STREAMS || !feeds.every((f) => isString(f) && ID.test(f))) {
+        return bad('sfu feeds.feeds must be an array of peer ids');
+      }
+      return ok({ op: 'feeds', feeds: feeds as string[] });
+    }
+    case 'error':
+      return isString(data['message'])
+        ? ok({ op: 'error', message: data['message'].slice(0, 200) })
+        : bad('sfu error.message must be a string');
+    default:
+      return bad('sfu message.op is unknown');
+  }
+}
