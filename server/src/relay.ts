@@ -19,7 +19,7 @@ import { serve, type Connection, type ConnectionContext } from './connection.js'
 import type { Logger } from './log.js';
 import { createMetrics, type RelayMetrics } from './metrics.js';
 import { resolveRelayOptions, type RelayOptions } from './options.js';
-import { LocalParticipants } from './participants.js';
+import { LocalParticipants, type Participants, type ParticipantsContext } from './participants.js';
 import { turnCredentials, type TurnConfig } from './turn.js';
 import { AddressCounts, UpgradeGate, type AttachOptions } from './upgrade.js';
 
@@ -35,7 +35,15 @@ export interface RelayStats {
   rooms: number;
   /** Participants in all rooms. */
   peers: number;
+  /** With rooms shared through Redis (`redisUrl`): whether this relay reaches Redis now. Absent otherwise. */
+  redis?: 'up' | 'down';
 }
+
+/**
+ * Builds a relay's participants from its context, instead of the in-memory {@link LocalParticipants}: rooms shared
+ * through Redis (`redis/participants-redis.ts`, connected by `startServer` when `redisUrl` is set).
+ */
+export type ParticipantsFactory = (ctx: ParticipantsContext & { readonly metrics: RelayMetrics }) => Participants;
 
 /**
  * Where a relay is in its life, as ws's `RUNNING / CLOSING / CLOSED`: `running` until {@link Relay.close} is called,
@@ -94,7 +102,7 @@ export const MAX_BUFFERED_CHUNKS = 1024;
  * @returns the relay, status `running`.
  * @throws RangeError / TypeError for invalid options (see {@link RelayOptions}).
  */
-export function createRelay(options: RelayOptions = {}): Relay {
+export function createRelay(options: RelayOptions = {}, participantsFactory?: ParticipantsFactory): Relay {
   const config = resolveRelayOptions(options);
   const log = config.logger;
   let status: RelayStatus = 'running';
@@ -111,15 +119,18 @@ export function createRelay(options: RelayOptions = {}): Relay {
     config.turnSecret === undefined
       ? undefined
       : { urls: config.turnUrls, secret: config.turnSecret, ttlSeconds: config.turnTtlSeconds };
-  const participants = new LocalParticipants({
+  const participantsContext = {
     config,
     log,
     metrics,
     isClosing,
     release,
     // TURN credentials are minted per participant and per welcome: they name this ID and expire.
-    iceServers: (id) => (turn ? [...config.iceServers, turnCredentials(turn, id)] : config.iceServers),
-  });
+    iceServers: (id: string) => (turn ? [...config.iceServers, turnCredentials(turn, id)] : config.iceServers),
+  };
+  const participants: Participants = participantsFactory
+    ? participantsFactory(participantsContext)
+    : new LocalParticipants(participantsContext);
   const context: ConnectionContext = {
     config,
     log,
@@ -195,6 +206,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
       await Promise.all([...connections].map((conn) => closeConnection(conn, code)));
       // Participants in their grace period have no connection to close; they go with the relay's state.
       participants.clear();
+      await participants.close?.();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       status = 'closed';
       log.info('closed');
@@ -219,7 +231,9 @@ export function createRelay(options: RelayOptions = {}): Relay {
 
   function stats(): RelayStats {
     const { rooms, peers } = participants.counts();
-    return { connections: connections.size, rooms, peers };
+    const stats: RelayStats = { connections: connections.size, rooms, peers };
+    if (participants.redisUp !== undefined) stats.redis = participants.redisUp ? 'up' : 'down';
+    return stats;
   }
 
   return {
