@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite (`npm test`), stage by stage, stopping at the first failure:
-#   1. system dependencies (Chromium, Firefox ESR, iproute2, coturn)   scripts/ensure-system-deps.sh --with-turn
+#   1. system dependencies (Chromium, Firefox ESR, iproute2, coturn, redis-server)   scripts/ensure-system-deps.sh --with-turn --with-redis
 #   2. build: tsc type-check + compile to lib/, rollup bundle   npm run build
 #   3. lint (zero warnings)                                     npm run lint
 #   4. node tests (protocol, signaling, relay, build guards)    node --test lib/test/node
@@ -74,7 +74,7 @@ check_ran() {
 
 stage "1/6 system dependencies"
 # coturn too: the e2e TURN tests start real `turnserver` processes (and fail, naming the fix, without one).
-bash scripts/ensure-system-deps.sh --with-turn
+bash scripts/ensure-system-deps.sh --with-turn --with-redis
 
 stage "2/6 build (tsc + rollup)"
 npm run --silent build

@@ -338,7 +338,7 @@ export const SETTINGS: readonly Setting[] = [
     option: 'nodeLeaseMs',
     kind: 'integer',
     metavar: '<ms>',
-    help: "with --redis-url: a process that has not renewed its lease this long is gone; its participants get the grace period",
+    help: 'with --redis-url: a process that has not renewed its lease this long is gone; its participants get the grace period',
     defaultText: String(RELAY_DEFAULTS.nodeLeaseMs),
   },
   {

@@ -395,7 +395,10 @@ export class RedisParticipants implements Participants {
   }
 
   #unavailable(link: Link, error: unknown, what: string): void {
-    this.#log.warn({ ip: link.ip, err: error instanceof Error ? error.message : String(error) }, `${what}: Redis failed`);
+    this.#log.warn(
+      { ip: link.ip, err: error instanceof Error ? error.message : String(error) },
+      `${what}: Redis failed`,
+    );
     link.close(CloseCode.TryAgainLater, 'shared rooms unavailable, try again later');
   }
 
@@ -570,7 +573,7 @@ export class RedisParticipants implements Participants {
     const id = typeof event.id === 'string' ? event.id : undefined;
     if (id === undefined) return;
     if (event.k === 'joined' && typeof event.r === 'string') {
-      this.#broadcast(event.r, { type: 'peer-joined', peer: { id, name: String(event.m ?? '') } }, id);
+      this.#broadcast(event.r, { type: 'peer-joined', peer: { id, name: typeof event.m === 'string' ? event.m : '' } }, id);
     } else if (event.k === 'left' && typeof event.r === 'string') {
       const held = this.#held.get(id);
       if (held) {

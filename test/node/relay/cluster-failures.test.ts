@@ -163,8 +163,12 @@ describe('rooms across relay processes when parts fail', () => {
     const cli = fileURLToPath(new URL('../../../server/src/cli.js', import.meta.url));
     const url = 'redis://user:s3cret@127.0.0.1:1';
     const result = await new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) => {
-      execFile(process.execPath, [cli, '--port', '0', '--redis-url', url], { timeout: WAIT_MS }, (error, stdout, stderr) =>
-        resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
+      execFile(
+        process.execPath,
+        [cli, '--port', '0', '--redis-url', url],
+        { timeout: WAIT_MS },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
       );
     });
     assert.equal(result.code, 1);

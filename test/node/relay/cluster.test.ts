@@ -183,10 +183,7 @@ describe('rooms across relay processes (Redis)', () => {
     cyd.send({ type: 'signal', to: wa.id, data: { after: 'a' } });
     bob.send({ type: 'signal', to: wa.id, data: { after: 'b' } });
     const got = [(await ada2.next('signal')).data, (await ada2.next('signal')).data];
-    assert.deepEqual(
-      got.map((d) => JSON.stringify(d)).sort(),
-      ['{"after":"a"}', '{"after":"b"}'],
-    );
+    assert.deepEqual(got.map((d) => JSON.stringify(d)).sort(), ['{"after":"a"}', '{"after":"b"}']);
     // The old secret no longer works, on either process.
     const thief = await TestClient.connect(a.wsUrl);
     clients.push(thief);

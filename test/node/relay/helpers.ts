@@ -383,7 +383,13 @@ export async function startRelayProcess(args: readonly string[]): Promise<RelayP
     exit,
     async health() {
       const res = await withTimeout(fetch(new URL('/healthz', url)), WAIT_MS, 'healthz');
-      return (await res.json()) as { status: string; connections: number; rooms: number; peers: number; redis?: string };
+      return (await res.json()) as {
+        status: string;
+        connections: number;
+        rooms: number;
+        peers: number;
+        redis?: string;
+      };
     },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

@@ -295,4 +295,3 @@ export async function runSequence(
   for (const c of clients) c.socket.log.splice(0);
   return { checkedMessages: checked };
 }
-
