@@ -573,7 +573,11 @@ export class RedisParticipants implements Participants {
     const id = typeof event.id === 'string' ? event.id : undefined;
     if (id === undefined) return;
     if (event.k === 'joined' && typeof event.r === 'string') {
-      this.#broadcast(event.r, { type: 'peer-joined', peer: { id, name: typeof event.m === 'string' ? event.m : '' } }, id);
+      this.#broadcast(
+        event.r,
+        { type: 'peer-joined', peer: { id, name: typeof event.m === 'string' ? event.m : '' } },
+        id,
+      );
     } else if (event.k === 'left' && typeof event.r === 'string') {
       const held = this.#held.get(id);
       if (held) {
