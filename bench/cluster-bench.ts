@@ -394,8 +394,7 @@ function render(
   f: Record<string, number>,
   note: string,
 ): string {
-  const find = (load: string, setup: Setup): Row | undefined =>
-    rows.find((r) => r.load === load && r.setup === setup);
+  const find = (load: string, setup: Setup): Row | undefined => rows.find((r) => r.load === load && r.setup === setup);
   const paired = (row: Row, base: Row, metric: 'relayCpuPerMsgUs' | 'p50' | 'p99'): number =>
     median(row.runs.map((r, i) => r[metric] / (base.runs[i]?.[metric] ?? NaN)));
   const med = (row: Row, metric: keyof RunResult): number => median(row.runs.map((r) => Number(r[metric])));

@@ -16,11 +16,12 @@
  *
  * A subscriber whose socket silently stops delivering (a frozen path: no error, no close) is the worst case seen by
  * socket.io and LiveKit users; {@link RedisConnection.canary} publishes a numbered canary to the node's own channel and
- * {@link RedisConnection.canaryOverdue} tells when the previous one has not come back, so the caller replaces the
- * subscriber ({@link RedisConnection.resubscribe}).
+ * {@link RedisConnection.frozenFor} tells when one has been out too long while nothing at all was delivered, so the
+ * caller replaces the subscriber ({@link RedisConnection.resubscribe}).
  *
  * @module
  */
+import { performance } from 'node:perf_hooks';
 import { createClient, type RedisClientType } from '@redis/client';
 import type { Logger } from '../log.js';
 import { SCRIPTS, type Script } from './scripts.js';
@@ -72,9 +73,13 @@ export class RedisConnection {
   #ready = false;
   #everReady = false;
   #closed = false;
-  /** The canary sent last, and whether it came back. */
+  /** The canary sent last, the last one that came back, and when the oldest one still out was sent (ms). */
   #canarySent = 0;
   #canaryBack = 0;
+  #canaryOutSince = 0;
+  /** Messages the subscriber delivered, and that count at the previous {@link frozenFor} check. */
+  #delivered = 0;
+  #deliveredChecked = 0;
 
   private constructor(url: string, channel: string, log: Logger, events: ConnectionEvents) {
     this.url = url;
@@ -137,13 +142,20 @@ export class RedisConnection {
   /** Publishes the next canary to the node's own channel (with every lease renewal). */
   canary(): void {
     if (!this.up) return;
+    if (this.#canaryBack === this.#canarySent) this.#canaryOutSince = performance.now();
     this.#canarySent += 1;
-    this.#command.sendCommand(['PUBLISH', this.channel, `c${this.#canarySent}`]).catch(() => {});
+    this.#command.sendCommand(['PUBLISH', this.#channel, `c${this.#canarySent}`]).catch(() => {});
   }
 
-  /** Whether a canary was sent and has not come back (call it just before sending the next one). */
-  get canaryOverdue(): boolean {
-    return this.#canaryBack < this.#canarySent;
+  /**
+   * Whether the subscriber looks frozen: a canary has been out for more than `ms` and the subscriber delivered
+   * nothing at all since the previous check. (A subscriber that is merely slow under load, with its canary stuck
+   * behind thousands of signals, is still delivering: replacing it would lose them.)
+   */
+  frozenFor(ms: number): boolean {
+    const progressed = this.#delivered !== this.#deliveredChecked;
+    this.#deliveredChecked = this.#delivered;
+    return this.#canaryBack < this.#canarySent && performance.now() - this.#canaryOutSince > ms && !progressed;
   }
 
   /**
@@ -223,6 +235,7 @@ export class RedisConnection {
 
   async #subscribe(client: RedisClientType): Promise<void> {
     await client.subscribe(this.#channel, (message) => {
+      this.#delivered += 1;
       if (message.charCodeAt(0) === 0x63 /* c */) {
         const n = Number(message.slice(1));
         if (n > this.#canaryBack) this.#canaryBack = n;

@@ -624,7 +624,7 @@ export class RedisParticipants implements Participants {
   /** Every third of the lease: renew it, check the canary, and handle a lost or reset registration. */
   #renew(): void {
     if (this.#closed || !this.#conn.up) return;
-    if (this.#conn.canaryOverdue) {
+    if (this.#conn.frozenFor(this.#config.nodeLeaseMs)) {
       this.#log.warn({ node: this.#node }, 'Redis subscriber stopped delivering: replacing it');
       this.#cluster?.subscriberReplaced.inc();
       this.#conn.resubscribe().catch((error: unknown) => {
