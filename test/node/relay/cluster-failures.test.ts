@@ -159,6 +159,41 @@ describe('rooms across relay processes when parts fail', () => {
     );
   });
 
+  it('a relay paused longer than its lease is declared gone; when it runs again it finds its lease lost, closes its clients with 1012 and they resume: nobody sees peer-left', async (t) => {
+    const redis = await startRedis(t);
+    const [a, b] = await startRelays(t, redis, 2, ['--resume-grace-ms', '8000']);
+    assert.ok(a && b);
+    const ada = await TestClient.connect(a.wsUrl);
+    const bob = await TestClient.connect(b.wsUrl);
+    const clients = [ada, bob];
+    t.after(() => Promise.all(clients.map((c) => c.close())));
+    const wa = await ada.join('p', 'Ada');
+    const wb = await bob.join('p', 'Bob');
+    await ada.next('peer-joined');
+    assert.ok(wb.resume);
+    b.child.kill('SIGSTOP');
+    try {
+      await waitForAsync(
+        async () => (await redis.cli('HGET', `vc:peer:${wb.id}`, 'state')) === 'grace',
+        "a's sweep to declare b gone",
+      );
+    } finally {
+      b.child.kill('SIGCONT');
+    }
+    assert.equal((await bob.closed).code, 1012, 'b fenced itself: reconnect');
+    const bob2 = await TestClient.connect(b.wsUrl);
+    clients.push(bob2);
+    const welcome = await bob2.join('p', undefined, { resume: { id: wb.id, secret: wb.resume } });
+    assert.equal(welcome.id, wb.id, 'resumed on b, under its new incarnation');
+    bob2.send({ type: 'signal', to: wa.id, data: { back: 1 } });
+    assert.deepEqual((await ada.next('signal')).data, { back: 1 });
+    ada.send({ type: 'signal', to: wb.id, data: { hi: 1 } });
+    assert.deepEqual((await bob2.next('signal')).data, { hi: 1 });
+    await ada.sync();
+    assert.deepEqual(ada.pending(), [], 'no peer-left');
+    assert.equal(await metric(b, 'video_chat_lease_lost_total'), 1);
+  });
+
   it('Redis unreachable at start: the relay exits 1 with one line naming the URL (password hidden)', async () => {
     const cli = fileURLToPath(new URL('../../../server/src/cli.js', import.meta.url));
     const url = 'redis://user:s3cret@127.0.0.1:1';
