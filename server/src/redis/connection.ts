@@ -218,19 +218,41 @@ export class RedisConnection {
         this.#log.error({ redis: redactUrl(this.url) }, 'Redis connection lost');
         this.#events.lost();
       });
-      client.on('ready', () => {
-        if (!this.#everReady || this.#closed || this.#ready) return;
-        this.#loadScripts().then(
-          () => {
-            this.#ready = true;
-            this.#log.info({ redis: redactUrl(this.url) }, 'Redis connection back');
-            this.#events.reconnected();
-          },
-          (error: unknown) => this.#log.warn({ err: String(error) }, 'Redis scripts not loaded'),
-        );
-      });
+      client.on('ready', () => this.#comeBack(client));
     }
     return client;
+  }
+
+  /**
+   * The command connection is ready again after a loss. The node counts as back only once the scripts are loaded and
+   * the subscriber is subscribed again too (node-redis resubscribes before its 'ready'): the node's participants are
+   * written back after this, and a signal routed to them before the node can receive would be lost without anyone
+   * knowing; until then the others get unknown-peer, which they can see. Tried again every second until it works or
+   * the connection is lost again.
+   */
+  #comeBack(client: RedisClientType): void {
+    if (!this.#everReady || this.#closed || this.#ready || client !== this.#command || !client.isReady) return;
+    Promise.all([this.#loadScripts(), this.#subscriberReady()]).then(
+      () => {
+        if (this.#closed || this.#ready) return;
+        this.#ready = true;
+        this.#log.info({ redis: redactUrl(this.url) }, 'Redis connection back');
+        this.#events.reconnected();
+      },
+      (error: unknown) => {
+        this.#log.warn({ err: String(error) }, 'Redis back, but not usable yet: trying again');
+        setTimeout(() => this.#comeBack(client), 1000).unref();
+      },
+    );
+  }
+
+  /** Resolves once the subscriber connection is ready (subscribed); rejects after {@link CONNECT_TIMEOUT_MS}. */
+  async #subscriberReady(): Promise<void> {
+    const deadline = performance.now() + CONNECT_TIMEOUT_MS;
+    while (!this.#subscriber.isReady) {
+      if (this.#closed || performance.now() > deadline) throw new Error('Redis subscriber not back');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
 
   async #subscribe(client: RedisClientType): Promise<void> {

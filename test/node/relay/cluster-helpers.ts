@@ -14,8 +14,14 @@ import { sample, startRelayProcess, tempDir, waitFor, withTimeout, WAIT_MS, type
 
 const run = promisify(execFile);
 
-/** Short cluster timings, so that failure tests take seconds: lease 1 s, sweep 0.2 s, grace 1.5 s. */
-export const FAST = { leaseMs: 1000, sweepMs: 200, graceMs: 1500 } as const;
+/**
+ * Short cluster timings, so that failure tests take seconds: lease 1.5 s, sweep 0.2 s, grace 1.5 s. (A lease much
+ * shorter gets a relay declared gone when the shared machine starves it for that long: it then fences itself.)
+ */
+export const FAST = { leaseMs: 1500, sweepMs: 200, graceMs: 1500 } as const;
+
+/** Timings for tests that exercise no failure: the default 5 s lease, so that a starved relay is never fenced. */
+export const CALM_ARGS = ['--node-lease-ms', '5000', '--sweep-interval-ms', '1000'] as const;
 
 /** The relay flags for {@link FAST}. */
 export const FAST_ARGS = [
@@ -101,16 +107,17 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts `count` relay processes sharing `redis` (quiet logs, fast cluster timings, `extra` flags); stopped after `t`. */
+/** Starts `count` relay processes sharing `redis` (quiet logs, `timings`, `extra` flags); stopped after `t`. */
 export async function startRelays(
   t: TestContext,
   redis: RedisServer,
   count: number,
   extra: readonly string[] = [],
+  timings: readonly string[] = FAST_ARGS,
 ): Promise<RelayProcess[]> {
   const relays = await Promise.all(
     Array.from({ length: count }, () =>
-      startRelayProcess(['--redis-url', redis.url, '--log-level', 'error', ...FAST_ARGS, ...extra]),
+      startRelayProcess(['--redis-url', redis.url, '--log-level', 'error', ...timings, ...extra]),
     ),
   );
   t.after(() => Promise.all(relays.map((r) => r.stop().catch(() => undefined))));

@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TestClient, WAIT_MS } from './helpers.js';
-import { metric, startRedis, startRelays } from './cluster-helpers.js';
+import { CALM_ARGS, metric, startRedis, startRelays } from './cluster-helpers.js';
 
 describe('rooms across relay processes (Redis)', () => {
   it('membership: welcome lists the room in join order across processes; peer-joined and peer-left cross them; leave and join again', async (t) => {
     const redis = await startRedis(t);
-    const [a, b] = await startRelays(t, redis, 2);
+    const [a, b] = await startRelays(t, redis, 2, [], CALM_ARGS);
     assert.ok(a && b);
     const clients: TestClient[] = [];
     t.after(() => Promise.all(clients.map((c) => c.close())));
@@ -71,7 +71,7 @@ describe('rooms across relay processes (Redis)', () => {
 
   it('routing: a signal crosses processes once, in send order, from stamped by the relay; same-process signals never touch Redis; unknown-peer across processes', async (t) => {
     const redis = await startRedis(t);
-    const [a, b] = await startRelays(t, redis, 2);
+    const [a, b] = await startRelays(t, redis, 2, [], CALM_ARGS);
     assert.ok(a && b);
     const ada = await TestClient.connect(a.wsUrl);
     const bob = await TestClient.connect(b.wsUrl);
@@ -122,7 +122,7 @@ describe('rooms across relay processes (Redis)', () => {
 
   it('capacity: 50 simultaneous joins spread over 3 processes into a room of 6 admit exactly 6', async (t) => {
     const redis = await startRedis(t);
-    const relays = await startRelays(t, redis, 3, ['--max-connections-per-ip', '0']);
+    const relays = await startRelays(t, redis, 3, ['--max-connections-per-ip', '0'], CALM_ARGS);
     const clients = await Promise.all(
       Array.from({ length: 50 }, (_, i) => TestClient.connect((relays[i % 3] as (typeof relays)[0]).wsUrl)),
     );
@@ -138,7 +138,7 @@ describe('rooms across relay processes (Redis)', () => {
 
   it('resume on another process: same ID, queued signals in order, nobody sees peer-left, the old secret refused; an old connection still open is closed with 4001', async (t) => {
     const redis = await startRedis(t);
-    const [a, b] = await startRelays(t, redis, 2);
+    const [a, b] = await startRelays(t, redis, 2, [], CALM_ARGS);
     assert.ok(a && b);
     const ada = await TestClient.connect(a.wsUrl);
     const bob = await TestClient.connect(b.wsUrl);

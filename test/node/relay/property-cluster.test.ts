@@ -12,7 +12,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { ServerMessage } from '../../../src/protocol/relay.js';
 import { waitFor } from './helpers.js';
-import { startRedis, startRelays } from './cluster-helpers.js';
+import { CALM_ARGS, startRedis, startRelays } from './cluster-helpers.js';
 import { CAPACITY, CLIENTS, LogClient, PARALLEL, runSequence, sequence } from './property-harness.js';
 
 /** fast-check runs; each run is a batch of {@link PARALLEL} sequences (fewer than in one process: each op is fenced). */
@@ -66,20 +66,26 @@ describe('property: routing across rooms and relay processes (fast-check, two re
     { timeout: 300_000 },
     async (t) => {
       const redis = await startRedis(t);
-      const relays = await startRelays(t, redis, 2, [
-        '--max-peers-per-room',
-        String(CAPACITY),
-        '--max-connections-per-ip',
-        '0',
-        '--rate-limit-per-second',
-        '1000000',
-        '--rate-limit-burst',
-        '1000000',
-        '--join-timeout-ms',
-        String(2 ** 31 - 1),
-        '--log-level',
-        'warn',
-      ]);
+      const relays = await startRelays(
+        t,
+        redis,
+        2,
+        [
+          '--max-peers-per-room',
+          String(CAPACITY),
+          '--max-connections-per-ip',
+          '0',
+          '--rate-limit-per-second',
+          '1000000',
+          '--rate-limit-burst',
+          '1000000',
+          '--join-timeout-ms',
+          String(2 ** 31 - 1),
+          '--log-level',
+          'warn',
+        ],
+        CALM_ARGS,
+      );
       const urls = relays.map((r) => r.wsUrl) as [string, string];
       // Pool p's client i is on process (i + p) % 2.
       const urlOf = (p: number) => (i: number) => urls[(i + p) % 2] as string;
