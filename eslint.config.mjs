@@ -124,4 +124,22 @@ export default defineConfig([
       { regex: '^lit', message: 'No DOM in the relay.' },
     ),
   },
+  {
+    // Rooms shared through Redis are loaded with a dynamic import() only when --redis-url is given: no static import
+    // of the Redis client or of server/src/redis/ from the rest of the relay.
+    files: ['server/**/*.ts'],
+    ignores: ['server/src/redis/**'],
+    rules: forbid(
+      {
+        regex: '^(?:\\.\\./)+src/(?!protocol/(?:relay|sfu)\\.js$)',
+        message:
+          'The relay imports only the client↔relay wire (src/protocol/relay.ts and its SFU part, sfu.ts) from the element.',
+      },
+      { regex: '^lit', message: 'No DOM in the relay.' },
+      {
+        regex: '^@redis/|(?:^|/)redis/',
+        message: 'Redis is loaded on demand: import("./redis/…") only when redisUrl is set (docs/architecture.md).',
+      },
+    ),
+  },
 ]);

@@ -6,8 +6,10 @@
  * latency through the relay is measured on one clock.
  *
  * Started by the runner (bench/procs.ts) as `node lib/bench/loadgen.js`, driven over IPC:
- * - `connect { session, kind, port, pairs }`: adds `pairs` joined pairs to a session (created on first use);
- * - `run { session, mode, rate?, window?, warmupMs, measureMs, relayPid }`: one measurement, see {@link RunResult};
+ * - `connect { session, kind, port, pairs, port2? }`: adds `pairs` joined pairs to a session (created on first use);
+ *   with `port2` the second client of each pair joins there (another relay process sharing rooms through Redis);
+ * - `run { session, mode, rate?, window?, warmupMs, measureMs, relayPid, extraPids? }`: one measurement, see
+ *   {@link RunResult} (CPU summed over `relayPid` and `extraPids`);
  * - `close { session }`: drops every connection of the session.
  *
  * The generator speaks our protocol to `ours` and `baseline` and PeerJS's to `peerjs` (the "protocol adapter":
@@ -42,6 +44,8 @@ interface Client {
 interface Session {
   kind: RelayKind;
   port: number;
+  /** Where the second client of each pair connects (another relay process of a cluster); default {@link port}. */
+  port2: number | undefined;
   clients: Client[];
   /** Frames that were neither a relayed signal nor an expected control message (errors, unexpected types). */
   unexpected: number;
@@ -188,13 +192,13 @@ async function connectPair(session: Session): Promise<void> {
     return;
   }
   const room = `bench-${process.pid}-${n}`;
-  const join = async (): Promise<{ socket: WebSocket; welcome: Record<string, unknown> }> => {
-    const { socket, frame } = await openSocket(`${base}/`, (m) => m['type'] === 'welcome', `${room}: welcome`);
+  const join = async (url: string): Promise<{ socket: WebSocket; welcome: Record<string, unknown> }> => {
+    const { socket, frame } = await openSocket(`${url}/`, (m) => m['type'] === 'welcome', `${room}: welcome`);
     socket.send(JSON.stringify({ type: 'join', room, name: 'bench' }));
     return { socket, welcome: await frame };
   };
-  const first = await join();
-  const second = await join();
+  const first = await join(base);
+  const second = await join(session.port2 === undefined ? base : `ws://127.0.0.1:${session.port2}`);
   const a = makeClient(session, first.socket, first.welcome['id'] as string);
   const b = makeClient(session, second.socket, second.welcome['id'] as string);
   pairUp(session.kind, a, b);
@@ -206,11 +210,12 @@ async function connect(
   kind: RelayKind,
   port: number,
   pairs: number,
+  port2?: number,
 ): Promise<{ clients: number; ms: number }> {
   const started = performance.now();
   let session = sessions.get(name);
   if (!session) {
-    session = { kind, port, clients: [], unexpected: 0, lastUnexpected: '' };
+    session = { kind, port, port2, clients: [], unexpected: 0, lastUnexpected: '' };
     sessions.set(name, session);
   }
   const s = session;
@@ -238,7 +243,9 @@ async function run(args: Record<string, unknown>): Promise<RunResult> {
   const mode = String(args['mode']);
   const warmupMs = Number(args['warmupMs']);
   const measureMs = Number(args['measureMs']);
-  const relayPid = Number(args['relayPid']);
+  // The relay's process, plus (a cluster) the other relay processes and redis-server: their CPU is summed.
+  const relayPids = [Number(args['relayPid']), ...((args['extraPids'] as number[] | undefined) ?? [])];
+  const relayCpu = (): number => relayPids.reduce((sum, pid) => sum + procCpuMicros(pid), 0);
   const clients = session.clients;
   session.unexpected = 0;
   session.lastUnexpected = '';
@@ -292,10 +299,10 @@ async function run(args: Record<string, unknown>): Promise<RunResult> {
   await sleep(warmupMs);
   recording = true;
   const t0 = performance.now();
-  const relay0 = procCpuMicros(relayPid);
+  const relay0 = relayCpu();
   const gen0 = process.cpuUsage();
   await sleep(measureMs);
-  const relay1 = procCpuMicros(relayPid);
+  const relay1 = relayCpu();
   const gen = process.cpuUsage(gen0);
   const t1 = performance.now();
   recording = false;
@@ -334,7 +341,13 @@ function close(name: string): void {
 serveIpc(async (cmd, args) => {
   switch (cmd) {
     case 'connect':
-      return connect(String(args['session']), args['kind'] as RelayKind, Number(args['port']), Number(args['pairs']));
+      return connect(
+        String(args['session']),
+        args['kind'] as RelayKind,
+        Number(args['port']),
+        Number(args['pairs']),
+        args['port2'] === undefined ? undefined : Number(args['port2']),
+      );
     case 'run':
       return run(args);
     case 'close':

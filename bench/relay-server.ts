@@ -46,6 +46,8 @@ async function start(kind: string): Promise<number> {
         rateLimitCloseAfter: 1e9,
         logLevel: 'warn',
       };
+      // The cluster benchmark (bench/cluster-bench.ts) shares rooms through the Redis it names.
+      if (process.env['BENCH_REDIS_URL']) lifted['redisUrl'] = process.env['BENCH_REDIS_URL'];
       const known = Object.fromEntries(Object.entries(lifted).filter(([key]) => key in RELAY_DEFAULTS));
       return (await startServer({ port: 0, host: '127.0.0.1', ...known })).port;
     }

@@ -12,6 +12,7 @@
 import { join } from 'node:path';
 import { benchBundle } from './bundle-bench.js';
 import { benchCall } from './call-bench.js';
+import { benchCluster } from './cluster-bench.js';
 import { benchConnections } from './connections-bench.js';
 import { benchMesh } from './mesh-bench.js';
 import { benchRecovery } from './recovery-bench.js';
@@ -28,6 +29,7 @@ const BENCHES: Readonly<Record<string, Bench>> = {
   call: benchCall,
   mesh: benchMesh,
   recovery: benchRecovery,
+  cluster: benchCluster,
 };
 
 const names = process.argv.slice(2);

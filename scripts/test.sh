@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite (`npm test`), stage by stage, stopping at the first failure:
-#   1. system dependencies (Chromium, Firefox ESR, iproute2, coturn, janus)   ensure-system-deps.sh --with-turn --with-janus
+#   1. system dependencies (Chromium, Firefox ESR, iproute2, coturn, redis-server, janus)   ensure-system-deps.sh --with-turn --with-redis --with-janus
 #   2. build: tsc type-check + compile to lib/, rollup bundle   npm run build
 #   3. lint (zero warnings)                                     npm run lint
 #   4. node tests (protocol, signaling, relay, build guards)    node --test lib/test/node
@@ -78,9 +78,9 @@ check_ran() {
 }
 
 stage "1/7 system dependencies"
-# coturn and janus too: the e2e TURN and SFU tests start real `turnserver` / `janus` processes (and fail, naming the
-# fix, without one).
-bash scripts/ensure-system-deps.sh --with-turn --with-janus
+# coturn, redis-server and janus too: the TURN, cluster and SFU tests start real `turnserver` / `redis-server` /
+# `janus` processes (and fail, naming the fix, without one).
+bash scripts/ensure-system-deps.sh --with-turn --with-redis --with-janus
 
 stage "2/7 build (tsc + rollup)"
 npm run --silent build

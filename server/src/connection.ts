@@ -315,8 +315,7 @@ export class Connection implements Link {
       return;
     }
     if (message.resume !== undefined) {
-      participants.resume(this, message.room, message.resume);
-      if (this.member !== undefined) this.stopJoinTimer();
+      this.#settle(participants.resume(this, message.room, message.resume));
       return;
     }
     if (tokenKey === undefined) {
@@ -345,8 +344,29 @@ export class Connection implements Link {
   }
 
   #admit(room: string, name: string, caps: readonly string[] | undefined): void {
-    this.#ctx.participants.admit(this, room, name, caps);
-    if (this.member !== undefined) this.stopJoinTimer();
+    this.#settle(this.#ctx.participants.admit(this, room, name, caps));
+  }
+
+  /**
+   * After an admit or resume: stops the join timer once in a room. If the participants answer later (rooms shared
+   * through Redis), this connection's later frames wait behind the answer, as behind a token check.
+   */
+  #settle(pending: void | Promise<void>): void {
+    if (pending === undefined) {
+      if (this.member !== undefined) this.stopJoinTimer();
+      return;
+    }
+    this.backlog ??= [];
+    pending
+      .then(() => {
+        const backlog = this.backlog ?? [];
+        this.backlog = undefined;
+        if (this.member !== undefined) this.stopJoinTimer();
+        if (this.#ctx.connections.has(this)) this.handleFrames(backlog);
+      })
+      .catch((error: unknown) => {
+        this.internalError(error, 'join failed');
+      });
   }
 }
 

@@ -1,8 +1,9 @@
 /**
  * One `node:http` server for the demo: the static demo page and element bundle, and the relay on WebSocket upgrades
  * (any path), on the same origin and port. Two operational endpoints come with it:
- * - `GET /healthz`: `200 {"status":"ok","connections":…,"rooms":…,"peers":…}`, or 503 with `"status":"draining"`
- *   once the server is shutting down (so a load balancer stops sending new clients);
+ * - `GET /healthz`: `200 {"status":"ok","connections":…,"rooms":…,"peers":…}` (with `"redis":"up"|"down"` when rooms
+ *   are shared through Redis: the relay still serves its own participants while Redis is down, so it stays 200), or
+ *   503 with `"status":"draining"` once the server is shutting down (so a load balancer stops sending new clients);
  * - `GET /metrics`: the relay's Prometheus metrics in the text exposition format, to loopback clients only (403 for
  *   others) unless `publicMetrics` is set; or, with `metricsPort`, on a second server of its own (and not here).
  *
@@ -14,8 +15,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fromLoopback } from './address.js';
-import { checkInteger, MAX_TIMER_MS, type RelayOptions } from './options.js';
-import { createRelay, type Relay } from './relay.js';
+import { checkInteger, MAX_TIMER_MS, resolveRelayOptions, type RelayOptions } from './options.js';
+import { createRelay, type ParticipantsFactory, type Relay } from './relay.js';
 import { createStaticHandler } from './static.js';
 
 /**
@@ -131,7 +132,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     );
   }
   // Construct the relay first: invalid options should fail before anything is bound.
-  const relay = createRelay(relayOptions);
+  const relay = createRelay(...(await sharedRooms(relayOptions)));
   const root = staticRoot ?? elementRoot();
   const serveStatic = createStaticHandler({
     demoDir: demo ? join(root, 'demo') : undefined,
@@ -199,6 +200,20 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     return closing;
   };
   return { url: `http://${urlHost(host)}:${bound}/`, port: bound, server, metricsUrl, relay, close };
+}
+
+/**
+ * The relay's arguments: as given, or with `redisUrl` the rooms shared through Redis, connected first (the module and
+ * `@redis/client` are loaded only then, with a dynamic `import()`).
+ * @throws Error naming the URL if Redis cannot be reached (the CLI exits 1 with that line).
+ */
+async function sharedRooms(options: RelayOptions): Promise<[RelayOptions, ParticipantsFactory?]> {
+  if (options.redisUrl === undefined) return [options];
+  const resolved = resolveRelayOptions(options);
+  const { RedisParticipants } = await import('./redis/participants-redis.js');
+  const shared = await RedisParticipants.connect(resolved, resolved.logger);
+  // The logger made for the options is the relay's too (one logger, not two).
+  return [{ ...options, logLevel: undefined, logger: resolved.logger }, (ctx) => shared.bind(ctx)];
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

@@ -147,3 +147,74 @@ export function createMetrics(read: () => GaugeSource): RelayMetrics {
   for (const outcome of RESUME_OUTCOMES) metrics.resumes.inc({ outcome }, 0);
   return metrics;
 }
+
+/** Outcomes of a signal routed through Redis (label `outcome` of `video_chat_route_total`). */
+export const ROUTE_OUTCOMES = ['sent', 'queued', 'unknown', 'full', 'dropped'] as const;
+
+/** The metrics of a relay sharing its rooms through Redis (`--redis-url`), registered next to {@link RelayMetrics}. */
+export interface ClusterMetrics {
+  /** Signals that crossed between relay processes: `out` routed to another node, `in` delivered from one. */
+  readonly crossNode: Counter<'direction'>;
+  /**
+   * Signals to a participant not live on this node, by outcome: `sent` (to its node), `queued` (in its grace period),
+   * `unknown` and `full` (the sender got `unknown-peer`), `dropped` (Redis unreachable, or the addressee gone by
+   * the time it arrived).
+   */
+  readonly route: Counter<'outcome'>;
+  /** Times this node found its lease lost (declared gone by the others while running; it reconnected its clients). */
+  readonly leasesLost: Counter;
+  /** What sweeps found: `node` (a relay process whose lease ran out), `grace` (a grace period that ran out). */
+  readonly sweeps: Counter<'what'>;
+  /** Times the Redis subscriber connection was replaced because it stopped delivering (the canary did not return). */
+  readonly subscriberReplaced: Counter;
+}
+
+/**
+ * Registers the cluster metrics on `registry`.
+ * @param up read at scrape time for `video_chat_redis_up`.
+ */
+export function createClusterMetrics(registry: Registry, up: () => boolean): ClusterMetrics {
+  const registers = [registry];
+  new Gauge({
+    name: 'video_chat_redis_up',
+    help: 'Whether this relay can reach the Redis its rooms are shared through (1) or not (0).',
+    registers,
+    collect() {
+      this.set(up() ? 1 : 0);
+    },
+  });
+  const metrics: ClusterMetrics = {
+    crossNode: new Counter({
+      name: 'video_chat_cross_node_messages_total',
+      help: 'Signals between relay processes through Redis, by direction (out: routed, in: delivered here).',
+      labelNames: ['direction'],
+      registers,
+    }),
+    route: new Counter({
+      name: 'video_chat_route_total',
+      help: 'Signals to a participant not live on this relay, by outcome (sent, queued, unknown, full, dropped).',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    leasesLost: new Counter({
+      name: 'video_chat_lease_lost_total',
+      help: 'Times this relay found its lease in Redis lost (declared gone while running).',
+      registers,
+    }),
+    sweeps: new Counter({
+      name: 'video_chat_sweep_total',
+      help: 'Expired relay leases (node) and grace periods (grace) swept by this relay.',
+      labelNames: ['what'],
+      registers,
+    }),
+    subscriberReplaced: new Counter({
+      name: 'video_chat_redis_subscriber_replaced_total',
+      help: 'Times the Redis subscriber connection stopped delivering (canary lost) and was replaced.',
+      registers,
+    }),
+  };
+  for (const direction of ['in', 'out']) metrics.crossNode.inc({ direction }, 0);
+  for (const outcome of ROUTE_OUTCOMES) metrics.route.inc({ outcome }, 0);
+  for (const what of ['node', 'grace']) metrics.sweeps.inc({ what }, 0);
+  return metrics;
+}

@@ -123,6 +123,23 @@ export interface RelayOptions extends SfuOptions {
   logLevel?: LogLevel;
   /** A pino logger to log to instead (e.g. the application's, or a child of it). Not together with {@link logLevel}. */
   logger?: Logger;
+  /**
+   * Rooms shared with other relay processes through this Redis (`redis://`, `rediss://` or `unix://` URL; user,
+   * password and database in the URL as node-redis reads them). Unset (the default): rooms live in this process's
+   * memory and the Redis client is not even loaded. Only {@link startServer} (and the CLI) connect; see
+   * `server/src/redis/` and `docs/deploy.md`. Every relay sharing a Redis must run with the same
+   * {@link maxPeersPerRoom}, {@link resumeGraceMs} and {@link resumeQueueBytes}.
+   */
+  redisUrl?: string;
+  /** Prefix of every Redis key and channel, so that several deployments can share one Redis. Default `vc:`. */
+  redisPrefix?: string;
+  /**
+   * Lease of a relay process in Redis, in ms (renewed every third of it). A process whose lease ran out (it died, or
+   * lost Redis) is declared gone by the others: its participants enter their grace period. Default 5 000.
+   */
+  nodeLeaseMs?: number;
+  /** How often, in ms, this process sweeps Redis for expired leases and grace periods. Default 1 000. */
+  sweepIntervalMs?: number;
 }
 
 /** {@link RelayOptions} after defaults and validation: every field present. */
@@ -149,6 +166,10 @@ export interface ResolvedRelayOptions {
   turnUrls: string[];
   turnSecret: string | undefined;
   turnTtlSeconds: number;
+  redisUrl: string | undefined;
+  redisPrefix: string;
+  nodeLeaseMs: number;
+  sweepIntervalMs: number;
   logLevel: LogLevel;
   /** The logger given, or one made for {@link logLevel}. */
   logger: Logger;
@@ -179,6 +200,10 @@ export const RELAY_DEFAULTS: Readonly<Omit<ResolvedRelayOptions, 'logger' | 'sfu
   turnUrls: [],
   turnSecret: undefined,
   turnTtlSeconds: 86_400,
+  redisUrl: undefined,
+  redisPrefix: 'vc:',
+  nodeLeaseMs: 5_000,
+  sweepIntervalMs: 1_000,
   logLevel: 'info',
 });
 
@@ -222,6 +247,7 @@ export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOp
   checkInteger('maxResumingPeers', settings.maxResumingPeers, 0, Number.MAX_SAFE_INTEGER);
   checkInteger('maxResumeQueueTotalBytes', settings.maxResumeQueueTotalBytes, 0, Number.MAX_SAFE_INTEGER);
   checkTurn(settings, given.turnTtlSeconds !== undefined);
+  checkRedis(settings);
   if (settings.maxBufferedBytes < 2 * settings.maxMessageBytes) {
     throw new RangeError(
       `maxBufferedBytes must be at least twice maxMessageBytes (${2 * settings.maxMessageBytes}), ` +
@@ -252,6 +278,10 @@ export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOp
     { janusUrl, janusApiSecret, janusAdminKey, sfuFrom, maxPeersPerSfuRoom },
     settings.maxPeersPerRoom,
   );
+  if (sfu && settings.redisUrl !== undefined) {
+    // A room's media mode lives in one process's memory (sfu/sfu-participants.ts), not yet in Redis.
+    throw new RangeError('janusUrl and redisUrl cannot be combined yet: an SFU works with one relay process for now');
+  }
   return {
     ...settings,
     sfu,
@@ -291,6 +321,24 @@ function checkTurn(
   }
   if (ttlGiven && turnUrls.length === 0) throw new TypeError('turnTtlSeconds is set but turnUrls is empty');
   checkInteger('turnTtlSeconds', settings.turnTtlSeconds, 60, 604_800);
+}
+
+/** Redis URL schemes node-redis connects to (`unix://` as `redis+unix` would be spelled elsewhere). */
+const REDIS_URL = /^(rediss?:\/\/\S+|unix:\/\/\/?\S+)$/i;
+
+/** The shared-rooms options: a Redis URL node-redis can read, a short prefix, timings a lease can work with. */
+function checkRedis(
+  settings: Pick<ResolvedRelayOptions, 'redisUrl' | 'redisPrefix' | 'nodeLeaseMs' | 'sweepIntervalMs'>,
+): void {
+  const { redisUrl, redisPrefix } = settings;
+  if (redisUrl !== undefined && (typeof redisUrl !== 'string' || !REDIS_URL.test(redisUrl))) {
+    throw new TypeError('redisUrl must be a redis://, rediss:// or unix:// URL, e.g. redis://127.0.0.1:6379');
+  }
+  if (typeof redisPrefix !== 'string' || !/^[\x21-\x7e]{0,64}$/.test(redisPrefix)) {
+    throw new TypeError('redisPrefix must be at most 64 printable ASCII characters without spaces');
+  }
+  checkInteger('nodeLeaseMs', settings.nodeLeaseMs, 300, 600_000);
+  checkInteger('sweepIntervalMs', settings.sweepIntervalMs, 50, settings.nodeLeaseMs);
 }
 
 /** `options` without the keys whose value is `undefined`, so that those mean "default" in a defaults spread. */

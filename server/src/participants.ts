@@ -72,8 +72,10 @@ export interface Link {
 
 /**
  * The participant operations, behind which one relay's in-memory rooms ({@link LocalParticipants}) or rooms shared
- * between relays can sit. Every method is synchronous and never throws for a client's mistake: it replies on the
- * link instead (`room-full`, `resume-failed`, `unknown-peer`, `rate-limited`).
+ * between relays (`redis/participants-redis.ts`) can sit. No method throws for a client's mistake: it replies on the
+ * link instead (`room-full`, `resume-failed`, `unknown-peer`, `rate-limited`). The in-memory one is synchronous;
+ * the shared one's {@link admit} and {@link resume} return a promise (the connection holds the link's later frames
+ * until it settles, and it never rejects) and its cross-node replies come later.
  */
 export interface Participants {
   /**
@@ -84,7 +86,7 @@ export interface Participants {
    * @param caps the client's `join.caps` (what it can do beyond the mesh); used by the SFU's rooms
    *   (`sfu/sfu-participants.ts`), ignored here.
    */
-  admit(link: Link, room: string, name: string, caps?: readonly string[]): void;
+  admit(link: Link, room: string, name: string, caps?: readonly string[]): void | Promise<void>;
   /**
    * Serves an existing participant on `link` (same ID, no `peer-left`/`peer-joined` for the others), or replies
    * `resume-failed` and changes nothing.
@@ -92,7 +94,7 @@ export interface Participants {
    * @param room the room the client says it was in.
    * @param credentials the ID and the latest secret from the participant's last welcome.
    */
-  resume(link: Link, room: string, credentials: ResumeCredentials): void;
+  resume(link: Link, room: string, credentials: ResumeCredentials): void | Promise<void>;
   /**
    * Forwards a signal from the participant on `link` to `to` in the same room (`from` stamped here).
    * @param link a link in a room.
@@ -114,6 +116,10 @@ export interface Participants {
   clear(): void;
   /** @returns the current counts. */
   counts(): ParticipantCounts;
+  /** Releases what the implementation holds outside this process (rooms shared through Redis); after {@link clear}. */
+  close?(): Promise<void>;
+  /** Rooms shared through Redis: whether Redis is reachable now (`/healthz`). Absent for in-memory rooms. */
+  readonly redisUp?: boolean;
 }
 
 /** Counts from {@link Participants.counts}. */

@@ -19,7 +19,7 @@ import { serve, type Connection, type ConnectionContext } from './connection.js'
 import type { Logger } from './log.js';
 import { createMetrics, type RelayMetrics } from './metrics.js';
 import { resolveRelayOptions, type RelayOptions } from './options.js';
-import { LocalParticipants, type Participants } from './participants.js';
+import { LocalParticipants, type Joined, type Participants, type ParticipantsContext } from './participants.js';
 import { createSfuParticipants } from './sfu/index.js';
 import { turnCredentials, type TurnConfig } from './turn.js';
 import { AddressCounts, UpgradeGate, type AttachOptions } from './upgrade.js';
@@ -36,7 +36,15 @@ export interface RelayStats {
   rooms: number;
   /** Participants in all rooms. */
   peers: number;
+  /** With rooms shared through Redis (`redisUrl`): whether this relay reaches Redis now. Absent otherwise. */
+  redis?: 'up' | 'down';
 }
+
+/**
+ * Builds a relay's participants from its context, instead of the in-memory {@link LocalParticipants}: rooms shared
+ * through Redis (`redis/participants-redis.ts`, connected by `startServer` when `redisUrl` is set).
+ */
+export type ParticipantsFactory = (ctx: ParticipantsContext & { readonly metrics: RelayMetrics }) => Participants;
 
 /**
  * Where a relay is in its life, as ws's `RUNNING / CLOSING / CLOSED`: `running` until {@link Relay.close} is called,
@@ -95,7 +103,7 @@ export const MAX_BUFFERED_CHUNKS = 1024;
  * @returns the relay, status `running`.
  * @throws RangeError / TypeError for invalid options (see {@link RelayOptions}).
  */
-export function createRelay(options: RelayOptions = {}): Relay {
+export function createRelay(options: RelayOptions = {}, participantsFactory?: ParticipantsFactory): Relay {
   const config = resolveRelayOptions(options);
   const log = config.logger;
   let status: RelayStatus = 'running';
@@ -114,18 +122,21 @@ export function createRelay(options: RelayOptions = {}): Relay {
       : { urls: config.turnUrls, secret: config.turnSecret, ttlSeconds: config.turnTtlSeconds };
   // With an SFU (--janus-url), rooms switch to it by size: a wrapper keeps each room's mode (sfu/index.ts).
   let sfu: ReturnType<typeof createSfuParticipants> | undefined;
-  const local = new LocalParticipants({
+  const participantsContext: ParticipantsContext & { readonly metrics: RelayMetrics } = {
     config: config.sfu ? { ...config, maxPeersPerRoom: config.sfu.maxPeersPerSfuRoom } : config,
-    departed: (joined) => sfu?.departed(joined),
+    departed: (joined: Joined) => sfu?.departed(joined),
     log,
     metrics,
     isClosing,
     release,
     // TURN credentials are minted per participant and per welcome: they name this ID and expire.
-    iceServers: (id) => (turn ? [...config.iceServers, turnCredentials(turn, id)] : config.iceServers),
-  });
-  if (config.sfu) sfu = createSfuParticipants(local, config.sfu, config.maxPeersPerRoom, log);
-  const participants: Participants = sfu ?? local;
+    iceServers: (id: string) => (turn ? [...config.iceServers, turnCredentials(turn, id)] : config.iceServers),
+  };
+  const inner: Participants = participantsFactory
+    ? participantsFactory(participantsContext)
+    : new LocalParticipants(participantsContext);
+  if (config.sfu) sfu = createSfuParticipants(inner, config.sfu, config.maxPeersPerRoom, log);
+  const participants: Participants = sfu ?? inner;
   const context: ConnectionContext = {
     config,
     log,
@@ -201,6 +212,7 @@ export function createRelay(options: RelayOptions = {}): Relay {
       await Promise.all([...connections].map((conn) => closeConnection(conn, code)));
       // Participants in their grace period have no connection to close; they go with the relay's state.
       participants.clear();
+      await participants.close?.();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       status = 'closed';
       log.info('closed');
@@ -225,7 +237,9 @@ export function createRelay(options: RelayOptions = {}): Relay {
 
   function stats(): RelayStats {
     const { rooms, peers } = participants.counts();
-    return { connections: connections.size, rooms, peers };
+    const stats: RelayStats = { connections: connections.size, rooms, peers };
+    if (participants.redisUp !== undefined) stats.redis = participants.redisUp ? 'up' : 'down';
+    return stats;
   }
 
   return {

@@ -87,6 +87,12 @@ export const CloseCode = {
   MessageTooBig: 1009,
   /** Service restart: the relay is shutting down or restarting (SIGTERM); the client should reconnect. */
   ServiceRestart: 1012,
+  /**
+   * Try Again Later: the relay shares its rooms with other relay processes through Redis and cannot reach it, so it
+   * can neither admit nor resume right now (signals between participants it already serves go on). Reconnect with
+   * backoff (and resume).
+   */
+  TryAgainLater: 1013,
   /** Private use (RFC 6455 §7.4.2): the connection was in no room for the relay's join timeout. Reconnect if needed. */
   JoinTimeout: 4000,
   /** Private use: another connection resumed this one's participant (see `join.resume`). Do not reconnect. */

@@ -100,7 +100,8 @@ export class SfuParticipants implements Participants {
     // The members hear it before `peer-joined`, so that none of them starts a mesh connection with the newcomer.
     if (switching)
       for (const member of state.members.values()) member.link.send({ type: 'signal', from: SFU_PEER_ID, data: mode });
-    this.#inner.admit(link, room, name, caps);
+    // The inner participants are in-memory ones (options.ts refuses an SFU with shared rooms): they answer at once.
+    void this.#inner.admit(link, room, name, caps);
     const joined = link.member;
     if (!joined) return;
     state.members.set(joined.id, { link, name, capable });
@@ -113,7 +114,7 @@ export class SfuParticipants implements Participants {
   }
 
   resume(link: Link, room: string, credentials: ResumeCredentials): void {
-    this.#inner.resume(link, room, credentials);
+    void this.#inner.resume(link, room, credentials); // at once, as admit
     const joined = link.member;
     const member = joined && this.#rooms.get(joined.room)?.members.get(joined.id);
     if (member) member.link = link;

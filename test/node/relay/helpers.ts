@@ -336,7 +336,7 @@ export interface RelayProcess {
   /** Exit code and signal once it exited. */
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** `GET /healthz` as JSON. */
-  health(): Promise<{ status: string; connections: number; rooms: number; peers: number }>;
+  health(): Promise<{ status: string; connections: number; rooms: number; peers: number; redis?: string }>;
   /** SIGTERM, and the exit (bounded); SIGKILL if it does not exit. */
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -383,7 +383,13 @@ export async function startRelayProcess(args: readonly string[]): Promise<RelayP
     exit,
     async health() {
       const res = await withTimeout(fetch(new URL('/healthz', url)), WAIT_MS, 'healthz');
-      return (await res.json()) as { status: string; connections: number; rooms: number; peers: number };
+      return (await res.json()) as {
+        status: string;
+        connections: number;
+        rooms: number;
+        peers: number;
+        redis?: string;
+      };
     },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

@@ -146,6 +146,15 @@ describe('SignalingClient', () => {
     assert.equal(run.client.state, 'open');
   });
 
+  it('reconnects after 1013 Try Again Later (a relay that cannot reach the Redis its rooms are shared through)', (t) => {
+    const run = start(t);
+    run.latest().open();
+    run.latest().drop(CloseCode.TryAgainLater);
+    assert.deepEqual(run.states.at(-1), ['reconnecting', { attempt: 1, closeCode: 1013 }]);
+    t.mock.timers.tick(100);
+    assert.equal(FakeSocket.made.length, 2, 'a new socket after the backoff');
+  });
+
   for (const code of [CloseCode.PolicyViolation, CloseCode.MessageTooBig, CloseCode.Replaced]) {
     it(`stops for good after close code ${code}`, (t) => {
       const run = start(t);
