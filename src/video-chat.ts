@@ -229,7 +229,8 @@ export class VideoChatElement extends LitElement {
   /** The styles of the panels loaded so far (see {@link #adoptStyles}). */
   #panelStyles: (readonly CSSResult[])[] = [];
   /** How many chat entries the visitor has seen (the chat was open when they arrived). */
-  #chatSeen = 0;
+  /** The last chat entry shown while the panel was open (an entry, not an index: the log is a sliding window). */
+  #chatSeen: ChatEntry | undefined;
   #announcement = '';
   /** The embed doctor's list (attribute `debug`), once its chunk arrived. */
   #report: ((v: View) => TemplateResult | typeof nothing) | undefined;
@@ -474,7 +475,8 @@ export class VideoChatElement extends LitElement {
 
   /** Chat messages from others that arrived while the chat panel was closed. */
   get unreadCount(): number {
-    return this.#call.chat.slice(this.#chatSeen).filter((m) => m.peerId !== null).length;
+    const chat = this.#call.chat;
+    return chat.slice(chat.indexOf(this.#chatSeen!) + 1).filter((m) => m.peerId !== null).length;
   }
 
   /**
@@ -534,7 +536,7 @@ export class VideoChatElement extends LitElement {
       if (this.room && this.signalUrl) this.#enter();
       else if (this.#joinedKey) this.leave();
     }
-    if (this.#chatOpen) this.#chatSeen = this.#call.chat.length; // what is shown counts as read
+    if (this.#chatOpen) this.#chatSeen = this.#call.chat.at(-1); // what is shown counts as read
     if (changed.has('debug') && this.debug) void this.diagnose();
     this.#syncStates();
   }

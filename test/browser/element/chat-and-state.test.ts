@@ -79,6 +79,18 @@ describe('chat', () => {
     expect(part(b, 'chat-time', item)?.getAttribute('datetime')).to.equal(new Date(message.sentAt).toISOString());
     expect(item.querySelector('p')?.textContent).to.equal('Hello, Grace!');
     await expect(b).to.be.accessible();
+
+    // The log is a window of the last 500 entries: once it is full, a new message still counts as unread.
+    for (let i = 0; i < 500; i++) b.sendChatMessage(`note ${i}`);
+    await b.updateComplete;
+    expect(b.chatMessages.length).to.equal(500);
+    part<HTMLButtonElement>(b, 'chat-button')?.click(); // closed
+    await b.updateComplete;
+    const late = nextEvent<ChatMessageEvent>(b, 'vc-chat-message');
+    a.sendChatMessage('Still there?');
+    await late;
+    await b.updateComplete;
+    expect(b.unreadCount).to.equal(1);
   });
 
   it('sends from the form and never interprets HTML', async () => {

@@ -95,4 +95,12 @@ describe('SFU relay options', () => {
     assert.throws(() => resolveRelayOptions({ ...base, sfuFrom: 0 }), /sfuFrom/);
     assert.throws(() => resolveRelayOptions({ ...base, maxPeersPerSfuRoom: 3 }), /maxPeersPerSfuRoom/);
   });
+  it('are refused beside rooms shared through Redis (the mode of a room lives in one process for now)', () => {
+    const base = { logLevel: 'silent' as const, janusUrl: 'ws://127.0.0.1:8188', janusAdminKey: 'k' };
+    assert.throws(
+      () => resolveRelayOptions({ ...base, redisUrl: 'redis://127.0.0.1:6379' }),
+      /janusUrl and redisUrl cannot be combined yet/,
+    );
+    assert.equal(resolveRelayOptions({ logLevel: 'silent', redisUrl: 'redis://127.0.0.1:6379' }).sfu, undefined);
+  });
 });
