@@ -166,6 +166,8 @@ export class PeerSession {
   #capsQueue: Promise<void> = Promise.resolve();
   /** When the peer's last honoured `restart: true` was (performance.now(), ms). */
   #peerRestartAt = -Infinity;
+  /** When the peer's last honoured `restart: 'ice'` was (performance.now(), ms). */
+  #peerIceRestartAt = -Infinity;
 
   constructor(options: PeerSessionOptions) {
     this.#options = options;
@@ -487,11 +489,16 @@ export class PeerSession {
     if (this.#state === 'closed' || message.gen < this.#gen) return; // stale: from a connection already replaced
     if (message.restart) {
       if (!this.initiator || message.gen !== this.#gen) return;
-      if (message.restart === 'ice' && this.#pc) this.#iceRestart(this.#pc);
-      else if (message.restart === true && this.#pc?.connectionState !== 'connected') {
-        // At most once per watchdogMs: consecutive requests would each build a new RTCPeerConnection.
-        const now = performance.now();
-        if (now - this.#peerRestartAt < (this.#options.watchdogMs ?? SESSION_DEFAULTS.watchdogMs)) return;
+      // Each honoured at most once per watchdogMs: an ICE restart costs both sides new candidates (and TURN
+      // allocations), a restart a new RTCPeerConnection; a peer that asks again sooner is ignored.
+      const now = performance.now();
+      const period = this.#options.watchdogMs ?? SESSION_DEFAULTS.watchdogMs;
+      if (message.restart === 'ice' && this.#pc) {
+        if (now - this.#peerIceRestartAt < period) return;
+        this.#peerIceRestartAt = now;
+        this.#iceRestart(this.#pc);
+      } else if (message.restart === true && this.#pc?.connectionState !== 'connected') {
+        if (now - this.#peerRestartAt < period) return;
         this.#peerRestartAt = now;
         this.#restart();
       }

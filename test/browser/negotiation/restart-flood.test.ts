@@ -1,6 +1,6 @@
 /**
  * `restart: true` from a hostile peer (red team D5): consecutive generations must not make the element build one
- * RTCPeerConnection each, and a connection the browser refuses to create is a failed attempt, not an uncaught error.
+ * RTCPeerConnection each, nor repeated `restart: 'ice'` requests make it restart ICE each time, and a connection the browser refuses to create is a failed attempt, not an uncaught error.
  * RTCPeerConnections are counted, not timed.
  */
 import { expect, fixtureCleanup } from '@open-wc/testing';
@@ -65,6 +65,26 @@ describe('restart requests from a hostile peer', function () {
     ).to.equal(true);
     await waitForGrowth('the attacker’s video, still', frames);
     expect(part(victim, 'badge', tileOf(victim, evil)), 'a connection badge on the tile').to.equal(null);
+  });
+
+  it('ICE restart requests, each answered before the next: one ICE restart per watchdog period, the video goes on', async () => {
+    const room = uniqueRoom('restart');
+    const evil = (attacker = await hostilePeer(room)); // first in the room: the element is the initiator
+    const victim = await joined(room, 'Ada');
+    const frames = async () => inbound(await victim.getStats(evil.id)).framesDecoded;
+    await waitForGrowth('the attacker’s video at the element', frames);
+    const gen = evil.received.at(-1)?.gen ?? 0;
+    const offers = () => evil.received.filter((m) => m.description?.type === 'offer').length;
+    const before = offers();
+    for (let i = 0; i < 5; i++) {
+      const seen = offers();
+      evil.signal({ gen, restart: 'ice' });
+      // Without a limit each request is one more ICE restart offer (the attacker answers it before asking again).
+      await waitFor('an ICE restart offer', () => offers() > seen, 2000).catch(() => undefined);
+      await waitFor('the attacker’s side stable', () => evil.session?.signalingState === 'stable');
+    }
+    expect(offers() - before, 'ICE restart offers for 5 requests within the watchdog period').to.equal(1);
+    await waitForGrowth('the attacker’s video, still', frames);
   });
 
   it(`${RESTARTS} consecutive restart generations while connecting: at most one new connection`, async () => {
