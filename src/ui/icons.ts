@@ -1,7 +1,12 @@
 /** SVG paths of the control icons (24×24 view box), drawn with `currentColor`. */
-import { svg } from 'lit';
+import { svg, type SVGTemplateResult } from 'lit';
 
-export const icons = {
+/** The control icons' names. */
+export type IconName =
+  'mic' | 'camera' | 'chat' | 'micOff' | 'screen' | 'settings' | 'pin' | 'fullscreen' | 'pip' | 'leave';
+
+/** Typed through `lit`, so that the published declaration names no package the element does not depend on. */
+export const icons: { readonly [name in IconName]: SVGTemplateResult } = {
   mic: svg`<path d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.9V21h2v-3.1A7 7 0 0 0 19 11z"/>`,
   camera: svg`<path d="M17 10.5V7a1 1 0 0 0-1-1H4a1 1 0 0 0-1 1v10a1 1 0 0 0 1 1h12a1 1 0 0 0 1-1v-3.5l4 4v-11z"/>`,
   chat: svg`<path d="M4 3h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V5a2 2 0 0 1 0-2z"/>`,

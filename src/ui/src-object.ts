@@ -6,7 +6,7 @@
  * @module
  */
 import { noChange } from 'lit';
-import { Directive, directive, type PartInfo } from 'lit/directive.js';
+import { Directive, directive, type DirectiveResult, type PartInfo } from 'lit/directive.js';
 
 class SrcObject extends Directive {
   #element: HTMLMediaElement;
@@ -22,4 +22,5 @@ class SrcObject extends Directive {
 }
 
 /** The `<video .srcObject=${srcObject(stream)}>` binding. */
-export const srcObject = directive(SrcObject);
+export const srcObject: (stream: MediaStream | null | undefined) => DirectiveResult<typeof SrcObject> =
+  directive(SrcObject);

@@ -82,9 +82,6 @@ function packageOf(specifier: string): string {
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] ?? specifier);
 }
 
-/** The packages `lit` is made of (its dependencies, re-exported by it). */
-const LIT_PACKAGES = ['lit-html', 'lit-element', '@lit/reactive-element'];
-
 /** Whether the installed package `name` carries its own TypeScript declarations. */
 function hasOwnTypes(name: string): boolean {
   const dir = root(`node_modules/${name}`);
@@ -161,12 +158,7 @@ describe('the packed packages', { timeout: 300_000 }, () => {
           const name = packageOf(specifier);
           // A declaration file's import needs the package's own types or its DefinitelyTyped package declared.
           const typesName = `@types/${name.replace(/^@([^/]+)\//, '$1__')}`;
-          // lit's own packages, which `lit` depends on and re-exports: tsc writes their names into inferred types
-          // (`import("lit-html").TemplateResult` in lib/src/ui/icons.d.ts, which no public declaration imports).
-          const viaLit = types && declared.has('lit') && LIT_PACKAGES.includes(name);
-          const ok = types
-            ? (declared.has(name) && hasOwnTypes(name)) || declared.has(typesName) || viaLit
-            : declared.has(name);
+          const ok = types ? (declared.has(name) && hasOwnTypes(name)) || declared.has(typesName) : declared.has(name);
           if (!ok) missing.add(`${file}: ${specifier}`);
         }
       }
