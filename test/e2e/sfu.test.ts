@@ -225,7 +225,7 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>
   throw new Error(`timed out waiting for ${what}`);
 }
 
-describe('rooms on the SFU (Janus VideoRoom brokered by the relay)', { timeout: 240_000 }, () => {
+describe('rooms on the SFU (Janus VideoRoom brokered by the relay)', { timeout: 180_000 }, () => {
   let janus: Janus;
   let relay: RelayServer;
 
