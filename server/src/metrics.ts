@@ -192,7 +192,7 @@ export function createClusterMetrics(registry: Registry, up: () => boolean): Clu
     }),
     route: new Counter({
       name: 'video_chat_route_total',
-      help: 'Signals to a participant not live on this relay, by outcome (sent, queued, unknown, full, dropped).',
+      help: 'Signals to a participant not live on this relay, by outcome (sent, queued, unknown, full, dropped; detour: a cached route was stale).',
       labelNames: ['outcome'],
       registers,
     }),

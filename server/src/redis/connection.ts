@@ -139,6 +139,16 @@ export class RedisConnection {
     }
   }
 
+  /**
+   * Publishes `message` to `channel` on the command connection (so it keeps its place among the scripts run before
+   * and after it: Redis executes one connection's commands in order).
+   * @returns how many subscribers received it (0: nobody listens on that channel).
+   * @rejects ClientOfflineError at once while Redis is unreachable.
+   */
+  async publish(channel: string, message: string): Promise<number> {
+    return Number(await this.#command.sendCommand<number>(['PUBLISH', channel, message]));
+  }
+
   /** Publishes the next canary to the node's own channel (with every lease renewal). */
   canary(): void {
     if (!this.up) return;

@@ -75,6 +75,35 @@ interface Held {
   graceTimer: NodeJS.Timeout | undefined;
 }
 
+/**
+ * A cached route to a participant another node serves, live there as far as this node heard (`joined`, the members in
+ * a `join` or `resume` reply, `moved`); dropped on `left`, on an `unknown-peer` bounce, and when this node has nobody
+ * left in the room. Only a shortcut: the receiving node checks the addressee is its own live member of the sender's
+ * room and otherwise re-routes through `route` (which checks the room again), so a stale route costs a detour, never a
+ * misdelivery.
+ */
+interface Remote {
+  node: string;
+  /** Fast-path frames published to `node` whose `PUBLISH` has not answered yet. */
+  inflight: number;
+  /** Whether a frame went to `node` by the fast path (it may still be re-routed there). */
+  used: boolean;
+  /**
+   * Set while switching away from `node`: signals for this participant wait here, in send order, until `node` has
+   * re-routed every earlier one (its echo of the drain marker), so that the switch cannot reorder them.
+   */
+  hold: (() => void)[] | undefined;
+  /** The drain marker awaited, and the node to use once it is back (`''`: none, use `route`). */
+  token: string;
+  next: string;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** How long a switch waits for the old node's echo at most (a node that died meanwhile never echoes). */
+const DRAIN_TIMEOUT_MS = 1_000;
+/** Signals held during one switch at most; beyond, the switch ends at once (the order may then suffer). */
+const HOLD_MAX = 1_000;
+
 /** The Redis-side settings. */
 type SharedConfig = Pick<
   ResolvedRelayOptions,
@@ -132,6 +161,8 @@ export class RedisParticipants implements Participants {
   #leaseTimer: NodeJS.Timeout | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Cached routes to participants other nodes serve, by room (only rooms this node has participants in), then ID. */
+  readonly #remote = new Map<string, Map<string, Remote>>();
   /** When the last "cross-node signal dropped" warning was logged (once a second at most). */
   #droppedLogged = 0;
 
@@ -222,7 +253,9 @@ export class RedisParticipants implements Participants {
         };
         this.#add(held);
         ctx.log.debug({ ip: link.ip, id, room }, 'joined');
-        this.#welcome(held, link, membersOf(out, 2), secret, false, [], pending);
+        const members = membersOf(out, 2);
+        this.#learn(room, members);
+        this.#welcome(held, link, members, secret, false, [], pending);
         this.#broadcast(room, { type: 'peer-joined', peer: { id, name: shown } }, id);
       },
       (error: unknown) => {
@@ -280,7 +313,9 @@ export class RedisParticipants implements Participants {
         this.#add(held);
         ctx.metrics.resumes.inc({ outcome: 'resumed' });
         ctx.log.debug({ ip: link.ip, id, room, queued, from: String(out[1]) }, 'resumed');
-        this.#welcome(held, link, membersOf(out, 5 + queued), fresh, true, frames, pending);
+        const members = membersOf(out, 5 + queued);
+        this.#learn(room, members);
+        this.#welcome(held, link, members, fresh, true, frames, pending);
       },
       (error: unknown) => {
         if (ownPending) this.#inflight.delete(id);
@@ -311,7 +346,133 @@ export class RedisParticipants implements Participants {
       return;
     }
     // `from` is stamped here, from the link, before the frame is encoded: it cannot be spoofed across nodes either.
-    this.#route(link, to, sender.room, encode({ type: 'signal', from: sender.id, data }));
+    this.#send(link, sender.id, to, sender.room, encode({ type: 'signal', from: sender.id, data }));
+  }
+
+  /**
+   * A signal for a participant not live on this node: straight to the node a cached route names (one `PUBLISH`), or
+   * held while that route is being switched, or through `route` (no cached route).
+   */
+  #send(link: Link, from: string, to: string, room: string, frame: string): void {
+    const remote = this.#remote.get(room)?.get(to);
+    if (remote === undefined) {
+      this.#route(link, to, room, frame);
+      return;
+    }
+    if (remote.hold !== undefined) {
+      if (remote.hold.length < HOLD_MAX) {
+        remote.hold.push(() => this.#send(link, from, to, room, frame));
+        return;
+      }
+      this.#release(room, to, remote);
+      this.#send(link, from, to, room, frame);
+      return;
+    }
+    if (!this.#conn.up) {
+      this.#dropped(to);
+      return;
+    }
+    const node = remote.node;
+    remote.inflight++;
+    remote.used = true;
+    this.#conn.publish(this.#channelOf(node), `f${to} ${from} ${this.#node} ${room}\n${frame}`).then(
+      (received) => {
+        remote.inflight--;
+        if (received > 0) {
+          this.#cluster?.route.inc({ outcome: 'sent' });
+          this.#cluster?.crossNode.inc({ direction: 'out' });
+          this.#settle(room, to, remote);
+          return;
+        }
+        // Nobody listens there (that node died or took a new ID): this one and any later one still in flight go
+        // through `route`, in order; new ones wait until they are all answered.
+        remote.hold ??= [];
+        remote.next = '';
+        remote.token = '';
+        this.#route(link, to, room, frame);
+        this.#settle(room, to, remote);
+      },
+      () => {
+        remote.inflight--;
+        this.#dropped(to);
+        this.#settle(room, to, remote);
+      },
+    );
+  }
+
+  /** A switch with no marker awaited ends once every fast-path frame in flight is answered. */
+  #settle(room: string, to: string, remote: Remote): void {
+    if (remote.hold !== undefined && remote.token === '' && remote.inflight === 0) this.#release(room, to, remote);
+  }
+
+  /** Remembers where the members of `room` (this node's participants excluded) are live. */
+  #learn(room: string, members: readonly { id: string; node: string }[]): void {
+    for (const { id, node } of members) if (node !== this.#node) this.#remember(room, id, node);
+  }
+
+  #remember(room: string, id: string, node: string): void {
+    if (!this.#rooms.has(room) || node === this.#node || node === '') return;
+    let routes = this.#remote.get(room);
+    if (!routes) this.#remote.set(room, (routes = new Map<string, Remote>()));
+    if (!routes.has(id)) {
+      routes.set(id, { node, inflight: 0, used: false, hold: undefined, token: '', next: '', timer: undefined });
+    }
+  }
+
+  /**
+   * The cached route to `id` is wrong from now on (it left, moved to `next`, or `''`: unknown): switch without
+   * reordering. If no frame went by it, at once; otherwise its signals are held while a drain marker goes to the old
+   * node behind the frames already sent there, and released when it comes back (every earlier frame re-routed).
+   */
+  #invalidate(room: string, id: string, next: string): void {
+    const remote = this.#remote.get(room)?.get(id);
+    if (!remote) return;
+    if (next === this.#node) next = '';
+    if (!remote.used && remote.hold === undefined) {
+      if (next === '') this.#remote.get(room)?.delete(id);
+      else remote.node = next;
+      return;
+    }
+    remote.next = next;
+    if (remote.hold !== undefined && remote.token !== '') return;
+    remote.hold ??= [];
+    const token = randomToken();
+    remote.token = token;
+    clearTimeout(remote.timer);
+    remote.timer = setTimeout(() => this.#release(room, id, remote), DRAIN_TIMEOUT_MS);
+    remote.timer.unref();
+    if (!this.#conn.up) {
+      this.#release(room, id, remote);
+      return;
+    }
+    this.#conn.publish(this.#channelOf(remote.node), `m${id} ${this.#node} ${token}`).then(
+      (received) => {
+        // Nobody there: nothing can be re-routed from there any more.
+        if (received === 0 && remote.token === token) {
+          remote.token = '';
+          this.#settle(room, id, remote);
+        }
+      },
+      () => this.#release(room, id, remote),
+    );
+  }
+
+  /** Ends a switch: the route points to its next node (or is dropped), and the held signals go, in order. */
+  #release(room: string, id: string, remote: Remote): void {
+    clearTimeout(remote.timer);
+    remote.timer = undefined;
+    remote.token = '';
+    const held = remote.hold ?? [];
+    remote.hold = undefined;
+    const routes = this.#remote.get(room);
+    if (remote.next === '') {
+      if (routes?.get(id) === remote) routes.delete(id);
+    } else {
+      remote.node = remote.next;
+      remote.next = '';
+      remote.used = false;
+    }
+    for (const send of held) send();
   }
 
   leave(link: Link): void {
@@ -457,7 +618,13 @@ export class RedisParticipants implements Participants {
     if (this.#held.get(held.id) === held) this.#held.delete(held.id);
     const members = this.#rooms.get(held.room);
     members?.delete(held);
-    if (members?.size === 0) this.#rooms.delete(held.room);
+    if (members?.size === 0) {
+      this.#rooms.delete(held.room);
+      // No announcement for this room reaches this node any more: its cached routes would go stale.
+      const routes = this.#remote.get(held.room);
+      this.#remote.delete(held.room);
+      for (const remote of routes?.values() ?? []) clearTimeout(remote.timer);
+    }
     if (held.graceTimer !== undefined) {
       clearTimeout(held.graceTimer);
       held.graceTimer = undefined;
@@ -563,8 +730,43 @@ export class RedisParticipants implements Participants {
       this.#deliver(text.slice(1, cut), text.slice(cut + 1), kind === 'S');
       return;
     }
+    if (kind === 'f') {
+      const cut = text.indexOf('\n');
+      const [to, from, node, room] = text.slice(1, cut < 0 ? 0 : cut).split(' ');
+      if (cut < 0 || !to || !from || !node || !room) return;
+      this.#deliverDirect(to, from, node, room, text.slice(cut + 1));
+      return;
+    }
+    if (kind === 'e') {
+      const [from, to] = text.slice(1).split(' ');
+      const held = from === undefined ? undefined : this.#held.get(from);
+      if (!held || to === undefined) return;
+      this.#invalidate(held.room, to, '');
+      this.#cluster?.route.inc({ outcome: 'unknown' });
+      held.link?.fail('unknown-peer', `no other peer ${JSON.stringify(to)} in this room`);
+      return;
+    }
+    if (kind === 'm') {
+      // A drain marker: every frame that came before it from that node has been handed to Redis already (the
+      // re-routes went on the command connection before this echo).
+      const [to, node, token] = text.slice(1).split(' ');
+      if (to && node && token && this.#conn.up)
+        this.#conn.publish(this.#channelOf(node), `r${to} ${token}`).catch(() => {});
+      return;
+    }
+    if (kind === 'r') {
+      const [to, token] = text.slice(1).split(' ');
+      for (const [room, routes] of this.#remote) {
+        const remote = to === undefined ? undefined : routes.get(to);
+        if (remote && remote.token === token && to !== undefined) {
+          remote.token = '';
+          this.#settle(room, to, remote);
+        }
+      }
+      return;
+    }
     if (kind !== 'j') return;
-    let event: { k?: unknown; r?: unknown; id?: unknown; m?: unknown };
+    let event: { k?: unknown; r?: unknown; id?: unknown; m?: unknown; n?: unknown; node?: unknown };
     try {
       event = JSON.parse(text.slice(1)) as typeof event;
     } catch {
@@ -573,6 +775,7 @@ export class RedisParticipants implements Participants {
     const id = typeof event.id === 'string' ? event.id : undefined;
     if (id === undefined) return;
     if (event.k === 'joined' && typeof event.r === 'string') {
+      if (typeof event.n === 'string') this.#remember(event.r, id, event.n);
       this.#broadcast(
         event.r,
         { type: 'peer-joined', peer: { id, name: typeof event.m === 'string' ? event.m : '' } },
@@ -587,12 +790,43 @@ export class RedisParticipants implements Participants {
         // Redis says it left while its connection is open here (its node was declared gone): the client rejoins.
         link?.close(CloseCode.ServiceRestart, 'participant expired, join again');
       }
+      this.#invalidate(event.r, id, '');
       this.#broadcast(event.r, { type: 'peer-left', id }, id);
     } else if (event.k === 'moved') {
       // It resumed on another node: a connection still open here is closed with 4001.
       const held = this.#held.get(id);
       if (held) this.#forget(held, 'replaced');
+      if (typeof event.r === 'string') this.#invalidate(event.r, id, typeof event.node === 'string' ? event.node : '');
     }
+  }
+
+  /**
+   * A fast-path frame: delivered only to `to` live here in the sender's `room`; anything else (a stale route: it left,
+   * is in its grace period, moved) goes through `route` with the room checked, and if that finds nobody the sender's
+   * node is told (`e`), which answers `unknown-peer` exactly as `route` would have.
+   */
+  #deliverDirect(to: string, from: string, node: string, room: string, frame: string): void {
+    const ctx = this.#context();
+    const held = this.#held.get(to);
+    if (held?.link && held.room === room) {
+      if (held.link.sendEncoded(frame)) {
+        ctx.metrics.relayed += 1;
+        this.#cluster?.crossNode.inc({ direction: 'in' });
+      }
+      return;
+    }
+    if (!this.#conn.up) {
+      this.#dropped(to);
+      return;
+    }
+    this.#cluster?.route.inc({ outcome: 'detour' });
+    this.#conn.run(ROUTE, [this.#prefix, to, room, frame, this.#config.resumeQueueBytes, 'S']).then(
+      (reply) => {
+        const outcome = asNumber(reply);
+        if (outcome === 0 || outcome === 3) this.#conn.publish(this.#channelOf(node), `e${from} ${to}`).catch(() => {});
+      },
+      () => this.#dropped(to),
+    );
   }
 
   /** A signal frame for `to` from another node (or re-routed): to its live link, or kept while its join is in flight. */

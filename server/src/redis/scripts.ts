@@ -17,8 +17,11 @@
  * - `P grace` ZSET participant ID → grace deadline (ms); `P q:<id>` LIST of encoded `signal` frames kept for it.
  *
  * Channel `P ch:<node>`: the node's inbox. Messages: `s<to>\n<frame>` (a signal for participant `to`), `S…` (the
- * same, already re-routed once), `j<json>` (`{"k":"joined",r,id,m,s}`, `{"k":"left",r,id}`, `{"k":"moved",id,node}`),
- * `c<n>` (the node's own canary).
+ * same, already re-routed once), `j<json>` (`{"k":"joined",r,id,m,s,n}`, `{"k":"left",r,id}`,
+ * `{"k":"moved",r,id,node}`), `c<n>` (the node's own canary); and, published by the relays themselves without a script
+ * (the fast path of `participants-redis.ts`): `f<to> <from> <from node> <room>\n<frame>` (a signal sent straight to
+ * the node a cached route names), `e<from> <to>` (that signal's addressee is not in the room: `unknown-peer`),
+ * `m<to> <node> <token>` (a drain marker) and `r<to> <token>` (its echo).
  *
  * @module
  */
@@ -98,7 +101,7 @@ redis.call('HSET', P .. 'peer:' .. id, 'room', room, 'node', node, 'name', name,
 redis.call('SADD', P .. 'node:' .. node, id)
 local out = {1, seq}
 local seen = {}
-local msg = 'j' .. cjson.encode({k = 'joined', r = room, id = id, m = name, s = seq})
+local msg = 'j' .. cjson.encode({k = 'joined', r = room, id = id, m = name, s = seq, n = node})
 for i = 1, #all, 2 do
   local s, n, m = entry(all[i + 1])
   out[#out + 1] = all[i]; out[#out + 1] = m; out[#out + 1] = s; out[#out + 1] = n
@@ -166,7 +169,12 @@ redis.call('HSET', rk, id, p[5] .. ' ' .. node .. ' ' .. p[4])
 if old ~= node then
   redis.call('SREM', P .. 'node:' .. old, id)
   redis.call('SADD', P .. 'node:' .. node, id)
-  redis.call('PUBLISH', P .. 'ch:' .. old, 'j' .. cjson.encode({k = 'moved', id = id, node = node}))
+  local moved = 'j' .. cjson.encode({k = 'moved', r = room, id = id, node = node})
+  redis.call('PUBLISH', P .. 'ch:' .. old, moved)
+  -- The room's other nodes too: they drop or re-point their cached route to it (participants-redis.ts).
+  for _, n in ipairs(nodes_of(rk, node)) do
+    if n ~= old then redis.call('PUBLISH', P .. 'ch:' .. n, moved) end
+  end
 end
 local q = redis.call('LRANGE', P .. 'q:' .. id, 0, -1)
 redis.call('DEL', P .. 'q:' .. id)
