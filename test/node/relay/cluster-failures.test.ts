@@ -18,6 +18,7 @@ import {
   startRedis,
   startRelays,
   waitForAsync,
+  joinThree,
 } from './cluster-helpers.js';
 
 /** Bound for a `peer-left` that must come within lease + sweep + grace: that sum, doubled for a loaded machine. */
@@ -31,14 +32,11 @@ describe('rooms across relay processes when parts fail', () => {
     const [a, b] = await startRelays(t, redis, 2);
     assert.ok(a && b);
     const proxy = await startProxy(t, () => [portOf(a), portOf(b)]);
-    const ada = await TestClient.connect(a.wsUrl);
-    const bob = await TestClient.connect(b.wsUrl);
-    const cyd = await TestClient.connect(b.wsUrl);
-    const clients = [ada, bob, cyd];
-    t.after(() => Promise.all(clients.map((c) => c.close())));
-    const wa = await ada.join('k', 'Ada');
-    const wb = await bob.join('k', 'Bob');
-    const wc = await cyd.join('k', 'Cyd');
+    const {
+      clients,
+      members: [ada, bob, cyd],
+      welcomes: [wa, wb, wc],
+    } = await joinThree(t, 'k', [a.wsUrl, b.wsUrl, b.wsUrl]);
     for (let i = 0; i < 2; i++) await ada.next('peer-joined');
     await bob.next('peer-joined');
     assert.ok(wb.resume);
@@ -106,14 +104,11 @@ describe('rooms across relay processes when parts fail', () => {
     const redis = await startRedis(t);
     const [a, b] = await startRelays(t, redis, 2);
     assert.ok(a && b);
-    const ada = await TestClient.connect(a.wsUrl);
-    const bob = await TestClient.connect(b.wsUrl);
-    const cyd = await TestClient.connect(a.wsUrl);
-    const clients = [ada, bob, cyd];
-    t.after(() => Promise.all(clients.map((c) => c.close())));
-    const wa = await ada.join('x', 'Ada');
-    const wb = await bob.join('x', 'Bob');
-    const wc = await cyd.join('x', 'Cyd');
+    const {
+      clients,
+      members: [ada, bob, cyd],
+      welcomes: [wa, wb, wc],
+    } = await joinThree(t, 'x', [a.wsUrl, b.wsUrl, a.wsUrl]);
     for (let i = 0; i < 2; i++) await ada.next('peer-joined');
     await bob.next('peer-joined');
 

@@ -10,7 +10,17 @@ import { createServer, connect, type AddressInfo, type Server, type Socket } fro
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
-import { sample, startRelayProcess, tempDir, waitFor, withTimeout, WAIT_MS, type RelayProcess } from './helpers.js';
+import type { WelcomeMessage } from '../../../src/protocol/relay.js';
+import {
+  sample,
+  startRelayProcess,
+  tempDir,
+  TestClient,
+  waitFor,
+  withTimeout,
+  WAIT_MS,
+  type RelayProcess,
+} from './helpers.js';
 
 const run = promisify(execFile);
 
@@ -252,3 +262,32 @@ export async function metric(
 }
 
 export { waitFor };
+
+/**
+ * Three participants of `room`, each on the relay URL given with it, joined in this order: Ada, Bob and Cyd. Every
+ * client in `clients` (theirs, and any the test pushes later) is closed when the test ends. The `peer-joined` messages
+ * their joins cause are left for the test to read.
+ */
+export async function joinThree(
+  t: TestContext,
+  room: string,
+  urls: readonly [string, string, string],
+): Promise<{
+  clients: TestClient[];
+  members: [TestClient, TestClient, TestClient];
+  welcomes: [WelcomeMessage, WelcomeMessage, WelcomeMessage];
+}> {
+  const members: [TestClient, TestClient, TestClient] = [
+    await TestClient.connect(urls[0]),
+    await TestClient.connect(urls[1]),
+    await TestClient.connect(urls[2]),
+  ];
+  const clients: TestClient[] = [...members];
+  t.after(() => Promise.all(clients.map((c) => c.close())));
+  const welcomes: [WelcomeMessage, WelcomeMessage, WelcomeMessage] = [
+    await members[0].join(room, 'Ada'),
+    await members[1].join(room, 'Bob'),
+    await members[2].join(room, 'Cyd'),
+  ];
+  return { clients, members, welcomes };
+}

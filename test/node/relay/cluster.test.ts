@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TestClient, WAIT_MS } from './helpers.js';
-import { CALM_ARGS, metric, startRedis, startRelays } from './cluster-helpers.js';
+import { CALM_ARGS, metric, startRedis, startRelays, joinThree } from './cluster-helpers.js';
 
 describe('rooms across relay processes (Redis)', () => {
   it('membership: welcome lists the room in join order across processes; peer-joined and peer-left cross them; leave and join again', async (t) => {
@@ -140,14 +140,11 @@ describe('rooms across relay processes (Redis)', () => {
     const redis = await startRedis(t);
     const [a, b] = await startRelays(t, redis, 2, [], CALM_ARGS);
     assert.ok(a && b);
-    const ada = await TestClient.connect(a.wsUrl);
-    const bob = await TestClient.connect(b.wsUrl);
-    const cyd = await TestClient.connect(a.wsUrl);
-    const clients = [ada, bob, cyd];
-    t.after(() => Promise.all(clients.map((c) => c.close())));
-    const wa = await ada.join('s', 'Ada');
-    const wb = await bob.join('s', 'Bob');
-    const wc = await cyd.join('s', 'Cyd');
+    const {
+      clients,
+      members: [ada, bob, cyd],
+      welcomes: [wa, wb, wc],
+    } = await joinThree(t, 's', [a.wsUrl, b.wsUrl, a.wsUrl]);
     assert.equal((await bob.next('peer-joined')).peer.id, wc.id);
     assert.ok(wa.resume);
     // Ada's connection to a is lost (no closing handshake): her participant is in its grace period.
