@@ -8,7 +8,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TestClient, WAIT_MS } from './helpers.js';
-import { CALM_ARGS, metric, startRedis, startRelays, type RedisServer } from './cluster-helpers.js';
+import {
+  CALM_ARGS,
+  metric,
+  startFreezableProxy,
+  startRedis,
+  startRelays,
+  subscriberPorts,
+  waitForAsync,
+  type RedisServer,
+} from './cluster-helpers.js';
+
+const idle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The node (relay incarnation) Redis says serves participant `id`. */
 const nodeOf = (redis: RedisServer, id: string): Promise<string> => redis.cli('HGET', `vc:peer:${id}`, 'node');
@@ -97,9 +108,13 @@ describe('cross-process fast path (cached routes)', () => {
     assert.ok(((await metric(b, 'video_chat_route_total', { outcome: 'detour' })) ?? 0) >= 3);
   });
 
-  it('per-sender order holds while the addressee moves to another process and the sender switches routes', async (t) => {
-    const redis = await startRedis(t);
-    const [a, b, c] = await startRelays(t, redis, 3, [], CALM_ARGS);
+  it('per-sender order holds when the addressee moves to another process while its old process is late: signals sent after the move wait behind those still at the old process (drain marker)', async (t) => {
+    const redis = await startRedis(t, { tcp: true });
+    // b reaches Redis through a proxy that can hold what Redis sends to b's subscriber: b is late, loses nothing.
+    const late = await startFreezableProxy(t, Number(new URL(redis.url).port));
+    const [a] = await startRelays(t, redis, 1, [], CALM_ARGS);
+    const [b] = await startRelays(t, { ...redis, url: late.url }, 1, [], CALM_ARGS);
+    const [c] = await startRelays(t, redis, 1, [], CALM_ARGS);
     assert.ok(a && b && c);
     const ada = await TestClient.connect(a.wsUrl);
     const bob = await TestClient.connect(b.wsUrl);
@@ -109,47 +124,57 @@ describe('cross-process fast path (cached routes)', () => {
     const wb = await bob.join('o', 'Bob');
     assert.equal((await ada.next('peer-joined')).peer.id, wb.id);
     assert.ok(wb.resume);
-    const COUNT = 450; // within the per-socket burst of 500
-    const MOVE_AT = 0;
-    let sentBeforeWelcome = -1;
-    let bob2: TestClient | undefined;
-    const move = async (): Promise<void> => {
-      bob.socket.terminate();
-      await bob.closed;
-      await waitForState(redis, wb.id, 'grace');
-      const next = await TestClient.connect(c.wsUrl);
-      clients.push(next);
-      bob2 = next;
-      await next.join('o', undefined, { resume: { id: wb.id, secret: wb.resume } });
-      sentBeforeWelcome = i;
+    // a's cached route to Bob (on b) is used.
+    ada.send({ type: 'signal', to: wb.id, data: { i: 0 } });
+    assert.deepEqual((await bob.next('signal')).data, { i: 0 });
+
+    // Bob's connection is lost; b's subscriber is held from now on.
+    bob.socket.terminate();
+    await bob.closed;
+    await waitForState(redis, wb.id, 'grace');
+    const held = (await subscriberPorts(redis)).filter((port) => late.hold(port));
+    assert.equal(held.length, 1, "b's subscriber found and held");
+    let released = false;
+    const release = (): void => {
+      if (!released) late.release(held[0] as number);
+      released = true;
     };
-    let i = 0;
-    let moving: Promise<void> | undefined;
-    // Ada keeps sending, 5 signals every 2 ms (bounded: COUNT in all), across the move.
-    while (i < COUNT) {
-      // Bob's connection is lost once Ada has sent MOVE_AT, and he resumes on c while she goes on.
-      if (i >= MOVE_AT && moving === undefined) moving = move();
-      for (let k = 0; k < 5 && i < COUNT; k++) ada.send({ type: 'signal', to: wb.id, data: { i: i++ } });
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-    await moving;
-    assert.ok(bob2);
-    assert.ok(
-      sentBeforeWelcome > 0 && sentBeforeWelcome < COUNT,
-      `the move ended while Ada sent (${sentBeforeWelcome})`,
+    t.after(release);
+    // Ada's next signals go to b by the cached route and wait there, unread.
+    const HALF = 20;
+    for (let i = 1; i <= HALF; i++) ada.send({ type: 'signal', to: wb.id, data: { i } });
+    await waitForAsync(
+      async () => (await metric(a, 'video_chat_route_total', { outcome: 'sent' })) === 1 + HALF,
+      'the fast-path frames published to b',
     );
+    // Bob resumes on c: a hears `moved` and switches its route to c.
+    const bob2 = await TestClient.connect(c.wsUrl);
+    clients.push(bob2);
+    const resumed = await bob2.join('o', undefined, { resume: { id: wb.id, secret: wb.resume } });
+    assert.equal(resumed.resumed, true);
+    await idle(200); // a's subscriber has `moved` (published with the resume) long before this
+    for (let i = HALF + 1; i <= 2 * HALF; i++) ada.send({ type: 'signal', to: wb.id, data: { i } });
+    await ada.sync();
+    // b catches up: it re-routes what it kept to c, then echoes a's drain marker; only then do Ada's later ones go.
+    release();
     const seen: number[] = [];
-    while (seen.at(-1) !== COUNT - 1) {
+    while (seen.length < 2 * HALF) {
       const s = await bob2.next('signal').catch((error: unknown) => {
         throw new Error(`${String(error)}; seen ${JSON.stringify(seen)}; Ada got ${JSON.stringify(ada.pending())}`);
       });
       seen.push((s.data as { i: number }).i);
     }
-    for (let k = 1; k < seen.length; k++) {
-      assert.ok((seen[k] as number) > (seen[k - 1] as number), `in send order: ${seen[k - 1]} then ${seen[k]}`);
-    }
-    // Everything sent after Bob's connection was lost reached him (queued, re-routed, or sent to c).
-    for (let k = sentBeforeWelcome; k < COUNT; k++) assert.ok(seen.includes(k), `signal ${k} arrived`);
-    assert.ok(((await metric(b, 'video_chat_route_total', { outcome: 'detour' })) ?? 0) > 0, 'b re-routed stale ones');
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 2 * HALF }, (_, k) => k + 1),
+      'every signal once, in send order',
+    );
+    await ada.sync();
+    assert.deepEqual(ada.pending(), [], 'no error for Ada');
+    assert.equal(
+      await metric(b, 'video_chat_route_total', { outcome: 'detour' }),
+      HALF,
+      'b re-routed the ones it kept',
+    );
   });
 });

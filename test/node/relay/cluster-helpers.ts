@@ -208,23 +208,31 @@ export interface FreezableProxy {
   readonly url: string;
   /** Freezes the connection whose upstream (proxy → Redis) local port is `port`. @returns whether one was found. */
   freeze(port: number): boolean;
+  /**
+   * Holds what Redis sends on that connection (kept in order, not lost) until {@link release}: a relay's subscriber
+   * that is merely late. @returns whether one was found.
+   */
+  hold(port: number): boolean;
+  /** Sends on what {@link hold} kept, in order, and lets the connection flow again. */
+  release(port: number): void;
   close(): Promise<void>;
 }
 
 export async function startFreezableProxy(t: TestContext, redisPort: number): Promise<FreezableProxy> {
-  const pairs = new Map<number, { client: Socket; upstream: Socket; frozen: boolean }>();
+  const pairs = new Map<number, { client: Socket; upstream: Socket; frozen: boolean; held: Buffer[] | undefined }>();
   const server = createServer((client) => {
     client.on('error', () => {});
     const upstream = connect(redisPort, '127.0.0.1');
     upstream.on('error', () => client.destroy());
     upstream.once('connect', () => {
-      const pair = { client, upstream, frozen: false };
+      const pair = { client, upstream, frozen: false, held: undefined as Buffer[] | undefined };
       pairs.set(upstream.localPort ?? 0, pair);
       client.on('data', (chunk: Buffer) => {
         if (!pair.frozen) upstream.write(chunk);
       });
       upstream.on('data', (chunk: Buffer) => {
-        if (!pair.frozen) client.write(chunk);
+        if (pair.held) pair.held.push(chunk);
+        else if (!pair.frozen) client.write(chunk);
       });
     });
     client.on('close', () => upstream.destroy());
@@ -247,8 +255,29 @@ export async function startFreezableProxy(t: TestContext, redisPort: number): Pr
       if (pair) pair.frozen = true;
       return pair !== undefined;
     },
+    hold(port) {
+      const pair = pairs.get(port);
+      if (pair) pair.held ??= [];
+      return pair !== undefined;
+    },
+    release(port) {
+      const pair = pairs.get(port);
+      const held = pair?.held;
+      if (!pair || !held) return;
+      pair.held = undefined;
+      for (const chunk of held) pair.client.write(chunk);
+    },
     close,
   };
+}
+
+/** The local ports of Redis's `video-chat-subscriber` clients (as `CLIENT LIST` shows them): one per relay. */
+export async function subscriberPorts(redis: RedisServer): Promise<number[]> {
+  const list = await redis.cli('CLIENT', 'LIST');
+  return list
+    .split('\n')
+    .filter((line) => line.includes('name=video-chat-subscriber'))
+    .map((line) => Number(/ addr=[^ ]*:(\d+) /.exec(` ${line}`)?.[1]));
 }
 
 /** The value of `name` in a relay's `/metrics` (unlabelled, or with `labels`). */
