@@ -9,8 +9,8 @@
  *   (`f<to> <from> <from node> <room>\n<frame>`) on the command connection; without a cached route it goes through
  *   `route.lua` (queued during a grace period, or `unknown-peer`). The receiving node delivers only to its own live
  *   member of the sender's room, and otherwise re-routes through `route.lua` with the room checked (a detour); if that
- *   finds nobody, or the queue is full, it tells the sender's node (`e<from> <to>[ full]`), which answers exactly as
- *   `route.lua` would have (`unknown-peer` with the same message).
+ *   finds nobody, or the addressee's resume queue is full, it tells the sender's node (`e<from> <to>`,
+ *   `e<from> <to> full`), which answers exactly as `route.lua` would have (`unknown-peer` with the same message).
  * - **Drain markers.** Switching away from a used route (`moved`, `left`, a bounce) must not reorder one sender's
  *   signals: that addressee's new signals are held while a marker (`m<to> <node> <token>`) goes to the old node behind
  *   the frames already there; the old node echoes it (`r<to> <token>`) after re-routing them (on one command
@@ -229,12 +229,13 @@ export class Routes {
       if (cut < 0 || !to || !from || !node || !room) return true;
       this.#deliverDirect(to, from, node, room, text.slice(cut + 1));
     } else if (kind === 'e') {
-      const [from, to] = text.slice(1).split(' ');
+      const [from, to, why] = text.slice(1).split(' ');
       const held = from === undefined ? undefined : state.held.get(from);
       if (!held || to === undefined) return true;
       this.invalidate(held.room, to, '');
-      state.cluster?.route.inc({ outcome: 'unknown' });
-      held.link?.fail('unknown-peer', noSuchPeer(to));
+      const full = why === 'full';
+      state.cluster?.route.inc({ outcome: full ? 'full' : 'unknown' });
+      held.link?.fail('unknown-peer', full ? queueFull(to) : noSuchPeer(to));
     } else if (kind === 'm') {
       // A drain marker: every frame that came before it from that node has been handed to Redis already (the
       // re-routes went on the command connection before this echo).
@@ -279,7 +280,11 @@ export class Routes {
     state.conn.run(ROUTE, [state.prefix, to, room, frame, state.config.resumeQueueBytes, 'S']).then(
       (reply) => {
         const outcome = asNumber(reply);
-        if (outcome === 0 || outcome === 3) state.conn.publish(state.channelOf(node), `e${from} ${to}`).catch(() => {});
+        if (outcome === 0 || outcome === 3) {
+          // `route`'s own answer, told to the sender's node: nobody there, or a full queue (the same messages).
+          const bounce = `e${from} ${to}${outcome === 3 ? ' full' : ''}`;
+          state.conn.publish(state.channelOf(node), bounce).catch(() => {});
+        }
       },
       () => this.dropped(to),
     );

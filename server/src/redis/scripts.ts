@@ -19,9 +19,9 @@
  * Channel `P ch:<node>`: the node's inbox. Messages: `s<to>\n<frame>` (a signal for participant `to`), `S…` (the
  * same, already re-routed once), `j<json>` (`{"k":"joined",r,id,m,s,n}`, `{"k":"left",r,id}`,
  * `{"k":"moved",r,id,node}`), `c<n>` (the node's own canary); and, published by the relays themselves without a script
- * (the fast path of `participants-redis.ts`): `f<to> <from> <from node> <room>\n<frame>` (a signal sent straight to
- * the node a cached route names), `e<from> <to>` (that signal's addressee is not in the room: `unknown-peer`),
- * `m<to> <node> <token>` (a drain marker) and `r<to> <token>` (its echo).
+ * (the fast path of `routes.ts`): `f<to> <from> <from node> <room>\n<frame>` (a signal sent straight to the node a
+ * cached route names), `e<from> <to>` (that signal's addressee is not in the room: `unknown-peer`), `e<from> <to> full`
+ * (its resume queue is full), `m<to> <node> <token>` (a drain marker) and `r<to> <token>` (its echo).
  *
  * @module
  */
@@ -171,7 +171,7 @@ if old ~= node then
   redis.call('SADD', P .. 'node:' .. node, id)
   local moved = 'j' .. cjson.encode({k = 'moved', r = room, id = id, node = node})
   redis.call('PUBLISH', P .. 'ch:' .. old, moved)
-  -- The room's other nodes too: they drop or re-point their cached route to it (participants-redis.ts).
+  -- The room's other nodes too: they drop or re-point their cached route to it (routes.ts).
   for _, n in ipairs(nodes_of(rk, node)) do
     if n ~= old then redis.call('PUBLISH', P .. 'ch:' .. n, moved) end
   end

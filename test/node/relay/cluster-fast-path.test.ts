@@ -108,6 +108,42 @@ describe('cross-process fast path (cached routes)', () => {
     assert.ok(((await metric(b, 'video_chat_route_total', { outcome: 'detour' })) ?? 0) >= 3);
   });
 
+  it("a full resume queue met through the fast path answers what one process answers (unknown-peer, 'is reconnecting and its queue is full'), and the queued signals reach the addressee when it resumes", async (t) => {
+    const redis = await startRedis(t);
+    const [a, b] = await startRelays(t, redis, 2, ['--resume-queue-bytes', '2000'], CALM_ARGS);
+    assert.ok(a && b);
+    const ada = await TestClient.connect(a.wsUrl);
+    const bob = await TestClient.connect(b.wsUrl);
+    const clients = [ada, bob];
+    t.after(() => Promise.all(clients.map((x) => x.close())));
+    await ada.join('q', 'Ada');
+    const wb = await bob.join('q', 'Bob');
+    assert.equal((await ada.next('peer-joined')).peer.id, wb.id);
+    assert.ok(wb.resume);
+    ada.send({ type: 'signal', to: wb.id, data: { i: 0 } });
+    assert.deepEqual((await bob.next('signal')).data, { i: 0 });
+    // Bob is in his grace period on b; a's cached route still names b, so Ada's signals take the fast path there.
+    bob.socket.terminate();
+    await bob.closed;
+    await waitForState(redis, wb.id, 'grace');
+    // About 610 bytes each: three fit in 2,000 bytes, the fourth and fifth do not.
+    const pad = 'x'.repeat(550);
+    for (let i = 1; i <= 5; i++) ada.send({ type: 'signal', to: wb.id, data: { i, pad } });
+    for (let k = 0; k < 2; k++) {
+      const error = await ada.next('error');
+      assert.equal(error.code, 'unknown-peer');
+      assert.equal(error.message, `peer ${JSON.stringify(wb.id)} is reconnecting and its queue is full`);
+    }
+    assert.equal(await metric(a, 'video_chat_route_total', { outcome: 'full' }), 2);
+    assert.equal((await metric(a, 'video_chat_route_total', { outcome: 'unknown' })) ?? 0, 0);
+    const bob2 = await TestClient.connect(b.wsUrl);
+    clients.push(bob2);
+    await bob2.join('q', undefined, { resume: { id: wb.id, secret: wb.resume } });
+    for (let i = 1; i <= 3; i++) assert.equal(((await bob2.next('signal')).data as { i: number }).i, i);
+    for (const x of [ada, bob2]) await x.sync();
+    assert.deepEqual([...ada.pending(), ...bob2.pending()], []);
+  });
+
   it('per-sender order holds when the addressee moves to another process while its old process is late: signals sent after the move wait behind those still at the old process (drain marker)', async (t) => {
     const redis = await startRedis(t, { tcp: true });
     // b reaches Redis through a proxy that can hold what Redis sends to b's subscriber: b is late, loses nothing.
