@@ -33,7 +33,7 @@ export class Inbox {
       return;
     }
     if (this.#routes.onMessage(kind, text) || kind !== 'j') return;
-    let event: { k?: unknown; r?: unknown; id?: unknown; m?: unknown; n?: unknown; node?: unknown };
+    let event: { k?: unknown; r?: unknown; id?: unknown; m?: unknown; s?: unknown; n?: unknown; node?: unknown };
     try {
       event = JSON.parse(text.slice(1)) as typeof event;
     } catch {
@@ -42,7 +42,10 @@ export class Inbox {
     const id = typeof event.id === 'string' ? event.id : undefined;
     if (id === undefined) return;
     if (event.k === 'joined' && typeof event.r === 'string') {
-      if (typeof event.n === 'string') this.#routes.remember(event.r, id, event.n);
+      if (typeof event.n === 'string') {
+        this.#routes.remember(event.r, id, event.n);
+        state.tell(event.r, id, typeof event.m === 'string' ? event.m : '', Number(event.s), event.n);
+      }
       state.broadcast(
         event.r,
         { type: 'peer-joined', peer: { id, name: typeof event.m === 'string' ? event.m : '' } },
@@ -58,6 +61,7 @@ export class Inbox {
         link?.close(CloseCode.ServiceRestart, 'participant expired, join again');
       }
       this.#routes.invalidate(event.r, id, '');
+      state.told.get(event.r)?.delete(id);
       state.broadcast(event.r, { type: 'peer-left', id }, id);
     } else if (event.k === 'moved') {
       // It resumed on another node: a connection still open here is closed with 4001.
@@ -65,6 +69,8 @@ export class Inbox {
       if (held) state.forget(held, 'replaced');
       if (typeof event.r === 'string') {
         this.#routes.invalidate(event.r, id, typeof event.node === 'string' ? event.node : '');
+        const told = state.told.get(event.r)?.get(id);
+        if (told && typeof event.node === 'string') told.node = event.node;
       }
     }
   }

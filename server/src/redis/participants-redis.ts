@@ -340,9 +340,10 @@ export class RedisParticipants implements Participants {
     link.fail('resume-failed', RESUME_FAILED);
   }
 
-  /** The members of `room` in a `join` or `resume` reply: where they are live (cached routes). */
+  /** The members of `room` in a `join` or `resume` reply: where they are live (cached routes), what its clients know. */
   #learn(room: string, members: readonly Member[]): void {
     this.#routes.learn(room, members);
+    for (const { id, name, seq, node } of members) this.#state.tell(room, id, name, seq, node);
   }
 
   /**

@@ -13,7 +13,7 @@
  * - `P room:<room>` HASH participant ID → `"<seq> <node> <name>"` (join order, node, display name);
  * - `P seq` the join-order counter;
  * - `P peer:<id>` HASH `room`, `node`, `name`, `state` (`live` | `grace`), `secret` (SHA-256 hex of the resume
- *   secret), `seq`, `qbytes` (bytes queued);
+ *   secret), `seq`, `qbytes` (bytes queued), `ghost` (`1`: written back by another node, see {@link GHOST});
  * - `P grace` ZSET participant ID → grace deadline (ms); `P q:<id>` LIST of encoded `signal` frames kept for it.
  *
  * Channel `P ch:<node>`: the node's inbox. Messages: `s<to>\n<frame>` (a signal for participant `to`), `S…` (the
@@ -252,19 +252,51 @@ return {#dead, graced, left}
 
 /**
  * `restore`: ARGV prefix, id, room, node, name, seq, state, secret digest, grace ms. Writes back a participant this
- * node serves, unless Redis has it: 1 if written, 0 if it was there.
+ * node serves, unless Redis has it (other than as a ghost): 1 if written, 0 if it was there.
  */
 export const RESTORE = script(
   'restore',
   `
 local id, room, node, name, seq, state = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local pk = P .. 'peer:' .. id
-if redis.call('EXISTS', pk) == 1 then return 0 end
+if redis.call('EXISTS', pk) == 1 then
+  -- Kept unless another node wrote it back as a ghost (see GHOST): the node that serves it takes it over.
+  if redis.call('HGET', pk, 'ghost') ~= '1' then return 0 end
+  redis.call('SREM', P .. 'node:' .. redis.call('HGET', pk, 'node'), id)
+  redis.call('ZREM', P .. 'grace', id)
+  redis.call('HDEL', pk, 'ghost')
+end
 redis.call('HSET', pk, 'room', room, 'node', node, 'name', name, 'state', state, 'secret', ARGV[8], 'seq', seq,
   'qbytes', 0)
 redis.call('HSET', P .. 'room:' .. room, id, seq .. ' ' .. node .. ' ' .. name)
 redis.call('SADD', P .. 'node:' .. node, id)
 if state == 'grace' then redis.call('ZADD', P .. 'grace', now() + tonumber(ARGV[9]), id) end
+local cur = tonumber(redis.call('GET', P .. 'seq') or '0')
+if cur < tonumber(seq) then redis.call('SET', P .. 'seq', seq) end
+return 1
+`,
+);
+
+/**
+ * `ghost`: ARGV prefix, id, room, node, name, seq, grace ms. After an empty Redis restart, a member of `room` that
+ * this node's clients were told about, served by `node`, and that nobody wrote back: unless `node` holds a lease
+ * (it is alive and writes back its own) or Redis has the participant, it is written back in its grace period, owned
+ * by `node`, marked `ghost` and with a secret no resume matches. The sweep then departs it when the grace period
+ * ends, which publishes `left` to every node of the room; a late write-back by its node (`restore`) takes it over.
+ * 1 if written, 0 if not.
+ */
+export const GHOST = script(
+  'ghost',
+  `
+local id, room, node, name, seq = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+if redis.call('ZSCORE', P .. 'nodes', node) then return 0 end
+local pk = P .. 'peer:' .. id
+if redis.call('EXISTS', pk) == 1 then return 0 end
+redis.call('HSET', pk, 'room', room, 'node', node, 'name', name, 'state', 'grace', 'secret', '-', 'seq', seq,
+  'qbytes', 0, 'ghost', 1)
+redis.call('HSET', P .. 'room:' .. room, id, seq .. ' ' .. node .. ' ' .. name)
+redis.call('SADD', P .. 'node:' .. node, id)
+redis.call('ZADD', P .. 'grace', now() + tonumber(ARGV[7]), id)
 local cur = tonumber(redis.call('GET', P .. 'seq') or '0')
 if cur < tonumber(seq) then redis.call('SET', P .. 'seq', seq) end
 return 1
@@ -295,4 +327,4 @@ return n
 );
 
 /** Every script, loaded with `SCRIPT LOAD` on each (re)connect. */
-export const SCRIPTS: readonly Script[] = [JOIN, ROUTE, GRACE, RESUME, LEAVE, LEASE, SWEEP, RESTORE, RETIRE];
+export const SCRIPTS: readonly Script[] = [JOIN, ROUTE, GRACE, RESUME, LEAVE, LEASE, SWEEP, RESTORE, GHOST, RETIRE];

@@ -3,14 +3,15 @@
  * subscriber's canary), the sweep that any node runs every `--sweep-interval-ms` (expired leases and grace periods;
  * `sweep.lua` is idempotent, so racing sweepers are harmless), self-fencing when its lease was lost, and the
  * write-back of what it serves after Redis came back or lost its data (`restore.lua`, idempotent, keeps the join
- * order). Only Redis state decides who is gone (`docs/decisions/0008-rooms-in-redis.md` point 5).
+ * order), and one lease period later the reconcile of what its clients were told against Redis (`ghost.lua`). Only
+ * Redis state decides who is gone (`docs/decisions/0008-rooms-in-redis.md` point 5).
  *
  * @module
  */
 import { CloseCode } from '../../../src/protocol/relay.js';
 import { randomToken } from '../participants.js';
 import { asArray, asNumber, type NodeState } from './node-state.js';
-import { LEASE, RESTORE, SWEEP } from './scripts.js';
+import { GHOST, LEASE, RESTORE, SWEEP } from './scripts.js';
 
 /** Participants whose grace period ran out that one `sweep` call departs at most. */
 const SWEEP_BATCH = 100;
@@ -20,6 +21,7 @@ export class Upkeep {
   readonly #state: NodeState;
   #leaseTimer: NodeJS.Timeout | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
+  #reconcileTimer: NodeJS.Timeout | undefined;
 
   constructor(state: NodeState) {
     this.#state = state;
@@ -37,6 +39,7 @@ export class Upkeep {
   stop(): void {
     clearInterval(this.#leaseTimer);
     clearInterval(this.#sweepTimer);
+    clearTimeout(this.#reconcileTimer);
   }
 
   /** Redis became unreachable. */
@@ -126,5 +129,37 @@ export class Upkeep {
       ]);
     }
     state.log.info({ participants: count }, 'Redis: restored what this relay holds');
+    // One lease period later every living node has written back its own: what is still missing had no living node.
+    clearTimeout(this.#reconcileTimer);
+    this.#reconcileTimer = setTimeout(() => this.#reconcile(), state.config.nodeLeaseMs);
+    this.#reconcileTimer.unref();
+  }
+
+  /**
+   * After a write-back: the members of this node's rooms that its clients were told about and that no living node
+   * wrote back (their node died while Redis was away and empty) are written back as ghosts (`ghost.lua`), in their
+   * grace period; the sweep then makes them leave, so every node's clients see `peer-left`. Only Redis state decides:
+   * a member whose node holds a lease, or that Redis has, is left alone.
+   */
+  #reconcile(): void {
+    const state = this.#state;
+    this.#reconcileTimer = undefined;
+    if (state.closed || !state.conn.up) return;
+    for (const [room, members] of state.told) {
+      for (const [id, { name, seq, node }] of members) {
+        if (state.held.has(id)) continue;
+        const args = [state.prefix, id, room, node, name, seq, state.config.resumeGraceMs];
+        state.conn.run(GHOST, args).then(
+          (reply) => {
+            if (asNumber(reply) === 1)
+              state.log.warn(
+                { id, room, node },
+                'member of a relay gone while Redis was away: grace period, then peer-left',
+              );
+          },
+          (error: unknown) => state.log.warn({ err: String(error) }, 'Redis: ghost failed'),
+        );
+      }
+    }
   }
 }

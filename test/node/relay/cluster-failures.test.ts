@@ -154,6 +154,40 @@ describe('rooms across relay processes when parts fail', () => {
     );
   });
 
+  it('a relay SIGKILLed while Redis is down, Redis then restarted empty: after the write-back the living relays find its member missing, it gets the grace period and then everyone sees peer-left (and nothing else)', async (t) => {
+    const redis = await startRedis(t);
+    const [a, b, c] = await startRelays(t, redis, 3);
+    assert.ok(a && b && c);
+    const {
+      members: [ada, bob, cyd],
+      welcomes: [, wb, wc],
+    } = await joinThree(t, 'g', [a.wsUrl, b.wsUrl, c.wsUrl]);
+    for (let i = 0; i < 2; i++) await ada.next('peer-joined');
+    await bob.next('peer-joined');
+
+    await redis.kill('SIGKILL');
+    for (const relay of [a, c]) {
+      await waitForAsync(async () => (await relay.health()).redis === 'down', '/healthz to say redis down');
+    }
+    b.child.kill('SIGKILL');
+    await b.exit;
+    await bob.closed;
+    await redis.restart();
+    await waitForAsync(async () => (await redis.cli('HEXISTS', 'vc:room:g', wc.id)) === '1', 'the room written back');
+    // Nobody wrote Bob back: a and c find him missing one lease after their write-back, and he leaves after his grace.
+    const bound = DEPARTURE_BOUND_MS + FAST.leaseMs;
+    assert.equal((await ada.next('peer-left', bound)).id, wb.id);
+    assert.equal((await cyd.next('peer-left', bound)).id, wb.id);
+    assert.equal(await redis.cli('HLEN', 'vc:room:g'), '2');
+    assert.equal(await redis.cli('EXISTS', `vc:peer:${wb.id}`), '0');
+    // The living ones still talk across processes, and nobody saw anything else.
+    ada.send({ type: 'signal', to: wc.id, data: { still: 1 } });
+    assert.deepEqual((await cyd.next('signal')).data, { still: 1 });
+    await idle(FAST.leaseMs + FAST.sweepMs * 2);
+    for (const x of [ada, cyd]) await x.sync();
+    assert.deepEqual([...ada.pending(), ...cyd.pending()], [], 'no peer-left for Ada or Cyd');
+  });
+
   it('a relay paused longer than its lease is declared gone; when it runs again it finds its lease lost, closes its clients with 1012 and they resume: nobody sees peer-left', async (t) => {
     const redis = await startRedis(t);
     const [a, b] = await startRelays(t, redis, 2, ['--resume-grace-ms', '8000']);
