@@ -145,8 +145,8 @@ export class RedisConnection {
    * @returns how many subscribers received it (0: nobody listens on that channel).
    * @rejects ClientOfflineError at once while Redis is unreachable.
    */
-  async publish(channel: string, message: string): Promise<number> {
-    return Number(await this.#command.sendCommand<number>(['PUBLISH', channel, message]));
+  publish(channel: string, message: string): Promise<number> {
+    return this.#command.sendCommand<number>(['PUBLISH', channel, message]).then(Number);
   }
 
   /** Publishes the next canary to the node's own channel (with every lease renewal). */

@@ -82,7 +82,7 @@ export class Inbox {
     if (held?.link) {
       if (held.link.sendEncoded(frame)) {
         state.context().metrics.relayed += 1;
-        state.cluster?.crossNode.inc({ direction: 'in' });
+        state.countIn();
       }
       return;
     }

@@ -109,6 +109,10 @@ export class NodeState {
   /** Participants of this node in their grace period. */
   resuming = 0;
   closed = false;
+  /** The per-signal counters, bound to their labels once (prom-client hashes the labels on every `inc` otherwise). */
+  #sent: { inc(): void } | undefined;
+  #out: { inc(): void } | undefined;
+  #in: { inc(): void } | undefined;
   /** Called when this node has nobody left in `room` (it hears no more announcements for it). */
   roomGone: (room: string) => void = () => {};
 
@@ -116,6 +120,25 @@ export class NodeState {
     this.config = config;
     this.log = log;
     this.prefix = config.redisPrefix;
+  }
+
+  /** Takes the cluster metrics (at bind). */
+  useMetrics(cluster: ClusterMetrics): void {
+    this.cluster = cluster;
+    this.#sent = cluster.route.labels({ outcome: 'sent' });
+    this.#out = cluster.crossNode.labels({ direction: 'out' });
+    this.#in = cluster.crossNode.labels({ direction: 'in' });
+  }
+
+  /** Counts a signal handed to another node (`route_total{outcome="sent"}`, `cross_node_messages_total{out}`). */
+  countSent(): void {
+    this.#sent?.inc();
+    this.#out?.inc();
+  }
+
+  /** Counts a signal from another node delivered here (`cross_node_messages_total{direction="in"}`). */
+  countIn(): void {
+    this.#in?.inc();
   }
 
   context(): RedisParticipantsContext {

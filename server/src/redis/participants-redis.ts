@@ -101,7 +101,7 @@ export class RedisParticipants implements Participants {
    */
   bind(ctx: RedisParticipantsContext): this {
     this.#state.ctx = ctx;
-    this.#state.cluster = createClusterMetrics(ctx.metrics.registry, () => this.#state.conn.up);
+    this.#state.useMetrics(createClusterMetrics(ctx.metrics.registry, () => this.#state.conn.up));
     this.#upkeep.start();
     return this;
   }

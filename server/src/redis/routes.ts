@@ -97,8 +97,7 @@ export class Routes {
       (received) => {
         remote.inflight--;
         if (received > 0) {
-          state.cluster?.route.inc({ outcome: 'sent' });
-          state.cluster?.crossNode.inc({ direction: 'out' });
+          state.countSent();
           this.#settle(room, to, remote);
           return;
         }
@@ -131,8 +130,7 @@ export class Routes {
       (reply) => {
         const outcome = asNumber(reply);
         if (outcome === 1) {
-          cluster?.route.inc({ outcome: 'sent' });
-          cluster?.crossNode.inc({ direction: 'out' });
+          state.countSent();
         } else if (outcome === 2) {
           cluster?.route.inc({ outcome: 'queued' });
         } else if (outcome === 3) {
@@ -268,7 +266,7 @@ export class Routes {
     if (held?.link && held.room === room) {
       if (held.link.sendEncoded(frame)) {
         state.context().metrics.relayed += 1;
-        state.cluster?.crossNode.inc({ direction: 'in' });
+        state.countIn();
       }
       return;
     }
