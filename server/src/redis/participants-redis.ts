@@ -165,6 +165,8 @@ export class RedisParticipants implements Participants {
   readonly #remote = new Map<string, Map<string, Remote>>();
   /** When the last "cross-node signal dropped" warning was logged (once a second at most). */
   #droppedLogged = 0;
+  /** Hears this node's channel messages of kind `x` (the SFU's shared rooms, `sfu/shared-participants.ts`). */
+  onExtension: ((text: string) => void) | undefined = undefined;
 
   private constructor(config: SharedConfig, log: Logger) {
     this.#config = config;
@@ -765,6 +767,7 @@ export class RedisParticipants implements Participants {
       }
       return;
     }
+    if (kind === 'x') this.onExtension?.(text.slice(1));
     if (kind !== 'j') return;
     let event: { k?: unknown; r?: unknown; id?: unknown; m?: unknown; n?: unknown; node?: unknown };
     try {

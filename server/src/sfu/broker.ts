@@ -12,15 +12,27 @@
  * `subscribe` / `unsubscribe`); each change is one offer from Janus, forwarded to the browser, whose answer goes back
  * with `start`. Per participant these run one at a time.
  *
+ * With several relays (rooms shared through Redis), each relay brokers its own participants into the same Janus room,
+ * whose identity comes from the shared room state (`shared-rooms.ts`): every relay `create`s it (the first one
+ * wins, the others find it exists), the relay that finds the room empty destroys it, and the publishers another relay
+ * brokers are learnt from Janus's own `publishers` / `unpublished` / `leaving` events on local publisher handles.
+ *
  * Failures never throw out of here: each is logged and sent to the participant concerned as an SFU `error`
  * (`op: "error"`), which its element reports as a warning.
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
-import type { SfuCandidate, SfuDelivery, SfuRequest, SfuStream } from '../../../src/protocol/sfu.js';
+import type { SfuCandidate, SfuDelivery, SfuRequest } from '../../../src/protocol/sfu.js';
 import type { Logger } from '../log.js';
 import { JanusClient, JanusError, JanusSession, type JanusHandle, type PluginReply } from './janus.js';
+import {
+  createJanusRoom,
+  destroyJanusRoom,
+  newJanusRoom,
+  publishersOf,
+  streamsOf,
+  type JanusRoom,
+} from './janus-rooms.js';
 
 /** The Janus plugin the broker drives. */
 export const VIDEOROOM = 'janus.plugin.videoroom';
@@ -70,15 +82,12 @@ interface Member {
 }
 
 interface Room {
-  /** The Janus room ID: our room's name and a random suffix (a room re-created later never meets a stale one). */
-  readonly janusId: string;
-  readonly pin: string;
-  readonly secret: string;
+  readonly janus: JanusRoom;
   readonly ready: Promise<void>;
   readonly members: Map<string, Member>;
+  /** Feeds with media up as Janus announces them to this relay's publishers (those of other relays included). */
+  readonly announced: Set<string>;
 }
-
-const random = (): string => randomBytes(16).toString('base64url');
 
 /** The brokered VideoRoom of every room on the SFU, over one WebSocket to Janus. */
 export class SfuBroker {
@@ -98,51 +107,61 @@ export class SfuBroker {
 
   /**
    * Creates the Janus room of `room` (private, random pin and secret). Idempotent.
+   * @param shared the room's Janus identity from the shared room state (several relays): created here unless another
+   *   relay created it first. Without it, a new identity is made here.
    * @returns when it exists; a failure is reported to the room's participants and rejects.
    */
-  openRoom(room: string): Promise<void> {
+  openRoom(room: string, shared?: JanusRoom): Promise<void> {
     const existing = this.#rooms.get(room);
-    if (existing) return existing.ready;
-    const janusId = `${room}-${random().slice(0, 8)}`;
-    const pin = random();
-    const secret = random();
+    if (existing && (!shared || existing.janus.id === shared.id)) return existing.ready;
+    if (existing) this.#forgetRoom(room, existing); // a stale room of an earlier life: its successor is in Redis
+    const janus = shared ?? newJanusRoom(room);
     const ready = (async () => {
       const admin = await this.#adminHandle();
-      await admin.message({
-        request: 'create',
-        room: janusId,
-        admin_key: this.#options.adminKey,
-        description: room,
-        pin,
-        secret,
-        is_private: true,
-        permanent: false,
-        publishers: this.#options.maxPublishers,
-        audiocodec: 'opus',
-        videocodec: 'vp8',
-      });
-      this.#options.log.info({ room, janusRoom: janusId }, 'sfu: janus room created');
+      const how = await createJanusRoom(
+        admin,
+        this.#options.adminKey,
+        this.#options.maxPublishers,
+        room,
+        janus,
+        !!shared,
+      );
+      this.#options.log.info({ room, janusRoom: janus.id }, `sfu: janus room ${how}`);
     })();
-    const entry: Room = { janusId, pin, secret, ready, members: new Map() };
+    const entry: Room = { janus, ready, members: new Map(), announced: new Set() };
     this.#rooms.set(room, entry);
     ready.catch((error: unknown) => this.#roomFailed(room, entry, error));
     return ready;
   }
 
-  /** Destroys the Janus room of `room` and every participant's session in it. Never throws. */
-  async closeRoom(room: string): Promise<void> {
+  /**
+   * Drops every participant's session in `room` and, unless `destroy` is false (other relays still serve the room),
+   * destroys its Janus room. Never throws.
+   */
+  async closeRoom(room: string, destroy = true): Promise<void> {
     const entry = this.#rooms.get(room);
     if (!entry) return;
     this.#rooms.delete(room);
     for (const member of entry.members.values()) await this.#dropMember(member);
+    if (!destroy) return;
+    await entry.ready.catch(() => undefined);
+    await this.destroyRoom(room, entry.janus);
+  }
+
+  /** Destroys a Janus room (the shared room emptied; this relay may not hold it). Never throws; logged. */
+  async destroyRoom(room: string, janus: Pick<JanusRoom, 'id' | 'secret'>): Promise<void> {
     try {
-      await entry.ready;
-      const admin = await this.#adminHandle();
-      await admin.message({ request: 'destroy', room: entry.janusId, secret: entry.secret, permanent: false });
-      this.#options.log.info({ room, janusRoom: entry.janusId }, 'sfu: janus room destroyed');
+      await destroyJanusRoom(await this.#adminHandle(), janus);
+      this.#options.log.info({ room, janusRoom: janus.id }, 'sfu: janus room destroyed');
     } catch (error) {
       this.#options.log.warn({ room, err: (error as Error).message }, 'sfu: destroying the janus room failed');
     }
+  }
+
+  /** Forgets a room without touching Janus (its sessions go). */
+  #forgetRoom(room: string, entry: Room): void {
+    if (this.#rooms.get(room) === entry) this.#rooms.delete(room);
+    for (const member of entry.members.values()) void this.#dropMember(member);
   }
 
   /**
@@ -198,8 +217,9 @@ export class SfuBroker {
     const member = entry?.members.get(id);
     if (!entry || !member) return;
     entry.members.delete(id);
+    const announced = entry.announced.delete(id);
     await this.#dropMember(member);
-    if (member.published) this.#followRoom(entry);
+    if (member.published || announced) this.#followRoom(entry);
   }
 
   /** Closes the connection to Janus (the relay is closing); the Janus rooms go with Janus's sessions' owner. */
@@ -223,22 +243,25 @@ export class SfuBroker {
         // Janus offers a feed to subscribers only once its media is up ("No such feed" before): the others
         // subscribe on `webrtcup`.
         pub.listen((event) => {
-          if (event.janus !== 'webrtcup' || member.gone) return;
+          if (member.gone) return;
+          if (event.janus === 'event') this.#announced(room, event.data);
+          if (event.janus !== 'webrtcup') return;
           member.published = true;
           this.#followRoom(room);
         });
       }
       if (!member.joined) {
         // The feed ID is the relay's ID of this participant: nobody can publish as someone else.
-        await member.pub.message({
+        const joined = await member.pub.message({
           request: 'join',
           ptype: 'publisher',
-          room: room.janusId,
-          pin: room.pin,
+          room: room.janus.id,
+          pin: room.janus.pin,
           id: member.id,
           display: member.name,
         });
         member.joined = true;
+        this.#announced(room, joined.data);
       }
       const reply = await member.pub.message(
         { request: 'configure', audio: true, video: true },
@@ -256,9 +279,25 @@ export class SfuBroker {
 
   // ---- subscribing ----
 
+  /** Janus named publishers that came or went (those of other relays too): subscriptions follow if that changed. */
+  #announced(room: Room, data: Record<string, unknown>): void {
+    const { added, removed } = publishersOf(data);
+    let changed = false;
+    for (const id of added) changed = (!room.announced.has(id) && !!room.announced.add(id)) || changed;
+    for (const id of removed) changed = room.announced.delete(id) || changed;
+    if (changed) this.#followRoom(room);
+  }
+
+  /** The published feeds of `room`: this relay's participants whose media is up, and those Janus announced. */
+  #feeds(room: Room): Set<string> {
+    const feeds = new Set(room.announced);
+    for (const m of room.members.values()) if (m.published) feeds.add(m.id);
+    return feeds;
+  }
+
   /** Every participant's subscription follows the room's published feeds, and everyone hears who publishes. */
   #followRoom(room: Room): void {
-    const feeds = [...room.members.values()].filter((m) => m.published).map((m) => m.id);
+    const feeds = [...this.#feeds(room)];
     for (const member of room.members.values()) {
       this.#options.send(member.id, { op: 'feeds', feeds });
       member.chain = member.chain.then(() => this.#syncSubscriber(room, member));
@@ -269,9 +308,8 @@ export class SfuBroker {
   async #syncSubscriber(room: Room, member: Member): Promise<void> {
     try {
       for (let step = 0; step < 8 && !member.gone; step++) {
-        const wanted = new Set(
-          [...room.members.values()].filter((m) => m.published && m.id !== member.id).map((m) => m.id),
-        );
+        const wanted = this.#feeds(room);
+        wanted.delete(member.id);
         let reply: PluginReply;
         if (!member.sub) {
           if (wanted.size === 0) return;
@@ -287,8 +325,8 @@ export class SfuBroker {
           reply = await sub.message({
             request: 'join',
             ptype: 'subscriber',
-            room: room.janusId,
-            pin: room.pin,
+            room: room.janus.id,
+            pin: room.janus.pin,
             streams: [...wanted].map((feed) => ({ feed })),
           });
           member.subFeeds = wanted;
@@ -431,18 +469,4 @@ export class SfuBroker {
   #fail(id: string, message: string): void {
     this.#options.send(id, { op: 'error', message });
   }
-}
-
-/** The streams of a subscriber offer (`attached` / `updated` event) as the browser needs them: active ones only. */
-function streamsOf(data: Record<string, unknown>): SfuStream[] {
-  const streams = Array.isArray(data['streams']) ? (data['streams'] as Record<string, unknown>[]) : [];
-  const out: SfuStream[] = [];
-  for (const s of streams) {
-    const kind = s['type'];
-    if (s['active'] === false || (kind !== 'audio' && kind !== 'video')) continue;
-    const feed = s['feed_id'];
-    if (typeof s['mid'] !== 'string' || (typeof feed !== 'string' && typeof feed !== 'number')) continue;
-    out.push({ mid: s['mid'], feed: String(feed), kind });
-  }
-  return out;
 }
