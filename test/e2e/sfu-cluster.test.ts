@@ -7,8 +7,9 @@
  *   room switches at `--sfu-from 3` (the third join, on the first relay, tells the member on the second), and each
  *   participant sees the other two in their own colour with frames advancing, through one Janus room whose publishers
  *   are exactly their relay IDs;
- * - the Janus room outlives the departure of every participant of one relay, and is destroyed (Janus's own `list`)
- *   once the last participant, on the other relay, has left.
+ * - the Janus room outlives one participant leaving and then the first relay stopping (SIGTERM) with the other
+ *   participant in its grace period, and is destroyed (Janus's own `list`) once the last participant, on the second
+ *   relay, has left.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
@@ -166,6 +167,8 @@ describe('an SFU room over two relays sharing Redis, one Janus', { timeout: 180_
       janus.adminKey,
       '--sfu-from',
       '3',
+      '--resume-grace-ms',
+      '3000',
       '--log-level',
       'info',
     ];
@@ -211,18 +214,19 @@ describe('an SFU room over two relays sharing Redis, one Janus', { timeout: 180_
       });
       assert.deepEqual([...feeds].sort(), [...ids].sort(), 'Janus feed IDs are the relay IDs, from both relays');
 
-      // Everyone on the first relay leaves: the room lives on with Grace (second relay), and so does its Janus room.
+      // Ada leaves, then the first relay is stopped (SIGTERM: Linus goes into his grace period, the relay drops its
+      // Janus sessions): the room lives on with Grace on the second relay, and so does its Janus room.
       await leave(ada);
-      await leave(linus);
+      await relays[0].close();
       await waitFor('Janus to drop the publishers of the first relay', async () => {
         const list = await publishers(janus, janusRoom);
         return list.length === 1 && list[0] === ids[1];
       });
-      await sleep(2_500); // beyond a janitor round (2 s) of both relays
+      await sleep(5_000); // Linus's grace period (3 s), a sweep, and beyond a janitor round (2 s)
       assert.deepEqual(
         (await janus.rooms()).filter((r) => r === janusRoom),
         [janusRoom],
-        'the Janus room outlives the departure of one relay’s participants',
+        'the Janus room outlives the first relay and its participants',
       );
       await leave(grace);
       await waitFor('the Janus room destroyed once the last participant left', async () =>

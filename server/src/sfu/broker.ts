@@ -24,18 +24,19 @@
  */
 import type { SfuCandidate, SfuDelivery, SfuRequest } from '../../../src/protocol/sfu.js';
 import type { Logger } from '../log.js';
-import { JanusClient, JanusError, JanusSession, type JanusHandle, type PluginReply } from './janus.js';
+import { JanusError, JanusSession, type JanusHandle, type PluginReply } from './janus.js';
 import {
   createJanusRoom,
   destroyJanusRoom,
+  JanusLink,
   newJanusRoom,
   publishersOf,
   streamsOf,
+  VIDEOROOM,
   type JanusRoom,
 } from './janus-rooms.js';
 
-/** The Janus plugin the broker drives. */
-export const VIDEOROOM = 'janus.plugin.videoroom';
+export { VIDEOROOM } from './janus-rooms.js';
 
 /** How long the broker waits for a browser's answer to a subscriber offer, in ms, before reporting an error. */
 export const ANSWER_TIMEOUT_MS = 10_000;
@@ -93,11 +94,11 @@ interface Room {
 export class SfuBroker {
   readonly #options: BrokerOptions;
   readonly #rooms = new Map<string, Room>();
-  #client: Promise<JanusClient> | undefined;
-  #admin: Promise<JanusHandle> | undefined;
+  readonly #janus: JanusLink;
 
   constructor(options: BrokerOptions) {
     this.#options = options;
+    this.#janus = new JanusLink(options.url, options.apiSecret, (error) => this.#lost(error));
   }
 
   /** The rooms the broker holds (our names), for tests and metrics. */
@@ -117,7 +118,7 @@ export class SfuBroker {
     if (existing) this.#forgetRoom(room, existing); // a stale room of an earlier life: its successor is in Redis
     const janus = shared ?? newJanusRoom(room);
     const ready = (async () => {
-      const admin = await this.#adminHandle();
+      const admin = await this.#janus.admin();
       const how = await createJanusRoom(
         admin,
         this.#options.adminKey,
@@ -151,7 +152,7 @@ export class SfuBroker {
   /** Destroys a Janus room (the shared room emptied; this relay may not hold it). Never throws; logged. */
   async destroyRoom(room: string, janus: Pick<JanusRoom, 'id' | 'secret'>): Promise<void> {
     try {
-      await destroyJanusRoom(await this.#adminHandle(), janus);
+      await destroyJanusRoom(await this.#janus.admin(), janus);
       this.#options.log.info({ room, janusRoom: janus.id }, 'sfu: janus room destroyed');
     } catch (error) {
       this.#options.log.warn({ room, err: (error as Error).message }, 'sfu: destroying the janus room failed');
@@ -222,13 +223,13 @@ export class SfuBroker {
     if (member.published || announced) this.#followRoom(entry);
   }
 
-  /** Closes the connection to Janus (the relay is closing); the Janus rooms go with Janus's sessions' owner. */
-  async close(): Promise<void> {
-    for (const room of [...this.#rooms.keys()]) await this.closeRoom(room);
-    const client = this.#client;
-    this.#client = undefined;
-    this.#admin = undefined;
-    if (client) (await client.catch(() => undefined))?.close();
+  /**
+   * Closes the connection to Janus (the relay is closing): every participant's session goes, and every Janus room
+   * this relay holds unless `destroyRooms` is false (rooms shared with other relays live on there).
+   */
+  async close(destroyRooms = true): Promise<void> {
+    for (const room of [...this.#rooms.keys()]) await this.closeRoom(room, destroyRooms);
+    await this.#janus.close();
   }
 
   // ---- publishing ----
@@ -389,42 +390,9 @@ export class SfuBroker {
     }
   }
 
-  #connect(): Promise<JanusClient> {
-    if (!this.#client) {
-      const connecting = JanusClient.connect({ url: this.#options.url, apiSecret: this.#options.apiSecret });
-      this.#client = connecting;
-      connecting.then(
-        (client) => {
-          client.onClose = (error) => this.#lost(connecting, error);
-        },
-        () => {
-          if (this.#client === connecting) {
-            this.#client = undefined;
-            this.#admin = undefined;
-          }
-        },
-      );
-    }
-    return this.#client;
-  }
-
-  #adminHandle(): Promise<JanusHandle> {
-    if (!this.#admin) {
-      const admin = (async () => {
-        const session = await JanusSession.create(await this.#connect());
-        return session.attach(VIDEOROOM);
-      })();
-      this.#admin = admin;
-      admin.catch(() => {
-        if (this.#admin === admin) this.#admin = undefined;
-      });
-    }
-    return this.#admin;
-  }
-
   #session(member: Member): Promise<JanusSession> {
     member.session ??= (async () => {
-      const session = await JanusSession.create(await this.#connect());
+      const session = await JanusSession.create(await this.#janus.client());
       session.onLost = (error) => this.#memberFailed(member, 'keeping the session', error);
       return session;
     })();
@@ -440,10 +408,7 @@ export class SfuBroker {
   }
 
   /** The connection to Janus is gone: every room on it is lost; its participants hear it. */
-  #lost(client: Promise<JanusClient>, error: Error): void {
-    if (this.#client !== client) return;
-    this.#client = undefined;
-    this.#admin = undefined;
+  #lost(error: Error): void {
     this.#options.log.error({ err: error.message }, 'sfu: connection to janus lost');
     for (const [room, entry] of this.#rooms) {
       this.#rooms.delete(room);

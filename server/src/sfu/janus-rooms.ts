@@ -1,5 +1,6 @@
 /**
- * The VideoRoom requests and events the broker (`broker.ts`) needs beside negotiation: a Janus room's identity
+ * The VideoRoom requests and events the broker (`broker.ts`) needs beside negotiation: the relay's connection to
+ * Janus with its admin handle ({@link JanusLink}), a Janus room's identity
  * (ID, pin, secret: made here, kept by the relay, shared through Redis when several relays serve one room), its
  * creation and destruction with the plugin's `admin_key`, the publishers Janus announces to a publisher handle, and
  * the streams of a subscriber offer. Followed: https://janus.conf.meetecho.com/docs/videoroom.html (Janus 1.x).
@@ -8,7 +9,76 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { SfuStream } from '../../../src/protocol/sfu.js';
-import { JanusError, type JanusHandle, type JanusMessage } from './janus.js';
+import { JanusClient, JanusError, JanusSession, type JanusHandle, type JanusMessage } from './janus.js';
+
+/** The Janus plugin the broker drives. */
+export const VIDEOROOM = 'janus.plugin.videoroom';
+
+/**
+ * The relay's one WebSocket to Janus, opened when first needed, and the admin handle that creates and destroys rooms.
+ * When the WebSocket closes, `lost` hears it once and the next use opens a new one.
+ */
+export class JanusLink {
+  readonly #url: string;
+  readonly #apiSecret: string | undefined;
+  readonly #lost: (error: Error) => void;
+  #client: Promise<JanusClient> | undefined;
+  #admin: Promise<JanusHandle> | undefined;
+
+  constructor(url: string, apiSecret: string | undefined, lost: (error: Error) => void) {
+    this.#url = url;
+    this.#apiSecret = apiSecret;
+    this.#lost = lost;
+  }
+
+  /** The connection (opened now if there is none). */
+  client(): Promise<JanusClient> {
+    if (!this.#client) {
+      const connecting = JanusClient.connect({ url: this.#url, apiSecret: this.#apiSecret });
+      this.#client = connecting;
+      connecting.then(
+        (client) => {
+          client.onClose = (error) => {
+            if (this.#client !== connecting) return;
+            this.#client = undefined;
+            this.#admin = undefined;
+            this.#lost(error);
+          };
+        },
+        () => {
+          if (this.#client === connecting) {
+            this.#client = undefined;
+            this.#admin = undefined;
+          }
+        },
+      );
+    }
+    return this.#client;
+  }
+
+  /** A VideoRoom handle of the relay's own session, for `create`, `destroy` and `list`. */
+  admin(): Promise<JanusHandle> {
+    if (!this.#admin) {
+      const admin = (async () => {
+        const session = await JanusSession.create(await this.client());
+        return session.attach(VIDEOROOM);
+      })();
+      this.#admin = admin;
+      admin.catch(() => {
+        if (this.#admin === admin) this.#admin = undefined;
+      });
+    }
+    return this.#admin;
+  }
+
+  /** Closes the connection (the relay is closing). */
+  async close(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    this.#admin = undefined;
+    if (client) (await client.catch(() => undefined))?.close();
+  }
+}
 
 /** A Janus room as the relay knows it: never handed to browsers. */
 export interface JanusRoom {

@@ -244,7 +244,8 @@ export class SharedSfuParticipants implements Participants {
   clear(): void {
     this.#inner.clear();
     clearInterval(this.#timer);
-    void this.#broker.close();
+    // The rooms live on with the other relays: the last one to serve a room destroys its Janus room (or a janitor).
+    void this.#broker.close(false);
   }
 
   async close(): Promise<void> {

@@ -11,7 +11,15 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { SignJWT } from 'jose';
 import type { ServerMessage, WelcomeMessage } from '../../../src/protocol/relay.js';
-import { freePort, startRedis, startRelays, CALM_ARGS, type RedisServer } from '../relay/cluster-helpers.js';
+import {
+  freePort,
+  startRedis,
+  startRelays,
+  CALM_ARGS,
+  FAST,
+  FAST_ARGS,
+  type RedisServer,
+} from '../relay/cluster-helpers.js';
 import { TestClient, type RelayProcess } from '../relay/helpers.js';
 
 const CAPS = { caps: ['sfu'] };
@@ -21,9 +29,23 @@ const SECRET = 'a-token-secret-of-at-least-32-bytes!!';
 const isMode = (m: ServerMessage): boolean => m.type === 'signal' && m.from === 'sfu' && m.data['op'] === 'mode';
 
 /** Two relays with an SFU whose Janus is unreachable, sharing `redis`, with `extra` flags. */
-async function relays(t: TestContext, redis: RedisServer, extra: readonly string[]): Promise<RelayProcess[]> {
+async function relays(
+  t: TestContext,
+  redis: RedisServer,
+  extra: readonly string[],
+  timings: readonly string[] = CALM_ARGS,
+): Promise<RelayProcess[]> {
   const janus = `ws://127.0.0.1:${await freePort()}`;
-  return startRelays(t, redis, 2, ['--janus-url', janus, '--janus-admin-key', 'k', ...extra], CALM_ARGS);
+  return startRelays(t, redis, 2, ['--janus-url', janus, '--janus-admin-key', 'k', ...extra], timings);
+}
+
+/** Waits (bounded) until no key of the SFU's shared state is left in `redis`. */
+async function stateGone(redis: RedisServer, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while ((await redis.cli('KEYS', 'vc:sfu:*')) !== '' && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.equal(await redis.cli('KEYS', 'vc:sfu:*'), '', 'nothing of the room is left');
 }
 
 /** A client of `relay`, closed when the test ends. */
@@ -143,11 +165,25 @@ describe('SFU rooms across two relays sharing Redis', { timeout: 120_000 }, () =
     assert.equal(await redis.cli('HGET', 'vc:sfu:s', 'mode'), 'sfu');
     assert.equal(await redis.cli('HLEN', 'vc:sfu:caps:s'), '1');
     await bob.close();
-    const deadline = Date.now() + 10_000;
-    while ((await redis.cli('EXISTS', 'vc:sfu:s')) !== '0' && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    assert.equal(await redis.cli('KEYS', 'vc:sfu:*'), '', 'nothing of the room is left');
+    await stateGone(redis, 10_000);
+  });
+
+  it('a relay that dies with the last members: another relay claims the room once their grace period ended', async (t) => {
+    const redis = await startRedis(t);
+    const [one, two] = (await relays(t, redis, ['--sfu-from', '1'], FAST_ARGS)) as [RelayProcess, RelayProcess];
+    const ada = await client(t, one);
+    await ada.join('k', 'Ada', CAPS);
+    assert.equal(await redis.cli('HGET', 'vc:sfu:k', 'mode'), 'sfu');
+    // A member on the other relay comes and goes: the room is not empty while Ada is there.
+    const bob = await client(t, two);
+    await bob.join('k', 'Bob', CAPS);
+    await bob.close();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(await redis.cli('HGET', 'vc:sfu:k', 'mode'), 'sfu');
+    one.child.kill('SIGKILL');
+    await one.exit;
+    // Lease + sweep + grace, then the survivor's janitor (every 2 s).
+    await stateGone(redis, FAST.leaseMs + FAST.sweepMs + FAST.graceMs + 2_000 + 8_000);
   });
 
   it('a room token media claim forces the mode; the first member’s claim decides while the room exists', async (t) => {
