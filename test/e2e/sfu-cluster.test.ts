@@ -188,7 +188,7 @@ describe('an SFU room over two relays sharing Redis, one Janus', { timeout: 180_
     ] as const) {
       people.push(await openParticipant(await launchChromium(), relay.url, { room, name, init: paintCamera }));
     }
-    const [ada, grace, linus] = people as [Participant, Participant, Participant];
+    const [ada, grace] = people as [Participant, Participant, Participant];
     try {
       try {
         for (const p of people) await waitForRemoteCount(p, 2, 30_000);
