@@ -57,10 +57,16 @@ export const TOKEN_CLOCK_TOLERANCE_SECONDS = 30;
 /** A verified token: the display name it fixes, if it has a `name` claim. */
 export interface RoomGrant {
   name?: string;
+  /**
+   * The `media` claim: `"sfu"` puts the room on the SFU from its first participant that can, `"mesh"` keeps it in
+   * mesh whatever its size (mesh capacity). Only the claim of the room's first participant counts while the room
+   * exists (`docs/protocol.md` "Room tokens"); ignored by a relay without an SFU.
+   */
+  media?: 'mesh' | 'sfu';
 }
 
 /** Why a token was refused, for logs only (the client always gets the same generic answer). */
-export type TokenRefusal = 'missing' | 'expired' | 'too-long' | 'invalid' | 'other-room' | 'bad-name';
+export type TokenRefusal = 'missing' | 'expired' | 'too-long' | 'invalid' | 'other-room' | 'bad-name' | 'bad-media';
 
 /**
  * Verifies a room token for `room`.
@@ -87,8 +93,11 @@ export async function verifyRoomToken(
     return { ok: false, reason: 'too-long' };
   }
   if (payload['room'] !== room) return { ok: false, reason: 'other-room' };
+  const media = payload['media'];
+  if (media !== undefined && media !== 'sfu' && media !== 'mesh') return { ok: false, reason: 'bad-media' };
+  const grant: RoomGrant = media === undefined ? {} : { media };
   const name = payload['name'];
-  if (name === undefined) return { ok: true, grant: {} };
+  if (name === undefined) return { ok: true, grant };
   if (typeof name !== 'string' || name.length > MAX_NAME_LENGTH) return { ok: false, reason: 'bad-name' };
-  return { ok: true, grant: { name } };
+  return { ok: true, grant: { ...grant, name } };
 }

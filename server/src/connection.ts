@@ -331,7 +331,7 @@ export class Connection implements Link {
         this.backlog = undefined;
         if (!this.#ctx.connections.has(this) || this.#ctx.isClosing()) return;
         if (result.ok) {
-          this.#admit(message.room, result.grant.name ?? message.name ?? '', message.caps);
+          this.#admit(message.room, result.grant.name ?? message.name ?? '', message.caps, result.grant.media);
         } else {
           this.#ctx.log.warn({ ip: this.ip, room: message.room, reason: result.reason }, 'join refused: room token');
           this.fail('unauthorized', UNAUTHORIZED);
@@ -343,8 +343,8 @@ export class Connection implements Link {
       });
   }
 
-  #admit(room: string, name: string, caps: readonly string[] | undefined): void {
-    this.#settle(this.#ctx.participants.admit(this, room, name, caps));
+  #admit(room: string, name: string, caps: readonly string[] | undefined, media?: 'mesh' | 'sfu'): void {
+    this.#settle(this.#ctx.participants.admit(this, room, name, caps, media));
   }
 
   /**

@@ -211,7 +211,9 @@ async function sharedRooms(options: RelayOptions): Promise<[RelayOptions, Partic
   if (options.redisUrl === undefined) return [options];
   const resolved = resolveRelayOptions(options);
   const { RedisParticipants } = await import('./redis/participants-redis.js');
-  const shared = await RedisParticipants.connect(resolved, resolved.logger);
+  // With an SFU, a room's capacity in Redis is the SFU's; the mesh's is kept by sfu/shared-participants.ts.
+  const capacity = resolved.sfu?.maxPeersPerSfuRoom ?? resolved.maxPeersPerRoom;
+  const shared = await RedisParticipants.connect({ ...resolved, maxPeersPerRoom: capacity }, resolved.logger);
   // The logger made for the options is the relay's too (one logger, not two).
   return [{ ...options, logLevel: undefined, logger: resolved.logger }, (ctx) => shared.bind(ctx)];
 }

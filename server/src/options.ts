@@ -278,10 +278,9 @@ export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOp
     { janusUrl, janusApiSecret, janusAdminKey, sfuFrom, maxPeersPerSfuRoom },
     settings.maxPeersPerRoom,
   );
-  if (sfu && settings.redisUrl !== undefined) {
-    // A room's media mode lives in one process's memory (sfu/sfu-participants.ts), not yet in Redis.
-    throw new RangeError('janusUrl and redisUrl cannot be combined yet: an SFU works with one relay process for now');
-  }
+  // With rooms shared through Redis, each relay brokers its own participants and the room's mode lives in Redis.
+  if (sfu && settings.redisUrl !== undefined)
+    sfu.shared = { redisUrl: settings.redisUrl, redisPrefix: settings.redisPrefix };
   return {
     ...settings,
     sfu,

@@ -85,8 +85,9 @@ export interface Participants {
    * @param name the display name as given; control and bidi formatting characters are removed ({@link displayName}).
    * @param caps the client's `join.caps` (what it can do beyond the mesh); used by the SFU's rooms
    *   (`sfu/sfu-participants.ts`), ignored here.
+   * @param media the room token's `media` claim (`auth.ts`), used by the SFU's rooms, ignored here.
    */
-  admit(link: Link, room: string, name: string, caps?: readonly string[]): void | Promise<void>;
+  admit(link: Link, room: string, name: string, caps?: readonly string[], media?: 'mesh' | 'sfu'): void | Promise<void>;
   /**
    * Serves an existing participant on `link` (same ID, no `peer-left`/`peer-joined` for the others), or replies
    * `resume-failed` and changes nothing.

@@ -15,6 +15,8 @@ import { ROUTE } from './scripts.js';
 export class Inbox {
   readonly #state: NodeState;
   readonly #routes: Routes;
+  /** Hears this node's channel messages of kind `x` (the SFU's shared rooms, `sfu/shared-participants.ts`). */
+  onExtension: ((text: string) => void) | undefined = undefined;
 
   constructor(state: NodeState, routes: Routes) {
     this.#state = state;
@@ -30,6 +32,10 @@ export class Inbox {
       const cut = text.indexOf('\n');
       if (cut < 0) return;
       this.#deliver(text.slice(1, cut), text.slice(cut + 1), kind === 'S');
+      return;
+    }
+    if (kind === 'x') {
+      this.onExtension?.(text.slice(1));
       return;
     }
     if (this.#routes.onMessage(kind, text) || kind !== 'j') return;

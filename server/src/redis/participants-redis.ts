@@ -107,6 +107,14 @@ export class RedisParticipants implements Participants {
   }
 
   /** This node's ID (its incarnation), as in the `vc:nodes` lease set. */
+  /** Hears this node's channel messages of kind `x` (the SFU's shared rooms, `sfu/shared-participants.ts`). */
+  get onExtension(): ((text: string) => void) | undefined {
+    return this.#inbox.onExtension;
+  }
+  set onExtension(listener: ((text: string) => void) | undefined) {
+    this.#inbox.onExtension = listener;
+  }
+
   get node(): string {
     return this.#state.node;
   }

@@ -12,18 +12,31 @@
  * `subscribe` / `unsubscribe`); each change is one offer from Janus, forwarded to the browser, whose answer goes back
  * with `start`. Per participant these run one at a time.
  *
+ * With several relays (rooms shared through Redis), each relay brokers its own participants into the same Janus room,
+ * whose identity comes from the shared room state (`shared-rooms.ts`): every relay `create`s it (the first one
+ * wins, the others find it exists), the relay that finds the room empty destroys it, and the publishers another relay
+ * brokers are learnt from Janus's own `publishers` / `unpublished` / `leaving` events on local publisher handles.
+ *
  * Failures never throw out of here: each is logged and sent to the participant concerned as an SFU `error`
  * (`op: "error"`), which its element reports as a warning.
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
-import type { SfuCandidate, SfuDelivery, SfuRequest, SfuStream } from '../../../src/protocol/sfu.js';
+import type { SfuCandidate, SfuDelivery, SfuRequest } from '../../../src/protocol/sfu.js';
 import type { Logger } from '../log.js';
-import { JanusClient, JanusError, JanusSession, type JanusHandle, type PluginReply } from './janus.js';
+import { JanusError, JanusSession, type JanusHandle, type PluginReply } from './janus.js';
+import {
+  createJanusRoom,
+  destroyJanusRoom,
+  JanusLink,
+  newJanusRoom,
+  publishersOf,
+  streamsOf,
+  VIDEOROOM,
+  type JanusRoom,
+} from './janus-rooms.js';
 
-/** The Janus plugin the broker drives. */
-export const VIDEOROOM = 'janus.plugin.videoroom';
+export { VIDEOROOM } from './janus-rooms.js';
 
 /** How long the broker waits for a browser's answer to a subscriber offer, in ms, before reporting an error. */
 export const ANSWER_TIMEOUT_MS = 10_000;
@@ -70,25 +83,22 @@ interface Member {
 }
 
 interface Room {
-  /** The Janus room ID: our room's name and a random suffix (a room re-created later never meets a stale one). */
-  readonly janusId: string;
-  readonly pin: string;
-  readonly secret: string;
+  readonly janus: JanusRoom;
   readonly ready: Promise<void>;
   readonly members: Map<string, Member>;
+  /** Feeds with media up as Janus announces them to this relay's publishers (those of other relays included). */
+  readonly announced: Set<string>;
 }
-
-const random = (): string => randomBytes(16).toString('base64url');
 
 /** The brokered VideoRoom of every room on the SFU, over one WebSocket to Janus. */
 export class SfuBroker {
   readonly #options: BrokerOptions;
   readonly #rooms = new Map<string, Room>();
-  #client: Promise<JanusClient> | undefined;
-  #admin: Promise<JanusHandle> | undefined;
+  readonly #janus: JanusLink;
 
   constructor(options: BrokerOptions) {
     this.#options = options;
+    this.#janus = new JanusLink(options.url, options.apiSecret, (error) => this.#lost(error));
   }
 
   /** The rooms the broker holds (our names), for tests and metrics. */
@@ -98,51 +108,61 @@ export class SfuBroker {
 
   /**
    * Creates the Janus room of `room` (private, random pin and secret). Idempotent.
+   * @param shared the room's Janus identity from the shared room state (several relays): created here unless another
+   *   relay created it first. Without it, a new identity is made here.
    * @returns when it exists; a failure is reported to the room's participants and rejects.
    */
-  openRoom(room: string): Promise<void> {
+  openRoom(room: string, shared?: JanusRoom): Promise<void> {
     const existing = this.#rooms.get(room);
-    if (existing) return existing.ready;
-    const janusId = `${room}-${random().slice(0, 8)}`;
-    const pin = random();
-    const secret = random();
+    if (existing && (!shared || existing.janus.id === shared.id)) return existing.ready;
+    if (existing) this.#forgetRoom(room, existing); // a stale room of an earlier life: its successor is in Redis
+    const janus = shared ?? newJanusRoom(room);
     const ready = (async () => {
-      const admin = await this.#adminHandle();
-      await admin.message({
-        request: 'create',
-        room: janusId,
-        admin_key: this.#options.adminKey,
-        description: room,
-        pin,
-        secret,
-        is_private: true,
-        permanent: false,
-        publishers: this.#options.maxPublishers,
-        audiocodec: 'opus',
-        videocodec: 'vp8',
-      });
-      this.#options.log.info({ room, janusRoom: janusId }, 'sfu: janus room created');
+      const admin = await this.#janus.admin();
+      const how = await createJanusRoom(
+        admin,
+        this.#options.adminKey,
+        this.#options.maxPublishers,
+        room,
+        janus,
+        !!shared,
+      );
+      this.#options.log.info({ room, janusRoom: janus.id }, `sfu: janus room ${how}`);
     })();
-    const entry: Room = { janusId, pin, secret, ready, members: new Map() };
+    const entry: Room = { janus, ready, members: new Map(), announced: new Set() };
     this.#rooms.set(room, entry);
     ready.catch((error: unknown) => this.#roomFailed(room, entry, error));
     return ready;
   }
 
-  /** Destroys the Janus room of `room` and every participant's session in it. Never throws. */
-  async closeRoom(room: string): Promise<void> {
+  /**
+   * Drops every participant's session in `room` and, unless `destroy` is false (other relays still serve the room),
+   * destroys its Janus room. Never throws.
+   */
+  async closeRoom(room: string, destroy = true): Promise<void> {
     const entry = this.#rooms.get(room);
     if (!entry) return;
     this.#rooms.delete(room);
     for (const member of entry.members.values()) await this.#dropMember(member);
+    if (!destroy) return;
+    await entry.ready.catch(() => undefined);
+    await this.destroyRoom(room, entry.janus);
+  }
+
+  /** Destroys a Janus room (the shared room emptied; this relay may not hold it). Never throws; logged. */
+  async destroyRoom(room: string, janus: Pick<JanusRoom, 'id' | 'secret'>): Promise<void> {
     try {
-      await entry.ready;
-      const admin = await this.#adminHandle();
-      await admin.message({ request: 'destroy', room: entry.janusId, secret: entry.secret, permanent: false });
-      this.#options.log.info({ room, janusRoom: entry.janusId }, 'sfu: janus room destroyed');
+      await destroyJanusRoom(await this.#janus.admin(), janus);
+      this.#options.log.info({ room, janusRoom: janus.id }, 'sfu: janus room destroyed');
     } catch (error) {
       this.#options.log.warn({ room, err: (error as Error).message }, 'sfu: destroying the janus room failed');
     }
+  }
+
+  /** Forgets a room without touching Janus (its sessions go). */
+  #forgetRoom(room: string, entry: Room): void {
+    if (this.#rooms.get(room) === entry) this.#rooms.delete(room);
+    for (const member of entry.members.values()) void this.#dropMember(member);
   }
 
   /**
@@ -198,17 +218,18 @@ export class SfuBroker {
     const member = entry?.members.get(id);
     if (!entry || !member) return;
     entry.members.delete(id);
+    const announced = entry.announced.delete(id);
     await this.#dropMember(member);
-    if (member.published) this.#followRoom(entry);
+    if (member.published || announced) this.#followRoom(entry);
   }
 
-  /** Closes the connection to Janus (the relay is closing); the Janus rooms go with Janus's sessions' owner. */
-  async close(): Promise<void> {
-    for (const room of [...this.#rooms.keys()]) await this.closeRoom(room);
-    const client = this.#client;
-    this.#client = undefined;
-    this.#admin = undefined;
-    if (client) (await client.catch(() => undefined))?.close();
+  /**
+   * Closes the connection to Janus (the relay is closing): every participant's session goes, and every Janus room
+   * this relay holds unless `destroyRooms` is false (rooms shared with other relays live on there).
+   */
+  async close(destroyRooms = true): Promise<void> {
+    for (const room of [...this.#rooms.keys()]) await this.closeRoom(room, destroyRooms);
+    await this.#janus.close();
   }
 
   // ---- publishing ----
@@ -223,22 +244,25 @@ export class SfuBroker {
         // Janus offers a feed to subscribers only once its media is up ("No such feed" before): the others
         // subscribe on `webrtcup`.
         pub.listen((event) => {
-          if (event.janus !== 'webrtcup' || member.gone) return;
+          if (member.gone) return;
+          if (event.janus === 'event') this.#announced(room, event.data);
+          if (event.janus !== 'webrtcup') return;
           member.published = true;
           this.#followRoom(room);
         });
       }
       if (!member.joined) {
         // The feed ID is the relay's ID of this participant: nobody can publish as someone else.
-        await member.pub.message({
+        const joined = await member.pub.message({
           request: 'join',
           ptype: 'publisher',
-          room: room.janusId,
-          pin: room.pin,
+          room: room.janus.id,
+          pin: room.janus.pin,
           id: member.id,
           display: member.name,
         });
         member.joined = true;
+        this.#announced(room, joined.data);
       }
       const reply = await member.pub.message(
         { request: 'configure', audio: true, video: true },
@@ -256,9 +280,25 @@ export class SfuBroker {
 
   // ---- subscribing ----
 
+  /** Janus named publishers that came or went (those of other relays too): subscriptions follow if that changed. */
+  #announced(room: Room, data: Record<string, unknown>): void {
+    const { added, removed } = publishersOf(data);
+    let changed = false;
+    for (const id of added) changed = (!room.announced.has(id) && !!room.announced.add(id)) || changed;
+    for (const id of removed) changed = room.announced.delete(id) || changed;
+    if (changed) this.#followRoom(room);
+  }
+
+  /** The published feeds of `room`: this relay's participants whose media is up, and those Janus announced. */
+  #feeds(room: Room): Set<string> {
+    const feeds = new Set(room.announced);
+    for (const m of room.members.values()) if (m.published) feeds.add(m.id);
+    return feeds;
+  }
+
   /** Every participant's subscription follows the room's published feeds, and everyone hears who publishes. */
   #followRoom(room: Room): void {
-    const feeds = [...room.members.values()].filter((m) => m.published).map((m) => m.id);
+    const feeds = [...this.#feeds(room)];
     for (const member of room.members.values()) {
       this.#options.send(member.id, { op: 'feeds', feeds });
       member.chain = member.chain.then(() => this.#syncSubscriber(room, member));
@@ -269,9 +309,8 @@ export class SfuBroker {
   async #syncSubscriber(room: Room, member: Member): Promise<void> {
     try {
       for (let step = 0; step < 8 && !member.gone; step++) {
-        const wanted = new Set(
-          [...room.members.values()].filter((m) => m.published && m.id !== member.id).map((m) => m.id),
-        );
+        const wanted = this.#feeds(room);
+        wanted.delete(member.id);
         let reply: PluginReply;
         if (!member.sub) {
           if (wanted.size === 0) return;
@@ -287,8 +326,8 @@ export class SfuBroker {
           reply = await sub.message({
             request: 'join',
             ptype: 'subscriber',
-            room: room.janusId,
-            pin: room.pin,
+            room: room.janus.id,
+            pin: room.janus.pin,
             streams: [...wanted].map((feed) => ({ feed })),
           });
           member.subFeeds = wanted;
@@ -351,42 +390,9 @@ export class SfuBroker {
     }
   }
 
-  #connect(): Promise<JanusClient> {
-    if (!this.#client) {
-      const connecting = JanusClient.connect({ url: this.#options.url, apiSecret: this.#options.apiSecret });
-      this.#client = connecting;
-      connecting.then(
-        (client) => {
-          client.onClose = (error) => this.#lost(connecting, error);
-        },
-        () => {
-          if (this.#client === connecting) {
-            this.#client = undefined;
-            this.#admin = undefined;
-          }
-        },
-      );
-    }
-    return this.#client;
-  }
-
-  #adminHandle(): Promise<JanusHandle> {
-    if (!this.#admin) {
-      const admin = (async () => {
-        const session = await JanusSession.create(await this.#connect());
-        return session.attach(VIDEOROOM);
-      })();
-      this.#admin = admin;
-      admin.catch(() => {
-        if (this.#admin === admin) this.#admin = undefined;
-      });
-    }
-    return this.#admin;
-  }
-
   #session(member: Member): Promise<JanusSession> {
     member.session ??= (async () => {
-      const session = await JanusSession.create(await this.#connect());
+      const session = await JanusSession.create(await this.#janus.client());
       session.onLost = (error) => this.#memberFailed(member, 'keeping the session', error);
       return session;
     })();
@@ -402,10 +408,7 @@ export class SfuBroker {
   }
 
   /** The connection to Janus is gone: every room on it is lost; its participants hear it. */
-  #lost(client: Promise<JanusClient>, error: Error): void {
-    if (this.#client !== client) return;
-    this.#client = undefined;
-    this.#admin = undefined;
+  #lost(error: Error): void {
     this.#options.log.error({ err: error.message }, 'sfu: connection to janus lost');
     for (const [room, entry] of this.#rooms) {
       this.#rooms.delete(room);
@@ -431,18 +434,4 @@ export class SfuBroker {
   #fail(id: string, message: string): void {
     this.#options.send(id, { op: 'error', message });
   }
-}
-
-/** The streams of a subscriber offer (`attached` / `updated` event) as the browser needs them: active ones only. */
-function streamsOf(data: Record<string, unknown>): SfuStream[] {
-  const streams = Array.isArray(data['streams']) ? (data['streams'] as Record<string, unknown>[]) : [];
-  const out: SfuStream[] = [];
-  for (const s of streams) {
-    const kind = s['type'];
-    if (s['active'] === false || (kind !== 'audio' && kind !== 'video')) continue;
-    const feed = s['feed_id'];
-    if (typeof s['mid'] !== 'string' || (typeof feed !== 'string' && typeof feed !== 'number')) continue;
-    out.push({ mid: s['mid'], feed: String(feed), kind });
-  }
-  return out;
 }

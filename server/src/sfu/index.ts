@@ -1,7 +1,7 @@
 /**
  * The relay's SFU (Janus VideoRoom, brokered): what `relay.ts` wires in when `--janus-url` is set. See
  * `sfu-participants.ts` (rooms and their mode), `broker.ts` (the VideoRoom on the participants' behalf) and
- * `janus.ts` (the Janus API client).
+ * `janus.ts` (the Janus API client); with rooms shared through Redis, `shared-participants.ts` and `shared-rooms.ts`.
  *
  * @module
  */
@@ -10,9 +10,11 @@ import type { Participants } from '../participants.js';
 import { SfuBroker } from './broker.js';
 import type { ResolvedSfuOptions } from './options.js';
 import { SfuParticipants } from './sfu-participants.js';
+import { isRedisInner, SharedSfuParticipants } from './shared-participants.js';
 
 export { SfuBroker } from './broker.js';
 export { SfuParticipants } from './sfu-participants.js';
+export { SharedSfuParticipants } from './shared-participants.js';
 
 /**
  * @param inner the relay's participants, built with capacity `options.maxPeersPerSfuRoom`, whose `departed` hook must
@@ -25,10 +27,10 @@ export function createSfuParticipants(
   options: ResolvedSfuOptions,
   maxPeersPerMeshRoom: number,
   log: Logger,
-): SfuParticipants {
+): SfuParticipants | SharedSfuParticipants {
   // The broker sends through the participants, which need the broker: the closure reads the binding once it is set.
   // eslint-disable-next-line prefer-const
-  let participants: SfuParticipants | undefined;
+  let participants: SfuParticipants | SharedSfuParticipants | undefined;
   const broker = new SfuBroker({
     url: options.janusUrl,
     apiSecret: options.janusApiSecret,
@@ -37,11 +39,17 @@ export function createSfuParticipants(
     log,
     send: (id, data) => participants?.send(id, data) ?? false,
   });
-  participants = new SfuParticipants(
-    inner,
-    broker,
-    { sfuFrom: options.sfuFrom, maxPeersPerMeshRoom, maxPeersPerSfuRoom: options.maxPeersPerSfuRoom },
-    log,
-  );
+  const rules = { sfuFrom: options.sfuFrom, maxPeersPerMeshRoom, maxPeersPerSfuRoom: options.maxPeersPerSfuRoom };
+  // Rooms shared through Redis: the room's mode lives in Redis too (shared-participants.ts, shared-rooms.ts).
+  participants =
+    options.shared && isRedisInner(inner)
+      ? new SharedSfuParticipants(
+          inner,
+          broker,
+          rules,
+          { url: options.shared.redisUrl, prefix: options.shared.redisPrefix },
+          log,
+        )
+      : new SfuParticipants(inner, broker, rules, log);
   return participants;
 }

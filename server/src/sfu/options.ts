@@ -30,6 +30,11 @@ export interface ResolvedSfuOptions {
   janusAdminKey: string;
   sfuFrom: number;
   maxPeersPerSfuRoom: number;
+  /**
+   * With rooms shared through Redis (`redisUrl`): where the rooms' media modes live (`shared-rooms.ts`, keys under
+   * the relay's `redisPrefix`). Unset: one relay process, modes in memory.
+   */
+  shared?: { redisUrl: string; redisPrefix: string };
 }
 
 /** Defaults of {@link SfuOptions}. */

@@ -12,7 +12,11 @@
  *   already on the SFU;
  * - the mode is told to capable clients only, as an SFU `mode` message: before their welcome when the room is on the
  *   SFU already, to everyone when it switches;
+ * - a room token's `media` claim forces a mode: `sfu` from the first participant that can, `mesh` whatever the size;
+ *   the claim of the room's first participant decides while the room exists;
  * - the Janus room is created when the room switches and destroyed when its last participant leaves.
+ *
+ * With rooms shared through Redis, `shared-participants.ts` keeps these rules across relay processes.
  *
  * @module
  */
@@ -41,6 +45,8 @@ interface Member {
 interface RoomState {
   mode: 'mesh' | 'sfu';
   members: Map<string, Member>;
+  /** The `media` claim of the first participant's room token: `sfu` from the first that can, `mesh` for good. */
+  claim: 'mesh' | 'sfu' | undefined;
 }
 
 /** Participants with a media mode per room; see the module documentation. */
@@ -69,8 +75,8 @@ export class SfuParticipants implements Participants {
     return this.#rooms.get(room)?.mode;
   }
 
-  admit(link: Link, room: string, name: string, caps?: readonly string[]): void {
-    const state = this.#rooms.get(room) ?? { mode: 'mesh', members: new Map<string, Member>() };
+  admit(link: Link, room: string, name: string, caps?: readonly string[], media?: 'mesh' | 'sfu'): void {
+    const state = this.#rooms.get(room) ?? { mode: 'mesh', members: new Map<string, Member>(), claim: media };
     const capable = caps?.includes(SFU_CAPABILITY) ?? false;
     const size = state.members.size;
     const { sfuFrom, maxPeersPerMeshRoom, maxPeersPerSfuRoom } = this.#rules;
@@ -88,7 +94,11 @@ export class SfuParticipants implements Participants {
         return;
       }
     } else {
-      switching = capable && size + 1 >= sfuFrom && [...state.members.values()].every((m) => m.capable);
+      switching =
+        capable &&
+        state.claim !== 'mesh' &&
+        (state.claim === 'sfu' || size + 1 >= sfuFrom) &&
+        [...state.members.values()].every((m) => m.capable);
       if (!switching && size >= maxPeersPerMeshRoom) {
         link.fail('room-full', `room ${JSON.stringify(room)} is full (${maxPeersPerMeshRoom} participants)`);
         return;

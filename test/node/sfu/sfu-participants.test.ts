@@ -2,7 +2,8 @@
  * The per-room media mode (`server/src/sfu/sfu-participants.ts`) over the real in-memory participants, with fake links
  * and a broker that records what it is asked (no Janus): the switch at `sfuFrom` only when every member can, the
  * `mode` message before the newcomer's welcome and before the members' `peer-joined`, capacity per mode, v1 clients,
- * SFU requests (parse errors, the impostor `id`, a mesh room) and the Janus room closed when the room empties.
+ * SFU requests (parse errors, the impostor `id`, a mesh room), a room token's `media` claim, and the Janus room closed
+ * when the room empties.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -66,9 +67,9 @@ function setup(sfuFrom = 3) {
   });
   sfu = new SfuParticipants(local, broker, { sfuFrom, maxPeersPerMeshRoom: 2, maxPeersPerSfuRoom: 5 }, log);
   /** A join with `join.caps` (default `["sfu"]`), or without (`null`: a v1 client). */
-  const join = (caps: string[] | null = ['sfu']) => {
+  const join = (caps: string[] | null = ['sfu'], media?: 'mesh' | 'sfu') => {
     const link = new FakeLink();
-    sfu.admit(link, 'r', 'n', caps ?? undefined);
+    sfu.admit(link, 'r', 'n', caps ?? undefined, media);
     return link;
   };
   return { sfu, calls, join };
@@ -122,6 +123,22 @@ describe('rooms switching to the SFU', () => {
     const m = mesh.join();
     mesh.sfu.signal(m, 'sfu', { op: 'publish', sdp: 'v=0' });
     assert.equal((m.received.at(-1) as { code: string }).code, 'unknown-peer');
+  });
+
+  it("a room token's media claim forces the mode; the first participant's claim decides while the room exists", () => {
+    const forced = setup(3);
+    const first = forced.join(['sfu'], 'sfu');
+    assert.equal(forced.sfu.mode('r'), 'sfu', 'on the SFU from its first participant');
+    assert.deepEqual(first.kinds, ['sfu:mode', 'welcome']);
+    const kept = setup(2);
+    kept.join(['sfu'], 'mesh');
+    const second = kept.join(['sfu'], 'sfu');
+    assert.equal(kept.sfu.mode('r'), 'mesh', 'kept in mesh past sfuFrom; a later claim changes nothing');
+    assert.ok(!second.kinds.includes('sfu:mode'));
+    assert.deepEqual(kept.join(['sfu'], 'sfu').kinds, ['error'], 'mesh capacity 2');
+    const v1First = setup(3);
+    v1First.join(null, 'sfu');
+    assert.equal(v1First.sfu.mode('r'), 'mesh', 'a v1 first participant keeps a room claimed for the SFU in mesh');
   });
 
   it('closes the Janus room when the room empties', () => {

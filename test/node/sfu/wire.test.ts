@@ -95,12 +95,11 @@ describe('SFU relay options', () => {
     assert.throws(() => resolveRelayOptions({ ...base, sfuFrom: 0 }), /sfuFrom/);
     assert.throws(() => resolveRelayOptions({ ...base, maxPeersPerSfuRoom: 3 }), /maxPeersPerSfuRoom/);
   });
-  it('are refused beside rooms shared through Redis (the mode of a room lives in one process for now)', () => {
+  it('beside rooms shared through Redis: the modes live in Redis under the same prefix', () => {
     const base = { logLevel: 'silent' as const, janusUrl: 'ws://127.0.0.1:8188', janusAdminKey: 'k' };
-    assert.throws(
-      () => resolveRelayOptions({ ...base, redisUrl: 'redis://127.0.0.1:6379' }),
-      /janusUrl and redisUrl cannot be combined yet/,
-    );
+    const shared = resolveRelayOptions({ ...base, redisUrl: 'redis://127.0.0.1:6379', redisPrefix: 'x:' }).sfu;
+    assert.deepEqual(shared?.shared, { redisUrl: 'redis://127.0.0.1:6379', redisPrefix: 'x:' });
+    assert.equal(resolveRelayOptions(base).sfu?.shared, undefined);
     assert.equal(resolveRelayOptions({ logLevel: 'silent', redisUrl: 'redis://127.0.0.1:6379' }).sfu, undefined);
   });
 });

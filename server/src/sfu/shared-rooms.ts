@@ -1,0 +1,394 @@
+/**
+ * The SFU's room state shared by several relay processes through Redis (with `--redis-url` and `--janus-url`): each
+ * room's media mode, its members' SFU capability, the room token's `media` claim and its Janus room (ID, pin,
+ * secret). Every decision is one Lua script, atomic, so that the rules of one process hold across processes
+ * (`docs/protocol.md` "Rooms on an SFU", `docs/decisions/0007-sfu-brokered-janus.md`):
+ *
+ * - `admit` decides a join before the relay's own `join` script runs: refused (`sfu-only`: no `sfu` capability in an
+ *   SFU room; `full`: mesh or SFU capacity), or admitted with the room's mode, switching it when this join brings it
+ *   to `sfuFrom` (or the claim says `sfu`) and every member can. An admitted join holds a **reservation** (a ZSET
+ *   entry with a deadline, `RESERVATION_MS`) until `confirm`, so that simultaneous joins on several processes count
+ *   each other: capacity holds atomically. A switch publishes `x{"k":"mode",…}` to the channel of every other relay
+ *   with a member or a reservation in the room, before that relay can hear the newcomer's `joined`.
+ * - `release` runs when a participant leaves this relay (left, or moved to another one): if nobody is left in the
+ *   room (the relay's own membership hash, read here) and nobody holds a reservation, the state is removed and the
+ *   caller destroys the Janus room. `janitor` does the same for every room (a relay that died, two last members
+ *   leaving at once on two relays), run by every relay now and then; both are claims: one relay wins.
+ *
+ * Keys, under the relay's `--redis-prefix` `P` (read only: `P room:<room>` and `P peer:<id>` of
+ * `server/src/redis/scripts.ts`):
+ * - `P sfu:<room>` HASH `mode` (`mesh` | `sfu`), `claim` (`''` | `mesh` | `sfu`), `jid`, `pin`, `secret`;
+ * - `P sfu:caps:<room>` HASH participant ID → `1` | `0` (announced `sfu` in `join.caps`);
+ * - `P sfu:pend:<room>` ZSET reservation → deadline (ms, Redis's clock); a reservation is `<cap><node> <random>`;
+ * - `P sfu:rooms` SET of the rooms with state (for the janitor).
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from '../log.js';
+import type { JanusRoom } from './janus-rooms.js';
+
+/** How long a reservation holds a place without `confirm` (a relay that died mid-join), in ms. */
+export const RESERVATION_MS = 15_000;
+
+/** Rooms one `janitor` call looks at, at most. */
+const JANITOR_BATCH = 200;
+
+const PRELUDE = `
+local P = ARGV[1]
+local function now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function keys(room)
+  return P .. 'room:' .. room, P .. 'sfu:' .. room, P .. 'sfu:caps:' .. room, P .. 'sfu:pend:' .. room
+end
+-- Nobody in the room and no reservation: the state goes; returns the Janus room to destroy ('' if none).
+local function claim(room, except, t)
+  local rk, sk, ck, pk = keys(room)
+  for _, id in ipairs(redis.call('HKEYS', rk)) do if id ~= except then return nil end end
+  redis.call('ZREMRANGEBYSCORE', pk, '-inf', t)
+  if redis.call('ZCARD', pk) > 0 then return nil end
+  local st = redis.call('HMGET', sk, 'jid', 'secret')
+  redis.call('DEL', sk, ck, pk)
+  redis.call('SREM', P .. 'sfu:rooms', room)
+  return {st[1] or '', st[2] or ''}
+end
+`;
+
+/** A script and its SHA-1 (`EVALSHA`). */
+interface Script {
+  readonly name: string;
+  readonly source: string;
+  readonly sha1: string;
+}
+
+function script(name: string, body: string): Script {
+  const source = PRELUDE + body;
+  return { name, source, sha1: createHash('sha1').update(source).digest('hex') };
+}
+
+/**
+ * `admit`: ARGV prefix, room, reservation, capable (`1`/`0`), claim (`''`/`mesh`/`sfu`), sfuFrom, mesh capacity, SFU
+ * capacity, jid, pin, secret (used if this join switches the room), node, reservation ms. `{0, "sfu-only"}`,
+ * `{0, "full", capacity}`, or `{1, mode, switched, jid, pin, secret, stale jid, stale secret}` (a stale Janus room:
+ * state left by an earlier life of the room, for the caller to destroy).
+ */
+const ADMIT = script(
+  'sfu-admit',
+  `
+local room, token, capable, claimed = ARGV[2], ARGV[3], ARGV[4] == '1', ARGV[5]
+local sfuFrom, meshCap, sfuCap = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local node, ttl = ARGV[12], tonumber(ARGV[13])
+local t = now()
+local rk, sk, ck, pk = keys(room)
+redis.call('ZREMRANGEBYSCORE', pk, '-inf', t)
+local ids = redis.call('HKEYS', rk)
+local pending = redis.call('ZRANGE', pk, 0, -1)
+local stale = {'', ''}
+if #ids == 0 and #pending == 0 then
+  local old = claim(room, '', t)
+  if old then stale = old end
+end
+local st = redis.call('HMGET', sk, 'mode', 'claim')
+local mode, held = st[1], st[2]
+if not mode then
+  mode, held = 'mesh', claimed
+  redis.call('HSET', sk, 'mode', mode, 'claim', claimed)
+  redis.call('SADD', P .. 'sfu:rooms', room)
+end
+-- A member whose caps are not recorded yet is one whose join is past the relay's script but not confirmed: it is
+-- counted once, through its reservation.
+local uncapped, all = 0, true
+for _, id in ipairs(ids) do
+  local c = redis.call('HGET', ck, id)
+  if not c then uncapped = uncapped + 1 elseif c ~= '1' then all = false end
+end
+for _, p in ipairs(pending) do if string.sub(p, 1, 1) ~= '1' then all = false end end
+if uncapped > #pending then all = false end
+local size = #ids + #pending - math.min(#pending, uncapped)
+local switched = false
+if mode == 'sfu' then
+  if not capable then return {0, 'sfu-only'} end
+  if size >= sfuCap then return {0, 'full', sfuCap} end
+else
+  switched = capable and all and held ~= 'mesh' and (held == 'sfu' or size + 1 >= sfuFrom)
+  if switched and size >= sfuCap then return {0, 'full', sfuCap} end
+  if not switched and size >= meshCap then return {0, 'full', meshCap} end
+end
+redis.call('ZADD', pk, t + ttl, token)
+local j = {'', '', ''}
+if switched then
+  mode = 'sfu'
+  j = {ARGV[9], ARGV[10], ARGV[11]}
+  redis.call('HSET', sk, 'mode', 'sfu', 'jid', j[1], 'pin', j[2], 'secret', j[3])
+  local msg = 'x' .. cjson.encode({k = 'mode', r = room, mode = 'sfu', j = j[1], p = j[2], s = j[3]})
+  local seen = {[node] = true}
+  local function tell(n)
+    if n and not seen[n] then seen[n] = true; redis.call('PUBLISH', P .. 'ch:' .. n, msg) end
+  end
+  for _, v in ipairs(redis.call('HVALS', rk)) do tell(string.match(v, '^%d+ (%S+)')) end
+  for _, p in ipairs(pending) do tell(string.match(p, '^.(%S+) ')) end
+elseif mode == 'sfu' then
+  j = redis.call('HMGET', sk, 'jid', 'pin', 'secret')
+end
+return {1, mode, switched and 1 or 0, j[1] or '', j[2] or '', j[3] or '', stale[1], stale[2]}
+`,
+);
+
+/** `confirm`: ARGV prefix, room, reservation, participant ID (`''`: the join failed), capable. Ends a reservation. */
+const CONFIRM = script(
+  'sfu-confirm',
+  `
+local room, token, id, cap = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local rk, sk, ck, pk = keys(room)
+redis.call('ZREM', pk, token)
+if id ~= '' and redis.call('HEXISTS', rk, id) == 1 and redis.call('EXISTS', sk) == 1 then
+  redis.call('HSET', ck, id, cap)
+end
+return 1
+`,
+);
+
+/**
+ * `release`: ARGV prefix, room, participant ID, node. The participant is no longer served by `node`: if it moved to
+ * another relay, nothing changes (`{0}`); otherwise its capability goes and, if the room is empty, its state
+ * (`{1, jid, secret}`: the caller destroys that Janus room, if any).
+ */
+const RELEASE = script(
+  'sfu-release',
+  `
+local room, id, node = ARGV[2], ARGV[3], ARGV[4]
+local rk, sk, ck = keys(room)
+local owner = redis.call('HGET', P .. 'peer:' .. id, 'node')
+if owner and owner ~= node then return {0} end
+redis.call('HDEL', ck, id)
+local gone = claim(room, id, now())
+if not gone then return {0} end
+return {1, gone[1], gone[2]}
+`,
+);
+
+/** `janitor`: ARGV prefix, batch. Claims every empty room: `{room₁, jid₁, secret₁, …}`. */
+const JANITOR = script(
+  'sfu-janitor',
+  `
+local out = {}
+local t = now()
+local rooms = redis.call('SRANDMEMBER', P .. 'sfu:rooms', tonumber(ARGV[2]))
+for _, room in ipairs(rooms) do
+  local gone = claim(room, '', t)
+  if gone then out[#out + 1] = room; out[#out + 1] = gone[1]; out[#out + 1] = gone[2] end
+end
+return out
+`,
+);
+
+/** The mode decision of one join. */
+export type Admission =
+  | { ok: false; reason: 'sfu-only' }
+  | { ok: false; reason: 'full'; capacity: number }
+  | {
+      ok: true;
+      mode: 'mesh' | 'sfu';
+      /** This join switched the room to the SFU (the caller tells its own members, Redis told the others). */
+      switched: boolean;
+      /** The room's Janus room when on the SFU. */
+      janus: JanusRoom | undefined;
+      /** A Janus room left by an earlier life of this room, to destroy. */
+      stale: Pick<JanusRoom, 'id' | 'secret'> | undefined;
+    };
+
+/** What a join asks {@link SharedRooms.admit}. */
+export interface AdmitRequest {
+  room: string;
+  /** The reservation: `<1|0><node> <random>` (see the module documentation). */
+  reservation: string;
+  capable: boolean;
+  claim: 'mesh' | 'sfu' | undefined;
+  /** The Janus room to use if this join switches the room. */
+  janus: JanusRoom;
+  node: string;
+}
+
+/** The rules {@link SharedRooms.admit} applies. */
+export interface SharedRules {
+  sfuFrom: number;
+  maxPeersPerMeshRoom: number;
+  maxPeersPerSfuRoom: number;
+}
+
+/** The `x` message a switch publishes (parsed), or `undefined` for anything else. */
+export function parseModeMessage(text: string): { room: string; janus: JanusRoom } | undefined {
+  try {
+    const m = JSON.parse(text) as Record<string, unknown>;
+    const { k, r, mode, j, p, s } = m;
+    if (k !== 'mode' || mode !== 'sfu' || typeof r !== 'string') return undefined;
+    if (typeof j !== 'string' || typeof p !== 'string' || typeof s !== 'string') return undefined;
+    return { room: r, janus: { id: j, pin: p, secret: s } };
+  } catch {
+    return undefined;
+  }
+}
+
+type Reply = number | string | null | Reply[];
+
+/** The minimal `@redis/client` surface used here. */
+interface Client {
+  sendCommand<T>(args: string[]): Promise<T>;
+  connect(): Promise<unknown>;
+  close(): Promise<unknown>;
+  destroy(): void;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+}
+
+/** The URL as node-redis reads it (`unix:///path` becomes a socket path), as `server/src/redis/connection.ts` does. */
+function clientOptions(url: string): { url?: string; socket: { path?: string } } {
+  const unix = /^unix:\/\/(.*)$/i.exec(url);
+  if (!unix) return { url, socket: {} };
+  const path = (unix[1] ?? '').split('?', 1)[0] ?? '';
+  return { socket: { path: path.startsWith('/') ? path : `/${path}` } };
+}
+
+/**
+ * The shared room state, over its own `@redis/client` command connection (loaded with a dynamic `import()`, as the
+ * relay's Redis module is). Every method rejects when Redis does not answer; the caller decides.
+ */
+export class SharedRooms {
+  readonly #prefix: string;
+  readonly #rules: SharedRules;
+  readonly #client: Promise<Client>;
+  #closed = false;
+
+  constructor(url: string, prefix: string, rules: SharedRules, log: Logger) {
+    this.#prefix = prefix;
+    this.#rules = rules;
+    this.#client = (async () => {
+      const { createClient } = await import('@redis/client');
+      const base = clientOptions(url);
+      const client = createClient({
+        ...base,
+        name: 'video-chat-sfu',
+        disableOfflineQueue: true,
+        pingInterval: 5_000,
+        socket: {
+          ...base.socket,
+          connectTimeout: 5_000,
+          reconnectStrategy: (retries: number) => Math.min(1_000, 50 * 2 ** Math.min(retries, 5)),
+        },
+      }) as unknown as Client;
+      client.on('error', (error) => {
+        if (!this.#closed) log.debug({ err: error.message }, 'sfu: Redis client error');
+      });
+      await client.connect();
+      return client;
+    })();
+    this.#client.catch((error: unknown) => log.error({ err: String(error) }, 'sfu: cannot reach Redis'));
+  }
+
+  /** Decides a join; see the module documentation. */
+  async admit(request: AdmitRequest): Promise<Admission> {
+    const { sfuFrom, maxPeersPerMeshRoom, maxPeersPerSfuRoom } = this.#rules;
+    const { room, reservation, capable, claim, janus, node } = request;
+    const out = await this.#run(ADMIT, [
+      room,
+      reservation,
+      capable ? '1' : '0',
+      claim ?? '',
+      sfuFrom,
+      maxPeersPerMeshRoom,
+      maxPeersPerSfuRoom,
+      janus.id,
+      janus.pin,
+      janus.secret,
+      node,
+      RESERVATION_MS,
+    ]);
+    const [ok, mode, switched, id, pin, secret, staleId, staleSecret] = Array.isArray(out) ? out.map(String) : [];
+    if (ok !== '1') {
+      if (mode === 'sfu-only') return { ok: false, reason: 'sfu-only' };
+      return { ok: false, reason: 'full', capacity: Number(switched) };
+    }
+    return {
+      ok: true,
+      mode: mode === 'sfu' ? 'sfu' : 'mesh',
+      switched: switched === '1',
+      janus: id ? { id, pin: pin ?? '', secret: secret ?? '' } : undefined,
+      stale: staleId ? { id: staleId, secret: staleSecret ?? '' } : undefined,
+    };
+  }
+
+  /** Ends a reservation: the join made participant `id` (or failed: `undefined`). */
+  async confirm(room: string, reservation: string, id: string | undefined, capable: boolean): Promise<void> {
+    await this.#run(CONFIRM, [room, reservation, id ?? '', capable ? '1' : '0']);
+  }
+
+  /** The room's mode and Janus room now (a participant resumed on this relay), or `undefined` without state. */
+  async state(room: string): Promise<{ mode: 'mesh' | 'sfu'; janus: JanusRoom | undefined } | undefined> {
+    const client = await this.#client;
+    const st = await client.sendCommand<Reply[]>([
+      'HMGET',
+      `${this.#prefix}sfu:${room}`,
+      'mode',
+      'jid',
+      'pin',
+      'secret',
+    ]);
+    const [mode, id, pin, secret] = st.map((v) => (v === null ? undefined : String(v)));
+    if (mode === undefined) return undefined;
+    return {
+      mode: mode === 'sfu' ? 'sfu' : 'mesh',
+      janus: id ? { id, pin: pin ?? '', secret: secret ?? '' } : undefined,
+    };
+  }
+
+  /** The node that serves participant `id` now, per the relay's own record (`undefined`: it left). */
+  async nodeOf(id: string): Promise<string | undefined> {
+    const client = await this.#client;
+    const node = await client.sendCommand<Reply>(['HGET', `${this.#prefix}peer:${id}`, 'node']);
+    return node === null ? undefined : String(node);
+  }
+
+  /**
+   * Participant `id` is no longer served by `node`.
+   * @returns the Janus room to destroy when the room emptied with it (`id` `''` if it never went to the SFU), or
+   *   `undefined` while anyone is in the room.
+   */
+  async release(room: string, id: string, node: string): Promise<Pick<JanusRoom, 'id' | 'secret'> | undefined> {
+    const out = await this.#run(RELEASE, [room, id, node]);
+    const [ok, jid, secret] = Array.isArray(out) ? out.map(String) : [];
+    return ok === '1' ? { id: jid ?? '', secret: secret ?? '' } : undefined;
+  }
+
+  /** Claims the rooms that emptied without a `release` claiming them. @returns each with its Janus room (`id` `''`: none). */
+  async janitor(): Promise<{ room: string; janus: Pick<JanusRoom, 'id' | 'secret'> }[]> {
+    const out = await this.#run(JANITOR, [JANITOR_BATCH]);
+    const flat = Array.isArray(out) ? out.map(String) : [];
+    const rooms = [];
+    for (let i = 0; i + 2 < flat.length; i += 3) {
+      rooms.push({ room: flat[i] ?? '', janus: { id: flat[i + 1] ?? '', secret: flat[i + 2] ?? '' } });
+    }
+    return rooms;
+  }
+
+  /** Closes the connection. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const client = await this.#client.catch(() => undefined);
+    if (!client) return;
+    await client.close().catch(() => undefined);
+    client.destroy();
+  }
+
+  async #run(script: Script, args: readonly (string | number)[]): Promise<Reply> {
+    const client = await this.#client;
+    const argv = [this.#prefix, ...args.map(String)];
+    try {
+      return await client.sendCommand<Reply>(['EVALSHA', script.sha1, '0', ...argv]);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return client.sendCommand<Reply>(['EVAL', script.source, '0', ...argv]);
+    }
+  }
+}
