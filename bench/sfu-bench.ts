@@ -30,6 +30,7 @@
  *
  * @module
  */
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import type { Browser, Page } from 'puppeteer-core';
 import {
@@ -42,9 +43,17 @@ import {
 } from '../test/e2e/harness.js';
 import { startJanus, type Janus } from '../test/e2e/janus.js';
 import { benchRoom, startPageServer, wsUrl } from './browser-calls.js';
-import { treeCpuMicros } from './procs.js';
+import { processTree } from './procs.js';
 import { loadNow, runNote, SECTION_TITLES, type Section } from './report.js';
-import { instrumentSfuPage, readSample, takeGaps, watchGaps, type Gaps, type PageSample } from './sfu-page.js';
+import {
+  diagnoseSfuPage,
+  instrumentSfuPage,
+  readSample,
+  takeGaps,
+  watchGaps,
+  type Gaps,
+  type PageSample,
+} from './sfu-page.js';
 import { sfuMarkdown, type Switch, type Window } from './sfu-report.js';
 import { fmt, progress, sleep, withTimeout } from './util.js';
 
@@ -95,10 +104,25 @@ async function join(pages: Page[], signalUrl: string, room: string): Promise<voi
   }
 }
 
-/** Waits (≤ READY_MS each) until every page shows `others` participants with video decoding and audio arriving. */
+/**
+ * Waits (≤ READY_MS each) until every page shows `others` participants with video decoding and audio arriving; else
+ * throws with every page's connection states and the element's warnings and errors.
+ */
 async function waitFlowing(pages: Page[], others: number): Promise<void> {
-  for (const page of pages) await waitForRemoteCount(page, others, READY_MS);
-  for (const page of pages) await waitForMediaFlowing(page, others, READY_MS);
+  try {
+    for (const page of pages) await waitForRemoteCount(page, others, READY_MS);
+    for (const page of pages) await waitForMediaFlowing(page, others, READY_MS);
+  } catch (error) {
+    const why = await Promise.all(
+      pages.map((p, i) =>
+        withTimeout(p.evaluate(diagnoseSfuPage), 5_000, 'diagnosing').then(
+          (d) => `page ${i}: ${d}`,
+          (e: unknown) => `page ${i}: ${String(e)}`,
+        ),
+      ),
+    );
+    throw new Error(`${(error as Error).message.split('\n')[0]}\n  ${why.join('\n  ')}`, { cause: error });
+  }
 }
 
 async function leaveRoom(pages: Page[]): Promise<void> {
@@ -132,6 +156,29 @@ async function waitForMode(pages: Page[], mode: Mode, size: number): Promise<voi
   }
 }
 
+const CLOCK_TICKS = 100;
+
+/**
+ * CPU time (user + system) of `pid` and its live descendants, µs, from /proc/PID/stat (proc(5): utime + stime, fields
+ * 14 and 15, in clock ticks; `getconf CLK_TCK` is 100 on Linux x86-64). Not procs.ts's per-thread schedstat sum: that
+ * forgets the time of threads that ended, and Janus ends a thread with every session and handle it drops (a mesh
+ * window read a negative Janus CPU that way); a process's stat counts its ended threads too.
+ */
+function cpuMicros(pid: number): number {
+  let ticks = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      // The command name (field 2) may hold spaces and parentheses: split after its closing parenthesis.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // exited in between
+    }
+  }
+  return (ticks * 1e6) / CLOCK_TICKS;
+}
+
 /** Sum of the deltas of `value` over the keys present in both snapshots. */
 function delta<T extends { key: string }>(before: T[], after: T[], value: (x: T) => number): number {
   const then = new Map(before.map((x) => [x.key, x]));
@@ -143,8 +190,32 @@ function delta<T extends { key: string }>(before: T[], after: T[], value: (x: T)
   return sum;
 }
 
-/** One measured room. */
+/** Rooms that failed (each retried once), as "mode size, round: why". */
+const failures: string[] = [];
+
+/** {@link measureOnce}, retried once in a fresh room if the room never got going; the failure is kept for the report. */
 async function measure(
+  browsers: Browser[],
+  pagesUrl: string,
+  relay: RelayServer,
+  janus: Janus,
+  mode: Mode,
+  round: number,
+): Promise<Window> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await measureOnce(browsers, pagesUrl, relay, janus, mode, round);
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      failures.push(`${mode} ${browsers.length}, round ${round + 1}: ${why.split('\n')[0]}`);
+      progress(`sfu: round ${round + 1} ${mode} ${browsers.length} failed (attempt ${attempt + 1}): ${why}`);
+      if (attempt >= 1) throw error;
+    }
+  }
+}
+
+/** One measured room. */
+async function measureOnce(
   browsers: Browser[],
   pagesUrl: string,
   relay: RelayServer,
@@ -161,14 +232,14 @@ async function measure(
     await sleep(SETTLE_MS);
     const pids = browsers.map((b) => b.process()?.pid ?? -1);
     const s0 = await Promise.all(pages.map(sample));
-    const cpu0 = pids.map(treeCpuMicros);
-    const janus0 = treeCpuMicros(janus.process.pid ?? -1);
-    const relay0 = treeCpuMicros(relay.process.pid ?? -1);
+    const cpu0 = pids.map(cpuMicros);
+    const janus0 = cpuMicros(janus.process.pid ?? -1);
+    const relay0 = cpuMicros(relay.process.pid ?? -1);
     const t0 = performance.now();
     await sleep(WINDOW_MS);
-    const cpu1 = pids.map(treeCpuMicros);
-    const janus1 = treeCpuMicros(janus.process.pid ?? -1);
-    const relay1 = treeCpuMicros(relay.process.pid ?? -1);
+    const cpu1 = pids.map(cpuMicros);
+    const janus1 = cpuMicros(janus.process.pid ?? -1);
+    const relay1 = cpuMicros(relay.process.pid ?? -1);
     const seconds = (performance.now() - t0) / 1000;
     const s1 = await Promise.all(pages.map(sample));
     checkMode(s1, mode, size);
@@ -254,7 +325,12 @@ export async function benchSfu(root: string): Promise<Section> {
   const pagesServer = await startPageServer(root);
   try {
     const janus = await startJanus();
-    const sfuArgs = ['--janus-url', janus.url, '--janus-secret', janus.apiSecret, '--janus-admin-key', janus.adminKey];
+    // `=`: a base64url secret may start with '-', which a separate argument would make look like an option.
+    const sfuArgs = [
+      `--janus-url=${janus.url}`,
+      `--janus-secret=${janus.apiSecret}`,
+      `--janus-admin-key=${janus.adminKey}`,
+    ];
     const meshRelay = await startRelayServer();
     const sfuRelay = await startRelayServer([...sfuArgs, '--sfu-from', '2']);
     const browsers: Browser[] = [];
@@ -270,8 +346,13 @@ export async function benchSfu(root: string): Promise<Section> {
     }
     const switchRelay = await startRelayServer([...sfuArgs, '--sfu-from', '5']);
     for (let i = 0; i < SWITCHES; i++) {
-      const s = await switchGap(browsers, pagesServer.url, switchRelay);
-      switches.push(s);
+      try {
+        switches.push(await switchGap(browsers, pagesServer.url, switchRelay));
+      } catch (error) {
+        const why = error instanceof Error ? error.message : String(error);
+        failures.push(`switch ${i + 1}: ${why.split('\n')[0]}`);
+        progress(`sfu: switch ${i + 1} failed: ${why}`);
+      }
     }
   } finally {
     await closeAll().catch((error: unknown) => progress(`sfu: teardown: ${String(error)}`));
@@ -279,7 +360,17 @@ export async function benchSfu(root: string): Promise<Section> {
   }
   const seconds = (Date.now() - startedAt.getTime()) / 1000;
   const out = [`## ${SECTION_TITLES['sfu']}`, '', runNote(startedAt, seconds), ''];
-  out.push(sfuMarkdown(windows, switches, { rounds: ROUNDS, settleMs: SETTLE_MS, windowMs: WINDOW_MS, steadyMs: STEADY_MS }));
-  out.push('', `_${BROWSERS} Chromium processes share ${cpus().length} cores with the rest of the machine. Load average after this benchmark: ${loadNow()}._`);
+  out.push(
+    sfuMarkdown(windows, switches, failures, {
+      rounds: ROUNDS,
+      settleMs: SETTLE_MS,
+      windowMs: WINDOW_MS,
+      steadyMs: STEADY_MS,
+    }),
+  );
+  out.push(
+    '',
+    `_${BROWSERS} Chromium processes share ${cpus().length} cores with the rest of the machine. Load average after this benchmark: ${loadNow()}._`,
+  );
   return { id: 'sfu', markdown: out.join('\n') };
 }

@@ -52,6 +52,8 @@ export type Gaps = Record<string, { maxGapMs: number; frames: number }>;
 /** What the init script keeps on `window.__sfuBench`. */
 interface SfuBenchState {
   pcs: RTCPeerConnection[];
+  /** Every `vc-warning` and `vc-error` the element fired (`type code message`), at most 50. */
+  events: string[];
   watchGaps(): void;
   /** The gaps since the last call (or since `watchGaps`), then starts over. */
   takeGaps(): Gaps;
@@ -80,11 +82,23 @@ export function instrumentSfuPage(): void {
     return real(constraints);
   };
 
+  const events: string[] = [];
+  for (const type of ['vc-warning', 'vc-error']) {
+    addEventListener(
+      type,
+      (e) => {
+        const w = e as Event & { code?: string; message?: string; error?: { code: string; message: string } };
+        if (events.length < 50) events.push(`${type} ${w.error?.code ?? w.code} ${w.error?.message ?? w.message}`);
+      },
+      true,
+    );
+  }
   let gaps: Record<string, { last: number; maxGapMs: number; frames: number }> = {};
   const hooked = new WeakSet<HTMLVideoElement>();
   let watching = 0;
   const state: SfuBenchState = {
     pcs,
+    events,
     watchGaps() {
       if (watching !== 0) return;
       const scan = (): void => {
@@ -163,4 +177,11 @@ export function watchGaps(): void {
 /** Reads and restarts the page's frame gaps. */
 export function takeGaps(): Gaps {
   return (window as unknown as { __sfuBench: SfuBenchState }).__sfuBench.takeGaps();
+}
+
+/** Why a page may be stuck: its connections' states and the element's warnings and errors. */
+export function diagnoseSfuPage(): string {
+  const state = (window as unknown as { __sfuBench: SfuBenchState }).__sfuBench;
+  const pcs = state.pcs.map((pc) => `${pc.signalingState}/${pc.iceConnectionState}/${pc.connectionState}`);
+  return `connections ${pcs.join(', ')}; events: ${state.events.join(' | ') || 'none'}`;
 }

@@ -83,7 +83,11 @@ function figures(w: Window): Figures {
 type Key = keyof Figures;
 
 /** Median over the rounds, and the range, of `f(a) ÷ f(b)` per round. */
-function ratioOf(as: readonly Figures[], bs: readonly Figures[], key: Key): { median: number; min: number; max: number } {
+function ratioOf(
+  as: readonly Figures[],
+  bs: readonly Figures[],
+  key: Key,
+): { median: number; min: number; max: number } {
   const rs = as.map((a, i) => a[key] / (bs[i]?.[key] ?? NaN)).filter(Number.isFinite);
   return { median: median(rs), min: Math.min(...rs), max: Math.max(...rs) };
 }
@@ -111,7 +115,12 @@ export interface SfuParameters {
 }
 
 /** The section's text after its heading and run note. */
-export function sfuMarkdown(windows: readonly Window[], switches: readonly Switch[], p: SfuParameters): string {
+export function sfuMarkdown(
+  windows: readonly Window[],
+  switches: readonly Switch[],
+  failures: readonly string[],
+  p: SfuParameters,
+): string {
   const sizes = [...new Set(windows.map((w) => w.size))].sort((a, b) => b - a);
   const out: string[] = [
     `Five Chromium processes (the e2e harness's: headless, fake camera and microphone, the camera asked for 320×240 at ` +
@@ -122,7 +131,7 @@ export function sfuMarkdown(windows: readonly Window[], switches: readonly Switc
       `arriving, the connections are the mode's (SFU: the publishing and the subscribing one; mesh: one per other ` +
       `participant), ${p.settleMs / 1000} s more, then a ${p.windowMs / 1000} s window. CPU is each browser's process ` +
       "tree from /proc (1 = one core); uplink is all of a participant's `outbound-rtp` `bytesSent` (audio and video); " +
-      'fps is `framesDecoded` per received video stream; CPU per received frame is all browsers\' CPU over all frames ' +
+      "fps is `framesDecoded` per received video stream; CPU per received frame is all browsers' CPU over all frames " +
       'they decoded. Absolute figures are medians over the rounds (range in brackets); ratios are mesh ÷ SFU per ' +
       'round, median (range).',
     '',
@@ -189,7 +198,7 @@ export function sfuMarkdown(windows: readonly Window[], switches: readonly Switc
         `room switch; ${switches.length} switches). Per original tile (each of the four original pages' view of the ` +
         `three others), the longest interval between two frames presented (\`requestVideoFrameCallback\` on the tile's ` +
         `\`<video>\`, followed by participant ID): over ${p.steadyMs / 1000} s of steady mesh just before (the ` +
-        'baseline), and from the fifth\'s join until every page holds only its two SFU connections, shows four ' +
+        "baseline), and from the fifth's join until every page holds only its two SFU connections, shows four " +
         'participants with media flowing, and 1 s more. No goal is asserted (the e2e test checks "no tile goes dark").',
       '',
       '| window | tiles | median ms | max ms | ÷ steady (median, max) |',
@@ -202,5 +211,13 @@ export function sfuMarkdown(windows: readonly Window[], switches: readonly Switc
         `${switches.map((s) => `${fmt(s.switchMs)} ms`).join(', ')}.`,
     );
   }
+  out.push(
+    '',
+    failures.length === 0
+      ? 'Every room got going at the first attempt.'
+      : `**Rooms that did not get going** (everyone showing everyone with media flowing within 60 s, or the switch ` +
+          `finishing; each room retried once in a fresh room): ${failures.length}.\n\n` +
+          failures.map((f) => `- ${f}`).join('\n'),
+  );
   return out.join('\n');
 }
