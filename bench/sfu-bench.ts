@@ -67,6 +67,8 @@ const WINDOW_MS = 10_000;
 const STEADY_MS = 5_000;
 /** Longest wait for a room to show everyone's media, or for the switch to finish. */
 const READY_MS = 60_000;
+/** No new room is started after this much time (the rooms not run are listed in the report). */
+const BUDGET_MS = 25 * 60_000;
 
 export type Mode = 'mesh' | 'sfu';
 
@@ -193,7 +195,10 @@ function delta<T extends { key: string }>(before: T[], after: T[], value: (x: T)
 /** Rooms that failed (each retried once), as "mode size, round: why". */
 const failures: string[] = [];
 
-/** {@link measureOnce}, retried once in a fresh room if the room never got going; the failure is kept for the report. */
+/**
+ * {@link measureOnce}, retried once in a fresh room if the room never got going; each failure is kept for the report.
+ * Undefined when both attempts failed (the round then has no ratio for that size).
+ */
 async function measure(
   browsers: Browser[],
   pagesUrl: string,
@@ -201,7 +206,7 @@ async function measure(
   janus: Janus,
   mode: Mode,
   round: number,
-): Promise<Window> {
+): Promise<Window | undefined> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await measureOnce(browsers, pagesUrl, relay, janus, mode, round);
@@ -209,7 +214,7 @@ async function measure(
       const why = error instanceof Error ? error.message : String(error);
       failures.push(`${mode} ${browsers.length}, round ${round + 1}: ${why.split('\n')[0]}`);
       progress(`sfu: round ${round + 1} ${mode} ${browsers.length} failed (attempt ${attempt + 1}): ${why}`);
-      if (attempt >= 1) throw error;
+      if (attempt >= 1) return undefined;
     }
   }
 }
@@ -320,6 +325,8 @@ async function switchGap(browsers: Browser[], pagesUrl: string, relay: RelayServ
 
 export async function benchSfu(root: string): Promise<Section> {
   const startedAt = new Date();
+  const deadline = startedAt.getTime() + BUDGET_MS;
+  failures.length = 0;
   const windows: Window[] = [];
   const switches: Switch[] = [];
   const pagesServer = await startPageServer(root);
@@ -340,12 +347,23 @@ export async function benchSfu(root: string): Promise<Section> {
       for (const size of SIZES) {
         for (const mode of order) {
           const relay = mode === 'sfu' ? sfuRelay : meshRelay;
-          windows.push(await measure(browsers.slice(0, size), pagesServer.url, relay, janus, mode, round));
+          if (Date.now() > deadline) {
+            failures.push(
+              `${mode} ${size}, round ${round + 1}: not run (the benchmark's ${BUDGET_MS / 60_000} min were up)`,
+            );
+            continue;
+          }
+          const w = await measure(browsers.slice(0, size), pagesServer.url, relay, janus, mode, round);
+          if (w) windows.push(w);
         }
       }
     }
     const switchRelay = await startRelayServer([...sfuArgs, '--sfu-from', '5']);
     for (let i = 0; i < SWITCHES; i++) {
+      if (Date.now() > deadline) {
+        failures.push(`switch ${i + 1}: not run (the benchmark's ${BUDGET_MS / 60_000} min were up)`);
+        continue;
+      }
       try {
         switches.push(await switchGap(browsers, pagesServer.url, switchRelay));
       } catch (error) {

@@ -82,25 +82,22 @@ function figures(w: Window): Figures {
 
 type Key = keyof Figures;
 
-/** Median over the rounds, and the range, of `f(a) ÷ f(b)` per round. */
+/** Median over the rounds measured in both, and the range, of `f(a) ÷ f(b)` per round. */
 function ratioOf(
-  as: readonly Figures[],
-  bs: readonly Figures[],
+  as: ReadonlyMap<number, Figures>,
+  bs: ReadonlyMap<number, Figures>,
   key: Key,
-): { median: number; min: number; max: number } {
-  const rs = as.map((a, i) => a[key] / (bs[i]?.[key] ?? NaN)).filter(Number.isFinite);
-  return { median: median(rs), min: Math.min(...rs), max: Math.max(...rs) };
+): { median: number; min: number; max: number; rounds: number } {
+  const rs = [...as].map(([round, a]) => a[key] / (bs.get(round)?.[key] ?? NaN)).filter(Number.isFinite);
+  return { median: median(rs), min: Math.min(...rs), max: Math.max(...rs), rounds: rs.length };
 }
 
 const x = (r: { median: number; min: number; max: number }): string =>
   Number.isFinite(r.median) ? `${r.median.toFixed(2)}× (${r.min.toFixed(2)}–${r.max.toFixed(2)}×)` : '–';
 
-/** The figures of `mode` at `size`, one per round, in round order. */
-function select(windows: readonly Window[], mode: Window['mode'], size: number): Figures[] {
-  return windows
-    .filter((w) => w.mode === mode && w.size === size)
-    .sort((a, b) => a.round - b.round)
-    .map(figures);
+/** The figures of `mode` at `size`, by round. */
+function select(windows: readonly Window[], mode: Window['mode'], size: number): Map<number, Figures> {
+  return new Map(windows.filter((w) => w.mode === mode && w.size === size).map((w) => [w.round, figures(w)]));
 }
 
 const medianOf = (fs: readonly Figures[], key: Key): number => median(fs.map((f) => f[key]));
@@ -140,7 +137,7 @@ export function sfuMarkdown(
   ];
   for (const size of sizes) {
     for (const mode of ['mesh', 'sfu'] as const) {
-      const fs = select(windows, mode, size);
+      const fs = [...select(windows, mode, size).values()];
       if (fs.length === 0) continue;
       out.push(
         `| ${size} | ${mode === 'sfu' ? 'SFU' : 'mesh'} | ${fmt(medianOf(fs, 'cores'), 2)} (${rangeOf(fs, 'cores', 2)}) | ` +
@@ -187,7 +184,8 @@ export function sfuMarkdown(
     `- SFU uplink per participant flat as the room grows (${big} ÷ ${small} within 0.85–1.15×): ` +
       `${sfuFlat.median >= 0.85 && sfuFlat.median <= 1.15 ? 'met' : '**missed**'} (${x(sfuFlat)})`,
     `- CPU per browser at ${big} participants below the mesh's (mesh ÷ SFU above 1): ` +
-      `${cpu.median > 1 ? 'met' : '**missed**'} (${x(cpu)}; ${cpu.min > 1 ? 'in every round' : 'not in every round'})`,
+      `${cpu.median > 1 ? 'met' : '**missed**'} (${x(cpu)}; ${cpu.min > 1 ? 'in every round' : 'not in every round'}, ` +
+      `${cpu.rounds} rounds)`,
   );
   if (switches.length > 0) {
     const steady = switches.flatMap((s) => s.steady).sort((a, b) => a - b);
