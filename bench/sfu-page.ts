@@ -24,6 +24,10 @@ export interface OutboundStream {
   framesEncoded: number;
   /** Video only: the width of the last encoded frame (px; 0 for audio). */
   frameWidth: number;
+  /** Video only: key frames encoded (0 for audio). */
+  keyFrames: number;
+  /** Bytes sent again (RTX), part of `bytesSent`. */
+  retransmitted: number;
 }
 
 /** One video `inbound-rtp` stream. */
@@ -42,6 +46,8 @@ export interface PageSample {
   open: number;
   /** Whether the element is in its `:state(sfu)`. */
   sfu: boolean;
+  /** Remote tiles (`video[part~="remote-video"]`) showing a picture (`videoWidth > 0`). */
+  pictures: number;
   outbound: OutboundStream[];
   inbound: InboundStream[];
 }
@@ -141,6 +147,11 @@ export async function readSample(): Promise<PageSample> {
     at: performance.now(),
     open: 0,
     sfu: document.querySelector('video-chat')?.matches(':state(sfu)') ?? false,
+    pictures: [
+      ...(document
+        .querySelector('video-chat')
+        ?.shadowRoot?.querySelectorAll<HTMLVideoElement>('video[part~="remote-video"]') ?? []),
+    ].filter((v) => v.videoWidth > 0).length,
     outbound: [],
     inbound: [],
   };
@@ -156,6 +167,8 @@ export async function readSample(): Promise<PageSample> {
           bytesSent: Number(s['bytesSent'] ?? 0),
           framesEncoded: Number(s['framesEncoded'] ?? 0),
           frameWidth: Number(s['frameWidth'] ?? 0),
+          keyFrames: Number(s['keyFramesEncoded'] ?? 0),
+          retransmitted: Number(s['retransmittedBytesSent'] ?? 0),
         });
       } else if (s['type'] === 'inbound-rtp' && s['kind'] === 'video') {
         sample.inbound.push({

@@ -18,6 +18,10 @@ export interface Window {
   cores: number[];
   /** Per participant: kbps sent (all `outbound-rtp`, audio and video, `bytesSent` delta). */
   uplinkKbps: number[];
+  /** Per participant: the part of `uplinkKbps` that was retransmissions (`retransmittedBytesSent`). */
+  retransmitKbps: number[];
+  /** Per participant: key frames encoded per second (all its video streams). */
+  keyFramesPerS: number[];
   /** Per received video stream: frames decoded per second. */
   fps: number[];
   /** Per received video stream at the end of the window: the decoded frame width (px). */
@@ -49,6 +53,8 @@ const mean = (xs: readonly number[]): number => sum(xs) / xs.length;
 interface Figures {
   cores: number;
   uplink: number;
+  retransmit: number;
+  keyFrames: number;
   fps: number;
   fpsMin: number;
   width: number;
@@ -66,6 +72,8 @@ function figures(w: Window): Figures {
   return {
     cores: mean(w.cores),
     uplink: mean(w.uplinkKbps),
+    retransmit: mean(w.retransmitKbps),
+    keyFrames: mean(w.keyFramesPerS),
     fps: mean(w.fps),
     fpsMin: Math.min(...w.fps),
     width: mean(w.widths),
@@ -109,6 +117,7 @@ export interface SfuParameters {
   settleMs: number;
   windowMs: number;
   steadyMs: number;
+  readyMs: number;
 }
 
 /** The section's text after its heading and run note. */
@@ -132,8 +141,8 @@ export function sfuMarkdown(
       'they decoded. Absolute figures are medians over the rounds (range in brackets); ratios are mesh ÷ SFU per ' +
       'round, median (range).',
     '',
-    '| participants | mode | CPU per browser, cores | uplink per participant, kbps | received fps per stream (min) | received width px | CPU ms per received frame | same, with Janus | Janus CPU, cores | relay CPU, cores | video encodings sent per participant (widest px) | received streams |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| participants | mode | CPU per browser, cores | uplink per participant, kbps | of which retransmitted | key frames/s sent | received fps per stream (min) | received width px | CPU ms per received frame | same, with Janus | Janus CPU, cores | relay CPU, cores | video encodings sent per participant (widest px) | received streams |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const size of sizes) {
     for (const mode of ['mesh', 'sfu'] as const) {
@@ -141,7 +150,8 @@ export function sfuMarkdown(
       if (fs.length === 0) continue;
       out.push(
         `| ${size} | ${mode === 'sfu' ? 'SFU' : 'mesh'} | ${fmt(medianOf(fs, 'cores'), 2)} (${rangeOf(fs, 'cores', 2)}) | ` +
-          `${fmt(medianOf(fs, 'uplink'))} (${rangeOf(fs, 'uplink')}) | ${fmt(medianOf(fs, 'fps'))} (${fmt(Math.min(...fs.map((f) => f.fpsMin)))}) | ` +
+          `${fmt(medianOf(fs, 'uplink'))} (${rangeOf(fs, 'uplink')}) | ${fmt(medianOf(fs, 'retransmit'))} | ` +
+          `${fmt(medianOf(fs, 'keyFrames'), 2)} | ${fmt(medianOf(fs, 'fps'))} (${fmt(Math.min(...fs.map((f) => f.fpsMin)))}) | ` +
           `${fmt(medianOf(fs, 'width'))} | ${fmt(medianOf(fs, 'msPerFrame'))} (${rangeOf(fs, 'msPerFrame')}) | ` +
           `${fmt(medianOf(fs, 'msPerFrameJanus'))} | ${fmt(medianOf(fs, 'janus'), 2)} (${rangeOf(fs, 'janus', 2)}) | ` +
           `${fmt(medianOf(fs, 'relay'), 2)} | ${fmt(medianOf(fs, 'encodings'), 2)} (${fmt(medianOf(fs, 'sentWidth'))}) | ` +
@@ -213,9 +223,9 @@ export function sfuMarkdown(
     '',
     failures.length === 0
       ? 'Every room got going at the first attempt.'
-      : `**Rooms that did not get going** (everyone showing everyone with media flowing within 60 s, or the switch ` +
+      : `**Rooms that did not get going** (everyone showing everyone with media flowing within ${p.readyMs / 1000} s, or the switch ` +
           `finishing; each room retried once in a fresh room): ${failures.length}.\n\n` +
-          failures.map((f) => `- ${f}`).join('\n'),
+          failures.map((f) => `- ${f.length > 240 ? `${f.slice(0, 240)}…` : f}`).join('\n'),
   );
   return out.join('\n');
 }
