@@ -245,7 +245,7 @@ async function measureOnce(
     await waitForMode(pages, mode, size);
     await sleep(SETTLE_MS);
     const pids = browsers.map((b) => b.process()?.pid ?? -1);
-    const s0 = await Promise.all(pages.map(sample));
+    const s0 = await Promise.all(pages.map((p) => patiently(() => p.evaluate(readSample), 'reading stats')));
     const cpu0 = pids.map(cpuMicros);
     const janus0 = cpuMicros(janus.process.pid ?? -1);
     const relay0 = cpuMicros(relay.process.pid ?? -1);
@@ -255,21 +255,23 @@ async function measureOnce(
     const janus1 = cpuMicros(janus.process.pid ?? -1);
     const relay1 = cpuMicros(relay.process.pid ?? -1);
     const seconds = (performance.now() - t0) / 1000;
-    const s1 = await Promise.all(pages.map(sample));
+    const s1 = await Promise.all(pages.map((p) => patiently(() => p.evaluate(readSample), 'reading stats')));
+    // Page figures over the page's own interval between its two snapshots (a starved page may answer late).
+    const span = (i: number): number => (s1[i]!.at - s0[i]!.at) / 1000;
     checkMode(s1, mode, size);
     const w: Window = {
       mode,
       size,
       round,
       cores: cpu1.map((c, i) => (c - (cpu0[i] as number)) / 1e6 / seconds),
-      uplinkKbps: s1.map((s, i) => (delta(s0[i]!.outbound, s.outbound, (x) => x.bytesSent) * 8) / 1000 / seconds),
+      uplinkKbps: s1.map((s, i) => (delta(s0[i]!.outbound, s.outbound, (x) => x.bytesSent) * 8) / 1000 / span(i)),
       retransmitKbps: s1.map(
-        (s, i) => (delta(s0[i]!.outbound, s.outbound, (x) => x.retransmitted) * 8) / 1000 / seconds,
+        (s, i) => (delta(s0[i]!.outbound, s.outbound, (x) => x.retransmitted) * 8) / 1000 / span(i),
       ),
-      keyFramesPerS: s1.map((s, i) => delta(s0[i]!.outbound, s.outbound, (x) => x.keyFrames) / seconds),
+      keyFramesPerS: s1.map((s, i) => delta(s0[i]!.outbound, s.outbound, (x) => x.keyFrames) / span(i)),
       fps: s1.flatMap((s, i) => {
         const then = new Map(s0[i]!.inbound.map((x) => [x.key, x.framesDecoded]));
-        return s.inbound.filter((x) => then.has(x.key)).map((x) => (x.framesDecoded - then.get(x.key)!) / seconds);
+        return s.inbound.filter((x) => then.has(x.key)).map((x) => (x.framesDecoded - then.get(x.key)!) / span(i));
       }),
       widths: s1.flatMap((s) => s.inbound.map((x) => x.frameWidth)),
       encodings: s1.map((s, i) => {
@@ -295,6 +297,17 @@ async function measureOnce(
   }
 }
 
+/** `read()` within EVALUATE_MS, asked up to 3 times (a starved page may not answer at once). */
+async function patiently<T>(read: () => Promise<T>, what: string): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await withTimeout(read(), EVALUATE_MS, what);
+    } catch (error) {
+      if (attempt >= 3) throw error;
+    }
+  }
+}
+
 /** The mesh→SFU switch: four in a mesh, the fifth makes the room switch; the frame gaps of the original tiles. */
 async function switchGap(browsers: Browser[], pagesUrl: string, relay: RelayServer): Promise<Switch> {
   const room = benchRoom('switch');
@@ -304,9 +317,12 @@ async function switchGap(browsers: Browser[], pagesUrl: string, relay: RelayServ
     await join(pages.slice(0, 4), url, room);
     await waitFlowing(pages.slice(0, 4), 3);
     await waitForMode(pages.slice(0, 4), 'mesh', 4);
-    const gaps = (): Promise<Gaps[]> =>
-      Promise.all(pages.slice(0, 4).map((p) => withTimeout(p.evaluate(takeGaps), 10_000, 'reading gaps')));
-    for (const page of pages.slice(0, 4)) await withTimeout(page.evaluate(watchGaps), 10_000, 'watching gaps');
+    let epoch = 0;
+    const gaps = (): Promise<Gaps[]> => {
+      const e = ++epoch;
+      return Promise.all(pages.slice(0, 4).map((p) => patiently(() => p.evaluate(takeGaps, e), 'reading gaps')));
+    };
+    for (const page of pages.slice(0, 4)) await patiently(() => page.evaluate(watchGaps), 'watching gaps');
     await sleep(1_000);
     await gaps();
     await sleep(STEADY_MS);

@@ -61,8 +61,11 @@ interface SfuBenchState {
   /** Every `vc-warning` and `vc-error` the element fired (`type code message`), at most 50. */
   events: string[];
   watchGaps(): void;
-  /** The gaps since the last call (or since `watchGaps`), then starts over. */
-  takeGaps(): Gaps;
+  /**
+   * The gaps since the previous epoch (or since `watchGaps`), then starts over. Idempotent per `epoch`, so a read the
+   * runner gave up on (a starved page) can be asked again without losing the window.
+   */
+  takeGaps(epoch: number): Gaps;
 }
 
 /** Injected into every page before its scripts run (`evaluateOnNewDocument`). */
@@ -102,6 +105,7 @@ export function instrumentSfuPage(): void {
   let gaps: Record<string, { last: number; maxGapMs: number; frames: number }> = {};
   const hooked = new WeakSet<HTMLVideoElement>();
   let watching = 0;
+  const taken = new Map<number, Gaps>();
   const state: SfuBenchState = {
     pcs,
     events,
@@ -126,7 +130,9 @@ export function instrumentSfuPage(): void {
       scan();
       watching = window.setInterval(scan, 100);
     },
-    takeGaps() {
+    takeGaps(epoch: number) {
+      const done = taken.get(epoch);
+      if (done) return done;
       const now = performance.now();
       const out: Gaps = {};
       for (const [id, g] of Object.entries(gaps)) {
@@ -134,6 +140,7 @@ export function instrumentSfuPage(): void {
         out[id] = { maxGapMs: Math.max(g.maxGapMs, now - g.last), frames: g.frames };
       }
       gaps = Object.fromEntries(Object.entries(gaps).map(([id, g]) => [id, { last: g.last, maxGapMs: 0, frames: 0 }]));
+      taken.set(epoch, out);
       return out;
     },
   };
@@ -188,8 +195,8 @@ export function watchGaps(): void {
 }
 
 /** Reads and restarts the page's frame gaps. */
-export function takeGaps(): Gaps {
-  return (window as unknown as { __sfuBench: SfuBenchState }).__sfuBench.takeGaps();
+export function takeGaps(epoch: number): Gaps {
+  return (window as unknown as { __sfuBench: SfuBenchState }).__sfuBench.takeGaps(epoch);
 }
 
 /** Why a page may be stuck: its connections' states and the element's warnings and errors. */
