@@ -195,7 +195,7 @@ export function sfuMarkdown(
       `${sfuFlat.median >= 0.85 && sfuFlat.median <= 1.15 ? 'met' : '**missed**'} (${x(sfuFlat)})`,
     `- CPU per browser at ${big} participants below the mesh's (mesh ÷ SFU above 1): ` +
       `${cpu.median > 1 ? 'met' : '**missed**'} (${x(cpu)}; ${cpu.min > 1 ? 'in every round' : 'not in every round'}, ` +
-      `${cpu.rounds} rounds)`,
+      `${cpu.rounds} of ${p.rounds} rounds measured in both modes)`,
   );
   if (switches.length > 0) {
     const steady = switches.flatMap((s) => s.steady).sort((a, b) => a - b);
