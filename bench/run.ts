@@ -17,6 +17,7 @@ import { benchConnections } from './connections-bench.js';
 import { benchMesh } from './mesh-bench.js';
 import { benchRecovery } from './recovery-bench.js';
 import { benchRelay } from './relay-bench.js';
+import { benchSfu } from './sfu-bench.js';
 import { describeMachine, SECTION_TITLES, writeReport, type Section } from './report.js';
 import { progress, projectRoot } from './util.js';
 
@@ -30,6 +31,7 @@ const BENCHES: Readonly<Record<string, Bench>> = {
   mesh: benchMesh,
   recovery: benchRecovery,
   cluster: benchCluster,
+  sfu: benchSfu,
 };
 
 const names = process.argv.slice(2);

@@ -1,0 +1,207 @@
+/**
+ * The in-page side of the SFU benchmark (bench/sfu-bench.ts): an init script injected into every page before its
+ * scripts, and the readers the runner calls through `page.evaluate`. Every function here is serialized by puppeteer,
+ * so each is self-contained (no imports, no closures over this module).
+ *
+ * - {@link instrumentSfuPage}: keeps every `RTCPeerConnection` the page makes; rewrites the video constraints of
+ *   `getUserMedia` to 320×240 at 15 fps (the element asks for 640×480 ideal, 24 fps: too much for five browsers on
+ *   two shared cores); and offers `__sfuBench.watchGaps()`, which hooks `requestVideoFrameCallback` on every remote
+ *   `<video>` of the element (rescanned every 100 ms, so a replaced element is followed) and keeps, per participant
+ *   ID (`data-peer-id`), the longest interval between two presented frames (ms).
+ * - {@link readSample}: one snapshot of the page's statistics (W3C webrtc-stats): per live connection, the
+ *   `outbound-rtp` bytes sent and frames encoded, the video `inbound-rtp` frames decoded and frame width.
+ *
+ * @module
+ */
+
+/** One `outbound-rtp` stream (audio or video). */
+export interface OutboundStream {
+  /** `<connection index>:<stats id>`, stable while the connection lives. */
+  key: string;
+  kind: string;
+  bytesSent: number;
+  /** Video only (0 for audio). */
+  framesEncoded: number;
+  /** Video only: the width of the last encoded frame (px; 0 for audio). */
+  frameWidth: number;
+  /** Video only: key frames encoded (0 for audio). */
+  keyFrames: number;
+  /** Bytes sent again (RTX), part of `bytesSent`. */
+  retransmitted: number;
+}
+
+/** One video `inbound-rtp` stream. */
+export interface InboundStream {
+  key: string;
+  framesDecoded: number;
+  /** Width of the last decoded frame, px. */
+  frameWidth: number;
+}
+
+/** A snapshot of one page's statistics. */
+export interface PageSample {
+  /** `performance.now()` in the page when the snapshot was taken (ms). */
+  at: number;
+  /** Connections not closed. */
+  open: number;
+  /** Whether the element is in its `:state(sfu)`. */
+  sfu: boolean;
+  /** Remote tiles (`video[part~="remote-video"]`) showing a picture (`videoWidth > 0`). */
+  pictures: number;
+  outbound: OutboundStream[];
+  inbound: InboundStream[];
+}
+
+/** Per remote participant ID: the longest interval between two presented frames (ms) and the frames seen. */
+export type Gaps = Record<string, { maxGapMs: number; frames: number }>;
+
+/** What the init script keeps on `window.__sfuBench`. */
+interface SfuBenchState {
+  pcs: RTCPeerConnection[];
+  /** Every `vc-warning` and `vc-error` the element fired (`type code message`), at most 50. */
+  events: string[];
+  watchGaps(): void;
+  /**
+   * The gaps since the previous epoch (or since `watchGaps`), then starts over. Idempotent per `epoch`, so a read the
+   * runner gave up on (a starved page) can be asked again without losing the window.
+   */
+  takeGaps(epoch: number): Gaps;
+}
+
+/** Injected into every page before its scripts run (`evaluateOnNewDocument`). */
+export function instrumentSfuPage(): void {
+  const pcs: RTCPeerConnection[] = [];
+  const Native = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends Native {
+    constructor(configuration?: RTCConfiguration) {
+      super(configuration);
+      pcs.push(this);
+    }
+  };
+  const devices = navigator.mediaDevices;
+  const real = devices.getUserMedia.bind(devices);
+  devices.getUserMedia = (constraints?: MediaStreamConstraints) => {
+    if (constraints?.video) {
+      const asked = typeof constraints.video === 'object' ? constraints.video : {};
+      constraints = {
+        ...constraints,
+        video: { ...asked, width: { ideal: 320 }, height: { ideal: 240 }, frameRate: { ideal: 15, max: 15 } },
+      };
+    }
+    return real(constraints);
+  };
+
+  const events: string[] = [];
+  for (const type of ['vc-warning', 'vc-error']) {
+    addEventListener(
+      type,
+      (e) => {
+        const w = e as Event & { code?: string; message?: string; error?: { code: string; message: string } };
+        if (events.length < 50) events.push(`${type} ${w.error?.code ?? w.code} ${w.error?.message ?? w.message}`);
+      },
+      true,
+    );
+  }
+  let gaps: Record<string, { last: number; maxGapMs: number; frames: number }> = {};
+  const hooked = new WeakSet<HTMLVideoElement>();
+  let watching = 0;
+  const taken = new Map<number, Gaps>();
+  const state: SfuBenchState = {
+    pcs,
+    events,
+    watchGaps() {
+      if (watching !== 0) return;
+      const scan = (): void => {
+        const root = document.querySelector('video-chat')?.shadowRoot;
+        for (const video of root?.querySelectorAll<HTMLVideoElement>('video[part~="remote-video"]') ?? []) {
+          if (hooked.has(video)) continue;
+          hooked.add(video);
+          const onFrame = (now: number): void => {
+            const id = video.dataset['peerId'] ?? '?';
+            const entry = (gaps[id] ??= { last: now, maxGapMs: 0, frames: 0 });
+            entry.maxGapMs = Math.max(entry.maxGapMs, now - entry.last);
+            entry.last = now;
+            entry.frames += 1;
+            if (video.isConnected) video.requestVideoFrameCallback(onFrame);
+          };
+          video.requestVideoFrameCallback(onFrame);
+        }
+      };
+      scan();
+      watching = window.setInterval(scan, 100);
+    },
+    takeGaps(epoch: number) {
+      const done = taken.get(epoch);
+      if (done) return done;
+      const now = performance.now();
+      const out: Gaps = {};
+      for (const [id, g] of Object.entries(gaps)) {
+        // A tile whose frames stopped counts until now: a stall at the end of the window is a gap too.
+        out[id] = { maxGapMs: Math.max(g.maxGapMs, now - g.last), frames: g.frames };
+      }
+      gaps = Object.fromEntries(Object.entries(gaps).map(([id, g]) => [id, { last: g.last, maxGapMs: 0, frames: 0 }]));
+      taken.set(epoch, out);
+      return out;
+    },
+  };
+  (window as unknown as { __sfuBench: SfuBenchState }).__sfuBench = state;
+}
+
+/** Reads one {@link PageSample} in the page. */
+export async function readSample(): Promise<PageSample> {
+  const state = (window as unknown as { __sfuBench: SfuBenchState }).__sfuBench;
+  const sample: PageSample = {
+    at: performance.now(),
+    open: 0,
+    sfu: document.querySelector('video-chat')?.matches(':state(sfu)') ?? false,
+    pictures: [
+      ...(document
+        .querySelector('video-chat')
+        ?.shadowRoot?.querySelectorAll<HTMLVideoElement>('video[part~="remote-video"]') ?? []),
+    ].filter((v) => v.videoWidth > 0).length,
+    outbound: [],
+    inbound: [],
+  };
+  for (const [i, pc] of state.pcs.entries()) {
+    if (pc.signalingState === 'closed') continue;
+    sample.open += 1;
+    (await pc.getStats()).forEach((s: Record<string, unknown>) => {
+      const key = `${i}:${String(s['id'])}`;
+      if (s['type'] === 'outbound-rtp') {
+        sample.outbound.push({
+          key,
+          kind: String(s['kind']),
+          bytesSent: Number(s['bytesSent'] ?? 0),
+          framesEncoded: Number(s['framesEncoded'] ?? 0),
+          frameWidth: Number(s['frameWidth'] ?? 0),
+          keyFrames: Number(s['keyFramesEncoded'] ?? 0),
+          retransmitted: Number(s['retransmittedBytesSent'] ?? 0),
+        });
+      } else if (s['type'] === 'inbound-rtp' && s['kind'] === 'video') {
+        sample.inbound.push({
+          key,
+          framesDecoded: Number(s['framesDecoded'] ?? 0),
+          frameWidth: Number(s['frameWidth'] ?? 0),
+        });
+      }
+    });
+  }
+  return sample;
+}
+
+/** Starts the frame-gap watch in the page. */
+export function watchGaps(): void {
+  (window as unknown as { __sfuBench: SfuBenchState }).__sfuBench.watchGaps();
+}
+
+/** Reads and restarts the page's frame gaps. */
+export function takeGaps(epoch: number): Gaps {
+  return (window as unknown as { __sfuBench: SfuBenchState }).__sfuBench.takeGaps(epoch);
+}
+
+/** Why a page may be stuck: its connections' states and the element's warnings and errors. */
+export function diagnoseSfuPage(): string {
+  const state = (window as unknown as { __sfuBench: SfuBenchState }).__sfuBench;
+  const pcs = state.pcs.map((pc) => `${pc.signalingState}/${pc.iceConnectionState}/${pc.connectionState}`);
+  return `connections ${pcs.join(', ')}; events: ${state.events.join(' | ') || 'none'}`;
+}

@@ -1,0 +1,231 @@
+/**
+ * The SFU benchmark's figures and tables (bench/sfu-bench.ts measures, this module turns its windows into markdown).
+ *
+ * Every ratio is computed per round (the two modes of one round ran back to back in the same browsers) and reported as
+ * the median over the rounds with their range, as the other benchmarks do (docs/benchmarks.md).
+ *
+ * @module
+ */
+import { fmt, median } from './util.js';
+
+/** One measured room: a mode, a size and a round. */
+export interface Window {
+  mode: 'mesh' | 'sfu';
+  /** Participants in the room. */
+  size: number;
+  round: number;
+  /** Cores used by each participant's browser (process tree) over the window (1 = one full core). */
+  cores: number[];
+  /** Per participant: kbps sent (all `outbound-rtp`, audio and video, `bytesSent` delta). */
+  uplinkKbps: number[];
+  /** Per participant: the part of `uplinkKbps` that was retransmissions (`retransmittedBytesSent`). */
+  retransmitKbps: number[];
+  /** Per participant: key frames encoded per second (all its video streams). */
+  keyFramesPerS: number[];
+  /** Per received video stream: frames decoded per second. */
+  fps: number[];
+  /** Per received video stream at the end of the window: the decoded frame width (px). */
+  widths: number[];
+  /** Per participant: video `outbound-rtp` streams that encoded frames in the window (mesh: copies; SFU: layers). */
+  encodings: number[];
+  /** Per participant: the widest frame it sent at the end of the window (px). */
+  sentWidths: number[];
+  /** Janus's CPU over the window (its process, all threads), cores. */
+  janusCores: number;
+  /** The relay's CPU over the window, cores. */
+  relayCores: number;
+}
+
+/** One mesh→SFU switch. */
+export interface Switch {
+  /** Per original tile: the longest interval between two presented frames over a steady-mesh window (ms). */
+  steady: number[];
+  /** Per original tile: the same, from just before the fifth joined until the switch was over and 1 s more (ms). */
+  across: number[];
+  /** From the fifth's join until every page held only its two SFU connections (ms). */
+  switchMs: number;
+}
+
+const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+const mean = (xs: readonly number[]): number => sum(xs) / xs.length;
+
+/** The figures of one window that the tables compare. */
+interface Figures {
+  cores: number;
+  uplink: number;
+  retransmit: number;
+  keyFrames: number;
+  fps: number;
+  fpsMin: number;
+  width: number;
+  msPerFrame: number;
+  msPerFrameJanus: number;
+  janus: number;
+  relay: number;
+  encodings: number;
+  sentWidth: number;
+  streams: number;
+}
+
+function figures(w: Window): Figures {
+  const frames = sum(w.fps);
+  return {
+    cores: mean(w.cores),
+    uplink: mean(w.uplinkKbps),
+    retransmit: mean(w.retransmitKbps),
+    keyFrames: mean(w.keyFramesPerS),
+    fps: mean(w.fps),
+    fpsMin: Math.min(...w.fps),
+    width: mean(w.widths),
+    // CPU per received frame normalises for a saturated machine: a browser that got less CPU decoded fewer frames.
+    msPerFrame: (sum(w.cores) * 1000) / frames,
+    msPerFrameJanus: ((sum(w.cores) + w.janusCores) * 1000) / frames,
+    janus: w.janusCores,
+    relay: w.relayCores,
+    encodings: mean(w.encodings),
+    sentWidth: mean(w.sentWidths),
+    streams: w.fps.length,
+  };
+}
+
+type Key = keyof Figures;
+
+/** Median over the rounds measured in both, and the range, of `f(a) ÷ f(b)` per round. */
+function ratioOf(
+  as: ReadonlyMap<number, Figures>,
+  bs: ReadonlyMap<number, Figures>,
+  key: Key,
+): { median: number; min: number; max: number; rounds: number } {
+  const rs = [...as].map(([round, a]) => a[key] / (bs.get(round)?.[key] ?? NaN)).filter(Number.isFinite);
+  return { median: median(rs), min: Math.min(...rs), max: Math.max(...rs), rounds: rs.length };
+}
+
+const x = (r: { median: number; min: number; max: number }): string =>
+  Number.isFinite(r.median) ? `${r.median.toFixed(2)}× (${r.min.toFixed(2)}–${r.max.toFixed(2)}×)` : '–';
+
+/** The figures of `mode` at `size`, by round. */
+function select(windows: readonly Window[], mode: Window['mode'], size: number): Map<number, Figures> {
+  return new Map(windows.filter((w) => w.mode === mode && w.size === size).map((w) => [w.round, figures(w)]));
+}
+
+const medianOf = (fs: readonly Figures[], key: Key): number => median(fs.map((f) => f[key]));
+const rangeOf = (fs: readonly Figures[], key: Key, digits = 3): string =>
+  `${fmt(Math.min(...fs.map((f) => f[key])), digits)}–${fmt(Math.max(...fs.map((f) => f[key])), digits)}`;
+
+export interface SfuParameters {
+  rounds: number;
+  settleMs: number;
+  windowMs: number;
+  steadyMs: number;
+  readyMs: number;
+}
+
+/** The section's text after its heading and run note. */
+export function sfuMarkdown(
+  windows: readonly Window[],
+  switches: readonly Switch[],
+  failures: readonly string[],
+  p: SfuParameters,
+): string {
+  const sizes = [...new Set(windows.map((w) => w.size))].sort((a, b) => b - a);
+  const out: string[] = [
+    `Five Chromium processes (the e2e harness's: headless, fake camera and microphone, the camera asked for 320×240 at ` +
+      `15 fps by the benchmark), one page each with the script-tag bundle; one real Janus (test/e2e/janus.ts) and two ` +
+      'relays: one without `--janus-url` (mesh), one with `--janus-url` and `--sfu-from 2` (every room on the SFU). ' +
+      `${p.rounds} rounds; each round measures a room of ${sizes.join(' and of ')} participants in each mode, the mode ` +
+      'order alternating from round to round. Each room: everyone shows everyone with video decoding and audio ' +
+      `arriving, the connections are the mode's (SFU: the publishing and the subscribing one; mesh: one per other ` +
+      `participant), ${p.settleMs / 1000} s more, then a ${p.windowMs / 1000} s window. CPU is each browser's process ` +
+      "tree from /proc (1 = one core); uplink is all of a participant's `outbound-rtp` `bytesSent` (audio and video); " +
+      "fps is `framesDecoded` per received video stream; CPU per received frame is all browsers' CPU over all frames " +
+      'they decoded. Absolute figures are medians over the rounds (range in brackets); ratios are mesh ÷ SFU per ' +
+      'round, median (range).',
+    '',
+    '| participants | mode | CPU per browser, cores | uplink per participant, kbps | of which retransmitted | key frames/s sent | received fps per stream (min) | received width px | CPU ms per received frame | same, with Janus | Janus CPU, cores | relay CPU, cores | video encodings sent per participant (widest px) | received streams |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const size of sizes) {
+    for (const mode of ['mesh', 'sfu'] as const) {
+      const fs = [...select(windows, mode, size).values()];
+      if (fs.length === 0) continue;
+      out.push(
+        `| ${size} | ${mode === 'sfu' ? 'SFU' : 'mesh'} | ${fmt(medianOf(fs, 'cores'), 2)} (${rangeOf(fs, 'cores', 2)}) | ` +
+          `${fmt(medianOf(fs, 'uplink'))} (${rangeOf(fs, 'uplink')}) | ${fmt(medianOf(fs, 'retransmit'))} | ` +
+          `${fmt(medianOf(fs, 'keyFrames'), 2)} | ${fmt(medianOf(fs, 'fps'))} (${fmt(Math.min(...fs.map((f) => f.fpsMin)))}) | ` +
+          `${fmt(medianOf(fs, 'width'))} | ${fmt(medianOf(fs, 'msPerFrame'))} (${rangeOf(fs, 'msPerFrame')}) | ` +
+          `${fmt(medianOf(fs, 'msPerFrameJanus'))} | ${fmt(medianOf(fs, 'janus'), 2)} (${rangeOf(fs, 'janus', 2)}) | ` +
+          `${fmt(medianOf(fs, 'relay'), 2)} | ${fmt(medianOf(fs, 'encodings'), 2)} (${fmt(medianOf(fs, 'sentWidth'))}) | ` +
+          `${fmt(medianOf(fs, 'streams'))} |`,
+      );
+    }
+  }
+  out.push(
+    '',
+    `**Mesh ÷ SFU** (per round, median and range over ${p.rounds} rounds):`,
+    '',
+    `| figure | ${sizes.map((s) => `${s} participants`).join(' | ')} |`,
+    `|---|${sizes.map(() => '---:').join('|')}|`,
+  );
+  const rows: [string, Key][] = [
+    ['CPU per browser', 'cores'],
+    ['uplink per participant', 'uplink'],
+    ['received fps per stream', 'fps'],
+    ['CPU per received frame (browsers)', 'msPerFrame'],
+    ['CPU per received frame (browsers + Janus)', 'msPerFrameJanus'],
+  ];
+  for (const [label, key] of rows) {
+    out.push(
+      `| ${label} | ${sizes.map((s) => x(ratioOf(select(windows, 'mesh', s), select(windows, 'sfu', s), key))).join(' | ')} |`,
+    );
+  }
+  const big = Math.max(...sizes);
+  const small = Math.min(...sizes);
+  const flat = (mode: Window['mode']) => ratioOf(select(windows, mode, big), select(windows, mode, small), 'uplink');
+  const sfuFlat = flat('sfu');
+  const meshFlat = flat('mesh');
+  const cpu = ratioOf(select(windows, 'mesh', big), select(windows, 'sfu', big), 'cores');
+  out.push(
+    '',
+    `**Uplink flatness** (uplink per participant at ${big} ÷ at ${small}, per round, median and range): SFU ${x(sfuFlat)}; ` +
+      `mesh ${x(meshFlat)} (for contrast).`,
+    '',
+    '**Goals (issue 12):**',
+    '',
+    `- SFU uplink per participant flat as the room grows (${big} ÷ ${small} within 0.85–1.15×): ` +
+      `${sfuFlat.median >= 0.85 && sfuFlat.median <= 1.15 ? 'met' : '**missed**'} (${x(sfuFlat)})`,
+    `- CPU per browser at ${big} participants below the mesh's (mesh ÷ SFU above 1): ` +
+      `${cpu.median > 1 ? 'met' : '**missed**'} (${x(cpu)}; ${cpu.min > 1 ? 'in every round' : 'not in every round'}, ` +
+      `${cpu.rounds} of ${p.rounds} rounds measured in both modes)`,
+  );
+  if (switches.length > 0) {
+    const steady = switches.flatMap((s) => s.steady).sort((a, b) => a - b);
+    const across = switches.flatMap((s) => s.across).sort((a, b) => a - b);
+    out.push(
+      '',
+      `**Mesh→SFU switch gap** (a third relay with \`--sfu-from 5\`: four participants in a mesh, the fifth makes the ` +
+        `room switch; ${switches.length} switches). Per original tile (each of the four original pages' view of the ` +
+        `three others), the longest interval between two frames presented (\`requestVideoFrameCallback\` on the tile's ` +
+        `\`<video>\`, followed by participant ID): over ${p.steadyMs / 1000} s of steady mesh just before (the ` +
+        "baseline), and from the fifth's join until every page holds only its two SFU connections, shows four " +
+        'participants with media flowing, and 1 s more. No goal is asserted (the e2e test checks "no tile goes dark").',
+      '',
+      '| window | tiles | median ms | max ms | ÷ steady (median, max) |',
+      '|---|---:|---:|---:|---:|',
+      `| steady mesh (baseline) | ${steady.length} | ${fmt(median(steady))} | ${fmt(Math.max(...steady))} | 1 |`,
+      `| across the switch | ${across.length} | ${fmt(median(across))} | ${fmt(Math.max(...across))} | ` +
+        `${(median(across) / median(steady)).toFixed(2)}×, ${(Math.max(...across) / Math.max(...steady)).toFixed(2)}× |`,
+      '',
+      `Switch time (the fifth's join → every page on its two SFU connections): ` +
+        `${switches.map((s) => `${fmt(s.switchMs)} ms`).join(', ')}.`,
+    );
+  }
+  out.push(
+    '',
+    failures.length === 0
+      ? 'Every room got going at the first attempt.'
+      : `**Rooms that did not get going** (everyone showing everyone with media flowing within ${p.readyMs / 1000} s, or the switch ` +
+          `finishing; each room retried once in a fresh room): ${failures.length}.\n\n` +
+          failures.map((f) => `- ${f.length > 240 ? `${f.slice(0, 240)}…` : f}`).join('\n'),
+  );
+  return out.join('\n');
+}
