@@ -340,7 +340,9 @@ export class PeerSession {
     this.#pc = pc;
     const current = () => this.#pc === pc;
 
-    pc.onnegotiationneeded = () => this.#offer(pc);
+    // Not while an offer is being made or answered: the browser fires it again on the way back to `stable` if still
+    // needed (W3C WebRTC §4.7.3, "update the negotiation-needed flag"), so this only skips duplicate offers.
+    pc.onnegotiationneeded = () => !this.#makingOffer && pc.signalingState === 'stable' && this.#offer(pc);
     pc.onicecandidate = ({ candidate }) => {
       if (current() && candidate?.candidate) this.#send({ candidate: candidate.toJSON() as IceCandidate });
     };
@@ -380,10 +382,13 @@ export class PeerSession {
     };
 
     if (this.initiator) {
-      // The initiator fixes the transceiver layout; adding them fires negotiationneeded → the first offer.
+      // The initiator fixes the transceiver layout and makes the first offer (tracks and data channel in one) at once,
+      // not a task later on `negotiationneeded`: it knows it offers (JSEP, RFC 8829 §5.2: an offer may be made in
+      // `stable` at any time), and the event, queued behind the page's other work, cost 10-80 ms of setup.
       for (const kind of ['audio', 'video'] as const) this.#tracks.senderFor(pc, kind, true);
       const screen = this.#tracks.local.get('screen');
       if (screen) this.#tracks.senderFor(pc, 'screen', true);
+      void this.#offer(pc);
     }
     return pc;
   }
@@ -525,6 +530,9 @@ export class PeerSession {
       await this.#flushCandidates(pc);
       if (description.type === 'offer') {
         this.#tracks.attachLocal(pc);
+        // The caps before the answer: the encoder then starts with them, instead of being reconfigured by a
+        // setParameters just as the connection comes up (which delayed the first frame). Applied again at `stable`.
+        await this.applyEncodingCaps();
         await pc.setLocalDescription();
         if (pc.localDescription) this.#sendDescription(pc, pc.localDescription);
         // A kind the offer had no transceiver for (our screen share, started before this connection existed) needs a

@@ -131,8 +131,7 @@ const offers = (sent: SignalData[]): string[] =>
 describe('PeerSession offer timer', () => {
   it('rolls back an unanswered offer after watchdogMs and offers again, while connected', async (t) => {
     const { session, pc, sent, warnings } = start(t);
-    pc.onnegotiationneeded?.();
-    await settle();
+    await settle(); // the first offer, made at once
     assert.deepEqual(offers(sent), ['offer 1']);
     assert.equal(session.signalingState, 'have-local-offer');
     t.mock.timers.tick(999);
@@ -154,8 +153,7 @@ describe('PeerSession offer timer', () => {
 
   it('stops once the answer arrives', async (t) => {
     const { session, pc, sent } = start(t);
-    pc.onnegotiationneeded?.();
-    await settle();
+    await settle(); // the first offer, made at once
     t.mock.timers.tick(500);
     session.receive({ gen: 0, description: { type: 'answer', sdp: 'answer' }, media: {} });
     await settle();
@@ -167,8 +165,7 @@ describe('PeerSession offer timer', () => {
 
   it('stops when the session closes', async (t) => {
     const { session, pc } = start(t);
-    pc.onnegotiationneeded?.();
-    await settle();
+    await settle(); // the first offer, made at once
     session.close();
     t.mock.timers.tick(5000);
     await settle();
@@ -181,7 +178,7 @@ describe('PeerSession ICE servers', () => {
     const { session, pc } = start(t);
     const fresh = [{ urls: 'turn:127.0.0.1:3478', username: '1800000000:ada', credential: 'c2VjcmV0' }];
     session.setIceServers(fresh);
-    assert.deepEqual(pc.calls, ['setConfiguration']);
+    assert.deepEqual(pc.calls, ['offer', 'setConfiguration'], 'after the first offer, made at once');
     assert.deepEqual(pc.configuration.iceServers, fresh);
     assert.equal(pc.configuration.bundlePolicy, 'max-bundle', 'the rest of the configuration is kept');
     assert.equal(FakePeerConnection.made.length, 1, 'no new connection');
