@@ -12,11 +12,16 @@ import type { SignalData } from '../../../src/protocol/relay.js';
 /** The part of RTCPeerConnection that PeerSession touches, with an offer/answer state machine of its own. */
 class FakePeerConnection {
   static made: FakePeerConnection[] = [];
+  /** The `encodings` of the connections made from now on. */
+  static encodings: object[] = [];
   signalingState: RTCSignalingState = 'stable';
   connectionState: RTCPeerConnectionState = 'new';
   localDescription: { type: string; sdp: string } | null = null;
   remoteDescription: { type: string; sdp: string } | null = null;
   readonly calls: string[] = [];
+  /** What every sender's getParameters() says its encodings are (none: not negotiated, as in Firefox). */
+  encodings: object[] = FakePeerConnection.encodings;
+
   configuration: RTCConfiguration;
   #offers = 0;
   #transceivers: object[] = [];
@@ -47,10 +52,12 @@ class FakePeerConnection {
       sender: {
         track: null,
         replaceTrack: async () => {},
-        getParameters: () => ({ encodings: [] }),
-        setParameters: async () => {},
+        getParameters: () => ({ encodings: this.encodings }),
+        setParameters: async () => {
+          this.calls.push('setParameters');
+        },
       },
-      receiver: { track: { readyState: 'live' } },
+      receiver: { track: { readyState: 'live', kind: _kind } },
     };
     this.#transceivers.push(transceiver);
     return transceiver;
@@ -63,6 +70,10 @@ class FakePeerConnection {
     if (description?.type === 'rollback') {
       this.localDescription = null;
       this.#signaling('stable');
+    } else if (this.signalingState === 'have-remote-offer') {
+      this.calls[this.calls.length - 1] = 'answer';
+      this.localDescription = { type: 'answer', sdp: 'answer' };
+      this.#signaling('stable');
     } else {
       this.localDescription = { type: 'offer', sdp: `offer ${++this.#offers}` };
       this.#signaling('have-local-offer');
@@ -71,7 +82,12 @@ class FakePeerConnection {
   async setRemoteDescription(description: { type: string; sdp: string }): Promise<void> {
     this.calls.push(`remote ${description.type}`);
     this.remoteDescription = description;
-    this.#signaling('stable');
+    if (description.type === 'offer') {
+      // The offer's audio and video sections become transceivers of ours (W3C WebRTC §4.4.1.5).
+      if (this.#transceivers.length === 0)
+        for (const kind of ['audio', 'video']) this.addTransceiver(kind, { direction: 'recvonly' });
+      this.#signaling('have-remote-offer');
+    } else this.#signaling('stable');
   }
   async addIceCandidate(): Promise<void> {}
   close(): void {
@@ -170,6 +186,47 @@ describe('PeerSession offer timer', () => {
     t.mock.timers.tick(5000);
     await settle();
     assert.deepEqual(pc.calls, ['offer']);
+  });
+});
+
+describe('PeerSession first offer and answer', () => {
+  it('the initiator makes its first offer at once, not a task later on negotiationneeded, and only one', async (t) => {
+    const { pc, sent } = start(t);
+    assert.deepEqual(pc.calls, ['offer'], 'setLocalDescription called while the connection was made');
+    // The event the added transceivers queued arrives after the offer was made: no second offer.
+    pc.onnegotiationneeded?.();
+    await settle();
+    assert.deepEqual(pc.calls, ['offer']);
+    assert.deepEqual(offers(sent), ['offer 1']);
+  });
+
+  it('the answerer sets its encoding caps before it answers, so the encoder starts with them', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    FakePeerConnection.made = [];
+    const global = globalThis as { RTCPeerConnection?: unknown };
+    const saved = global.RTCPeerConnection;
+    global.RTCPeerConnection = FakePeerConnection;
+    FakePeerConnection.encodings = [{}]; // negotiated senders, as in Chromium once the offer is applied
+    t.after(() => {
+      global.RTCPeerConnection = saved;
+      FakePeerConnection.encodings = [];
+    });
+    const camera = { kind: 'video', getSettings: () => ({ width: 640, height: 480 }) } as unknown as MediaStreamTrack;
+    const session = new PeerSession({
+      peerId: 'p',
+      initiator: false,
+      iceServers: [],
+      send: () => undefined,
+      tracks: { video: camera },
+      encodingCaps: (kind) =>
+        kind === 'video' ? { maxBitrate: 800_000, scaleResolutionDownBy: 1, maxFramerate: 24 } : undefined,
+    });
+    t.after(() => session.close());
+    session.receive({ gen: 0, description: { type: 'offer', sdp: 'offer' }, media: { 0: 'audio', 1: 'video' } });
+    for (let i = 0; i < 5; i++) await settle();
+    const pc = FakePeerConnection.made[0];
+    assert.ok(pc, 'made by the offer');
+    assert.deepEqual(pc.calls.slice(0, 3), ['remote offer', 'setParameters', 'answer']);
   });
 });
 
