@@ -80,6 +80,13 @@ function instrument(deep: boolean): void {
   const described = (text: unknown): string | undefined =>
     typeof text === 'string' ? /"description":\{"type":"(offer|answer)"/.exec(text)?.[1] : undefined;
 
+  // What the element reports (ours only): a warning or error during setup is a step too.
+  for (const type of ['vc-warning', 'vc-error']) {
+    document.addEventListener(type, (e) => {
+      const detail = e as Event & { code?: string; message?: string; error?: { code?: string; message?: string } };
+      mark(`${type} ${detail.code ?? detail.error?.code ?? ''}: ${detail.message ?? detail.error?.message ?? ''}`);
+    });
+  }
   const media = navigator.mediaDevices;
   const nativeGetUserMedia = media.getUserMedia.bind(media);
   media.getUserMedia = (constraints?: MediaStreamConstraints) => {

@@ -209,6 +209,12 @@ export async function benchCall(root: string): Promise<Section> {
             progress(
               `call: ${n} peers, ${variant}, call ${i + 1}: ${fmt(r.setupMs)} ms (per peer ${r.perPeerMs.map((x) => fmt(x)).join(', ')})`,
             );
+            // A call 3× slower than the last median: its steps, to tell a stalled step from a busy machine.
+            const sofar = median(results.get(key(n, variant))!.map((c) => c.setupMs));
+            if (TRACE && r.setupMs > 3 * sofar) {
+              const steps = [...r.steps].sort((a, b) => a[1][0] - b[1][0]);
+              progress(`  slow call: ${steps.map(([s, [f, l]]) => `${s} ${fmt(f)}…${fmt(l)}`).join(' · ')}`);
+            }
           } catch (error) {
             const message = error instanceof Error ? error.message : String(error);
             (failures.get(key(n, variant)) ?? failures.set(key(n, variant), []).get(key(n, variant))!).push(message);

@@ -6,7 +6,8 @@
  * Rules this session follows, and why:
  * - **At (re)start only the initiator offers.** Both sides offering at once while the connection is being set up was
  *   measured to wedge Chromium 156 in about one call in three, so the other side creates its RTCPeerConnection only
- *   when the first offer arrives. Later renegotiations (a screen share, a track added) may come from either side at
+ *   when the first offer arrives. The initiator makes that offer as soon as its connection exists (not on
+ *   `negotiationneeded`, a task later), with the transceivers and the data channel in it: one round trip. Later renegotiations (a screen share, a track added) may come from either side at
  *   any moment; perfect negotiation resolves their glare (the polite side rolls back, the impolite one ignores).
  * - **Fixed transceivers.** The initiator creates one audio and one video transceiver (`recvonly` when it has no such
  *   track), so a visitor without camera still receives. Every description carries `media` (mid → {@link TrackKind}
@@ -530,9 +531,6 @@ export class PeerSession {
       await this.#flushCandidates(pc);
       if (description.type === 'offer') {
         this.#tracks.attachLocal(pc);
-        // The caps before the answer: the encoder then starts with them, instead of being reconfigured by a
-        // setParameters just as the connection comes up (which delayed the first frame). Applied again at `stable`.
-        await this.applyEncodingCaps();
         await pc.setLocalDescription();
         if (pc.localDescription) this.#sendDescription(pc, pc.localDescription);
         // A kind the offer had no transceiver for (our screen share, started before this connection existed) needs a

@@ -199,35 +199,6 @@ describe('PeerSession first offer and answer', () => {
     assert.deepEqual(pc.calls, ['offer']);
     assert.deepEqual(offers(sent), ['offer 1']);
   });
-
-  it('the answerer sets its encoding caps before it answers, so the encoder starts with them', async (t) => {
-    t.mock.timers.enable({ apis: ['setTimeout'] });
-    FakePeerConnection.made = [];
-    const global = globalThis as { RTCPeerConnection?: unknown };
-    const saved = global.RTCPeerConnection;
-    global.RTCPeerConnection = FakePeerConnection;
-    FakePeerConnection.encodings = [{}]; // negotiated senders, as in Chromium once the offer is applied
-    t.after(() => {
-      global.RTCPeerConnection = saved;
-      FakePeerConnection.encodings = [];
-    });
-    const camera = { kind: 'video', getSettings: () => ({ width: 640, height: 480 }) } as unknown as MediaStreamTrack;
-    const session = new PeerSession({
-      peerId: 'p',
-      initiator: false,
-      iceServers: [],
-      send: () => undefined,
-      tracks: { video: camera },
-      encodingCaps: (kind) =>
-        kind === 'video' ? { maxBitrate: 800_000, scaleResolutionDownBy: 1, maxFramerate: 24 } : undefined,
-    });
-    t.after(() => session.close());
-    session.receive({ gen: 0, description: { type: 'offer', sdp: 'offer' }, media: { 0: 'audio', 1: 'video' } });
-    for (let i = 0; i < 5; i++) await settle();
-    const pc = FakePeerConnection.made[0];
-    assert.ok(pc, 'made by the offer');
-    assert.deepEqual(pc.calls.slice(0, 3), ['remote offer', 'setParameters', 'answer']);
-  });
 });
 
 describe('PeerSession ICE servers', () => {
