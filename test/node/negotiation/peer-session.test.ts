@@ -201,6 +201,42 @@ describe('PeerSession first offer and answer', () => {
   });
 });
 
+describe('PeerSession encoding caps', () => {
+  it('are not set while an offer is out (Chromium rejects setParameters then), and are set once it is answered', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    FakePeerConnection.made = [];
+    FakePeerConnection.encodings = [{}];
+    const global = globalThis as { RTCPeerConnection?: unknown };
+    const saved = global.RTCPeerConnection;
+    global.RTCPeerConnection = FakePeerConnection;
+    t.after(() => {
+      global.RTCPeerConnection = saved;
+      FakePeerConnection.encodings = [];
+    });
+    const camera = { kind: 'video', getSettings: () => ({ width: 640, height: 480 }) } as unknown as MediaStreamTrack;
+    const session = new PeerSession({
+      peerId: 'p',
+      initiator: true,
+      iceServers: [],
+      send: () => undefined,
+      tracks: { video: camera },
+      encodingCaps: (kind) =>
+        kind === 'video' ? { maxBitrate: 800_000, scaleResolutionDownBy: 1, maxFramerate: 24 } : undefined,
+    });
+    t.after(() => session.close());
+    const pc = FakePeerConnection.made[0];
+    assert.ok(pc);
+    await session.applyEncodingCaps(); // e.g. another peer joined while the offer is being made
+    await settle();
+    assert.equal(session.signalingState, 'have-local-offer');
+    await session.applyEncodingCaps(); // and while it waits for the answer
+    assert.deepEqual(pc.calls, ['offer'], 'no setParameters while the offer is out');
+    session.receive({ gen: 0, description: { type: 'answer', sdp: 'answer' }, media: {} });
+    for (let i = 0; i < 3; i++) await settle();
+    assert.deepEqual(pc.calls, ['offer', 'remote answer', 'setParameters']);
+  });
+});
+
 describe('PeerSession ICE servers', () => {
   it('setIceServers applies fresh servers to the running connection (setConfiguration), keeping the rest', (t) => {
     const { session, pc } = start(t);
