@@ -62,39 +62,144 @@ export async function startPageServer(root: string): Promise<{ url: string; clos
 interface BenchState {
   welcomes: number[];
   pcs: (RTCPeerConnection & { benchFirstFrame?: number })[];
+  /**
+   * The setup trace (`BENCH_TRACE=1`, see call-bench.ts): [step, epoch ms] of each setup step the page took, observed
+   * from outside through the same wrapped Web APIs in both pages (getUserMedia, WebSocket, RTCPeerConnection), so
+   * neither page carries tracing code.
+   */
+  marks: [string, number][];
 }
 
 /** Injected into every page before its scripts run. Serialized by puppeteer: must be self-contained. */
-function instrument(): void {
+function instrument(deep: boolean): void {
   const now = (): number => performance.timeOrigin + performance.now();
-  const state: BenchState = { welcomes: [], pcs: [] };
+  const state: BenchState = { welcomes: [], pcs: [], marks: [] };
   (window as unknown as { __bench: BenchState }).__bench = state;
+  const mark = (step: string): void => void state.marks.push([step, now()]);
+  /** The type of the description in a relay frame (`signal.data.description.type`), if any. */
+  const described = (text: unknown): string | undefined =>
+    typeof text === 'string' ? /"description":\{"type":"(offer|answer)"/.exec(text)?.[1] : undefined;
+
+  // What the element reports (ours only): a warning or error during setup is a step too.
+  for (const type of ['vc-warning', 'vc-error']) {
+    document.addEventListener(type, (e) => {
+      const detail = e as Event & { code?: string; message?: string; error?: { code?: string; message?: string } };
+      mark(`${type} ${detail.code ?? detail.error?.code ?? ''}: ${detail.message ?? detail.error?.message ?? ''}`);
+    });
+  }
+  const media = navigator.mediaDevices;
+  const nativeGetUserMedia = media.getUserMedia.bind(media);
+  media.getUserMedia = (constraints?: MediaStreamConstraints) => {
+    mark('getUserMedia called');
+    return nativeGetUserMedia(constraints).then((stream) => {
+      mark('getUserMedia resolved');
+      return stream;
+    });
+  };
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      if (/video-chat-engine/.test(entry.name)) {
+        state.marks.push(['engine fetch started', performance.timeOrigin + entry.startTime]);
+        state.marks.push(['engine fetched', performance.timeOrigin + entry.startTime + entry.duration]);
+      }
+    }
+  }).observe({ type: 'resource', buffered: true });
+  try {
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        state.marks.push(['long task', performance.timeOrigin + entry.startTime]);
+        state.marks.push(['long task end', performance.timeOrigin + entry.startTime + entry.duration]);
+      }
+    }).observe({ type: 'longtask' });
+  } catch {
+    // Firefox has no long task timing
+  }
 
   const NativeWebSocket = window.WebSocket;
   window.WebSocket = class extends NativeWebSocket {
     constructor(url: string | URL, protocols?: string | string[]) {
       super(url, protocols);
+      mark('relay socket created');
+      this.addEventListener('open', () => mark('relay socket open'));
       this.addEventListener('message', (e: MessageEvent) => {
-        if (typeof e.data === 'string' && e.data.startsWith('{"type":"welcome"')) state.welcomes.push(now());
+        if (typeof e.data === 'string' && e.data.startsWith('{"type":"welcome"')) {
+          state.welcomes.push(now());
+          mark('welcome');
+        }
+        const type = described(e.data);
+        if (type) mark(`${type} received (relay)`);
       });
+    }
+    override send(data: string | ArrayBufferLike | Blob | ArrayBufferView): void {
+      if (typeof data === 'string' && data.startsWith('{"type":"join"')) mark('join sent');
+      const type = described(data);
+      if (type) mark(`${type} sent (relay)`);
+      super.send(data);
     }
   };
   const NativePeerConnection = window.RTCPeerConnection;
   window.RTCPeerConnection = class extends NativePeerConnection {
     constructor(configuration?: RTCConfiguration) {
       super(configuration);
+      mark('peer connection created');
       state.pcs.push(this);
+      this.addEventListener('negotiationneeded', () => mark('negotiationneeded'));
+      this.addEventListener('track', () => mark('track'));
+      this.addEventListener('icecandidate', (e) => mark(e.candidate ? 'local candidate' : 'gathering complete'));
+      this.addEventListener('iceconnectionstatechange', () => mark(`ice ${this.iceConnectionState}`));
+      this.addEventListener('connectionstatechange', () => mark(`connection ${this.connectionState}`));
     }
+    override setLocalDescription(description?: RTCLocalSessionDescriptionInit): Promise<void> {
+      const type = description?.type ?? (this.signalingState === 'have-remote-offer' ? 'answer' : 'offer');
+      mark(`setLocalDescription(${type}) called`);
+      return super.setLocalDescription(description).then(() => mark(`setLocalDescription(${type}) resolved`));
+    }
+    override setRemoteDescription(description: RTCSessionDescriptionInit): Promise<void> {
+      mark(`setRemoteDescription(${description.type}) called`);
+      return super
+        .setRemoteDescription(description)
+        .then(() => mark(`setRemoteDescription(${description.type}) resolved`));
+    }
+    override createDataChannel(label: string, init?: RTCDataChannelInit): RTCDataChannel {
+      const channel = super.createDataChannel(label, init);
+      channel.addEventListener('open', () => mark('data channel open'));
+      return channel;
+    }
+  };
+  const nativeSetParameters = RTCRtpSender.prototype.setParameters;
+  RTCRtpSender.prototype.setParameters = function (this: RTCRtpSender, ...args) {
+    mark('setParameters called');
+    return nativeSetParameters.apply(this, args);
+  } as typeof nativeSetParameters;
+  /** Deep trace only: the first video frame encoded and the first video packet received, per connection. */
+  const seen = new WeakMap<RTCPeerConnection, Set<string>>();
+  const once = (pc: RTCPeerConnection, step: string): void => {
+    const steps = seen.get(pc) ?? seen.set(pc, new Set()).get(pc)!;
+    if (steps.has(step)) return;
+    steps.add(step);
+    mark(step);
   };
 
   const poll = async (): Promise<void> => {
     for (const pc of state.pcs) {
       if (pc.benchFirstFrame !== undefined || pc.connectionState === 'closed') continue;
+      if (deep) {
+        for (const sender of pc.getSenders()) {
+          if (sender.track?.kind !== 'video') continue;
+          (await sender.getStats()).forEach((s: { type: string; framesEncoded?: number }) => {
+            if (s.type === 'outbound-rtp' && (s.framesEncoded ?? 0) > 0) once(pc, 'first frame encoded');
+          });
+        }
+      }
       for (const receiver of pc.getReceivers()) {
         if (receiver.track.kind !== 'video') continue;
         const report = await receiver.getStats();
-        report.forEach((s: { type: string; framesDecoded?: number }) => {
-          if (s.type === 'inbound-rtp' && (s.framesDecoded ?? 0) > 0) pc.benchFirstFrame ??= now();
+        report.forEach((s: { type: string; framesDecoded?: number; packetsReceived?: number }) => {
+          if (deep && s.type === 'inbound-rtp' && (s.packetsReceived ?? 0) > 0) once(pc, 'first video packet received');
+          if (s.type === 'inbound-rtp' && (s.framesDecoded ?? 0) > 0 && pc.benchFirstFrame === undefined) {
+            pc.benchFirstFrame = now();
+            mark('first frame decoded');
+          }
         });
       }
     }
@@ -110,10 +215,18 @@ export interface CallPage {
   variant: Variant;
 }
 
-/** Opens a fresh page of `variant` in `browser`, instrumented, and waits (≤ 20 s) until it can join. */
-export async function openCallPage(browser: Browser, pagesUrl: string, variant: Variant): Promise<CallPage> {
+/**
+ * Opens a fresh page of `variant` in `browser`, instrumented, and waits (≤ 20 s) until it can join. `deep` adds the
+ * trace steps that cost the page work of their own (sender stats polled every 10 ms, see call-bench.ts `BENCH_TRACE=2`).
+ */
+export async function openCallPage(
+  browser: Browser,
+  pagesUrl: string,
+  variant: Variant,
+  deep = false,
+): Promise<CallPage> {
   const page = await withTimeout(browser.newPage(), 15_000, 'opening a page');
-  await page.evaluateOnNewDocument(instrument);
+  await page.evaluateOnNewDocument(instrument, deep);
   await page.goto(`${pagesUrl}${variant}.html`, { waitUntil: 'load', timeout: 20_000 });
   await page.waitForFunction(
     () =>
@@ -129,6 +242,10 @@ export async function joinCall(p: CallPage, room: string, signalUrl: string): Pr
   await withTimeout(
     p.page.evaluate(
       (r: string, u: string) => {
+        (window as unknown as { __bench: BenchState }).__bench.marks.push([
+          'benchJoin',
+          performance.timeOrigin + performance.now(),
+        ]);
         void (window as unknown as { benchJoin(room: string, url: string): unknown }).benchJoin(r, u);
       },
       room,
@@ -143,6 +260,8 @@ export async function joinCall(p: CallPage, room: string, signalUrl: string): Pr
 export interface PageTimes {
   welcomes: number[];
   firstFrames: (number | null)[];
+  /** The setup trace: [step, epoch ms] in the order they happened (see BenchState.marks). */
+  marks: [string, number][];
 }
 
 export async function pageTimes(p: CallPage): Promise<PageTimes> {
@@ -153,6 +272,7 @@ export async function pageTimes(p: CallPage): Promise<PageTimes> {
         welcomes: state.welcomes,
         // null, not undefined: undefined inside an array does not survive the trip out of the page.
         firstFrames: state.pcs.filter((pc) => pc.connectionState !== 'closed').map((pc) => pc.benchFirstFrame ?? null),
+        marks: state.marks,
       };
     }),
     10_000,

@@ -19,13 +19,55 @@ import {
   startPageServer,
   wsUrl,
   type CallPage,
+  type PageTimes,
   type Variant,
 } from './browser-calls.js';
 import { loadNow, runNote, SECTION_TITLES, type Section } from './report.js';
 import { fmt, median, progress, ratio, sleep } from './util.js';
 
-const CALLS = 10;
-const SIZES = [2, 4] as const;
+const CALLS = Number(process.env['BENCH_CALLS']) || 10;
+const SIZES: readonly number[] = process.env['BENCH_SIZES']?.split(',').map(Number) ?? [2, 4];
+/**
+ * `BENCH_TRACE=1`: also print (stderr, not the report) the setup trace of each variant: per step (getUserMedia, relay
+ * socket, welcome, offer and answer set, ICE and DTLS connected, first frame, …) the median over the calls of when any
+ * peer first and last took it, in ms from the last `welcome` (negative: before it), and the main thread's long tasks
+ * (Long Tasks API) between the last welcome and each page's last first frame. Diagnostic only: which step the time
+ * goes to, for a change to aim at.
+ */
+const TRACE = process.env['BENCH_TRACE'] === '1' || process.env['BENCH_TRACE'] === '2';
+/** `BENCH_TRACE=2`: the trace also polls the senders' stats for the first frame encoded and first packet received. */
+const DEEP = process.env['BENCH_TRACE'] === '2';
+/**
+ * `BENCH_PROFILE=1`: also take a CPU profile of every page (Chrome DevTools Protocol `Profiler`, 200 µs sampling)
+ * from the join until the call is set up, and print the functions with the most self time per variant, summed over
+ * all pages and calls. Diagnostic only (the profiler slows the pages down: do not read the setup times of such a run).
+ */
+const PROFILE = process.env['BENCH_PROFILE'] === '1';
+/** Self time (ms) by function, per variant label, over the profiled calls. */
+const profiles = new Map<string, Map<string, number>>();
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number } }[];
+  samples?: number[];
+  timeDeltas?: number[];
+}
+
+/** Adds a CPU profile's self time by function (ms) to `into`. */
+function addProfile(profile: CpuProfile, into: Map<string, number>): void {
+  const names = new Map(
+    profile.nodes.map((n) => {
+      const f = n.callFrame;
+      const file = f.url.split('/').pop() ?? '';
+      return [n.id, `${f.functionName || '(anonymous)'} ${file}:${f.lineNumber + 1}:${f.columnNumber + 1}`];
+    }),
+  );
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  for (let i = 0; i < samples.length; i++) {
+    const name = names.get(samples[i] as number) ?? '?';
+    into.set(name, (into.get(name) ?? 0) + (deltas[i + 1] ?? 0) / 1000);
+  }
+}
 const VARIANTS: readonly Variant[] = ['ours', 'baseline'];
 /** Longest a call may take to show every remote video everywhere before it counts as failed. */
 const CALL_TIMEOUT_MS = 20_000;
@@ -37,6 +79,53 @@ export interface CallResult {
   setupMs: number;
   /** Per peer: last welcome → this peer decoded a frame from every other, ms. */
   perPeerMs: number[];
+  /** The setup trace: per step, [first, last] time any peer took it, ms from the last welcome. */
+  steps: Map<string, [number, number]>;
+  /** Long tasks (ms of main thread) between the last welcome and each page's last first frame, summed over the pages. */
+  longTaskMs: number;
+}
+
+/** Per step of the pages' traces: when any page first and last took it, ms from `zero`; and the long tasks. */
+function traceSteps(times: readonly PageTimes[], zero: number): Pick<CallResult, 'steps' | 'longTaskMs'> {
+  const steps = new Map<string, [number, number]>();
+  let longTaskMs = 0;
+  for (const t of times) {
+    const end = Math.max(...t.firstFrames.map((f) => f ?? 0));
+    let taskStart: number | undefined;
+    for (const [step, at] of t.marks) {
+      if (step === 'long task') taskStart = at;
+      else if (step === 'long task end' && taskStart !== undefined) {
+        longTaskMs += Math.max(0, Math.min(at, end) - Math.max(taskStart, zero));
+        taskStart = undefined;
+      } else {
+        const ms = at - zero;
+        const seen = steps.get(step);
+        steps.set(step, seen ? [Math.min(seen[0], ms), Math.max(seen[1], ms)] : [ms, ms]);
+      }
+    }
+  }
+  return { steps, longTaskMs };
+}
+
+/** The trace table of one variant: per step, median over calls of first and last (see {@link TRACE}). */
+function traceTable(label: string, rs: readonly CallResult[]): string {
+  const names = new Map<string, number>();
+  for (const r of rs)
+    for (const [step, [first]] of r.steps) names.set(step, Math.min(names.get(step) ?? Infinity, first));
+  const rows = [...names.keys()]
+    .map((step) => {
+      const firsts = rs.flatMap((r) => (r.steps.has(step) ? [r.steps.get(step)![0]] : []));
+      const lasts = rs.flatMap((r) => (r.steps.has(step) ? [r.steps.get(step)![1]] : []));
+      return { step, first: median(firsts), last: median(lasts), calls: firsts.length };
+    })
+    .sort((a, b) => a.first - b.first);
+  return [
+    `trace ${label} (median over ${rs.length} calls, ms from the last welcome; setup ${fmt(median(rs.map((r) => r.setupMs)))} ms, long tasks ${fmt(median(rs.map((r) => r.longTaskMs)))} ms):`,
+    ...rows.map(
+      (r) =>
+        `  ${r.step.padEnd(36)} first ${fmt(r.first).padStart(7)}  last ${fmt(r.last).padStart(7)}  (${r.calls} calls)`,
+    ),
+  ].join('\n');
 }
 
 /** Runs one call of `browsers.length` peers; resolves with its times, rejects if it does not complete in time. */
@@ -48,7 +137,18 @@ export async function oneCall(
   keepPages?: (pages: CallPage[]) => Promise<void>,
 ): Promise<CallResult> {
   const n = browsers.length;
-  const pages = await Promise.all(browsers.map((b) => openCallPage(b, pagesUrl, variant)));
+  const pages = await Promise.all(browsers.map((b) => openCallPage(b, pagesUrl, variant, DEEP)));
+  const sessions = PROFILE
+    ? await Promise.all(
+        pages.map(async (p) => {
+          const cdp = await p.page.createCDPSession();
+          await cdp.send('Profiler.enable');
+          await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+          await cdp.send('Profiler.start');
+          return cdp;
+        }),
+      )
+    : [];
   try {
     const room = benchRoom(`${variant}${n}`);
     await Promise.all(pages.map((p) => joinCall(p, room, signalUrl)));
@@ -65,7 +165,11 @@ export async function oneCall(
           return (frames[n - 2] as number) - lastWelcome;
         });
         if (keepPages) await keepPages(pages);
-        return { setupMs: Math.max(...perPeerMs), perPeerMs };
+        const label = `${n} peers, ${variant}`;
+        const into = profiles.get(label) ?? profiles.set(label, new Map()).get(label)!;
+        for (const cdp of sessions)
+          addProfile(((await cdp.send('Profiler.stop')) as { profile: CpuProfile }).profile, into);
+        return { setupMs: Math.max(...perPeerMs), perPeerMs, ...traceSteps(times, lastWelcome) };
       }
       if (Date.now() > deadline) {
         throw new Error(
@@ -105,6 +209,12 @@ export async function benchCall(root: string): Promise<Section> {
             progress(
               `call: ${n} peers, ${variant}, call ${i + 1}: ${fmt(r.setupMs)} ms (per peer ${r.perPeerMs.map((x) => fmt(x)).join(', ')})`,
             );
+            // A call 3× slower than the last median: its steps, to tell a stalled step from a busy machine.
+            const sofar = median(results.get(key(n, variant))!.map((c) => c.setupMs));
+            if (TRACE && r.setupMs > 3 * sofar) {
+              const steps = [...r.steps].sort((a, b) => a[1][0] - b[1][0]);
+              progress(`  slow call: ${steps.map(([s, [f, l]]) => `${s} ${fmt(f)}…${fmt(l)}`).join(' · ')}`);
+            }
           } catch (error) {
             const message = error instanceof Error ? error.message : String(error);
             (failures.get(key(n, variant)) ?? failures.set(key(n, variant), []).get(key(n, variant))!).push(message);
@@ -120,6 +230,22 @@ export async function benchCall(root: string): Promise<Section> {
     await pagesServer.close();
   }
 
+  for (const [label, selfMs] of profiles) {
+    const top = [...selfMs].sort((a, b) => b[1] - a[1]).slice(0, 30);
+    const total = [...selfMs.values()].reduce((a, b) => a + b, 0);
+    progress(
+      [
+        `profile ${label}: ${fmt(total)} ms sampled, top self time:`,
+        ...top.map(([f, ms]) => `  ${fmt(ms).padStart(7)} ms  ${f}`),
+      ].join('\n'),
+    );
+  }
+  if (TRACE) {
+    for (const n of SIZES) {
+      for (const variant of VARIANTS)
+        progress(traceTable(`${n} peers, ${variant}`, results.get(key(n, variant)) ?? []));
+    }
+  }
   const out = [`## ${SECTION_TITLES['call']}`, '', runNote(startedAt, (Date.now() - startedAt.getTime()) / 1000), ''];
   out.push(
     'One Chromium process per peer (launched by the e2e harness: headless, fake camera and microphone, loopback ' +

@@ -529,8 +529,10 @@ export class CallController {
       camera: null,
     };
     this.#peers.set(info.id, peer);
+    // The stats loop (getStats of every peer every 400 ms) waits for a first connection in the mesh: before it there
+    // is nothing to read, and its work would delay the setup.
     if (!this.#sfu) this.#meshPeer(peer, info, initiator);
-    this.stats.start();
+    else this.stats.start();
     this.#host.dispatch(new PeerJoinedEvent({ id: info.id, name: info.name }));
   }
 
@@ -581,6 +583,7 @@ export class CallController {
         }),
       onStateChange: (state) => {
         peer.connection = state;
+        if (state === 'connected') this.stats.start();
         if (state === 'failed') {
           this.#host.dispatch(
             new VideoChatErrorEvent(

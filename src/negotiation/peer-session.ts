@@ -6,7 +6,8 @@
  * Rules this session follows, and why:
  * - **At (re)start only the initiator offers.** Both sides offering at once while the connection is being set up was
  *   measured to wedge Chromium 156 in about one call in three, so the other side creates its RTCPeerConnection only
- *   when the first offer arrives. Later renegotiations (a screen share, a track added) may come from either side at
+ *   when the first offer arrives. The initiator makes that offer as soon as its connection exists (not on
+ *   `negotiationneeded`, a task later), with the transceivers and the data channel in it: one round trip. Later renegotiations (a screen share, a track added) may come from either side at
  *   any moment; perfect negotiation resolves their glare (the polite side rolls back, the impolite one ignores).
  * - **Fixed transceivers.** The initiator creates one audio and one video transceiver (`recvonly` when it has no such
  *   track), so a visitor without camera still receives. Every description carries `media` (mid → {@link TrackKind}
@@ -251,7 +252,8 @@ export class PeerSession {
 
   /**
    * Applies {@link PeerSessionOptions.encodingCaps} to every video sender (`RTCRtpSender.setParameters`, first
-   * encoding). Senders not negotiated yet (no encodings) are skipped; they get their caps once negotiation completes.
+   * encoding). Senders not negotiated yet (no encodings) are skipped, and so is everything while an offer/answer
+   * exchange is under way; they get their caps once negotiation completes (`stable`).
    * Failures go to `onError` (`encoding-failed`); never rejects.
    */
   applyEncodingCaps(): Promise<void> {
@@ -259,6 +261,9 @@ export class PeerSession {
     const job = this.#capsQueue
       .then(async () => {
         if (!pc || this.#pc !== pc || pc.connectionState === 'closed') return;
+        // Not while an offer/answer exchange is under way: Chromium rejects setParameters then (a vc-warning
+        // encoding-failed in 4 of 10 bench calls once the first offer was made at once); applied again at `stable`.
+        if (this.#makingOffer || pc.signalingState !== 'stable') return;
         await this.#tracks.applyCaps((kind, track) => this.#options.encodingCaps?.(kind, track));
       })
       .catch((cause: unknown) => this.#warn('encoding-failed', 'setParameters', cause));
@@ -340,7 +345,9 @@ export class PeerSession {
     this.#pc = pc;
     const current = () => this.#pc === pc;
 
-    pc.onnegotiationneeded = () => this.#offer(pc);
+    // Not while an offer is being made or answered: the browser fires it again on the way back to `stable` if still
+    // needed (W3C WebRTC §4.7.3, "update the negotiation-needed flag"), so this only skips duplicate offers.
+    pc.onnegotiationneeded = () => !this.#makingOffer && pc.signalingState === 'stable' && this.#offer(pc);
     pc.onicecandidate = ({ candidate }) => {
       if (current() && candidate?.candidate) this.#send({ candidate: candidate.toJSON() as IceCandidate });
     };
@@ -380,10 +387,13 @@ export class PeerSession {
     };
 
     if (this.initiator) {
-      // The initiator fixes the transceiver layout; adding them fires negotiationneeded → the first offer.
+      // The initiator fixes the transceiver layout and makes the first offer (tracks and data channel in one) at once,
+      // not a task later on `negotiationneeded`: it knows it offers (JSEP, RFC 8829 §5.2: an offer may be made in
+      // `stable` at any time), and the event, queued behind the page's other work, cost 10-80 ms of setup.
       for (const kind of ['audio', 'video'] as const) this.#tracks.senderFor(pc, kind, true);
       const screen = this.#tracks.local.get('screen');
       if (screen) this.#tracks.senderFor(pc, 'screen', true);
+      void this.#offer(pc);
     }
     return pc;
   }

@@ -12,11 +12,16 @@ import type { SignalData } from '../../../src/protocol/relay.js';
 /** The part of RTCPeerConnection that PeerSession touches, with an offer/answer state machine of its own. */
 class FakePeerConnection {
   static made: FakePeerConnection[] = [];
+  /** The `encodings` of the connections made from now on. */
+  static encodings: object[] = [];
   signalingState: RTCSignalingState = 'stable';
   connectionState: RTCPeerConnectionState = 'new';
   localDescription: { type: string; sdp: string } | null = null;
   remoteDescription: { type: string; sdp: string } | null = null;
   readonly calls: string[] = [];
+  /** What every sender's getParameters() says its encodings are (none: not negotiated, as in Firefox). */
+  encodings: object[] = FakePeerConnection.encodings;
+
   configuration: RTCConfiguration;
   #offers = 0;
   #transceivers: object[] = [];
@@ -47,10 +52,12 @@ class FakePeerConnection {
       sender: {
         track: null,
         replaceTrack: async () => {},
-        getParameters: () => ({ encodings: [] }),
-        setParameters: async () => {},
+        getParameters: () => ({ encodings: this.encodings }),
+        setParameters: async () => {
+          this.calls.push('setParameters');
+        },
       },
-      receiver: { track: { readyState: 'live' } },
+      receiver: { track: { readyState: 'live', kind: _kind } },
     };
     this.#transceivers.push(transceiver);
     return transceiver;
@@ -63,6 +70,10 @@ class FakePeerConnection {
     if (description?.type === 'rollback') {
       this.localDescription = null;
       this.#signaling('stable');
+    } else if (this.signalingState === 'have-remote-offer') {
+      this.calls[this.calls.length - 1] = 'answer';
+      this.localDescription = { type: 'answer', sdp: 'answer' };
+      this.#signaling('stable');
     } else {
       this.localDescription = { type: 'offer', sdp: `offer ${++this.#offers}` };
       this.#signaling('have-local-offer');
@@ -71,7 +82,12 @@ class FakePeerConnection {
   async setRemoteDescription(description: { type: string; sdp: string }): Promise<void> {
     this.calls.push(`remote ${description.type}`);
     this.remoteDescription = description;
-    this.#signaling('stable');
+    if (description.type === 'offer') {
+      // The offer's audio and video sections become transceivers of ours (W3C WebRTC §4.4.1.5).
+      if (this.#transceivers.length === 0)
+        for (const kind of ['audio', 'video']) this.addTransceiver(kind, { direction: 'recvonly' });
+      this.#signaling('have-remote-offer');
+    } else this.#signaling('stable');
   }
   async addIceCandidate(): Promise<void> {}
   close(): void {
@@ -131,8 +147,7 @@ const offers = (sent: SignalData[]): string[] =>
 describe('PeerSession offer timer', () => {
   it('rolls back an unanswered offer after watchdogMs and offers again, while connected', async (t) => {
     const { session, pc, sent, warnings } = start(t);
-    pc.onnegotiationneeded?.();
-    await settle();
+    await settle(); // the first offer, made at once
     assert.deepEqual(offers(sent), ['offer 1']);
     assert.equal(session.signalingState, 'have-local-offer');
     t.mock.timers.tick(999);
@@ -154,8 +169,7 @@ describe('PeerSession offer timer', () => {
 
   it('stops once the answer arrives', async (t) => {
     const { session, pc, sent } = start(t);
-    pc.onnegotiationneeded?.();
-    await settle();
+    await settle(); // the first offer, made at once
     t.mock.timers.tick(500);
     session.receive({ gen: 0, description: { type: 'answer', sdp: 'answer' }, media: {} });
     await settle();
@@ -167,12 +181,59 @@ describe('PeerSession offer timer', () => {
 
   it('stops when the session closes', async (t) => {
     const { session, pc } = start(t);
-    pc.onnegotiationneeded?.();
-    await settle();
+    await settle(); // the first offer, made at once
     session.close();
     t.mock.timers.tick(5000);
     await settle();
     assert.deepEqual(pc.calls, ['offer']);
+  });
+});
+
+describe('PeerSession first offer and answer', () => {
+  it('the initiator makes its first offer at once, not a task later on negotiationneeded, and only one', async (t) => {
+    const { pc, sent } = start(t);
+    assert.deepEqual(pc.calls, ['offer'], 'setLocalDescription called while the connection was made');
+    // The event the added transceivers queued arrives after the offer was made: no second offer.
+    pc.onnegotiationneeded?.();
+    await settle();
+    assert.deepEqual(pc.calls, ['offer']);
+    assert.deepEqual(offers(sent), ['offer 1']);
+  });
+});
+
+describe('PeerSession encoding caps', () => {
+  it('are not set while an offer is out (Chromium rejects setParameters then), and are set once it is answered', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    FakePeerConnection.made = [];
+    FakePeerConnection.encodings = [{}];
+    const global = globalThis as { RTCPeerConnection?: unknown };
+    const saved = global.RTCPeerConnection;
+    global.RTCPeerConnection = FakePeerConnection;
+    t.after(() => {
+      global.RTCPeerConnection = saved;
+      FakePeerConnection.encodings = [];
+    });
+    const camera = { kind: 'video', getSettings: () => ({ width: 640, height: 480 }) } as unknown as MediaStreamTrack;
+    const session = new PeerSession({
+      peerId: 'p',
+      initiator: true,
+      iceServers: [],
+      send: () => undefined,
+      tracks: { video: camera },
+      encodingCaps: (kind) =>
+        kind === 'video' ? { maxBitrate: 800_000, scaleResolutionDownBy: 1, maxFramerate: 24 } : undefined,
+    });
+    t.after(() => session.close());
+    const pc = FakePeerConnection.made[0];
+    assert.ok(pc);
+    await session.applyEncodingCaps(); // e.g. another peer joined while the offer is being made
+    await settle();
+    assert.equal(session.signalingState, 'have-local-offer');
+    await session.applyEncodingCaps(); // and while it waits for the answer
+    assert.deepEqual(pc.calls, ['offer'], 'no setParameters while the offer is out');
+    session.receive({ gen: 0, description: { type: 'answer', sdp: 'answer' }, media: {} });
+    for (let i = 0; i < 3; i++) await settle();
+    assert.deepEqual(pc.calls, ['offer', 'remote answer', 'setParameters']);
   });
 });
 
@@ -181,7 +242,7 @@ describe('PeerSession ICE servers', () => {
     const { session, pc } = start(t);
     const fresh = [{ urls: 'turn:127.0.0.1:3478', username: '1800000000:ada', credential: 'c2VjcmV0' }];
     session.setIceServers(fresh);
-    assert.deepEqual(pc.calls, ['setConfiguration']);
+    assert.deepEqual(pc.calls, ['offer', 'setConfiguration'], 'after the first offer, made at once');
     assert.deepEqual(pc.configuration.iceServers, fresh);
     assert.equal(pc.configuration.bundlePolicy, 'max-bundle', 'the rest of the configuration is kept');
     assert.equal(FakePeerConnection.made.length, 1, 'no new connection');
