@@ -1,7 +1,8 @@
 /**
  * How the call applies the bandwidth governor (`negotiation/bandwidth.ts`, reasons in docs/bandwidth.md): the caps
  * for one video sender from the call as it is now (how many peers each stream is copied to, whether a screen is
- * shared, the camera's size). On-demand engine chunk. No DOM.
+ * shared, the camera's size), fitted to what that receiver shows of the camera (`receiver-view.ts`), none in
+ * audio-only. On-demand engine chunk. No DOM.
  *
  * @module
  */
@@ -12,7 +13,9 @@ import {
   type BandwidthBudget,
   type EncodingCaps,
 } from '../negotiation/bandwidth.js';
+import type { PeerViewMessage } from '../protocol/data-channel.js';
 import type { TrackKind } from '../protocol/negotiation.js';
+import { viewCaps } from './receiver-view.js';
 
 /** What the caps depend on besides the sender. */
 export interface CallLoad {
@@ -22,9 +25,13 @@ export interface CallLoad {
   sharingScreen: boolean;
   /** Budgets overriding `DEFAULT_BUDGET` (kbps). */
   bandwidth?: Partial<BandwidthBudget> | undefined;
+  /** What this receiver shows of our camera (its last `view`), if it said. */
+  view?: PeerViewMessage | undefined;
+  /** Audio-only: our camera is sent to nobody (`active: false`). */
+  audioOnly?: boolean | undefined;
 }
 
-/** Caps for the sender of `kind` sending `track`; undefined for audio. */
+/** Caps for the sender of `kind` sending `track` (`active` set for the camera); undefined for audio. */
 export function encodingCaps(
   kind: TrackKind,
   track: MediaStreamTrack | null,
@@ -33,7 +40,9 @@ export function encodingCaps(
   const budget = { ...DEFAULT_BUDGET, ...load.bandwidth };
   if (kind === 'screen') return screenCaps(load.copies, budget);
   if (kind !== 'video') return undefined;
-  const { width, height } = track?.getSettings() ?? {};
+  const source = track?.getSettings() ?? {};
+  const { width, height } = source;
   const sourceShortSide = width && height ? Math.min(width, height) : undefined;
-  return cameraCaps(load.copies, { sharingScreen: load.sharingScreen, sourceShortSide }, budget);
+  const caps = cameraCaps(load.copies, { sharingScreen: load.sharingScreen, sourceShortSide }, budget);
+  return load.audioOnly ? { ...caps, active: false } : { active: true, ...viewCaps(caps, load.view, source) };
 }

@@ -21,6 +21,11 @@ export interface EncodingCaps {
   scaleResolutionDownBy: number;
   /** Most frames per second. */
   maxFramerate: number;
+  /**
+   * Whether the encoding is sent at all (W3C WebRTC `RTCRtpEncodingParameters.active`); unset: as it is now. False
+   * for a receiver that shows none of it, or in audio-only (`call/receiver-view.ts`, `call/governor.ts`).
+   */
+  active?: boolean;
 }
 
 /** The budgets, in kbps. */
