@@ -68,7 +68,7 @@ export class CallController {
     return this.#stats;
   }
 
-  #stats: CallStats = { speaker: undefined, quality: new Map(), start() {}, stop() {} };
+  #stats: CallStats = { speaker: undefined, quality: new Map(), uplink: new Map(), start() {}, stop() {} };
   #host: CallHost;
   #options: CallOptions | undefined;
   #signaling: SignalingClient | undefined;
@@ -205,7 +205,7 @@ export class CallController {
     }
     if (!this.#engine) {
       this.#engine = loaded.value;
-      this.#stats = loaded.value.callStats(this, this.#host);
+      this.#stats = loaded.value.callStats(this, this.#host, () => this.#applyBandwidth());
       this.#roster = new loaded.value.Roster({
         peers: this.#peers,
         sessions: this.#sessions,
@@ -591,6 +591,7 @@ export class CallController {
           sharingScreen: this.#screenShared,
           bandwidth: this.#options?.bandwidth,
           view: this.#views.get(peer),
+          linkKbps: this.#stats.uplink.get(peer.id),
           audioOnly: this.#audioOnly,
         }),
       tracks: {

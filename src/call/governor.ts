@@ -27,6 +27,8 @@ export interface CallLoad {
   bandwidth?: Partial<BandwidthBudget> | undefined;
   /** What this receiver shows of our camera (its last `view`), if it said. */
   view?: PeerViewMessage | undefined;
+  /** Video kbps this copy's connection measured as available (`call-stats.ts` `uplink`), if known. */
+  linkKbps?: number | undefined;
   /** Audio-only: our camera is sent to nobody (`active: false`). */
   audioOnly?: boolean | undefined;
 }
@@ -43,6 +45,10 @@ export function encodingCaps(
   const source = track?.getSettings() ?? {};
   const { width, height } = source;
   const sourceShortSide = width && height ? Math.min(width, height) : undefined;
-  const caps = cameraCaps(load.copies, { sharingScreen: load.sharingScreen, sourceShortSide }, budget);
+  const caps = cameraCaps(
+    load.copies,
+    { sharingScreen: load.sharingScreen, sourceShortSide, linkKbps: load.linkKbps },
+    budget,
+  );
   return load.audioOnly ? { ...caps, active: false } : { active: true, ...viewCaps(caps, load.view, source) };
 }
