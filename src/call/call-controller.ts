@@ -418,7 +418,7 @@ export class CallController {
       this.#host.requestUpdate();
     } else if (message.type === 'view') {
       this.#views.set(peer, message);
-      void this.#sessions.get(peer.id)?.applyEncodingCaps();
+      void this.#engine!.loadAdaptive().then(() => this.#sessions.get(peer.id)?.applyEncodingCaps());
     } else if (!this.#chat.has(peer.id, message.id)) {
       this.#chat.add({ id: message.id, peerId: peer.id, name: peer.name, text: message.text, sentAt: message.sentAt });
     }

@@ -4,11 +4,12 @@
  *
  * @module
  */
-import { ActiveSpeakerEvent, QualityChangeEvent, VideoChatWarningEvent } from '../events.js';
+import { ActiveSpeakerEvent, QualityChangeEvent } from '../events.js';
 import { Latest } from '../latest.js';
 import type { MediaController } from '../media/media-controller.js';
-import { LINK_STEPS } from '../negotiation/bandwidth.js';
 import type { ConnectionQuality, QualityLevel } from '../types.js';
+import { loadAdaptive } from './governor.js';
+import type { UplinkWatch } from './receiver-view.js';
 import type { CallHost, RemotePeer } from './types.js';
 
 /** Poll interval, ms. */
@@ -30,14 +31,6 @@ export const QUALITY_THRESHOLDS = { fair: { rttMs: 300, loss: 0.02 }, poor: { rt
 
 /** What audio takes of a link's available bitrate (Opus, RTP and RTCP), kbps: the rest is the video's `uplink`. */
 export const AUDIO_KBPS = 40;
-
-/**
- * Video kbps below which a link's uplink is weak: a camera copy cannot be sent at the governor's floor
- * (`cameraFloorKbps` of negotiation/bandwidth.ts). Weak on {@link WEAK_POLLS} polls in a row: `vc-warning`
- * `weak-uplink` and the peer's quality `poor` until it is back above it.
- */
-export const WEAK_UPLINK_KBPS = 150;
-export const WEAK_POLLS = 3;
 
 /** Rates figures by {@link QUALITY_THRESHOLDS}; nothing received (0 kbps) from a peer that sends media is `poor`. */
 export function qualityLevel({ rttMs, loss, kbps }: Omit<ConnectionQuality, 'level'>): QualityLevel {
@@ -137,15 +130,13 @@ export interface CallStats {
 }
 
 /**
- * The poll loop of a call. Fires `vc-active-speaker`, `vc-quality-change` and `vc-warning` `weak-uplink` through
- * `host`; calls `uplinkChanged` when a link's measured uplink crossed one of the governor's steps (`LINK_STEPS`), so
- * that the caps follow it.
+ * The poll loop of a call. Fires `vc-active-speaker`, `vc-quality-change` and (through the `UplinkWatch` of
+ * receiver-view.ts, its own chunk, loaded with the first measured uplink) `vc-warning` `weak-uplink` through `host`;
+ * calls `uplinkChanged` when a link's measured uplink crossed one of the governor's steps, so that the caps follow it.
  */
 export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (): void => undefined): CallStats {
   const quality = new Map<string, ConnectionQuality>();
-  const uplink = new Map<string, number>();
-  /** Polls in a row each link's uplink was weak (at {@link WEAK_POLLS}: reported). */
-  const weak = new Map<string, number>();
+  let watch: UplinkWatch | undefined;
   let last = new Map<string, Reading>();
   let timer: ReturnType<typeof setTimeout> | undefined;
   /** One run per start…stop: a poll still awaiting `getStats()` when the loop stopped drops its results. */
@@ -167,22 +158,15 @@ export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (
       const now = read(report, Date.now());
       if (peer.microphone !== false) levels.set(peer.id, now.level);
       if (now.uplink !== undefined) {
-        const step = (kbps: number | undefined) => LINK_STEPS.filter((s) => s <= (kbps ?? Infinity)).length;
-        if (step(now.uplink) !== step(uplink.get(peer.id))) changed = true;
-        uplink.set(peer.id, now.uplink);
-        const polls = now.uplink < WEAK_UPLINK_KBPS ? (weak.get(peer.id) ?? 0) + 1 : 0;
-        weak.set(peer.id, polls);
-        if (polls === WEAK_POLLS) {
-          const kbps = Math.round(now.uplink);
-          host.dispatch(new VideoChatWarningEvent('weak-uplink', peer.id, `${kbps} kbps of video can reach this peer`));
-        }
+        if (watch) changed = watch.update(peer.id, now.uplink, host) || changed;
+        else void loadAdaptive().then((m) => (watch ??= new m.UplinkWatch()));
       }
       if (now.local !== undefined && source.media.microphoneEnabled) levels.set(null, now.local);
       let prev = last.get(peer.id);
       if (peer.connection !== 'connected') quality.delete(peer.id);
       else if (prev && now.at - prev.at >= QUALITY_WINDOW_MS) {
         const q = figures(prev, now);
-        if ((weak.get(peer.id) ?? 0) >= WEAK_POLLS) q.level = 'poor'; // our video to it cannot get through
+        if (watch?.weak(peer.id)) q.level = 'poor'; // our video to it cannot get through
         if (q.level !== quality.get(peer.id)?.level) host.dispatch(new QualityChangeEvent(peer.id, q));
         quality.set(peer.id, q);
         prev = undefined;
@@ -190,7 +174,8 @@ export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (
       seen.set(peer.id, prev ?? now);
     });
     last = seen;
-    for (const map of [quality, uplink, weak]) for (const id of map.keys()) if (!seen.has(id)) map.delete(id);
+    for (const id of quality.keys()) if (!seen.has(id)) quality.delete(id);
+    watch?.keep(seen);
     if (changed) uplinkChanged();
     if (speaker && !seen.has(speaker)) speaker = undefined; // left the call
     let loudest: string | null | undefined;
@@ -213,7 +198,9 @@ export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (
       return speaker;
     },
     quality,
-    uplink,
+    get uplink() {
+      return watch?.kbps ?? new Map<string, number>();
+    },
     start() {
       // No timer: no poll pending, nor one in flight but of a stopped run. A new run begins.
       timer ??= setTimeout(poll, POLL_MS, runs.start());
@@ -223,8 +210,7 @@ export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (
       timer = speaker = challenger = undefined;
       runs.stop();
       quality.clear();
-      uplink.clear();
-      weak.clear();
+      watch = undefined;
       last.clear();
     },
   };

@@ -15,7 +15,16 @@ import {
 } from '../negotiation/bandwidth.js';
 import type { PeerViewMessage } from '../protocol/data-channel.js';
 import type { TrackKind } from '../protocol/negotiation.js';
-import { viewCaps } from './receiver-view.js';
+
+/** receiver-view.ts, its own chunk, once loaded. */
+let adaptive: typeof import('./receiver-view.js') | undefined;
+
+/**
+ * Loads receiver-view.ts (`view` fitting, uplink watch) once: on the first `view` message or measured uplink. Until
+ * then the caps are the governor's alone.
+ */
+export const loadAdaptive = async (): Promise<typeof import('./receiver-view.js')> =>
+  (adaptive ??= await import('./receiver-view.js'));
 
 /** What the caps depend on besides the sender. */
 export interface CallLoad {
@@ -50,5 +59,7 @@ export function encodingCaps(
     { sharingScreen: load.sharingScreen, sourceShortSide, linkKbps: load.linkKbps },
     budget,
   );
-  return load.audioOnly ? { ...caps, active: false } : { active: true, ...viewCaps(caps, load.view, source) };
+  return load.audioOnly
+    ? { ...caps, active: false }
+    : { active: true, ...(adaptive?.viewCaps(caps, load.view, source) ?? caps) };
 }

@@ -12,8 +12,8 @@ import {
   qualityLevel,
   read,
   type StatsSource,
-  WEAK_POLLS,
 } from '../../../src/call/call-stats.js';
+import { WEAK_POLLS } from '../../../src/call/receiver-view.js';
 import type { ActiveSpeakerEvent, VideoChatWarningEvent } from '../../../src/events.js';
 import type { RemotePeer } from '../../../src/call/types.js';
 
@@ -154,7 +154,7 @@ describe('measured uplink', () => {
     assert.equal(pair({}), undefined);
   });
 
-  it('warns weak-uplink once after three weak polls, shows the peer poor, and re-applies the caps on a new step', async () => {
+  it('warns weak-uplink once after three weak polls, shows the peer poor, and re-applies the caps on a new step (receiver-view.ts loaded on the first measure)', async () => {
     let available = 2_000_000;
     const source: StatsSource = {
       peers: [{ id: 'a', name: 'a', connection: 'connected', microphone: true } as unknown as RemotePeer],

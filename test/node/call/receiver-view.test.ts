@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodingCaps } from '../../../src/call/governor.js';
+import { encodingCaps, loadAdaptive } from '../../../src/call/governor.js';
 import { THUMB_FPS, VIEW_FLOOR_BPS, viewCaps } from '../../../src/call/receiver-view.js';
 import { cameraCaps, screenCaps } from '../../../src/negotiation/bandwidth.js';
 import type { PeerViewMessage } from '../../../src/protocol/data-channel.js';
@@ -55,7 +55,15 @@ describe('viewCaps', () => {
 describe('encodingCaps with a view', () => {
   const load = { copies: 3, sharingScreen: false };
 
-  it('fits the camera copy to the view; the screen share keeps its resolution', () => {
+  it('gives the governor’s caps alone until receiver-view.ts (its own chunk) is loaded', () => {
+    assert.deepEqual(encodingCaps('video', track(640, 480), { ...load, view: view(270, 180) }), {
+      ...three,
+      active: true,
+    });
+  });
+
+  it('fits the camera copy to the view once loaded; the screen share keeps its resolution', async () => {
+    await loadAdaptive(); // as the first `view` message does (call-controller.ts)
     const camera = encodingCaps('video', track(640, 480), { ...load, view: view(270, 180) });
     assert.equal(camera?.scaleResolutionDownBy, 2.37);
     assert.equal(camera?.active, true);
