@@ -7,8 +7,15 @@
  * two windows of each.
  *
  * The element caps every camera copy with its bandwidth governor (docs/bandwidth.md; with 4 peers, 3 copies: 833 kbps,
- * 640×480, 30 fps each), so "ours" is the with-governor figure; the baseline page has none. The element has no switch
- * to turn the governor off, so there is no "ours without governor" row.
+ * 640×480, 30 fps each) and fits each copy to what its receiver shows (receiver-driven sending, `view` messages), so
+ * "ours" is the with-governor figure; the baseline page has none. The element has no switch to turn either off, so
+ * there is no "ours without governor" row.
+ *
+ * The layout case ("ours, one pinned"): the same call, but each page pins its first remote peer (`pin()`: one large
+ * tile above a strip of small ones), as a page showing a speaker does; then the uplink each browser sends (all
+ * `outbound-rtp` `bytesSent` of its page) and the frame rate of each page's large tile (the pinned peer's
+ * `framesDecoded`) are read too. Goal (issue 16): uplink and CPU per browser < 0.8× the baseline's, the large tile's
+ * fps not below the baseline's fps per stream.
  *
  * @module
  */
@@ -24,35 +31,89 @@ import { fmt, progress, ratio, sleep } from './util.js';
 const PEERS = 4;
 const HOLD_MS = 20_000;
 const SETTLE_MS = 2_000;
-const ORDER: readonly Variant[] = ['ours', 'baseline', 'baseline', 'ours'];
+/** `layout`: ours with one pinned tile (the layout case). */
+type Case = Variant | 'layout';
+const ORDER: readonly Case[] = ['ours', 'layout', 'baseline', 'baseline', 'layout', 'ours'];
+/** After pinning: the views' debounce (300 ms), the encoders' change and a settled rate. */
+const LAYOUT_SETTLE_MS = 3_000;
 
 interface Window {
   /** Cores used by each browser's process tree during the window (1 = one full core). */
   cores: number[];
   /** Frames per second decoded, per remote stream (every page × every live connection). */
   fps: number[];
+  /** Uplink of each browser's page, kbps (`outbound-rtp` `bytesSent`, every kind and connection). */
+  uplink: number[];
+  /** Layout case: fps of each page's pinned (large) tile; else empty. */
+  pinnedFps: number[];
 }
 
-async function hold(
-  browsers: readonly Browser[],
-  pagesUrl: string,
-  signalUrl: string,
-  variant: Variant,
-): Promise<Window> {
+/** Bytes the page has sent on every live connection (`outbound-rtp` `bytesSent`, all kinds). */
+async function bytesSent(p: CallPage): Promise<number> {
+  return p.page.evaluate(async () => {
+    const state = (window as unknown as { __bench: { pcs: RTCPeerConnection[] } }).__bench;
+    let bytes = 0;
+    for (const pc of state.pcs.filter((c) => c.connectionState !== 'closed')) {
+      (await pc.getStats()).forEach((s: { type: string; bytesSent?: number }) => {
+        if (s.type === 'outbound-rtp') bytes += s.bytesSent ?? 0;
+      });
+    }
+    return bytes;
+  });
+}
+
+/** Pins the page's first remote peer; resolves with its ID. */
+async function pinFirst(p: CallPage): Promise<string> {
+  return p.page.evaluate(() => {
+    const el = document.querySelector('video-chat') as HTMLElement & {
+      peers: { id: string }[];
+      pin(id: string | null): void;
+    };
+    const id = el.peers[0]?.id as string;
+    el.pin(id);
+    return id;
+  });
+}
+
+/** Video frames the page decoded from `peerId` (its element's `getStats`). */
+async function framesFrom(p: CallPage, peerId: string): Promise<number> {
+  return p.page.evaluate(async (id: string) => {
+    const el = document.querySelector('video-chat') as HTMLElement & {
+      getStats(id: string): Promise<RTCStatsReport | undefined>;
+    };
+    let frames = 0;
+    (await el.getStats(id))?.forEach((s: { type: string; kind?: string; framesDecoded?: number }) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded ?? 0;
+    });
+    return frames;
+  }, peerId);
+}
+
+async function hold(browsers: readonly Browser[], pagesUrl: string, signalUrl: string, which: Case): Promise<Window> {
   let measured: Window | undefined;
+  const variant: Variant = which === 'layout' ? 'ours' : which;
   await oneCall(browsers, pagesUrl, signalUrl, variant, async (pages: CallPage[]) => {
     await sleep(SETTLE_MS);
+    const pinned = which === 'layout' ? await Promise.all(pages.map(pinFirst)) : [];
+    if (pinned.length) await sleep(LAYOUT_SETTLE_MS);
+    const pinnedFrames = () => Promise.all(pinned.map((id, i) => framesFrom(pages[i] as CallPage, id)));
     const pids = browsers.map((b) => b.process()?.pid ?? -1);
     const frames0 = await Promise.all(pages.map(framesDecoded));
+    const sent0 = await Promise.all(pages.map(bytesSent));
+    const pinned0 = await pinnedFrames();
     const cpu0 = pids.map(treeCpuMicros);
     const t0 = performance.now();
     await sleep(HOLD_MS);
     const cpu1 = pids.map(treeCpuMicros);
     const frames1 = await Promise.all(pages.map(framesDecoded));
+    const sent1 = await Promise.all(pages.map(bytesSent));
+    const pinned1 = await pinnedFrames();
     const seconds = (performance.now() - t0) / 1000;
     measured = {
       cores: cpu1.map((c, i) => (c - (cpu0[i] as number)) / 1e6 / seconds),
       fps: frames1.flatMap((f, i) => f.map((x, j) => (x - (frames0[i]?.[j] ?? x)) / seconds)),
+      uplink: sent1.map((b, i) => ((b - (sent0[i] as number)) * 8) / 1000 / seconds),
+      pinnedFps: pinned1.map((f, i) => (f - (pinned0[i] as number)) / seconds),
     };
   });
   if (!measured) throw new Error('mesh window not measured');
@@ -61,8 +122,9 @@ async function hold(
 
 export async function benchMesh(root: string): Promise<Section> {
   const startedAt = new Date();
-  const windows = new Map<Variant, Window[]>([
+  const windows = new Map<Case, Window[]>([
     ['ours', []],
+    ['layout', []],
     ['baseline', []],
   ]);
   const pagesServer = await startPageServer(root);
@@ -74,7 +136,9 @@ export async function benchMesh(root: string): Promise<Section> {
       windows.get(variant)!.push(w);
       progress(
         `mesh: ${variant}: cores per browser ${w.cores.map((c) => fmt(c, 2)).join(', ')}; ` +
-          `fps per stream ${w.fps.map((f) => fmt(f, 3)).join(', ')}`,
+          `fps per stream ${w.fps.map((f) => fmt(f, 3)).join(', ')}; ` +
+          `uplink kbps ${w.uplink.map((k) => fmt(k, 3)).join(', ')}` +
+          (w.pinnedFps.length ? `; pinned fps ${w.pinnedFps.map((f) => fmt(f, 3)).join(', ')}` : ''),
       );
       await sleep(500);
     }
@@ -84,10 +148,12 @@ export async function benchMesh(root: string): Promise<Section> {
   }
 
   const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const stats = (v: Variant) => {
+  const stats = (v: Case) => {
     const ws = windows.get(v) ?? [];
     const cores = ws.flatMap((w) => w.cores);
     const fps = ws.flatMap((w) => w.fps);
+    const uplink = ws.flatMap((w) => w.uplink);
+    const pinnedFps = ws.flatMap((w) => w.pinnedFps);
     // CPU per received frame normalises for a saturated machine: a page that got less CPU also decoded fewer frames.
     const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
     const msPerFrame = (sum(cores) * 1000) / sum(fps);
@@ -98,26 +164,45 @@ export async function benchMesh(root: string): Promise<Section> {
       fpsMin: Math.min(...fps),
       streams: fps.length / ws.length,
       msPerFrame,
+      uplink: mean(uplink),
+      pinnedFps: pinnedFps.length ? mean(pinnedFps) : NaN,
+      pinnedFpsMin: pinnedFps.length ? Math.min(...pinnedFps) : NaN,
     };
   };
   const ours = stats('ours');
+  const layout = stats('layout');
   const base = stats('baseline');
   const out = [`## ${SECTION_TITLES['mesh']}`, '', runNote(startedAt, (Date.now() - startedAt.getTime()) / 1000), ''];
+  const row = (name: string, r: typeof ours) =>
+    `| ${name} | ${fmt(r.uplink)} | ${fmt(r.cores, 2)} | ${fmt(r.coresMax, 2)} | ${fmt(r.fps)} | ${fmt(r.fpsMin)} | ` +
+    `${Number.isNaN(r.pinnedFps) ? '—' : `${fmt(r.pinnedFps)} (min ${fmt(r.pinnedFpsMin)})`} | ${r.streams} | ` +
+    `${fmt(r.msPerFrame)} | ${ratio(r.uplink, base.uplink)} | ${ratio(r.cores, base.cores)} | ${ratio(r.fps, base.fps)} | ` +
+    `${ratio(r.msPerFrame, base.msPerFrame)} |`;
+  const met = (ok: boolean) => (ok ? 'met' : '**not met**');
   out.push(
-    `Four Chromium processes (fake 640×480 camera, up to 24 fps requested by both pages) in one room: ${PEERS * (PEERS - 1)} ` +
-      `received video streams. After every peer shows every other and ${SETTLE_MS / 1000} s more, a ` +
-      `${HOLD_MS / 1000} s window: CPU time (user + system) of each browser's whole process tree from /proc, and ` +
+    `Four Chromium processes (fake 640×480 camera, up to 24 fps requested by both pages, 800×600 viewport) in one room: ` +
+      `${PEERS * (PEERS - 1)} received video streams. After every peer shows every other and ${SETTLE_MS / 1000} s ` +
+      `more, a ${HOLD_MS / 1000} s window: uplink of each browser (\`outbound-rtp\` \`bytesSent\` of every ` +
+      "connection, all kinds), CPU time (user + system) of each browser's whole process tree from /proc, and " +
       '`framesDecoded` of every received video stream; "CPU ms per received frame" is all browsers\' CPU time over all ' +
-      'frames they decoded (the fairer figure when the machine is saturated). Ours and the baseline page alternate in the same browsers ' +
-      `(order ${ORDER.join(', ')}); figures are over both windows of each. "ours" runs with the element's bandwidth ` +
-      'governor (docs/bandwidth.md: 3 copies of 833 kbps, 640×480, 30 fps each); the baseline page has none.',
+      'frames they decoded (the fairer figure when the machine is saturated). "ours" is the element as a page embeds ' +
+      'it (a grid of tiles), with its bandwidth governor (docs/bandwidth.md: 3 copies of at most 833 kbps) and ' +
+      'receiver-driven sending (each copy fitted to the tile its receiver shows it in); "ours, one pinned" is the ' +
+      `layout case: each page pins its first remote peer (one large tile above a strip of small ones) and the window ` +
+      `starts ${LAYOUT_SETTLE_MS / 1000} s later; "large tile fps" is the frame rate of that pinned peer's video. ` +
+      `The baseline page has neither and shows every video as it comes. Ours and the baseline alternate in the same ` +
+      `browsers (order ${ORDER.join(', ')}); figures are over both windows of each.`,
     '',
-    '| page | CPU per browser, mean (cores) | max | received fps per stream, mean | min | streams | CPU ms per received frame | ÷ baseline: CPU | fps | CPU per frame |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    `| ours | ${fmt(ours.cores, 2)} | ${fmt(ours.coresMax, 2)} | ${fmt(ours.fps)} | ${fmt(ours.fpsMin)} | ${ours.streams} | ` +
-      `${fmt(ours.msPerFrame)} | ${ratio(ours.cores, base.cores)} | ${ratio(ours.fps, base.fps)} | ${ratio(ours.msPerFrame, base.msPerFrame)} |`,
-    `| baseline | ${fmt(base.cores, 2)} | ${fmt(base.coresMax, 2)} | ${fmt(base.fps)} | ${fmt(base.fpsMin)} | ${base.streams} | ` +
-      `${fmt(base.msPerFrame)} | 1 | 1 | 1 |`,
+    '| page | uplink per browser, mean (kbps) | CPU per browser, mean (cores) | max | received fps per stream, mean | min | large tile fps | streams | CPU ms per received frame | ÷ baseline: uplink | CPU | fps | CPU per frame |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    row('ours', ours),
+    row('ours, one pinned', layout),
+    row('baseline', base),
+    '',
+    `**Goal** (issue 16, layout case): uplink per browser < 0.8× the baseline's: ` +
+      `${met(layout.uplink < 0.8 * base.uplink)} (${ratio(layout.uplink, base.uplink)}); CPU per browser < 0.8×: ` +
+      `${met(layout.cores < 0.8 * base.cores)} (${ratio(layout.cores, base.cores)}); large tile fps not below the ` +
+      `baseline's fps per stream: ${met(layout.pinnedFps >= base.fps)} (${fmt(layout.pinnedFps)} vs ${fmt(base.fps)}).`,
     '',
     `_Four browsers share ${cpus().length} cores with the rest of the machine here: fps below the capture rate means the ` +
       `machine, not the network, was the limit. Load average after this benchmark: ${loadNow()}._`,

@@ -151,6 +151,9 @@ export function screenShareError(cause: unknown): VideoChatError {
  *   dropped: its queue was full, or the relay lost our place (a fresh welcome); the watchdogs renegotiate.
  * - `sfu-failed`: in a room on the SFU (peer ID `"sfu"`), a step of the publishing or subscribing connection failed,
  *   or the relay reported that the media server refused or failed (the message says which).
+ * - `weak-uplink`: the connection to the peer has measured (`availableOutgoingBitrate`) less room for our video than
+ *   a camera copy's floor (150 kbps) for about a second; the peer's quality shows `poor` until it recovers. The
+ *   message gives the kbps. The page may offer the visitor `audio-only` (docs/bandwidth.md).
  */
 export type VideoChatWarningCode =
   | 'bad-signal'
@@ -161,7 +164,8 @@ export type VideoChatWarningCode =
   | 'encoding-failed'
   | 'connection-refused'
   | 'signal-dropped'
-  | 'sfu-failed';
+  | 'sfu-failed'
+  | 'weak-uplink';
 
 /** A non-fatal failure with one peer, as the lower layers report it (the call adds the peer and fires `vc-warning`). */
 export interface Warning {

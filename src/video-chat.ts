@@ -62,6 +62,9 @@ import { styles } from './video-chat.styles.js';
  * @attr {'auto'|'mesh'} media-mode - `mesh`: never join a room on the relay's SFU (the room stays peer to peer, or
  *   this visitor is refused with `room-full` from a room already on it). `auto` (default): the relay decides; on an
  *   SFU the media server sees the media, see docs/protocol.md.
+ * @attr {boolean} audio-only - For a poor network: send no camera video (the others see this visitor's initials) and
+ *   ask every peer to send none (the tiles show their initials); audio goes on. Removing it turns the camera back on.
+ *   Also the `audioOnly` property. See docs/bandwidth.md.
  * @attr {boolean} debug - For development: log to the console (`console.warn`, prefixed `video-chat:`) every
  *   `vc-warning` and `vc-error` this element fires, and show the embed doctor's result ({@link diagnose}) inside the
  *   element: each check with OK, Problem or Unknown and the fix.
@@ -184,12 +187,14 @@ export class VideoChatElement extends LitElement {
     cameraOff: { type: Boolean, attribute: 'camera-off' },
     debug: { type: Boolean },
     mediaMode: { type: String, attribute: 'media-mode' },
+    audioOnly: { type: Boolean, attribute: 'audio-only' },
   };
 
   /** Show the pre-join screen before joining (attribute `prejoin`). */ declare prejoin: boolean;
   /** Join with the microphone off (attribute `microphone-off`). */ declare microphoneOff: boolean;
   /** Join with the camera off (attribute `camera-off`). */ declare cameraOff: boolean;
   /** Log `vc-warning` and `vc-error` to the console (attribute `debug`). */ declare debug: boolean;
+  /** Send and receive no camera video (attribute `audio-only`). */ declare audioOnly: boolean;
   /** `mesh` keeps this visitor out of rooms on the SFU; `auto` (default) lets the relay decide (attribute `media-mode`). */
   declare mediaMode: string;
 
@@ -291,6 +296,7 @@ export class VideoChatElement extends LitElement {
     enableSound: this.#playback.enableSound,
   };
   #joinedKey = '';
+  #views: Promise<unknown> | undefined;
 
   constructor() {
     super();
@@ -538,6 +544,10 @@ export class VideoChatElement extends LitElement {
     }
     if (this.#chatOpen) this.#chatSeen = this.#call.chat.at(-1); // what is shown counts as read
     if (changed.has('debug') && this.debug) void this.diagnose();
+    this.#call.setAudioOnly(!!this.audioOnly);
+    // Receiver-driven sending (ui/view-observer.ts, its own chunk): from the first peer on.
+    if (this.#call.peers.length)
+      this.#views ??= import('./ui/view-observer.js').then((m) => new m.ViewObserver(this, this.#call));
     this.#syncStates();
   }
 

@@ -36,7 +36,7 @@ import type { CallStats } from './call-stats.js';
 import type { SfuTopology } from './sfu.js';
 import type { PeerChannel } from './peer-channel.js';
 import type { Roster } from './roster.js';
-import type { PeerMessage } from '../protocol/data-channel.js';
+import type { PeerMessage, PeerViewMessage } from '../protocol/data-channel.js';
 import { MediaController } from '../media/media-controller.js';
 import type { PeerSession } from '../negotiation/peer-session.js';
 import type { TrackKind } from '../protocol/negotiation.js';
@@ -68,7 +68,7 @@ export class CallController {
     return this.#stats;
   }
 
-  #stats: CallStats = { speaker: undefined, quality: new Map(), start() {}, stop() {} };
+  #stats: CallStats = { speaker: undefined, quality: new Map(), uplink: new Map(), start() {}, stop() {} };
   #host: CallHost;
   #options: CallOptions | undefined;
   #signaling: SignalingClient | undefined;
@@ -95,6 +95,9 @@ export class CallController {
   #runs = new Latest();
   /** The SFU topology (call/sfu.ts, its own chunk), once the relay said the room runs on the SFU. */
   #sfu: Promise<SfuTopology> | undefined;
+  /** Each peer's last `view` of our camera (receiver-view.ts). */
+  #views = new WeakMap<RemotePeer, PeerViewMessage>();
+  #audioOnly = false;
 
   constructor(host: CallHost) {
     this.#host = host;
@@ -202,7 +205,7 @@ export class CallController {
     }
     if (!this.#engine) {
       this.#engine = loaded.value;
-      this.#stats = loaded.value.callStats(this, this.#host);
+      this.#stats = loaded.value.callStats(this, this.#host, () => this.#applyBandwidth());
       this.#roster = new loaded.value.Roster({
         peers: this.#peers,
         sessions: this.#sessions,
@@ -330,6 +333,31 @@ export class CallController {
     return !this.media.error;
   }
 
+  /** Audio-only: our camera is sent to nobody and off (the others see our initials); see {@link setAudioOnly}. */
+  get audioOnly(): boolean {
+    return this.#audioOnly;
+  }
+
+  /**
+   * Audio-only on a poor network: sends no camera video (every camera encoding `active: false`, the camera off, so
+   * the others show our initials); the element also asks every peer for none (`ui/view-observer.ts`). Off: the camera
+   * is on and sent again.
+   */
+  setAudioOnly(on: boolean): void {
+    if (on === this.#audioOnly) return;
+    this.#audioOnly = on;
+    this.setCameraEnabled(!on);
+    this.#applyBandwidth();
+  }
+
+  /**
+   * Tells a peer how large we show its camera video (device px), or (null) that we show none of it: a data-channel
+   * `view` (docs/protocol.md), which it fits its encoding for us to.
+   */
+  sendView(peerId: string, size: { width: number; height: number } | null): void {
+    this.#channels.get(peerId)?.send({ type: 'view', width: 0, height: 0, ...size, hidden: !size });
+  }
+
   /** Mutes (`false`) or unmutes the microphone; tells every peer and fires `vc-media-state` when that changed. */
   setMicrophoneEnabled(enabled: boolean): void {
     this.media.setMicrophoneEnabled(enabled);
@@ -388,6 +416,9 @@ export class CallController {
       peer.camera = message.camera;
       this.#host.dispatch(new MediaStateEvent(peer.id, message.microphone, message.camera));
       this.#host.requestUpdate();
+    } else if (message.type === 'view') {
+      this.#views.set(peer, message);
+      void this.#engine!.loadAdaptive().then(() => this.#sessions.get(peer.id)?.applyEncodingCaps());
     } else if (!this.#chat.has(peer.id, message.id)) {
       this.#chat.add({ id: message.id, peerId: peer.id, name: peer.name, text: message.text, sentAt: message.sentAt });
     }
@@ -561,6 +592,9 @@ export class CallController {
           copies: this.#sessions.size,
           sharingScreen: this.#screenShared,
           bandwidth: this.#options?.bandwidth,
+          view: this.#views.get(peer),
+          linkKbps: this.#stats.uplink.get(peer.id),
+          audioOnly: this.#audioOnly,
         }),
       tracks: {
         audio: this.media.track('audio'),

@@ -8,6 +8,8 @@ import { ActiveSpeakerEvent, QualityChangeEvent } from '../events.js';
 import { Latest } from '../latest.js';
 import type { MediaController } from '../media/media-controller.js';
 import type { ConnectionQuality, QualityLevel } from '../types.js';
+import { loadAdaptive } from './governor.js';
+import type { UplinkWatch } from './receiver-view.js';
 import type { CallHost, RemotePeer } from './types.js';
 
 /** Poll interval, ms. */
@@ -26,6 +28,9 @@ export const SPEAKING_LEVEL = 0.03;
  * between. 300 ms round trip is ITU-T G.114's 150 ms each way; Opus and VP8 hide about 2 % loss.
  */
 export const QUALITY_THRESHOLDS = { fair: { rttMs: 300, loss: 0.02 }, poor: { rttMs: 600, loss: 0.08 } } as const;
+
+/** What audio takes of a link's available bitrate (Opus, RTP and RTCP), kbps: the rest is the video's `uplink`. */
+export const AUDIO_KBPS = 40;
 
 /** Rates figures by {@link QUALITY_THRESHOLDS}; nothing received (0 kbps) from a peer that sends media is `poor`. */
 export function qualityLevel({ rttMs, loss, kbps }: Omit<ConnectionQuality, 'level'>): QualityLevel {
@@ -47,13 +52,28 @@ export interface Reading {
   level: number;
   /** This visitor's microphone (`media-source` `audioLevel`; Chromium only), if reported. */
   local: number | undefined;
+  /**
+   * Video kbps the link can carry towards the peer: the selected candidate pair's `availableOutgoingBitrate` (the
+   * sender's congestion control estimate) less {@link AUDIO_KBPS}; undefined where not reported (Firefox).
+   */
+  uplink: number | undefined;
 }
 
 type Stat = Partial<Record<string, number>> & { type: string; kind?: string; selectedCandidatePairId?: string };
 
 /** Reads a report (an `RTCStatsReport`, or any map of stats objects by ID). */
 export function read(report: Pick<RTCStatsReport, 'forEach' | 'get'>, at: number): Reading {
-  const r: Reading = { at, bytes: 0, packets: 0, lost: 0, none: true, rttMs: null, level: 0, local: undefined };
+  const r: Reading = {
+    at,
+    bytes: 0,
+    packets: 0,
+    lost: 0,
+    none: true,
+    rttMs: null,
+    level: 0,
+    local: undefined,
+    uplink: undefined,
+  };
   let pairRtt = 0;
   report.forEach((s: Stat) => {
     if (s.type === 'inbound-rtp') {
@@ -64,7 +84,10 @@ export function read(report: Pick<RTCStatsReport, 'forEach' | 'get'>, at: number
       r.level = Math.max(r.level, s['audioLevel'] ?? 0);
     } else if (s.type === 'transport') {
       // Firefox says 0 for a round trip it does not measure: RTCP's is used then.
-      pairRtt = (report.get(s.selectedCandidatePairId ?? '') as Stat | undefined)?.['currentRoundTripTime'] ?? 0;
+      const pair = report.get(s.selectedCandidatePairId ?? '') as Stat | undefined;
+      pairRtt = pair?.['currentRoundTripTime'] ?? 0;
+      const available = pair?.['availableOutgoingBitrate'];
+      if (available !== undefined) r.uplink = Math.max(0, available / 1000 - AUDIO_KBPS);
     } else if (s.type === 'remote-inbound-rtp' && s['roundTripTime'] !== undefined) {
       r.rttMs = s['roundTripTime'] * 1000;
     } else if (s.type === 'media-source' && s.kind === 'audio') {
@@ -98,15 +121,22 @@ export interface CallStats {
   readonly speaker: string | null | undefined;
   /** The latest figures by peer ID (a peer not connected yet has none). */
   readonly quality: ReadonlyMap<string, ConnectionQuality>;
+  /** Video kbps each link can carry towards its peer (see {@link Reading.uplink}), by peer ID, where measured. */
+  readonly uplink: ReadonlyMap<string, number>;
   /** Starts polling (idempotent); the loop stops by itself when no peer is left. */
   start(): void;
   /** Stops polling and forgets everything. */
   stop(): void;
 }
 
-/** The poll loop of a call. Fires `vc-active-speaker` and `vc-quality-change` through `host`. */
-export function callStats(source: StatsSource, host: CallHost): CallStats {
+/**
+ * The poll loop of a call. Fires `vc-active-speaker`, `vc-quality-change` and (through the `UplinkWatch` of
+ * receiver-view.ts, its own chunk, loaded with the first measured uplink) `vc-warning` `weak-uplink` through `host`;
+ * calls `uplinkChanged` when a link's measured uplink crossed one of the governor's steps, so that the caps follow it.
+ */
+export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (): void => undefined): CallStats {
   const quality = new Map<string, ConnectionQuality>();
+  let watch: UplinkWatch | undefined;
   let last = new Map<string, Reading>();
   let timer: ReturnType<typeof setTimeout> | undefined;
   /** One run per start…stop: a poll still awaiting `getStats()` when the loop stopped drops its results. */
@@ -121,16 +151,22 @@ export function callStats(source: StatsSource, host: CallHost): CallStats {
     if (run.aborted) return; // stopped meanwhile
     const levels = new Map<string | null, number>();
     const seen = new Map<string, Reading>();
+    let changed = false;
     peers.forEach((peer, i) => {
       const report = reports[i];
       if (!report) return;
       const now = read(report, Date.now());
       if (peer.microphone !== false) levels.set(peer.id, now.level);
+      if (now.uplink !== undefined) {
+        if (watch) changed = watch.update(peer.id, now.uplink, host) || changed;
+        else void loadAdaptive().then((m) => (watch ??= new m.UplinkWatch()));
+      }
       if (now.local !== undefined && source.media.microphoneEnabled) levels.set(null, now.local);
       let prev = last.get(peer.id);
       if (peer.connection !== 'connected') quality.delete(peer.id);
       else if (prev && now.at - prev.at >= QUALITY_WINDOW_MS) {
         const q = figures(prev, now);
+        if (watch?.weak(peer.id)) q.level = 'poor'; // our video to it cannot get through
         if (q.level !== quality.get(peer.id)?.level) host.dispatch(new QualityChangeEvent(peer.id, q));
         quality.set(peer.id, q);
         prev = undefined;
@@ -139,6 +175,8 @@ export function callStats(source: StatsSource, host: CallHost): CallStats {
     });
     last = seen;
     for (const id of quality.keys()) if (!seen.has(id)) quality.delete(id);
+    watch?.keep(seen);
+    if (changed) uplinkChanged();
     if (speaker && !seen.has(speaker)) speaker = undefined; // left the call
     let loudest: string | null | undefined;
     let max = SPEAKING_LEVEL;
@@ -160,6 +198,9 @@ export function callStats(source: StatsSource, host: CallHost): CallStats {
       return speaker;
     },
     quality,
+    get uplink() {
+      return watch?.kbps ?? new Map<string, number>();
+    },
     start() {
       // No timer: no poll pending, nor one in flight but of a stopped run. A new run begins.
       timer ??= setTimeout(poll, POLL_MS, runs.start());
@@ -169,6 +210,7 @@ export function callStats(source: StatsSource, host: CallHost): CallStats {
       timer = speaker = challenger = undefined;
       runs.stop();
       quality.clear();
+      watch = undefined;
       last.clear();
     },
   };

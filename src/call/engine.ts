@@ -13,7 +13,7 @@ export { SignalingClient } from '../signaling/signaling-client.js';
 export { PeerChannel } from './peer-channel.js';
 export { Roster } from './roster.js';
 export { warningGate } from './warning-gate.js';
-export { encodingCaps } from './governor.js';
+export { encodingCaps, loadAdaptive } from './governor.js';
 export { callStats } from './call-stats.js';
 /**
  * The SFU topology's own chunk (`call/sfu.ts`), loaded only in a room on the SFU. Imported from here, so that what it

@@ -1,7 +1,8 @@
 /**
  * How the call applies the bandwidth governor (`negotiation/bandwidth.ts`, reasons in docs/bandwidth.md): the caps
  * for one video sender from the call as it is now (how many peers each stream is copied to, whether a screen is
- * shared, the camera's size). On-demand engine chunk. No DOM.
+ * shared, the camera's size), fitted to what that receiver shows of the camera (`receiver-view.ts`), none in
+ * audio-only. On-demand engine chunk. No DOM.
  *
  * @module
  */
@@ -12,7 +13,18 @@ import {
   type BandwidthBudget,
   type EncodingCaps,
 } from '../negotiation/bandwidth.js';
+import type { PeerViewMessage } from '../protocol/data-channel.js';
 import type { TrackKind } from '../protocol/negotiation.js';
+
+/** receiver-view.ts, its own chunk, once loaded. */
+let adaptive: typeof import('./receiver-view.js') | undefined;
+
+/**
+ * Loads receiver-view.ts (`view` fitting, uplink watch) once: on the first `view` message or measured uplink. Until
+ * then the caps are the governor's alone.
+ */
+export const loadAdaptive = async (): Promise<typeof import('./receiver-view.js')> =>
+  (adaptive ??= await import('./receiver-view.js'));
 
 /** What the caps depend on besides the sender. */
 export interface CallLoad {
@@ -22,9 +34,15 @@ export interface CallLoad {
   sharingScreen: boolean;
   /** Budgets overriding `DEFAULT_BUDGET` (kbps). */
   bandwidth?: Partial<BandwidthBudget> | undefined;
+  /** What this receiver shows of our camera (its last `view`), if it said. */
+  view?: PeerViewMessage | undefined;
+  /** Video kbps this copy's connection measured as available (`call-stats.ts` `uplink`), if known. */
+  linkKbps?: number | undefined;
+  /** Audio-only: our camera is sent to nobody (`active: false`). */
+  audioOnly?: boolean | undefined;
 }
 
-/** Caps for the sender of `kind` sending `track`; undefined for audio. */
+/** Caps for the sender of `kind` sending `track` (`active` set for the camera); undefined for audio. */
 export function encodingCaps(
   kind: TrackKind,
   track: MediaStreamTrack | null,
@@ -33,7 +51,15 @@ export function encodingCaps(
   const budget = { ...DEFAULT_BUDGET, ...load.bandwidth };
   if (kind === 'screen') return screenCaps(load.copies, budget);
   if (kind !== 'video') return undefined;
-  const { width, height } = track?.getSettings() ?? {};
+  const source = track?.getSettings() ?? {};
+  const { width, height } = source;
   const sourceShortSide = width && height ? Math.min(width, height) : undefined;
-  return cameraCaps(load.copies, { sharingScreen: load.sharingScreen, sourceShortSide }, budget);
+  const caps = cameraCaps(
+    load.copies,
+    { sharingScreen: load.sharingScreen, sourceShortSide, linkKbps: load.linkKbps },
+    budget,
+  );
+  return load.audioOnly
+    ? { ...caps, active: false }
+    : { active: true, ...(adaptive?.viewCaps(caps, load.view, source) ?? caps) };
 }

@@ -21,6 +21,11 @@ export interface EncodingCaps {
   scaleResolutionDownBy: number;
   /** Most frames per second. */
   maxFramerate: number;
+  /**
+   * Whether the encoding is sent at all (W3C WebRTC `RTCRtpEncodingParameters.active`); unset: as it is now. False
+   * for a receiver that shows none of it, or in audio-only (`call/receiver-view.ts`, `call/governor.ts`).
+   */
+  active?: boolean;
 }
 
 /** The budgets, in kbps. */
@@ -66,6 +71,12 @@ const CAMERA_TIERS: readonly CameraTier[] = [
 
 const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
 
+/**
+ * Steps (kbps) a link's measured available bitrate is rounded down to (`linkKbps` of {@link cameraCaps}), so that the
+ * caps change only when the measure crosses one, not on every stats poll.
+ */
+export const LINK_STEPS = [150, 200, 300, 450, 600, 800, 1000, 1500, 2500] as const;
+
 /** Per-copy kbps: `totalKbps` divided among `copies`, clamped to [floor, ceiling]. */
 function perCopy(totalKbps: number, copies: number, floor: number, ceiling: number): number {
   return Math.round(clamp(totalKbps / Math.max(1, copies), floor, ceiling));
@@ -77,14 +88,21 @@ function perCopy(totalKbps: number, copies: number, floor: number, ceiling: numb
  * @param options.sharingScreen whether a screen share also uses the uplink (the camera then gets the rest).
  * @param options.sourceShortSide the camera's shorter side in px (`min(width, height)` of the track settings), if
  *   known; without it the resolution is not scaled.
+ * @param options.linkKbps what this copy's connection measured as available for video, in kbps (W3C WebRTC
+ *   Statistics, selected candidate pair's `availableOutgoingBitrate` less audio), if known: the copy gets at most
+ *   that, rounded down to {@link LINK_STEPS}, never below the floor. Unknown (Firefox reports none): the budget alone.
  */
 export function cameraCaps(
   remotePeers: number,
-  options: { sharingScreen?: boolean; sourceShortSide?: number | undefined } = {},
+  options: { sharingScreen?: boolean; sourceShortSide?: number | undefined; linkKbps?: number | undefined } = {},
   budget: Readonly<BandwidthBudget> = DEFAULT_BUDGET,
 ): EncodingCaps {
   const total = budget.uplinkKbps * (options.sharingScreen ? 1 - budget.screenShare : 1);
-  const kbps = perCopy(total, remotePeers, budget.cameraFloorKbps, budget.cameraCeilingKbps);
+  const link = options.linkKbps ?? Infinity;
+  const kbps = Math.min(
+    perCopy(total, remotePeers, budget.cameraFloorKbps, budget.cameraCeilingKbps),
+    Math.max(budget.cameraFloorKbps, [...LINK_STEPS].reverse().find((step) => step <= link) ?? 0),
+  );
   const tier = CAMERA_TIERS.find((t) => kbps >= t.minKbps) ?? LOWEST_TIER;
   const source = options.sourceShortSide;
   const scale = source && source > tier.maxShortSide ? source / tier.maxShortSide : 1;

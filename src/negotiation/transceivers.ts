@@ -136,7 +136,8 @@ export class Transceivers {
       if (
         encoding.maxBitrate === caps.maxBitrate &&
         encoding.maxFramerate === caps.maxFramerate &&
-        (encoding.scaleResolutionDownBy ?? 1) === caps.scaleResolutionDownBy
+        (encoding.scaleResolutionDownBy ?? 1) === caps.scaleResolutionDownBy &&
+        (caps.active ?? encoding.active) === encoding.active
       )
         continue;
       Object.assign(encoding, caps);

@@ -14,6 +14,10 @@
  *   again under the new relay ID `id` (a peer ID, `PEER_ID_PATTERN`). Sent once on each open channel after that fresh
  *   `welcome`, so that the receiver keeps this connection under the new ID instead of rebuilding it
  *   (`call/roster.ts`; docs/decisions/0006-rebind-after-a-relay-restart.md).
+ * - `view`: how large the receiver shows the sender's camera video, in device pixels (`width` × `height`, each
+ *   rounded up to one of a few sizes by the receiver: `VIEW_SIZES` of `ui/view-observer.ts`), or `hidden: true` when it shows none of it (tile not
+ *   rendered, scrolled away, background tab, audio-only). The sender fits that connection's camera encoding to it
+ *   (`call/receiver-view.ts`); a peer that never sends one gets the governor's caps alone. Debounced by the receiver.
  *
  * @module
  */
@@ -36,7 +40,7 @@ export const MAX_CLOCK_SKEW_MS = 86_400_000;
 export const MAX_CHAT_ID_LENGTH = 64;
 
 /**
- * Receive rate limit per peer and message type (`chat`, `state`): a token bucket of `burst` messages refilled at
+ * Receive rate limit per peer and message type (`chat`, `state`, `view`, `rebind`): a token bucket of `burst` messages refilled at
  * `perSecond` messages per second. Messages beyond it are dropped (and reported once per burst of drops).
  */
 export const PEER_RECEIVE_LIMIT = { perSecond: 10, burst: 20 } as const;
@@ -74,7 +78,19 @@ export interface PeerRebindMessage {
   id: string;
 }
 
-export type PeerMessage = PeerStateMessage | PeerChatMessage | PeerSignalMessage | PeerRebindMessage;
+/** Largest `view.width`/`view.height` accepted, in device pixels (8K). */
+export const MAX_VIEW_PX = 8192;
+
+export interface PeerViewMessage {
+  type: 'view';
+  /** Shown size of the sender's camera video, device pixels, 1–{@link MAX_VIEW_PX}; 0 × 0 when `hidden`. */
+  width: number;
+  height: number;
+  /** The receiver shows none of it: the sender may pause that connection's camera. */
+  hidden: boolean;
+}
+
+export type PeerMessage = PeerStateMessage | PeerChatMessage | PeerSignalMessage | PeerRebindMessage | PeerViewMessage;
 
 /** The largest time a `Date` can hold, in ms from the epoch either way (ECMA-262 §21.4.1.1). */
 const MAX_DATE_MS = 8.64e15;
@@ -130,6 +146,15 @@ export function parsePeerMessage(raw: unknown, now: number = Date.now()): ParseR
       return typeof id === 'string' && PEER_ID_PATTERN.test(id)
         ? { ok: true, value: { type: 'rebind', id } }
         : bad('rebind.id must be a peer id');
+    }
+    case 'view': {
+      const { width, height } = o;
+      if (o['hidden'] === true) return { ok: true, value: { type: 'view', width: 0, height: 0, hidden: true } };
+      const size = (x: unknown): x is number =>
+        Number.isInteger(x) && (x as number) > 0 && (x as number) <= MAX_VIEW_PX;
+      return size(width) && size(height)
+        ? { ok: true, value: { type: 'view', width, height, hidden: false } }
+        : bad(`view.width and view.height must be integers 1-${MAX_VIEW_PX}, or view.hidden true`);
     }
     default:
       return bad('unknown peer message type');

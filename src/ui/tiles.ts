@@ -66,7 +66,7 @@ function renderRemoteTile(v: View, peer: RemotePeer): TemplateResult {
     <video part="video remote-video" data-peer-id=${peer.id} .srcObject=${srcObject(peer.stream)} autoplay playsinline
       aria-label=${t.videoOf(label)}></video>
     ${
-      hasVideo && peer.camera !== false
+      hasVideo && peer.camera !== false && !v.call.audioOnly
         ? nothing
         : html`<div class="placeholder" role="img" aria-label=${t.cameraOffOf(label)}>${initials(label)}</div>`
     }

@@ -13,7 +13,8 @@ import {
   read,
   type StatsSource,
 } from '../../../src/call/call-stats.js';
-import type { ActiveSpeakerEvent } from '../../../src/events.js';
+import { WEAK_POLLS } from '../../../src/call/receiver-view.js';
+import type { ActiveSpeakerEvent, VideoChatWarningEvent } from '../../../src/events.js';
 import type { RemotePeer } from '../../../src/call/types.js';
 
 const report = (...stats: Record<string, unknown>[]) =>
@@ -134,5 +135,70 @@ describe('callStats loop', () => {
     const after = updates;
     await new Promise((r) => setTimeout(r, POLL_MS * 2));
     assert.equal(updates, after, 'no poll after stop');
+  });
+});
+
+describe('measured uplink', () => {
+  it("reads the selected pair's availableOutgoingBitrate less audio, kbps; none where not reported", () => {
+    const pair = (extra: Record<string, number>) =>
+      read(
+        report(
+          { id: 'T', type: 'transport', selectedCandidatePairId: 'CP' },
+          { id: 'CP', type: 'candidate-pair', currentRoundTripTime: 0.01, ...extra },
+          { id: 'X', type: 'candidate-pair', availableOutgoingBitrate: 9e6 }, // not the selected one
+        ),
+        0,
+      ).uplink;
+    assert.equal(pair({ availableOutgoingBitrate: 1_040_000 }), 1000);
+    assert.equal(pair({ availableOutgoingBitrate: 20_000 }), 0);
+    assert.equal(pair({}), undefined);
+  });
+
+  it('warns weak-uplink once after three weak polls, shows the peer poor, and re-applies the caps on a new step (receiver-view.ts loaded on the first measure)', async () => {
+    let available = 2_000_000;
+    const source: StatsSource = {
+      peers: [{ id: 'a', name: 'a', connection: 'connected', microphone: true } as unknown as RemotePeer],
+      media: { microphoneEnabled: false } as StatsSource['media'],
+      getStats: async () =>
+        report(
+          { id: 'T', type: 'transport', selectedCandidatePairId: 'CP' },
+          { id: 'CP', type: 'candidate-pair', availableOutgoingBitrate: available },
+          { type: 'inbound-rtp', kind: 'video', packetsReceived: (packets += 50), bytesReceived: (bytes += 50_000) },
+        ),
+    };
+    let packets = 0;
+    let bytes = 0;
+    const warnings: string[] = [];
+    let updates = 0;
+    let applied = 0;
+    const stats = callStats(
+      source,
+      {
+        requestUpdate: () => updates++,
+        dispatch: (e) => e.type === 'vc-warning' && warnings.push((e as VideoChatWarningEvent).code),
+      },
+      () => applied++,
+    );
+    const polls = async (n: number) => {
+      const target = updates + n;
+      for (let i = 0; i < 50 && updates < target; i++) await new Promise((r) => setTimeout(r, POLL_MS / 4));
+    };
+    stats.start();
+    try {
+      await polls(2);
+      assert.equal(stats.uplink.get('a'), 1960);
+      assert.equal(applied, 1, 'the first measure is a new step');
+      available = 1_900_000; // same step (1500–2500)
+      await polls(2);
+      assert.equal(applied, 1);
+      available = 100_000; // 60 kbps of video: weak
+      await polls(WEAK_POLLS + 6); // and a quality window (2 s) or more
+      assert.deepEqual(warnings, ['weak-uplink'], 'one warning per onset');
+      assert.equal(applied, 2);
+      assert.equal(stats.quality.get('a')?.level, 'poor', 'media arrives, but our video cannot get through');
+    } finally {
+      stats.stop();
+    }
+    assert.equal(stats.uplink.size, 0);
   });
 });

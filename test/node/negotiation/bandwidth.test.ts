@@ -1,7 +1,7 @@
 /** The bandwidth governor's policy (src/negotiation/bandwidth.ts): pure function, so every case is exact. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cameraCaps, DEFAULT_BUDGET, screenCaps } from '../../../src/negotiation/bandwidth.js';
+import { cameraCaps, DEFAULT_BUDGET, LINK_STEPS, screenCaps } from '../../../src/negotiation/bandwidth.js';
 
 describe('cameraCaps', () => {
   it('divides the 2500 kbps budget among the copies, within 150–1500 kbps, for a 480p camera', () => {
@@ -42,6 +42,20 @@ describe('cameraCaps', () => {
   it('treats no remote peer as one and honours a custom budget', () => {
     assert.deepEqual(cameraCaps(0), cameraCaps(1));
     assert.equal(cameraCaps(2, {}, { ...DEFAULT_BUDGET, uplinkKbps: 300 }).maxBitrate, 150_000);
+  });
+});
+
+describe('cameraCaps with a measured link', () => {
+  it('gives a copy at most what its link measured, rounded down to a step, never below the floor', () => {
+    const budget = cameraCaps(3, { sourceShortSide: 480 }); // 833 kbps
+    assert.deepEqual(cameraCaps(3, { sourceShortSide: 480, linkKbps: 5000 }), budget, 'a roomy link: the budget');
+    assert.deepEqual(cameraCaps(3, { sourceShortSide: 480, linkKbps: 520 }), {
+      maxBitrate: 450_000,
+      scaleResolutionDownBy: 1.33,
+      maxFramerate: 24,
+    });
+    assert.equal(cameraCaps(3, { sourceShortSide: 480, linkKbps: 40 }).maxBitrate, 150_000);
+    assert.equal(LINK_STEPS[0], DEFAULT_BUDGET.cameraFloorKbps);
   });
 });
 

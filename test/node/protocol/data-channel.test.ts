@@ -12,6 +12,7 @@ import {
   MAX_CLOCK_SKEW_MS,
   MAX_PEER_MESSAGE_BYTES,
   MAX_PEER_SIGNAL_BYTES,
+  MAX_VIEW_PX,
   parsePeerMessage,
   type PeerMessage,
 } from '../../../src/protocol/data-channel.js';
@@ -136,6 +137,43 @@ describe('parsePeerMessage', () => {
     }
   });
 
+  it('accepts a view with a size in range or hidden (extra fields dropped), refuses any other', () => {
+    assert.deepEqual(value(parsePeerMessage('{"type":"view","width":320,"height":180,"x":1}', NOW)), {
+      type: 'view',
+      width: 320,
+      height: 180,
+      hidden: false,
+    });
+    assert.deepEqual(value(parsePeerMessage('{"type":"view","width":0,"height":0,"hidden":true}', NOW)), {
+      type: 'view',
+      width: 0,
+      height: 0,
+      hidden: true,
+    });
+    assert.deepEqual(value(parsePeerMessage('{"type":"view","hidden":true}', NOW)), {
+      type: 'view',
+      width: 0,
+      height: 0,
+      hidden: true,
+    });
+    for (const [width, height, hidden] of [
+      [0, 180, false],
+      [320, 0, undefined],
+      [MAX_VIEW_PX + 1, 180, false],
+      [320.5, 180, false],
+      [-320, 180, false],
+      ['320', 180, false],
+      [null, null, 'true'],
+      [undefined, undefined, undefined],
+      [1e308, 1, false],
+    ]) {
+      assert.match(
+        error(parsePeerMessage(JSON.stringify({ type: 'view', width, height, hidden }), NOW)),
+        /view\.width and view\.height must be integers 1-8192, or view\.hidden true/,
+      );
+    }
+  });
+
   it('the call controller enforces the same chat length as the wire', () => {
     assert.equal(CONTROLLER_MAX_CHAT_LENGTH, MAX_CHAT_LENGTH);
   });
@@ -161,6 +199,13 @@ describe('parsePeerMessage properties (fast-check)', () => {
         if (m.type === 'state')
           return Object.keys(m).length === 3 && typeof m.microphone === 'boolean' && typeof m.camera === 'boolean';
         if (m.type === 'rebind') return Object.keys(m).length === 2 && PEER_ID_PATTERN.test(m.id);
+        if (m.type === 'view')
+          return (
+            Object.keys(m).length === 4 &&
+            (m.hidden
+              ? m.width === 0 && m.height === 0
+              : [m.width, m.height].every((x) => Number.isInteger(x) && x >= 1 && x <= MAX_VIEW_PX))
+          );
         return (
           Object.keys(m).length === 4 &&
           m.id.length >= 1 &&
@@ -239,7 +284,7 @@ describe('parsePeerMessage properties (fast-check)', () => {
 
   it('unknown types are refused, whatever else the message holds', () => {
     const type = fc.oneof(
-      fc.string({ maxLength: 20 }).filter((t) => !['chat', 'state', 'signal', 'rebind'].includes(t)),
+      fc.string({ maxLength: 20 }).filter((t) => !['chat', 'state', 'signal', 'rebind', 'view'].includes(t)),
       fc.integer(),
       fc.constant(null),
     );

@@ -1,0 +1,110 @@
+/**
+ * What adapts each camera copy to its receiver and its link, in a chunk of its own (`video-chat-receiver-view-<hash>.js`,
+ * loaded by `governor.ts` `loadAdaptive` on the first `view` message or the first measured uplink).
+ *
+ * Receiver-driven sending in the mesh, on the sender's side ({@link viewCaps}): fits the caps the governor gives one connection's camera
+ * encoding (`governor.ts`) to what that receiver shows of it, from its last data-channel `view` message
+ * (`protocol/data-channel.ts`; the receiver's side is `ui/view-observer.ts`). W3C WebRTC §5.2
+ * `RTCRtpEncodingParameters`: `scaleResolutionDownBy` from the camera's size to the shown size, `maxBitrate` scaled
+ * by the pixels left, `maxFramerate` lowered for a thumbnail, `active: false` while hidden. Never above the
+ * governor's caps. The screen share is not fitted (legibility): only the camera follows a `view`.
+ *
+ * The measured uplink ({@link UplinkWatch}): each link's room for video as the stats loop reads it (`call-stats.ts`),
+ * the governor's step it falls in, and a weak link reported.
+ *
+ * No DOM, no WebRTC. Reasons and figures: docs/bandwidth.md "Receiver-driven sending" and "Measured uplink".
+ *
+ * @module
+ */
+import { VideoChatWarningEvent } from '../events.js';
+import { LINK_STEPS, type EncodingCaps } from '../negotiation/bandwidth.js';
+import type { PeerViewMessage } from '../protocol/data-channel.js';
+import type { CallHost } from './types.js';
+
+/** Least `maxBitrate` a shown (not hidden) camera copy is fitted down to, in bps: a 160×120 picture at 15 fps. */
+export const VIEW_FLOOR_BPS = 100_000;
+
+/** A shown picture whose shorter side is below this (device px) is a thumbnail: at most {@link THUMB_FPS}. */
+export const THUMB_SHORT_SIDE = 270;
+export const THUMB_FPS = 15;
+
+/**
+ * The camera caps for one receiver.
+ * @param caps the governor's caps for this copy (`active` unset or true).
+ * @param view the receiver's last `view`, or undefined when it never sent one (then `caps` as they are).
+ * @param source the camera track's size in px (`getSettings()`), if known; without it only `hidden` applies.
+ * @returns caps with `active` set: false when hidden, else true with a larger `scaleResolutionDownBy` (≥ the
+ *   governor's; the picture keeps at least the shown size in both directions, as `object-fit: cover` shows it), a
+ *   `maxBitrate` scaled by the share of pixels left (≥ {@link VIEW_FLOOR_BPS}, ≤ the governor's) and at most
+ *   {@link THUMB_FPS} for a thumbnail.
+ */
+export function viewCaps(
+  caps: EncodingCaps,
+  view: Pick<PeerViewMessage, 'width' | 'height' | 'hidden'> | undefined,
+  source?: { width?: number | undefined; height?: number | undefined },
+): EncodingCaps {
+  if (!view) return caps;
+  if (view.hidden) return { ...caps, active: false };
+  const { width, height } = source ?? {};
+  // object-fit: cover fills the box, so the picture needs the box's size in its smaller ratio's direction.
+  const fit = width && height ? Math.min(width / view.width, height / view.height) : 1;
+  const scale = Math.max(caps.scaleResolutionDownBy, fit);
+  const pixels = (caps.scaleResolutionDownBy / scale) ** 2;
+  return {
+    maxBitrate: Math.round(Math.min(caps.maxBitrate, Math.max(VIEW_FLOOR_BPS, caps.maxBitrate * pixels))),
+    scaleResolutionDownBy: Math.round(scale * 100) / 100,
+    maxFramerate:
+      Math.min(view.width, view.height) < THUMB_SHORT_SIDE ? Math.min(caps.maxFramerate, THUMB_FPS) : caps.maxFramerate,
+    active: true,
+  };
+}
+
+/**
+ * Video kbps below which a link's uplink is weak: a camera copy cannot be sent at the governor's floor
+ * (`cameraFloorKbps` of negotiation/bandwidth.ts). Weak on {@link WEAK_POLLS} polls in a row: `vc-warning`
+ * `weak-uplink` (once per onset) and the peer's quality `poor` until it is back at or above it.
+ */
+export const WEAK_UPLINK_KBPS = 150;
+export const WEAK_POLLS = 3;
+
+/** The governor's step a link's kbps falls in (how many of `LINK_STEPS` it reaches). */
+const step = (kbps: number | undefined): number => LINK_STEPS.filter((s) => s <= (kbps ?? Infinity)).length;
+
+/** Each link's measured room for video, kept by the stats loop. */
+export class UplinkWatch {
+  /** Latest video kbps each link can carry, by peer ID. */
+  readonly kbps = new Map<string, number>();
+  /** Polls in a row each link was weak. */
+  readonly #weak = new Map<string, number>();
+
+  /**
+   * Takes one poll's measure of a link (kbps of video, `Reading.uplink`); fires `vc-warning` `weak-uplink` through
+   * `host` on the {@link WEAK_POLLS}th weak poll in a row.
+   * @returns whether it crossed one of the governor's steps (the caps should be re-applied).
+   */
+  update(peerId: string, kbps: number, host: CallHost): boolean {
+    const crossed = step(kbps) !== step(this.kbps.get(peerId));
+    this.kbps.set(peerId, kbps);
+    const polls = kbps < WEAK_UPLINK_KBPS ? (this.#weak.get(peerId) ?? 0) + 1 : 0;
+    this.#weak.set(peerId, polls);
+    if (polls === WEAK_POLLS) {
+      const message = `${Math.round(kbps)} kbps of video can reach this peer`;
+      host.dispatch(new VideoChatWarningEvent('weak-uplink', peerId, message));
+    }
+    return crossed;
+  }
+
+  /** Whether the link to `peerId` is weak now (reported). */
+  weak(peerId: string): boolean {
+    return (this.#weak.get(peerId) ?? 0) >= WEAK_POLLS;
+  }
+
+  /** Forgets the links of peers not in `peers`. */
+  keep(peers: ReadonlyMap<string, unknown>): void {
+    for (const id of this.kbps.keys()) {
+      if (peers.has(id)) continue;
+      this.kbps.delete(id);
+      this.#weak.delete(id);
+    }
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Receiver-driven sending, the receiver's side: tells each peer how large this element shows its camera video, or
+ * that it shows none of it, as a data-channel `view` (docs/protocol.md; the sender fits its encoding for us to it in
+ * `call/receiver-view.ts`). A Lit reactive controller in its own chunk (`video-chat-view-observer-<hash>.js`), loaded
+ * by the element when the call first has a peer; it finds the remote videos after each render by their
+ * `data-peer-id` (the hook `tiles.ts` already sets), so the tiles carry nothing for it.
+ *
+ * A video counts as hidden when it is not rendered (`display: none` anywhere above it: a 0 × 0 box for
+ * `ResizeObserver`), scrolled out of the viewport (`IntersectionObserver`), covered by another tile in full screen,
+ * in a background tab (`document.hidden`, Page Visibility), or in audio-only; a video in Picture-in-Picture is always
+ * shown at full size. Sizes are device pixels (CSS px × `devicePixelRatio`), each side rounded up to
+ * {@link VIEW_SIZES}; a change is sent {@link VIEW_DEBOUNCE_MS} after the last change, only when the rounded view of
+ * that peer differs from the last one sent to it.
+ *
+ * @module
+ */
+import type { ReactiveController, ReactiveControllerHost } from 'lit';
+import type { CallController } from '../call/call-controller.js';
+
+/** Sizes (device px) each side of a `view` is rounded up to; a side beyond the last is sent as the last. */
+export const VIEW_SIZES = [90, 180, 270, 360, 540, 720, 1080, 1440, 2160] as const;
+
+/** Quiet time after the last change before a `view` goes out, ms (a resize or a scroll sends one message). */
+export const VIEW_DEBOUNCE_MS = 300;
+
+/** The element the controller serves: a Lit host whose shadow root holds the videos. */
+export type ViewHost = ReactiveControllerHost & { readonly renderRoot: ParentNode };
+
+const round = (px: number): number => VIEW_SIZES.find((s) => s >= px) ?? 2160;
+
+export class ViewObserver implements ReactiveController {
+  readonly #host: ViewHost;
+  readonly #call: CallController;
+  /** CSS px box of each observed video (from ResizeObserver). */
+  readonly #boxes = new Map<HTMLVideoElement, { width: number; height: number }>();
+  /** Whether each observed video intersects the viewport (from IntersectionObserver). */
+  readonly #onScreen = new Map<Element, boolean>();
+  /** The last view sent to each peer (JSON of the size, or 'null' for hidden). */
+  readonly #sent = new Map<string, string>();
+  readonly #resize = new ResizeObserver((entries) => {
+    for (const e of entries)
+      this.#boxes.set(e.target as HTMLVideoElement, { width: e.contentRect.width, height: e.contentRect.height });
+    this.#schedule();
+  });
+  readonly #intersect = new IntersectionObserver((entries) => {
+    for (const e of entries) this.#onScreen.set(e.target, e.isIntersecting);
+    this.#schedule();
+  });
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #schedule = (): void => {
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#flush(), VIEW_DEBOUNCE_MS);
+  };
+
+  constructor(host: ViewHost, call: CallController) {
+    this.#call = call;
+    (this.#host = host).addController(this);
+    this.hostConnected();
+    this.hostUpdated();
+  }
+
+  hostConnected(): void {
+    document.addEventListener('visibilitychange', this.#schedule);
+  }
+
+  hostDisconnected(): void {
+    document.removeEventListener('visibilitychange', this.#schedule);
+    clearTimeout(this.#timer);
+    this.#resize.disconnect();
+    this.#intersect.disconnect();
+    this.#boxes.clear();
+    this.#onScreen.clear();
+    this.#sent.clear(); // a call after re-insertion starts over: every peer hears our view again
+  }
+
+  /** Observes the videos rendered now, forgets the ones gone, and re-checks (audio-only, full screen may have changed). */
+  hostUpdated(): void {
+    const videos = new Set(this.#videos());
+    for (const video of videos) {
+      if (this.#boxes.has(video)) continue;
+      this.#boxes.set(video, { width: 0, height: 0 });
+      this.#resize.observe(video);
+      this.#intersect.observe(video);
+    }
+    for (const video of this.#boxes.keys()) {
+      if (videos.has(video)) continue;
+      this.#resize.unobserve(video);
+      this.#intersect.unobserve(video);
+      this.#boxes.delete(video);
+      this.#onScreen.delete(video);
+    }
+    this.#schedule();
+  }
+
+  #videos(): HTMLVideoElement[] {
+    return [...this.#host.renderRoot.querySelectorAll<HTMLVideoElement>('video[part~="remote-video"][data-peer-id]')];
+  }
+
+  /** Sends each peer its view where it changed. */
+  #flush(): void {
+    const root = this.#host.renderRoot as ShadowRoot;
+    const fullscreen = root.fullscreenElement;
+    const peers = new Set(this.#call.peers.map((p) => p.id));
+    for (const video of this.#videos()) {
+      const id = video.dataset['peerId'] as string;
+      const box = this.#boxes.get(video);
+      let size: { width: number; height: number } | null = null;
+      if (root.pictureInPictureElement === video) {
+        size = { width: round(Infinity), height: round(Infinity) };
+      } else if (
+        box?.width &&
+        box.height &&
+        this.#onScreen.get(video) &&
+        !document.hidden &&
+        !this.#call.audioOnly &&
+        (!fullscreen || fullscreen.contains(video))
+      ) {
+        size = { width: round(box.width * devicePixelRatio), height: round(box.height * devicePixelRatio) };
+      }
+      const key = JSON.stringify(size);
+      if (!peers.has(id) || this.#sent.get(id) === key) continue;
+      this.#sent.set(id, key);
+      this.#call.sendView(id, size);
+    }
+    for (const id of this.#sent.keys()) if (!peers.has(id)) this.#sent.delete(id);
+  }
+}

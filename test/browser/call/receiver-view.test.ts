@@ -1,0 +1,151 @@
+/**
+ * Receiver-driven sending between real elements (three `<video-chat>` in one page, the real relay, fake cameras):
+ * each element tells each peer how large it shows its video (data-channel `view`, ui/view-observer.ts), and the
+ * sender fits that one connection's camera encoding to it (call/receiver-view.ts). Read back from the sender's
+ * `outbound-rtp` stats (W3C WebRTC Statistics: `frameWidth`, `framesEncoded`) and the receiver's tiles.
+ *
+ * The three elements are laid out side by side in the viewport (an element scrolled away counts as hidden).
+ */
+import { expect } from '@open-wc/testing';
+import '../../../src/index.js';
+import type { VideoChatElement } from '../../../src/video-chat.js';
+import { inbound, relayUrl, shadow, uniqueRoom, waitFor } from '../helpers.js';
+
+let stage: HTMLDivElement | undefined;
+
+/** A `<video-chat>` in the page's stage (fixed, wrapping), admitted to `room`. */
+async function element(room: string, name: string): Promise<VideoChatElement> {
+  if (!stage) {
+    stage = document.createElement('div');
+    stage.style.cssText = 'position:fixed;inset:0;display:flex;flex-wrap:wrap;align-content:flex-start;gap:4px';
+    document.body.append(stage);
+  }
+  const el = document.createElement('video-chat');
+  el.setAttribute('room', room);
+  el.setAttribute('signal-url', relayUrl());
+  el.setAttribute('name', name);
+  const width = Math.floor(innerWidth / 2) - 8;
+  el.style.cssText = `display:block;width:${width}px;height:${Math.floor(innerHeight / 2) - 8}px`;
+  stage.append(el);
+  await waitFor(`${name} to be admitted`, () => el.peerId, 15_000);
+  return el;
+}
+
+const video = (el: VideoChatElement, peerId: string) =>
+  shadow(el).querySelector<HTMLVideoElement>(`video[part~="remote-video"][data-peer-id="${peerId}"]`);
+const tile = (el: VideoChatElement, peerId: string) =>
+  shadow(el).querySelector<HTMLElement>(`[part~="remote-tile"][data-peer-id="${peerId}"]`);
+
+/** The camera's `outbound-rtp` towards `to`: frames encoded so far and the width sent. */
+async function outbound(from: VideoChatElement, to: VideoChatElement): Promise<{ frames: number; width: number }> {
+  let frames = 0;
+  let width = 0;
+  (await from.getStats(to.peerId as string))?.forEach((s: Record<string, unknown>) => {
+    if (s['type'] !== 'outbound-rtp' || s['kind'] !== 'video') return;
+    frames += Number(s['framesEncoded'] ?? s['framesSent'] ?? 0);
+    width = Math.max(width, Number(s['frameWidth'] ?? 0));
+  });
+  return { frames, width };
+}
+
+/** Frames encoded towards `to` over `ms` (after the change had time to take effect). */
+async function framesOver(from: VideoChatElement, to: VideoChatElement, ms = 1500): Promise<number> {
+  const before = (await outbound(from, to)).frames;
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return (await outbound(from, to)).frames - before;
+}
+
+/** Three elements, each showing both others' video. */
+async function three(): Promise<[VideoChatElement, VideoChatElement, VideoChatElement]> {
+  const room = uniqueRoom('view');
+  const els = [await element(room, 'Ada'), await element(room, 'Bob'), await element(room, 'Cy')] as const;
+  for (const el of els) {
+    for (const other of els) {
+      if (other === el) continue;
+      await waitFor(
+        `${el.name} shows ${other.name}`,
+        () => (video(el, other.peerId as string)?.videoWidth ?? 0) > 0,
+        40_000,
+      );
+    }
+  }
+  return [...els];
+}
+
+describe('receiver-driven sending', function () {
+  this.timeout(180_000); // three peers in one page, beside the other browser's run, on a shared machine
+
+  afterEach(() => {
+    stage?.remove(); // every element leaves
+    stage = undefined;
+  });
+
+  it('a tile shown smaller lowers the sender’s encoding for that receiver only', async () => {
+    const [a, b, c] = await three();
+    // Both receivers show Bob's video at a few hundred device pixels: Bob sends each of them more than 160 px wide.
+    await waitFor(
+      'Bob sends both over 160 px wide',
+      async () => {
+        const [toA, toC] = [await outbound(b, a), await outbound(b, c)];
+        return toA.width > 160 && toC.width > 160;
+      },
+      20_000,
+    );
+
+    // Ada shows Bob in a 40×30 box: Bob's copy for Ada becomes a thumbnail (≤ 90 px rounded: 120×90 from 640×480).
+    (video(a, b.peerId as string) as HTMLVideoElement).style.cssText = 'width:40px;height:30px;flex:none';
+    await waitFor('Bob sends Ada at most 160 px wide', async () => (await outbound(b, a)).width <= 160, 15_000);
+    expect((await outbound(b, c)).width, 'Bob still sends Cy the larger picture').to.be.greaterThan(160);
+    expect(await framesOver(b, a), 'the thumbnail is still sent').to.be.greaterThan(0);
+
+    // Ada shows it large again: the picture comes back.
+    (video(a, b.peerId as string) as HTMLVideoElement).style.cssText = '';
+    await waitFor('Bob sends Ada over 160 px wide again', async () => (await outbound(b, a)).width > 160, 15_000);
+  });
+
+  it('a hidden element pauses sending to it, and only to it', async () => {
+    const [a, b, c] = await three();
+    c.style.display = 'none';
+    await waitFor('Bob stopped encoding for Cy', async () => (await framesOver(b, c, 1000)) === 0, 20_000);
+    expect(await framesOver(b, c), 'nothing for the hidden element').to.equal(0);
+    expect(await framesOver(b, a), 'Ada still gets video').to.be.greaterThan(0);
+
+    c.style.display = 'block';
+    await waitFor('Bob encodes for Cy again', async () => (await framesOver(b, c, 1000)) > 0, 15_000);
+  });
+
+  it('audio-only sends no video, gets none, and shows initials; turning it off brings the video back', async () => {
+    const [a, b, c] = await three();
+    a.audioOnly = true;
+    for (const other of [b, c]) {
+      await waitFor(
+        `Ada stopped encoding for ${other.name}`,
+        async () => (await framesOver(a, other, 1000)) === 0,
+        20_000,
+      );
+      await waitFor(
+        `${other.name} stopped encoding for Ada`,
+        async () => (await framesOver(other, a, 1000)) === 0,
+        20_000,
+      );
+      // The others show Ada's initials, and Ada shows theirs.
+      const initials = await waitFor(
+        `${other.name} shows Ada's initials`,
+        () => tile(other, a.peerId as string)?.querySelector('.placeholder'),
+        15_000,
+      );
+      expect(initials.textContent).to.equal('A');
+      expect(tile(a, other.peerId as string)?.querySelector('.placeholder')?.textContent).to.equal(other.name[0]);
+    }
+    const decoded = async () => inbound(await b.getStats(a.peerId as string)).framesDecoded;
+    const before = await decoded();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await decoded(), 'Bob decodes nothing from Ada').to.equal(before);
+    expect(await framesOver(b, c), 'Bob and Cy still see each other').to.be.greaterThan(0);
+
+    a.audioOnly = false;
+    await waitFor('Ada encodes for Bob again', async () => (await framesOver(a, b, 1000)) > 0, 15_000);
+    await waitFor('Bob encodes for Ada again', async () => (await framesOver(b, a, 1000)) > 0, 15_000);
+    await waitFor('Bob shows Ada’s video', () => !tile(b, a.peerId as string)?.querySelector('.placeholder'), 15_000);
+  });
+});

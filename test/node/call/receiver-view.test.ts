@@ -1,0 +1,84 @@
+/**
+ * `viewCaps` (call/receiver-view.ts) and its use by `encodingCaps` (call/governor.ts): a camera copy fitted to what its
+ * receiver shows of it, never above the governor's caps; hidden pauses it; audio-only pauses every camera copy; the
+ * screen share keeps its resolution whatever the view.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { encodingCaps, loadAdaptive } from '../../../src/call/governor.js';
+import { THUMB_FPS, VIEW_FLOOR_BPS, viewCaps } from '../../../src/call/receiver-view.js';
+import { cameraCaps, screenCaps } from '../../../src/negotiation/bandwidth.js';
+import type { PeerViewMessage } from '../../../src/protocol/data-channel.js';
+
+const view = (width: number, height: number): PeerViewMessage => ({ type: 'view', width, height, hidden: false });
+const hidden: PeerViewMessage = { type: 'view', width: 0, height: 0, hidden: true };
+const source = { width: 640, height: 480 };
+/** The governor's caps for three copies of a 640×480 camera: 833 kbps, full size, 30 fps. */
+const three = cameraCaps(3, { sourceShortSide: 480 });
+/** A stand-in for a camera track: only `getSettings()` is read. */
+const track = (width: number, height: number) => ({ getSettings: () => ({ width, height }) }) as MediaStreamTrack;
+
+describe('viewCaps', () => {
+  it('leaves the caps as they are for a peer that never sent a view', () => {
+    assert.deepEqual(viewCaps(three, undefined, source), three);
+  });
+
+  it('pauses the copy of a receiver that shows none of it', () => {
+    assert.deepEqual(viewCaps(three, hidden, source), { ...three, active: false });
+  });
+
+  it('scales a thumbnail down to its size, with fewer bits and frames', () => {
+    const caps = viewCaps(three, view(180, 180), source);
+    // cover: 640×480 fills a 180×180 box at 480/180 = 2.67 (its height), the width is cut.
+    assert.equal(caps.scaleResolutionDownBy, 2.67);
+    assert.equal(caps.maxBitrate, Math.round(three.maxBitrate * (1 / (480 / 180)) ** 2));
+    assert.ok(caps.maxBitrate < three.maxBitrate / 5);
+    assert.equal(caps.maxFramerate, THUMB_FPS);
+    assert.equal(caps.active, true);
+  });
+
+  it('never goes above the governor: a large view keeps its caps (and resumes a paused copy)', () => {
+    assert.deepEqual(viewCaps(three, view(1440, 1080), source), { ...three, active: true });
+    const six = cameraCaps(6, { sourceShortSide: 480 }); // 480×360 at 24 fps
+    assert.deepEqual(viewCaps(six, view(2160, 2160), source), { ...six, active: true });
+  });
+
+  it('keeps a floor of bits for a tiny view', () => {
+    assert.equal(viewCaps(three, view(90, 90), source).maxBitrate, VIEW_FLOOR_BPS);
+  });
+
+  it('without the camera size, only hidden applies', () => {
+    assert.deepEqual(viewCaps(three, view(90, 90), undefined), { ...three, maxFramerate: THUMB_FPS, active: true });
+  });
+});
+
+describe('encodingCaps with a view', () => {
+  const load = { copies: 3, sharingScreen: false };
+
+  it('gives the governor’s caps alone until receiver-view.ts (its own chunk) is loaded', () => {
+    assert.deepEqual(encodingCaps('video', track(640, 480), { ...load, view: view(270, 180) }), {
+      ...three,
+      active: true,
+    });
+  });
+
+  it('fits the camera copy to the view once loaded; the screen share keeps its resolution', async () => {
+    await loadAdaptive(); // as the first `view` message does (call-controller.ts)
+    const camera = encodingCaps('video', track(640, 480), { ...load, view: view(270, 180) });
+    assert.equal(camera?.scaleResolutionDownBy, 2.37);
+    assert.equal(camera?.active, true);
+    assert.deepEqual(encodingCaps('screen', track(1920, 1080), { ...load, view: view(270, 180) }), screenCaps(3));
+    assert.equal(encodingCaps('audio', null, { ...load, view: hidden }), undefined);
+  });
+
+  it('sends the camera again (active) once a receiver shows it, and to a peer that never sent a view', () => {
+    assert.deepEqual(encodingCaps('video', track(640, 480), load), { ...three, active: true });
+  });
+
+  it('pauses every camera copy in audio-only, whatever the view', () => {
+    assert.equal(
+      encodingCaps('video', track(640, 480), { ...load, audioOnly: true, view: view(1080, 720) })?.active,
+      false,
+    );
+  });
+});
