@@ -321,6 +321,10 @@ export class Connection implements Link {
       this.fail('already-joined', `already in room ${JSON.stringify(this.member.room)}; send leave first`);
       return;
     }
+    if (this.waiting) {
+      this.fail('already-joined', 'waiting to enter a room: send cancel first');
+      return;
+    }
     if (message.resume !== undefined) {
       this.#settle(participants.resume(this, message.room, message.resume));
       return;
