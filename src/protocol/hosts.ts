@@ -127,6 +127,22 @@ export const HOST_CLIENT_TYPES = [
   'mute-request',
 ] as const;
 
+/**
+ * The `type`s of {@link HostServerMessage}. `parseServerMessage` of `./relay.ts` checks only that a relay message has
+ * one of these types (its code sits in the element's script-tag file, which must not grow); **the receiver checks
+ * the fields with {@link parseHostServerMessage}** before using such a message (the element does so in its call
+ * engine, an on-demand chunk).
+ */
+export const HOST_SERVER_TYPES: readonly string[] = [
+  'room-state',
+  'knocking',
+  'knock-ended',
+  'waiting',
+  'denied',
+  'ask-unmute',
+  'mute-request',
+];
+
 const MEDIA: readonly string[] = ['microphone', 'camera'];
 const OUTCOMES: readonly string[] = ['admitted', 'denied', 'cancelled', 'left', 'timeout', 'locked', 'ended'];
 
@@ -168,8 +184,12 @@ export function parseHostClientMessage(m: Json): ParseResult<HostClientMessage> 
   }
 }
 
-/** Parses a relay message of this module (element side), given an object with a string `type`; see {@link parseHostClientMessage}. */
-export function parseHostServerMessage(m: Json): ParseResult<HostServerMessage> {
+/**
+ * Parses a relay message of this module (element side): every field checked, extra fields dropped. Takes the object
+ * `parseServerMessage` returned for a type of {@link HOST_SERVER_TYPES} (or any object with a string `type`).
+ */
+export function parseHostServerMessage(message: object): ParseResult<HostServerMessage> {
+  const m = message as Json;
   const type = m['type'] as string;
   switch (type) {
     case 'room-state': {

@@ -12,7 +12,7 @@
 import { bad, isObject, isString, ok, parseTypedObject, type Json, type ParseResult } from './parse.js';
 import {
   parseHostClientMessage,
-  parseHostServerMessage,
+  HOST_SERVER_TYPES,
   type HostClientMessage,
   type HostServerMessage,
   type Role,
@@ -448,7 +448,10 @@ export function parseServerMessage(raw: unknown): ParseResult<ServerMessage> {
       return ok({ type: 'error', code: code as ErrorCode, message: m['message'] });
     }
     default:
-      return parseHostServerMessage(m);
+      // Hosts and guests: the type only; the receiver checks the fields with parseHostServerMessage (hosts.ts).
+      return HOST_SERVER_TYPES.includes(m['type'] as string)
+        ? ok(m as unknown as HostServerMessage)
+        : bad(`unknown message type ${JSON.stringify(m['type']).slice(0, 40)}`);
   }
 }
 

@@ -8,7 +8,9 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
   encode,
   parseClientMessage,
+  parseHostServerMessage,
   parseServerMessage,
+  parseServerMessage as parseServerMessageOf,
   type ParseResult,
   type ServerMessage,
 } from '../../../src/protocol/relay.js';
@@ -65,6 +67,7 @@ describe('hosts and guests on the wire (v2)', () => {
     );
     assert.match(error(parseClientMessage('{"type":"mute-request","media":"camera"}')), /mute-request.to/);
     assert.match(error(parseClientMessage('{"type":"kick"}')), /unknown message type "kick"/);
+    assert.match(error(parseServerMessage('{"type":"kick"}')), /unknown message type "kick"/);
     // Relay-to-client types are not client messages.
     assert.match(error(parseClientMessage('{"type":"room-state","locked":true,"hosts":[]}')), /unknown message type/);
   });
@@ -81,10 +84,19 @@ describe('hosts and guests on the wire (v2)', () => {
       { type: 'mute-request', from: ID, media: 'camera' },
       { type: 'error', code: 'forbidden', message: 'only a host may lock the room' },
     ];
-    for (const message of messages) assert.deepEqual(value(parseServerMessage(encode(message))), message);
+    for (const message of messages) {
+      const parsed = value(parseServerMessage(encode(message)));
+      assert.deepEqual(parsed, message);
+      // The fields of host messages are checked by parseHostServerMessage (parseServerMessage checks the type).
+      if (!['welcome', 'error'].includes(message.type)) assert.deepEqual(value(parseHostServerMessage(parsed)), message);
+    }
   });
 
   it('refuses malformed relay messages about hosts', () => {
+    const parseServerMessage = (raw: string): ParseResult<unknown> => {
+      const m = JSON.parse(raw) as { type: string };
+      return m.type === 'welcome' ? parseServerMessageOf(raw) : parseHostServerMessage(m);
+    };
     const welcome = `"type":"welcome","id":"${ID}","room":"r","peers":[],"iceServers":[]`;
     assert.match(error(parseServerMessage(`{${welcome},"role":"admin"}`)), /welcome.role/);
     assert.match(error(parseServerMessage('{"type":"room-state","locked":"yes","hosts":[]}')), /room-state.locked/);

@@ -28,12 +28,14 @@ describe('hosts: roles', () => {
     assert.equal((await old.client.next('error')).code, 'forbidden');
   });
 
-  it('a token with a bad role claim is refused like any bad token', async (t) => {
+  it('a token with a bad role, knock or jti claim is refused like any bad token', async (t) => {
     const e = await hostsEnv(t);
     const c = await knockOrJoin(e, 'r', { role: 'admin' });
     assert.equal((await c.next('error')).code, 'unauthorized');
     const d = await knockOrJoin(e, 'r', { knock: 'yes' });
     assert.equal((await d.next('error')).code, 'unauthorized');
+    const f = await knockOrJoin(e, 'r', { jti: 'x'.repeat(257) });
+    assert.equal((await f.next('error')).code, 'unauthorized');
   });
 
   it('without tokens there are no hosts: every host action is forbidden, rooms work as before', async (t) => {
