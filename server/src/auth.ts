@@ -74,15 +74,7 @@ export interface RoomGrant {
 
 /** Why a token was refused, for logs only (the client always gets the same generic answer). */
 export type TokenRefusal =
-  | 'missing'
-  | 'expired'
-  | 'too-long'
-  | 'invalid'
-  | 'other-room'
-  | 'bad-name'
-  | 'bad-role'
-  | 'bad-knock'
-  | 'bad-jti';
+  'missing' | 'expired' | 'too-long' | 'invalid' | 'other-room' | 'bad-name' | 'bad-role' | 'bad-knock' | 'bad-jti';
 
 /**
  * Verifies a room token for `room`.
@@ -119,8 +111,7 @@ export async function verifyRoomToken(
     return { ok: false, reason: 'bad-jti' };
   }
   const grant: RoomGrant = {
-    tokenId:
-      jti === undefined ? `sha256:${createHash('sha256').update(token).digest('base64url')}` : `jti:${jti as string}`,
+    tokenId: jti === undefined ? `sha256:${createHash('sha256').update(token).digest('base64url')}` : `jti:${jti}`,
   };
   if (name !== undefined) grant.name = name;
   if (role !== undefined) grant.role = role;

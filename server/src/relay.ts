@@ -124,15 +124,14 @@ export function createRelay(options: RelayOptions = {}, participantsFactory?: Pa
       : { urls: config.turnUrls, secret: config.turnSecret, ttlSeconds: config.turnTtlSeconds };
   // With an SFU (--janus-url), rooms switch to it by size: a wrapper keeps each room's mode (sfu/index.ts).
   let sfu: ReturnType<typeof createSfuParticipants> | undefined;
-  // Hosts and guests (hosts/): the outermost layer, whose hooks follow welcomes and departures.
-  let hosts: HostParticipants | undefined;
   const participantsContext: ParticipantsContext & { readonly metrics: RelayMetrics } = {
     config: config.sfu ? { ...config, maxPeersPerRoom: config.sfu.maxPeersPerSfuRoom } : config,
     departed: (joined: Joined) => {
       sfu?.departed(joined);
-      hosts?.departed(joined);
+      hosts.departed(joined);
     },
-    welcome: (link, welcome) => hosts?.welcome(link, welcome),
+    // Called only once participants exist, after `hosts` below is made.
+    welcome: (link, welcome) => hosts.welcome(link, welcome),
     log,
     metrics,
     isClosing,
@@ -150,7 +149,8 @@ export function createRelay(options: RelayOptions = {}, participantsFactory?: Pa
         'only to the participants of this process (not done yet)',
     );
   }
-  hosts = new HostParticipants(sfu ?? inner, config, log, createHostMetrics(metrics.registry));
+  // Hosts and guests (hosts/): the outermost layer, whose hooks above follow welcomes and departures.
+  const hosts = new HostParticipants(sfu ?? inner, config, log, createHostMetrics(metrics.registry));
   const participants: Participants = hosts;
   const context: ConnectionContext = {
     config,

@@ -282,7 +282,13 @@ export class HostParticipants implements Participants {
   }
 
   /** Admits `link` through the inner participants; on success records it and greets it. */
-  #enter(link: Link, room: string, name: string, caps: readonly string[] | undefined, entry: Entry): void | Promise<void> {
+  #enter(
+    link: Link,
+    room: string,
+    name: string,
+    caps: readonly string[] | undefined,
+    entry: Entry,
+  ): void | Promise<void> {
     this.#pending.set(link, entry);
     const done = (): void => {
       this.#pending.delete(link);

@@ -88,7 +88,8 @@ describe('hosts and guests on the wire (v2)', () => {
       const parsed = value(parseServerMessage(encode(message)));
       assert.deepEqual(parsed, message);
       // The fields of host messages are checked by parseHostServerMessage (parseServerMessage checks the type).
-      if (!['welcome', 'error'].includes(message.type)) assert.deepEqual(value(parseHostServerMessage(parsed)), message);
+      if (!['welcome', 'error'].includes(message.type))
+        assert.deepEqual(value(parseHostServerMessage(parsed)), message);
     }
   });
 

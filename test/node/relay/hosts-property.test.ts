@@ -64,7 +64,8 @@ class PClient {
         this.#waiting = undefined;
         return;
       }
-      if (m.type === 'welcome') this.log.push({ type: 'welcome', id: m.id, room: m.room, peers: m.peers, iceServers: [] });
+      if (m.type === 'welcome')
+        this.log.push({ type: 'welcome', id: m.id, room: m.room, peers: m.peers, iceServers: [] });
       else this.log.push(m.type === 'error' ? { type: 'error', code: m.code } : m);
     });
   }
@@ -225,7 +226,8 @@ async function runSequence(url: string, pool: PClient[], ops: readonly Op[]): Pr
         if (c.room === undefined) error(c, 'not-joined');
         else if (!c.host) error(c, 'forbidden');
         else if (target === c || target.room !== c.room || target.id === undefined) error(c, 'unknown-peer');
-        else if (op.op === 'ask') target.expected.push({ type: 'ask-unmute', from: c.id as string, media: 'microphone' });
+        else if (op.op === 'ask')
+          target.expected.push({ type: 'ask-unmute', from: c.id as string, media: 'microphone' });
         else {
           rooms[c.room]!.removed.add(op.to);
           const room = c.room;

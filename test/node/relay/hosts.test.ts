@@ -204,9 +204,17 @@ describe('hosts: ask-unmute and mute-request', () => {
     const g = await enter(e, 'r');
     await g.client.next('room-state');
     h.client.send({ type: 'ask-unmute', to: g.welcome.id, media: 'microphone' });
-    assert.deepEqual(await g.client.next('ask-unmute'), { type: 'ask-unmute', from: h.welcome.id, media: 'microphone' });
+    assert.deepEqual(await g.client.next('ask-unmute'), {
+      type: 'ask-unmute',
+      from: h.welcome.id,
+      media: 'microphone',
+    });
     h.client.send({ type: 'mute-request', to: g.welcome.id, media: 'camera' });
-    assert.deepEqual(await g.client.next('mute-request'), { type: 'mute-request', from: h.welcome.id, media: 'camera' });
+    assert.deepEqual(await g.client.next('mute-request'), {
+      type: 'mute-request',
+      from: h.welcome.id,
+      media: 'camera',
+    });
     // To oneself, to a v1 client (which would not understand it), to nobody: unknown-peer.
     const old = await enter(e, 'r', {}, '', 1);
     for (const to of [h.welcome.id, old.welcome.id, 'nobody']) {
