@@ -23,7 +23,7 @@
 import { SFU_CAPABILITY, SFU_PEER_ID, parseSfuRequest, type SfuDelivery } from '../../../src/protocol/sfu.js';
 import type { ResumeCredentials, SignalRequest } from '../../../src/protocol/relay.js';
 import type { Logger } from '../log.js';
-import type { Joined, Link, ParticipantCounts, Participants } from '../participants.js';
+import type { JoinDetails, Joined, Link, ParticipantCounts, Participants } from '../participants.js';
 import type { SfuBroker } from './broker.js';
 
 /** The per-room mode settings. */
@@ -75,8 +75,8 @@ export class SfuParticipants implements Participants {
     return this.#rooms.get(room)?.mode;
   }
 
-  admit(link: Link, room: string, name: string, caps?: readonly string[], media?: 'mesh' | 'sfu'): void {
-    const state = this.#rooms.get(room) ?? { mode: 'mesh', members: new Map<string, Member>(), claim: media };
+  admit(link: Link, room: string, name: string, caps?: readonly string[], join?: JoinDetails): void {
+    const state = this.#rooms.get(room) ?? { mode: 'mesh', members: new Map<string, Member>(), claim: join?.grant?.media };
     const capable = caps?.includes(SFU_CAPABILITY) ?? false;
     const size = state.members.size;
     const { sfuFrom, maxPeersPerMeshRoom, maxPeersPerSfuRoom } = this.#rules;
@@ -111,7 +111,7 @@ export class SfuParticipants implements Participants {
     if (switching)
       for (const member of state.members.values()) member.link.send({ type: 'signal', from: SFU_PEER_ID, data: mode });
     // The inner participants are in-memory ones (options.ts refuses an SFU with shared rooms): they answer at once.
-    void this.#inner.admit(link, room, name, caps);
+    void this.#inner.admit(link, room, name, caps, join);
     const joined = link.member;
     if (!joined) return;
     state.members.set(joined.id, { link, name, capable });

@@ -25,7 +25,7 @@ import { randomBytes } from 'node:crypto';
 import { SFU_CAPABILITY, SFU_PEER_ID, parseSfuRequest, type SfuDelivery } from '../../../src/protocol/sfu.js';
 import { CloseCode, type ResumeCredentials, type SignalRequest } from '../../../src/protocol/relay.js';
 import type { Logger } from '../log.js';
-import type { Link, ParticipantCounts, Participants } from '../participants.js';
+import type { JoinDetails, Link, ParticipantCounts, Participants } from '../participants.js';
 import type { SfuBroker } from './broker.js';
 import { newJanusRoom, type JanusRoom } from './janus-rooms.js';
 import { parseModeMessage, SharedRooms, type SharedRules } from './shared-rooms.js';
@@ -109,7 +109,7 @@ export class SharedSfuParticipants implements Participants {
     return this.#inner.redisUp;
   }
 
-  async admit(link: Link, room: string, name: string, caps?: readonly string[], media?: 'mesh' | 'sfu'): Promise<void> {
+  async admit(link: Link, room: string, name: string, caps?: readonly string[], join?: JoinDetails): Promise<void> {
     const capable = caps?.includes(SFU_CAPABILITY) ?? false;
     const reservation = `${capable ? '1' : '0'}${this.#inner.node} ${randomBytes(12).toString('base64url')}`;
     const local = this.#room(room);
@@ -121,7 +121,7 @@ export class SharedSfuParticipants implements Participants {
         room,
         reservation,
         capable,
-        claim: media,
+        claim: join?.grant?.media,
         janus: newJanusRoom(room),
         node: this.#inner.node,
       });
@@ -158,7 +158,7 @@ export class SharedSfuParticipants implements Participants {
       this.#tell(link, joining);
     }
     try {
-      await this.#inner.admit(link, room, name, caps);
+      await this.#inner.admit(link, room, name, caps, join);
     } finally {
       local.joining.delete(link);
     }

@@ -69,7 +69,7 @@ function setup(sfuFrom = 3) {
   /** A join with `join.caps` (default `["sfu"]`), or without (`null`: a v1 client). */
   const join = (caps: string[] | null = ['sfu'], media?: 'mesh' | 'sfu') => {
     const link = new FakeLink();
-    sfu.admit(link, 'r', 'n', caps ?? undefined, media);
+    sfu.admit(link, 'r', 'n', caps ?? undefined, { protocol: 2, grant: { tokenId: 'jti:t', ...(media && { media }) } });
     return link;
   };
   return { sfu, calls, join };
