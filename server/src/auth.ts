@@ -80,7 +80,15 @@ export interface RoomGrant {
 
 /** Why a token was refused, for logs only (the client always gets the same generic answer). */
 export type TokenRefusal =
-  'missing' | 'expired' | 'too-long' | 'invalid' | 'other-room' | 'bad-name' | 'bad-role' | 'bad-knock' | 'bad-jti'
+  | 'missing'
+  | 'expired'
+  | 'too-long'
+  | 'invalid'
+  | 'other-room'
+  | 'bad-name'
+  | 'bad-role'
+  | 'bad-knock'
+  | 'bad-jti'
   | 'bad-media';
 
 /**

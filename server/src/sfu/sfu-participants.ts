@@ -76,7 +76,11 @@ export class SfuParticipants implements Participants {
   }
 
   admit(link: Link, room: string, name: string, caps?: readonly string[], join?: JoinDetails): void {
-    const state = this.#rooms.get(room) ?? { mode: 'mesh', members: new Map<string, Member>(), claim: join?.grant?.media };
+    const state = this.#rooms.get(room) ?? {
+      mode: 'mesh',
+      members: new Map<string, Member>(),
+      claim: join?.grant?.media,
+    };
     const capable = caps?.includes(SFU_CAPABILITY) ?? false;
     const size = state.members.size;
     const { sfuFrom, maxPeersPerMeshRoom, maxPeersPerSfuRoom } = this.#rules;
