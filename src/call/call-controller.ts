@@ -34,6 +34,7 @@ import { Latest } from '../latest.js';
 import type { CallState, ChatEntry } from '../types.js';
 import type { CallStats } from './call-stats.js';
 import type { SfuTopology } from './sfu.js';
+import type { Hosts } from './hosts.js';
 import type { PeerChannel } from './peer-channel.js';
 import type { Roster } from './roster.js';
 import type { PeerMessage } from '../protocol/data-channel.js';
@@ -95,6 +96,9 @@ export class CallController {
   #runs = new Latest();
   /** The SFU topology (call/sfu.ts, its own chunk), once the relay said the room runs on the SFU. */
   #sfu: Promise<SfuTopology> | undefined;
+  /** Hosts, hands and reactions (call/hosts.ts, its own chunk): loaded on the first welcome or message of theirs. */
+  hosts: Hosts | undefined;
+  #hosts: Promise<Hosts> | undefined;
 
   constructor(host: CallHost) {
     this.#host = host;
@@ -257,6 +261,7 @@ export class CallController {
     this.#signaling = undefined;
     void this.#sfu?.then((t) => t.close());
     this.#sfu = undefined;
+    this.hosts = this.#hosts = undefined;
     this.#roster?.clear(); // every peer removed (none before the engine, with the roster, is loaded)
     this.stats.stop();
     if (keepMedia) this.media.stopScreenShare();
@@ -388,6 +393,8 @@ export class CallController {
       peer.camera = message.camera;
       this.#host.dispatch(new MediaStateEvent(peer.id, message.microphone, message.camera));
       this.#host.requestUpdate();
+    } else if (message.type != 'chat') {
+      this.#room((h) => h.peer(peer, message)); // hand, lower-hand, reaction
     } else if (!this.#chat.has(peer.id, message.id)) {
       this.#chat.add({ id: message.id, peerId: peer.id, name: peer.name, text: message.text, sentAt: message.sentAt });
     }
@@ -424,6 +431,8 @@ export class CallController {
         if (detail.closeCode === CloseCode.OriginNotAllowed) {
           this.#fail(originRefusedError(globalThis.location?.origin ?? ''), true);
           this.#stopTrying();
+        } else if (detail.closeCode == CloseCode.Removed || detail.closeCode == CloseCode.Ended) {
+          this.#room((h) => h.closed(detail.closeCode!));
         } else if (detail.closeCode !== undefined) {
           this.#fail(
             new VideoChatError(
@@ -462,6 +471,7 @@ export class CallController {
           this.#host.dispatch(new JoinedEvent(message.room, message.id));
         }
         this.#roster!.welcome(message, fresh);
+        this.#room((h) => h.welcome(message));
         this.#updateCallState(); // also clears a 'relay-unreachable' error (#error is null now)
         break;
       }
@@ -505,6 +515,8 @@ export class CallController {
           this.#stopTrying();
         } else if (message.code === 'room-full') {
           this.#roomFull();
+        } else if (message.code == 'room-locked' || message.code == 'removed') {
+          this.#room((h) => h.relay(message));
         } else {
           this.#fail(
             new VideoChatError('relay-error', `The video chat server refused a message: ${message.message}`),
@@ -512,7 +524,21 @@ export class CallController {
           );
         }
         break;
+      default:
+        this.#room((h) => h.relay(message)); // hosts and guests (protocol/hosts.ts)
     }
+  }
+
+  /** Runs `fn` on the hosts model, loading its chunk first (once per call; calls keep their order). */
+  #room(fn: (hosts: Hosts) => void): void {
+    void (this.#hosts ??= this.#engine!.loadHosts().then(
+      (m) =>
+        (this.hosts = new m.Hosts(this, this.#host, {
+          send: (message) => this.#signaling?.send(message),
+          channels: this.#channels,
+          refuse: (error) => this.#refuse(error),
+        })),
+    )).then(fn);
   }
 
   // ---- peers ----
@@ -532,6 +558,7 @@ export class CallController {
     if (!this.#sfu) this.#meshPeer(peer, info, initiator);
     this.stats.start();
     this.#host.dispatch(new PeerJoinedEvent({ id: info.id, name: info.name }));
+    this.#room((h) => h.met(info.id));
   }
 
   /** A mesh connection with a new peer: its session and data channel (not in a room on the SFU). */
@@ -622,7 +649,11 @@ export class CallController {
 
   /** After a refusal that retrying cannot fix: no more relay attempts, camera and microphone released. */
   #roomFull(): void {
-    this.#fail(new VideoChatError('room-full', 'This room is full. Try again later.'), true);
+    this.#refuse(new VideoChatError('room-full', 'This room is full. Try again later.'));
+  }
+
+  #refuse(error: VideoChatError): void {
+    this.#fail(error, true);
     this.#stopTrying();
   }
 

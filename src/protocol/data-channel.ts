@@ -14,6 +14,9 @@
  *   again under the new relay ID `id` (a peer ID, `PEER_ID_PATTERN`). Sent once on each open channel after that fresh
  *   `welcome`, so that the receiver keeps this connection under the new ID instead of rebuilding it
  *   (`call/roster.ts`; docs/decisions/0006-rebind-after-a-relay-restart.md).
+ * - `hand`, `lower-hand`, `reaction` (docs/protocol.md "Hosts and guests"): the sender raised or lowered its hand; a
+ *   host asks everyone to show participant `id`'s hand lowered (receivers check the sender is a host); a reaction of
+ *   1–{@link MAX_REACTION_LENGTH} characters shown briefly on the sender's tile. `call/hosts.ts` handles them.
  *
  * @module
  */
@@ -74,7 +77,34 @@ export interface PeerRebindMessage {
   id: string;
 }
 
-export type PeerMessage = PeerStateMessage | PeerChatMessage | PeerSignalMessage | PeerRebindMessage;
+/** Longest reaction, in characters (UTF-16 code units): one emoji with its modifiers. */
+export const MAX_REACTION_LENGTH = 16;
+
+export interface PeerHandMessage {
+  type: 'hand';
+  raised: boolean;
+}
+
+export interface PeerLowerHandMessage {
+  type: 'lower-hand';
+  /** Whose hand (a peer ID): accepted only from a host. */
+  id: string;
+}
+
+export interface PeerReactionMessage {
+  type: 'reaction';
+  /** 1–{@link MAX_REACTION_LENGTH} characters, shown as text. */
+  emoji: string;
+}
+
+export type PeerMessage =
+  | PeerStateMessage
+  | PeerChatMessage
+  | PeerSignalMessage
+  | PeerRebindMessage
+  | PeerHandMessage
+  | PeerLowerHandMessage
+  | PeerReactionMessage;
 
 /** The largest time a `Date` can hold, in ms from the epoch either way (ECMA-262 §21.4.1.1). */
 const MAX_DATE_MS = 8.64e15;
@@ -130,6 +160,22 @@ export function parsePeerMessage(raw: unknown, now: number = Date.now()): ParseR
       return typeof id === 'string' && PEER_ID_PATTERN.test(id)
         ? { ok: true, value: { type: 'rebind', id } }
         : bad('rebind.id must be a peer id');
+    }
+    case 'hand':
+      return typeof o['raised'] == 'boolean'
+        ? { ok: true, value: { type: 'hand', raised: o['raised'] } }
+        : bad('hand.raised must be a boolean');
+    case 'lower-hand': {
+      const { id } = o;
+      return typeof id == 'string' && PEER_ID_PATTERN.test(id)
+        ? { ok: true, value: { type: 'lower-hand', id } }
+        : bad('lower-hand.id must be a peer id');
+    }
+    case 'reaction': {
+      const { emoji } = o;
+      return typeof emoji == 'string' && emoji.trim() && emoji.length <= MAX_REACTION_LENGTH
+        ? { ok: true, value: { type: 'reaction', emoji } }
+        : bad(`reaction.emoji must be 1-${MAX_REACTION_LENGTH} characters`);
     }
     default:
       return bad('unknown peer message type');
