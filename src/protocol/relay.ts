@@ -10,17 +10,28 @@
  * @module
  */
 import { bad, isObject, isString, ok, parseTypedObject, type Json, type ParseResult } from './parse.js';
+import {
+  parseHostClientMessage,
+  parseHostServerMessage,
+  type HostClientMessage,
+  type HostServerMessage,
+  type Role,
+} from './hosts.js';
+
+// Hosts and guests (v2): roles, the waiting room, host actions (docs/protocol.md "Hosts and guests").
+export * from './hosts.js';
 
 /**
  * The client↔relay wire version implemented by this module. It travels on the wire: a client states the version it
  * speaks in `join.protocol`, the relay states its own in `welcome.protocol`. A relay refuses a `join` for a version
  * it does not speak (`bad-message` naming both), so a message added in a later version is never sent to a relay that
- * would misread it. Versions are positive integers; this is 1.
+ * would misread it. Versions are positive integers; this is 2 (hosts and guests, `./hosts.ts`). A relay keeps
+ * speaking 1 to a client that asks for it: such a client joins as a guest and is never sent a message of `./hosts.ts`.
  */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** The wire versions this module can speak (a relay accepts a `join` for any of them). */
-export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1];
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2];
 
 /** Largest accepted frame, in bytes (64 KiB). A larger frame closes the socket with {@link CloseCode.MessageTooBig}. */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
@@ -62,6 +73,10 @@ export const MAX_SIGNAL_ENTRIES = 4096;
  *   sender that keeps going is closed with {@link CloseCode.PolicyViolation}.
  * - `resume-failed`: a `join` with `resume` could not resume (unknown or departed ID, wrong secret, grace period
  *   over, other room, resume turned off). One generic message for every reason; nothing was joined: join afresh.
+ * - (v2) `forbidden`: a host action from a guest; nothing changed.
+ * - (v2) `room-locked`: a `join` (or knock) to a room a host locked; nothing was joined.
+ * - (v2) `removed`: a `join` with the token of a participant a host removed from this room; nothing was joined.
+ *   Version 1 clients get `unauthorized` instead of `room-locked` and `removed` (they do not know the codes).
  */
 export const ERROR_CODES = [
   'bad-message',
@@ -72,6 +87,9 @@ export const ERROR_CODES = [
   'unauthorized',
   'rate-limited',
   'resume-failed',
+  'forbidden',
+  'room-locked',
+  'removed',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -103,6 +121,10 @@ export const CloseCode = {
    * reconnect: only the relay's operator can change this.
    */
   OriginNotAllowed: 4003,
+  /** Private use (v2): a host removed this participant; its token is refused in this room from now on. Do not reconnect. */
+  Removed: 4004,
+  /** Private use (v2): a host ended the call for everyone. Do not reconnect. */
+  Ended: 4005,
 } as const;
 
 /** A participant as the others see it. `name` may be empty. */
@@ -171,7 +193,7 @@ export interface SignalRequest {
 export interface LeaveMessage {
   type: 'leave';
 }
-export type ClientMessage = JoinMessage | SignalRequest | LeaveMessage;
+export type ClientMessage = JoinMessage | SignalRequest | LeaveMessage | HostClientMessage;
 
 // ---- relay → client ----
 
@@ -196,6 +218,8 @@ export interface WelcomeMessage {
    * room as it is now; joins and departures during the outage are not replayed, signals sent meanwhile follow.
    */
   resumed?: true;
+  /** (v2) This participant's role, from its token's `role` claim; `guest` without tokens. Absent for v1 clients. */
+  role?: Role;
 }
 export interface PeerJoinedMessage {
   type: 'peer-joined';
@@ -216,7 +240,8 @@ export interface ErrorMessage {
   code: ErrorCode;
   message: string;
 }
-export type ServerMessage = WelcomeMessage | PeerJoinedMessage | PeerLeftMessage | SignalDelivery | ErrorMessage;
+export type ServerMessage =
+  WelcomeMessage | PeerJoinedMessage | PeerLeftMessage | SignalDelivery | ErrorMessage | HostServerMessage;
 
 // ---- parsing ----
 
@@ -350,7 +375,7 @@ export function parseClientMessage(raw: unknown): ParseResult<ClientMessage> {
     case 'leave':
       return ok({ type: 'leave' });
     default:
-      return bad(`unknown message type ${JSON.stringify(m['type']).slice(0, 40)}`);
+      return parseHostClientMessage(m);
   }
 }
 
@@ -397,6 +422,10 @@ export function parseServerMessage(raw: unknown): ParseResult<ServerMessage> {
         }
         welcome.protocol = m['protocol'] as number;
       }
+      if (m['role'] !== undefined) {
+        if (m['role'] !== 'host' && m['role'] !== 'guest') return bad('welcome.role must be "host" or "guest"');
+        welcome.role = m['role'];
+      }
       return ok(welcome);
     }
     case 'peer-joined': {
@@ -419,7 +448,7 @@ export function parseServerMessage(raw: unknown): ParseResult<ServerMessage> {
       return ok({ type: 'error', code: code as ErrorCode, message: m['message'] });
     }
     default:
-      return bad(`unknown message type ${JSON.stringify(m['type']).slice(0, 40)}`);
+      return parseHostServerMessage(m);
   }
 }
 

@@ -46,8 +46,8 @@ describe('parseClientMessage', () => {
       protocol: PROTOCOL_VERSION,
     });
     assert.match(
-      error(parseClientMessage('{"type":"join","room":"r","protocol":2}')),
-      /bad-message: join.protocol 2 is not supported: this relay speaks 1/,
+      error(parseClientMessage('{"type":"join","room":"r","protocol":3}')),
+      /bad-message: join.protocol 3 is not supported: this relay speaks 1, 2/,
     );
     for (const bad of ['0', '-1', '1.5', '"1"', 'null', '1e400']) {
       assert.match(error(parseClientMessage(`{"type":"join","room":"r","protocol":${bad}}`)), /join.protocol/, bad);
