@@ -568,8 +568,11 @@ export class VideoChatElement extends LitElement {
     this.#call.hosts?.deny(knockId);
   }
 
-  /** Host: removes `peerId` from the call (it sees why); its token cannot join this room again. Fires `vc-removed`. */
-  remove(peerId: string): void {
+  /**
+   * Host: removes `peerId` from the call (it sees why); its token cannot join this room again. Fires `vc-removed`. (Not
+   * `remove()`: that is the DOM's, which takes the element out of the page.)
+   */
+  removeParticipant(peerId: string): void {
     this.#call.hosts?.remove(peerId);
   }
 
@@ -633,7 +636,7 @@ export class VideoChatElement extends LitElement {
         <div class="visually-hidden" role="status" aria-live="polite">${this.#announcement}</div>
         ${renderError(view)} ${this.#report?.(view)}
         ${inCall ? renderStage(view) : nothing}
-        ${inCall && state !== 'error' ? this.#chatUi?.renderChat(view) : nothing} ${view.room?.render(view)}
+        ${inCall && state !== 'error' ? this.#chatUi?.renderChat(view) : nothing} ${view.hostsUi?.render(view)}
         ${this.#preview ? this.#deviceUi?.renderPrejoin(view) : renderControls(view, inCall)}
       </div>
     `;
@@ -657,7 +660,7 @@ export class VideoChatElement extends LitElement {
       pinned: this.#pinned,
       fullscreen: ((f) => (f === this ? '' : (f?.dataset['peerId'] ?? null)))(this.#fullscreen()),
       actions: this.#actions,
-      room: this.#call.hosts && (this.#roomUi ?? this.#loadRoomUi()),
+      hostsUi: this.#call.hosts && (this.#roomUi ?? this.#loadRoomUi()),
     };
   }
 

@@ -431,17 +431,9 @@ export class CallController {
         if (detail.closeCode === CloseCode.OriginNotAllowed) {
           this.#fail(originRefusedError(globalThis.location?.origin ?? ''), true);
           this.#stopTrying();
-        } else if (detail.closeCode == CloseCode.Removed || detail.closeCode == CloseCode.Ended) {
-          this.#room((h) => h.closed(detail.closeCode!));
         } else if (detail.closeCode !== undefined) {
-          this.#fail(
-            new VideoChatError(
-              'relay-error',
-              `The video chat server closed the connection (code ${detail.closeCode}).`,
-            ),
-            true,
-          );
-          this.#stopTrying();
+          // Removed (4004), call ended (4005) or another final close: said by the hosts chunk (call/hosts.ts).
+          this.#room((h) => h.closed(detail.closeCode!));
         }
         break;
       default:
@@ -515,14 +507,7 @@ export class CallController {
           this.#stopTrying();
         } else if (message.code === 'room-full') {
           this.#roomFull();
-        } else if (message.code == 'room-locked' || message.code == 'removed') {
-          this.#room((h) => h.relay(message));
-        } else {
-          this.#fail(
-            new VideoChatError('relay-error', `The video chat server refused a message: ${message.message}`),
-            false,
-          );
-        }
+        } else this.#room((h) => h.relay(message)); // `room-locked`, `removed`, and any other refusal
         break;
       default:
         this.#room((h) => h.relay(message)); // hosts and guests (protocol/hosts.ts)

@@ -25,6 +25,7 @@ import {
   RemovedEvent,
   type Knock,
 } from '../hosts-events.js';
+import { VideoChatErrorEvent } from '../events.js';
 import type { PeerMessage } from '../protocol/data-channel.js';
 import {
   CloseCode,
@@ -183,9 +184,18 @@ export class Hosts {
         break;
       }
       case 'error':
-        this.waiting = null;
-        if (message.code === 'removed') this.#host.dispatch(new RemovedEvent(null));
-        this.#refuse(message.code === 'removed' ? 'removed' : 'locked');
+        if (message.code === 'removed' || message.code === 'room-locked') {
+          this.waiting = null;
+          if (message.code === 'removed') this.#host.dispatch(new RemovedEvent(null));
+          this.#refuse(message.code === 'removed' ? 'removed' : 'locked');
+        } else {
+          // Any other refusal (`forbidden`, `unknown-peer`, …): said, and the call goes on.
+          this.#host.dispatch(
+            new VideoChatErrorEvent(
+              new VideoChatError('relay-error', `The video chat server refused a message: ${message.message}`),
+            ),
+          );
+        }
         break;
       default:
         return; // not ours
@@ -193,10 +203,17 @@ export class Hosts {
     this.#changed();
   }
 
-  /** The relay closed the connection with `code`: removed (4004) or the call ended (4005) are said as such. */
+  /**
+   * The relay closed the connection for good with `code` (not 4003, which the call says itself): removed (4004), the
+   * call ended (4005), or `relay-error` naming the code. No more attempts either way.
+   */
   closed(code: number): void {
     if (code === CloseCode.Removed) this.#host.dispatch(new RemovedEvent(null));
-    this.#refuse(code === CloseCode.Removed ? 'removed' : 'ended');
+    if (code === CloseCode.Removed || code === CloseCode.Ended) this.#refuse(code === CloseCode.Removed ? 'removed' : 'ended');
+    else
+      this.#link.refuse(
+        new VideoChatError('relay-error', `The video chat server closed the connection (code ${code}).`),
+      );
   }
 
   /** Someone entered the call: a raised hand is shown to newcomers too. */

@@ -95,5 +95,5 @@ export interface View {
   readonly fullscreen: string | null;
   readonly actions: ViewActions;
   /** Hosts and guests, hands and reactions, once their chunk arrived (undefined before, and outside a call). */
-  readonly room?: RoomUi | undefined;
+  readonly hostsUi?: RoomUi | undefined;
 }
