@@ -8,8 +8,9 @@
  *
  * @module
  */
+import { createHash } from 'node:crypto';
 import { errors, jwtVerify } from 'jose';
-import { MAX_NAME_LENGTH } from '../../src/protocol/relay.js';
+import { MAX_NAME_LENGTH, type Role } from '../../src/protocol/relay.js';
 
 /** Shortest token secret accepted, in bytes: RFC 7518 §3.2 requires a key at least as long as the hash (256 bits). */
 export const MIN_TOKEN_SECRET_BYTES = 32;
@@ -54,13 +55,34 @@ export const MAX_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
 /** Clock skew tolerated between the site's backend and the relay, in seconds, on `exp` and `nbf` (jose `clockTolerance`). */
 export const TOKEN_CLOCK_TOLERANCE_SECONDS = 30;
 
-/** A verified token: the display name it fixes, if it has a `name` claim. */
+/** Longest `jti` claim accepted, in characters (RFC 7519 §4.1.7 sets no bound; a UUID is 36). */
+export const MAX_TOKEN_ID_LENGTH = 256;
+
+/** A verified token: the display name it fixes, if it has a `name` claim; its role, waiting room and ID (v2). */
 export interface RoomGrant {
   name?: string;
+  /** The `role` claim (`docs/protocol.md` "Hosts and guests"); absent means guest. */
+  role?: Role;
+  /** The `knock` claim: `true` this guest waits for a host, `false` it enters even on a `--knock` relay. */
+  knock?: boolean;
+  /**
+   * What a host's `remove` bans for the room's lifetime: `jti:<jti claim>`, or without one `sha256:<base64url of the
+   * SHA-256 of the token text>` (so a removed token is refused, but a freshly minted one without `jti` is not).
+   */
+  tokenId: string;
 }
 
 /** Why a token was refused, for logs only (the client always gets the same generic answer). */
-export type TokenRefusal = 'missing' | 'expired' | 'too-long' | 'invalid' | 'other-room' | 'bad-name';
+export type TokenRefusal =
+  | 'missing'
+  | 'expired'
+  | 'too-long'
+  | 'invalid'
+  | 'other-room'
+  | 'bad-name'
+  | 'bad-role'
+  | 'bad-knock'
+  | 'bad-jti';
 
 /**
  * Verifies a room token for `room`.
@@ -87,8 +109,21 @@ export async function verifyRoomToken(
     return { ok: false, reason: 'too-long' };
   }
   if (payload['room'] !== room) return { ok: false, reason: 'other-room' };
-  const name = payload['name'];
-  if (name === undefined) return { ok: true, grant: {} };
-  if (typeof name !== 'string' || name.length > MAX_NAME_LENGTH) return { ok: false, reason: 'bad-name' };
-  return { ok: true, grant: { name } };
+  const { name, role, knock, jti } = payload as Record<string, unknown>;
+  if (name !== undefined && (typeof name !== 'string' || name.length > MAX_NAME_LENGTH)) {
+    return { ok: false, reason: 'bad-name' };
+  }
+  if (role !== undefined && role !== 'host' && role !== 'guest') return { ok: false, reason: 'bad-role' };
+  if (knock !== undefined && typeof knock !== 'boolean') return { ok: false, reason: 'bad-knock' };
+  if (jti !== undefined && (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_TOKEN_ID_LENGTH)) {
+    return { ok: false, reason: 'bad-jti' };
+  }
+  const grant: RoomGrant = {
+    tokenId:
+      jti === undefined ? `sha256:${createHash('sha256').update(token).digest('base64url')}` : `jti:${jti as string}`,
+  };
+  if (name !== undefined) grant.name = name;
+  if (role !== undefined) grant.role = role;
+  if (knock !== undefined) grant.knock = knock;
+  return { ok: true, grant };
 }

@@ -31,7 +31,7 @@ import { verifyRoomToken } from './auth.js';
 import type { Logger } from './log.js';
 import type { RelayMetrics } from './metrics.js';
 import type { ResolvedRelayOptions } from './options.js';
-import type { Joined, Link, Participants } from './participants.js';
+import type { JoinDetails, Joined, Link, Participants } from './participants.js';
 import { TokenBucket, type RateLimit } from './rate-limit.js';
 
 /**
@@ -82,6 +82,8 @@ export class Connection implements Link {
   alive = true;
   /** The relay closed it for abuse (flood, oversize frame, failure): it leaves at once, without a grace period. */
   noResume = false;
+  /** Set by the host layer while this connection waits outside a room (knock): the join timeout waits too. */
+  waiting = false;
   /** Set while a `join` waits for its token check: frames received meanwhile, to be handled after it. */
   backlog: Frame[] | undefined = undefined;
   readonly #bucket: TokenBucket;
@@ -170,7 +172,8 @@ export class Connection implements Link {
     clearTimeout(this.#joinTimer);
     this.#joinTimer = setTimeout(() => {
       this.#joinTimer = undefined;
-      if (this.member === undefined && this.socket.readyState === WebSocket.OPEN) {
+      if (this.waiting) this.startJoinTimer();
+      else if (this.member === undefined && this.socket.readyState === WebSocket.OPEN) {
         this.closeFor(CloseCode.JoinTimeout, 'join timeout', 'info');
       }
     }, this.#ctx.config.joinTimeoutMs);
@@ -305,6 +308,10 @@ export class Connection implements Link {
           this.startJoinTimer();
         }
         return;
+      default:
+        // Host actions and cancel (v2): the host layer enforces who may do what (hosts/host-participants.ts).
+        if (this.#ctx.participants.host) this.#ctx.participants.host(this, message);
+        else this.fail('forbidden', `${message.type} is not available on this relay`);
     }
   }
 
@@ -314,12 +321,17 @@ export class Connection implements Link {
       this.fail('already-joined', `already in room ${JSON.stringify(this.member.room)}; send leave first`);
       return;
     }
+    if (this.waiting) {
+      this.fail('already-joined', 'waiting to enter a room: send cancel first');
+      return;
+    }
     if (message.resume !== undefined) {
       this.#settle(participants.resume(this, message.room, message.resume));
       return;
     }
+    const protocol = message.protocol ?? 1;
     if (tokenKey === undefined) {
-      this.#admit(message.room, message.name ?? '', message.caps);
+      this.#admit(message.room, message.name ?? '', message.caps, { protocol });
       return;
     }
     // The check is asynchronous (WebCrypto): hold this connection's later frames until it is done, so that every
@@ -331,7 +343,8 @@ export class Connection implements Link {
         this.backlog = undefined;
         if (!this.#ctx.connections.has(this) || this.#ctx.isClosing()) return;
         if (result.ok) {
-          this.#admit(message.room, result.grant.name ?? message.name ?? '', message.caps);
+          const name = result.grant.name ?? message.name ?? '';
+          this.#admit(message.room, name, message.caps, { protocol, grant: result.grant });
         } else {
           this.#ctx.log.warn({ ip: this.ip, room: message.room, reason: result.reason }, 'join refused: room token');
           this.fail('unauthorized', UNAUTHORIZED);
@@ -343,8 +356,8 @@ export class Connection implements Link {
       });
   }
 
-  #admit(room: string, name: string, caps: readonly string[] | undefined): void {
-    this.#settle(this.#ctx.participants.admit(this, room, name, caps));
+  #admit(room: string, name: string, caps: readonly string[] | undefined, join: JoinDetails): void {
+    this.#settle(this.#ctx.participants.admit(this, room, name, caps, join));
   }
 
   /**

@@ -8,12 +8,13 @@
  */
 import { MAX_MESSAGE_BYTES, isIceServer, type IceServer } from '../../src/protocol/relay.js';
 import { MIN_TOKEN_SECRET_BYTES, normaliseOrigins } from './auth.js';
+import { checkHostOptions, HOST_DEFAULTS, type HostOptions } from './hosts/options.js';
 import { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './log.js';
 import { resolveSfuOptions, type ResolvedSfuOptions, type SfuOptions } from './sfu/options.js';
 import { isTurnUrl } from './turn.js';
 
 /** Options of {@link createRelay}. Every option is optional; see {@link RELAY_DEFAULTS} (and `sfu/options.ts`). */
-export interface RelayOptions extends SfuOptions {
+export interface RelayOptions extends SfuOptions, HostOptions {
   /** Largest number of participants per room, an integer ≥ 1. A `join` beyond it is answered with `room-full`. */
   maxPeersPerRoom?: number;
   /**
@@ -170,6 +171,9 @@ export interface ResolvedRelayOptions {
   redisPrefix: string;
   nodeLeaseMs: number;
   sweepIntervalMs: number;
+  /** The waiting room (`hosts/options.ts`). */
+  knock: boolean;
+  knockTimeoutMs: number;
   logLevel: LogLevel;
   /** The logger given, or one made for {@link logLevel}. */
   logger: Logger;
@@ -204,6 +208,7 @@ export const RELAY_DEFAULTS: Readonly<Omit<ResolvedRelayOptions, 'logger' | 'sfu
   redisPrefix: 'vc:',
   nodeLeaseMs: 5_000,
   sweepIntervalMs: 1_000,
+  ...HOST_DEFAULTS,
   logLevel: 'info',
 });
 
@@ -248,6 +253,7 @@ export function resolveRelayOptions(options: RelayOptions = {}): ResolvedRelayOp
   checkInteger('maxResumeQueueTotalBytes', settings.maxResumeQueueTotalBytes, 0, Number.MAX_SAFE_INTEGER);
   checkTurn(settings, given.turnTtlSeconds !== undefined);
   checkRedis(settings);
+  checkHostOptions(settings);
   if (settings.maxBufferedBytes < 2 * settings.maxMessageBytes) {
     throw new RangeError(
       `maxBufferedBytes must be at least twice maxMessageBytes (${2 * settings.maxMessageBytes}), ` +

@@ -25,6 +25,7 @@ import {
   encode,
   PROTOCOL_VERSION,
   type ErrorCode,
+  type HostClientMessage,
   type IceServer,
   type PeerInfo,
   type ResumeCredentials,
@@ -32,6 +33,7 @@ import {
   type SignalRequest,
   type WelcomeMessage,
 } from '../../src/protocol/relay.js';
+import type { RoomGrant } from './auth.js';
 import type { Logger } from './log.js';
 import type { RelayMetrics } from './metrics.js';
 import type { ResolvedRelayOptions } from './options.js';
@@ -68,6 +70,19 @@ export interface Link {
   fail(code: ErrorCode, message: string): void;
   /** Closes the connection with `code` and `reason` (counted, logged at `info`). */
   close(code: number, reason: string): void;
+  /**
+   * Set by the host layer (`hosts/`) while the link waits outside a room (knock): it is in no room, but the join
+   * timeout does not close it.
+   */
+  waiting?: boolean;
+}
+
+/** What a `join` brought besides room and name: the wire version and, on a relay with tokens, the verified grant. */
+export interface JoinDetails {
+  /** `join.protocol` (1 when absent). */
+  protocol: number;
+  /** The verified room token's grant; `undefined` on a relay without tokens. */
+  grant?: RoomGrant;
 }
 
 /**
@@ -85,8 +100,10 @@ export interface Participants {
    * @param name the display name as given; control and bidi formatting characters are removed ({@link displayName}).
    * @param caps the client's `join.caps` (what it can do beyond the mesh); used by the SFU's rooms
    *   (`sfu/sfu-participants.ts`), ignored here.
+   * @param join the wire version and token grant; used by the host layer (`hosts/host-participants.ts`: roles,
+   *   waiting room, lock, removals), ignored here.
    */
-  admit(link: Link, room: string, name: string, caps?: readonly string[]): void | Promise<void>;
+  admit(link: Link, room: string, name: string, caps?: readonly string[], join?: JoinDetails): void | Promise<void>;
   /**
    * Serves an existing participant on `link` (same ID, no `peer-left`/`peer-joined` for the others), or replies
    * `resume-failed` and changes nothing.
@@ -120,6 +137,11 @@ export interface Participants {
   close?(): Promise<void>;
   /** Rooms shared through Redis: whether Redis is reachable now (`/healthz`). Absent for in-memory rooms. */
   readonly redisUp?: boolean;
+  /**
+   * A host action or `cancel` from `link` (`hosts/host-participants.ts` enforces who may do what). Absent: the
+   * connection answers `forbidden`.
+   */
+  host?(link: Link, message: HostClientMessage): void;
 }
 
 /** Counts from {@link Participants.counts}. */
@@ -153,6 +175,8 @@ export interface ParticipantsContext {
   release(address: string): void;
   /** Called once a participant has left its room for good (after `peer-left` went out): the SFU's rooms follow. */
   departed?(joined: Joined): void;
+  /** Called with every welcome before it is sent: the host layer adds the role (`hosts/host-participants.ts`). */
+  welcome?(link: Link, welcome: WelcomeMessage): void;
 }
 
 /**
@@ -359,6 +383,7 @@ export class LocalParticipants implements Participants {
       welcome.resume = member.secret;
     }
     if (resumed) welcome.resumed = true;
+    this.#ctx.welcome?.(link, welcome);
     link.send(welcome);
     const queued = member.queue;
     this.#dropQueue(member);

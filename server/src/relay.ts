@@ -16,6 +16,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { CloseCode } from '../../src/protocol/relay.js';
 import { serve, type Connection, type ConnectionContext } from './connection.js';
+import { HostParticipants } from './hosts/host-participants.js';
+import { createHostMetrics } from './hosts/host-metrics.js';
 import type { Logger } from './log.js';
 import { createMetrics, type RelayMetrics } from './metrics.js';
 import { resolveRelayOptions, type RelayOptions } from './options.js';
@@ -122,9 +124,15 @@ export function createRelay(options: RelayOptions = {}, participantsFactory?: Pa
       : { urls: config.turnUrls, secret: config.turnSecret, ttlSeconds: config.turnTtlSeconds };
   // With an SFU (--janus-url), rooms switch to it by size: a wrapper keeps each room's mode (sfu/index.ts).
   let sfu: ReturnType<typeof createSfuParticipants> | undefined;
+  // Hosts and guests (hosts/): the outermost layer, whose hooks follow welcomes and departures.
+  let hosts: HostParticipants | undefined;
   const participantsContext: ParticipantsContext & { readonly metrics: RelayMetrics } = {
     config: config.sfu ? { ...config, maxPeersPerRoom: config.sfu.maxPeersPerSfuRoom } : config,
-    departed: (joined: Joined) => sfu?.departed(joined),
+    departed: (joined: Joined) => {
+      sfu?.departed(joined);
+      hosts?.departed(joined);
+    },
+    welcome: (link, welcome) => hosts?.welcome(link, welcome),
     log,
     metrics,
     isClosing,
@@ -136,7 +144,14 @@ export function createRelay(options: RelayOptions = {}, participantsFactory?: Pa
     ? participantsFactory(participantsContext)
     : new LocalParticipants(participantsContext);
   if (config.sfu) sfu = createSfuParticipants(inner, config.sfu, config.maxPeersPerRoom, log);
-  const participants: Participants = sfu ?? inner;
+  if (participantsFactory && config.tokenSecret !== undefined) {
+    log.warn(
+      'hosts and guests are per relay process: with rooms shared through Redis a lock, a removal or a knock applies ' +
+        'only to the participants of this process (not done yet)',
+    );
+  }
+  hosts = new HostParticipants(sfu ?? inner, config, log, createHostMetrics(metrics.registry));
+  const participants: Participants = hosts;
   const context: ConnectionContext = {
     config,
     log,

@@ -7,12 +7,16 @@ describe('relay: joining', () => {
   it('states its wire version in welcome and refuses a join for a version it does not speak', async (t) => {
     const e = await relayEnv(t);
     const client = await e.client();
-    client.send({ type: 'join', room: 'v', protocol: 2 });
+    client.send({ type: 'join', room: 'v', protocol: 3 });
     const refusal = await client.next('error');
     assert.equal(refusal.code, 'bad-message');
-    assert.match(refusal.message, /join.protocol 2 is not supported: this relay speaks 1/);
+    assert.match(refusal.message, /join.protocol 3 is not supported: this relay speaks 1, 2/);
+    // The welcome states the version spoken on this connection: a v1 client is answered in v1.
     client.send({ type: 'join', room: 'v', protocol: 1 });
     assert.equal((await client.next('welcome')).protocol, 1);
+    const v2 = await e.client();
+    v2.send({ type: 'join', room: 'v', protocol: 2 });
+    assert.equal((await v2.next('welcome')).protocol, 2);
   });
 
   it('welcomes with a fresh random ID, the others in joining order and the ICE servers', async (t) => {
