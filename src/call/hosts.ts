@@ -209,7 +209,8 @@ export class Hosts {
    */
   closed(code: number): void {
     if (code === CloseCode.Removed) this.#host.dispatch(new RemovedEvent(null));
-    if (code === CloseCode.Removed || code === CloseCode.Ended) this.#refuse(code === CloseCode.Removed ? 'removed' : 'ended');
+    if (code === CloseCode.Removed || code === CloseCode.Ended)
+      this.#refuse(code === CloseCode.Removed ? 'removed' : 'ended');
     else
       this.#link.refuse(
         new VideoChatError('relay-error', `The video chat server closed the connection (code ${code}).`),

@@ -29,7 +29,8 @@ export type Retry = 'join' | 'media' | null;
  * the call already retries by itself (`relay-unreachable`); a rejoin after a fatal error; a new capture after a media one.
  */
 export function retryFor(state: CallState, code: VideoChatErrorCode): Retry {
-  if (SITE_OWNER_ERRORS.has(code) || code === 'relay-unreachable' || code == 'removed' || code == 'call-ended') return null;
+  if (SITE_OWNER_ERRORS.has(code) || code === 'relay-unreachable' || code == 'removed' || code == 'call-ended')
+    return null;
   return state === 'error' ? 'join' : 'media';
 }
 

@@ -75,7 +75,10 @@ describe('hosts and guests', () => {
     const guestAdmitted = nextEvent<AdmittedEvent>(guest, 'vc-admitted');
     (part(host, 'admit-button') as HTMLButtonElement).click();
     expect((await guestAdmitted).knock).to.equal(null);
-    await waitFor('the admitted guest in the call with both', () => guest.state === 'in-call' && guest.peers.length === 2);
+    await waitFor(
+      'the admitted guest in the call with both',
+      () => guest.state === 'in-call' && guest.peers.length === 2,
+    );
     expect(part(guest, 'waiting')).to.equal(null);
     await waitFor('the queue empty', () => !part(host, 'knock'));
     await waitFor('the host announces the admission', () =>
@@ -133,7 +136,9 @@ describe('hosts and guests', () => {
     await waitFor('in call', () => a.peers.length === 1 && b.peers.length === 1);
     (part(b, 'react-button') as HTMLButtonElement).click();
     const thumbs = await waitFor('the row of reactions', () =>
-      [...shadow(b).querySelectorAll<HTMLButtonElement>('[part~="reaction-button"]')].find((x) => x.textContent === '👍'),
+      [...shadow(b).querySelectorAll<HTMLButtonElement>('[part~="reaction-button"]')].find(
+        (x) => x.textContent === '👍',
+      ),
     );
     await expect(b).to.be.accessible();
     thumbs.click();
