@@ -39,7 +39,7 @@ async function until<T>(
   p: Participant,
   what: string,
   fn: (el: HTMLElement) => T,
-  timeoutMs = 15_000,
+  timeoutMs = 30_000,
   expected?: T,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -70,7 +70,7 @@ const partText = (page: Page, part: string): Promise<string> =>
 
 /** Clicks the element's first `[part~=part]` (whose text contains `text`, when given), as a person would. */
 async function click(p: Participant, part: string, text = ''): Promise<void> {
-  for (let i = 0; i < 75; i++) {
+  for (let i = 0; i < 150; i++) {
     const handle = await p.page.evaluateHandle(
       (name, label) =>
         [...(document.querySelector('video-chat')?.shadowRoot?.querySelectorAll(`[part~="${name}"]`) ?? [])].find((b) =>
@@ -83,7 +83,7 @@ async function click(p: Participant, part: string, text = ''): Promise<void> {
     if (button) return void (await withTimeout(button.click(), 10_000, `${p.name}: clicking ${part}`));
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new Error(`${p.name}: no ${part} ${text} within 15 s\n${p.logs.join('\n')}`);
+  throw new Error(`${p.name}: no ${part} ${text} within 30 s\n${p.logs.join('\n')}`);
 }
 
 describe('hosts and guests end to end', { timeout: 180_000 }, () => {
@@ -136,8 +136,8 @@ describe('hosts and guests end to end', { timeout: 180_000 }, () => {
       ['remote-tile', 'local-tile']
         .map((t) => el.shadowRoot?.querySelector(`[part~="${t}"] [part~="hand"]`)?.textContent?.replace(/\D/g, ''))
         .join('/');
-    assert.equal(await until(host, 'both hands, Kim first', places, 15_000, '1/2'), '1/2');
-    assert.equal(await until(kim, 'both hands, Kim first', places, 15_000, '2/1'), '2/1');
+    assert.equal(await until(host, 'both hands, Kim first', places, 30_000, '1/2'), '1/2');
+    assert.equal(await until(kim, 'both hands, Kim first', places, 30_000, '2/1'), '2/1');
     await click(kim, 'react-button');
     await click(kim, 'reaction-button', '🎉');
     await until(host, "Kim's reaction on her tile", (el) =>

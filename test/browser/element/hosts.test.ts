@@ -9,7 +9,7 @@ import { emulateMedia } from '@web/test-runner-commands';
 import '../../../src/index.js';
 import type { AdmittedEvent, DeniedEvent, KnockEvent } from '../../../src/events.js';
 import type { VideoChatElement } from '../../../src/video-chat.js';
-import { mintToken, nextEvent, part, shadow, tokenRelayUrl, uniqueRoom, waitFor } from '../helpers.js';
+import { mintToken, nextEvent as next, part, shadow, tokenRelayUrl, uniqueRoom, waitFor as poll } from '../helpers.js';
 
 /** A `<video-chat>` on /relay-token with a token of `claims` for `room` (valid one minute). */
 async function enter(room: string, name: string, claims: Record<string, unknown> = {}): Promise<VideoChatElement> {
@@ -25,9 +25,16 @@ async function admitted(el: VideoChatElement, name: string): Promise<VideoChatEl
   return el;
 }
 
+/** Bounded waits, generous for a loaded machine (2 shared cores). */
+const WAIT_MS = 30_000;
+const waitFor = <T>(what: string, predicate: () => T | Promise<T>) => poll(what, predicate, WAIT_MS);
+const nextEvent = <E extends Event>(target: EventTarget, type: string) => next<E>(target, type, WAIT_MS);
+
 const text = (el: Element | null | undefined) => el?.textContent?.replace(/\s+/g, ' ').trim() ?? '';
 
-describe('hosts and guests', () => {
+describe('hosts and guests', function () {
+  // Three elements with camera and microphone in one page, each step waiting on the real relay: allow a loaded machine.
+  this.timeout(90_000);
   let emulated = false;
   afterEach(async () => {
     fixtureCleanup();
@@ -115,7 +122,8 @@ describe('hosts and guests', () => {
         .sort((x, y) => x[1].localeCompare(y[1]))
         .map(([id]) => id);
     b.raiseHand();
-    await waitFor("Bea's hand at the host", () => order(host).length === 1);
+    // Each element keeps hands in the order it received them: Ada raises hers once she saw Bea's.
+    await waitFor("Bea's hand at the host and at Ada", () => order(host).length === 1 && order(a).length === 1);
     (part(a, 'hand-button') as HTMLButtonElement).click();
     await waitFor('two hands at the host, Bea first', () => order(host).join() === [b.peerId, a.peerId].join());
     expect(part(a, 'hand-button')?.getAttribute('aria-pressed')).to.equal('true');
@@ -150,6 +158,7 @@ describe('hosts and guests', () => {
     expect(atA.textContent).to.equal('👍');
     expect(getComputedStyle(atA).animationName).to.equal('vc-react');
     expect(shown(b, '[part~="local-tile"]')?.textContent).to.equal('👍');
+    b.react('🎈'); // sent or not, depending on the time since the click: the next one, at once, is not
     expect(b.react('🎉'), 'a second reaction within a second is not sent').to.equal(false);
 
     // Firefox through WebDriver BiDi cannot emulate media features (puppeteer needs CDP): the rest in Chromium only.
