@@ -20,6 +20,9 @@
  * - `relay-error`: the relay answered with any other error (see `cause`).
  * - `bad-config`: missing or invalid attributes (e.g. a non-JSON `ice-servers`).
  * - `peer-unreachable`: a connection to one peer could not be established after retries.
+ * - `denied`, `knock-timeout`: this guest knocked and a host refused it, or nobody let it in within the relay's
+ *   waiting time. `room-locked`: a host locked the room. `removed`: a host removed this visitor (or its token, when
+ *   rejoining); no "Try again". `call-ended`: a host ended the call for everyone (docs/protocol.md "Hosts and guests").
  */
 export type VideoChatErrorCode =
   | 'permission-denied'
@@ -34,7 +37,12 @@ export type VideoChatErrorCode =
   | 'unauthorized'
   | 'relay-error'
   | 'bad-config'
-  | 'peer-unreachable';
+  | 'peer-unreachable'
+  | 'denied'
+  | 'knock-timeout'
+  | 'room-locked'
+  | 'removed'
+  | 'call-ended';
 
 /** An error with a machine-readable {@link VideoChatErrorCode}, a human-readable message and an optional cause. */
 export class VideoChatError extends Error {

@@ -5,6 +5,10 @@
 import type { VideoChatError, VideoChatWarningCode } from './errors.js';
 import type { PeerInfo } from './protocol/relay.js';
 import type { CallState, ChatEntry, ConnectionQuality, QualityLevel } from './types.js';
+import type * as Hosts from './hosts-events.js';
+
+// Hosts and guests, hands and reactions: classes in hosts-events.ts (only the hosts chunk constructs them), types here.
+export type * from './hosts-events.js';
 
 const init = { bubbles: true, composed: true } as const;
 
@@ -191,5 +195,12 @@ declare global {
     'vc-active-speaker': ActiveSpeakerEvent;
     'vc-quality-change': QualityChangeEvent;
     'vc-device-change': DeviceChangeEvent;
+    'vc-knock': Hosts.KnockEvent;
+    'vc-admitted': Hosts.AdmittedEvent;
+    'vc-denied': Hosts.DeniedEvent;
+    'vc-removed': Hosts.RemovedEvent;
+    'vc-locked': Hosts.LockedEvent;
+    'vc-hand': Hosts.HandEvent;
+    'vc-reaction': Hosts.ReactionEvent;
   }
 }

@@ -25,7 +25,7 @@ import { PlaybackController } from './ui/playback.js';
 import { renderError, statusText } from './ui/status.js';
 import type { VideoChatStrings } from './ui/strings.js';
 import { renderStage } from './ui/tiles.js';
-import type { ChatUi, DeviceUi, View, ViewActions } from './ui/view.js';
+import type { ChatUi, DeviceUi, RoomUi, View, ViewActions } from './ui/view.js';
 import { styles } from './video-chat.styles.js';
 
 /**
@@ -50,7 +50,8 @@ import { styles } from './video-chat.styles.js';
  * @attr {boolean} microphone-off - Join with the microphone off (muted; the others see it). The visitor can turn it on.
  * @attr {boolean} camera-off - Join with the camera off (the others see the initials). The visitor can turn it on.
  * @attr {string} controls - Which buttons the control bar shows: a space-separated list of `microphone`, `camera`,
- *   `screen`, `chat`, `settings`, `fullscreen`, `leave`. Unknown tokens are ignored; `controls=""` hides them all. Default
+ *   `screen`, `chat`, `settings`, `fullscreen`, `people` (the participant list), `hand` (raise hand), `react`
+ *   (reactions), `leave`. Unknown tokens are ignored; `controls=""` hides them all. Default
  *   (no attribute): all. "Join call" and "Try again" are always shown.
  * @attr {number} max-peers - The most people (this visitor included) the element joins a call with: finding that many
  *   already in the room, it leaves again and shows the `room-full` error. A hint checked by each newcomer (two arriving
@@ -88,6 +89,17 @@ import { styles } from './video-chat.styles.js';
  * @fires {QualityChangeEvent} vc-quality-change - A peer's connection quality became known or changed (`peerId`,
  *   `quality`: `good`, `fair` or `poor`; `figures`: `{level, rttMs, loss, kbps}`). Good: round trip under 300 ms and
  *   loss under 2 %; poor: 600 ms or more, 8 % or more, or nothing received; fair between.
+ * @fires {KnockEvent} vc-knock - Hosts: a guest knocked (`knock: {id, name}`, `outcome` null) or its knock left the
+ *   waiting queue (`outcome`: `admitted`, `denied`, `cancelled`, `left`, `timeout`, `ended`).
+ * @fires {AdmittedEvent} vc-admitted - A knocking guest was let in: on the guest (`knock` null) and on hosts (`knock`).
+ * @fires {DeniedEvent} vc-denied - A knock was refused (`reason`: `denied`, `timeout`, `locked`, `ended`): on the guest
+ *   (`knock` null; the banner says why) and on hosts (`knock`).
+ * @fires {RemovedEvent} vc-removed - A host removed a participant: on that participant (`peer` null; the banner says
+ *   so, without "Try again") and on the host who removed `peer: {id, name}`.
+ * @fires {LockedEvent} vc-locked - A host locked (`locked` true) or unlocked the room.
+ * @fires {HandEvent} vc-hand - A hand went up or down (`peerId`: null for this visitor; `raised`; `hands`: the raised
+ *   hands in order).
+ * @fires {ReactionEvent} vc-reaction - A reaction was shown (`peerId`: null for this visitor; `emoji`).
  *
  * @csspart call - The whole call area.
  * @csspart status - The status line (also a polite live region).
@@ -144,6 +156,31 @@ import { styles } from './video-chat.styles.js';
  * @csspart stop-share-button - "Stop sharing" in the sharing banner.
  * @csspart sound-button - The "click to enable sound" button shown when the browser blocks autoplay with sound.
  * @csspart diagnosis - The embed doctor's list, shown with the `debug` attribute.
+ * @csspart people-button - Opens and closes the participant list (`aria-expanded`); the waiting queue's size on it
+ *   for hosts (`unread` part).
+ * @csspart hand-button - Raises or lowers this visitor's hand (`aria-pressed`).
+ * @csspart react-button - Opens and closes the row of reactions (`aria-expanded`).
+ * @csspart reactions - The row of reactions.
+ * @csspart reaction-button - One reaction in that row.
+ * @csspart reaction - A reaction floating up on the sender's tile (still under `prefers-reduced-motion`).
+ * @csspart hand - A raised hand on a tile or in the list, with its place in the order.
+ * @csspart waiting - The waiting screen of a guest who knocked ("Waiting for the host to let you in").
+ * @csspart cancel-button - "Cancel" on the waiting screen: stops knocking and leaves.
+ * @csspart people - The participant list.
+ * @csspart participant - One person in the list.
+ * @csspart role - "Host" beside a host's name.
+ * @csspart media-state - A participant's microphone and camera state in the list.
+ * @csspart knock - A guest waiting to join, in the hosts' list.
+ * @csspart admit-button - Lets a waiting guest in (hosts).
+ * @csspart deny-button - Refuses a waiting guest (hosts).
+ * @csspart lower-hand-button - Lowers a raised hand (one's own; hosts: anyone's).
+ * @csspart ask-unmute-button - Asks a muted participant to unmute (hosts); the participant decides.
+ * @csspart remove-button - Removes a participant from the call (hosts).
+ * @csspart lock-button - Locks or unlocks the room (hosts; `aria-pressed`).
+ * @csspart end-button - Ends the call for everyone (hosts).
+ * @csspart ask - A host's request to turn this visitor's microphone or camera on or off, with its two answers.
+ * @csspart ask-accept-button - Turns the device on (or off) as the host asked.
+ * @csspart ask-dismiss-button - Declines the host's request.
  *
  * @cssprop --video-chat-background - Background of the element. Default `#111418`.
  * @cssprop --video-chat-foreground - Text colour. Default `#f2f4f7`.
@@ -231,6 +268,8 @@ export class VideoChatElement extends LitElement {
   #deviceUi: DeviceUi | undefined;
   /** The chat panel (src/ui/chat.ts, `video-chat-chat-<hash>.js` in the script-tag build): fetched when first opened. */
   #chatUi: ChatUi | undefined;
+  /** Hosts, hands and reactions (src/ui/room.ts, `video-chat-room-<hash>.js`): fetched once the call loaded their model. */
+  #roomUi: RoomUi | undefined;
   /** The styles of the panels loaded so far (see {@link #adoptStyles}). */
   #panelStyles: (readonly CSSResult[])[] = [];
   /** How many chat entries the visitor has seen (the chat was open when they arrived). */
@@ -525,6 +564,52 @@ export class VideoChatElement extends LitElement {
     this.#announce(enabled ? t.cameraOnNotice : t.cameraOffNotice);
   }
 
+  /** Host: lets the guest of knock `knockId` (from `vc-knock`) in. Hosts only: the relay refuses a guest's. */
+  admit(knockId: string): void {
+    this.#call.hosts?.admit(knockId);
+  }
+
+  /** Host: refuses the guest of knock `knockId`; it sees that it was not let in. */
+  deny(knockId: string): void {
+    this.#call.hosts?.deny(knockId);
+  }
+
+  /**
+   * Host: removes `peerId` from the call (it sees why); its token cannot join this room again. Fires `vc-removed`. (Not
+   * `remove()`: that is the DOM's, which takes the element out of the page.)
+   */
+  removeParticipant(peerId: string): void {
+    this.#call.hosts?.remove(peerId);
+  }
+
+  /** Host: locks the room: nobody new can join or knock (hosts excepted). Everyone gets `vc-locked`. */
+  lock(): void {
+    this.#call.hosts?.lock(true);
+  }
+
+  /** Host: unlocks the room. */
+  unlock(): void {
+    this.#call.hosts?.lock(false);
+  }
+
+  /** Raises this visitor's hand (after those already raised). Fires `vc-hand` here and at the others. */
+  raiseHand(): void {
+    this.#call.hosts?.raiseHand();
+  }
+
+  /** Lowers this visitor's hand (no argument, or its own ID), or as a host anyone's. Fires `vc-hand`. */
+  lowerHand(peerId?: string): void {
+    this.#call.hosts?.lowerHand(peerId);
+  }
+
+  /**
+   * Shows a reaction (1–16 characters, e.g. `👍`) on this visitor's tile for everyone. Fires `vc-reaction`.
+   * @returns false when not sent: one was sent less than 1000 ms ago, `emoji` is blank or too long, or not in a call.
+   */
+  react(emoji: string): boolean {
+    return !!this.#call.hosts?.react(emoji);
+  }
+
   override connectedCallback(): void {
     super.connectedCallback();
     if (this.hasUpdated && this.room && this.signalUrl) this.#enter(); // re-inserted into the page
@@ -561,7 +646,7 @@ export class VideoChatElement extends LitElement {
         <div class="visually-hidden" role="status" aria-live="polite">${this.#announcement}</div>
         ${renderError(view)} ${this.#report?.(view)}
         ${inCall ? renderStage(view) : nothing}
-        ${inCall && state !== 'error' ? this.#chatUi?.renderChat(view) : nothing}
+        ${inCall && state !== 'error' ? this.#chatUi?.renderChat(view) : nothing} ${view.hostsUi?.render(view)}
         ${this.#preview ? this.#deviceUi?.renderPrejoin(view) : renderControls(view, inCall)}
       </div>
     `;
@@ -585,6 +670,7 @@ export class VideoChatElement extends LitElement {
       pinned: this.#pinned,
       fullscreen: ((f) => (f === this ? '' : (f?.dataset['peerId'] ?? null)))(this.#fullscreen()),
       actions: this.#actions,
+      hostsUi: this.#call.hosts && (this.#roomUi ?? this.#loadRoomUi()),
     };
   }
 
@@ -625,6 +711,14 @@ export class VideoChatElement extends LitElement {
     void import('./ui/chat.js').then((ui) => {
       this.#adoptStyles(ui.styles);
       this.#chatUi = ui;
+      this.requestUpdate();
+    });
+  }
+
+  #loadRoomUi(): undefined {
+    void import('./ui/room.js').then((ui) => {
+      this.#adoptStyles(ui.styles);
+      this.#roomUi = ui;
       this.requestUpdate();
     });
   }

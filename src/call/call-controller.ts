@@ -34,6 +34,7 @@ import { Latest } from '../latest.js';
 import type { CallState, ChatEntry } from '../types.js';
 import type { CallStats } from './call-stats.js';
 import type { SfuTopology } from './sfu.js';
+import type { Hosts } from './hosts.js';
 import type { PeerChannel } from './peer-channel.js';
 import type { Roster } from './roster.js';
 import type { PeerMessage, PeerViewMessage } from '../protocol/data-channel.js';
@@ -98,6 +99,9 @@ export class CallController {
   /** Each peer's last `view` of our camera (receiver-view.ts). */
   #views = new WeakMap<RemotePeer, PeerViewMessage>();
   #audioOnly = false;
+  /** Hosts, hands and reactions (call/hosts.ts, its own chunk): loaded on the first welcome or message of theirs. */
+  hosts: Hosts | undefined;
+  #hosts: Promise<Hosts> | undefined;
 
   constructor(host: CallHost) {
     this.#host = host;
@@ -260,6 +264,7 @@ export class CallController {
     this.#signaling = undefined;
     void this.#sfu?.then((t) => t.close());
     this.#sfu = undefined;
+    this.hosts = this.#hosts = undefined;
     this.#roster?.clear(); // every peer removed (none before the engine, with the roster, is loaded)
     this.stats.stop();
     if (keepMedia) this.media.stopScreenShare();
@@ -419,6 +424,8 @@ export class CallController {
     } else if (message.type === 'view') {
       this.#views.set(peer, message);
       void this.#engine!.loadAdaptive().then(() => this.#sessions.get(peer.id)?.applyEncodingCaps());
+    } else if (message.type != 'chat') {
+      this.#room((h) => h.peer(peer, message)); // hand, lower-hand, reaction
     } else if (!this.#chat.has(peer.id, message.id)) {
       this.#chat.add({ id: message.id, peerId: peer.id, name: peer.name, text: message.text, sentAt: message.sentAt });
     }
@@ -456,14 +463,8 @@ export class CallController {
           this.#fail(originRefusedError(globalThis.location?.origin ?? ''), true);
           this.#stopTrying();
         } else if (detail.closeCode !== undefined) {
-          this.#fail(
-            new VideoChatError(
-              'relay-error',
-              `The video chat server closed the connection (code ${detail.closeCode}).`,
-            ),
-            true,
-          );
-          this.#stopTrying();
+          // Removed (4004), call ended (4005) or another final close: said by the hosts chunk (call/hosts.ts).
+          this.#room((h) => h.closed(detail.closeCode!));
         }
         break;
       default:
@@ -493,6 +494,7 @@ export class CallController {
           this.#host.dispatch(new JoinedEvent(message.room, message.id));
         }
         this.#roster!.welcome(message, fresh);
+        this.#room((h) => h.welcome(message));
         this.#updateCallState(); // also clears a 'relay-unreachable' error (#error is null now)
         break;
       }
@@ -536,14 +538,23 @@ export class CallController {
           this.#stopTrying();
         } else if (message.code === 'room-full') {
           this.#roomFull();
-        } else {
-          this.#fail(
-            new VideoChatError('relay-error', `The video chat server refused a message: ${message.message}`),
-            false,
-          );
-        }
+        } else this.#room((h) => h.relay(message)); // `room-locked`, `removed`, and any other refusal
         break;
+      default:
+        this.#room((h) => h.relay(message)); // hosts and guests (protocol/hosts.ts)
     }
+  }
+
+  /** Runs `fn` on the hosts model, loading its chunk first (once per call; calls keep their order). */
+  #room(fn: (hosts: Hosts) => void): void {
+    void (this.#hosts ??= this.#engine!.loadHosts().then(
+      (m) =>
+        (this.hosts = new m.Hosts(this, this.#host, {
+          send: (message) => this.#signaling?.send(message),
+          channels: this.#channels,
+          refuse: (error) => this.#refuse(error),
+        })),
+    )).then(fn);
   }
 
   // ---- peers ----
@@ -565,6 +576,7 @@ export class CallController {
     if (!this.#sfu) this.#meshPeer(peer, info, initiator);
     else this.stats.start();
     this.#host.dispatch(new PeerJoinedEvent({ id: info.id, name: info.name }));
+    this.#room((h) => h.met(info.id));
   }
 
   /** A mesh connection with a new peer: its session and data channel (not in a room on the SFU). */
@@ -659,7 +671,11 @@ export class CallController {
 
   /** After a refusal that retrying cannot fix: no more relay attempts, camera and microphone released. */
   #roomFull(): void {
-    this.#fail(new VideoChatError('room-full', 'This room is full. Try again later.'), true);
+    this.#refuse(new VideoChatError('room-full', 'This room is full. Try again later.'));
+  }
+
+  #refuse(error: VideoChatError): void {
+    this.#fail(error, true);
     this.#stopTrying();
   }
 

@@ -20,3 +20,5 @@ export { callStats } from './call-stats.js';
  * shares with the engine (the peer channel) stays in the engine chunk, which is loaded by then.
  */
 export const loadSfu = (): Promise<typeof import('./sfu.js')> => import('./sfu.js');
+/** Hosts, hands and reactions (`call/hosts.ts`), their own chunk: loaded by the first message of theirs. */
+export const loadHosts = (): Promise<typeof import('./hosts.js')> => import('./hosts.js');

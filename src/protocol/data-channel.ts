@@ -18,6 +18,9 @@
  *   rounded up to one of a few sizes by the receiver: `VIEW_SIZES` of `ui/view-observer.ts`), or `hidden: true` when it shows none of it (tile not
  *   rendered, scrolled away, background tab, audio-only). The sender fits that connection's camera encoding to it
  *   (`call/receiver-view.ts`); a peer that never sends one gets the governor's caps alone. Debounced by the receiver.
+ * - `hand`, `lower-hand`, `reaction` (docs/protocol.md "Hosts and guests"): the sender raised or lowered its hand; a
+ *   host asks everyone to show participant `id`'s hand lowered (receivers check the sender is a host); a reaction of
+ *   1–{@link MAX_REACTION_LENGTH} characters shown briefly on the sender's tile. `call/hosts.ts` handles them.
  *
  * @module
  */
@@ -90,7 +93,35 @@ export interface PeerViewMessage {
   hidden: boolean;
 }
 
-export type PeerMessage = PeerStateMessage | PeerChatMessage | PeerSignalMessage | PeerRebindMessage | PeerViewMessage;
+/** Longest reaction, in characters (UTF-16 code units): one emoji with its modifiers. */
+export const MAX_REACTION_LENGTH = 16;
+
+export interface PeerHandMessage {
+  type: 'hand';
+  raised: boolean;
+}
+
+export interface PeerLowerHandMessage {
+  type: 'lower-hand';
+  /** Whose hand (a peer ID): accepted only from a host. */
+  id: string;
+}
+
+export interface PeerReactionMessage {
+  type: 'reaction';
+  /** 1–{@link MAX_REACTION_LENGTH} characters, shown as text. */
+  emoji: string;
+}
+
+export type PeerMessage =
+  | PeerStateMessage
+  | PeerChatMessage
+  | PeerSignalMessage
+  | PeerRebindMessage
+  | PeerHandMessage
+  | PeerLowerHandMessage
+  | PeerReactionMessage
+  | PeerViewMessage;
 
 /** The largest time a `Date` can hold, in ms from the epoch either way (ECMA-262 §21.4.1.1). */
 const MAX_DATE_MS = 8.64e15;
@@ -155,6 +186,22 @@ export function parsePeerMessage(raw: unknown, now: number = Date.now()): ParseR
       return size(width) && size(height)
         ? { ok: true, value: { type: 'view', width, height, hidden: false } }
         : bad(`view.width and view.height must be integers 1-${MAX_VIEW_PX}, or view.hidden true`);
+    }
+    case 'hand':
+      return typeof o['raised'] == 'boolean'
+        ? { ok: true, value: { type: 'hand', raised: o['raised'] } }
+        : bad('hand.raised must be a boolean');
+    case 'lower-hand': {
+      const { id } = o;
+      return typeof id == 'string' && PEER_ID_PATTERN.test(id)
+        ? { ok: true, value: { type: 'lower-hand', id } }
+        : bad('lower-hand.id must be a peer id');
+    }
+    case 'reaction': {
+      const { emoji } = o;
+      return typeof emoji == 'string' && emoji.trim() && emoji.length <= MAX_REACTION_LENGTH
+        ? { ok: true, value: { type: 'reaction', emoji } }
+        : bad(`reaction.emoji must be 1-${MAX_REACTION_LENGTH} characters`);
     }
     default:
       return bad('unknown peer message type');

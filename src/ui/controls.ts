@@ -56,6 +56,7 @@ export function renderControls(v: View, inCall: boolean): TemplateResult {
           @click=${actions.fullscreen}><svg viewBox="0 0 24 24" aria-hidden="true">${icons.fullscreen}</svg><span>${t.fullScreen}</span></button>`
         : nothing
     }
+    ${v.hostsUi?.buttons(v)}
     <button part="control-button leave-button" ?hidden=${off('leave')} class="leave" @click=${actions.leave}>
       <svg viewBox="0 0 24 24" aria-hidden="true">${icons.leave}</svg><span>${t.leave}</span>
     </button>

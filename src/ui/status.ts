@@ -9,6 +9,8 @@
  * | error `relay-unreachable`              | the banner ("Retrying…": attempts go on by themselves) | none: it is     |
  * | error `origin-refused`, `unauthorized`, `bad-config`   | the banner, naming what the site must change | none    |
  * | error `room-full`, `relay-error` (closed by the relay), `peer-unreachable` | the banner | rejoins     |
+ * | error `denied`, `knock-timeout`, `room-locked` (hosts and guests) | the banner | knocks / joins again |
+ * | error `removed`, `call-ended` (a host removed this visitor, ended the call) | the banner | none: not wanted |
  * | a media error beside any other state   | the status line and the banner about the camera        | captures again, except where only the site can help (HTTPS, Permissions-Policy) |
  *
  * In the `error` state the status line is empty: the banner says what happened (no "could not continue" beside it).
@@ -27,7 +29,8 @@ export type Retry = 'join' | 'media' | null;
  * the call already retries by itself (`relay-unreachable`); a rejoin after a fatal error; a new capture after a media one.
  */
 export function retryFor(state: CallState, code: VideoChatErrorCode): Retry {
-  if (SITE_OWNER_ERRORS.has(code) || code === 'relay-unreachable') return null;
+  if (SITE_OWNER_ERRORS.has(code) || code === 'relay-unreachable' || code == 'removed' || code == 'call-ended')
+    return null;
   return state === 'error' ? 'join' : 'media';
 }
 

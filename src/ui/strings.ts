@@ -20,6 +20,52 @@ export interface DiagnosisStrings {
   fixes: Record<DiagnosisCode, string>;
 }
 
+/**
+ * The text of hosts and guests, hands and reactions (the waiting screen, the participant list, the hand and reaction
+ * buttons, their announcements). English is in their own chunk (src/ui/room.ts), like the embed doctor's.
+ */
+export interface HostsStrings {
+  /** The participant list: its button and heading. */
+  people: string;
+  /** The hand button's label, and its title while the hand is down / up. */
+  hand: string;
+  raiseHand: string;
+  lowerHand: string;
+  /** The reaction button's label, and the name of the row of reactions it opens. */
+  react: string;
+  reactions: string;
+  /** The waiting screen of a guest who knocked. */
+  waitingTitle: string;
+  /** `hosts`: how many hosts are in the room; `minutes`: the longest wait allowed. */
+  waitingDetail: (hosts: number, minutes: number) => string;
+  cancel: string;
+  /** The waiting queue (hosts only) and its buttons. */
+  knocks: (count: number) => string;
+  admit: string;
+  deny: string;
+  /** A host's mark in the list. */
+  host: string;
+  /** A raised hand's place in the order (1 = first). */
+  handRaised: (position: number) => string;
+  remove: string;
+  askUnmute: string;
+  lock: string;
+  /** Shown to everyone while the room is locked. */
+  locked: string;
+  endCall: string;
+  /** A host's request to this visitor (`ask-unmute`: turn on; `mute-request`: turn off) and its two answers. */
+  asked: (host: string, on: boolean, camera: boolean) => string;
+  turnOn: string;
+  turnOff: string;
+  notNow: string;
+  /** Announcements in the polite live region. */
+  knocked: (name: string) => string;
+  admitted: (name: string) => string;
+  handUp: (name: string) => string;
+  roomLocked: string;
+  roomUnlocked: string;
+}
+
 /** The user-visible strings of `<video-chat>`. Functions receive the variable parts (names, counts). */
 export interface VideoChatStrings {
   statusNoConfig: string;
@@ -89,6 +135,8 @@ export interface VideoChatStrings {
    * (src/ui/diagnosis.ts), so the script-tag file carries none of it (and `en` has no entry).
    */
   diagnosis?: Partial<DiagnosisStrings>;
+  /** Hosts and guests, hands and reactions, merged over English (which is in their own chunk, src/ui/room.ts). */
+  hosts?: Partial<HostsStrings>;
 }
 
 /** English (the default). */

@@ -39,7 +39,7 @@ export function renderLocalTile(v: View): TemplateResult {
         ? html`<video part="video local-video" .srcObject=${srcObject(media.stream)} .muted=${true} autoplay playsinline></video>`
         : html`<div class="placeholder" aria-hidden="true">${initials(v.name || v.t.you)}</div>`
     }
-    <figcaption part="name" class="name">${v.name ? isolate(v.t.youNamed, v.name) : v.t.you}</figcaption>
+    <figcaption part="name" class="name">${v.name ? isolate(v.t.youNamed, v.name) : v.t.you}</figcaption>${v.hostsUi?.tile(v, null)}
   </figure>`;
 }
 
@@ -75,7 +75,7 @@ function renderRemoteTile(v: View, peer: RemotePeer): TemplateResult {
         ? html`<svg part="mic-off" class="mic-off" viewBox="0 0 24 24" role="img" aria-label=${t.microphoneOff}>${icons.micOff}</svg>`
         : nothing
     }<bdi>${label}</bdi></figcaption>
-    ${badge ? html`<span part="badge" class=${`badge ${peer.connection}`}>${badge}</span>` : nothing}
+    ${badge ? html`<span part="badge" class=${`badge ${peer.connection}`}>${badge}</span>` : nothing}${v.hostsUi?.tile(v, peer.id)}
     <div class="tools">
       ${tool('pin', pinned, t.pin, v.actions.pin, icons.pin)}
       ${

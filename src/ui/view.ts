@@ -26,6 +26,20 @@ export interface ChatUi {
   readonly styles: readonly CSSResult[];
 }
 
+/**
+ * Hosts and guests, hands and reactions (src/ui/room.ts): a chunk of its own, fetched once the call loaded their model
+ * (`CallController.hosts`).
+ */
+export interface RoomUi {
+  /** The waiting screen, the participant list, the row of reactions, hosts' requests, and their live region. */
+  render(v: View): TemplateResult;
+  /** The control bar's people, hand and reaction buttons. */
+  buttons(v: View): TemplateResult;
+  /** A tile's raised hand and reaction (`peerId` null: this visitor's tile). */
+  tile(v: View, peerId: string | null): TemplateResult | typeof nothing;
+  readonly styles: readonly CSSResult[];
+}
+
 /** What the controls do (bound once by the element, so listeners stay the same between renders). */
 export interface ViewActions {
   readonly join: () => void;
@@ -80,4 +94,6 @@ export interface View {
   /** In full screen: a peer's tile (its ID), the whole element (''), or nothing (null). */
   readonly fullscreen: string | null;
   readonly actions: ViewActions;
+  /** Hosts and guests, hands and reactions, once their chunk arrived (undefined before, and outside a call). */
+  readonly hostsUi?: RoomUi | undefined;
 }

@@ -178,3 +178,28 @@ export function recordWarnings(): { readonly events: readonly VideoChatWarningEv
     shown: () => events.map((w) => `${w.code} ${w.peerId}: ${w.message}`).join('\n'),
   };
 }
+
+/** The secret of the token-requiring relay at /relay-token (web-test-runner.config.mjs). */
+export const TOKEN_SECRET = 'element-tests-token-secret-0123456789abcdef';
+/** URL of the token-requiring relay mounted on the test server. */
+export const tokenRelayUrl = (): string => `ws://${location.host}/relay-token`;
+
+const b64url = (bytes: Uint8Array | string) =>
+  btoa(typeof bytes === 'string' ? bytes : String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
+
+/** Mints an HS256 room token (RFC 7519) for /relay-token as a site's backend would, here with WebCrypto. */
+export async function mintToken(claims: Record<string, unknown>): Promise<string> {
+  const input = `${b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${b64url(JSON.stringify(claims))}`;
+  const key = await crypto.subtle.importKey(
+    'raw',
+    new TextEncoder().encode(TOKEN_SECRET),
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['sign'],
+  );
+  const signature = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(input)));
+  return `${input}.${b64url(signature)}`;
+}

@@ -3,7 +3,8 @@
  * `<video-chat room name signal-url [ice-transport-policy] [ice-servers]>` in the markup (so the attributes are there
  * before the element joins) and loads the bundle from the relay server with one script tag, as a site owner would.
  *
- * Query parameters of the page: `room`, `name`, `policy` (→ `ice-transport-policy`), `ice` (JSON → `ice-servers`).
+ * Query parameters of the page: `room`, `name`, `policy` (→ `ice-transport-policy`), `ice` (JSON → `ice-servers`),
+ * `token`.
  *
  * With `{ csp: true }` the page is served under {@link strictCsp}, the minimal Content-Security-Policy the README
  * documents for embedding pages (Trusted Types enforced), and has nothing inline.
@@ -53,6 +54,7 @@ export async function startEmbedPage(
       ['signal-url', `ws://${relay.host}/`],
       ['ice-transport-policy', params.get('policy')],
       ['ice-servers', params.get('ice')],
+      ['token', params.get('token')],
     ];
     const markup = attrs
       .filter(([, v]) => v !== null)
@@ -80,8 +82,12 @@ export async function startEmbedPage(
 }
 
 /** The page URL for one participant with extra attributes (`openParticipant` adds `room` and `name`). */
-export function pageUrl(base: string, attrs: { policy?: 'relay' | 'all'; iceServers?: RTCIceServer[] }): string {
+export function pageUrl(
+  base: string,
+  attrs: { policy?: 'relay' | 'all'; iceServers?: RTCIceServer[]; token?: string },
+): string {
   const url = new URL(base);
+  if (attrs.token) url.searchParams.set('token', attrs.token);
   if (attrs.policy) url.searchParams.set('policy', attrs.policy);
   if (attrs.iceServers) url.searchParams.set('ice', JSON.stringify(attrs.iceServers));
   return url.href;

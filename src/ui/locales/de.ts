@@ -5,7 +5,7 @@
  * @module
  */
 import type { VideoChatErrorCode } from '../../errors.js';
-import type { DiagnosisStrings, VideoChatStrings } from '../strings.js';
+import type { DiagnosisStrings, HostsStrings, VideoChatStrings } from '../strings.js';
 
 const level = { good: 'gut', fair: 'mittel', poor: 'schlecht' } as const;
 
@@ -83,7 +83,44 @@ const de: VideoChatStrings = {
     'relay-error': 'Der Videochat-Server hat einen Fehler gemeldet.',
     'bad-config': 'Dieser Videochat ist falsch eingerichtet.',
     'peer-unreachable': 'Zu einer Person im Gespräch konnte keine Verbindung hergestellt werden.',
+    denied: 'Die Gastgeberin oder der Gastgeber hat Sie nicht eingelassen.',
+    'knock-timeout': 'Niemand hat Sie rechtzeitig eingelassen. Versuchen Sie es später erneut.',
+    'room-locked': 'Dieser Raum ist abgeschlossen: Niemand Neues kann beitreten.',
+    removed: 'Sie wurden von einer Gastgeberin oder einem Gastgeber aus dem Gespräch entfernt.',
+    'call-ended': 'Das Gespräch wurde für alle beendet.',
   } satisfies Record<VideoChatErrorCode, string>, // every code: the English messages are not in the table
+  hosts: {
+    people: 'Teilnehmende',
+    hand: 'Hand',
+    raiseHand: 'Hand heben',
+    lowerHand: 'Hand senken',
+    react: 'Reagieren',
+    reactions: 'Reaktionen',
+    waitingTitle: 'Warten, bis Sie eingelassen werden',
+    waitingDetail: (hosts, minutes) =>
+      `${hosts ? 'Die Gastgebenden wissen, dass Sie da sind.' : 'Noch ist niemand da, der Sie einlassen kann.'} Sie können bis zu ${minutes} Minuten warten.`,
+    cancel: 'Abbrechen',
+    knocks: (n) => `Warten auf Einlass (${n})`,
+    admit: 'Einlassen',
+    deny: 'Ablehnen',
+    host: 'Gastgeber/in',
+    handRaised: (n) => `Hand gehoben (${n})`,
+    remove: 'Entfernen',
+    askUnmute: 'Um Einschalten des Mikrofons bitten',
+    lock: 'Raum abschließen',
+    locked: 'Der Raum ist abgeschlossen: Niemand Neues kann beitreten.',
+    endCall: 'Gespräch für alle beenden',
+    asked: (host, on, camera) =>
+      `${host || 'Jemand Gastgebendes'} bittet Sie, Ihr${camera ? 'e Kamera' : ' Mikrofon'} ${on ? 'einzuschalten' : 'auszuschalten'}.`,
+    turnOn: 'Einschalten',
+    turnOff: 'Ausschalten',
+    notNow: 'Nicht jetzt',
+    knocked: (name) => `${name || 'Ein Gast'} wartet auf Einlass`,
+    admitted: (name) => `${name || 'Ein Gast'} wurde eingelassen`,
+    handUp: (name) => `${name || 'Ein Gast'} hat die Hand gehoben`,
+    roomLocked: 'Raum abgeschlossen',
+    roomUnlocked: 'Raum geöffnet',
+  } satisfies HostsStrings,
   diagnosis: {
     title: 'Einbettungsprüfung (debug)',
     running: 'Diese Seite wird geprüft…',

@@ -2,31 +2,10 @@ import { expect, fixture, fixtureCleanup, html } from '@open-wc/testing';
 import '../../../src/index.js';
 import type { VideoChatErrorEvent } from '../../../src/events.js';
 import type { VideoChatElement } from '../../../src/video-chat.js';
-import { nextEvent, uniqueRoom, waitFor } from '../helpers.js';
+import { mintToken, nextEvent, tokenRelayUrl, uniqueRoom, waitFor } from '../helpers.js';
 
-/** Same fixture secret as the /relay-token relay in web-test-runner.config.mjs. */
-const SECRET = 'element-tests-token-secret-0123456789abcdef';
-const relay = () => `ws://${location.host}/relay-token`;
-
-const b64url = (bytes: Uint8Array | string) =>
-  btoa(typeof bytes === 'string' ? bytes : String.fromCharCode(...bytes))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '');
-
-/** Mints an HS256 JWT as a site's backend would (RFC 7519), here with WebCrypto. */
-async function mint(claims: Record<string, unknown>): Promise<string> {
-  const input = `${b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${b64url(JSON.stringify(claims))}`;
-  const key = await crypto.subtle.importKey(
-    'raw',
-    new TextEncoder().encode(SECRET),
-    { name: 'HMAC', hash: 'SHA-256' },
-    false,
-    ['sign'],
-  );
-  const signature = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(input)));
-  return `${input}.${b64url(signature)}`;
-}
+const relay = tokenRelayUrl;
+const mint = mintToken;
 
 describe('room tokens', () => {
   afterEach(() => fixtureCleanup());

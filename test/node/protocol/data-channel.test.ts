@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { MAX_CHAT_LENGTH as CONTROLLER_MAX_CHAT_LENGTH } from '../../../src/call/call-controller.js';
 import {
   MAX_CHAT_ID_LENGTH,
+  MAX_REACTION_LENGTH,
   MAX_CHAT_LENGTH,
   MAX_CLOCK_SKEW_MS,
   MAX_PEER_MESSAGE_BYTES,
@@ -174,6 +175,30 @@ describe('parsePeerMessage', () => {
     }
   });
 
+  it('accepts hand, lower-hand and reaction (hosts and guests) with their fields only, refuses malformed ones', () => {
+    assert.deepEqual(value(parsePeerMessage('{"type":"hand","raised":true,"id":"x"}', NOW)), {
+      type: 'hand',
+      raised: true,
+    });
+    assert.deepEqual(value(parsePeerMessage('{"type":"lower-hand","id":"Ab_9-x","x":1}', NOW)), {
+      type: 'lower-hand',
+      id: 'Ab_9-x',
+    });
+    assert.deepEqual(value(parsePeerMessage('{"type":"reaction","emoji":"👍","big":true}', NOW)), {
+      type: 'reaction',
+      emoji: '👍',
+    });
+    for (const raised of [undefined, 'true', 1, null]) {
+      assert.match(error(parsePeerMessage(JSON.stringify({ type: 'hand', raised }), NOW)), /hand\.raised/);
+    }
+    for (const id of [undefined, '', 'a b', 'x'.repeat(65), 7]) {
+      assert.match(error(parsePeerMessage(JSON.stringify({ type: 'lower-hand', id }), NOW)), /lower-hand\.id/);
+    }
+    for (const emoji of [undefined, '', '   ', 'x'.repeat(MAX_REACTION_LENGTH + 1), 5, ['👍']]) {
+      assert.match(error(parsePeerMessage(JSON.stringify({ type: 'reaction', emoji }), NOW)), /reaction\.emoji/);
+    }
+  });
+
   it('the call controller enforces the same chat length as the wire', () => {
     assert.equal(CONTROLLER_MAX_CHAT_LENGTH, MAX_CHAT_LENGTH);
   });
@@ -206,6 +231,10 @@ describe('parsePeerMessage properties (fast-check)', () => {
               ? m.width === 0 && m.height === 0
               : [m.width, m.height].every((x) => Number.isInteger(x) && x >= 1 && x <= MAX_VIEW_PX))
           );
+        if (m.type === 'hand') return Object.keys(m).length === 2 && typeof m.raised === 'boolean';
+        if (m.type === 'lower-hand') return Object.keys(m).length === 2 && PEER_ID_PATTERN.test(m.id);
+        if (m.type === 'reaction')
+          return Object.keys(m).length === 2 && m.emoji.trim().length > 0 && m.emoji.length <= MAX_REACTION_LENGTH;
         return (
           Object.keys(m).length === 4 &&
           m.id.length >= 1 &&
@@ -284,7 +313,9 @@ describe('parsePeerMessage properties (fast-check)', () => {
 
   it('unknown types are refused, whatever else the message holds', () => {
     const type = fc.oneof(
-      fc.string({ maxLength: 20 }).filter((t) => !['chat', 'state', 'signal', 'rebind', 'view'].includes(t)),
+      fc
+        .string({ maxLength: 20 })
+        .filter((t) => !['chat', 'state', 'signal', 'rebind', 'view', 'hand', 'lower-hand', 'reaction'].includes(t)),
       fc.integer(),
       fc.constant(null),
     );

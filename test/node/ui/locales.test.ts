@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { en as enDiagnosis } from '../../../src/ui/diagnosis.js';
+import { en as enHosts } from '../../../src/ui/room.js';
 import de from '../../../src/ui/locales/de.js';
 import { en, locales, stringsFor, type VideoChatStrings } from '../../../src/ui/strings.js';
 
@@ -28,8 +29,8 @@ describe('locales', () => {
       const missing = Object.keys(en).filter((key) => !(key in table));
       assert.deepEqual(missing, [], `keys of en missing from ${code}`);
       assert.deepEqual(
-        // `diagnosis`: English is in the doctor's chunk (src/ui/diagnosis.ts), checked below.
-        Object.keys(table).filter((key) => !(key in en) && key !== 'diagnosis'),
+        // `diagnosis`, `hosts`: English is in their chunks (src/ui/diagnosis.ts, src/ui/room.ts), checked below.
+        Object.keys(table).filter((key) => !(key in en) && key !== 'diagnosis' && key !== 'hosts'),
         [],
         `keys of ${code} not in en`,
       );
@@ -48,6 +49,13 @@ describe('locales', () => {
         } else if (typeof value === 'string') {
           assert.ok(value.length > 0, `${code}.${key} is empty`);
         }
+      }
+    });
+
+    it(`${code} has every text of hosts and guests (src/ui/room.ts), each of the same kind`, () => {
+      const hosts = (table.hosts ?? {}) as Record<string, unknown>;
+      for (const [key, english] of Object.entries(enHosts)) {
+        assert.equal(typeof hosts[key], typeof english, `${code}.hosts.${key}`);
       }
     });
 

@@ -1,0 +1,215 @@
+/**
+ * Hosts and guests, hands and reactions in the element (docs/protocol.md "Hosts and guests"): the chunk
+ * `video-chat-room-<hash>.js`, fetched by the element once the call loaded their model (`call/hosts.ts`), so the
+ * script-tag file carries none of it. This module is the chunk's face ({@link RoomUi}): the English text, the
+ * per-element view state (which panel is open), the control bar's buttons and what is drawn above the controls:
+ * the waiting screen (`waiting.ts`), the participant list (`people.ts`), the row of reactions and the marks on the
+ * tiles (`reactions.ts`), a host's requests to this visitor, and a polite live region for knocks, admissions, hands
+ * and the lock.
+ * @module
+ */
+import { html, nothing, type TemplateResult } from 'lit';
+import type { Hosts } from '../call/hosts.js';
+import { formStyles } from './form-styles.js';
+import { renderPeople } from './people.js';
+import { handMark, reactionsStyles, renderReactions, tileMarks } from './reactions.js';
+import type { HostsStrings } from './strings.js';
+import { staticCss } from './static-css.js';
+import type { RoomUi, View } from './view.js';
+import { renderWaiting } from './waiting.js';
+
+export type { RoomUi };
+
+/** English (the default); a locale's `hosts` entries and the page's `strings.hosts` go on top. */
+export const en: HostsStrings = {
+  people: 'People',
+  hand: 'Hand',
+  raiseHand: 'Raise your hand',
+  lowerHand: 'Lower your hand',
+  react: 'React',
+  reactions: 'Reactions',
+  waitingTitle: 'Waiting for the host to let you in',
+  waitingDetail: (hosts, minutes) =>
+    `${hosts ? 'The host knows you are here.' : 'No host is here yet.'} You can wait up to ${minutes} minutes.`,
+  cancel: 'Cancel',
+  knocks: (n) => `Waiting to join (${n})`,
+  admit: 'Admit',
+  deny: 'Deny',
+  host: 'Host',
+  handRaised: (n) => `Hand raised (${n})`,
+  remove: 'Remove',
+  askUnmute: 'Ask to unmute',
+  lock: 'Lock room',
+  locked: 'The room is locked: nobody new can join.',
+  endCall: 'End call for everyone',
+  asked: (host, on, camera) =>
+    `${host || 'A host'} asks you to turn your ${camera ? 'camera' : 'microphone'} ${on ? 'on' : 'off'}.`,
+  turnOn: 'Turn on',
+  turnOff: 'Turn off',
+  notNow: 'Not now',
+  knocked: (name) => `${name || 'A guest'} is waiting to join`,
+  admitted: (name) => `${name || 'A guest'} was let in`,
+  handUp: (name) => `${name || 'A guest'} raised their hand`,
+  roomLocked: 'Room locked',
+  roomUnlocked: 'Room unlocked',
+};
+
+/** What one element shows of the room: its open panels. Kept per model, so a new call starts closed. */
+export interface RoomView {
+  people: boolean;
+  picker: boolean;
+}
+const views = new WeakMap<Hosts, RoomView>();
+
+/** The view state of the call's model (created closed). */
+export function viewOf(hosts: Hosts): RoomView {
+  let view = views.get(hosts);
+  if (!view) views.set(hosts, (view = { people: false, picker: false }));
+  return view;
+}
+
+/** The text, merged over English. */
+export const text = (v: View): HostsStrings => ({ ...en, ...v.t.hosts });
+
+/** `?hidden` for a button the `controls` attribute leaves out. */
+const off = (v: View, control: string) => !(v.controls?.includes(control) ?? true);
+
+const icon = (d: string) => html`<svg viewBox="0 0 24 24" aria-hidden="true"><path d=${d} /></svg>`;
+const PEOPLE =
+  'M16 11a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm-8 0a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm0 2c-2.3 0-7 1.2-7 3.5V19h14v-2.5C15 14.2 10.3 13 8 13zm8 0h-1.1A4.2 4.2 0 0 1 17 16.5V19h6v-2.5c0-2.3-4.7-3.5-7-3.5z';
+const HAND =
+  'M21 7v10a6 6 0 0 1-6 6h-2.6a6 6 0 0 1-4.3-1.8L2 15s1-1.3 2.5-1.3c.5 0 .9.2 1.3.4L8 15.5V4a1.5 1.5 0 0 1 3 0v7h1V2.5a1.5 1.5 0 0 1 3 0V11h1V3.5a1.5 1.5 0 0 1 3 0V11h1V7a1.5 1.5 0 0 1 3 0z';
+const SMILE =
+  'M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm-3.5 6a1.5 1.5 0 1 1 0 3 1.5 1.5 0 0 1 0-3zm7 0a1.5 1.5 0 1 1 0 3 1.5 1.5 0 0 1 0-3zM12 18a5.5 5.5 0 0 1-5.1-3.5h10.2A5.5 5.5 0 0 1 12 18z';
+
+export function buttons(v: View): TemplateResult {
+  const hosts = v.call.hosts;
+  if (!hosts || hosts.waiting) return html``;
+  const s = text(v);
+  const view = viewOf(hosts);
+  const raised = hosts.hands.includes(null);
+  const toggle = (key: keyof RoomView) => () => {
+    view[key] = !view[key];
+    hosts.refresh();
+  };
+  return html`<button part="control-button people-button" ?hidden=${off(v, 'people')} aria-expanded=${String(view.people)}
+      aria-controls="people" @click=${toggle('people')}>${icon(PEOPLE)}<span>${s.people}</span>${
+        hosts.knocks.length && hosts.role === 'host'
+          ? html`<span part="unread" class="unread">${hosts.knocks.length}<span class="visually-hidden"> ${s.knocks(hosts.knocks.length)}</span></span>`
+          : nothing
+      }</button>
+    <button part="control-button hand-button" class="toggle-on" ?hidden=${off(v, 'hand')} aria-pressed=${String(raised)}
+      title=${raised ? s.lowerHand : s.raiseHand} @click=${() => (raised ? hosts.lowerHand() : hosts.raiseHand())}>${icon(HAND)}<span>${s.hand}</span></button>
+    <button part="control-button react-button" ?hidden=${off(v, 'react')} aria-expanded=${String(view.picker)}
+      aria-controls="reactions" @click=${toggle('picker')}>${icon(SMILE)}<span>${s.react}</span></button>`;
+}
+
+/** Everything above the control bar: the waiting screen alone while knocking, else the open panels and requests. */
+export function render(v: View): TemplateResult {
+  const hosts = v.call.hosts;
+  if (!hosts) return html``;
+  const s = text(v);
+  const notice = hosts.notice;
+  const said = notice
+    ? notice.kind === 'knock'
+      ? s.knocked(notice.name)
+      : notice.kind === 'admitted'
+        ? s.admitted(notice.name)
+        : notice.kind === 'hand'
+          ? s.handUp(notice.name)
+          : notice.kind === 'locked'
+            ? s.roomLocked
+            : notice.kind === 'unlocked'
+              ? s.roomUnlocked
+              : s.asked(notice.name, notice.kind === 'ask-unmute', !!notice.camera)
+    : '';
+  const live = html`<div class="visually-hidden" role="status" aria-live="polite">${said}</div>`;
+  if (hosts.waiting && v.call.state !== 'error') return html`${renderWaiting(v, s, hosts.waiting)}${live}`;
+  const view = viewOf(hosts);
+  return html`${hosts.asks.map((ask) => {
+    const on = ask.type === 'ask-unmute';
+    const name = v.call.peers.find((p) => p.id === ask.from)?.name ?? '';
+    return html`<p part="ask" class="ask"><span>${s.asked(name, on, ask.media === 'camera')}</span>
+      <button part="control-button ask-accept-button" class="primary" @click=${() => hosts.answer(ask, true)}>${on ? s.turnOn : s.turnOff}</button>
+      <button part="control-button ask-dismiss-button" @click=${() => hosts.answer(ask, false)}>${s.notNow}</button></p>`;
+  })}
+    ${view.people ? renderPeople(v, s, hosts) : nothing}
+    ${view.picker ? renderReactions(v, s, hosts) : nothing}${live}`;
+}
+
+/** A tile's marks: its raised hand (with its place) and its latest reaction. */
+export const tile = (v: View, peerId: string | null): TemplateResult | typeof nothing =>
+  v.call.hosts ? tileMarks(text(v), v.call.hosts, peerId) : nothing;
+
+export { handMark };
+
+export const styles = [
+  formStyles,
+  reactionsStyles,
+  staticCss`
+  /* Knocking: the waiting screen instead of the call. */
+  .call:has(> .knock) > :is(.grid, .controls) {
+    display: none;
+  }
+  .knock,
+  .people,
+  .ask {
+    margin: 0;
+    padding: var(--video-chat-gap, 8px);
+    border-radius: calc(var(--video-chat-radius, 12px) / 2);
+    background: var(--video-chat-tile-background, #20252c);
+  }
+  .knock {
+    flex: 1 1 0;
+    display: grid;
+    place-content: center;
+    justify-items: center;
+    gap: var(--video-chat-gap, 8px);
+    text-align: center;
+  }
+  .knock h2 {
+    margin: 0;
+    font-size: 1.3em;
+  }
+  .people {
+    display: flex;
+    flex-direction: column;
+    gap: var(--video-chat-gap, 8px);
+    min-height: 0;
+    max-height: 40%;
+    overflow-y: auto;
+  }
+  .people h2,
+  .people h3 {
+    margin: 0;
+    font-size: 1em;
+  }
+  .people ul {
+    margin: 0;
+    padding: 0;
+    list-style: none;
+  }
+  .people li,
+  .ask {
+    display: flex;
+    flex-wrap: wrap;
+    align-items: center;
+    gap: 6px;
+    padding: 4px 0;
+  }
+  .people li > bdi {
+    flex: 1 1 auto;
+    font-weight: 600;
+  }
+  .role,
+  .media-state {
+    color: var(--video-chat-muted-foreground, #98a2b3);
+    font-size: 0.85em;
+  }
+  .people button,
+  .ask button {
+    min-height: 32px;
+    padding: 4px 10px;
+  }
+`,
+];
