@@ -30,7 +30,9 @@ export async function diagnose(
     el.debug && show((v) => (el.debug ? renderDiagnosis(v, diagnosis) : nothing));
   draw();
   const { signalUrl, room, name, token } = el;
-  const diagnosis = await run({ signalUrl, room, name, token, ...options });
+  // The relay wire's parser lives in the call engine's chunk (one copy for calls and the doctor).
+  const wire = await import('./call/engine.js').catch(() => undefined);
+  const diagnosis = await run({ signalUrl, room, name, token, wire, ...options });
   if (el.debug) console.info('video-chat: diagnosis', diagnosis);
   draw(diagnosis);
   return diagnosis;

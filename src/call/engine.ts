@@ -15,6 +15,8 @@ export { Roster } from './roster.js';
 export { warningGate } from './warning-gate.js';
 export { encodingCaps, loadAdaptive } from './governor.js';
 export { callStats } from './call-stats.js';
+/** The relay wire's encoder and parser, for the embed doctor's relay check (`diagnose/relay-probe.ts`). */
+export { encode, parseServerMessage } from '../protocol/relay.js';
 /**
  * The SFU topology's own chunk (`call/sfu.ts`), loaded only in a room on the SFU. Imported from here, so that what it
  * shares with the engine (the peer channel) stays in the engine chunk, which is loaded by then.

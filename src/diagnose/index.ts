@@ -9,7 +9,7 @@ import type { EmbedDiagnosis } from '../diagnosis.js';
 import { check } from './check.js';
 import { probeIce } from './ice-probe.js';
 import { devices, permissionsPolicy, secureContext } from './page.js';
-import { probeRelay, type RelayProbeOptions } from './relay-probe.js';
+import { probeRelay, type RelayProbeOptions, type RelayWire } from './relay-probe.js';
 
 /** The element's configuration the checks need, and their time limit. */
 export interface DiagnoseOptions extends RelayProbeOptions {
@@ -17,12 +17,17 @@ export interface DiagnoseOptions extends RelayProbeOptions {
   iceServers?: RTCIceServer[];
   /** Time limit of each check, in ms. Default 5000. */
   timeoutMs?: number;
+  /** The relay wire's encoder and parser (from the call engine's chunk); undefined if it could not be loaded. */
+  wire?: RelayWire | undefined;
 }
 
 /** Runs every check; never rejects. */
 export async function diagnose(options: DiagnoseOptions): Promise<EmbedDiagnosis> {
   const timeoutMs = options.timeoutMs ?? 5000;
-  const [relay, [camera, microphone]] = await Promise.all([probeRelay(options, timeoutMs), devices(timeoutMs)]);
+  const [relay, [camera, microphone]] = await Promise.all([
+    probeRelay(options, timeoutMs, options.wire),
+    devices(timeoutMs),
+  ]);
   const servers = options.iceServers ?? relay.iceServers;
   const network = servers
     ? await probeIce(servers, timeoutMs)

@@ -10,7 +10,8 @@
  * @module
  */
 import type { DiagnosisCheck } from '../diagnosis.js';
-import { CloseCode, encode, parseServerMessage, PROTOCOL_VERSION, type IceServer } from '../protocol/relay.js';
+import { CloseCode, PROTOCOL_VERSION, type IceServer } from '../protocol/relay-codes.js';
+import type { encode, parseServerMessage } from '../protocol/relay.js';
 import { check, timedOut, within } from './check.js';
 
 /** What the probe connects with: the element's `signal-url`, `room`, `name` and `token`. */
@@ -21,20 +22,37 @@ export interface RelayProbeOptions {
   token?: string;
 }
 
+/**
+ * The relay wire's encoder and parser (`protocol/relay.ts`). Passed in by the caller, which takes them from the call
+ * engine's chunk (they live there, so that the script-tag file and every call carry them once); `undefined` when that
+ * chunk could not be loaded (the check then fails, naming it).
+ */
+export interface RelayWire {
+  encode: typeof encode;
+  parseServerMessage: typeof parseServerMessage;
+}
+
 /** How long after a failed WebSocket a `securitypolicyviolation` event may still arrive (it is queued as a task). */
 const VIOLATION_GRACE_MS = 300;
 
 /**
  * Opens, joins and leaves. Never rejects; settles within `timeoutMs` (then `unknown`, `timeout`).
+ * @param wire the relay wire's encoder and parser ({@link RelayWire}).
  * @returns the `relay` check, and the relay's STUN/TURN servers when it welcomed the probe.
  */
 export function probeRelay(
   options: RelayProbeOptions,
   timeoutMs: number,
+  wire: RelayWire | undefined,
 ): Promise<{ check: DiagnosisCheck; iceServers?: IceServer[] }> {
   const url = options.signalUrl;
   if (!url) return Promise.resolve({ check: check('relay', 'unknown', 'no signal-url', 'not-configured') });
   const fail = (detail: string, code: Parameters<typeof check>[3]) => ({ check: check('relay', 'fail', detail, code) });
+  if (!wire) {
+    const detail = 'the widget could not load its call engine (video-chat-engine-<hash>.js, next to video-chat.js)';
+    return Promise.resolve(fail(detail, 'relay-error'));
+  }
+  const { encode, parseServerMessage } = wire;
   return within(
     timeoutMs,
     (signal) =>

@@ -4,7 +4,9 @@
  *
  * - `dist/video-chat.js`, the file the page's script tag loads before anything shows: at most 20 KiB.
  * - Everything a call loads: that file plus `video-chat-engine-<hash>.js` (negotiation, bandwidth governor,
- *   speaker/quality loop), imported while the camera starts: at most 27 KiB. Chunks only some visitors load (the chat
+ *   speaker/quality loop), imported while the camera starts, and every chunk the engine imports statically (rollup
+ *   makes a shared chunk of a module that the engine and another lazy chunk both import, e.g. the relay wire's
+ *   parsers, `video-chat-relay-<hash>.js`, shared with the doctor): at most 27 KiB. Chunks only some visitors load (the chat
  *   panel when opened, a second language, the device settings panel) are reported by `npm run bench -- bundle`, not
  *   budgeted here.
  */
@@ -17,14 +19,17 @@ import { gzipSync } from 'node:zlib';
 /** 20 KiB: the script-tag file. */
 const ENTRY_BUDGET_BYTES = 20 * 1024;
 /**
- * 27 KiB: everything a call loads. Raised from 26 KiB when a call learnt to survive a relay restart (`call/roster.ts`:
- * membership by relay ID and the rebind, about 600 B gzip of engine) and the SFU hooks arrived (the relay client moved
- * from the script-tag file into the engine to pay for them there: the script-tag file lost 512 B, the sum grew by
- * about 200 B). Before that, raised from 25 KiB when the call stopped needing the relay once connected (signaling
- * over the data channel with its own limits, a bounded signal queue, TURN refresh) on top of the red-team hardening
- * (per-peer receive limits, vc-warning): about 500 B gzip of engine, all of it loaded while the camera starts.
+ * 27.5 KiB: everything a call loads. Raised from 27 KiB when protocol v2 brought hosts and guests (the page API's
+ * eight methods and the host messages' types in the element; the hosts model and UI are chunks of their own),
+ * receiver-driven sending and the measured uplink arrived (the `view` message, the uplink reading, the governor's
+ * hooks; their logic is lazy), and the SFU's layer hooks: about 1,270 B gzip, of which 820 B moved out of the
+ * script-tag file when the relay wire's parsers left it for the engine (`protocol/relay-codes.ts`). To win back
+ * (issue 16): the rebind half of `call/roster.ts` (used only after a relay restart) as a lazy chunk. Before that, 27 KiB
+ * when a call learnt to survive a relay restart (`call/roster.ts`, about 600 B) and the SFU hooks arrived; 26 KiB when
+ * the call stopped needing the relay once connected (signaling over the data channel, a bounded signal queue, TURN
+ * refresh) on top of the red-team hardening (per-peer receive limits, vc-warning).
  */
-const CALL_BUDGET_BYTES = 27 * 1024;
+const CALL_BUDGET_BYTES = 27.5 * 1024;
 // Compiled to lib/test/node/build/: the project root is four levels up.
 const dist = (file: string): string => fileURLToPath(new URL(`../../../../dist/${file}`, import.meta.url));
 
@@ -41,7 +46,20 @@ function chunk(name: string): string {
 }
 
 /** The files every call loads, entry first. */
-const CALL_FILES = ['video-chat.js', 'video-chat-engine-<hash>.js'];
+const CALL_FILES = ['video-chat.js', 'video-chat-engine-<hash>.js', 'the chunks it imports statically'];
+
+/**
+ * `file` and every chunk it imports statically, transitively (`import{…}from"./video-chat-….js"` in rollup's output;
+ * a dynamic `import("./…")` loads later, on demand, and is not followed), without the script-tag file.
+ */
+function staticChunks(file: string, seen = new Set<string>()): Set<string> {
+  seen.add(file);
+  const code = readFileSync(dist(file), 'utf8');
+  for (const [, imported] of code.matchAll(/\bfrom\s*["']\.\/(video-chat-[\w-]+\.js)["']/g)) {
+    if (imported && !seen.has(imported)) staticChunks(imported, seen);
+  }
+  return seen;
+}
 
 function gzipBytes(file: string): number {
   assert.ok(existsSync(dist(file)), `dist/${file} is missing: run npm run build first`);
@@ -58,11 +76,13 @@ describe('bundle size', () => {
   });
 
   it(`everything a call loads (${CALL_FILES.join(' + ')}) is at most ${CALL_BUDGET_BYTES} bytes gzip`, () => {
-    const sizes = ['video-chat.js', chunk('engine')].map(gzipBytes);
+    const files = ['video-chat.js', ...staticChunks(chunk('engine'))];
+    assert.ok(files.length >= 2, 'the engine chunk was found');
+    const sizes = files.map(gzipBytes);
     const total = sizes.reduce((a, b) => a + b, 0);
     assert.ok(
       total <= CALL_BUDGET_BYTES,
-      `a call loads ${total} bytes gzip (${sizes.join(' + ')}), over the budget of ${CALL_BUDGET_BYTES} by ${total - CALL_BUDGET_BYTES}`,
+      `a call loads ${total} bytes gzip (${files.map((f, i) => `${f} ${sizes[i]}`).join(' + ')}), over the budget of ${CALL_BUDGET_BYTES} by ${total - CALL_BUDGET_BYTES}`,
     );
   });
 });
