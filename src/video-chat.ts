@@ -558,6 +558,8 @@ export class VideoChatElement extends LitElement {
   }
 
   #view(): View {
+    const fullscreen = ((f) => (f === this ? '' : (f?.dataset['peerId'] ?? null)))(this.#fullscreen());
+    this.#call.focus = fullscreen || this.#pinned; // the tile shown large (a room on the SFU sends it the high layer)
     return {
       call: this.#call,
       t: this.#locale.strings,
@@ -573,7 +575,7 @@ export class VideoChatElement extends LitElement {
       soundBlocked: this.#playback.soundBlocked,
       unread: this.unreadCount,
       pinned: this.#pinned,
-      fullscreen: ((f) => (f === this ? '' : (f?.dataset['peerId'] ?? null)))(this.#fullscreen()),
+      fullscreen,
       actions: this.#actions,
     };
   }

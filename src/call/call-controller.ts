@@ -95,6 +95,8 @@ export class CallController {
   #runs = new Latest();
   /** The SFU topology (call/sfu.ts, its own chunk), once the relay said the room runs on the SFU. */
   #sfu: Promise<SfuTopology> | undefined;
+  /** The peer shown large (pinned or full screen), set by the element: on the SFU it gets the high layer. */
+  focus: string | null = null;
 
   constructor(host: CallHost) {
     this.#host = host;
@@ -481,6 +483,7 @@ export class CallController {
               this.#sessions,
               this.#channels,
               (p, m) => this.#onPeerMessage(p, m),
+              this.#options,
             ),
           )).then((t) => t.receive(message.data));
         } else if (this.#sfu && message.data['sfu'] !== undefined) {

@@ -21,6 +21,7 @@ import { randomBytes } from 'node:crypto';
 import type { SfuCandidate, SfuDelivery, SfuRequest, SfuStream } from '../../../src/protocol/sfu.js';
 import type { Logger } from '../log.js';
 import { JanusClient, JanusError, JanusSession, type JanusHandle, type PluginReply } from './janus.js';
+import { layerEvent, requestLayer } from './layers.js';
 
 /** The Janus plugin the broker drives. */
 export const VIDEOROOM = 'janus.plugin.videoroom';
@@ -189,6 +190,8 @@ export class SfuBroker {
         else member.pending[request.pc].push(request.candidate);
         return;
       }
+      case 'layer': // simulcast layer of one of its subscribed streams (layers.ts)
+        void requestLayer(member, request, (data) => this.#options.send(id, data), this.#options.log);
     }
   }
 
@@ -279,6 +282,8 @@ export class SfuBroker {
           const sub = await session.attach(VIDEOROOM);
           member.sub = sub;
           sub.listen((event) => {
+            const layer = layerEvent(event); // Janus switched a simulcast layer (layers.ts)
+            if (layer && !member.gone) this.#options.send(member.id, layer);
             // An offer nobody asked for (Janus renegotiates by itself, e.g. when a publisher goes): answer it too.
             if (event.jsep?.type === 'offer') {
               member.chain = member.chain.then(() => this.#negotiate(member, event).catch(() => undefined));
