@@ -28,8 +28,9 @@ export const HIGH_LAYER_SHORT_SIDE = 720;
  * @param options.sharingScreen whether a screen share also uses the uplink.
  * @param options.sourceShortSide the camera's shorter side in px, if known: above {@link HIGH_LAYER_SHORT_SIDE} the
  *   high layer is scaled down to it (the others in proportion).
- * @returns `[{ rid: 'h', maxBitrate, scaleResolutionDownBy }, { rid: 'm', … }, { rid: 'l', … }]`, `maxBitrate` in bps,
- *   each layer at most the one above it, the high one within `[cameraFloorKbps, cameraCeilingKbps]`.
+ * @returns `[{ rid: 'h', maxBitrate, scaleResolutionDownBy }, { rid: 'm', … }, { rid: 'l', … }]`, `maxBitrate` in bps;
+ *   the high one within `[cameraFloorKbps, cameraCeilingKbps]`, each lower one at least its floor (100 / 50 kbps) and
+ *   at most half the one above it (the half wins over the floor).
  */
 export function simulcastCaps(
   budget: Readonly<BandwidthBudget> = DEFAULT_BUDGET,
@@ -42,7 +43,7 @@ export function simulcastCaps(
   return LAYER_SHARES.map(({ rid, share, floorKbps, downscale }) => {
     const floor = rid === 'h' ? budget.cameraFloorKbps : floorKbps;
     const kbps = Math.round(Math.min(above, Math.max(floor, total * share)));
-    above = kbps;
+    above = kbps / 2;
     return { rid, maxBitrate: kbps * 1000, scaleResolutionDownBy: Math.round(base * downscale * 100) / 100 };
   });
 }
