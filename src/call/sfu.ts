@@ -5,7 +5,10 @@
  * receives into the same {@link RemotePeer}s the mesh fills: tiles, events and the API stay keyed by participant ID.
  *
  * Make-before-break: a participant's mesh connection, if it has one (the room switched during the call), is closed
- * only once that participant's video through the SFU decodes; until then its tile shows the mesh video.
+ * only once both ends show each other through the SFU: its video through the SFU decodes here (until then its tile
+ * keeps the mesh's audio and video, untouched), and it said it decodes ours (a relay `signal` `{ sfu: { decodes:
+ * true } }`), or {@link MESH_LINGER_MS} after ours decoded. Closing on our decode alone cut the other end's mesh video
+ * before its SFU copy decoded: a frozen tile there.
  *
  * Simulcast (issue 12): the camera's three layers are capped from the call's bandwidth budget (`simulcast-caps.ts`),
  * and each tile receives the layer it needs (`sfu-layers.ts`: pinned or full screen high, grid medium, many tiles or
@@ -35,6 +38,12 @@ import type { SignalingClient } from '../signaling/signaling-client.js';
 import type { PeerMessage } from '../protocol/data-channel.js';
 import { PeerChannel } from './peer-channel.js';
 import type { CallHost, CallOptions, RemotePeer } from './types.js';
+
+/**
+ * Most time (ms) a mesh connection outlives the moment its participant's video through the SFU decodes here, when that
+ * participant never says it decodes ours (`{ sfu: { decodes: true } }`).
+ */
+export const MESH_LINGER_MS = 10_000;
 
 /** How often (ms) the topology re-chooses each tile's simulcast layer. */
 export const LAYER_POLL_MS = 500;
@@ -118,6 +127,30 @@ export function sfuTopology(
     channels.delete(id);
     channelFor(id);
   };
+  /** Participants whose video through the SFU decodes here, and those that said they decode ours. */
+  const decodedHere = new Set<string>();
+  const decodedThere = new Set<string>();
+  /** SFU tracks of participants still shown through the mesh. */
+  const waiting = new Map<string, ReadonlyMap<'audio' | 'video', MediaStreamTrack>>();
+  /** A participant's tile shows what the SFU brings (`tracks`). */
+  const show = (id: string, tracks: ReadonlyMap<'audio' | 'video', MediaStreamTrack>): void => {
+    const peer = call.peers.find((p) => p.id === id);
+    if (!peer) return;
+    channelFor(id);
+    const wanted = [...tracks.values()];
+    for (const t of peer.stream.getTracks()) if (!wanted.includes(t)) peer.stream.removeTrack(t);
+    for (const t of wanted) if (!peer.stream.getTrackById(t.id)) peer.stream.addTrack(t);
+    if (wanted.length > 0) peer.connection = 'connected';
+    host.requestUpdate();
+  };
+  /** The mesh connection with `id` closes and its tile takes the SFU's tracks (both ends decode, or the linger ran out). */
+  const switchOver = (id: string): void => {
+    const tracks = waiting.get(id);
+    if (!tracks || !sessions.has(id)) return;
+    waiting.delete(id);
+    dropMesh(id);
+    show(id, tracks);
+  };
   let closed = false;
   /** The camera's simulcast layers capped from the budget and the camera's size. */
   const layers = (track: MediaStreamTrack | null) => {
@@ -145,15 +178,16 @@ export function sfuTopology(
       tracks: { audio: call.media.track('audio'), video: call.media.track('video') },
       send,
       onRemoteTracks: (peerId, tracks) => {
-        const peer = call.peers.find((p) => p.id === peerId);
-        if (!peer) return;
-        if (tracks.has('video')) dropMesh(peerId);
-        else channelFor(peerId);
-        const wanted = [...tracks.values()];
-        for (const t of peer.stream.getTracks()) if (!wanted.includes(t)) peer.stream.removeTrack(t);
-        for (const t of wanted) if (!peer.stream.getTrackById(t.id)) peer.stream.addTrack(t);
-        if (wanted.length > 0) peer.connection = 'connected';
-        host.requestUpdate();
+        if (!sessions.has(peerId)) return show(peerId, tracks);
+        // Make-before-break: while the mesh shows this participant, its tile keeps the mesh's audio and video (an SFU
+        // audio track alone would take the mesh video off the tile) until both ends decode each other via the SFU.
+        waiting.set(peerId, tracks);
+        if (!tracks.has('video') || decodedHere.has(peerId)) return;
+        decodedHere.add(peerId);
+        // The other end keeps the mesh (and its tile of us) until it hears this.
+        signaling.send({ type: 'signal', to: peerId, data: { sfu: { decodes: true } } });
+        setTimeout(() => switchOver(peerId), MESH_LINGER_MS);
+        if (decodedThere.has(peerId)) switchOver(peerId);
       },
       onError: warn('sfu'),
     });
@@ -189,7 +223,10 @@ export function sfuTopology(
     peer(from, data) {
       const text = data['sfu'];
       if (typeof text === 'string') channelFor(from)?.receive(text);
-      else warn(from)({ code: 'bad-peer-message', message: 'signal.data.sfu must be the text of a peer message' });
+      else if ((text as { decodes?: unknown } | null)?.decodes === true) {
+        decodedThere.add(from); // it decodes us through the SFU: our mesh video is no longer needed there
+        if (decodedHere.has(from)) switchOver(from);
+      } else warn(from)({ code: 'bad-peer-message', message: 'signal.data.sfu must be the text of a peer message' });
     },
     setTrack: (kind, track) =>
       void session?.then((s) => {
