@@ -654,6 +654,8 @@ export class VideoChatElement extends LitElement {
   }
 
   #view(): View {
+    const fullscreen = ((f) => (f === this ? '' : (f?.dataset['peerId'] ?? null)))(this.#fullscreen());
+    this.#call.focus = fullscreen || this.#pinned; // the tile shown large (a room on the SFU sends it the high layer)
     return {
       call: this.#call,
       t: this.#locale.strings,
@@ -669,7 +671,7 @@ export class VideoChatElement extends LitElement {
       soundBlocked: this.#playback.soundBlocked,
       unread: this.unreadCount,
       pinned: this.#pinned,
-      fullscreen: ((f) => (f === this ? '' : (f?.dataset['peerId'] ?? null)))(this.#fullscreen()),
+      fullscreen,
       actions: this.#actions,
       hostsUi: this.#call.hosts && (this.#roomUi ?? this.#loadRoomUi()),
     };

@@ -103,6 +103,8 @@ export class CallController {
   /** Hosts, hands and reactions (call/hosts.ts, its own chunk): loaded on the first welcome or message of theirs. */
   hosts: Hosts | undefined;
   #hosts: Promise<Hosts> | undefined;
+  /** The peer shown large (pinned or full screen), set by the element: on the SFU it gets the high layer. */
+  focus: string | null = null;
 
   constructor(host: CallHost) {
     this.#host = host;
@@ -515,6 +517,7 @@ export class CallController {
               this.#sessions,
               this.#channels,
               (p, m) => this.#onPeerMessage(p, m),
+              this.#options,
             ),
           )).then((t) => t.receive(message.data));
         } else if (this.#sfu && message.data['sfu'] !== undefined) {

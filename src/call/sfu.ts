@@ -5,7 +5,18 @@
  * receives into the same {@link RemotePeer}s the mesh fills: tiles, events and the API stay keyed by participant ID.
  *
  * Make-before-break: a participant's mesh connection, if it has one (the room switched during the call), is closed
- * only once that participant's video through the SFU decodes; until then its tile shows the mesh video.
+ * only once both ends show each other through the SFU: its video through the SFU decodes here (until then its tile
+ * keeps the mesh's audio and video, untouched), and it said it decodes ours (a relay `signal` `{ sfu: { decodes:
+ * true } }`), or {@link MESH_LINGER_MS} after ours decoded. Closing on our decode alone cut the other end's mesh video
+ * before its SFU copy decoded: a frozen tile there.
+ *
+ * Simulcast (issue 12): the camera's three layers are capped from the call's bandwidth budget (`simulcast-caps.ts`),
+ * and each tile receives the layer it needs (`sfu-layers.ts`: pinned or full screen high, grid medium, many tiles or
+ * a poor connection low), re-chosen every {@link LAYER_POLL_MS} from `CallController.focus` (set by the element) and
+ * the quality the stats loop measured, asked for at most every 1.5 s per tile and confirmed by the media server.
+ *
+ * A second `mode` message (the relay forgot us: a relay restart, or a resume refused) starts over: the old
+ * connections close and this participant publishes and subscribes again under the ID of its fresh welcome.
  *
  * Chat and microphone/camera state: a room on the SFU has no data channel between two participants, so what two
  * elements say over it (`src/protocol/data-channel.ts`) travels as relay `signal`s instead, `{ "sfu": "<the same
@@ -16,13 +27,26 @@
  */
 import type { VideoChatWarningCode } from '../errors.js';
 import { VideoChatWarningEvent } from '../events.js';
+import { DEFAULT_BUDGET } from '../negotiation/bandwidth.js';
 import { SfuSession } from '../negotiation/sfu-session.js';
+import { simulcastCaps } from '../negotiation/simulcast-caps.js';
+import type { QualityLevel } from '../types.js';
+import { chooseLayer, LayerRequests } from './sfu-layers.js';
 import type { PeerSession } from '../negotiation/peer-session.js';
 import { SFU_PEER_ID, type SfuRequest } from '../protocol/sfu.js';
 import type { SignalingClient } from '../signaling/signaling-client.js';
 import type { PeerMessage } from '../protocol/data-channel.js';
 import { PeerChannel } from './peer-channel.js';
-import type { CallHost, RemotePeer } from './types.js';
+import type { CallHost, CallOptions, RemotePeer } from './types.js';
+
+/**
+ * Most time (ms) a mesh connection outlives the moment its participant's video through the SFU decodes here, when that
+ * participant never says it decodes ours (`{ sfu: { decodes: true } }`).
+ */
+export const MESH_LINGER_MS = 10_000;
+
+/** How often (ms) the topology re-chooses each tile's simulcast layer. */
+export const LAYER_POLL_MS = 500;
 
 /** What the topology reads from the call (public parts of `CallController`). */
 export interface SfuCall {
@@ -34,6 +58,10 @@ export interface SfuCall {
     readonly microphoneEnabled: boolean;
     readonly cameraEnabled: boolean;
   };
+  /** The participant shown large (pinned or full screen), set by the element; null or undefined for none. */
+  readonly focus?: string | null | undefined;
+  /** Each participant's connection quality (the stats loop). */
+  readonly stats: { readonly quality: ReadonlyMap<string, { level: QualityLevel }> };
 }
 
 /** The SFU topology as the call controller drives it. */
@@ -57,6 +85,8 @@ export interface SfuTopology {
  * @param signaling the relay connection (SFU requests are `signal`s to `"sfu"`).
  * @param sessions the call's mesh sessions by peer ID, and `channels` their data channels: a participant's are closed
  *   and removed once its video through the SFU decodes.
+ * @param options the call's bandwidth budget (caps of the simulcast layers) and ICE transport policy (both SFU
+ *   connections follow it: `relay` means TURN only).
  */
 export function sfuTopology(
   call: SfuCall,
@@ -66,6 +96,7 @@ export function sfuTopology(
   sessions: Map<string, Pick<PeerSession, 'close'>>,
   channels: Map<string, unknown>,
   onPeerMessage: (peer: RemotePeer, message: PeerMessage) => void,
+  options?: Pick<CallOptions, 'bandwidth' | 'iceTransportPolicy'>,
 ): SfuTopology {
   const relayed = new Map<string, PeerChannel>();
   const warn = (peerId: string) => (w: { code: VideoChatWarningCode; message: string; cause?: unknown }) =>
@@ -96,7 +127,41 @@ export function sfuTopology(
     channels.delete(id);
     channelFor(id);
   };
+  /** Participants whose video through the SFU decodes here, and those that said they decode ours. */
+  const decodedHere = new Set<string>();
+  const decodedThere = new Set<string>();
+  /** SFU tracks of participants still shown through the mesh. */
+  const waiting = new Map<string, ReadonlyMap<'audio' | 'video', MediaStreamTrack>>();
+  /** A participant's tile shows what the SFU brings (`tracks`). */
+  const show = (id: string, tracks: ReadonlyMap<'audio' | 'video', MediaStreamTrack>): void => {
+    const peer = call.peers.find((p) => p.id === id);
+    if (!peer) return;
+    channelFor(id);
+    const wanted = [...tracks.values()];
+    for (const t of peer.stream.getTracks()) if (!wanted.includes(t)) peer.stream.removeTrack(t);
+    for (const t of wanted) if (!peer.stream.getTrackById(t.id)) peer.stream.addTrack(t);
+    if (wanted.length > 0) peer.connection = 'connected';
+    host.requestUpdate();
+  };
+  /** The mesh connection with `id` closes and its tile takes the SFU's tracks (both ends decode, or the linger ran out). */
+  const switchOver = (id: string): void => {
+    const tracks = waiting.get(id);
+    if (!tracks || !sessions.has(id)) return;
+    waiting.delete(id);
+    dropMesh(id);
+    show(id, tracks);
+  };
   let closed = false;
+  /** The camera's simulcast layers capped from the budget and the camera's size. */
+  const layers = (track: MediaStreamTrack | null) => {
+    const { width, height } = track?.getSettings() ?? {};
+    return simulcastCaps(
+      { ...DEFAULT_BUDGET, ...options?.bandwidth },
+      { sourceShortSide: width && height ? Math.min(width, height) : undefined },
+    );
+  };
+  let requests: LayerRequests | undefined;
+  let timer: ReturnType<typeof setInterval> | undefined;
   /**
    * The SFU connections, made once this participant is admitted: a newcomer hears the mode before its welcome, whose
    * ICE servers (fresh TURN credentials) the connections need. `undefined` if no welcome came within 5 s or the call
@@ -105,40 +170,73 @@ export function sfuTopology(
   const start = async (): Promise<SfuSession | undefined> => {
     for (let i = 0; i < 200 && call.selfId === null && !closed; i++) await new Promise((r) => setTimeout(r, 25));
     if (call.selfId === null || closed) return undefined;
-    const session = new SfuSession({
+    const session: SfuSession = new SfuSession({
       iceServers: iceServers(),
+      iceTransportPolicy: options?.iceTransportPolicy,
+      layers: layers(call.media.track('video')),
+      onLayer: (peerId, substream) => requests?.confirmed(peerId, substream, Date.now()),
       tracks: { audio: call.media.track('audio'), video: call.media.track('video') },
       send,
       onRemoteTracks: (peerId, tracks) => {
-        const peer = call.peers.find((p) => p.id === peerId);
-        if (!peer) return;
-        if (tracks.has('video')) dropMesh(peerId);
-        else channelFor(peerId);
-        const wanted = [...tracks.values()];
-        for (const t of peer.stream.getTracks()) if (!wanted.includes(t)) peer.stream.removeTrack(t);
-        for (const t of wanted) if (!peer.stream.getTrackById(t.id)) peer.stream.addTrack(t);
-        if (wanted.length > 0) peer.connection = 'connected';
-        host.requestUpdate();
+        if (!sessions.has(peerId)) return show(peerId, tracks);
+        // Make-before-break: while the mesh shows this participant, its tile keeps the mesh's audio and video (an SFU
+        // audio track alone would take the mesh video off the tile) until both ends decode each other via the SFU.
+        waiting.set(peerId, tracks);
+        if (!tracks.has('video') || decodedHere.has(peerId)) return;
+        decodedHere.add(peerId);
+        // The other end keeps the mesh (and its tile of us) until it hears this.
+        signaling.send({ type: 'signal', to: peerId, data: { sfu: { decodes: true } } });
+        setTimeout(() => switchOver(peerId), MESH_LINGER_MS);
+        if (decodedThere.has(peerId)) switchOver(peerId);
       },
       onError: warn('sfu'),
     });
     void session.publish();
+    const asked = new LayerRequests((peerId, substream) => session.requestLayer(peerId, substream));
+    requests = asked;
+    clearInterval(timer);
+    timer = setInterval(() => {
+      const feeds = session.videoFeeds;
+      for (const id of feeds) {
+        const focused = call.focus === id;
+        asked.want(
+          id,
+          chooseLayer({ focused, tiles: feeds.length, quality: call.stats.quality.get(id)?.level }),
+          Date.now(),
+        );
+      }
+    }, LAYER_POLL_MS);
     host.requestUpdate();
     return session;
   };
   let session: Promise<SfuSession | undefined> | undefined;
   return {
-    // In order: every message waits for the same start.
-    receive: (data) => void (session ??= start()).then((s) => s?.receive(data)),
+    receive(data) {
+      if (session && (data as { op?: unknown } | null)?.op === 'mode') {
+        // The relay forgot us (a fresh welcome follows): publish and subscribe again under the new ID.
+        void session.then((s) => s?.close());
+        session = undefined;
+      }
+      // In order: every message waits for the same start.
+      void (session ??= start()).then((s) => s?.receive(data));
+    },
     peer(from, data) {
       const text = data['sfu'];
       if (typeof text === 'string') channelFor(from)?.receive(text);
-      else warn(from)({ code: 'bad-peer-message', message: 'signal.data.sfu must be the text of a peer message' });
+      else if ((text as { decodes?: unknown } | null)?.decodes === true) {
+        decodedThere.add(from); // it decodes us through the SFU: our mesh video is no longer needed there
+        if (decodedHere.has(from)) switchOver(from);
+      } else warn(from)({ code: 'bad-peer-message', message: 'signal.data.sfu must be the text of a peer message' });
     },
-    setTrack: (kind, track) => void session?.then((s) => s?.setTrack(kind, track)),
+    setTrack: (kind, track) =>
+      void session?.then((s) => {
+        s?.setTrack(kind, track);
+        if (kind === 'video' && track) void s?.setLayers(layers(track));
+      }),
     getStats: (peerId) => session?.then((s) => s?.getStats(peerId)),
     close: () => {
       closed = true;
+      clearInterval(timer);
       void session?.then((s) => s?.close());
     },
   };

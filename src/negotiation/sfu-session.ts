@@ -14,14 +14,8 @@
  * @module
  */
 import type { Warning } from '../errors.js';
-import { parseSfuDelivery, type SfuRequest, type SfuStream } from '../protocol/sfu.js';
-
-/** Simulcast layers of the published camera: rid, downscale and bitrate cap (bps), highest first as Janus expects. */
-export const SFU_LAYERS: readonly RTCRtpEncodingParameters[] = [
-  { rid: 'h', maxBitrate: 1_200_000 },
-  { rid: 'm', scaleResolutionDownBy: 2, maxBitrate: 400_000 },
-  { rid: 'l', scaleResolutionDownBy: 4, maxBitrate: 120_000 },
-];
+import { parseSfuDelivery, type SfuRequest, type SfuStream, type SfuSubstream } from '../protocol/sfu.js';
+import { simulcastCaps } from './simulcast-caps.js';
 
 /** How often (ms) and how many times a new feed's `framesDecoded` is read before it is shown anyway. */
 const DECODE_POLL_MS = 200;
@@ -30,6 +24,15 @@ const DECODE_POLLS = 50;
 /** What an {@link SfuSession} needs. */
 export interface SfuSessionOptions {
   iceServers: RTCIceServer[];
+  /** W3C WebRTC `RTCConfiguration.iceTransportPolicy` of both connections (`relay`: TURN only). Default `all`. */
+  iceTransportPolicy?: RTCIceTransportPolicy | undefined;
+  /**
+   * The camera's three simulcast encodings (rids `h`, `m`, `l`, highest first as Janus expects) with their caps
+   * (`simulcast-caps.ts`). Default: `simulcastCaps()` (the default budget).
+   */
+  layers?: RTCRtpEncodingParameters[] | undefined;
+  /** The media server now forwards simulcast layer `substream` of `peerId`'s video (its `layer` message). */
+  onLayer?(peerId: string, substream: SfuSubstream): void;
   /** The camera and microphone to publish (either may be null: nothing is sent for it until {@link setTrack}). */
   tracks: { audio: MediaStreamTrack | null; video: MediaStreamTrack | null };
   /** Sends an SFU request to the relay (a `signal` to `"sfu"`). */
@@ -54,11 +57,11 @@ export class SfuSession {
 
   constructor(options: SfuSessionOptions) {
     this.#o = options;
-    this.#pub = new RTCPeerConnection({ iceServers: options.iceServers });
+    this.#pub = new RTCPeerConnection(this.#config());
     this.#pub.onicecandidate = ({ candidate }) => this.#candidate('pub', candidate);
     for (const kind of ['audio', 'video'] as const) {
       const init: RTCRtpTransceiverInit = { direction: 'sendonly' };
-      if (kind === 'video') init.sendEncodings = SFU_LAYERS.map((layer) => ({ ...layer }));
+      if (kind === 'video') init.sendEncodings = options.layers ?? simulcastCaps();
       this.#senders.set(kind, this.#pub.addTransceiver(options.tracks[kind] ?? kind, init).sender);
     }
   }
@@ -90,7 +93,10 @@ export class SfuSession {
     try {
       if (m.op === 'answer') await this.#pub.setRemoteDescription({ type: 'answer', sdp: m.sdp });
       else if (m.op === 'offer') await this.#subscribe(m.sdp, m.streams);
-      else if (m.op === 'error') this.#fail(`the SFU: ${m.message}`);
+      else if (m.op === 'layer') {
+        const feed = this.#streams.get(m.mid)?.feed;
+        if (feed !== undefined) this.#o.onLayer?.(feed, m.substream);
+      } else if (m.op === 'error') this.#fail(`the SFU: ${m.message}`);
     } catch (cause) {
       this.#fail(`${m.op} from the SFU`, cause);
     }
@@ -112,6 +118,42 @@ export class SfuSession {
     return mine; // an RTCStatsReport is a read-only maplike: a Map of the kept entries reads the same
   }
 
+  /** The participants whose video the subscribing connection carries now. */
+  get videoFeeds(): string[] {
+    return [...this.#streams.values()].filter((s) => s.kind === 'video').map((s) => s.feed);
+  }
+
+  /**
+   * Asks the media server for simulcast layer `substream` (0 low … 2 high) of `peerId`'s video (a `layer` request on
+   * its `mid`; {@link SfuSessionOptions.onLayer} hears the switch). Nothing when that video is not subscribed.
+   */
+  requestLayer(peerId: string, substream: SfuSubstream): void {
+    for (const s of this.#streams.values()) {
+      if (s.feed === peerId && s.kind === 'video' && !this.#closed)
+        this.#o.send({ op: 'layer', mid: s.mid, substream });
+    }
+  }
+
+  /**
+   * Caps the camera's simulcast encodings (`RTCRtpSender.setParameters`, W3C WebRTC §5.2): `maxBitrate` (bps) and
+   * `scaleResolutionDownBy` per rid, from `simulcast-caps.ts`.
+   */
+  async setLayers(layers: RTCRtpEncodingParameters[]): Promise<void> {
+    const sender = this.#senders.get('video');
+    if (!sender) return;
+    try {
+      const params = sender.getParameters();
+      for (const encoding of params.encodings ?? []) {
+        const cap = layers.find((l) => l.rid === encoding.rid);
+        if (cap?.maxBitrate !== undefined) encoding.maxBitrate = cap.maxBitrate;
+        if (cap?.scaleResolutionDownBy !== undefined) encoding.scaleResolutionDownBy = cap.scaleResolutionDownBy;
+      }
+      await sender.setParameters(params);
+    } catch (cause) {
+      this.#fail('capping the simulcast layers', cause);
+    }
+  }
+
   /** Closes both connections. */
   close(): void {
     this.#closed = true;
@@ -122,7 +164,7 @@ export class SfuSession {
   async #subscribe(sdp: string, streams: SfuStream[]): Promise<void> {
     this.#streams = new Map(streams.map((s) => [s.mid, s]));
     if (!this.#sub) {
-      const sub = new RTCPeerConnection({ iceServers: this.#o.iceServers });
+      const sub = new RTCPeerConnection(this.#config());
       this.#sub = sub;
       sub.onicecandidate = ({ candidate }) => this.#candidate('sub', candidate);
       sub.ontrack = ({ transceiver, track }) => void this.#track(transceiver.mid, track);
@@ -161,6 +203,11 @@ export class SfuSession {
     this.#feeds.set(stream.feed, tracks);
     tracks.set(stream.kind, track);
     this.#o.onRemoteTracks(stream.feed, tracks);
+  }
+
+  #config(): RTCConfiguration {
+    const { iceServers, iceTransportPolicy } = this.#o;
+    return iceTransportPolicy ? { iceServers, iceTransportPolicy } : { iceServers };
   }
 
   #candidate(pc: 'pub' | 'sub', candidate: RTCIceCandidate | null): void {

@@ -15,6 +15,10 @@
  * - `answer` `{ sdp }`: the answer to the relay's last `offer` for the subscribing connection.
  * - `candidate` `{ pc: "pub" | "sub", candidate }`: a trickled ICE candidate (RFC 8838) of either connection, or
  *   `candidate: null` at the end of gathering.
+ * - `layer` `{ mid, substream }`: which simulcast layer (0 low … 2 high, {@link MAX_SFU_SUBSTREAM}) of the video on
+ *   `mid` of the subscribing connection this participant wants (Janus VideoRoom subscriber `configure` with
+ *   `streams: [{ mid, substream }]`). Only the sender's own subscription changes. Janus drops a switch requested too
+ *   soon after the previous one: clients ask at most once per {@link SFU_LAYER_INTERVAL_MS} per stream.
  *
  * Relay → client (`signal` with `from: "sfu"`):
  * - `mode` `{ mode: "sfu" }`: the room runs on the SFU from now on (sent once, before the welcome when the room was
@@ -23,6 +27,8 @@
  * - `offer` `{ sdp, streams }`: a (re)negotiation of the subscribing connection: every `mid` with the participant ID
  *   whose media it carries (`feed`, a relay ID: tiles stay keyed by participant) and its kind. Answer with `answer`.
  * - `feeds` `{ feeds }`: the IDs of the room's participants that publish now.
+ * - `layer` `{ mid, substream }`: the media server now forwards that layer on `mid` (Janus's own `substream`
+ *   event: a confirmation of a `layer` request, or its fallback to a lower layer when a higher one stops).
  * - `error` `{ message }`: the media server refused or failed; the SFU part of the call cannot go on as it is.
  *
  * @module
@@ -44,6 +50,18 @@ export const MAX_SFU_CANDIDATE_LENGTH = 1024;
 /** Most streams one subscriber `offer` may list (25 participants × audio + video, with room to spare). */
 export const MAX_SFU_STREAMS = 128;
 
+/** The highest simulcast layer (substream) index: 0 is the lowest resolution, 2 the highest (rids `l`, `m`, `h`). */
+export const MAX_SFU_SUBSTREAM = 2;
+
+/**
+ * Least time between two `layer` requests for one stream, in ms: Janus 1.1 drops a switch requested ~0.25 s after
+ * the previous one completed (../shared/scale-out.md §B.3); 3 s apart, every one applied.
+ */
+export const SFU_LAYER_INTERVAL_MS = 1_500;
+
+/** A simulcast layer index, 0 (lowest) to {@link MAX_SFU_SUBSTREAM}. */
+export type SfuSubstream = 0 | 1 | 2;
+
 /** An ICE candidate as in W3C WebRTC `RTCIceCandidateInit` (the fields the media server needs). */
 export interface SfuCandidate {
   candidate: string;
@@ -55,7 +73,8 @@ export interface SfuCandidate {
 export type SfuRequest =
   | { op: 'publish'; sdp: string; id?: string }
   | { op: 'answer'; sdp: string }
-  | { op: 'candidate'; pc: 'pub' | 'sub'; candidate: SfuCandidate | null };
+  | { op: 'candidate'; pc: 'pub' | 'sub'; candidate: SfuCandidate | null }
+  | { op: 'layer'; mid: string; substream: SfuSubstream };
 
 /** One stream of the subscribing connection: its `mid`, whose media it is (a participant ID) and its kind. */
 export interface SfuStream {
@@ -70,9 +89,21 @@ export type SfuDelivery =
   | { op: 'answer'; sdp: string }
   | { op: 'offer'; sdp: string; streams: SfuStream[] }
   | { op: 'feeds'; feeds: string[] }
+  | { op: 'layer'; mid: string; substream: SfuSubstream }
   | { op: 'error'; message: string };
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+const MID = /^[A-Za-z0-9_-]{1,32}$/;
+
+/** `{ mid, substream }` of a `layer` message, or undefined. */
+const layerOf = (data: Record<string, unknown>): { op: 'layer'; mid: string; substream: SfuSubstream } | undefined => {
+  const { mid, substream } = data;
+  return isString(mid) && MID.test(mid) && (substream === 0 || substream === 1 || substream === 2)
+    ? { op: 'layer', mid, substream }
+    : undefined;
+};
+const BAD_LAYER = `sfu layer must be { mid: <1-32 of A-Z a-z 0-9 _ ->, substream: 0-${MAX_SFU_SUBSTREAM} }`;
 
 const sdpOf = (v: unknown): string | undefined =>
   isString(v) && v.length > 0 && v.length <= MAX_SFU_SDP_LENGTH ? v : undefined;
@@ -114,8 +145,12 @@ export function parseSfuRequest(data: unknown): ParseResult<SfuRequest> {
       if (typeof c['sdpMLineIndex'] === 'number') candidate.sdpMLineIndex = c['sdpMLineIndex'];
       return ok({ op: 'candidate', pc, candidate });
     }
+    case 'layer': {
+      const layer = layerOf(data);
+      return layer ? ok(layer) : bad(BAD_LAYER);
+    }
     default:
-      return bad('sfu request.op must be publish, answer or candidate');
+      return bad('sfu request.op must be publish, answer, candidate or layer');
   }
 }
 
@@ -161,6 +196,10 @@ export function parseSfuDelivery(data: unknown): ParseResult<SfuDelivery> {
         return bad('sfu feeds.feeds must be an array of peer ids');
       }
       return ok({ op: 'feeds', feeds: feeds as string[] });
+    }
+    case 'layer': {
+      const layer = layerOf(data);
+      return layer ? ok(layer) : bad(BAD_LAYER);
     }
     case 'error':
       return isString(data['message'])

@@ -391,7 +391,7 @@ describe('rooms on the SFU (Janus VideoRoom brokered by the relay)', { timeout: 
     );
   });
 
-  it('a mesh room switches to the SFU at --sfu-from: each mesh connection closes once that peer decodes via Janus', async () => {
+  it('a mesh room switches to the SFU at --sfu-from: a mesh connection closes once both ends decode each other via Janus, no tile goes dark', async () => {
     const switching = await startRelayServer([
       '--janus-url',
       janus.url,
@@ -420,23 +420,41 @@ describe('rooms on the SFU (Janus VideoRoom brokered by the relay)', { timeout: 
             .length,
         }));
       assert.deepEqual(await mesh(ada), { sfu: false, open: 1 }, 'two participants: a mesh');
-      // Ada's view of Grace, sampled every 50 ms through the switch: the longest wait for a new frame.
-      await ada.page.evaluate(() => {
+      // Ada's tile of Grace, watched through the switch: every 50 ms, whether it shows the no-video state (the
+      // placeholder, no srcObject, or a stream without video); and every frame presented (requestVideoFrameCallback)
+      // for the longest wait between two frames.
+      const graceId = await grace.page.evaluate(
+        () => (document.querySelector('video-chat') as HTMLElement & { peerId: string }).peerId,
+      );
+      await ada.page.evaluate((id) => {
         const chat = document.querySelector('video-chat')!;
-        const w = window as unknown as { longestGapMs: number; sampler: number };
-        let frames = -1;
-        let at = performance.now();
+        const w = window as unknown as { longestGapMs: number; frames: number; dark: string[]; sampler: number };
         w.longestGapMs = 0;
+        w.frames = 0;
+        w.dark = [];
+        let watched: HTMLVideoElement | null = null;
+        let last = 0;
+        const onFrame = (video: HTMLVideoElement) => (now: number) => {
+          if (video !== watched) return;
+          if (last > 0) w.longestGapMs = Math.max(w.longestGapMs, now - last);
+          last = now;
+          w.frames++;
+          video.requestVideoFrameCallback(onFrame(video));
+        };
         w.sampler = window.setInterval(() => {
-          const video = chat.shadowRoot?.querySelector<HTMLVideoElement>('video[part~="remote-video"]');
-          const now = video?.getVideoPlaybackQuality().totalVideoFrames ?? -1;
-          if (now !== frames) {
-            w.longestGapMs = Math.max(w.longestGapMs, performance.now() - at);
-            frames = now;
-            at = performance.now();
+          const tile = chat.shadowRoot?.querySelector(`figure[data-peer-id="${CSS.escape(id)}"]`);
+          const video = tile?.querySelector('video') ?? null;
+          const stream = video?.srcObject as MediaStream | null | undefined;
+          if (!video) w.dark.push('no video element');
+          else if (!stream) w.dark.push('srcObject null');
+          else if (stream.getVideoTracks().length === 0) w.dark.push('a stream without video');
+          if (tile?.querySelector('.placeholder')) w.dark.push('the no-video placeholder');
+          if (video && video !== watched) {
+            watched = video; // a new element (none expected): watch it from its next frame
+            video.requestVideoFrameCallback(onFrame(video));
           }
         }, 50);
-      });
+      }, graceId);
       const linus = await open('Linus');
       people.push(linus);
       for (const p of [ada, grace, linus]) await waitForRemoteCount(p, 2, 30_000);
@@ -445,12 +463,23 @@ describe('rooms on the SFU (Janus VideoRoom brokered by the relay)', { timeout: 
         const state = await mesh(ada);
         return state.sfu && state.open === 2;
       });
-      const gap = await ada.page.evaluate(() => {
-        const w = window as unknown as { longestGapMs: number; sampler: number };
+      const before = await ada.page.evaluate(() => (window as unknown as { frames: number }).frames);
+      await sleep(1_000);
+      const watch = await ada.page.evaluate(() => {
+        const w = window as unknown as { longestGapMs: number; frames: number; dark: string[]; sampler: number };
         clearInterval(w.sampler);
-        return w.longestGapMs;
+        return { gap: w.longestGapMs, frames: w.frames, dark: w.dark };
       });
-      console.log(`longest gap between two frames of Grace at Ada across the mesh->SFU switch: ${Math.round(gap)} ms`);
+      console.log(
+        `longest gap between two frames of Grace at Ada across the mesh->SFU switch (rVFC): ${Math.round(watch.gap)} ms`,
+      );
+      // What a person sees: Grace's tile never went dark, and her video kept coming after the switch.
+      assert.deepEqual(
+        [...new Set(watch.dark)],
+        [],
+        `Ada's tile of Grace through the switch\n${ada.logs.slice(-30).join('\n')}`,
+      );
+      assert.ok(watch.frames > before, `frames presented after the switch: ${before} -> ${watch.frames}`);
       for (const p of [ada, grace, linus]) {
         assert.deepEqual(
           p.logs.filter((line) => line.includes('vc-error')),

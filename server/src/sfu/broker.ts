@@ -35,6 +35,7 @@ import {
   VIDEOROOM,
   type JanusRoom,
 } from './janus-rooms.js';
+import { layerEvent, requestLayer } from './layers.js';
 
 export { VIDEOROOM } from './janus-rooms.js';
 
@@ -209,6 +210,8 @@ export class SfuBroker {
         else member.pending[request.pc].push(request.candidate);
         return;
       }
+      case 'layer': // simulcast layer of one of its subscribed streams (layers.ts)
+        void requestLayer(member, request, (data) => this.#options.send(id, data), this.#options.log);
     }
   }
 
@@ -318,6 +321,8 @@ export class SfuBroker {
           const sub = await session.attach(VIDEOROOM);
           member.sub = sub;
           sub.listen((event) => {
+            const layer = layerEvent(event); // Janus switched a simulcast layer (layers.ts)
+            if (layer && !member.gone) this.#options.send(member.id, layer);
             // An offer nobody asked for (Janus renegotiates by itself, e.g. when a publisher goes): answer it too.
             if (event.jsep?.type === 'offer') {
               member.chain = member.chain.then(() => this.#negotiate(member, event).catch(() => undefined));

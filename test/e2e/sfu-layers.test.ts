@@ -1,0 +1,228 @@
+/**
+ * Simulcast in a room on the SFU (issue 12), end to end with real parts inside the private network namespace: a real
+ * Janus (test/e2e/janus.ts), the real relay CLI brokering it, a Firefox ESR publisher (it sends three simulcast layers
+ * at 320×240 / 160×120 / 80×60; Chromium sends one layer at that size) and a Chromium subscriber.
+ *
+ * - the layer each tile receives, seen as the decoded size of the subscriber's `<video>`: a grid tile gets the medium
+ *   layer (160×120), the same tile pinned the high one (320×240), unpinned the medium one again, frames advancing at
+ *   each step; each switch confirmed by Janus (a `layer` message from "sfu" with that substream);
+ * - the governor's caps on the three layers, read back with `RTCRtpSender.getParameters()` on each publisher;
+ * - `ice-transport-policy="relay"` followed by both SFU connections (`getConfiguration()`).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { simulcastCaps } from '../../src/negotiation/simulcast-caps.js';
+import {
+  closeAll,
+  launchChromium,
+  launchFirefox,
+  leave,
+  openParticipant,
+  startRelayServer,
+  uniqueRoom,
+  waitForRemoteCount,
+  withTimeout,
+  type Participant,
+  type RelayServer,
+} from './harness.js';
+import { startJanus, type Janus } from './janus.js';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs in the page before its scripts: the camera becomes a moving 320×240 canvas; every RTCPeerConnection is kept
+ * (`window.pcs`); every `layer` message from "sfu" is recorded (`window.layers`); `?policy=relay` sets the element's
+ * `ice-transport-policy` before it joins.
+ */
+function setUpPage(): void {
+  const w = window as unknown as { pcs: RTCPeerConnection[]; layers: number[] };
+  w.pcs = [];
+  w.layers = [];
+  const Native = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends Native {
+    constructor(config?: RTCConfiguration) {
+      super(config);
+      w.pcs.push(this);
+    }
+  };
+  const NativeSocket = window.WebSocket;
+  window.WebSocket = class extends NativeSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols);
+      this.addEventListener('message', (e: MessageEvent) => {
+        const m = JSON.parse(String(e.data)) as {
+          type: string;
+          from?: string;
+          data?: { op?: string; substream?: number };
+        };
+        if (m.type === 'signal' && m.from === 'sfu' && m.data?.op === 'layer') w.layers.push(m.data.substream!);
+      });
+    }
+  };
+  if (new URLSearchParams(location.search).get('policy') === 'relay') {
+    new MutationObserver((_, observer) => {
+      const chat = document.querySelector('video-chat');
+      if (!chat) return;
+      chat.setAttribute('ice-transport-policy', 'relay');
+      observer.disconnect();
+    }).observe(document, { childList: true, subtree: true });
+  }
+  addEventListener('vc-warning', (e) => console.warn('vc-warning', (e as Event & { code: string }).code), true);
+  const devices = navigator.mediaDevices;
+  const real = devices.getUserMedia.bind(devices);
+  devices.getUserMedia = async (constraints) => {
+    const stream = await real(constraints);
+    if (!constraints?.video) return stream;
+    const canvas = document.createElement('canvas');
+    canvas.width = 320;
+    canvas.height = 240;
+    const ctx = canvas.getContext('2d')!;
+    const painted = canvas.captureStream(15).getVideoTracks()[0]!;
+    let x = 0;
+    setInterval(() => {
+      ctx.fillStyle = 'rgb(200,30,30)';
+      ctx.fillRect(0, 0, 320, 240);
+      ctx.fillStyle = '#fff';
+      ctx.fillRect((x = (x + 7) % 300), 40, 20, 160); // movement: every layer has something to encode
+    }, 66);
+    for (const track of stream.getVideoTracks()) {
+      stream.removeTrack(track);
+      track.stop();
+    }
+    stream.addTrack(painted);
+    return stream;
+  };
+}
+
+/** The subscriber's tile of participant `id`: its decoded size and frame count. */
+async function tile(p: Participant, id: string): Promise<{ width: number; height: number; frames: number }> {
+  return withTimeout(
+    p.page.evaluate((peer) => {
+      const chat = document.querySelector('video-chat')!;
+      const video = chat.shadowRoot?.querySelector<HTMLVideoElement>(
+        `video[part~="remote-video"][data-peer-id="${CSS.escape(peer)}"]`,
+      );
+      return {
+        width: video?.videoWidth ?? 0,
+        height: video?.videoHeight ?? 0,
+        frames: video?.getVideoPlaybackQuality().totalVideoFrames ?? 0,
+      };
+    }, id),
+    10_000,
+    `${p.name}: reading the tile`,
+  );
+}
+
+/** Waits (≤ 20 s) until the tile of `id` decodes at `width`×`height` with frames advancing. */
+async function waitForSize(p: Participant, id: string, width: number, height: number, step: string): Promise<void> {
+  let last = await tile(p, id);
+  for (let i = 0; i < 40; i++) {
+    await sleep(500);
+    const now = await tile(p, id);
+    if (now.width === width && now.height === height && now.frames > last.frames) return;
+    last = now;
+  }
+  throw new Error(
+    `${step}: the tile never decoded ${width}×${height} (last ${JSON.stringify(last)})\n${p.logs.join('\n')}`,
+  );
+}
+
+/** The camera sender's encodings on the page's open connections (rid, maxBitrate, scaleResolutionDownBy). */
+async function encodings(p: Participant): Promise<{ rid?: string; maxBitrate?: number; scale?: number }[]> {
+  return p.page.evaluate(() =>
+    (window as unknown as { pcs: RTCPeerConnection[] }).pcs
+      .filter((pc) => pc.signalingState !== 'closed')
+      .flatMap((pc) => pc.getSenders())
+      .filter((s) => s.track?.kind === 'video')
+      .flatMap((s) =>
+        s.getParameters().encodings.map((e) => ({
+          rid: e.rid,
+          maxBitrate: e.maxBitrate,
+          scale: e.scaleResolutionDownBy,
+        })),
+      ),
+  );
+}
+
+describe('simulcast layers on the SFU', { timeout: 150_000 }, () => {
+  let janus: Janus;
+  let relay: RelayServer;
+
+  before(async () => {
+    janus = await startJanus();
+    relay = await startRelayServer([
+      '--janus-url',
+      janus.url,
+      '--janus-secret',
+      janus.apiSecret,
+      '--janus-admin-key',
+      janus.adminKey,
+      '--sfu-from',
+      '2',
+    ]);
+  });
+  after(() => closeAll());
+
+  it('a tile pinned decodes the high layer, in the grid the medium one; caps read back; relay-only ICE followed', async () => {
+    const room = uniqueRoom('sfu-layers');
+    const people: Participant[] = [];
+    try {
+      // Linus (relay-only ICE, no TURN here: he never publishes) is there first, so that Grace's publish subscribes him.
+      const chromium = await launchChromium();
+      const linus = await openParticipant(chromium, `${relay.url}?policy=relay`, {
+        room,
+        name: 'Linus',
+        init: setUpPage,
+      });
+      people.push(linus);
+      const grace = await openParticipant(await launchFirefox(), relay.url, { room, name: 'Grace', init: setUpPage });
+      people.push(grace);
+      const ada = await openParticipant(chromium, relay.url, { room, name: 'Ada', init: setUpPage });
+      people.push(ada);
+      await waitForRemoteCount(ada, 2, 30_000); // Grace and Linus (whose video never comes)
+      const graceId = await grace.page.evaluate(
+        () => (document.querySelector('video-chat') as HTMLElement & { peerId: string }).peerId,
+      );
+
+      // The governor's caps on the three layers, as each browser applied them.
+      const caps = simulcastCaps().map((e) => ({
+        rid: e.rid,
+        maxBitrate: e.maxBitrate,
+        scale: e.scaleResolutionDownBy,
+      }));
+      for (const p of [grace, ada]) assert.deepEqual(await encodings(p), caps, `${p.name}: the camera's encodings`);
+
+      // A grid tile: the medium layer. Pinned: the high one. Unpinned: the medium one again.
+      await waitForSize(ada, graceId, 160, 120, 'grid');
+      const pin = (id: string | null) =>
+        ada.page.evaluate(
+          (peer) => (document.querySelector('video-chat') as HTMLElement & { pin(id: string | null): void }).pin(peer),
+          id,
+        );
+      await pin(graceId);
+      await waitForSize(ada, graceId, 320, 240, 'pinned');
+      await pin(null);
+      await waitForSize(ada, graceId, 160, 120, 'unpinned');
+      // Each switch was confirmed by Janus through the relay (medium, high, medium).
+      const confirmed = await ada.page.evaluate(() => (window as unknown as { layers: number[] }).layers);
+      assert.deepEqual(
+        confirmed.filter((s, i) => s !== confirmed[i - 1]).slice(-3),
+        [1, 2, 1],
+        `confirmed layers ${JSON.stringify(confirmed)}`,
+      );
+
+      // ice-transport-policy="relay": both SFU connections of Linus are relay-only (no TURN here: his media never
+      // flows, only the configuration is checked; his subscription came with Grace's publish).
+      let seen: (string | undefined)[] = [];
+      for (let i = 0; i < 40 && seen.length < 2; i++) {
+        seen = await linus.page.evaluate(() =>
+          (window as unknown as { pcs: RTCPeerConnection[] }).pcs.map((pc) => pc.getConfiguration().iceTransportPolicy),
+        );
+        if (seen.length < 2) await sleep(250);
+      }
+      assert.deepEqual(seen, ['relay', 'relay'], 'the publishing and the subscribing connection');
+    } finally {
+      for (const p of people) await leave(p).catch(() => undefined);
+    }
+  });
+});
