@@ -26,13 +26,7 @@ export {
   SUPPORTED_PROTOCOL_VERSIONS,
   type IceServer,
 } from './relay-codes.js';
-import {
-  CloseCode,
-  isIceServer,
-  PROTOCOL_VERSION,
-  SUPPORTED_PROTOCOL_VERSIONS,
-  type IceServer,
-} from './relay-codes.js';
+import { isIceServer, SUPPORTED_PROTOCOL_VERSIONS, type IceServer } from './relay-codes.js';
 
 // Hosts and guests (v2): roles, the waiting room, host actions (docs/protocol.md "Hosts and guests").
 export * from './hosts.js';
