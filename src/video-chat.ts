@@ -53,7 +53,8 @@ import { styles } from './video-chat.styles.js';
  * @attr {string} controls - Which buttons the control bar shows: a space-separated list of `microphone`, `camera`,
  *   `screen`, `chat`, `settings`, `fullscreen`, `people` (the participant list), `hand` (raise hand), `react`
  *   (reactions), `leave`. Unknown tokens are ignored; `controls=""` hides them all. Default
- *   (no attribute): all. "Join call" and "Try again" are always shown.
+ *   (no attribute): all, but `people`, `hand` and `react` only in a room with hosts (room tokens with a `role`
+ *   claim). "Join call" and "Try again" are always shown.
  * @attr {number} max-peers - The most people (this visitor included) the element joins a call with: finding that many
  *   already in the room, it leaves again and shows the `room-full` error. A hint checked by each newcomer (two arriving
  *   at once may both get in); the relay's `--max-peers-per-room` is the hard limit. Unset, 0 or not a number: no limit.

@@ -72,7 +72,13 @@ export function viewOf(hosts: Hosts): RoomView {
 export const text = (v: View): HostsStrings => ({ ...en, ...v.t.hosts });
 
 /** `?hidden` for a button the `controls` attribute leaves out. */
-const off = (v: View, control: string) => !(v.controls?.includes(control) ?? true);
+/**
+ * Whether a button of this chunk is hidden: as the `controls` list says; without one, shown only in a room with hosts
+ * (room tokens with a `role` claim). A room without hosts looks as it did before hosts existed (and its control bar
+ * keeps to one row in a small box); a page can still list `people`, `hand` or `react` in `controls`.
+ */
+const off = (v: View, control: string) =>
+  v.controls ? !v.controls.includes(control) : !(v.call.hosts?.role === 'host' || v.call.hosts?.hostIds.length);
 
 const icon = (d: string) => html`<svg viewBox="0 0 24 24" aria-hidden="true"><path d=${d} /></svg>`;
 const PEOPLE =

@@ -43,6 +43,12 @@ async function seesScreen(
 }
 
 describe('relay connection away during a renegotiation', () => {
+  // Both elements inside the viewport: a receiver asks its sender to pause the camera to a tile scrolled out of view
+  // (receiver-driven sending, docs/bandwidth.md), and this test watches the camera flow on through the outage.
+  const fit = document.head.appendChild(document.createElement('style'));
+  fit.textContent = 'video-chat { display: block; width: 400px; height: 220px; }';
+  after(() => fit.remove());
+
   afterEach(() => {
     outage = false;
     fixtureCleanup();
