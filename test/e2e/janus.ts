@@ -158,8 +158,9 @@ export async function startJanus(): Promise<Janus> {
   const binary = janusPath();
   const dir = mkdtempSync(join(tmpdir(), 'video-chat-janus-'));
   const port = await freeTcpPort();
-  const apiSecret = randomBytes(18).toString('base64url');
-  const adminKey = randomBytes(18).toString('base64url');
+  // Hex, not base64url: a secret that starts with '-' reads as an option when passed as a separate argument.
+  const apiSecret = randomBytes(18).toString('hex');
+  const adminKey = randomBytes(18).toString('hex');
   const rtpStart = 20000 + (instances++ % 50) * 100;
   writeConfig(dir, port, apiSecret, adminKey, [rtpStart, rtpStart + 99]);
   const child = spawn(binary, ['-C', join(dir, 'janus.jcfg'), '-F', dir, '-o'], {

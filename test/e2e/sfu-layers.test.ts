@@ -153,10 +153,8 @@ describe('simulcast layers on the SFU', { timeout: 150_000 }, () => {
     relay = await startRelayServer([
       '--janus-url',
       janus.url,
-      '--janus-secret',
-      janus.apiSecret,
-      '--janus-admin-key',
-      janus.adminKey,
+      `--janus-secret=${janus.apiSecret}`,
+      `--janus-admin-key=${janus.adminKey}`,
       '--sfu-from',
       '2',
     ]);

@@ -234,10 +234,8 @@ describe('rooms on the SFU (Janus VideoRoom brokered by the relay)', { timeout: 
     relay = await startRelayServer([
       '--janus-url',
       janus.url,
-      '--janus-secret',
-      janus.apiSecret,
-      '--janus-admin-key',
-      janus.adminKey,
+      `--janus-secret=${janus.apiSecret}`,
+      `--janus-admin-key=${janus.adminKey}`,
       '--sfu-from',
       '2',
       '--log-level',
@@ -403,10 +401,8 @@ describe('rooms on the SFU (Janus VideoRoom brokered by the relay)', { timeout: 
     const switching = await startRelayServer([
       '--janus-url',
       janus.url,
-      '--janus-secret',
-      janus.apiSecret,
-      '--janus-admin-key',
-      janus.adminKey,
+      `--janus-secret=${janus.apiSecret}`,
+      `--janus-admin-key=${janus.adminKey}`,
       '--sfu-from',
       '3',
     ]);
