@@ -54,7 +54,7 @@ const SWEEP_MS = 1000;
 const GRACE_MS = 15_000;
 
 /** A redis-server on a Unix socket in a temporary directory, pinned like the relays. */
-interface Redis {
+export interface Redis {
   url: string;
   pid: number;
   kill(): Promise<void>;
@@ -62,7 +62,7 @@ interface Redis {
   remove(): void;
 }
 
-async function startRedis(): Promise<Redis> {
+export async function startRedis(): Promise<Redis> {
   const dir = mkdtempSync(join(tmpdir(), 'video-chat-bench-redis-'));
   const socket = join(dir, 'redis.sock');
   let child: ChildProcess | undefined;
@@ -101,9 +101,13 @@ async function startRedis(): Promise<Redis> {
 }
 
 /** A relay as the relay benchmark runs it (bench/relay-server.ts, limits lifted), optionally sharing `redisUrl`. */
-async function startBenchRelay(root: string, redisUrl?: string): Promise<{ child: NodeChild; port: number }> {
+export async function startBenchRelay(
+  root: string,
+  redisUrl?: string,
+  nodeArgs: readonly string[] = [],
+): Promise<{ child: NodeChild; port: number }> {
   const env = { ...process.env, BENCH_REDIS_URL: redisUrl ?? '' };
-  const child = spawnNode(join(root, 'lib/bench/relay-server.js'), ['ours'], { cpu: 1, env });
+  const child = spawnNode(join(root, 'lib/bench/relay-server.js'), ['ours'], { cpu: 1, env, nodeArgs });
   const ready = await child.waitForMessage<{ port: number }>((m) => m['ready'] === true, 20_000, 'relay start');
   return { child, port: ready.port };
 }

@@ -8,6 +8,7 @@
  */
 import { CloseCode } from '../../../src/protocol/relay.js';
 import type { NodeState } from './node-state.js';
+import { splitBatch } from './outbox.js';
 import type { Routes } from './routes.js';
 import { ROUTE } from './scripts.js';
 
@@ -32,6 +33,13 @@ export class Inbox {
       const cut = text.indexOf('\n');
       if (cut < 0) return;
       this.#deliver(text.slice(1, cut), text.slice(cut + 1), kind === 'S');
+      return;
+    }
+    if (kind === 'b') {
+      // A batch of fast-path messages from one node (`outbox.ts`): each in order, as if it had come alone.
+      splitBatch(text, (message) => {
+        if (message.charAt(0) !== 'b') this.message(message);
+      });
       return;
     }
     if (kind === 'x') {
@@ -86,6 +94,10 @@ export class Inbox {
     const state = this.#state;
     const held = state.held.get(to);
     if (held?.link) {
+      if (held.link.congested) {
+        this.#slow(held.room, to, frame);
+        return;
+      }
       if (held.link.sendEncoded(frame)) {
         state.context().metrics.relayed += 1;
         state.countIn();
@@ -106,4 +118,23 @@ export class Inbox {
       this.#routes.dropped(to);
     }
   }
+
+  /**
+   * A routed signal for `to`, live here but not reading fast enough: not delivered (decision 0003). Its sender (the
+   * `from` this relay's peer stamped first in the frame) is told through its node, as on the fast path, when this node
+   * knows that node (its clients were told about the sender); otherwise the drop is logged.
+   */
+  #slow(room: string, to: string, frame: string): void {
+    const state = this.#state;
+    const from = SENDER.exec(frame)?.[1];
+    const node = from === undefined ? undefined : state.told.get(room)?.get(from)?.node;
+    if (from !== undefined && node !== undefined) {
+      this.#routes.bounceSlow(node, from, to);
+      return;
+    }
+    state.log.warn({ to, from }, 'signal not delivered: addressee not reading fast enough, sender unknown here');
+  }
 }
+
+/** The sender of an encoded `signal` frame (`encode({ type: 'signal', from, data })` puts `from` second). */
+const SENDER = /^\{"type":"signal","from":"([^"\\]+)"/;

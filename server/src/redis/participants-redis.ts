@@ -312,6 +312,7 @@ export class RedisParticipants implements Participants {
     if (state.closed) return;
     state.closed = true;
     this.#upkeep.stop();
+    state.outbox.flush();
     if (state.conn.up) {
       await state.conn
         .run(RETIRE, [state.prefix, state.node, state.config.resumeGraceMs])
