@@ -18,6 +18,8 @@ export class Inbox {
   readonly #routes: Routes;
   /** Hears this node's channel messages of kind `x` (the SFU's shared rooms, `sfu/shared-participants.ts`). */
   onExtension: ((text: string) => void) | undefined = undefined;
+  /** When an undeliverable routed signal was last logged (once a second at most). */
+  #slowLogged = 0;
 
   constructor(state: NodeState, routes: Routes) {
     this.#state = state;
@@ -132,6 +134,9 @@ export class Inbox {
       this.#routes.bounceSlow(node, from, to);
       return;
     }
+    const now = Date.now();
+    if (now - this.#slowLogged < 1000) return;
+    this.#slowLogged = now;
     state.log.warn({ to, from }, 'signal not delivered: addressee not reading fast enough, sender unknown here');
   }
 }
