@@ -98,9 +98,10 @@ export class Outbox {
 
 /** `b` and each message as `<length>:<message>` (see the module comment). */
 export function joinBatch(messages: readonly string[]): string {
-  let out = 'b';
-  for (const m of messages) out += `${m.length}:${m}`;
-  return out;
+  const parts: string[] = ['b'];
+  for (const m of messages) parts.push(`${m.length}:`, m);
+  // One flat string (`join`), not a rope of `+=`: the socket write would have to flatten it.
+  return parts.join('');
 }
 
 /**
