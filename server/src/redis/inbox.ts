@@ -1,8 +1,10 @@
 /**
  * What a node receives on its channel when rooms are shared through Redis (`vc:ch:<node>`, formats in `scripts.ts`):
  * signals routed to its participants (`s`, `S`), the membership announcements of the scripts (`j`: `joined`, `left`,
- * `moved`), and the fast path's messages, which go to `routes.ts` (`f`, `e`, `m`, `r`). A `signal` frame reaches only a
- * participant this node serves live; otherwise it is kept for a join or resume in flight here, or routed once more.
+ * `moved`), and the fast path's messages, which go to `routes.ts` (`f`, `e`, `m`, `r`), alone or in a batch (`b`,
+ * `outbox.ts`: split here, in order). A `signal` frame reaches only a participant this node serves live; otherwise it
+ * is kept for a join or resume in flight here, or routed once more. A participant that is not reading fast enough
+ * (above the push-back mark) is not sent it: its sender's node is told (`slow`, decision 0003).
  *
  * @module
  */

@@ -11,6 +11,10 @@
  *   member of the sender's room, and otherwise re-routes through `route.lua` with the room checked (a detour); if that
  *   finds nobody, or the addressee's resume queue is full, it tells the sender's node (`e<from> <to>`,
  *   `e<from> <to> full`), which answers exactly as `route.lua` would have (`unknown-peer` with the same message).
+ *   A live addressee above the push-back mark is not sent the frame either: `e<from> <to> slow` makes the sender's
+ *   node answer `rate-limited` as one relay does (decision 0003).
+ * - **Batches.** Everything this module publishes to another node goes through `outbox.ts`: one `PUBLISH` per
+ *   destination per event-loop turn, in order, each message keeping its own outcome.
  * - **Drain markers.** Switching away from a used route (`moved`, `left`, a bounce) must not reorder one sender's
  *   signals: that addressee's new signals are held while a marker (`m<to> <node> <token>`) goes to the old node behind
  *   the frames already there; the old node echoes it (`r<to> <token>`) after re-routing them (on one command
