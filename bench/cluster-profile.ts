@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,6 +88,15 @@ function top(map: Map<string, number>, total: number, n: number): string[] {
     .map(([k, v]) => `  ${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`);
 }
 
+/** `PUBLISH` and `EVALSHA` commands redis-server has run so far (`INFO commandstats`). */
+function commandCalls(url: string): { publish: number; evalsha: number } {
+  const info = execFileSync('redis-cli', ['-s', url.replace(/^unix:\/\//, ''), 'INFO', 'commandstats'], {
+    encoding: 'utf8',
+  });
+  const calls = (name: string): number => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+  return { publish: calls('publish'), evalsha: calls('evalsha') };
+}
+
 async function main(): Promise<void> {
   const setup = process.argv[2] ?? 'cross';
   const seconds = Number(process.argv[3] ?? 5);
@@ -108,6 +118,7 @@ async function main(): Promise<void> {
   /** When the run started, µs on CLOCK_MONOTONIC: the clock of V8's profile timestamps on Linux. */
   let startedAtUs = 0;
   const cpu: Record<string, number> = {};
+  let commands = { publish: 0, evalsha: 0 };
   try {
     const a = await startBenchRelay(root, setup === 'single' ? undefined : redis.url, prof('a'));
     relays.push(a.child);
@@ -116,6 +127,7 @@ async function main(): Promise<void> {
     await gen.request('connect', { session: setup, kind: 'ours', port: a.port, port2: b?.port, pairs: PAIRS }, 120_000);
     const pids: Record<string, number> = { a: a.child.pid, redis: redis.pid, ...(b ? { b: b.child.pid } : {}) };
     const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, procCpuMicros(pid)]));
+    commands = commandCalls(redis.url);
     startedAtUs = Number(process.hrtime.bigint() / 1000n);
     result = await gen.request<RunResult>(
       'run',
@@ -131,6 +143,8 @@ async function main(): Promise<void> {
       120_000,
     );
     for (const [k, pid] of Object.entries(pids)) cpu[k] = procCpuMicros(pid) - (before[k] ?? 0);
+    const after = commandCalls(redis.url);
+    commands = { publish: after.publish - commands.publish, evalsha: after.evalsha - commands.evalsha };
     await gen.request('close', { session: setup }).catch(() => undefined);
   } finally {
     for (const child of relays) {
@@ -149,7 +163,9 @@ async function main(): Promise<void> {
       `CPU per delivered message (µs, measured window + drain): ` +
       Object.entries(cpu)
         .map(([k, us]) => `${k} ${fmt(us / delivered)}`)
-        .join(', '),
+        .join(', ') +
+      `; Redis ran ${fmt(commands.publish)} PUBLISH and ${fmt(commands.evalsha)} EVALSHA for ${fmt(result.sent)} ` +
+      'signals sent in the window (with the warm-up and drain)',
   );
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
     const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile;
