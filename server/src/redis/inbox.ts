@@ -1,13 +1,16 @@
 /**
  * What a node receives on its channel when rooms are shared through Redis (`vc:ch:<node>`, formats in `scripts.ts`):
  * signals routed to its participants (`s`, `S`), the membership announcements of the scripts (`j`: `joined`, `left`,
- * `moved`), and the fast path's messages, which go to `routes.ts` (`f`, `e`, `m`, `r`). A `signal` frame reaches only a
- * participant this node serves live; otherwise it is kept for a join or resume in flight here, or routed once more.
+ * `moved`), and the fast path's messages, which go to `routes.ts` (`f`, `e`, `m`, `r`), alone or in a batch (`b`,
+ * `outbox.ts`: split here, in order). A `signal` frame reaches only a participant this node serves live; otherwise it
+ * is kept for a join or resume in flight here, or routed once more. A participant that is not reading fast enough
+ * (above the push-back mark) is not sent it: its sender's node is told (`slow`, decision 0003).
  *
  * @module
  */
 import { CloseCode } from '../../../src/protocol/relay.js';
 import type { NodeState } from './node-state.js';
+import { splitBatch } from './outbox.js';
 import type { Routes } from './routes.js';
 import { ROUTE } from './scripts.js';
 
@@ -17,6 +20,8 @@ export class Inbox {
   readonly #routes: Routes;
   /** Hears this node's channel messages of kind `x` (the SFU's shared rooms, `sfu/shared-participants.ts`). */
   onExtension: ((text: string) => void) | undefined = undefined;
+  /** When an undeliverable routed signal was last logged (once a second at most). */
+  #slowLogged = 0;
 
   constructor(state: NodeState, routes: Routes) {
     this.#state = state;
@@ -32,6 +37,13 @@ export class Inbox {
       const cut = text.indexOf('\n');
       if (cut < 0) return;
       this.#deliver(text.slice(1, cut), text.slice(cut + 1), kind === 'S');
+      return;
+    }
+    if (kind === 'b') {
+      // A batch of fast-path messages from one node (`outbox.ts`): each in order, as if it had come alone.
+      splitBatch(text, (message) => {
+        if (message.charAt(0) !== 'b') this.message(message);
+      });
       return;
     }
     if (kind === 'x') {
@@ -86,6 +98,10 @@ export class Inbox {
     const state = this.#state;
     const held = state.held.get(to);
     if (held?.link) {
+      if (held.link.congested) {
+        this.#slow(held.room, to, frame);
+        return;
+      }
       if (held.link.sendEncoded(frame)) {
         state.context().metrics.relayed += 1;
         state.countIn();
@@ -106,4 +122,26 @@ export class Inbox {
       this.#routes.dropped(to);
     }
   }
+
+  /**
+   * A routed signal for `to`, live here but not reading fast enough: not delivered (decision 0003). Its sender (the
+   * `from` this relay's peer stamped first in the frame) is told through its node, as on the fast path, when this node
+   * knows that node (its clients were told about the sender); otherwise the drop is logged.
+   */
+  #slow(room: string, to: string, frame: string): void {
+    const state = this.#state;
+    const from = SENDER.exec(frame)?.[1];
+    const node = from === undefined ? undefined : state.told.get(room)?.get(from)?.node;
+    if (from !== undefined && node !== undefined) {
+      this.#routes.bounceSlow(node, from, to);
+      return;
+    }
+    const now = Date.now();
+    if (now - this.#slowLogged < 1000) return;
+    this.#slowLogged = now;
+    state.log.warn({ to, from }, 'signal not delivered: addressee not reading fast enough, sender unknown here');
+  }
 }
+
+/** The sender of an encoded `signal` frame (`encode({ type: 'signal', from, data })` puts `from` second). */
+const SENDER = /^\{"type":"signal","from":"([^"\\]+)"/;

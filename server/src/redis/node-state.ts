@@ -14,6 +14,7 @@ import type { ClusterMetrics, RelayMetrics } from '../metrics.js';
 import type { ResolvedRelayOptions } from '../options.js';
 import { randomToken, type Link, type ParticipantsContext } from '../participants.js';
 import type { RedisConnection, ScriptReply } from './connection.js';
+import { Outbox } from './outbox.js';
 import type { Script } from './scripts.js';
 
 /** What a `RedisParticipants` needs from the relay: the in-memory one's context, with all the metrics. */
@@ -96,6 +97,8 @@ export class NodeState {
   /** This process's incarnation: a restarted process never inherits the lease or channel of its previous life. */
   node = randomToken();
   conn!: RedisConnection;
+  /** What this node publishes to other nodes' channels, batched per destination (`outbox.ts`). */
+  readonly outbox = new Outbox(() => this.conn);
   ctx: RedisParticipantsContext | undefined;
   cluster: ClusterMetrics | undefined;
   /** The participants this node serves, by ID. */
@@ -150,8 +153,12 @@ export class NodeState {
     return `${this.prefix}ch:${node}`;
   }
 
-  /** Runs a script whose reply is not needed (prefix first); a failure is logged. */
+  /**
+   * Runs a script whose reply is not needed (prefix first); a failure is logged. The batches pending in the outbox go
+   * first: a departure (`leave`, `grace`) must not overtake the signals its participant sent before it.
+   */
   script(script: Script, args: (string | number)[]): void {
+    this.outbox.flush();
     if (!this.conn.up) return;
     this.conn.run(script, [this.prefix, ...args]).catch((error: unknown) => {
       this.log.warn({ err: error instanceof Error ? error.message : String(error) }, `Redis: ${script.name} failed`);

@@ -46,7 +46,7 @@ import {
   type RedisParticipantsContext,
   type SharedConfig,
 } from './node-state.js';
-import { noSuchPeer, Routes } from './routes.js';
+import { noSuchPeer, notReading, Routes } from './routes.js';
 import { Inbox } from './inbox.js';
 import { GRACE, JOIN, LEASE, LEAVE, RESUME, RETIRE } from './scripts.js';
 import { Upkeep } from './upkeep.js';
@@ -247,10 +247,7 @@ export class RedisParticipants implements Participants {
     // The same node, live: in-process, exactly as a single relay (no Redis on this path).
     if (target?.link !== undefined && target.room === sender.room) {
       if (target.link.congested) {
-        link.fail(
-          'rate-limited',
-          `peer ${JSON.stringify(to)} is not reading fast enough: signal not delivered, ` + 'send it again later',
-        );
+        link.fail('rate-limited', notReading(to));
         return;
       }
       if (target.link.send({ type: 'signal', from: sender.id, data })) this.#state.context().metrics.relayed += 1;
@@ -312,6 +309,7 @@ export class RedisParticipants implements Participants {
     if (state.closed) return;
     state.closed = true;
     this.#upkeep.stop();
+    state.outbox.flush();
     if (state.conn.up) {
       await state.conn
         .run(RETIRE, [state.prefix, state.node, state.config.resumeGraceMs])

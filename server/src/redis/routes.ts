@@ -11,6 +11,10 @@
  *   member of the sender's room, and otherwise re-routes through `route.lua` with the room checked (a detour); if that
  *   finds nobody, or the addressee's resume queue is full, it tells the sender's node (`e<from> <to>`,
  *   `e<from> <to> full`), which answers exactly as `route.lua` would have (`unknown-peer` with the same message).
+ *   A live addressee above the push-back mark is not sent the frame either: `e<from> <to> slow` makes the sender's
+ *   node answer `rate-limited` as one relay does (decision 0003).
+ * - **Batches.** Everything this module publishes to another node goes through `outbox.ts`: one `PUBLISH` per
+ *   destination per event-loop turn, in order, each message keeping its own outcome.
  * - **Drain markers.** Switching away from a used route (`moved`, `left`, a bounce) must not reorder one sender's
  *   signals: that addressee's new signals are held while a marker (`m<to> <node> <token>`) goes to the old node behind
  *   the frames already there; the old node echoes it (`r<to> <token>`) after re-routing them (on one command
@@ -53,6 +57,9 @@ export const HOLD_MAX = 1_000;
 /** The `unknown-peer` messages, the same as one relay's (`participants.ts`). */
 export const noSuchPeer = (to: string): string => `no other peer ${JSON.stringify(to)} in this room`;
 export const queueFull = (to: string): string => `peer ${JSON.stringify(to)} is reconnecting and its queue is full`;
+/** The push-back answer (`rate-limited`, decision 0003), the same as one relay's. */
+export const notReading = (to: string): string =>
+  `peer ${JSON.stringify(to)} is not reading fast enough: signal not delivered, send it again later`;
 
 /** The route cache, the fast path and the drain markers of one node (see the module comment). */
 export class Routes {
@@ -93,28 +100,23 @@ export class Routes {
     const node = remote.node;
     remote.inflight++;
     remote.used = true;
-    state.conn.publish(state.channelOf(node), `f${to} ${from} ${state.node} ${room}\n${frame}`).then(
-      (received) => {
-        remote.inflight--;
-        if (received > 0) {
-          state.countSent();
-          this.#settle(room, to, remote);
-          return;
-        }
+    // Batched with the other messages to that node in this turn (`outbox.ts`); the reply is the batch's.
+    state.outbox.publish(state.channelOf(node), `f${to} ${from} ${state.node} ${room}\n${frame}`, (received) => {
+      remote.inflight--;
+      if (received === undefined) {
+        this.dropped(to);
+      } else if (received > 0) {
+        state.countSent();
+      } else {
         // Nobody listens there (that node died or took a new ID): this one and any later one still in flight go
         // through `route`, in order; new ones wait until they are all answered.
         remote.hold ??= [];
         remote.next = '';
         remote.token = '';
         this.route(link, to, room, frame);
-        this.#settle(room, to, remote);
-      },
-      () => {
-        remote.inflight--;
-        this.dropped(to);
-        this.#settle(room, to, remote);
-      },
-    );
+      }
+      this.#settle(room, to, remote);
+    });
   }
 
   /** A signal for a participant not live on this node: `route` (published to its node, or queued, or refused). */
@@ -203,16 +205,16 @@ export class Routes {
       this.#release(room, id, remote);
       return;
     }
-    state.conn.publish(state.channelOf(remote.node), `m${id} ${state.node} ${token}`).then(
-      (received) => {
+    // Behind the frames already queued for that node: the same batch or a later one, on the same connection.
+    state.outbox.publish(state.channelOf(remote.node), `m${id} ${state.node} ${token}`, (received) => {
+      if (received === undefined) {
+        this.#release(room, id, remote);
+      } else if (received === 0 && remote.token === token) {
         // Nobody there: nothing can be re-routed from there any more.
-        if (received === 0 && remote.token === token) {
-          remote.token = '';
-          this.#settle(room, id, remote);
-        }
-      },
-      () => this.#release(room, id, remote),
-    );
+        remote.token = '';
+        this.#settle(room, id, remote);
+      }
+    });
   }
 
   /**
@@ -230,6 +232,12 @@ export class Routes {
       const [from, to, why] = text.slice(1).split(' ');
       const held = from === undefined ? undefined : state.held.get(from);
       if (!held || to === undefined) return true;
+      if (why === 'slow') {
+        // Push-back across nodes (decision 0003): the addressee is live there but not reading; the route stays.
+        state.cluster?.route.inc({ outcome: 'slow' });
+        held.link?.fail('rate-limited', notReading(to));
+        return true;
+      }
       this.invalidate(held.room, to, '');
       const full = why === 'full';
       state.cluster?.route.inc({ outcome: full ? 'full' : 'unknown' });
@@ -238,8 +246,7 @@ export class Routes {
       // A drain marker: every frame that came before it from that node has been handed to Redis already (the
       // re-routes went on the command connection before this echo).
       const [to, node, token] = text.slice(1).split(' ');
-      if (to && node && token && state.conn.up)
-        state.conn.publish(state.channelOf(node), `r${to} ${token}`).catch(() => {});
+      if (to && node && token) state.outbox.publish(state.channelOf(node), `r${to} ${token}`);
     } else if (kind === 'r') {
       const [to, token] = text.slice(1).split(' ');
       for (const [room, routes] of this.#remote) {
@@ -264,6 +271,11 @@ export class Routes {
     const state = this.#state;
     const held = state.held.get(to);
     if (held?.link && held.room === room) {
+      if (held.link.congested) {
+        // Not reading fast enough: not delivered, and the sender is told as in one relay (decision 0003).
+        this.bounceSlow(node, from, to);
+        return;
+      }
       if (held.link.sendEncoded(frame)) {
         state.context().metrics.relayed += 1;
         state.countIn();
@@ -281,11 +293,21 @@ export class Routes {
         if (outcome === 0 || outcome === 3) {
           // `route`'s own answer, told to the sender's node: nobody there, or a full queue (the same messages).
           const bounce = `e${from} ${to}${outcome === 3 ? ' full' : ''}`;
-          state.conn.publish(state.channelOf(node), bounce).catch(() => {});
+          state.outbox.publish(state.channelOf(node), bounce);
         }
       },
       () => this.dropped(to),
     );
+  }
+
+  /**
+   * A signal from `from` (served by `node`) not delivered because its addressee `to`, live here, is not reading fast
+   * enough (its socket's buffer is above `pushBackBufferedBytes`): `e<from> <to> slow` tells the sender's node, which
+   * answers `rate-limited` exactly as one relay would (decision 0003), counted there as `route_total{outcome="slow"}`.
+   */
+  bounceSlow(node: string, from: string, to: string): void {
+    const state = this.#state;
+    state.outbox.publish(state.channelOf(node), `e${from} ${to} slow`);
   }
 
   /** A switch with no marker awaited ends once every fast-path frame in flight is answered. */
