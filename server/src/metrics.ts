@@ -149,7 +149,7 @@ export function createMetrics(read: () => GaugeSource): RelayMetrics {
 }
 
 /** Outcomes of a signal routed through Redis (label `outcome` of `video_chat_route_total`). */
-export const ROUTE_OUTCOMES = ['sent', 'queued', 'unknown', 'full', 'dropped'] as const;
+export const ROUTE_OUTCOMES = ['sent', 'queued', 'unknown', 'full', 'slow', 'dropped'] as const;
 
 /** The metrics of a relay sharing its rooms through Redis (`--redis-url`), registered next to {@link RelayMetrics}. */
 export interface ClusterMetrics {
@@ -157,7 +157,8 @@ export interface ClusterMetrics {
   readonly crossNode: Counter<'direction'>;
   /**
    * Signals to a participant not live on this node, by outcome: `sent` (to its node), `queued` (in its grace period),
-   * `unknown` and `full` (the sender got `unknown-peer`), `dropped` (Redis unreachable, or the addressee gone by
+   * `unknown` and `full` (the sender got `unknown-peer`), `slow` (the addressee's relay refused it: that reader is
+   * behind, decision 0003; the sender got `rate-limited`), `dropped` (Redis unreachable, or the addressee gone by
    * the time it arrived).
    */
   readonly route: Counter<'outcome'>;
@@ -192,7 +193,7 @@ export function createClusterMetrics(registry: Registry, up: () => boolean): Clu
     }),
     route: new Counter({
       name: 'video_chat_route_total',
-      help: 'Signals to a participant not live on this relay, by outcome (sent, queued, unknown, full, dropped; detour: a cached route was stale).',
+      help: 'Signals to a participant not live on this relay, by outcome (sent, queued, unknown, full, slow, dropped; detour: a cached route was stale).',
       labelNames: ['outcome'],
       registers,
     }),
