@@ -55,6 +55,8 @@ export interface SfuCall {
   readonly selfId: string | null;
   readonly media: {
     track(kind: 'audio' | 'video'): MediaStreamTrack | null;
+    /** The screen shared now, if any. */
+    readonly screen?: MediaStream | null;
     readonly microphoneEnabled: boolean;
     readonly cameraEnabled: boolean;
   };
@@ -152,12 +154,15 @@ export function sfuTopology(
     show(id, tracks);
   };
   let closed = false;
-  /** The camera's simulcast layers capped from the budget and the camera's size. */
-  const layers = (track: MediaStreamTrack | null) => {
+  /**
+   * The camera's simulcast layers capped from the budget, the camera's size and whether a screen is shared (the camera
+   * then gets `1 − screenShare` of the uplink: docs/bandwidth.md "On the SFU").
+   */
+  const layers = (track: MediaStreamTrack | null, sharing = !!call.media.screen) => {
     const { width, height } = track?.getSettings() ?? {};
     return simulcastCaps(
       { ...DEFAULT_BUDGET, ...options?.bandwidth },
-      { sourceShortSide: width && height ? Math.min(width, height) : undefined },
+      { sourceShortSide: width && height ? Math.min(width, height) : undefined, sharingScreen: sharing },
     );
   };
   let requests: LayerRequests | undefined;
@@ -170,13 +175,18 @@ export function sfuTopology(
   const start = async (): Promise<SfuSession | undefined> => {
     for (let i = 0; i < 200 && call.selfId === null && !closed; i++) await new Promise((r) => setTimeout(r, 25));
     if (call.selfId === null || closed) return undefined;
+    // A session speaks for the ID it was made under: after a fresh welcome (a relay restart) the relay knows nobody by
+    // it, and the room may not be on the SFU yet there (it answers `unknown-peer`). Until the next `mode` replaces it, a
+    // stale session keeps showing what Janus still forwards, and says nothing.
+    const self = call.selfId;
+    const stale = () => call.selfId !== self;
     const session: SfuSession = new SfuSession({
       iceServers: iceServers(),
       iceTransportPolicy: options?.iceTransportPolicy,
       layers: layers(call.media.track('video')),
       onLayer: (peerId, substream) => requests?.confirmed(peerId, substream, Date.now()),
       tracks: { audio: call.media.track('audio'), video: call.media.track('video') },
-      send,
+      send: (request) => void (stale() || send(request)),
       onRemoteTracks: (peerId, tracks) => {
         if (!sessions.has(peerId)) return show(peerId, tracks);
         // Make-before-break: while the mesh shows this participant, its tile keeps the mesh's audio and video (an SFU
@@ -196,6 +206,7 @@ export function sfuTopology(
     requests = asked;
     clearInterval(timer);
     timer = setInterval(() => {
+      if (stale()) return;
       const feeds = session.videoFeeds;
       for (const id of feeds) {
         const focused = call.focus === id;
@@ -231,7 +242,12 @@ export function sfuTopology(
     setTrack: (kind, track) =>
       void session?.then((s) => {
         s?.setTrack(kind, track);
-        if (kind === 'video' && track) void s?.setLayers(layers(track));
+        const camera = kind === 'video' ? track : call.media.track('video');
+        if (camera && kind === 'video') void s?.setLayers(layers(camera));
+        if (kind !== 'screen') return;
+        if (camera) void s?.setLayers(layers(camera, !!track));
+        // The SFU connections carry no screen yet (one publisher stream per participant): say so, not silently.
+        if (track) warn('sfu')({ code: 'sfu-failed', message: 'a screen share is not forwarded in a room on the SFU' });
       }),
     getStats: (peerId) => session?.then((s) => s?.getStats(peerId)),
     close: () => {
