@@ -13,7 +13,10 @@
  * Simulcast (issue 12): the camera's three layers are capped from the call's bandwidth budget (`simulcast-caps.ts`),
  * and each tile receives the layer it needs (`sfu-layers.ts`: pinned or full screen high, grid medium, many tiles or
  * a poor connection low), re-chosen every {@link LAYER_POLL_MS} from `CallController.focus` (set by the element) and
- * the quality the stats loop measured, asked for at most every 1.5 s per tile and confirmed by the media server.
+ * the quality the stats loop measured, asked for at most every 1.5 s per tile and confirmed by the media server. Each
+ * participant tells the others which layers its camera really sends (`{ sfu: { layers: [2, 1] } }`, read from its
+ * `outbound-rtp` statistics every {@link LAYER_POLL_MS} × 2, sent once per participant and again on a change), and a
+ * layer not sent is never asked for. A screen share re-caps the camera's layers (the share's part of the budget).
  *
  * A second `mode` message (the relay forgot us: a relay restart, or a resume refused) starts over: the old
  * connections close and this participant publishes and subscribes again under the ID of its fresh welcome.
@@ -31,9 +34,9 @@ import { DEFAULT_BUDGET } from '../negotiation/bandwidth.js';
 import { SfuSession } from '../negotiation/sfu-session.js';
 import { simulcastCaps } from '../negotiation/simulcast-caps.js';
 import type { QualityLevel } from '../types.js';
-import { chooseLayer, LayerRequests } from './sfu-layers.js';
+import { chooseLayer, LayerRequests, layerToAsk, parseLayers, RID_LAYER } from './sfu-layers.js';
 import type { PeerSession } from '../negotiation/peer-session.js';
-import { SFU_PEER_ID, type SfuRequest } from '../protocol/sfu.js';
+import { SFU_PEER_ID, type SfuRequest, type SfuSubstream } from '../protocol/sfu.js';
 import type { SignalingClient } from '../signaling/signaling-client.js';
 import type { PeerMessage } from '../protocol/data-channel.js';
 import { PeerChannel } from './peer-channel.js';
@@ -47,6 +50,9 @@ export const MESH_LINGER_MS = 10_000;
 
 /** How often (ms) the topology re-chooses each tile's simulcast layer. */
 export const LAYER_POLL_MS = 500;
+
+/** Every this many {@link LAYER_POLL_MS}, the layers the camera sends are read and, when they changed, announced. */
+const ANNOUNCE_POLLS = 2;
 
 /** What the topology reads from the call (public parts of `CallController`). */
 export interface SfuCall {
@@ -129,6 +135,8 @@ export function sfuTopology(
     channels.delete(id);
     channelFor(id);
   };
+  /** The simulcast layers each participant said its camera sends (`{ sfu: { layers } }`). */
+  const sentBy = new Map<string, SfuSubstream[]>();
   /** Participants whose video through the SFU decodes here, and those that said they decode ours. */
   const decodedHere = new Set<string>();
   const decodedThere = new Set<string>();
@@ -204,18 +212,34 @@ export function sfuTopology(
     void session.publish();
     const asked = new LayerRequests((peerId, substream) => session.requestLayer(peerId, substream));
     requests = asked;
+    // The layers our camera sends, told to each participant once and again when they change: a receiver then never
+    // asks for one the browser does not send (Chromium drops the lowest ones of a small camera).
+    let sending = '';
+    const told = new Set<string>();
+    const announce = async () => {
+      const layers = (await session.sentRids()).map((rid) => RID_LAYER[rid]).filter((l) => l !== undefined);
+      if (layers.length === 0 || stale()) return; // nothing encoded (camera off): the last announcement stands
+      layers.sort((a, b) => b - a);
+      if (layers.join() !== sending) told.clear();
+      sending = layers.join();
+      for (const { id } of call.peers) {
+        if (told.has(id)) continue;
+        told.add(id);
+        signaling.send({ type: 'signal', to: id, data: { sfu: { layers } } });
+      }
+    };
+    let polls = 0;
     clearInterval(timer);
     timer = setInterval(() => {
       if (stale()) return;
       const feeds = session.videoFeeds;
       for (const id of feeds) {
         const focused = call.focus === id;
-        asked.want(
-          id,
-          chooseLayer({ focused, tiles: feeds.length, quality: call.stats.quality.get(id)?.level }),
-          Date.now(),
-        );
+        const tile = chooseLayer({ focused, tiles: feeds.length, quality: call.stats.quality.get(id)?.level });
+        const layer = layerToAsk(tile, sentBy.get(id));
+        if (layer !== undefined) asked.want(id, layer, Date.now());
       }
+      if (++polls % ANNOUNCE_POLLS === 0) void announce();
     }, LAYER_POLL_MS);
     host.requestUpdate();
     return session;
@@ -234,7 +258,11 @@ export function sfuTopology(
     peer(from, data) {
       const text = data['sfu'];
       if (typeof text === 'string') channelFor(from)?.receive(text);
-      else if ((text as { decodes?: unknown } | null)?.decodes === true) {
+      else if ((text as { layers?: unknown } | null)?.layers !== undefined) {
+        const layers = parseLayers((text as { layers: unknown }).layers);
+        if (layers) sentBy.set(from, layers);
+        else warn(from)({ code: 'bad-peer-message', message: 'signal.data.sfu.layers must list layers 0-2' });
+      } else if ((text as { decodes?: unknown } | null)?.decodes === true) {
         decodedThere.add(from); // it decodes us through the SFU: our mesh video is no longer needed there
         if (decodedHere.has(from)) switchOver(from);
       } else warn(from)({ code: 'bad-peer-message', message: 'signal.data.sfu must be the text of a peer message' });

@@ -8,6 +8,8 @@
  *   SFU connections and publishes and subscribes again. Afterwards every participant shows both others, under their
  *   new IDs, each tile in that participant's own colour with frames advancing, and holds exactly two open
  *   connections (the new publishing and subscribing ones);
+ * - a Chromium publisher at 320×240 sends one simulcast layer and announces it (`{ sfu: { layers: [2] } }`); the
+ *   receiver then asks Janus for no layer of it, even when the tile is pinned and unpinned;
  * - the camera's three simulcast layers follow a screen share started mid-call: `getParameters()` on the publishing
  *   connection reads `simulcastCaps(budget, { sharingScreen: true })` while sharing and the caps without it once the
  *   share stops.
@@ -54,6 +56,25 @@ function paintCamera(): void {
       true,
     );
   }
+  // The SFU layer traffic: `layer` requests sent, and `{ sfu: { layers } }` announcements received (ms, page clock).
+  const traffic = { asked: [] as number[], announced: [] as { at: number; layers: number[] }[] };
+  (window as unknown as { traffic: typeof traffic }).traffic = traffic;
+  const NativeSocket = window.WebSocket;
+  window.WebSocket = class extends NativeSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols);
+      this.addEventListener('message', (e: MessageEvent) => {
+        const m = JSON.parse(String(e.data)) as { type: string; data?: { sfu?: { layers?: number[] } } };
+        const layers = m.type === 'signal' ? m.data?.sfu?.layers : undefined;
+        if (layers) traffic.announced.push({ at: performance.now(), layers });
+      });
+    }
+
+    override send(data: string | ArrayBufferLike | Blob | ArrayBufferView): void {
+      if (typeof data === 'string' && data.includes('"op":"layer"')) traffic.asked.push(performance.now());
+      super.send(data);
+    }
+  };
   const pcs: RTCPeerConnection[] = [];
   (window as unknown as { pcs: RTCPeerConnection[] }).pcs = pcs;
   const Native = window.RTCPeerConnection;
@@ -264,7 +285,7 @@ describe('rooms on the SFU: a relay restart, a screen share', { timeout: 240_000
     }
   });
 
-  it("the camera's three layers are re-capped when a screen share starts mid-call, and restored when it stops", async () => {
+  it("no layer is asked of a one-layer publisher; the camera's layers are re-capped while a screen is shared", async () => {
     const relay = await startRelayServer([...janusArgs(janus), '--sfu-from', '2']);
     const room = uniqueRoom('sfu-share');
     const people: Participant[] = [];
@@ -273,7 +294,35 @@ describe('rooms on the SFU: a relay restart, a screen share', { timeout: 240_000
         people.push(await openParticipant(await launchChromium(), relay.url, { room, name, init: paintCamera }));
       }
       await waitForEveryone(people, 45_000);
-      const ada = people[0]!;
+      const [ada, grace] = people as [Participant, Participant];
+      // Chromium sends one layer of a 320×240 camera: Grace says so, and Ada then asks Janus for no layer of hers,
+      // not even when the tile's wish changes (pinned: high; unpinned: medium). Before, each wish was asked 3 times.
+      type Traffic = { asked: number[]; announced: { at: number; layers: number[] }[] };
+      const traffic = () =>
+        withTimeout(
+          ada.page.evaluate(() => (window as unknown as { traffic: Traffic }).traffic),
+          10_000,
+          'reading the layer traffic',
+        );
+      let heard: Traffic | undefined;
+      for (let i = 0; i < 40 && !heard?.announced.length; i++) {
+        heard = await traffic();
+        if (!heard.announced.length) await sleep(250);
+      }
+      assert.deepEqual(heard?.announced[0]?.layers, [2], `Grace's camera sends one layer: ${JSON.stringify(heard)}`);
+      const graceId = (await sample(grace)).self;
+      const pin = (id: string | null) =>
+        ada.page.evaluate(
+          (peer) => (document.querySelector('video-chat') as HTMLElement & { pin(id: string | null): void }).pin(peer),
+          id,
+        );
+      await pin(graceId);
+      await sleep(3_500);
+      await pin(null);
+      await sleep(3_500);
+      const seen = await traffic();
+      const since = seen.asked.filter((at) => at > seen.announced[0]!.at);
+      assert.deepEqual(since, [], `Ada's layer requests after Grace's announcement: ${JSON.stringify(seen)}`);
       const alone = simulcastCaps(); // the default budget; the 320×240 camera is below the high layer's 720 px
       await waitForEncodings(ada, alone, 'before the share');
       // A screen share (a canvas stream stands in for getDisplayMedia's picker).
