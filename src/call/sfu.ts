@@ -54,6 +54,9 @@ export const LAYER_POLL_MS = 500;
 /** Every this many {@link LAYER_POLL_MS}, the layers the camera sends are read and, when they changed, announced. */
 const ANNOUNCE_POLLS = 2;
 
+/** The warning of a screen shared in a room on the SFU (its connections carry one camera per participant). */
+const NO_SCREEN = 'a screen share is not forwarded in a room on the SFU';
+
 /** What the topology reads from the call (public parts of `CallController`). */
 export interface SfuCall {
   readonly peers: readonly RemotePeer[];
@@ -210,6 +213,7 @@ export function sfuTopology(
       onError: warn('sfu'),
     });
     void session.publish();
+    if (call.media.screen) warn('sfu')({ code: 'sfu-failed', message: NO_SCREEN });
     const asked = new LayerRequests((peerId, substream) => session.requestLayer(peerId, substream));
     requests = asked;
     // The layers our camera sends, told to each participant once and again when they change: a receiver then never
@@ -275,7 +279,7 @@ export function sfuTopology(
         if (kind !== 'screen') return;
         if (camera) void s?.setLayers(layers(camera, !!track));
         // The SFU connections carry no screen yet (one publisher stream per participant): say so, not silently.
-        if (track) warn('sfu')({ code: 'sfu-failed', message: 'a screen share is not forwarded in a room on the SFU' });
+        if (track) warn('sfu')({ code: 'sfu-failed', message: NO_SCREEN });
       }),
     getStats: (peerId) => session?.then((s) => s?.getStats(peerId)),
     close: () => {
