@@ -486,6 +486,7 @@ export async function benchSfu(root: string): Promise<Section> {
       windowMs: WINDOW_MS,
       steadyMs: STEADY_MS,
       readyMs: READY_MS,
+      sizes: SIZES,
     }),
   );
   out.push(
