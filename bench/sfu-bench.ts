@@ -23,7 +23,12 @@
  * The result is mesh ÷ SFU per round, reported as the median over the rounds and their range; and the flatness of
  * the uplink: per participant at 5 ÷ at 3, per mode.
  *
- * Then the mesh→SFU switch gap: a third relay (`--sfu-from 5`), four participants in a mesh, a `requestVideoFrameCallback`
+ * Options (environment; `npm run bench -- sfu` takes only names): `SFU_BENCH_ROUNDS` (default 2) and
+ * `SFU_BENCH_SWITCHES` (default 2, 0 for none). Every wait is bounded (a page's welcome 20 s, a room's media 90 s, a
+ * page's answer 30 s) and no room starts after 9 minutes, so a run ends within about 12 minutes; a room or switch
+ * that fails is retried once (rooms) and named with its reason in the report.
+ *
+ * First the mesh→SFU switch gap: a third relay (`--sfu-from 5`), four participants in a mesh, a `requestVideoFrameCallback`
  * watch on every remote tile; the fifth joins, the room switches; once every original page holds only its two SFU
  * connections and shows four participants with frames decoding, the longest interval between two presented frames of
  * each original tile (12 tiles) is read, next to the same figure over a steady-mesh window just before.
@@ -52,20 +57,58 @@ import { fmt, progress, sleep, withTimeout } from './util.js';
 
 const BROWSERS = 5;
 const SIZES = [5, 3] as const;
-const ROUNDS = 3;
-const SWITCHES = 2;
+
+/**
+ * A count from the environment (an integer in [`min`, `max`]), else `fallback`; anything else stops the benchmark with
+ * a line naming the variable (`npm run bench -- <names>` takes only names, so options are environment variables).
+ */
+function countFromEnv(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}, not ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+/** Rounds of four rooms (`SFU_BENCH_ROUNDS`, default 2). */
+const ROUNDS = countFromEnv('SFU_BENCH_ROUNDS', 2, 1, 10);
+/** Mesh→SFU switch cases (`SFU_BENCH_SWITCHES`, default 2; 0 leaves the case out). */
+const SWITCHES = countFromEnv('SFU_BENCH_SWITCHES', 2, 0, 10);
 const SETTLE_MS = 5_000;
 const WINDOW_MS = 10_000;
 /** Steady-mesh window before the fifth joins, for the switch gap's baseline. */
 const STEADY_MS = 5_000;
 /** Longest wait for a room to show everyone's media, or for the switch to finish. */
 const READY_MS = 90_000;
+/** Longest wait for one page's welcome after its join (the joins go one after the other). */
+const WELCOME_MS = 20_000;
 /** Longest wait for one page to answer a read. */
 const EVALUATE_MS = 30_000;
-/** No new room is started after this much time (the rooms not run are listed in the report). */
-const BUDGET_MS = 25 * 60_000;
+/**
+ * No new room or switch case is started after this much time (those not run are listed in the report): with the
+ * waits above bounded, the whole benchmark ends within about 12 minutes even when rooms fail (on a quiet machine the
+ * defaults take about 5).
+ */
+const BUDGET_MS = 9 * 60_000;
 
 export type Mode = 'mesh' | 'sfu';
+
+/**
+ * The harness's relay, asked up to 3 times: on a starved machine the CLI sometimes takes longer than the harness's
+ * 15 s to print its URL (seen at load average 48).
+ */
+async function startRelay(args: string[] = []): Promise<RelayServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRelayServer(args);
+    } catch (error) {
+      progress(`sfu: starting a relay failed (attempt ${attempt} of 3): ${String(error)}`);
+      if (attempt >= 3) throw error;
+    }
+  }
+}
 
 /** Opens one instrumented page of `bench/call-ours.html` per browser. */
 async function openPages(browsers: Browser[], pagesUrl: string): Promise<Page[]> {
@@ -85,9 +128,13 @@ async function openPages(browsers: Browser[], pagesUrl: string): Promise<Page[]>
   return pages;
 }
 
-/** Makes each page join `room` on `signalUrl` (returns once every join is under way). */
+/**
+ * Makes each page join `room` on `signalUrl`, one after the other: each waits (≤ {@link WELCOME_MS}) for its welcome
+ * (the element `in-call` or `waiting`) before the next joins, so that a starved machine does not negotiate every
+ * connection of a 5-person mesh at once (all joining together, 4 of 5 meshes never got going at load 30–90).
+ */
 async function join(pages: Page[], signalUrl: string, room: string): Promise<void> {
-  for (const page of pages) {
+  for (const [i, page] of pages.entries()) {
     await withTimeout(
       page.evaluate(
         (r: string, u: string) =>
@@ -96,8 +143,25 @@ async function join(pages: Page[], signalUrl: string, room: string): Promise<voi
         signalUrl,
       ),
       10_000,
-      'joining',
+      `page ${i}: joining`,
     );
+    const deadline = Date.now() + WELCOME_MS;
+    let state = 'no answer';
+    for (let n = 0; n < 100 && Date.now() < deadline; n++) {
+      state = await withTimeout(
+        page.evaluate(() => (document.querySelector('video-chat') as (HTMLElement & { state?: string }) | null)?.state),
+        EVALUATE_MS,
+        'reading the state',
+      ).then(
+        (s) => s ?? 'no element',
+        () => 'no answer',
+      );
+      if (state === 'in-call' || state === 'waiting') break;
+      await sleep(200);
+    }
+    if (state !== 'in-call' && state !== 'waiting') {
+      throw new Error(`page ${i} not welcomed within ${WELCOME_MS} ms of its join (state: ${state})`);
+    }
   }
 }
 
@@ -205,7 +269,8 @@ function delta<T extends { key: string }>(before: T[], after: T[], value: (x: T)
 const failures: string[] = [];
 
 /**
- * {@link measureOnce}, retried once in a fresh room if the room never got going; each failure is kept for the report.
+ * {@link measureOnce}, retried once in a fresh room if the room never got going (and `deadline`, ms since the epoch,
+ * has not passed); each failure is kept for the report.
  * Undefined when both attempts failed (the round then has no ratio for that size).
  */
 async function measure(
@@ -215,6 +280,7 @@ async function measure(
   janus: Janus,
   mode: Mode,
   round: number,
+  deadline: number,
 ): Promise<Window | undefined> {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -223,7 +289,7 @@ async function measure(
       const why = error instanceof Error ? error.message : String(error);
       failures.push(`${mode} ${browsers.length}, round ${round + 1}: ${why.split('\n')[0]}`);
       progress(`sfu: round ${round + 1} ${mode} ${browsers.length} failed (attempt ${attempt + 1}): ${why}`);
-      if (attempt >= 1) return undefined;
+      if (attempt >= 1 || Date.now() > deadline) return undefined;
     }
   }
 }
@@ -369,10 +435,27 @@ export async function benchSfu(root: string): Promise<Section> {
       `--janus-secret=${janus.apiSecret}`,
       `--janus-admin-key=${janus.adminKey}`,
     ];
-    const meshRelay = await startRelayServer();
-    const sfuRelay = await startRelayServer([...sfuArgs, '--sfu-from', '2']);
+    const meshRelay = await startRelay();
+    const sfuRelay = await startRelay([...sfuArgs, '--sfu-from', '2']);
     const browsers: Browser[] = [];
     for (let i = 0; i < BROWSERS; i++) browsers.push(await launchChromium());
+    // The switch cases first: they are the ones that never completed on a loaded machine, so they do not wait
+    // behind the rooms for whatever time is left.
+    const switchRelay = await startRelay([...sfuArgs, '--sfu-from', '5']);
+    for (let i = 0; i < SWITCHES; i++) {
+      if (Date.now() > deadline) {
+        failures.push(`switch ${i + 1}: not run (the benchmark's ${BUDGET_MS / 60_000} min were up)`);
+        continue;
+      }
+      try {
+        progress(`sfu: switch ${i + 1} of ${SWITCHES}`);
+        switches.push(await switchGap(browsers, pagesServer.url, switchRelay));
+      } catch (error) {
+        const why = error instanceof Error ? error.message : String(error);
+        failures.push(`switch ${i + 1}: ${why.split('\n')[0]}`);
+        progress(`sfu: switch ${i + 1} failed: ${why}`);
+      }
+    }
     for (let round = 0; round < ROUNDS; round++) {
       const order: Mode[] = round % 2 === 0 ? ['mesh', 'sfu'] : ['sfu', 'mesh'];
       for (const size of SIZES) {
@@ -384,23 +467,10 @@ export async function benchSfu(root: string): Promise<Section> {
             );
             continue;
           }
-          const w = await measure(browsers.slice(0, size), pagesServer.url, relay, janus, mode, round);
+          progress(`sfu: round ${round + 1} of ${ROUNDS}, ${mode} ${size}`);
+          const w = await measure(browsers.slice(0, size), pagesServer.url, relay, janus, mode, round, deadline);
           if (w) windows.push(w);
         }
-      }
-    }
-    const switchRelay = await startRelayServer([...sfuArgs, '--sfu-from', '5']);
-    for (let i = 0; i < SWITCHES; i++) {
-      if (Date.now() > deadline) {
-        failures.push(`switch ${i + 1}: not run (the benchmark's ${BUDGET_MS / 60_000} min were up)`);
-        continue;
-      }
-      try {
-        switches.push(await switchGap(browsers, pagesServer.url, switchRelay));
-      } catch (error) {
-        const why = error instanceof Error ? error.message : String(error);
-        failures.push(`switch ${i + 1}: ${why.split('\n')[0]}`);
-        progress(`sfu: switch ${i + 1} failed: ${why}`);
       }
     }
   } finally {
@@ -416,6 +486,7 @@ export async function benchSfu(root: string): Promise<Section> {
       windowMs: WINDOW_MS,
       steadyMs: STEADY_MS,
       readyMs: READY_MS,
+      sizes: SIZES,
     }),
   );
   out.push(

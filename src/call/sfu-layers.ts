@@ -9,8 +9,9 @@
  * The requests ({@link LayerRequests}): Janus VideoRoom drops a switch requested too soon after the previous one
  * (../shared/scale-out.md §B.3), so per stream at most one request every {@link SFU_LAYER_INTERVAL_MS}; a request is
  * done once Janus's `substream` event confirms that layer (`layer` from the relay). One never confirmed is asked again
- * after the interval, at most {@link MAX_TRIES} times for the same wish (the publisher may not send that layer at all:
- * Chromium sends one layer below 640×360).
+ * after the interval, at most {@link MAX_TRIES} times for the same wish. A layer the publisher does not send is not
+ * asked for ({@link layerToAsk}): each publisher announces the layers its camera sends (Chromium drops the lowest
+ * ones of a small camera; measured on Janus: 320×240 sends `h` only, 640×360 and 640×480 `h` and `m`, 960×540 all three).
  *
  * @module
  */
@@ -37,6 +38,34 @@ export interface TileView {
 export function chooseLayer({ focused, tiles, quality }: TileView): SfuSubstream {
   if (focused) return 2;
   return tiles > MANY_TILES || quality === 'poor' ? 0 : 1;
+}
+
+/** Simulcast layer index of each rid the camera is published with (Janus orders them highest first: h is 2). */
+export const RID_LAYER: Readonly<Record<string, SfuSubstream>> = { h: 2, m: 1, l: 0 };
+
+/**
+ * The layer to ask the media server for, given the one a tile needs and the layers its publisher sends (announced by
+ * the publisher, `{ sfu: { layers } }`; Chromium drops the lowest layers of a small camera: one layer below 480×270,
+ * two below 960×540). `undefined` when there is nothing to ask: the publisher sends a single layer, which the media
+ * server forwards anyway. Unknown layers (not announced yet): the wish as it is.
+ * @returns the wished layer if sent, else the nearest sent one above it, else the highest sent one below it.
+ */
+export function layerToAsk(wanted: SfuSubstream, sent: readonly SfuSubstream[] | undefined): SfuSubstream | undefined {
+  if (!sent || sent.length === 0) return wanted;
+  if (sent.length === 1) return undefined;
+  if (sent.includes(wanted)) return wanted;
+  const above = sent.filter((l) => l > wanted);
+  return above.length > 0 ? (Math.min(...above) as SfuSubstream) : (Math.max(...sent) as SfuSubstream);
+}
+
+/**
+ * The `layers` a participant announced (`{ sfu: { layers: [2, 1] } }`): distinct layer indexes, at most three; or
+ * `undefined` when malformed.
+ */
+export function parseLayers(value: unknown): SfuSubstream[] | undefined {
+  if (!Array.isArray(value) || value.length > 3) return undefined;
+  const layers = value.filter((l): l is SfuSubstream => l === 0 || l === 1 || l === 2);
+  return layers.length === value.length && new Set(layers).size === layers.length ? layers : undefined;
 }
 
 interface Stream {

@@ -13,7 +13,10 @@
  * Simulcast (issue 12): the camera's three layers are capped from the call's bandwidth budget (`simulcast-caps.ts`),
  * and each tile receives the layer it needs (`sfu-layers.ts`: pinned or full screen high, grid medium, many tiles or
  * a poor connection low), re-chosen every {@link LAYER_POLL_MS} from `CallController.focus` (set by the element) and
- * the quality the stats loop measured, asked for at most every 1.5 s per tile and confirmed by the media server.
+ * the quality the stats loop measured, asked for at most every 1.5 s per tile and confirmed by the media server. Each
+ * participant tells the others which layers its camera really sends (`{ sfu: { layers: [2, 1] } }`, read from its
+ * `outbound-rtp` statistics every {@link LAYER_POLL_MS} × 2, sent once per participant and again on a change), and a
+ * layer not sent is never asked for. A screen share re-caps the camera's layers (the share's part of the budget).
  *
  * A second `mode` message (the relay forgot us: a relay restart, or a resume refused) starts over: the old
  * connections close and this participant publishes and subscribes again under the ID of its fresh welcome.
@@ -31,9 +34,9 @@ import { DEFAULT_BUDGET } from '../negotiation/bandwidth.js';
 import { SfuSession } from '../negotiation/sfu-session.js';
 import { simulcastCaps } from '../negotiation/simulcast-caps.js';
 import type { QualityLevel } from '../types.js';
-import { chooseLayer, LayerRequests } from './sfu-layers.js';
+import { chooseLayer, LayerRequests, layerToAsk, parseLayers, RID_LAYER } from './sfu-layers.js';
 import type { PeerSession } from '../negotiation/peer-session.js';
-import { SFU_PEER_ID, type SfuRequest } from '../protocol/sfu.js';
+import { SFU_PEER_ID, type SfuRequest, type SfuSubstream } from '../protocol/sfu.js';
 import type { SignalingClient } from '../signaling/signaling-client.js';
 import type { PeerMessage } from '../protocol/data-channel.js';
 import { PeerChannel } from './peer-channel.js';
@@ -48,6 +51,12 @@ export const MESH_LINGER_MS = 10_000;
 /** How often (ms) the topology re-chooses each tile's simulcast layer. */
 export const LAYER_POLL_MS = 500;
 
+/** Every this many {@link LAYER_POLL_MS}, the layers the camera sends are read and, when they changed, announced. */
+const ANNOUNCE_POLLS = 2;
+
+/** The warning of a screen shared in a room on the SFU (its connections carry one camera per participant). */
+const NO_SCREEN = 'a screen share is not forwarded in a room on the SFU';
+
 /** What the topology reads from the call (public parts of `CallController`). */
 export interface SfuCall {
   readonly peers: readonly RemotePeer[];
@@ -55,6 +64,8 @@ export interface SfuCall {
   readonly selfId: string | null;
   readonly media: {
     track(kind: 'audio' | 'video'): MediaStreamTrack | null;
+    /** The screen shared now, if any. */
+    readonly screen?: MediaStream | null;
     readonly microphoneEnabled: boolean;
     readonly cameraEnabled: boolean;
   };
@@ -127,6 +138,8 @@ export function sfuTopology(
     channels.delete(id);
     channelFor(id);
   };
+  /** The simulcast layers each participant said its camera sends (`{ sfu: { layers } }`). */
+  const sentBy = new Map<string, SfuSubstream[]>();
   /** Participants whose video through the SFU decodes here, and those that said they decode ours. */
   const decodedHere = new Set<string>();
   const decodedThere = new Set<string>();
@@ -152,12 +165,15 @@ export function sfuTopology(
     show(id, tracks);
   };
   let closed = false;
-  /** The camera's simulcast layers capped from the budget and the camera's size. */
-  const layers = (track: MediaStreamTrack | null) => {
+  /**
+   * The camera's simulcast layers capped from the budget, the camera's size and whether a screen is shared (the camera
+   * then gets `1 − screenShare` of the uplink: docs/bandwidth.md "On the SFU").
+   */
+  const layers = (track: MediaStreamTrack | null, sharing = !!call.media.screen) => {
     const { width, height } = track?.getSettings() ?? {};
     return simulcastCaps(
       { ...DEFAULT_BUDGET, ...options?.bandwidth },
-      { sourceShortSide: width && height ? Math.min(width, height) : undefined },
+      { sourceShortSide: width && height ? Math.min(width, height) : undefined, sharingScreen: sharing },
     );
   };
   let requests: LayerRequests | undefined;
@@ -170,13 +186,18 @@ export function sfuTopology(
   const start = async (): Promise<SfuSession | undefined> => {
     for (let i = 0; i < 200 && call.selfId === null && !closed; i++) await new Promise((r) => setTimeout(r, 25));
     if (call.selfId === null || closed) return undefined;
+    // A session speaks for the ID it was made under: after a fresh welcome (a relay restart) the relay knows nobody by
+    // it, and the room may not be on the SFU yet there (it answers `unknown-peer`). Until the next `mode` replaces it, a
+    // stale session keeps showing what Janus still forwards, and says nothing.
+    const self = call.selfId;
+    const stale = () => call.selfId !== self;
     const session: SfuSession = new SfuSession({
       iceServers: iceServers(),
       iceTransportPolicy: options?.iceTransportPolicy,
       layers: layers(call.media.track('video')),
       onLayer: (peerId, substream) => requests?.confirmed(peerId, substream, Date.now()),
       tracks: { audio: call.media.track('audio'), video: call.media.track('video') },
-      send,
+      send: (request) => void (stale() || send(request)),
       onRemoteTracks: (peerId, tracks) => {
         if (!sessions.has(peerId)) return show(peerId, tracks);
         // Make-before-break: while the mesh shows this participant, its tile keeps the mesh's audio and video (an SFU
@@ -192,19 +213,37 @@ export function sfuTopology(
       onError: warn('sfu'),
     });
     void session.publish();
+    if (call.media.screen) warn('sfu')({ code: 'sfu-failed', message: NO_SCREEN });
     const asked = new LayerRequests((peerId, substream) => session.requestLayer(peerId, substream));
     requests = asked;
+    // The layers our camera sends, told to each participant once and again when they change: a receiver then never
+    // asks for one the browser does not send (Chromium drops the lowest ones of a small camera).
+    let sending = '';
+    const told = new Set<string>();
+    const announce = async () => {
+      const layers = (await session.sentRids()).map((rid) => RID_LAYER[rid]).filter((l) => l !== undefined);
+      if (layers.length === 0 || stale()) return; // nothing encoded (camera off): the last announcement stands
+      layers.sort((a, b) => b - a);
+      if (layers.join() !== sending) told.clear();
+      sending = layers.join();
+      for (const { id } of call.peers) {
+        if (told.has(id)) continue;
+        told.add(id);
+        signaling.send({ type: 'signal', to: id, data: { sfu: { layers } } });
+      }
+    };
+    let polls = 0;
     clearInterval(timer);
     timer = setInterval(() => {
+      if (stale()) return;
       const feeds = session.videoFeeds;
       for (const id of feeds) {
         const focused = call.focus === id;
-        asked.want(
-          id,
-          chooseLayer({ focused, tiles: feeds.length, quality: call.stats.quality.get(id)?.level }),
-          Date.now(),
-        );
+        const tile = chooseLayer({ focused, tiles: feeds.length, quality: call.stats.quality.get(id)?.level });
+        const layer = layerToAsk(tile, sentBy.get(id));
+        if (layer !== undefined) asked.want(id, layer, Date.now());
       }
+      if (++polls % ANNOUNCE_POLLS === 0) void announce();
     }, LAYER_POLL_MS);
     host.requestUpdate();
     return session;
@@ -223,7 +262,11 @@ export function sfuTopology(
     peer(from, data) {
       const text = data['sfu'];
       if (typeof text === 'string') channelFor(from)?.receive(text);
-      else if ((text as { decodes?: unknown } | null)?.decodes === true) {
+      else if ((text as { layers?: unknown } | null)?.layers !== undefined) {
+        const layers = parseLayers((text as { layers: unknown }).layers);
+        if (layers) sentBy.set(from, layers);
+        else warn(from)({ code: 'bad-peer-message', message: 'signal.data.sfu.layers must list layers 0-2' });
+      } else if ((text as { decodes?: unknown } | null)?.decodes === true) {
         decodedThere.add(from); // it decodes us through the SFU: our mesh video is no longer needed there
         if (decodedHere.has(from)) switchOver(from);
       } else warn(from)({ code: 'bad-peer-message', message: 'signal.data.sfu must be the text of a peer message' });
@@ -231,7 +274,12 @@ export function sfuTopology(
     setTrack: (kind, track) =>
       void session?.then((s) => {
         s?.setTrack(kind, track);
-        if (kind === 'video' && track) void s?.setLayers(layers(track));
+        const camera = kind === 'video' ? track : call.media.track('video');
+        if (camera && kind === 'video') void s?.setLayers(layers(camera));
+        if (kind !== 'screen') return;
+        if (camera) void s?.setLayers(layers(camera, !!track));
+        // The SFU connections carry no screen yet (one publisher stream per participant): say so, not silently.
+        if (track) warn('sfu')({ code: 'sfu-failed', message: NO_SCREEN });
       }),
     getStats: (peerId) => session?.then((s) => s?.getStats(peerId)),
     close: () => {

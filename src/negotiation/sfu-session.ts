@@ -54,6 +54,8 @@ export class SfuSession {
   /** Tracks received and shown, per participant. */
   #feeds = new Map<string, Map<'audio' | 'video', MediaStreamTrack>>();
   #closed = false;
+  /** `framesEncoded` per rid at the latest {@link sentRids}. */
+  readonly #encoded = new Map<string, number>();
 
   constructor(options: SfuSessionOptions) {
     this.#o = options;
@@ -152,6 +154,28 @@ export class SfuSession {
     } catch (cause) {
       this.#fail('capping the simulcast layers', cause);
     }
+  }
+
+  /**
+   * The rids of the camera's simulcast encodings that produced frames since the previous call (`framesEncoded` of
+   * each `outbound-rtp` with a `rid`, W3C WebRTC Statistics): the browser may send fewer layers than asked (Chromium
+   * sends one at 320×240, two at 640×480). Empty when the statistics cannot be read.
+   */
+  async sentRids(): Promise<string[]> {
+    const sender = this.#senders.get('video');
+    if (!sender || this.#closed) return [];
+    const sent: string[] = [];
+    try {
+      (await sender.getStats()).forEach((s: { type: string; rid?: string; framesEncoded?: number }) => {
+        if (s.type !== 'outbound-rtp' || !s.rid) return;
+        const frames = s.framesEncoded ?? 0;
+        if (frames > (this.#encoded.get(s.rid) ?? 0)) sent.push(s.rid);
+        this.#encoded.set(s.rid, frames);
+      });
+    } catch {
+      return []; // closed meanwhile
+    }
+    return sent;
   }
 
   /** Closes both connections. */

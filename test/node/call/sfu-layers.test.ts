@@ -1,0 +1,43 @@
+/**
+ * The element's layer choice against what the publisher sends (src/call/sfu-layers.ts, issue 12): Chromium drops the
+ * lowest simulcast layers of a small camera (measured on the SFU: 320×240 sends only `h`, 640×360 and 640×480 `h` and
+ * `m`, 960×540 all three), so a receiver asks only for a layer its publisher announced (`{ sfu: { layers } }`).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { layerToAsk, parseLayers, RID_LAYER } from '../../../src/call/sfu-layers.js';
+
+describe('the layer asked for, given the layers the publisher sends', () => {
+  it('asks nothing of a publisher that sends one layer (Chromium at 320×240): Janus forwards it anyway', () => {
+    for (const wanted of [0, 1, 2] as const) assert.equal(layerToAsk(wanted, [2]), undefined);
+  });
+
+  it('asks for the wish when sent, else the nearest sent layer above it, else the highest below it', () => {
+    assert.equal(layerToAsk(1, [2, 1]), 1);
+    assert.equal(layerToAsk(2, [2, 1]), 2);
+    assert.equal(layerToAsk(0, [2, 1]), 1); // Chromium at 640×480: no low layer, the medium is the nearest
+    assert.equal(layerToAsk(0, [2, 1, 0]), 0);
+    assert.equal(layerToAsk(2, [1, 0]), 1); // the high one stopped (bandwidth): the best one sent
+    assert.equal(layerToAsk(1, [2, 0]), 2);
+  });
+
+  it('asks for the wish as it is while the publisher has not announced its layers', () => {
+    for (const wanted of [0, 1, 2] as const) {
+      assert.equal(layerToAsk(wanted, undefined), wanted);
+      assert.equal(layerToAsk(wanted, []), wanted);
+    }
+  });
+
+  it('maps rids highest first, as Janus numbers the substreams', () => {
+    assert.deepEqual(RID_LAYER, { h: 2, m: 1, l: 0 });
+  });
+
+  it('reads an announcement, and refuses a malformed one', () => {
+    assert.deepEqual(parseLayers([2, 1]), [2, 1]);
+    assert.deepEqual(parseLayers([0]), [0]);
+    assert.deepEqual(parseLayers([]), []);
+    for (const bad of [undefined, null, 2, '2', [3], [-1], [1.5], ['1'], [2, 2], [2, 1, 0, 1], { 0: 2 }]) {
+      assert.equal(parseLayers(bad), undefined, JSON.stringify(bad));
+    }
+  });
+});
