@@ -24,7 +24,7 @@ import type { Browser } from 'puppeteer-core';
 import { closeAll, launchChromium, startRelayServer } from '../test/e2e/harness.js';
 import { framesDecoded, wsUrl, type CallPage, startPageServer, type Variant } from './browser-calls.js';
 import { oneCall } from './call-bench.js';
-import { addInto, cpuDelta, profileTable, PROFILE, startJsProfile, threadCpu } from './mesh-profile.js';
+import { addInto, countCalls, cpuDelta, profileTable, PROFILE, startJsProfile, threadCpu } from './mesh-profile.js';
 import { treeCpuMicros } from './procs.js';
 import { loadNow, runNote, SECTION_TITLES, type Section } from './report.js';
 import { fmt, progress, ratio, sleep } from './util.js';
@@ -118,6 +118,7 @@ async function hold(browsers: readonly Browser[], pagesUrl: string, signalUrl: s
     const sent0 = await Promise.all(pages.map(bytesSent));
     const pinned0 = await pinnedFrames();
     const profiles = PROFILE ? await Promise.all(pages.map((p) => startJsProfile(p.page))) : [];
+    const counters = PROFILE ? await Promise.all(pages.map((p) => countCalls(p.page))) : [];
     const threads0 = PROFILE ? pids.map(threadCpu) : [];
     const cpu0 = pids.map(treeCpuMicros);
     const t0 = performance.now();
@@ -127,6 +128,10 @@ async function hold(browsers: readonly Browser[], pagesUrl: string, signalUrl: s
     if (PROFILE)
       pids.forEach((pid, i) => addInto(threads, cpuDelta(threads0[i] as Map<string, number>, threadCpu(pid))));
     const js = new Map<string, number>();
+    if (PROFILE) {
+      const counts = await Promise.all(counters.map((c) => c.read()));
+      progress(`mesh: ${which}: API calls per page in the window: ${counts.map((c) => JSON.stringify(c)).join(' ')}`);
+    }
     for (const p of profiles) addInto(js, await p.stop());
     const frames1 = await Promise.all(pages.map(framesDecoded));
     const sent1 = await Promise.all(pages.map(bytesSent));
@@ -143,6 +148,20 @@ async function hold(browsers: readonly Browser[], pagesUrl: string, signalUrl: s
   });
   if (!measured) throw new Error('mesh window not measured');
   return measured;
+}
+
+/** `BENCH_PROFILE=1`: the thread and JS tables of every case run so far (stderr). */
+function printProfiles(windows: ReadonlyMap<Case, Window[]>): void {
+  for (const part of ['threads', 'js'] as const) {
+    const cases = new Map<string, { us: Map<string, number>; seconds: number }>();
+    for (const [c, ws] of windows) {
+      if (!ws.length) continue;
+      const us = new Map<string, number>();
+      for (const w of ws) addInto(us, w[part] ?? new Map());
+      cases.set(c, { us, seconds: ws.reduce((s, w) => s + w.seconds, 0) });
+    }
+    progress(profileTable(part === 'threads' ? 'CPU by process and thread' : 'JS self time by function', cases));
+  }
 }
 
 export async function benchMesh(root: string): Promise<Section> {
@@ -174,18 +193,8 @@ export async function benchMesh(root: string): Promise<Section> {
   } finally {
     await closeAll().catch((error: unknown) => progress(`mesh: teardown: ${String(error)}`));
     await pagesServer.close();
-  }
-  if (PROFILE) {
-    for (const part of ['threads', 'js'] as const) {
-      const cases = new Map<string, { us: Map<string, number>; seconds: number }>();
-      for (const [c, ws] of windows) {
-        if (!ws.length) continue;
-        const us = new Map<string, number>();
-        for (const w of ws) addInto(us, w[part] ?? new Map());
-        cases.set(c, { us, seconds: ws.reduce((s, w) => s + w.seconds, 0) });
-      }
-      progress(profileTable(part === 'threads' ? 'CPU by process and thread' : 'JS self time by function', cases));
-    }
+    // Also when a window failed: the windows before it are worth reading.
+    if (PROFILE) printProfiles(windows);
   }
 
   const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;

@@ -25,7 +25,8 @@ export type ThreadCpu = Map<string, number>;
 function processType(pid: number): string {
   let args: string[] = [];
   try {
-    args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    // Chromium's children rewrite their command line as one string (setproctitle): split on spaces too.
+    args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split(/[\0 ]/);
   } catch {
     return '?';
   }
@@ -49,7 +50,9 @@ export function threadCpu(pid: number): ThreadCpu {
     }
     for (const tid of tids) {
       try {
-        const name = readFileSync(`/proc/${p}/task/${tid}/comm`, 'utf8').trim().replace(/\d+/g, '#');
+        // The main thread keeps the process's name (`chromium`).
+        const name =
+          tid === String(p) ? 'main' : readFileSync(`/proc/${p}/task/${tid}/comm`, 'utf8').trim().replace(/\d+/g, '#');
         const ns = Number(readFileSync(`/proc/${p}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
         const key = `${type} · ${name}`;
         out.set(key, (out.get(key) ?? 0) + ns / 1000);
@@ -135,4 +138,40 @@ export function profileTable(
     `  ${'total'.padEnd(58)}${totals.map((t) => col(fmt(t))).join('')}`,
     ...rows.map((r) => `  ${r.key.slice(0, 57).padEnd(58)}${r.rates.map((x) => col(fmt(x))).join('')}`),
   ].join('\n');
+}
+
+/** The Web APIs whose calls {@link countCalls} counts (the element's periodic work goes through them). */
+const COUNTED = [
+  ['RTCRtpSender', 'getParameters'],
+  ['RTCRtpSender', 'setParameters'],
+  ['RTCPeerConnection', 'getStats'],
+  ['RTCRtpSender', 'getStats'],
+  ['RTCRtpReceiver', 'getStats'],
+] as const;
+
+/**
+ * Counts calls of {@link COUNTED} in `page` from now on (wraps the prototypes' methods; the page keeps the wrappers);
+ * `read()` resolves with the counts so far by `Interface.method`.
+ */
+export async function countCalls(page: Page): Promise<{ read(): Promise<Record<string, number>> }> {
+  await page.evaluate((counted: readonly (readonly [string, string])[]) => {
+    const w = window as unknown as Record<string, unknown> & { __calls?: Record<string, number> };
+    if (w.__calls) return;
+    const calls: Record<string, number> = (w.__calls = {});
+    for (const [iface, method] of counted) {
+      const proto = (w[iface] as { prototype: Record<string, (...a: unknown[]) => unknown> }).prototype;
+      const native = proto[method] as (...a: unknown[]) => unknown;
+      proto[method] = function (this: unknown, ...args: unknown[]) {
+        calls[`${iface}.${method}`] = (calls[`${iface}.${method}`] ?? 0) + 1;
+        return native.apply(this, args);
+      };
+    }
+  }, COUNTED);
+  const start = await page.evaluate(() => ({ ...(window as unknown as { __calls: Record<string, number> }).__calls }));
+  return {
+    async read() {
+      const now = await page.evaluate(() => (window as unknown as { __calls: Record<string, number> }).__calls);
+      return Object.fromEntries(Object.entries(now).map(([k, n]) => [k, n - (start[k] ?? 0)]));
+    },
+  };
 }
