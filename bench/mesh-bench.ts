@@ -17,6 +17,10 @@
  * `framesDecoded`) are read too. Goal (issue 16): uplink and CPU per browser < 0.8× the baseline's, the large tile's
  * fps not below the baseline's fps per stream.
  *
+ * Knobs (environment): `BENCH_PROFILE=1` prints where the CPU goes in each case (bench/mesh-profile.ts: CPU by
+ * Chromium process and thread, JS self time by function, the pages' WebRTC API calls); `BENCH_MESH_ORDER` runs some
+ * cases only (e.g. `layout,baseline,baseline,layout`); `BENCH_HOLD_MS` shortens the window.
+ *
  * @module
  */
 import { cpus } from 'node:os';
