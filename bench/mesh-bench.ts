@@ -17,6 +17,10 @@
  * `framesDecoded`) are read too. Goal (issue 16): uplink and CPU per browser < 0.8× the baseline's, the large tile's
  * fps not below the baseline's fps per stream.
  *
+ * Knobs (environment): `BENCH_PROFILE=1` prints where the CPU goes in each case (bench/mesh-profile.ts: CPU by
+ * Chromium process and thread, JS self time by function, the pages' WebRTC API calls); `BENCH_MESH_ORDER` runs some
+ * cases only (e.g. `layout,baseline,baseline,layout`); `BENCH_HOLD_MS` shortens the window.
+ *
  * @module
  */
 import { cpus } from 'node:os';
@@ -24,16 +28,28 @@ import type { Browser } from 'puppeteer-core';
 import { closeAll, launchChromium, startRelayServer } from '../test/e2e/harness.js';
 import { framesDecoded, wsUrl, type CallPage, startPageServer, type Variant } from './browser-calls.js';
 import { oneCall } from './call-bench.js';
+import { addInto, countCalls, cpuDelta, profileTable, PROFILE, startJsProfile, threadCpu } from './mesh-profile.js';
 import { treeCpuMicros } from './procs.js';
 import { loadNow, runNote, SECTION_TITLES, type Section } from './report.js';
 import { fmt, progress, ratio, sleep } from './util.js';
 
 const PEERS = 4;
-const HOLD_MS = 20_000;
+/** `BENCH_HOLD_MS`: a shorter window for a quick look (the report says how long it was). */
+const HOLD_MS = Number(process.env['BENCH_HOLD_MS']) || 20_000;
 const SETTLE_MS = 2_000;
 /** `layout`: ours with one pinned tile (the layout case). */
 type Case = Variant | 'layout';
-const ORDER: readonly Case[] = ['ours', 'layout', 'baseline', 'baseline', 'layout', 'ours'];
+const CASES: readonly Case[] = ['ours', 'layout', 'baseline'];
+/**
+ * The windows, in order. `BENCH_MESH_ORDER=layout,baseline,baseline,layout` runs only some cases (a quick look at one
+ * comparison; the report then has a row only for the cases run, and needs the baseline).
+ */
+const ORDER: readonly Case[] = process.env['BENCH_MESH_ORDER']
+  ? process.env['BENCH_MESH_ORDER'].split(',').map((c) => {
+      if (!CASES.includes(c as Case)) throw new Error(`BENCH_MESH_ORDER: unknown case ${c} (${CASES.join(', ')})`);
+      return c as Case;
+    })
+  : ['ours', 'layout', 'baseline', 'baseline', 'layout', 'ours'];
 /** After pinning: the views' debounce (300 ms), the encoders' change and a settled rate. */
 const LAYOUT_SETTLE_MS = 3_000;
 
@@ -46,6 +62,10 @@ interface Window {
   uplink: number[];
   /** Layout case: fps of each page's pinned (large) tile; else empty. */
   pinnedFps: number[];
+  /** `BENCH_PROFILE=1`: CPU µs by process type and thread over all browsers, JS self µs by function over all pages. */
+  threads?: Map<string, number>;
+  js?: Map<string, number>;
+  seconds: number;
 }
 
 /** Bytes the page has sent on every live connection (`outbound-rtp` `bytesSent`, all kinds). */
@@ -101,10 +121,22 @@ async function hold(browsers: readonly Browser[], pagesUrl: string, signalUrl: s
     const frames0 = await Promise.all(pages.map(framesDecoded));
     const sent0 = await Promise.all(pages.map(bytesSent));
     const pinned0 = await pinnedFrames();
+    const profiles = PROFILE ? await Promise.all(pages.map((p) => startJsProfile(p.page))) : [];
+    const counters = PROFILE ? await Promise.all(pages.map((p) => countCalls(p.page))) : [];
+    const threads0 = PROFILE ? pids.map(threadCpu) : [];
     const cpu0 = pids.map(treeCpuMicros);
     const t0 = performance.now();
     await sleep(HOLD_MS);
     const cpu1 = pids.map(treeCpuMicros);
+    const threads = new Map<string, number>();
+    if (PROFILE)
+      pids.forEach((pid, i) => addInto(threads, cpuDelta(threads0[i] as Map<string, number>, threadCpu(pid))));
+    const js = new Map<string, number>();
+    if (PROFILE) {
+      const counts = await Promise.all(counters.map((c) => c.read()));
+      progress(`mesh: ${which}: API calls per page in the window: ${counts.map((c) => JSON.stringify(c)).join(' ')}`);
+    }
+    for (const p of profiles) addInto(js, await p.stop());
     const frames1 = await Promise.all(pages.map(framesDecoded));
     const sent1 = await Promise.all(pages.map(bytesSent));
     const pinned1 = await pinnedFrames();
@@ -114,10 +146,26 @@ async function hold(browsers: readonly Browser[], pagesUrl: string, signalUrl: s
       fps: frames1.flatMap((f, i) => f.map((x, j) => (x - (frames0[i]?.[j] ?? x)) / seconds)),
       uplink: sent1.map((b, i) => ((b - (sent0[i] as number)) * 8) / 1000 / seconds),
       pinnedFps: pinned1.map((f, i) => (f - (pinned0[i] as number)) / seconds),
+      seconds,
+      ...(PROFILE ? { threads, js } : {}),
     };
   });
   if (!measured) throw new Error('mesh window not measured');
   return measured;
+}
+
+/** `BENCH_PROFILE=1`: the thread and JS tables of every case run so far (stderr). */
+function printProfiles(windows: ReadonlyMap<Case, Window[]>): void {
+  for (const part of ['threads', 'js'] as const) {
+    const cases = new Map<string, { us: Map<string, number>; seconds: number }>();
+    for (const [c, ws] of windows) {
+      if (!ws.length) continue;
+      const us = new Map<string, number>();
+      for (const w of ws) addInto(us, w[part] ?? new Map());
+      cases.set(c, { us, seconds: ws.reduce((s, w) => s + w.seconds, 0) });
+    }
+    progress(profileTable(part === 'threads' ? 'CPU by process and thread' : 'JS self time by function', cases));
+  }
 }
 
 export async function benchMesh(root: string): Promise<Section> {
@@ -132,7 +180,11 @@ export async function benchMesh(root: string): Promise<Section> {
     const relay = await startRelayServer();
     const browsers = await Promise.all(Array.from({ length: PEERS }, () => launchChromium()));
     for (const variant of ORDER) {
-      const w = await hold(browsers, pagesServer.url, wsUrl(relay.url), variant);
+      // A call that did not set up under load is tried once more (the window is what is measured, not the setup).
+      const w = await hold(browsers, pagesServer.url, wsUrl(relay.url), variant).catch((error: unknown) => {
+        progress(`mesh: ${variant}: ${error instanceof Error ? error.message : String(error)}; once more`);
+        return hold(browsers, pagesServer.url, wsUrl(relay.url), variant);
+      });
       windows.get(variant)!.push(w);
       progress(
         `mesh: ${variant}: cores per browser ${w.cores.map((c) => fmt(c, 2)).join(', ')}; ` +
@@ -145,6 +197,8 @@ export async function benchMesh(root: string): Promise<Section> {
   } finally {
     await closeAll().catch((error: unknown) => progress(`mesh: teardown: ${String(error)}`));
     await pagesServer.close();
+    // Also when a window failed: the windows before it are worth reading.
+    if (PROFILE) printProfiles(windows);
   }
 
   const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -191,12 +245,12 @@ export async function benchMesh(root: string): Promise<Section> {
       `layout case: each page pins its first remote peer (one large tile above a strip of small ones) and the window ` +
       `starts ${LAYOUT_SETTLE_MS / 1000} s later; "large tile fps" is the frame rate of that pinned peer's video. ` +
       `The baseline page has neither and shows every video as it comes. Ours and the baseline alternate in the same ` +
-      `browsers (order ${ORDER.join(', ')}); figures are over both windows of each.`,
+      `browsers (order ${ORDER.join(', ')}, windows of ${HOLD_MS / 1000} s); figures are over the windows of each.`,
     '',
     '| page | uplink per browser, mean (kbps) | CPU per browser, mean (cores) | max | received fps per stream, mean | min | large tile fps | streams | CPU ms per received frame | ÷ baseline: uplink | CPU | fps | CPU per frame |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    row('ours', ours),
-    row('ours, one pinned', layout),
+    ...(ORDER.includes('ours') ? [row('ours', ours)] : []),
+    ...(ORDER.includes('layout') ? [row('ours, one pinned', layout)] : []),
     row('baseline', base),
     '',
     `**Goal** (issue 16, layout case): uplink per browser < 0.8× the baseline's: ` +

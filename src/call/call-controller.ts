@@ -426,7 +426,7 @@ export class CallController {
       this.#host.requestUpdate();
     } else if (message.type === 'view') {
       this.#views.set(peer, message);
-      void this.#engine!.loadAdaptive().then(() => this.#sessions.get(peer.id)?.applyEncodingCaps());
+      void this.#engine!.loadAdaptive().then(() => this.#applyBandwidth()); // every copy's share follows the views
     } else if (message.type != 'chat') {
       this.#room((h) => h.peer(peer, message)); // hand, lower-hand, reaction
     } else if (!this.#chat.has(peer.id, message.id)) {
@@ -609,6 +609,7 @@ export class CallController {
           sharingScreen: this.#screenShared,
           bandwidth: this.#options?.bandwidth,
           view: this.#views.get(peer),
+          views: this.peers.map((p) => this.#views.get(p)),
           linkKbps: this.#stats.uplink.get(peer.id),
           audioOnly: this.#audioOnly,
         }),

@@ -152,6 +152,8 @@ export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (
     const levels = new Map<string | null, number>();
     const seen = new Map<string, Reading>();
     let changed = false;
+    /** Whether what the tiles show (quality, its figures, the speaker) changed: else no re-render. */
+    let shown = false;
     peers.forEach((peer, i) => {
       const report = reports[i];
       if (!report) return;
@@ -163,21 +165,25 @@ export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (
       }
       if (now.local !== undefined && source.media.microphoneEnabled) levels.set(null, now.local);
       let prev = last.get(peer.id);
-      if (peer.connection !== 'connected') quality.delete(peer.id);
+      if (peer.connection !== 'connected') shown = quality.delete(peer.id) || shown;
       else if (prev && now.at - prev.at >= QUALITY_WINDOW_MS) {
         const q = figures(prev, now);
         if (watch?.weak(peer.id)) q.level = 'poor'; // our video to it cannot get through
         if (q.level !== quality.get(peer.id)?.level) host.dispatch(new QualityChangeEvent(peer.id, q));
         quality.set(peer.id, q);
+        shown = true;
         prev = undefined;
       }
       seen.set(peer.id, prev ?? now);
     });
     last = seen;
-    for (const id of quality.keys()) if (!seen.has(id)) quality.delete(id);
+    for (const id of quality.keys()) if (!seen.has(id)) shown = quality.delete(id);
     watch?.keep(seen);
     if (changed) uplinkChanged();
-    if (speaker && !seen.has(speaker)) speaker = undefined; // left the call
+    if (speaker && !seen.has(speaker)) {
+      speaker = undefined; // left the call
+      shown = true;
+    }
     let loudest: string | null | undefined;
     let max = SPEAKING_LEVEL;
     for (const [id, level] of levels) if (level >= max) [loudest, max] = [id, level];
@@ -188,8 +194,10 @@ export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (
       speaker = challenger;
       challenger = undefined;
       host.dispatch(new ActiveSpeakerEvent(speaker));
+      shown = true;
     }
-    host.requestUpdate();
+    // Not a re-render per poll (2.5 a second): only when a tile shows something new.
+    if (shown) host.requestUpdate();
     timer = peers.length ? setTimeout(poll, POLL_MS, run) : undefined;
   };
 

@@ -14,7 +14,7 @@ export { PeerChannel } from './peer-channel.js';
 export { Roster } from './roster.js';
 export { warningGate } from './warning-gate.js';
 export { encodingCaps, loadAdaptive } from './governor.js';
-export { callStats } from './call-stats.js';
+export { callStats } from './lazy-stats.js'; // the loop itself: its own chunk, from the first connection
 /** The relay wire's encoder and parser, for the embed doctor's relay check (`diagnose/relay-probe.ts`). */
 export { encode, parseServerMessage } from '../protocol/relay.js';
 /**

@@ -2,7 +2,8 @@
  * How the call applies the bandwidth governor (`negotiation/bandwidth.ts`, reasons in docs/bandwidth.md): the caps
  * for one video sender from the call as it is now (how many peers each stream is copied to, whether a screen is
  * shared, the camera's size), fitted to what that receiver shows of the camera (`receiver-view.ts`), none in
- * audio-only. On-demand engine chunk. No DOM.
+ * audio-only. Copies count by what their receivers show (`shownCopies`): a copy shown large gets what thumbnails
+ * and hidden tiles leave of the budget. On-demand engine chunk. No DOM.
  *
  * @module
  */
@@ -36,6 +37,11 @@ export interface CallLoad {
   bandwidth?: Partial<BandwidthBudget> | undefined;
   /** What this receiver shows of our camera (its last `view`), if it said. */
   view?: PeerViewMessage | undefined;
+  /**
+   * The last `view` of every receiver of our camera (this one too): the share of each copy follows what they show
+   * (`receiver-view.ts` `shownCopies`). Unset: every copy counts.
+   */
+  views?: readonly (PeerViewMessage | undefined)[] | undefined;
   /** Video kbps this copy's connection measured as available (`call-stats.ts` `uplink`), if known. */
   linkKbps?: number | undefined;
   /** Audio-only: our camera is sent to nobody (`active: false`). */
@@ -54,11 +60,10 @@ export function encodingCaps(
   const source = track?.getSettings() ?? {};
   const { width, height } = source;
   const sourceShortSide = width && height ? Math.min(width, height) : undefined;
-  const caps = cameraCaps(
-    load.copies,
-    { sharingScreen: load.sharingScreen, sourceShortSide, linkKbps: load.linkKbps },
-    budget,
-  );
+  const options = { sharingScreen: load.sharingScreen, sourceShortSide, linkKbps: load.linkKbps };
+  let caps = cameraCaps(load.copies, options, budget);
+  // A pinned receiver's copy gets what the thumbnails and hidden tiles leave, not an equal share.
+  if (adaptive && load.views) caps = cameraCaps(adaptive.shownCopies(caps, load.views, source), options, budget);
   return load.audioOnly
     ? { ...caps, active: false }
     : { active: true, ...(adaptive?.viewCaps(caps, load.view, source) ?? caps) };

@@ -60,6 +60,28 @@ export function viewCaps(
 }
 
 /**
+ * The camera copies weighted by what each receiver shows of them, for the governor's per-copy share
+ * (`cameraCaps(remotePeers)` of negotiation/bandwidth.ts): a receiver that shows none counts 0, one whose view fits
+ * the copy below the share `caps` counts the part of it that copy uses (a 270 × 180 px thumbnail of a 640 × 480
+ * camera about 0.18), any other 1. So what thumbnails and hidden tiles leave of the uplink budget goes to the copies
+ * shown large (a pinned tile gets up to the ceiling instead of an equal share), and the copies still add up to about
+ * the budget: each fitted copy's `maxBitrate` scales with the share.
+ * @param caps the governor's caps for one copy with every receiver counted as 1.
+ * @param views the last `view` of every receiver of a copy (undefined: never said: counts 1).
+ * @returns a number of copies, ≥ 0 and ≤ `views.length` (fractional).
+ */
+export function shownCopies(
+  caps: EncodingCaps,
+  views: readonly (PeerViewMessage | undefined)[],
+  source?: { width?: number | undefined; height?: number | undefined },
+): number {
+  return views.reduce(
+    (n, view) => n + (view?.hidden ? 0 : viewCaps(caps, view, source).maxBitrate / caps.maxBitrate),
+    0,
+  );
+}
+
+/**
  * Video kbps below which a link's uplink is weak: a camera copy cannot be sent at the governor's floor
  * (`cameraFloorKbps` of negotiation/bandwidth.ts). Weak on {@link WEAK_POLLS} polls in a row: `vc-warning`
  * `weak-uplink` (once per onset) and the peer's quality `poor` until it is back at or above it.

@@ -119,29 +119,27 @@ export class Transceivers {
     return new Map([...this.senders].map(([kind, t]) => [kind, t.sender.getParameters()]));
   }
 
+  /** The caps last set on each sender (JSON), so that unchanged caps cost no `getParameters` (issue 16's profile). */
+  readonly #applied = new WeakMap<RTCRtpSender, string>();
+
   /**
-   * Sets the caps `capsFor` gives on the first encoding of each video sender whose caps differ (one
-   * `setParameters` at a time). Senders not negotiated yet (no encodings) are skipped.
+   * Sets the caps `capsFor` gives on the first encoding of each video sender whose caps differ from those this
+   * object last set on it (one `setParameters` at a time). Senders not negotiated yet (no encodings) are skipped.
    * @throws the browser's `setParameters` rejection (`InvalidModificationError`, `InvalidStateError`, …).
    */
   async applyCaps(
     capsFor: (kind: TrackKind, track: MediaStreamTrack | null) => EncodingCaps | undefined,
   ): Promise<void> {
-    for (const [kind, transceiver] of this.senders) {
-      const caps = kind === 'audio' ? undefined : capsFor(kind, transceiver.sender.track);
-      if (!caps || transceiver.currentDirection === 'stopped') continue;
-      const parameters = transceiver.sender.getParameters();
+    for (const [kind, { sender, currentDirection }] of this.senders) {
+      const caps = kind === 'audio' ? undefined : capsFor(kind, sender.track);
+      const key = JSON.stringify(caps);
+      if (!caps || currentDirection === 'stopped' || this.#applied.get(sender) === key) continue;
+      const parameters = sender.getParameters();
       const encoding = parameters.encodings?.[0];
       if (!encoding) continue;
-      if (
-        encoding.maxBitrate === caps.maxBitrate &&
-        encoding.maxFramerate === caps.maxFramerate &&
-        (encoding.scaleResolutionDownBy ?? 1) === caps.scaleResolutionDownBy &&
-        (caps.active ?? encoding.active) === encoding.active
-      )
-        continue;
       Object.assign(encoding, caps);
-      await transceiver.sender.setParameters(parameters);
+      await sender.setParameters(parameters);
+      this.#applied.set(sender, key);
     }
   }
 }

@@ -9,6 +9,7 @@ import {
   figures,
   POLL_MS,
   QUALITY_THRESHOLDS,
+  QUALITY_WINDOW_MS,
   qualityLevel,
   read,
   type StatsSource,
@@ -104,18 +105,26 @@ describe('callStats loop', () => {
     const source: StatsSource = {
       peers: [peer('a'), peer('b')],
       media: { microphoneEnabled: false } as StatsSource['media'],
-      getStats: async (id) =>
-        report({ type: 'inbound-rtp', kind: 'audio', audioLevel: levels[id], packetsReceived: 1, bytesReceived: 1 }),
+      getStats: async (id) => {
+        if (id === 'a') polled++;
+        return report({
+          type: 'inbound-rtp',
+          kind: 'audio',
+          audioLevel: levels[id],
+          packetsReceived: 1,
+          bytesReceived: 1,
+        });
+      },
     };
     const events: (string | null)[] = [];
-    let updates = 0;
+    let polled = 0;
     const stats = callStats(source, {
-      requestUpdate: () => updates++,
+      requestUpdate: () => undefined,
       dispatch: (e) => e.type === 'vc-active-speaker' && events.push((e as ActiveSpeakerEvent).peerId),
     });
     const polls = async (n: number) => {
-      const target = updates + n;
-      for (let i = 0; i < 50 && updates < target; i++) await new Promise((r) => setTimeout(r, POLL_MS / 4));
+      const target = polled + n;
+      for (let i = 0; i < 50 && polled < target; i++) await new Promise((r) => setTimeout(r, POLL_MS / 4));
     };
     stats.start();
     await polls(1);
@@ -132,9 +141,47 @@ describe('callStats loop', () => {
     assert.deepEqual(events, ['a', 'b']);
     stats.stop();
     assert.equal(stats.speaker, undefined);
-    const after = updates;
+    const after = polled;
     await new Promise((r) => setTimeout(r, POLL_MS * 2));
-    assert.equal(updates, after, 'no poll after stop');
+    assert.equal(polled, after, 'no poll after stop');
+  });
+
+  it('re-renders only when what the tiles show changed: new quality figures (each 2 s window) or a new speaker, not on every poll', async () => {
+    let level = 0;
+    let polled = 0;
+    const source: StatsSource = {
+      peers: [{ id: 'a', name: 'a', connection: 'connected', microphone: true } as unknown as RemotePeer],
+      media: { microphoneEnabled: false } as StatsSource['media'],
+      getStats: async () => {
+        polled++;
+        return report({ type: 'inbound-rtp', kind: 'audio', audioLevel: level, packetsReceived: 1, bytesReceived: 1 });
+      },
+    };
+    let updates = 0;
+    const stats = callStats(source, { requestUpdate: () => updates++, dispatch: () => true });
+    const polls = async (n: number) => {
+      const target = polled + n;
+      for (let i = 0; i < 50 && polled < target; i++) await new Promise((r) => setTimeout(r, POLL_MS / 4));
+    };
+    stats.start();
+    try {
+      await polls(3); // 1.2 s: within the first quality window, nobody speaks
+      assert.equal(updates, 0, 'three polls that changed nothing shown: no re-render');
+      const windowPolls = Math.ceil(QUALITY_WINDOW_MS / POLL_MS);
+      await polls(windowPolls);
+      assert.ok(stats.quality.has('a'), 'a quality window passed');
+      assert.ok(
+        updates >= 1 && updates <= 2,
+        `one re-render per quality window (${updates} in ${3 + windowPolls} polls)`,
+      );
+      const before = updates;
+      level = 0.5;
+      await polls(2); // the active speaker after two loud polls
+      assert.equal(stats.speaker, 'a');
+      assert.ok(updates > before, 'a new speaker re-renders');
+    } finally {
+      stats.stop();
+    }
   });
 });
 
@@ -159,29 +206,31 @@ describe('measured uplink', () => {
     const source: StatsSource = {
       peers: [{ id: 'a', name: 'a', connection: 'connected', microphone: true } as unknown as RemotePeer],
       media: { microphoneEnabled: false } as StatsSource['media'],
-      getStats: async () =>
-        report(
+      getStats: async () => {
+        polled++;
+        return report(
           { id: 'T', type: 'transport', selectedCandidatePairId: 'CP' },
           { id: 'CP', type: 'candidate-pair', availableOutgoingBitrate: available },
           { type: 'inbound-rtp', kind: 'video', packetsReceived: (packets += 50), bytesReceived: (bytes += 50_000) },
-        ),
+        );
+      },
     };
+    let polled = 0;
     let packets = 0;
     let bytes = 0;
     const warnings: string[] = [];
-    let updates = 0;
     let applied = 0;
     const stats = callStats(
       source,
       {
-        requestUpdate: () => updates++,
+        requestUpdate: () => undefined,
         dispatch: (e) => e.type === 'vc-warning' && warnings.push((e as VideoChatWarningEvent).code),
       },
       () => applied++,
     );
     const polls = async (n: number) => {
-      const target = updates + n;
-      for (let i = 0; i < 50 && updates < target; i++) await new Promise((r) => setTimeout(r, POLL_MS / 4));
+      const target = polled + n;
+      for (let i = 0; i < 50 && polled < target; i++) await new Promise((r) => setTimeout(r, POLL_MS / 4));
     };
     stats.start();
     try {

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodingCaps, loadAdaptive } from '../../../src/call/governor.js';
-import { THUMB_FPS, VIEW_FLOOR_BPS, viewCaps } from '../../../src/call/receiver-view.js';
-import { cameraCaps, screenCaps } from '../../../src/negotiation/bandwidth.js';
+import { shownCopies, THUMB_FPS, VIEW_FLOOR_BPS, viewCaps } from '../../../src/call/receiver-view.js';
+import { cameraCaps, DEFAULT_BUDGET, screenCaps } from '../../../src/negotiation/bandwidth.js';
 import type { PeerViewMessage } from '../../../src/protocol/data-channel.js';
 
 const view = (width: number, height: number): PeerViewMessage => ({ type: 'view', width, height, hidden: false });
@@ -80,5 +80,38 @@ describe('encodingCaps with a view', () => {
       encodingCaps('video', track(640, 480), { ...load, audioOnly: true, view: view(1080, 720) })?.active,
       false,
     );
+  });
+});
+
+describe('the share of each copy follows what its receivers show (shownCopies)', () => {
+  const large = view(1080, 540); // a pinned tile: the whole 640×480 picture
+  const thumb = view(270, 180); // a tile of the strip under it
+
+  it('counts a hidden receiver 0, one that never said or shows the copy large 1, a thumbnail the part it uses', () => {
+    assert.equal(shownCopies(three, [hidden, hidden], source), 0);
+    assert.equal(shownCopies(three, [undefined, large], source), 2);
+    const part = viewCaps(three, thumb, source).maxBitrate / three.maxBitrate;
+    assert.ok(part > 0.1 && part < 0.25, `a thumbnail uses ${part} of a copy`);
+    assert.ok(Math.abs(shownCopies(three, [large, thumb, thumb], source) - (1 + 2 * part)) < 1e-9);
+  });
+
+  it('gives a pinned receiver’s copy what the thumbnails leave (the ceiling here), and keeps the copies within the budget', async () => {
+    await loadAdaptive();
+    const load = { copies: 3, sharingScreen: false, views: [large, thumb, thumb] };
+    const copies = load.views.map((v) => encodingCaps('video', track(640, 480), { ...load, view: v }));
+    const pinned = copies[0];
+    assert.equal(pinned?.maxBitrate, DEFAULT_BUDGET.cameraCeilingKbps * 1000, 'not the equal share of 833 kbps');
+    assert.equal(pinned?.maxFramerate, 30);
+    assert.equal(pinned?.scaleResolutionDownBy, 1);
+    const total = copies.reduce((sum, c) => sum + (c?.maxBitrate ?? 0), 0);
+    assert.ok(total <= DEFAULT_BUDGET.uplinkKbps * 1000, `${total} bps sent in all`);
+    assert.equal(copies[1]?.maxFramerate, THUMB_FPS, 'the thumbnails stay thumbnails');
+    // Everyone pins us: three equal shares, as without views.
+    const all = { ...load, views: [large, large, large], view: large };
+    assert.equal(encodingCaps('video', track(640, 480), all)?.maxBitrate, three.maxBitrate);
+    // Two receivers hidden: the third gets the ceiling; hidden copies stay paused.
+    const alone = { ...load, views: [thumb, hidden, hidden] };
+    assert.equal(encodingCaps('video', track(640, 480), { ...alone, view: hidden })?.active, false);
+    assert.ok((encodingCaps('video', track(640, 480), { ...alone, view: thumb })?.maxBitrate ?? 0) > 200_000);
   });
 });

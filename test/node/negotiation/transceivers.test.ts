@@ -57,3 +57,53 @@ describe('Transceivers without the far side’s media', () => {
     assert.equal(tracks.senderFor(pc, 'screen', false), undefined);
   });
 });
+
+describe('Transceivers.applyCaps', () => {
+  /** A video sender whose parameters live in `encoding`; counts the calls the governor's work costs. */
+  function sender() {
+    const calls = { get: 0, set: 0 };
+    let encoding: RTCRtpEncodingParameters = { active: true };
+    const s = {
+      track: null,
+      getParameters: () => {
+        calls.get++;
+        return { encodings: [{ ...encoding }] } as RTCRtpSendParameters;
+      },
+      setParameters: async (p: RTCRtpSendParameters) => {
+        calls.set++;
+        encoding = { ...(p.encodings[0] as RTCRtpEncodingParameters) };
+      },
+    };
+    return { calls, encoding: () => encoding, transceiver: { sender: s, currentDirection: 'sendrecv' } };
+  }
+
+  it('sets caps that changed, and costs no getParameters when they did not (the stats loop re-applies them often)', async () => {
+    const tracks = new Transceivers();
+    const video = sender();
+    tracks.senders.set('video', video.transceiver as unknown as RTCRtpTransceiver);
+    let caps = { maxBitrate: 833_000, scaleResolutionDownBy: 1, maxFramerate: 30, active: true };
+    await tracks.applyCaps(() => caps);
+    assert.deepEqual(video.calls, { get: 1, set: 1 });
+    assert.equal(video.encoding().maxBitrate, 833_000);
+    for (let i = 0; i < 5; i++) await tracks.applyCaps(() => ({ ...caps }));
+    assert.deepEqual(video.calls, { get: 1, set: 1 }, 'the same caps five times: no browser call');
+    caps = { ...caps, maxBitrate: 300_000, maxFramerate: 15 };
+    await tracks.applyCaps(() => caps);
+    assert.deepEqual(video.calls, { get: 2, set: 2 });
+    assert.deepEqual([video.encoding().maxBitrate, video.encoding().maxFramerate], [300_000, 15]);
+  });
+
+  it('tries again after a rejected setParameters', async () => {
+    const tracks = new Transceivers();
+    const video = sender();
+    const { transceiver } = video;
+    const setParameters = transceiver.sender.setParameters;
+    transceiver.sender.setParameters = () => Promise.reject(new DOMException('busy', 'InvalidStateError'));
+    tracks.senders.set('video', transceiver as unknown as RTCRtpTransceiver);
+    const caps = { maxBitrate: 500_000, scaleResolutionDownBy: 2, maxFramerate: 15, active: true };
+    await assert.rejects(tracks.applyCaps(() => caps));
+    transceiver.sender.setParameters = setParameters;
+    await tracks.applyCaps(() => caps);
+    assert.equal(video.encoding().scaleResolutionDownBy, 2);
+  });
+});
