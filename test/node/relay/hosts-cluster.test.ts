@@ -9,7 +9,7 @@ import { describe, it, type TestContext } from 'node:test';
 import type { JWTPayload } from 'jose';
 import { CloseCode, type WelcomeMessage } from '../../../src/protocol/relay.js';
 import { startRedis, startRelays, CALM_ARGS } from './cluster-helpers.js';
-import { TestClient, type RelayProcess } from './helpers.js';
+import { TestClient, withTimeout, WAIT_MS, type CloseInfo, type RelayProcess } from './helpers.js';
 import { received, SECRET, token } from './hosts-helpers.js';
 
 /** Resume grace of these relays: long, so that a `peer-left` seen sooner cannot be the grace ending. */
@@ -54,6 +54,9 @@ async function enter(
   const client = await knockOrJoin(t, relay, room, claims, name);
   return { client, welcome: await client.next('welcome') };
 }
+
+/** The close of `client`, waited for at most {@link WAIT_MS}. */
+const closed = (client: TestClient): Promise<CloseInfo> => withTimeout(client.closed, WAIT_MS, 'the socket to close');
 
 const host = (t: TestContext, relay: RelayProcess, room: string): ReturnType<typeof enter> =>
   enter(t, relay, room, { role: 'host' }, 'Host');
@@ -164,7 +167,7 @@ describe('hosts across relays: lock, remove, end', () => {
     const g = await enter(t, b, 'r', { jti: 'guest-1' }, 'Gus');
     await h.client.next('peer-joined');
     h.client.send({ type: 'remove', id: g.welcome.id });
-    assert.deepEqual(await g.client.closed, { code: CloseCode.Removed, reason: 'removed by a host' });
+    assert.deepEqual(await closed(g.client), { code: CloseCode.Removed, reason: 'removed by a host' });
     assert.deepEqual(await h.client.next('peer-left', AT_ONCE_MS), { type: 'peer-left', id: g.welcome.id });
     for (const relay of [b, a]) {
       assert.equal((await (await knockOrJoin(t, relay, 'r', { jti: 'guest-1' })).next('error')).code, 'removed');
@@ -180,7 +183,7 @@ describe('hosts across relays: lock, remove, end', () => {
     const g = await enter(t, b, 'r', { jti: 'guest-1' });
     await h.client.next('peer-joined');
     g.client.socket.terminate(); // a lost network: B keeps it for its 30 s grace
-    await g.client.closed;
+    await closed(g.client);
     await new Promise((resolve) => setTimeout(resolve, 300));
     h.client.send({ type: 'remove', id: g.welcome.id });
     assert.deepEqual(await h.client.next('peer-left', AT_ONCE_MS), { type: 'peer-left', id: g.welcome.id });
@@ -200,7 +203,7 @@ describe('hosts across relays: lock, remove, end', () => {
     await h.client.next('knocking');
     const elsewhere = await enter(t, b, 'other');
     h.client.send({ type: 'end' });
-    for (const c of [h.client, g1.client, g2.client]) assert.equal((await c.closed).code, CloseCode.Ended);
+    for (const c of [h.client, g1.client, g2.client]) assert.equal((await closed(c)).code, CloseCode.Ended);
     assert.deepEqual(await knocker.next('denied'), { type: 'denied', reason: 'ended' });
     assert.deepEqual(await received(elsewhere.client), ['room-state']);
   });
