@@ -20,7 +20,6 @@
  *
  * @module
  */
-import { performance } from 'node:perf_hooks';
 import {
   CloseCode,
   type HostClientMessage,
@@ -35,7 +34,6 @@ import {
 import type { Logger } from '../log.js';
 import {
   displayName,
-  randomToken,
   type JoinDetails,
   type Joined,
   type Link,
@@ -43,7 +41,7 @@ import {
   type Participants,
 } from '../participants.js';
 import type { HostMetrics } from './host-metrics.js';
-import { KnockLimiter, MAX_KNOCKS_PER_ROOM } from './knock-limit.js';
+import { SharedKnocks } from './shared-knocks.js';
 import type { ResolvedHostOptions } from './options.js';
 import { reachable, type HostMember, type Knock } from './room-policy.js';
 import { parseHostEvent, SharedHostState, type HostEvent, type RoomSnapshot } from './shared-state.js';
@@ -81,30 +79,27 @@ const TRY_LATER = 'shared rooms unavailable, try again later';
 /** One room as this relay serves it. */
 interface LocalRoom {
   readonly members: Map<string, HostMember>;
-  readonly knocks: Map<string, Knock>;
 }
 
 /** Participants with hosts and guests whose room state is in Redis; see the module documentation. */
 export class SharedHostParticipants implements Participants {
   readonly #inner: Participants;
-  readonly #redis: RedisSide;
   readonly #config: SharedHostConfig;
   readonly #log: Logger;
   readonly #metrics: HostMetrics;
   readonly #store: SharedHostState;
   readonly #rooms = new Map<string, LocalRoom>();
-  readonly #knockOf = new Map<Link, Knock>();
   readonly #pending = new Map<Link, Entry>();
-  readonly #limiter = new KnockLimiter();
+  readonly #knocks: SharedKnocks;
   readonly #timer: NodeJS.Timeout;
 
   constructor(inner: Participants, redis: RedisSide, config: SharedHostConfig, log: Logger, metrics: HostMetrics) {
     this.#inner = inner;
-    this.#redis = redis;
     this.#config = config;
     this.#log = log;
     this.#metrics = metrics;
     this.#store = new SharedHostState(config.redisUrl, config.redisPrefix, log);
+    this.#knocks = new SharedKnocks(this.#store, config, log, metrics, () => redis.node);
     // The SFU's shared rooms may listen already: their `x` messages go on to them.
     const previous = redis.onExtension;
     redis.onExtension = (text) => {
@@ -119,7 +114,7 @@ export class SharedHostParticipants implements Participants {
   }
 
   async admit(link: Link, room: string, name: string, caps?: readonly string[], join?: JoinDetails): Promise<void> {
-    if (this.#knockOf.has(link)) {
+    if (this.#knocks.of(link)) {
       link.fail('already-joined', 'waiting to enter a room: send cancel first');
       return;
     }
@@ -153,7 +148,7 @@ export class SharedHostParticipants implements Participants {
           this.#refuse(link, room, 'unauthorized', 'this room has a waiting room, which protocol 1 clients cannot use');
           return;
         }
-        await this.#knock(link, room, name, caps, { protocol, grant });
+        await this.#knocks.knock(link, room, name, caps, { protocol, grant });
         return;
       }
     }
@@ -161,7 +156,7 @@ export class SharedHostParticipants implements Participants {
   }
 
   async resume(link: Link, room: string, credentials: ResumeCredentials): Promise<void> {
-    if (this.#knockOf.has(link)) {
+    if (this.#knocks.of(link)) {
       link.fail('already-joined', 'waiting to enter a room: send cancel first');
       return;
     }
@@ -202,9 +197,9 @@ export class SharedHostParticipants implements Participants {
   }
 
   detach(link: Link, code: number, noResume: boolean): boolean {
-    const knock = this.#knockOf.get(link);
+    const knock = this.#knocks.of(link);
     if (knock) {
-      void this.#giveUp(knock, 'left');
+      void this.#knocks.giveUp(knock, 'left');
       return false;
     }
     const joined = link.member;
@@ -223,8 +218,7 @@ export class SharedHostParticipants implements Participants {
   }
 
   clear(): void {
-    for (const knock of this.#knockOf.values()) clearTimeout(knock.timer);
-    this.#knockOf.clear();
+    this.#knocks.clear();
     this.#rooms.clear();
     this.#inner.clear();
   }
@@ -261,8 +255,8 @@ export class SharedHostParticipants implements Participants {
 
   host(link: Link, message: HostClientMessage): void {
     if (message.type === 'cancel') {
-      const knock = this.#knockOf.get(link);
-      if (knock) void this.#giveUp(knock, 'cancelled');
+      const knock = this.#knocks.of(link);
+      if (knock) void this.#knocks.giveUp(knock, 'cancelled');
       else link.fail('not-joined', 'not waiting to enter a room: nothing to cancel');
       return;
     }
@@ -308,25 +302,26 @@ export class SharedHostParticipants implements Participants {
           }
         }
         if (event.q)
-          for (const knock of local?.knocks.values() ?? []) knock.link.send(this.#waiting(knock, event.h.length));
+          for (const knock of this.#knocks.inRoom(event.r))
+            knock.link.send(this.#knocks.waitingMessage(knock, event.h.length));
         return;
       }
       case 'kn':
         this.#toHosts(event.r, knocking(event.id, event.n));
         return;
       case 'ke': {
-        const knock = local?.knocks.get(event.id);
-        if (knock) this.#endKnock(knock, event.o as KnockOutcome);
+        const knock = this.#knocks.get(event.r, event.id);
+        if (knock) this.#knocks.end(knock, event.o as KnockOutcome);
         this.#toHosts(event.r, { type: 'knock-ended', knock: event.id, outcome: event.o as KnockOutcome });
         return;
       }
       case 'ad': {
-        const knock = local?.knocks.get(event.id);
+        const knock = this.#knocks.get(event.r, event.id);
         if (!knock) {
           void this.#store.announce(event.r, event.id, 'left').catch(() => undefined);
           return;
         }
-        this.#endKnock(knock, undefined);
+        this.#knocks.end(knock, undefined);
         void this.#letIn(knock);
         return;
       }
@@ -344,8 +339,8 @@ export class SharedHostParticipants implements Participants {
       }
       case 'end':
         for (const id of event.ks) {
-          const knock = local?.knocks.get(id);
-          if (knock) this.#endKnock(knock, 'ended');
+          const knock = this.#knocks.get(event.r, id);
+          if (knock) this.#knocks.end(knock, 'ended');
           this.#toHosts(event.r, { type: 'knock-ended', knock: id, outcome: 'ended' });
         }
         for (const member of [...(local?.members.values() ?? [])]) {
@@ -450,106 +445,10 @@ export class SharedHostParticipants implements Participants {
     for (const { id, name } of snapshot.knocks) member.link.send(knocking(id, name));
   }
 
-  async #knock(
-    link: Link,
-    room: string,
-    name: string,
-    caps: readonly string[] | undefined,
-    join: JoinDetails,
-  ): Promise<void> {
-    if (!this.#limiter.take(link.ip, room, performance.now())) {
-      this.#floodRefused(link, room);
-      return;
-    }
-    const knock: Knock = { id: randomToken(), room, link, name, caps, join, timer: undefined };
-    // Held before Redis answers: a disconnect meanwhile finds it (and takes it off the queue).
-    this.#knockOf.set(link, knock);
-    link.waiting = true;
-    let queued;
-    try {
-      queued = await this.#store.knock(
-        room,
-        {
-          id: knock.id,
-          node: this.#redis.node,
-          name: displayName(name),
-          timeoutMs: this.#config.knockTimeoutMs,
-          tokenId: join.grant?.tokenId,
-        },
-        MAX_KNOCKS_PER_ROOM,
-      );
-    } catch (error) {
-      this.#knockOf.delete(link);
-      link.waiting = false;
-      this.#unavailable(link, error, 'knock');
-      return;
-    }
-    if (this.#knockOf.get(link) !== knock) {
-      // It disconnected or cancelled meanwhile: off the queue again.
-      if (queued.ok) void this.#store.take(room, knock.id, 'left').catch(() => undefined);
-      return;
-    }
-    if (!queued.ok) {
-      this.#knockOf.delete(link);
-      link.waiting = false;
-      if (queued.reason === 'full') this.#floodRefused(link, room);
-      else if (queued.reason === 'locked')
-        this.#refuse(link, room, 'room-locked', `room ${JSON.stringify(room)} is locked by a host`);
-      else this.#refuse(link, room, 'removed', 'a host removed this participant from the room');
-      return;
-    }
-    knock.timer = setTimeout(() => {
-      knock.timer = undefined;
-      this.#store.take(room, knock.id, 'timeout').catch(() => {
-        if (this.#knockOf.get(link) === knock) this.#endKnock(knock, 'timeout');
-      });
-    }, this.#config.knockTimeoutMs);
-    knock.timer.unref();
-    this.#room(room).knocks.set(knock.id, knock);
-    this.#metrics.knocks.inc({ outcome: 'knocked' });
-    this.#log.debug({ ip: link.ip, room, knock: knock.id }, 'knocking');
-    link.send(this.#waiting(knock, queued.hosts));
-  }
-
-  /** The knocker cancels or disconnects: it leaves the queue here at once, and in Redis (the hosts hear `ke`). */
-  async #giveUp(knock: Knock, outcome: 'cancelled' | 'left'): Promise<void> {
-    const queued = this.#rooms.get(knock.room)?.knocks.get(knock.id) === knock;
-    this.#endKnock(knock, outcome);
-    if (!queued) return; // its knock script is in flight: it takes it off the queue on its answer
-    await this.#store.take(knock.room, knock.id, outcome).catch((error: unknown) => {
-      this.#log.warn({ room: knock.room, err: String(error) }, 'hosts: knock not ended in Redis (it times out there)');
-    });
-  }
-
-  /** A knock of this relay ends here: the knocker gets `denied` for denied, timeout, ended or locked. */
-  #endKnock(knock: Knock, outcome: KnockOutcome | undefined): void {
-    clearTimeout(knock.timer);
-    const local = this.#rooms.get(knock.room);
-    local?.knocks.delete(knock.id);
-    if (this.#knockOf.get(knock.link) === knock) this.#knockOf.delete(knock.link);
-    knock.link.waiting = false;
-    if (local) this.#tidy(knock.room, local);
-    if (outcome === undefined || outcome === 'admitted') return;
-    this.#metrics.knocks.inc({ outcome });
-    if (outcome === 'denied' || outcome === 'timeout' || outcome === 'ended' || outcome === 'locked') {
-      knock.link.send({ type: 'denied', reason: outcome });
-    }
-  }
-
-  #waiting(knock: Knock, hosts: number): HostServerMessage {
-    return { type: 'waiting', room: knock.room, hosts, timeoutMs: this.#config.knockTimeoutMs };
-  }
-
   #toHosts(room: string, message: HostServerMessage): void {
     for (const member of this.#rooms.get(room)?.members.values() ?? []) {
       if (member.role === 'host' && reachable(member)) member.link.send(message);
     }
-  }
-
-  #floodRefused(link: Link, room: string): void {
-    this.#metrics.knocks.inc({ outcome: 'rate-limited' });
-    this.#log.warn({ ip: link.ip, room }, 'knock refused: too many knocks');
-    link.fail('rate-limited', `too many knocks on room ${JSON.stringify(room)}: try again later`);
   }
 
   #refuse(link: Link, room: string, code: 'removed' | 'room-locked' | 'unauthorized', message: string): void {
@@ -569,7 +468,7 @@ export class SharedHostParticipants implements Participants {
   #room(room: string): LocalRoom {
     let local = this.#rooms.get(room);
     if (!local) {
-      local = { members: new Map(), knocks: new Map() };
+      local = { members: new Map() };
       this.#rooms.set(room, local);
     }
     return local;
@@ -584,8 +483,7 @@ export class SharedHostParticipants implements Participants {
   }
 
   #tidy(room: string, local: LocalRoom): void {
-    if (local.members.size === 0 && local.knocks.size === 0 && this.#rooms.get(room) === local)
-      this.#rooms.delete(room);
+    if (local.members.size === 0 && this.#rooms.get(room) === local) this.#rooms.delete(room);
   }
 }
 
