@@ -16,7 +16,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { CloseCode } from '../../src/protocol/relay.js';
 import { serve, type Connection, type ConnectionContext } from './connection.js';
-import { HostParticipants } from './hosts/host-participants.js';
+import { createHostParticipants } from './hosts/index.js';
 import { createHostMetrics } from './hosts/host-metrics.js';
 import type { Logger } from './log.js';
 import { createMetrics, type RelayMetrics } from './metrics.js';
@@ -143,14 +143,9 @@ export function createRelay(options: RelayOptions = {}, participantsFactory?: Pa
     ? participantsFactory(participantsContext)
     : new LocalParticipants(participantsContext);
   if (config.sfu) sfu = createSfuParticipants(inner, config.sfu, config.maxPeersPerRoom, log);
-  if (participantsFactory && config.tokenSecret !== undefined) {
-    log.warn(
-      'hosts and guests are per relay process: with rooms shared through Redis a lock, a removal or a knock applies ' +
-        'only to the participants of this process (not done yet)',
-    );
-  }
-  // Hosts and guests (hosts/): the outermost layer, whose hooks above follow welcomes and departures.
-  const hosts = new HostParticipants(sfu ?? inner, config, log, createHostMetrics(metrics.registry));
+  // Hosts and guests (hosts/): the outermost layer, whose hooks above follow welcomes and departures; with rooms shared
+  // through Redis its room state is in Redis too.
+  const hosts = createHostParticipants(sfu ?? inner, inner, config, log, createHostMetrics(metrics.registry));
   const participants: Participants = hosts;
   const context: ConnectionContext = {
     config,

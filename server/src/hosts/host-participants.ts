@@ -11,7 +11,8 @@
  *   guest, `forbidden`. A locked room refuses guests' joins and knocks (`room-locked`), never hosts'. A removed
  *   participant's token ID is refused (`removed`) for the room's lifetime.
  *
- * The state is per process ({@link RoomPolicy}): rooms shared through Redis do not share it yet.
+ * The state is per process ({@link RoomPolicy}); with rooms shared through Redis, `shared-host-participants.ts` keeps it
+ * in Redis instead.
  *
  * @module
  */
@@ -45,9 +46,6 @@ import { reachable, RoomPolicy, type HostMember, type Knock } from './room-polic
 /** What a member will be once its welcome goes out. */
 type Entry = Pick<HostMember, 'role' | 'protocol' | 'tokenId'>;
 
-/** The one answer to a refused resume (as `participants.ts` words it). */
-const RESUME_FAILED = 'cannot resume: join again without resume';
-
 /** Participants with hosts and guests; see the module documentation. */
 export class HostParticipants implements Participants {
   readonly #inner: Participants;
@@ -59,8 +57,6 @@ export class HostParticipants implements Participants {
   readonly #knockOf = new Map<Link, Knock>();
   /** What each link being admitted or resumed will be, read by {@link welcome}. */
   readonly #pending = new Map<Link, Entry>();
-  /** Participants removed (or ended) while in their grace period: they may not resume. */
-  readonly #barred = new Set<string>();
   readonly #limiter = new KnockLimiter();
 
   /**
@@ -106,10 +102,6 @@ export class HostParticipants implements Participants {
   resume(link: Link, room: string, credentials: ResumeCredentials): void | Promise<void> {
     if (this.#knockOf.has(link)) {
       link.fail('already-joined', 'waiting to enter a room: send cancel first');
-      return;
-    }
-    if (this.#barred.has(credentials.id)) {
-      link.fail('resume-failed', RESUME_FAILED);
       return;
     }
     const member = this.#rooms.get(room)?.members.get(credentials.id);
@@ -181,7 +173,6 @@ export class HostParticipants implements Participants {
     const member = policy?.members.get(joined.id);
     if (!policy || !member) return;
     policy.members.delete(joined.id);
-    this.#barred.delete(joined.id);
     if (member.role === 'host') this.#hostsChanged(joined.room, policy);
     this.#forgetIfEmpty(joined.room, policy);
   }
@@ -248,7 +239,7 @@ export class HostParticipants implements Participants {
           link.fail('unknown-peer', `no other participant ${JSON.stringify(id)} in this room can be sent this`);
           return false;
         }
-        if (message.type === 'remove') this.#remove(target, policy, CloseCode.Removed, 'removed by a host');
+        if (message.type === 'remove') this.#remove(target, policy, CloseCode.Removed, 'removed by a host', room);
         else target.link.send({ type: message.type, from: by.id, media: message.media });
         return true;
       }
@@ -260,25 +251,24 @@ export class HostParticipants implements Participants {
       case 'end':
         for (const knock of [...policy.knocks.values()]) this.#endKnock(knock, 'ended');
         for (const member of [...policy.members.values()]) {
-          this.#remove(member, policy, CloseCode.Ended, 'the host ended the call');
+          this.#remove(member, policy, CloseCode.Ended, 'the host ended the call', room);
         }
         return true;
     }
   }
 
   /**
-   * A participant goes for good: its token ID is remembered (a `remove`), it leaves (`peer-left` to the others) and
-   * its connection is closed with `code`. One in its grace period cannot resume and leaves when the period ends.
+   * A participant goes for good, now: its token ID is remembered (a `remove`), it leaves (`peer-left` to the others at
+   * once) and its connection is closed with `code`. One in its grace period leaves at once too (no resume).
    */
-  #remove(member: HostMember, policy: RoomPolicy, code: number, reason: string): void {
+  #remove(member: HostMember, policy: RoomPolicy, code: number, reason: string, room: string): void {
     if (code === CloseCode.Removed && member.tokenId !== undefined) policy.removed.add(member.tokenId);
     const link = member.link;
-    if (link.member?.id === member.id) {
-      this.leave(link);
-      link.close(code, reason);
-    } else {
-      this.#barred.add(member.id);
-    }
+    const connected = link.member?.id === member.id;
+    // In its grace period its last link stands for it: leaving through it ends the grace and tells the others now.
+    if (!connected) link.member = { id: member.id, room };
+    this.leave(link);
+    if (connected) link.close(code, reason);
   }
 
   /** Admits `link` through the inner participants; on success records it and greets it. */

@@ -31,12 +31,9 @@ export const HOST_DEFAULTS: Readonly<ResolvedHostOptions> = Object.freeze({ knoc
 
 /**
  * Validates the resolved host options against the rest.
- * @throws TypeError if `knock` is no boolean or is on without `tokenSecret`; RangeError for `knockTimeoutMs`, and
- *   for `knock` with `redisUrl` (the waiting room is not shared between relay processes yet).
+ * @throws TypeError if `knock` is no boolean or is on without `tokenSecret`; RangeError for `knockTimeoutMs`.
  */
-export function checkHostOptions(
-  settings: ResolvedHostOptions & { tokenSecret: string | undefined; redisUrl: string | undefined },
-): void {
+export function checkHostOptions(settings: ResolvedHostOptions & { tokenSecret: string | undefined }): void {
   if (typeof settings.knock !== 'boolean') throw new TypeError('knock must be a boolean');
   const t = settings.knockTimeoutMs;
   if (!Number.isSafeInteger(t) || t < 1 || t > 2 ** 31 - 1) {
@@ -44,9 +41,5 @@ export function checkHostOptions(
   }
   if (settings.knock && settings.tokenSecret === undefined) {
     throw new TypeError('knock needs tokenSecret: without room tokens there are no hosts to admit anyone');
-  }
-  if (settings.knock && settings.redisUrl !== undefined) {
-    // The waiting queue lives in one process (hosts/room-policy.ts), not yet in Redis.
-    throw new RangeError('knock and redisUrl cannot be combined yet: the waiting room works with one relay process');
   }
 }

@@ -3,7 +3,7 @@
  * host removed. Pure data with small helpers; the rules that read and change it are in `host-participants.ts`.
  *
  * It lives as long as the room has members or knockers (`docs/protocol.md` "Hosts and guests": the room's lifetime)
- * and only in this process: rooms shared through Redis do not share it (not done yet).
+ * and only in this process (rooms shared through Redis keep theirs there: `shared-state.ts`).
  *
  * @module
  */

@@ -378,6 +378,7 @@ export class RedisParticipants implements Participants {
     };
     if (secret !== '') welcome.resume = secret;
     if (resumed) welcome.resumed = true;
+    ctx.welcome?.(link, welcome); // the host layer adds the role (hosts/)
     link.send(welcome);
     for (const frame of [...queued, ...pending]) {
       if (!link.sendEncoded(frame)) break;

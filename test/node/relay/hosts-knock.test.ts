@@ -149,19 +149,16 @@ describe('hosts: --knock and version 1 clients', () => {
     assert.ok(!(await received(h.client)).includes('knocking'), 'the v1 client never knocked');
   });
 
-  it('refuses knock without tokens, and knock with Redis', async () => {
+  it('refuses knock without tokens; knock with Redis is accepted (the waiting room is shared)', async () => {
     const { resolveRelayOptions } = await import('../../../server/src/options.js');
     assert.throws(() => resolveRelayOptions({ knock: true, logLevel: 'silent' }), /knock needs tokenSecret/);
-    assert.throws(
-      () =>
-        resolveRelayOptions({
-          knock: true,
-          tokenSecret: 'x'.repeat(32),
-          redisUrl: 'redis://127.0.0.1:1',
-          logLevel: 'silent',
-        }),
-      /knock and redisUrl cannot be combined/,
-    );
+    const shared = resolveRelayOptions({
+      knock: true,
+      tokenSecret: 'x'.repeat(32),
+      redisUrl: 'redis://127.0.0.1:1',
+      logLevel: 'silent',
+    });
+    assert.equal(shared.knock, true);
     assert.throws(() => resolveRelayOptions({ knockTimeoutMs: 0, logLevel: 'silent' }), /knockTimeoutMs/);
   });
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CloseCode, HOST_CLIENT_TYPES } from '../../../src/protocol/relay.js';
-import { relayEnv, sample } from './helpers.js';
+import { relayEnv, sample, waitFor } from './helpers.js';
 import { enter, host, hostsEnv, knockOrJoin, received, token } from './hosts-helpers.js';
 
 describe('hosts: roles', () => {
@@ -138,6 +138,38 @@ describe('hosts: remove', () => {
       assert.equal((await h.client.next('error')).code, 'unknown-peer', id);
     }
     assert.deepEqual(await received(elsewhere.client), ['room-state']);
+  });
+
+  it('a participant removed (or ended) in its grace period is gone at once for the others and cannot resume', async (t) => {
+    // A grace far beyond the wait below: a peer-left within the wait is the removal's, not the grace ending.
+    const e = await hostsEnv(t, { resumeGraceMs: 60_000 });
+    const h = await host(e, 'r');
+    const g = await enter(e, 'r', { jti: 'g' });
+    const o = await enter(e, 'r');
+    await h.client.next('peer-joined');
+    await h.client.next('peer-joined');
+    for (const [who, close] of [
+      [g, { type: 'remove', id: g.welcome.id }],
+      [o, { type: 'end' }],
+    ] as const) {
+      const stats = (): { connections: number; peers: number } => e.running.relay.stats();
+      const before = stats();
+      who.client.socket.terminate(); // a lost network: the relay keeps it for its grace period
+      await who.client.closed;
+      await waitFor(() => stats().connections === before.connections - 1, 'the lost connection noticed');
+      assert.equal(stats().peers, before.peers, 'in its grace period');
+      h.client.send(close);
+      if (close.type === 'remove') {
+        assert.deepEqual(await h.client.next('peer-left', 3_000), { type: 'peer-left', id: who.welcome.id });
+      } else {
+        assert.equal((await h.client.closed).code, CloseCode.Ended);
+      }
+      assert.ok(stats().peers < before.peers, 'it left');
+      const back = await e.client();
+      back.send({ type: 'join', room: 'r', protocol: 2, resume: { id: who.welcome.id, secret: who.welcome.resume } });
+      assert.equal((await back.next('error')).code, 'resume-failed');
+    }
+    assert.equal(e.running.relay.stats().rooms, 0);
   });
 
   it('remembers the removal for the room lifetime only', async (t) => {
