@@ -7,6 +7,14 @@
  * Identity: a participant always publishes with its relay ID as the Janus feed ID (`string_ids`), set here from the
  * relay's own record, never from the client; the room's `pin` and `secret` are random and never leave the relay.
  *
+ * Entering: a participant served by this relay in a room on the SFU ({@link SfuBroker.enter}: admitted, the room
+ * switched, or it resumed here) joins the Janus room as a publisher under its relay ID at once, before its browser
+ * publishes anything, and is subscribed to every feed published so far. So its subscription never depends on its own
+ * publish: a receive-only participant, or one whose publish fails, still sees everyone, and it hears of every later
+ * publisher (those of other relays too) through its own handle's events. A participant that resumed here from
+ * another relay (or from this relay's earlier lease) enters `fresh`: a publisher Janus still holds under its ID is
+ * kicked first, so that its new publish under the same ID is not refused.
+ *
  * Subscriptions follow the room: whenever someone's publish completes or someone leaves, every other participant's
  * subscriber handle is brought to "every published feed but my own" (`join` as subscriber with `streams`, then
  * `subscribe` / `unsubscribe`); each change is one offer from Janus, forwarded to the browser, whose answer goes back
@@ -29,6 +37,7 @@ import {
   createJanusRoom,
   destroyJanusRoom,
   JanusLink,
+  kickFromJanusRoom,
   newJanusRoom,
   publishersOf,
   streamsOf,
@@ -63,6 +72,8 @@ export interface BrokerOptions {
 interface Member {
   readonly id: string;
   readonly name: string;
+  /** Its entry into the Janus room ({@link SfuBroker.enter}); never rejects. */
+  entered: Promise<void> | undefined;
   session: Promise<JanusSession> | undefined;
   pub: JanusHandle | undefined;
   /** Joined the Janus room as a publisher (a later publish only reconfigures). */
@@ -176,25 +187,7 @@ export class SfuBroker {
       this.#fail(id, 'this room is not on the SFU');
       return;
     }
-    let member = entry.members.get(id);
-    if (!member) {
-      member = {
-        id,
-        name,
-        session: undefined,
-        pub: undefined,
-        joined: false,
-        configured: false,
-        published: false,
-        sub: undefined,
-        subFeeds: new Set(),
-        pending: { pub: [], sub: [] },
-        chain: Promise.resolve(),
-        answer: undefined,
-        gone: false,
-      };
-      entry.members.set(id, member);
-    }
+    const member = this.#enter(entry, id, name, false);
     switch (request.op) {
       case 'publish':
         void this.#publish(entry, member, request.sdp);
@@ -213,6 +206,67 @@ export class SfuBroker {
       case 'layer': // simulcast layer of one of its subscribed streams (layers.ts)
         void requestLayer(member, request, (data) => this.#options.send(id, data), this.#options.log);
     }
+  }
+
+  /**
+   * Participant `id` (named `name`) is in `room` on the SFU and served by this relay: it joins the Janus room under
+   * its ID and is subscribed to every published feed, whatever becomes of its own publish (see the module
+   * documentation). Idempotent; failures reach the participant as SFU errors.
+   * @param fresh it was brokered by another relay, or by this one under an earlier lease, before: a publisher Janus
+   *   still holds under its ID is kicked first.
+   */
+  enter(room: string, id: string, name: string, fresh = false): void {
+    const entry = this.#rooms.get(room);
+    if (entry) this.#enter(entry, id, name, fresh);
+    else this.#fail(id, 'this room is not on the SFU');
+  }
+
+  #enter(room: Room, id: string, name: string, fresh: boolean): Member {
+    let member = room.members.get(id);
+    if (!member) {
+      member = {
+        id,
+        name,
+        entered: undefined,
+        session: undefined,
+        pub: undefined,
+        joined: false,
+        configured: false,
+        published: false,
+        sub: undefined,
+        subFeeds: new Set(),
+        pending: { pub: [], sub: [] },
+        chain: Promise.resolve(),
+        answer: undefined,
+        gone: false,
+      };
+      room.members.set(id, member);
+    }
+    if (member.entered) return member;
+    const joining = member;
+    const entered = (async () => {
+      try {
+        await room.ready;
+        if (fresh) {
+          const kicked = await kickFromJanusRoom(await this.#janus.admin(), room.janus, id);
+          if (kicked) this.#options.log.info({ id }, 'sfu: removed the publisher an earlier relay left under this ID');
+        }
+        await this.#join(room, joining);
+      } catch (error) {
+        this.#memberFailed(joining, 'joining the media server room', error);
+        // Without a handle of its own in the room, the publishers are learnt from Janus's list.
+        await this.#listPublishers(room).catch(() => undefined);
+      }
+    })();
+    member.entered = entered;
+    member.chain = member.chain
+      .then(() => entered)
+      .then(() => {
+        if (joining.gone) return;
+        this.#options.send(id, { op: 'feeds', feeds: [...this.#feeds(room)] });
+        return this.#syncSubscriber(room, joining);
+      });
+    return member;
   }
 
   /** Participant `id` left `room`: its session goes, and the others stop receiving it. Never throws. */
@@ -237,37 +291,51 @@ export class SfuBroker {
 
   // ---- publishing ----
 
+  /** Joins `member` to the Janus room as a publisher under its relay ID (once), listening to its handle's events. */
+  async #join(room: Room, member: Member): Promise<JanusHandle> {
+    if (!member.pub) {
+      const session = await this.#session(member);
+      const pub = await session.attach(VIDEOROOM);
+      member.pub = pub;
+      // Janus offers a feed to subscribers only once its media is up ("No such feed" before): the others
+      // subscribe on `webrtcup`.
+      pub.listen((event) => {
+        if (member.gone) return;
+        if (event.janus === 'event') this.#announced(room, event.data);
+        if (event.janus !== 'webrtcup') return;
+        member.published = true;
+        this.#followRoom(room);
+      });
+    }
+    if (!member.joined) {
+      // The feed ID is the relay's ID of this participant: nobody can publish as someone else.
+      const joined = await member.pub.message({
+        request: 'join',
+        ptype: 'publisher',
+        room: room.janus.id,
+        pin: room.janus.pin,
+        id: member.id,
+        display: member.name,
+      });
+      member.joined = true;
+      this.#announced(room, joined.data);
+    }
+    return member.pub;
+  }
+
+  /** Learns the room's publishers from Janus's own list (`listparticipants`). */
+  async #listPublishers(room: Room): Promise<void> {
+    const reply = await (await this.#janus.admin()).message({ request: 'listparticipants', room: room.janus.id });
+    const list = Array.isArray(reply.data['participants']) ? (reply.data['participants'] as unknown[]) : [];
+    const publishers = list.filter((p) => (p as { publisher?: unknown }).publisher === true);
+    this.#announced(room, { publishers });
+  }
+
   async #publish(room: Room, member: Member, sdp: string): Promise<void> {
     try {
-      await room.ready;
-      if (!member.pub) {
-        const session = await this.#session(member);
-        const pub = await session.attach(VIDEOROOM);
-        member.pub = pub;
-        // Janus offers a feed to subscribers only once its media is up ("No such feed" before): the others
-        // subscribe on `webrtcup`.
-        pub.listen((event) => {
-          if (member.gone) return;
-          if (event.janus === 'event') this.#announced(room, event.data);
-          if (event.janus !== 'webrtcup') return;
-          member.published = true;
-          this.#followRoom(room);
-        });
-      }
-      if (!member.joined) {
-        // The feed ID is the relay's ID of this participant: nobody can publish as someone else.
-        const joined = await member.pub.message({
-          request: 'join',
-          ptype: 'publisher',
-          room: room.janus.id,
-          pin: room.janus.pin,
-          id: member.id,
-          display: member.name,
-        });
-        member.joined = true;
-        this.#announced(room, joined.data);
-      }
-      const reply = await member.pub.message(
+      await member.entered;
+      const pub = await this.#join(room, member);
+      const reply = await pub.message(
         { request: 'configure', audio: true, video: true },
         { type: 'offer', sdp },
       );
@@ -275,7 +343,7 @@ export class SfuBroker {
       if (reply.jsep?.type !== 'answer') throw new JanusError(0, 'janus answered the publish without an SDP answer');
       this.#options.send(member.id, { op: 'answer', sdp: reply.jsep.sdp });
       member.configured = true;
-      for (const candidate of member.pending.pub.splice(0)) await this.#trickle(member, member.pub, candidate);
+      for (const candidate of member.pending.pub.splice(0)) await this.#trickle(member, pub, candidate);
     } catch (error) {
       this.#memberFailed(member, 'publishing', error);
     }

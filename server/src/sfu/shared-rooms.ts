@@ -14,12 +14,16 @@
  *   room (the relay's own membership hash, read here) and nobody holds a reservation, the state is removed and the
  *   caller destroys the Janus room. `janitor` does the same for every room (a relay that died, two last members
  *   leaving at once on two relays), run by every relay now and then; both are claims: one relay wins.
+ * - `restore` is each relay's write-back after Redis came back, perhaps empty (the write-back hook of
+ *   `redis/upkeep.ts`): the relays that hold the members write the room's mode, claim, Janus room and capabilities
+ *   back, so that a room on the SFU stays there (it would otherwise restart in mesh with unknown capabilities).
  *
  * Keys, under the relay's `--redis-prefix` `P` (read only: `P room:<room>` and `P peer:<id>` of
  * `server/src/redis/scripts.ts`):
  * - `P sfu:<room>` HASH `mode` (`mesh` | `sfu`), `claim` (`''` | `mesh` | `sfu`), `jid`, `pin`, `secret`;
  * - `P sfu:caps:<room>` HASH participant ID → `1` | `0` (announced `sfu` in `join.caps`);
- * - `P sfu:pend:<room>` ZSET reservation → deadline (ms, Redis's clock); a reservation is `<cap><node> <random>`;
+ * - `P sfu:pend:<room>` ZSET reservation → deadline (ms, Redis's clock); a reservation is `<cap><node> <random>`, or
+ *   `r<node>` for a write-back's hold (`restore`);
  * - `P sfu:rooms` SET of the rooms with state (for the janitor).
  *
  * @module
@@ -71,8 +75,8 @@ function script(name: string, body: string): Script {
 /**
  * `admit`: ARGV prefix, room, reservation, capable (`1`/`0`), claim (`''`/`mesh`/`sfu`), sfuFrom, mesh capacity, SFU
  * capacity, jid, pin, secret (used if this join switches the room), node, reservation ms. `{0, "sfu-only"}`,
- * `{0, "full", capacity}`, or `{1, mode, switched, jid, pin, secret, stale jid, stale secret}` (a stale Janus room:
- * state left by an earlier life of the room, for the caller to destroy).
+ * `{0, "full", capacity}`, or `{1, mode, switched, jid, pin, secret, stale jid, stale secret, claim}` (a stale Janus
+ * room: state left by an earlier life of the room, for the caller to destroy; the claim that decides the room).
  */
 const ADMIT = script(
   'sfu-admit',
@@ -84,7 +88,11 @@ local t = now()
 local rk, sk, ck, pk = keys(room)
 redis.call('ZREMRANGEBYSCORE', pk, '-inf', t)
 local ids = redis.call('HKEYS', rk)
-local pending = redis.call('ZRANGE', pk, 0, -1)
+-- A write-back's hold ('r<node>', see sfu-restore) only keeps the room from being claimed: it is nobody's join.
+local pending = {}
+for _, p in ipairs(redis.call('ZRANGE', pk, 0, -1)) do
+  if string.sub(p, 1, 1) ~= 'r' then pending[#pending + 1] = p end
+end
 local stale = {'', ''}
 if #ids == 0 and #pending == 0 then
   local old = claim(room, '', t)
@@ -132,7 +140,7 @@ if switched then
 elseif mode == 'sfu' then
   j = redis.call('HMGET', sk, 'jid', 'pin', 'secret')
 end
-return {1, mode, switched and 1 or 0, j[1] or '', j[2] or '', j[3] or '', stale[1], stale[2]}
+return {1, mode, switched and 1 or 0, j[1] or '', j[2] or '', j[3] or '', stale[1], stale[2], held or ''}
 `,
 );
 
@@ -184,6 +192,46 @@ return out
 `,
 );
 
+/**
+ * `restore` (the write-back after Redis lost its data): ARGV prefix, room, mode, claim, jid, pin, secret, node, hold
+ * ms, then participant ID and capability (`1`/`0`) pairs. The room's state is written unless Redis has it (a room
+ * known in mesh takes the SFU's: the room never goes back); the capabilities are written; and the room is held
+ * (`r<node>` in its reservations, counted by no join) for hold ms against a claim, since the relay's own write-back
+ * of its members travels on another connection and may land after this.
+ */
+const RESTORE = script(
+  'sfu-restore',
+  `
+local room, mode, claimed, node, hold = ARGV[2], ARGV[3], ARGV[4], ARGV[8], tonumber(ARGV[9])
+local rk, sk, ck, pk = keys(room)
+local cur = redis.call('HGET', sk, 'mode')
+local wrote = 0
+if not cur or (cur ~= 'sfu' and mode == 'sfu') then
+  redis.call('HSET', sk, 'mode', mode, 'claim', claimed)
+  if mode == 'sfu' then redis.call('HSET', sk, 'jid', ARGV[5], 'pin', ARGV[6], 'secret', ARGV[7]) end
+  redis.call('SADD', P .. 'sfu:rooms', room)
+  wrote = 1
+end
+for i = 10, #ARGV - 1, 2 do redis.call('HSET', ck, ARGV[i], ARGV[i + 1]) end
+redis.call('ZADD', pk, now() + hold, 'r' .. node)
+return wrote
+`,
+);
+
+/** What one relay writes back of a room it serves (see {@link SharedRooms.restore}). */
+export interface RoomWriteBack {
+  room: string;
+  mode: 'mesh' | 'sfu';
+  claim: 'mesh' | 'sfu' | undefined;
+  janus: JanusRoom | undefined;
+  /** The room's members this relay serves, with their capability. */
+  members: readonly (readonly [id: string, capable: boolean])[];
+  node: string;
+}
+
+/** How long a write-back holds its room against a claim (see `sfu-restore`), in ms. */
+export const WRITE_BACK_HOLD_MS = 5_000;
+
 /** The mode decision of one join. */
 export type Admission =
   | { ok: false; reason: 'sfu-only' }
@@ -197,6 +245,8 @@ export type Admission =
       janus: JanusRoom | undefined;
       /** A Janus room left by an earlier life of this room, to destroy. */
       stale: Pick<JanusRoom, 'id' | 'secret'> | undefined;
+      /** The room token's `media` claim that decides the room. */
+      claim: 'mesh' | 'sfu' | undefined;
     };
 
 /** What a join asks {@link SharedRooms.admit}. */
@@ -304,7 +354,7 @@ export class SharedRooms {
       node,
       RESERVATION_MS,
     ]);
-    const [ok, mode, switched, id, pin, secret, staleId, staleSecret] = Array.isArray(out) ? out.map(String) : [];
+    const [ok, mode, switched, id, pin, secret, staleId, staleSecret, held] = Array.isArray(out) ? out.map(String) : [];
     if (ok !== '1') {
       if (mode === 'sfu-only') return { ok: false, reason: 'sfu-only' };
       return { ok: false, reason: 'full', capacity: Number(switched) };
@@ -315,7 +365,21 @@ export class SharedRooms {
       switched: switched === '1',
       janus: id ? { id, pin: pin ?? '', secret: secret ?? '' } : undefined,
       stale: staleId ? { id: staleId, secret: staleSecret ?? '' } : undefined,
+      claim: held === 'sfu' || held === 'mesh' ? held : undefined,
     };
+  }
+
+  /**
+   * Writes back what this relay knows of a room it serves (Redis came back, perhaps without its data): the room's
+   * mode, claim and Janus room unless Redis has them, and its members' capabilities.
+   * @returns whether the room's state was written (Redis lacked it).
+   */
+  async restore(back: RoomWriteBack): Promise<boolean> {
+    const { room, mode, claim, janus, members, node } = back;
+    const pairs = members.flatMap(([id, capable]) => [id, capable ? '1' : '0']);
+    const args = [room, mode, claim ?? '', janus?.id ?? '', janus?.pin ?? '', janus?.secret ?? '', node];
+    const out = await this.#run(RESTORE, [...args, WRITE_BACK_HOLD_MS, ...pairs]);
+    return Number(out) === 1;
   }
 
   /** Ends a reservation: the join made participant `id` (or failed: `undefined`). */
@@ -323,22 +387,25 @@ export class SharedRooms {
     await this.#run(CONFIRM, [room, reservation, id ?? '', capable ? '1' : '0']);
   }
 
-  /** The room's mode and Janus room now (a participant resumed on this relay), or `undefined` without state. */
-  async state(room: string): Promise<{ mode: 'mesh' | 'sfu'; janus: JanusRoom | undefined } | undefined> {
+  /**
+   * The room's mode and Janus room now, and whether participant `member` announced the capability (it resumed on
+   * this relay), or `undefined` without state.
+   */
+  async state(
+    room: string,
+    member: string,
+  ): Promise<{ mode: 'mesh' | 'sfu'; janus: JanusRoom | undefined; capable: boolean | undefined } | undefined> {
     const client = await this.#client;
-    const st = await client.sendCommand<Reply[]>([
-      'HMGET',
-      `${this.#prefix}sfu:${room}`,
-      'mode',
-      'jid',
-      'pin',
-      'secret',
+    const [st, cap] = await Promise.all([
+      client.sendCommand<Reply[]>(['HMGET', `${this.#prefix}sfu:${room}`, 'mode', 'jid', 'pin', 'secret']),
+      client.sendCommand<Reply>(['HGET', `${this.#prefix}sfu:caps:${room}`, member]),
     ]);
     const [mode, id, pin, secret] = st.map((v) => (v === null ? undefined : String(v)));
     if (mode === undefined) return undefined;
     return {
       mode: mode === 'sfu' ? 'sfu' : 'mesh',
       janus: id ? { id, pin: pin ?? '', secret: secret ?? '' } : undefined,
+      capable: cap === null ? undefined : String(cap) === '1',
     };
   }
 
