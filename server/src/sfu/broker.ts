@@ -335,10 +335,7 @@ export class SfuBroker {
     try {
       await member.entered;
       const pub = await this.#join(room, member);
-      const reply = await pub.message(
-        { request: 'configure', audio: true, video: true },
-        { type: 'offer', sdp },
-      );
+      const reply = await pub.message({ request: 'configure', audio: true, video: true }, { type: 'offer', sdp });
       if (member.gone) return;
       if (reply.jsep?.type !== 'answer') throw new JanusError(0, 'janus answered the publish without an SDP answer');
       this.#options.send(member.id, { op: 'answer', sdp: reply.jsep.sdp });
