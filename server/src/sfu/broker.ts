@@ -32,7 +32,7 @@
  */
 import type { SfuCandidate, SfuDelivery, SfuRequest } from '../../../src/protocol/sfu.js';
 import type { Logger } from '../log.js';
-import { JanusError, JanusSession, type JanusHandle, type PluginReply } from './janus.js';
+import { JanusError, JanusSession, type JanusHandle } from './janus.js';
 import {
   createJanusRoom,
   destroyJanusRoom,
@@ -40,16 +40,15 @@ import {
   kickFromJanusRoom,
   newJanusRoom,
   publishersOf,
-  streamsOf,
   VIDEOROOM,
   type JanusRoom,
 } from './janus-rooms.js';
-import { layerEvent, requestLayer } from './layers.js';
+import { requestLayer } from './layers.js';
+import { newMember, syncSubscriber, type Member, type SubscriberContext } from './subscriber.js';
 
 export { VIDEOROOM } from './janus-rooms.js';
 
-/** How long the broker waits for a browser's answer to a subscriber offer, in ms, before reporting an error. */
-export const ANSWER_TIMEOUT_MS = 10_000;
+export { ANSWER_TIMEOUT_MS } from './subscriber.js';
 
 /** What the broker needs from the relay. */
 export interface BrokerOptions {
@@ -69,31 +68,6 @@ export interface BrokerOptions {
   send(id: string, data: SfuDelivery): boolean;
 }
 
-interface Member {
-  readonly id: string;
-  readonly name: string;
-  /** Its entry into the Janus room ({@link SfuBroker.enter}); never rejects. */
-  entered: Promise<void> | undefined;
-  session: Promise<JanusSession> | undefined;
-  pub: JanusHandle | undefined;
-  /** Joined the Janus room as a publisher (a later publish only reconfigures). */
-  joined: boolean;
-  /** Janus answered its publish offer: its candidates go straight to Janus. */
-  configured: boolean;
-  /** Its published media is up (`webrtcup`): the others subscribe to it. */
-  published: boolean;
-  sub: JanusHandle | undefined;
-  /** The feeds its subscriber handle carries now. */
-  subFeeds: Set<string>;
-  /** Candidates received before the handle they belong to was ready. */
-  pending: { pub: (SfuCandidate | null)[]; sub: (SfuCandidate | null)[] };
-  /** Subscriber negotiations, one after the other. */
-  chain: Promise<void>;
-  /** Resolves the subscriber offer in flight with the browser's answer. */
-  answer: ((sdp: string) => void) | undefined;
-  gone: boolean;
-}
-
 interface Room {
   readonly janus: JanusRoom;
   readonly ready: Promise<void>;
@@ -107,6 +81,11 @@ export class SfuBroker {
   readonly #options: BrokerOptions;
   readonly #rooms = new Map<string, Room>();
   readonly #janus: JanusLink;
+  readonly #subscriberContext: SubscriberContext = {
+    session: (member) => this.#session(member),
+    send: (id, data) => this.#options.send(id, data),
+    trickle: (member, handle, candidate) => this.#trickle(member, handle, candidate),
+  };
 
   constructor(options: BrokerOptions) {
     this.#options = options;
@@ -224,22 +203,7 @@ export class SfuBroker {
   #enter(room: Room, id: string, name: string, fresh: boolean): Member {
     let member = room.members.get(id);
     if (!member) {
-      member = {
-        id,
-        name,
-        entered: undefined,
-        session: undefined,
-        pub: undefined,
-        joined: false,
-        configured: false,
-        published: false,
-        sub: undefined,
-        subFeeds: new Set(),
-        pending: { pub: [], sub: [] },
-        chain: Promise.resolve(),
-        answer: undefined,
-        gone: false,
-      };
+      member = newMember(id, name);
       room.members.set(id, member);
     }
     if (member.entered) return member;
@@ -373,81 +337,13 @@ export class SfuBroker {
     }
   }
 
-  /** Brings one participant's subscriber handle to every published feed but its own (one change per offer). */
+  /** Brings one participant's subscriber handle to every published feed but its own (`subscriber.ts`). */
   async #syncSubscriber(room: Room, member: Member): Promise<void> {
     try {
-      for (let step = 0; step < 8 && !member.gone; step++) {
-        const wanted = this.#feeds(room);
-        wanted.delete(member.id);
-        let reply: PluginReply;
-        if (!member.sub) {
-          if (wanted.size === 0) return;
-          const session = await this.#session(member);
-          const sub = await session.attach(VIDEOROOM);
-          member.sub = sub;
-          sub.listen((event) => {
-            const layer = layerEvent(event); // Janus switched a simulcast layer (layers.ts)
-            if (layer && !member.gone) this.#options.send(member.id, layer);
-            // An offer nobody asked for (Janus renegotiates by itself, e.g. when a publisher goes): answer it too.
-            if (event.jsep?.type === 'offer') {
-              member.chain = member.chain.then(() => this.#negotiate(member, event).catch(() => undefined));
-            }
-          });
-          reply = await sub.message({
-            request: 'join',
-            ptype: 'subscriber',
-            room: room.janus.id,
-            pin: room.janus.pin,
-            streams: [...wanted].map((feed) => ({ feed })),
-          });
-          member.subFeeds = wanted;
-        } else {
-          const added = [...wanted].filter((f) => !member.subFeeds.has(f));
-          const removed = [...member.subFeeds].filter((f) => !wanted.has(f));
-          if (added.length === 0 && removed.length === 0) return;
-          try {
-            reply =
-              added.length > 0
-                ? await member.sub.message({ request: 'subscribe', streams: added.map((feed) => ({ feed })) })
-                : await member.sub.message({ request: 'unsubscribe', streams: removed.map((feed) => ({ feed })) });
-          } catch (error) {
-            // A feed that went away between the decision and the request: Janus dropped it already.
-            if (error instanceof JanusError && error.code === 428 && added.length === 0) {
-              for (const feed of removed) member.subFeeds.delete(feed);
-              continue;
-            }
-            throw error;
-          }
-          for (const feed of added) member.subFeeds.add(feed);
-          for (const feed of removed) member.subFeeds.delete(feed);
-        }
-        if (reply.jsep) await this.#negotiate(member, reply);
-      }
+      await syncSubscriber(this.#subscriberContext, room.janus, member, () => this.#feeds(room));
     } catch (error) {
       this.#memberFailed(member, 'subscribing', error);
     }
-  }
-
-  /** Forwards a subscriber offer to the browser and its answer to Janus (`start`). */
-  async #negotiate(member: Member, reply: PluginReply): Promise<void> {
-    const sub = member.sub;
-    if (!sub || !reply.jsep || member.gone) return;
-    const streams = streamsOf(reply.data);
-    const answer = new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        member.answer = undefined;
-        reject(new JanusError(0, `no answer from the browser within ${ANSWER_TIMEOUT_MS} ms`));
-      }, ANSWER_TIMEOUT_MS);
-      member.answer = (sdp) => {
-        clearTimeout(timer);
-        member.answer = undefined;
-        resolve(sdp);
-      };
-    });
-    this.#options.send(member.id, { op: 'offer', sdp: reply.jsep.sdp, streams });
-    const sdp = await answer;
-    await sub.message({ request: 'start' }, { type: 'answer', sdp });
-    for (const candidate of member.pending.sub.splice(0)) await this.#trickle(member, sub, candidate);
   }
 
   // ---- plumbing ----

@@ -33,10 +33,6 @@ import { parseModeMessage, SharedRooms, type SharedRules } from './shared-rooms.
 /** How often, in ms, a relay checks its participants in their grace period and claims rooms that emptied unclaimed. */
 export const JANITOR_MS = 2_000;
 
-/** Write-back attempts after Redis came back (see `#writeBack`), {@link WRITE_BACK_RETRY_MS} apart. */
-const WRITE_BACK_TRIES = 10;
-const WRITE_BACK_RETRY_MS = 500;
-
 /** What the relay's Redis participants offer this module (`redis/participants-redis.ts`). */
 export interface RedisInner extends Participants {
   /** This relay's node ID in Redis (it changes if the relay's lease was lost). */
@@ -318,35 +314,23 @@ export class SharedSfuParticipants implements Participants {
 
   /**
    * Redis came back, perhaps empty, and this relay (node `node`) wrote back its participants: the SFU's keys of every
-   * room it serves follow (`shared-rooms.ts` `restore`), so that a room on the SFU stays there with its Janus room
-   * and its members' capabilities. Retried a few times: this module's Redis connection may come back later.
+   * room it serves follow (`shared-rooms.ts` `writeBack`), so that a room on the SFU stays there with its Janus room
+   * and its members' capabilities.
    */
-  #writeBack(node: string, attempt = 0): void {
-    if (this.#closed || node !== this.#inner.node) return;
-    const rooms = [...this.#rooms].filter(([, local]) => local.members.size > 0);
-    const writes = rooms.map(([room, local]) =>
-      this.#store.restore({
-        room,
-        mode: local.mode,
-        claim: local.claim,
-        janus: local.janus,
-        members: [...local.members].map(([id, m]) => [id, m.capable] as const),
-        node,
-      }),
-    );
-    Promise.all(writes).then(
-      (written) => {
-        const count = written.filter(Boolean).length;
-        this.#log.info({ rooms: rooms.length, written: count }, 'sfu: wrote back the rooms this relay serves');
-      },
-      (error: unknown) => {
-        if (attempt >= WRITE_BACK_TRIES - 1) {
-          this.#log.error({ err: String(error) }, 'sfu: write-back to Redis failed: rooms may restart in mesh');
-          return;
-        }
-        setTimeout(() => this.#writeBack(node, attempt + 1), WRITE_BACK_RETRY_MS).unref();
-      },
-    );
+  #writeBack(node: string): void {
+    this.#store.writeBack(() => {
+      if (this.#closed || node !== this.#inner.node) return undefined;
+      return [...this.#rooms]
+        .filter(([, local]) => local.members.size > 0)
+        .map(([room, local]) => ({
+          room,
+          mode: local.mode,
+          claim: local.claim,
+          janus: local.janus,
+          members: [...local.members].map(([id, m]) => [id, m.capable] as const),
+          node,
+        }));
+    });
   }
 
   #member(id: string): Member | undefined {
