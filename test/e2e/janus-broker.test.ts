@@ -5,9 +5,13 @@
  *
  * - **A late joiner whose own publish fails** (its `publish` offer is broken on the way out, so Janus refuses it) still
  *   sees everyone: its subscription does not wait for a publish of its own.
- * - **A participant that resumes on another relay** (its connection cut at the load balancer stand-in, which now
- *   leads to the other relay) is told to start over there (`mode`), its old publisher is removed from Janus, its new
- *   publish under the same ID is taken, and everyone sees everyone again.
+ * - **A participant that resumes on another relay** (its relay hangs, SIGSTOP, so Janus still holds its publisher; its
+ *   connection is cut at the load balancer stand-in, which now leads to the other relay) is told to start over there
+ *   (`mode`), its old publisher is removed from Janus (`kick`), its new publish under the same ID is taken, and
+ *   everyone sees everyone again.
+ * - **Redis restarted empty**: the relays write the room's SFU keys back, so a newcomer on the relay that serves
+ *   nobody of the room joins the same Janus room and sees everyone (without the write-back it would start a second
+ *   Janus room of its own).
  * - **A fenced relay** (SIGSTOPped past its lease, so the other relay declares it gone): its member resumes on it
  *   without publishing again (its Janus sessions were kept), the Janus room is never destroyed, and both see each
  *   other.
@@ -323,20 +327,64 @@ describe('the SFU broker through failures: one Janus, two relays sharing Redis',
       assert.ok(janusRoom, 'a Janus room');
       assert.equal(await publishCount(ada), 1);
 
-      // The load balancer now leads to the second relay, and Ada's connection is cut: she resumes there.
-      target = portOf(relays[1]);
-      proxy.cut();
-      await waitFor(
-        'Ada to publish again through the second relay',
-        async () => (await publishCount(ada)) >= 2,
-        20_000,
-      );
-      assert.equal(await idOf(ada), ids[0], 'resumed under the same ID');
-      // Beyond the first relay's janitor round (2 s), which drops its Janus sessions of Ada.
+      // The first relay hangs (SIGSTOP: it cannot drop its Janus sessions of Ada, so Janus still holds her publisher),
+      // the load balancer now leads to the second relay, and Ada's connection is cut: she resumes there.
+      relays[0].process.kill('SIGSTOP');
+      try {
+        target = portOf(relays[1]);
+        proxy.cut();
+        await waitFor(
+          'Ada to publish again through the second relay',
+          async () => (await publishCount(ada)) >= 2,
+          20_000,
+        );
+        assert.equal(await idOf(ada), ids[0], 'resumed under the same ID');
+        await waitForColours(grace, ['Ada']);
+        await waitForColours(ada, ['Grace']);
+        assert.deepEqual((await publishers(janus, janusRoom)).sort(), [...ids].sort(), 'both publish, under their IDs');
+      } finally {
+        relays[0].process.kill('SIGCONT');
+      }
+      // The first relay, back (and fenced: it hung past its lease), drops its old sessions of Ada: nothing changes.
       await sleep(4_000);
       await waitForColours(grace, ['Ada']);
-      await waitForColours(ada, ['Grace']);
       assert.deepEqual((await publishers(janus, janusRoom)).sort(), [...ids].sort(), 'both publish, under their IDs');
+    } catch (error) {
+      throw new Error(
+        `${(error as Error).message}\n${people.map((p) => p.logs.slice(-15).join('\n')).join('\n')}\n${diagnostics()}`,
+      );
+    } finally {
+      for (const p of people) await leave(p);
+    }
+  });
+
+  it('Redis restarted empty: the SFU keys are written back, so a newcomer on the other relay joins the same Janus room and sees everyone', async () => {
+    const room = uniqueRoom('restart');
+    const ada = await open(relays[0].url, room, 'Ada');
+    const grace = await open(relays[0].url, room, 'Grace');
+    const people = [ada, grace];
+    try {
+      await waitForColours(ada, ['Grace']);
+      await waitForColours(grace, ['Ada']);
+      const janusRoom = await redis.cli('HGET', `vc:sfu:${room}`, 'jid');
+      assert.ok((await janus.rooms()).includes(janusRoom), 'the Janus room named in Redis');
+
+      await redis.kill('SIGKILL');
+      await redis.restart();
+      await waitFor(
+        'the SFU keys written back',
+        async () => (await redis.cli('HGET', `vc:sfu:${room}`, 'jid')) === janusRoom,
+      );
+      // A newcomer on the relay that serves nobody of this room: it learns the room's mode from Redis alone.
+      const linus = await open(relays[1].url, room, 'Linus');
+      people.push(linus);
+      await waitForColours(linus, ['Ada', 'Grace']);
+      await waitForColours(ada, ['Grace', 'Linus']);
+      assert.deepEqual(
+        (await janus.rooms()).filter((r) => r.startsWith(`${room}-`)),
+        [janusRoom],
+        'still one Janus room',
+      );
     } catch (error) {
       throw new Error(
         `${(error as Error).message}\n${people.map((p) => p.logs.slice(-15).join('\n')).join('\n')}\n${diagnostics()}`,
@@ -358,6 +406,8 @@ describe('the SFU broker through failures: one Janus, two relays sharing Redis',
       const janusRoom = (await janus.rooms()).find((r) => r.startsWith(`${room}-`));
       assert.ok(janusRoom, 'a Janus room');
 
+      const fenced = () => relays[0].stderr().split('lease lost').length - 1;
+      const before = fenced();
       relays[0].process.kill('SIGSTOP');
       try {
         await waitFor(
@@ -367,7 +417,7 @@ describe('the SFU broker through failures: one Janus, two relays sharing Redis',
       } finally {
         relays[0].process.kill('SIGCONT');
       }
-      await waitFor('the first relay to fence itself', async () => relays[0].stderr().includes('lease lost'));
+      await waitFor('the first relay to fence itself', async () => fenced() > before);
       // Ada resumes on the first relay (its only URL); beyond a janitor round of both relays.
       await waitFor('Ada to resume', async () => (await redis.cli('HGET', `vc:peer:${ids[0]}`, 'state')) === 'live');
       await sleep(3_000);

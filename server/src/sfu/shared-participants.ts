@@ -17,6 +17,16 @@
  *   Janus room. Every `JANITOR_MS` each relay checks its participants in their grace period against Redis and claims
  *   rooms that emptied unclaimed (a relay that died, or the last two leaving at once on two relays).
  *
+ * - **Resuming**: on the relay that brokers it, nothing changes (its Janus sessions went on). On another relay (or on
+ *   this one after a participant it never brokered): the relay reads the room's state, enters the participant fresh
+ *   (`broker.ts`: a publisher Janus still holds under its ID is kicked) and sends it `mode` after its welcome, on which
+ *   the element publishes and subscribes again.
+ * - **Fenced** (this relay's lease was lost, `redis/upkeep.ts`): the relay closes its connections and goes on under a
+ *   new node ID; its members stay brokered here, in their grace period, while Redis holds them under the old ID, and
+ *   leave this relay only once Redis says they moved or left.
+ * - **Redis restarted empty**: after the relay wrote back its participants (`redis/upkeep.ts`'s write-back hook), the
+ *   rooms' SFU keys follow (`SharedRooms.writeBack`).
+ *
  * Redis unreachable: a join or resume is closed with 1013 (the element retries), as the relay's Redis participants do.
  *
  * @module

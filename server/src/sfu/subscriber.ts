@@ -44,7 +44,6 @@ export interface Member {
   gone: boolean;
 }
 
-
 /** A participant's record before it entered the Janus room. */
 export function newMember(id: string, name: string): Member {
   return {
