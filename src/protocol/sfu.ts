@@ -22,7 +22,12 @@
  *
  * Relay → client (`signal` with `from: "sfu"`):
  * - `mode` `{ mode: "sfu" }`: the room runs on the SFU from now on (sent once, before the welcome when the room was
- *   already on the SFU, or when the room switches): publish, and expect offers for the others' feeds.
+ *   already on the SFU, or when the room switches): publish, and expect offers for the others' feeds. Sent again,
+ *   after the `welcome` with `resumed: true`, when a participant resumed on a relay process that did not broker it
+ *   (rooms shared through Redis: another relay, or this one after its lease was lost): the media server's sessions of
+ *   the earlier relay are gone or going, so the client starts over (closes both SFU connections, publishes and
+ *   subscribes again under the same ID); the relay removes any publisher the media server still holds under that ID
+ *   first. A participant subscribes whether or not its own publish succeeds (a receive-only one sees everyone).
  * - `answer` `{ sdp }`: the media server's answer to `publish`.
  * - `offer` `{ sdp, streams }`: a (re)negotiation of the subscribing connection: every `mid` with the participant ID
  *   whose media it carries (`feed`, a relay ID: tiles stay keyed by participant) and its kind. Answer with `answer`.

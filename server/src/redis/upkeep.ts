@@ -13,6 +13,18 @@ import { randomToken } from '../participants.js';
 import { asArray, asNumber, type NodeState } from './node-state.js';
 import { GHOST, LEASE, RESTORE, SWEEP } from './scripts.js';
 
+/**
+ * Write-back hooks: each is called with the node's ID right after a node wrote back what it serves (Redis came back,
+ * perhaps without its data). The SFU's shared room state (`sfu/shared-participants.ts`) writes its keys back here.
+ */
+const writeBacks = new Set<(node: string) => void>();
+
+/** Adds a write-back hook (see {@link writeBacks}). @returns its removal. */
+export function onWriteBack(hook: (node: string) => void): () => void {
+  writeBacks.add(hook);
+  return () => writeBacks.delete(hook);
+}
+
 /** Participants whose grace period ran out that one `sweep` call departs at most. */
 const SWEEP_BATCH = 100;
 
@@ -129,6 +141,7 @@ export class Upkeep {
       ]);
     }
     state.log.info({ participants: count }, 'Redis: restored what this relay holds');
+    for (const hook of writeBacks) hook(state.node);
     // One lease period later every living node has written back its own: what is still missing had no living node.
     clearTimeout(this.#reconcileTimer);
     this.#reconcileTimer = setTimeout(() => this.#reconcile(), state.config.nodeLeaseMs);

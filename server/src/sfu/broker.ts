@@ -7,6 +7,14 @@
  * Identity: a participant always publishes with its relay ID as the Janus feed ID (`string_ids`), set here from the
  * relay's own record, never from the client; the room's `pin` and `secret` are random and never leave the relay.
  *
+ * Entering: a participant served by this relay in a room on the SFU ({@link SfuBroker.enter}: admitted, the room
+ * switched, or it resumed here) joins the Janus room as a publisher under its relay ID at once, before its browser
+ * publishes anything, and is subscribed to every feed published so far. So its subscription never depends on its own
+ * publish: a receive-only participant, or one whose publish fails, still sees everyone, and it hears of every later
+ * publisher (those of other relays too) through its own handle's events. A participant that resumed here from
+ * another relay (or from this relay's earlier lease) enters `fresh`: a publisher Janus still holds under its ID is
+ * kicked first, so that its new publish under the same ID is not refused.
+ *
  * Subscriptions follow the room: whenever someone's publish completes or someone leaves, every other participant's
  * subscriber handle is brought to "every published feed but my own" (`join` as subscriber with `streams`, then
  * `subscribe` / `unsubscribe`); each change is one offer from Janus, forwarded to the browser, whose answer goes back
@@ -24,23 +32,23 @@
  */
 import type { SfuCandidate, SfuDelivery, SfuRequest } from '../../../src/protocol/sfu.js';
 import type { Logger } from '../log.js';
-import { JanusError, JanusSession, type JanusHandle, type PluginReply } from './janus.js';
+import { JanusError, JanusSession, type JanusHandle } from './janus.js';
 import {
   createJanusRoom,
   destroyJanusRoom,
   JanusLink,
+  kickFromJanusRoom,
   newJanusRoom,
   publishersOf,
-  streamsOf,
   VIDEOROOM,
   type JanusRoom,
 } from './janus-rooms.js';
-import { layerEvent, requestLayer } from './layers.js';
+import { requestLayer } from './layers.js';
+import { newMember, syncSubscriber, type Member, type SubscriberContext } from './subscriber.js';
 
 export { VIDEOROOM } from './janus-rooms.js';
 
-/** How long the broker waits for a browser's answer to a subscriber offer, in ms, before reporting an error. */
-export const ANSWER_TIMEOUT_MS = 10_000;
+export { ANSWER_TIMEOUT_MS } from './subscriber.js';
 
 /** What the broker needs from the relay. */
 export interface BrokerOptions {
@@ -60,29 +68,6 @@ export interface BrokerOptions {
   send(id: string, data: SfuDelivery): boolean;
 }
 
-interface Member {
-  readonly id: string;
-  readonly name: string;
-  session: Promise<JanusSession> | undefined;
-  pub: JanusHandle | undefined;
-  /** Joined the Janus room as a publisher (a later publish only reconfigures). */
-  joined: boolean;
-  /** Janus answered its publish offer: its candidates go straight to Janus. */
-  configured: boolean;
-  /** Its published media is up (`webrtcup`): the others subscribe to it. */
-  published: boolean;
-  sub: JanusHandle | undefined;
-  /** The feeds its subscriber handle carries now. */
-  subFeeds: Set<string>;
-  /** Candidates received before the handle they belong to was ready. */
-  pending: { pub: (SfuCandidate | null)[]; sub: (SfuCandidate | null)[] };
-  /** Subscriber negotiations, one after the other. */
-  chain: Promise<void>;
-  /** Resolves the subscriber offer in flight with the browser's answer. */
-  answer: ((sdp: string) => void) | undefined;
-  gone: boolean;
-}
-
 interface Room {
   readonly janus: JanusRoom;
   readonly ready: Promise<void>;
@@ -96,6 +81,11 @@ export class SfuBroker {
   readonly #options: BrokerOptions;
   readonly #rooms = new Map<string, Room>();
   readonly #janus: JanusLink;
+  readonly #subscriberContext: SubscriberContext = {
+    session: (member) => this.#session(member),
+    send: (id, data) => this.#options.send(id, data),
+    trickle: (member, handle, candidate) => this.#trickle(member, handle, candidate),
+  };
 
   constructor(options: BrokerOptions) {
     this.#options = options;
@@ -176,25 +166,7 @@ export class SfuBroker {
       this.#fail(id, 'this room is not on the SFU');
       return;
     }
-    let member = entry.members.get(id);
-    if (!member) {
-      member = {
-        id,
-        name,
-        session: undefined,
-        pub: undefined,
-        joined: false,
-        configured: false,
-        published: false,
-        sub: undefined,
-        subFeeds: new Set(),
-        pending: { pub: [], sub: [] },
-        chain: Promise.resolve(),
-        answer: undefined,
-        gone: false,
-      };
-      entry.members.set(id, member);
-    }
+    const member = this.#enter(entry, id, name, false);
     switch (request.op) {
       case 'publish':
         void this.#publish(entry, member, request.sdp);
@@ -213,6 +185,52 @@ export class SfuBroker {
       case 'layer': // simulcast layer of one of its subscribed streams (layers.ts)
         void requestLayer(member, request, (data) => this.#options.send(id, data), this.#options.log);
     }
+  }
+
+  /**
+   * Participant `id` (named `name`) is in `room` on the SFU and served by this relay: it joins the Janus room under
+   * its ID and is subscribed to every published feed, whatever becomes of its own publish (see the module
+   * documentation). Idempotent; failures reach the participant as SFU errors.
+   * @param fresh it was brokered by another relay, or by this one under an earlier lease, before: a publisher Janus
+   *   still holds under its ID is kicked first.
+   */
+  enter(room: string, id: string, name: string, fresh = false): void {
+    const entry = this.#rooms.get(room);
+    if (entry) this.#enter(entry, id, name, fresh);
+    else this.#fail(id, 'this room is not on the SFU');
+  }
+
+  #enter(room: Room, id: string, name: string, fresh: boolean): Member {
+    let member = room.members.get(id);
+    if (!member) {
+      member = newMember(id, name);
+      room.members.set(id, member);
+    }
+    if (member.entered) return member;
+    const joining = member;
+    const entered = (async () => {
+      try {
+        await room.ready;
+        if (fresh) {
+          const kicked = await kickFromJanusRoom(await this.#janus.admin(), room.janus, id);
+          if (kicked) this.#options.log.info({ id }, 'sfu: removed the publisher an earlier relay left under this ID');
+        }
+        await this.#join(room, joining);
+      } catch (error) {
+        this.#memberFailed(joining, 'joining the media server room', error);
+        // Without a handle of its own in the room, the publishers are learnt from Janus's list.
+        await this.#listPublishers(room).catch(() => undefined);
+      }
+    })();
+    member.entered = entered;
+    member.chain = member.chain
+      .then(() => entered)
+      .then(() => {
+        if (joining.gone) return;
+        this.#options.send(id, { op: 'feeds', feeds: [...this.#feeds(room)] });
+        return this.#syncSubscriber(room, joining);
+      });
+    return member;
   }
 
   /** Participant `id` left `room`: its session goes, and the others stop receiving it. Never throws. */
@@ -237,45 +255,56 @@ export class SfuBroker {
 
   // ---- publishing ----
 
+  /** Joins `member` to the Janus room as a publisher under its relay ID (once), listening to its handle's events. */
+  async #join(room: Room, member: Member): Promise<JanusHandle> {
+    if (!member.pub) {
+      const session = await this.#session(member);
+      const pub = await session.attach(VIDEOROOM);
+      member.pub = pub;
+      // Janus offers a feed to subscribers only once its media is up ("No such feed" before): the others
+      // subscribe on `webrtcup`.
+      pub.listen((event) => {
+        if (member.gone) return;
+        if (event.janus === 'event') this.#announced(room, event.data);
+        if (event.janus !== 'webrtcup') return;
+        member.published = true;
+        this.#followRoom(room);
+      });
+    }
+    if (!member.joined) {
+      // The feed ID is the relay's ID of this participant: nobody can publish as someone else.
+      const joined = await member.pub.message({
+        request: 'join',
+        ptype: 'publisher',
+        room: room.janus.id,
+        pin: room.janus.pin,
+        id: member.id,
+        display: member.name,
+      });
+      member.joined = true;
+      this.#announced(room, joined.data);
+    }
+    return member.pub;
+  }
+
+  /** Learns the room's publishers from Janus's own list (`listparticipants`). */
+  async #listPublishers(room: Room): Promise<void> {
+    const reply = await (await this.#janus.admin()).message({ request: 'listparticipants', room: room.janus.id });
+    const list = Array.isArray(reply.data['participants']) ? (reply.data['participants'] as unknown[]) : [];
+    const publishers = list.filter((p) => (p as { publisher?: unknown }).publisher === true);
+    this.#announced(room, { publishers });
+  }
+
   async #publish(room: Room, member: Member, sdp: string): Promise<void> {
     try {
-      await room.ready;
-      if (!member.pub) {
-        const session = await this.#session(member);
-        const pub = await session.attach(VIDEOROOM);
-        member.pub = pub;
-        // Janus offers a feed to subscribers only once its media is up ("No such feed" before): the others
-        // subscribe on `webrtcup`.
-        pub.listen((event) => {
-          if (member.gone) return;
-          if (event.janus === 'event') this.#announced(room, event.data);
-          if (event.janus !== 'webrtcup') return;
-          member.published = true;
-          this.#followRoom(room);
-        });
-      }
-      if (!member.joined) {
-        // The feed ID is the relay's ID of this participant: nobody can publish as someone else.
-        const joined = await member.pub.message({
-          request: 'join',
-          ptype: 'publisher',
-          room: room.janus.id,
-          pin: room.janus.pin,
-          id: member.id,
-          display: member.name,
-        });
-        member.joined = true;
-        this.#announced(room, joined.data);
-      }
-      const reply = await member.pub.message(
-        { request: 'configure', audio: true, video: true },
-        { type: 'offer', sdp },
-      );
+      await member.entered;
+      const pub = await this.#join(room, member);
+      const reply = await pub.message({ request: 'configure', audio: true, video: true }, { type: 'offer', sdp });
       if (member.gone) return;
       if (reply.jsep?.type !== 'answer') throw new JanusError(0, 'janus answered the publish without an SDP answer');
       this.#options.send(member.id, { op: 'answer', sdp: reply.jsep.sdp });
       member.configured = true;
-      for (const candidate of member.pending.pub.splice(0)) await this.#trickle(member, member.pub, candidate);
+      for (const candidate of member.pending.pub.splice(0)) await this.#trickle(member, pub, candidate);
     } catch (error) {
       this.#memberFailed(member, 'publishing', error);
     }
@@ -308,81 +337,13 @@ export class SfuBroker {
     }
   }
 
-  /** Brings one participant's subscriber handle to every published feed but its own (one change per offer). */
+  /** Brings one participant's subscriber handle to every published feed but its own (`subscriber.ts`). */
   async #syncSubscriber(room: Room, member: Member): Promise<void> {
     try {
-      for (let step = 0; step < 8 && !member.gone; step++) {
-        const wanted = this.#feeds(room);
-        wanted.delete(member.id);
-        let reply: PluginReply;
-        if (!member.sub) {
-          if (wanted.size === 0) return;
-          const session = await this.#session(member);
-          const sub = await session.attach(VIDEOROOM);
-          member.sub = sub;
-          sub.listen((event) => {
-            const layer = layerEvent(event); // Janus switched a simulcast layer (layers.ts)
-            if (layer && !member.gone) this.#options.send(member.id, layer);
-            // An offer nobody asked for (Janus renegotiates by itself, e.g. when a publisher goes): answer it too.
-            if (event.jsep?.type === 'offer') {
-              member.chain = member.chain.then(() => this.#negotiate(member, event).catch(() => undefined));
-            }
-          });
-          reply = await sub.message({
-            request: 'join',
-            ptype: 'subscriber',
-            room: room.janus.id,
-            pin: room.janus.pin,
-            streams: [...wanted].map((feed) => ({ feed })),
-          });
-          member.subFeeds = wanted;
-        } else {
-          const added = [...wanted].filter((f) => !member.subFeeds.has(f));
-          const removed = [...member.subFeeds].filter((f) => !wanted.has(f));
-          if (added.length === 0 && removed.length === 0) return;
-          try {
-            reply =
-              added.length > 0
-                ? await member.sub.message({ request: 'subscribe', streams: added.map((feed) => ({ feed })) })
-                : await member.sub.message({ request: 'unsubscribe', streams: removed.map((feed) => ({ feed })) });
-          } catch (error) {
-            // A feed that went away between the decision and the request: Janus dropped it already.
-            if (error instanceof JanusError && error.code === 428 && added.length === 0) {
-              for (const feed of removed) member.subFeeds.delete(feed);
-              continue;
-            }
-            throw error;
-          }
-          for (const feed of added) member.subFeeds.add(feed);
-          for (const feed of removed) member.subFeeds.delete(feed);
-        }
-        if (reply.jsep) await this.#negotiate(member, reply);
-      }
+      await syncSubscriber(this.#subscriberContext, room.janus, member, () => this.#feeds(room));
     } catch (error) {
       this.#memberFailed(member, 'subscribing', error);
     }
-  }
-
-  /** Forwards a subscriber offer to the browser and its answer to Janus (`start`). */
-  async #negotiate(member: Member, reply: PluginReply): Promise<void> {
-    const sub = member.sub;
-    if (!sub || !reply.jsep || member.gone) return;
-    const streams = streamsOf(reply.data);
-    const answer = new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        member.answer = undefined;
-        reject(new JanusError(0, `no answer from the browser within ${ANSWER_TIMEOUT_MS} ms`));
-      }, ANSWER_TIMEOUT_MS);
-      member.answer = (sdp) => {
-        clearTimeout(timer);
-        member.answer = undefined;
-        resolve(sdp);
-      };
-    });
-    this.#options.send(member.id, { op: 'offer', sdp: reply.jsep.sdp, streams });
-    const sdp = await answer;
-    await sub.message({ request: 'start' }, { type: 'answer', sdp });
-    for (const candidate of member.pending.sub.splice(0)) await this.#trickle(member, sub, candidate);
   }
 
   // ---- plumbing ----

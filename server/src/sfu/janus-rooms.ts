@@ -148,9 +148,33 @@ export async function destroyJanusRoom(admin: JanusHandle, janus: Pick<JanusRoom
   }
 }
 
+/** VideoRoom's error code for a participant ID the room does not hold (`kick` of someone already gone). */
+export const NO_SUCH_FEED = 428;
+
+/**
+ * Removes whoever the Janus room holds under participant ID `id` (VideoRoom `kick`, with the room's secret): the
+ * publisher an earlier relay left behind for a participant that resumed on this relay, so that its new publish under
+ * the same ID is not refused ("User ID already exists"). Nobody there counts as done.
+ * @returns whether someone was removed.
+ * @throws JanusError as Janus answered otherwise.
+ */
+export async function kickFromJanusRoom(
+  admin: JanusHandle,
+  janus: Pick<JanusRoom, 'id' | 'secret'>,
+  id: string,
+): Promise<boolean> {
+  try {
+    await admin.message({ request: 'kick', room: janus.id, secret: janus.secret, id });
+    return true;
+  } catch (error) {
+    if (error instanceof JanusError && error.code === NO_SUCH_FEED) return false;
+    throw error;
+  }
+}
+
 /**
  * The publishers a VideoRoom reply or event names: `publishers` (a publisher's `joined` reply lists those with media
- * up; an `event` announces new ones) are added, `unpublished` and `leaving` removed. With several relays, this is
+ * up; an `event` announces new ones) are added, `unpublished`, `leaving` and `kicked` removed. With several relays, this is
  * how a relay learns of publishers another relay brokers.
  */
 export function publishersOf(data: JanusMessage): { added: string[]; removed: string[] } {
@@ -163,7 +187,7 @@ export function publishersOf(data: JanusMessage): { added: string[]; removed: st
       if (typeof id === 'string' || typeof id === 'number') added.push(String(id));
     }
   }
-  for (const key of ['unpublished', 'leaving']) {
+  for (const key of ['unpublished', 'leaving', 'kicked']) {
     const id = data[key];
     // `leaving: "ok"` is the answer to our own leave, not another publisher.
     if ((typeof id === 'string' && id !== 'ok') || typeof id === 'number') removed.push(String(id));

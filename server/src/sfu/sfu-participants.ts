@@ -121,10 +121,15 @@ export class SfuParticipants implements Participants {
     state.members.set(joined.id, { link, name, capable });
     this.#roomOf.set(joined.id, room);
     this.#rooms.set(room, state);
-    if (!switching) return;
-    state.mode = 'sfu';
-    this.#log.info({ room, peers: state.members.size }, 'sfu: room switches to the SFU');
-    this.#broker.openRoom(room).catch(() => undefined); // failures reach the members as SFU errors
+    if (switching) {
+      state.mode = 'sfu';
+      this.#log.info({ room, peers: state.members.size }, 'sfu: room switches to the SFU');
+      this.#broker.openRoom(room).catch(() => undefined); // failures reach the members as SFU errors
+      for (const [id, member] of state.members) this.#broker.enter(room, id, member.name);
+    } else if (state.mode === 'sfu') {
+      // Subscribed to everyone now, whatever becomes of its own publish (broker.ts "Entering").
+      this.#broker.enter(room, joined.id, name);
+    }
   }
 
   resume(link: Link, room: string, credentials: ResumeCredentials): void {

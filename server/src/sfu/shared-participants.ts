@@ -17,6 +17,16 @@
  *   Janus room. Every `JANITOR_MS` each relay checks its participants in their grace period against Redis and claims
  *   rooms that emptied unclaimed (a relay that died, or the last two leaving at once on two relays).
  *
+ * - **Resuming**: on the relay that brokers it, nothing changes (its Janus sessions went on). On another relay (or on
+ *   this one after a participant it never brokered): the relay reads the room's state, enters the participant fresh
+ *   (`broker.ts`: a publisher Janus still holds under its ID is kicked) and sends it `mode` after its welcome, on which
+ *   the element publishes and subscribes again.
+ * - **Fenced** (this relay's lease was lost, `redis/upkeep.ts`): the relay closes its connections and goes on under a
+ *   new node ID; its members stay brokered here, in their grace period, while Redis holds them under the old ID, and
+ *   leave this relay only once Redis says they moved or left.
+ * - **Redis restarted empty**: after the relay wrote back its participants (`redis/upkeep.ts`'s write-back hook), the
+ *   rooms' SFU keys follow (`SharedRooms.writeBack`).
+ *
  * Redis unreachable: a join or resume is closed with 1013 (the element retries), as the relay's Redis participants do.
  *
  * @module
@@ -49,7 +59,14 @@ export function isRedisInner(inner: Participants): inner is RedisInner {
 interface Member {
   link: Link;
   name: string;
-  /** Its link is gone and the relay kept it in its grace period. */
+  /** It announced the `sfu` capability (written back after Redis lost its data). */
+  capable: boolean;
+  /**
+   * This relay's node ID (its incarnation in Redis) when it joined or resumed here: after a lost lease (fencing) the
+   * relay goes on under a new ID while Redis keeps the member in its grace period under this one.
+   */
+  node: string;
+  /** Its link is gone and the relay kept it in its grace period (or forgot it when its lease was lost). */
   grace: boolean;
 }
 
@@ -64,6 +81,8 @@ interface Joining {
 /** A room with participants (or joins in flight) on this relay. */
 interface LocalRoom {
   mode: 'mesh' | 'sfu';
+  /** The room token's `media` claim that decides (as Redis said at admission; written back). */
+  claim: 'mesh' | 'sfu' | undefined;
   janus: JanusRoom | undefined;
   members: Map<string, Member>;
   joining: Map<Link, Joining>;
@@ -83,6 +102,9 @@ export class SharedSfuParticipants implements Participants {
   readonly #roomOf = new Map<string, string>();
   readonly #byLink = new Map<Link, string>();
   readonly #timer: NodeJS.Timeout;
+  /** Removes the write-back hook. */
+  #unhook: (() => void) | undefined;
+  #closed = false;
 
   constructor(
     inner: RedisInner,
@@ -98,6 +120,10 @@ export class SharedSfuParticipants implements Participants {
     inner.onExtension = (text) => this.#heard(text);
     this.#timer = setInterval(() => this.#tick(), JANITOR_MS);
     this.#timer.unref();
+    // The relay's write-back after Redis came back (redis/upkeep.ts), loaded on demand as all of redis/ is.
+    void import('../redis/upkeep.js').then(({ onWriteBack }) => {
+      if (!this.#closed) this.#unhook = onWriteBack((node) => this.#writeBack(node));
+    });
   }
 
   /** The media mode of `room` as this relay knows it, or `undefined` when it serves nobody there. */
@@ -149,6 +175,7 @@ export class SharedSfuParticipants implements Participants {
       return;
     }
     if (decision.stale) void this.#broker.destroyRoom(room, decision.stale);
+    local.claim = decision.claim;
     joining.decided = true;
     if (decision.mode === 'sfu' && local.mode !== 'sfu') {
       if (decision.switched) this.#log.info({ room }, 'sfu: room switches to the SFU');
@@ -168,9 +195,11 @@ export class SharedSfuParticipants implements Participants {
       this.#tidy(room);
       return;
     }
-    local.members.set(joined.id, { link, name, grace: false });
+    local.members.set(joined.id, { link, name, capable, node: this.#inner.node, grace: false });
     this.#roomOf.set(joined.id, room);
     this.#byLink.set(link, joined.id);
+    // Subscribed to everyone now, whatever becomes of its own publish (broker.ts "Entering").
+    if (local.mode === 'sfu') this.#broker.enter(room, joined.id, name);
   }
 
   async resume(link: Link, room: string, credentials: ResumeCredentials): Promise<void> {
@@ -180,21 +209,33 @@ export class SharedSfuParticipants implements Participants {
     const local = this.#room(joined.room);
     const member = local.members.get(joined.id);
     if (member) {
+      // Still brokered here (its Janus sessions kept, even across this relay's lost lease): its media goes on.
       this.#byLink.delete(member.link);
       member.link = link;
+      member.node = this.#inner.node;
       member.grace = false;
       this.#byLink.set(link, joined.id);
       return;
     }
     // It resumed here from another relay: this relay learns the room's mode and brokers it from now on.
-    local.members.set(joined.id, { link, name: '', grace: false });
-    this.#roomOf.set(joined.id, joined.room);
-    this.#byLink.set(link, joined.id);
-    const state = await this.#store.state(joined.room).catch((error: unknown) => {
+    const name = (joined as { name?: unknown }).name;
+    const shown = typeof name === 'string' ? name : '';
+    const state = await this.#store.state(joined.room, joined.id).catch((error: unknown) => {
       this.#log.warn({ room: joined.room, err: String(error) }, 'sfu: resume: room state unavailable');
       return undefined;
     });
-    if (state?.mode === 'sfu' && local.mode !== 'sfu') this.#switch(joined.room, local, state.janus, false);
+    if (link.member?.id !== joined.id) return; // gone again meanwhile
+    const here = this.#room(joined.room);
+    if (state?.mode === 'sfu' && here.mode !== 'sfu') this.#switch(joined.room, here, state.janus, false);
+    const capable = state?.capable ?? here.mode === 'sfu';
+    here.members.set(joined.id, { link, name: shown, capable, node: this.#inner.node, grace: false });
+    this.#roomOf.set(joined.id, joined.room);
+    this.#byLink.set(link, joined.id);
+    if (here.mode !== 'sfu') return;
+    // The relay that brokered it drops (or dropped) its Janus sessions: it starts over here (src/protocol/sfu.ts
+    // `mode`), after any publisher Janus still holds under its ID is removed.
+    this.#broker.enter(joined.room, joined.id, shown, true);
+    link.send({ type: 'signal', from: SFU_PEER_ID, data: MODE });
   }
 
   signal(link: Link, to: string, data: SignalRequest['data']): void {
@@ -236,6 +277,12 @@ export class SharedSfuParticipants implements Participants {
     if (id === undefined) return stays;
     const member = this.#member(id);
     if (stays && member?.link === link) member.grace = true;
+    else if (!stays && member?.link === link && member.node !== this.#inner.node) {
+      // This relay lost its lease (it closed every connection with 1012 and goes on under a new node ID): the member
+      // is in its grace period in Redis and resumes here or elsewhere; its Janus sessions stay until Redis says
+      // where it went (#tick). Only Redis decides who is gone.
+      member.grace = true;
+    }
     // Not kept: it left, or the relay forgot it already (it resumed on another relay; its old link closes here).
     else if (!stays) this.#left(id, link);
     return stays;
@@ -243,13 +290,13 @@ export class SharedSfuParticipants implements Participants {
 
   clear(): void {
     this.#inner.clear();
-    clearInterval(this.#timer);
+    this.#stop();
     // The rooms live on with the other relays: the last one to serve a room destroys its Janus room (or a janitor).
     void this.#broker.close(false);
   }
 
   async close(): Promise<void> {
-    clearInterval(this.#timer);
+    this.#stop();
     await this.#inner.close?.();
     await this.#store.close();
   }
@@ -269,6 +316,33 @@ export class SharedSfuParticipants implements Participants {
 
   // ---- internals ----
 
+  #stop(): void {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.#unhook?.();
+  }
+
+  /**
+   * Redis came back, perhaps empty, and this relay (node `node`) wrote back its participants: the SFU's keys of every
+   * room it serves follow (`shared-rooms.ts` `writeBack`), so that a room on the SFU stays there with its Janus room
+   * and its members' capabilities.
+   */
+  #writeBack(node: string): void {
+    this.#store.writeBack(() => {
+      if (this.#closed || node !== this.#inner.node) return undefined;
+      return [...this.#rooms]
+        .filter(([, local]) => local.members.size > 0)
+        .map(([room, local]) => ({
+          room,
+          mode: local.mode,
+          claim: local.claim,
+          janus: local.janus,
+          members: [...local.members].map(([id, m]) => [id, m.capable] as const),
+          node,
+        }));
+    });
+  }
+
   #member(id: string): Member | undefined {
     const room = this.#roomOf.get(id);
     return room === undefined ? undefined : this.#rooms.get(room)?.members.get(id);
@@ -277,7 +351,7 @@ export class SharedSfuParticipants implements Participants {
   #room(room: string): LocalRoom {
     let local = this.#rooms.get(room);
     if (!local) {
-      local = { mode: 'mesh', janus: undefined, members: new Map(), joining: new Map() };
+      local = { mode: 'mesh', claim: undefined, janus: undefined, members: new Map(), joining: new Map() };
       this.#rooms.set(room, local);
     }
     return local;
@@ -291,9 +365,12 @@ export class SharedSfuParticipants implements Participants {
       for (const member of local.members.values()) member.link.send({ type: 'signal', from: SFU_PEER_ID, data: MODE });
       for (const [link, joining] of local.joining) this.#tell(link, joining);
     }
-    if (janus)
-      this.#broker.openRoom(room, janus).catch(() => undefined); // failures reach the members as SFU errors
-    else this.#log.error({ room }, 'sfu: room on the SFU without a Janus room in Redis');
+    if (!janus) {
+      this.#log.error({ room }, 'sfu: room on the SFU without a Janus room in Redis');
+      return;
+    }
+    this.#broker.openRoom(room, janus).catch(() => undefined); // failures reach the members as SFU errors
+    for (const [id, member] of local.members) if (!member.grace) this.#broker.enter(room, id, member.name);
   }
 
   #tell(link: Link, joining: Joining): void {
@@ -352,7 +429,9 @@ export class SharedSfuParticipants implements Participants {
         if (!member.grace) continue;
         this.#store.nodeOf(id).then(
           (owner) => {
-            if (owner !== node) this.#left(id, member.link);
+            // Gone from Redis (left, grace ran out) or served by another relay now. Still under this relay's
+            // earlier node ID (its lease was lost): resuming, kept.
+            if (owner !== node && owner !== member.node) this.#left(id, member.link);
           },
           () => undefined,
         );

@@ -14,19 +14,23 @@
  *   room (the relay's own membership hash, read here) and nobody holds a reservation, the state is removed and the
  *   caller destroys the Janus room. `janitor` does the same for every room (a relay that died, two last members
  *   leaving at once on two relays), run by every relay now and then; both are claims: one relay wins.
+ * - `restore` (`writeBack`) is each relay's write-back after Redis came back, perhaps empty (the write-back hook of
+ *   `redis/upkeep.ts`): the relays that hold the members write the room's mode, claim, Janus room and capabilities
+ *   back, so that a room on the SFU stays there (it would otherwise restart in mesh with unknown capabilities).
  *
- * Keys, under the relay's `--redis-prefix` `P` (read only: `P room:<room>` and `P peer:<id>` of
+ * The scripts are in `shared-scripts.ts`. Keys, under the relay's `--redis-prefix` `P` (read only: `P room:<room>` and `P peer:<id>` of
  * `server/src/redis/scripts.ts`):
  * - `P sfu:<room>` HASH `mode` (`mesh` | `sfu`), `claim` (`''` | `mesh` | `sfu`), `jid`, `pin`, `secret`;
  * - `P sfu:caps:<room>` HASH participant ID → `1` | `0` (announced `sfu` in `join.caps`);
- * - `P sfu:pend:<room>` ZSET reservation → deadline (ms, Redis's clock); a reservation is `<cap><node> <random>`;
+ * - `P sfu:pend:<room>` ZSET reservation → deadline (ms, Redis's clock); a reservation is `<cap><node> <random>`, or
+ *   `r<node>` for a write-back's hold (`restore`);
  * - `P sfu:rooms` SET of the rooms with state (for the janitor).
  *
  * @module
  */
-import { createHash } from 'node:crypto';
 import type { Logger } from '../log.js';
 import type { JanusRoom } from './janus-rooms.js';
+import { ADMIT, CONFIRM, JANITOR, RELEASE, RESTORE, type Script } from './shared-scripts.js';
 
 /** How long a reservation holds a place without `confirm` (a relay that died mid-join), in ms. */
 export const RESERVATION_MS = 15_000;
@@ -34,155 +38,23 @@ export const RESERVATION_MS = 15_000;
 /** Rooms one `janitor` call looks at, at most. */
 const JANITOR_BATCH = 200;
 
-const PRELUDE = `
-local P = ARGV[1]
-local function now()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local function keys(room)
-  return P .. 'room:' .. room, P .. 'sfu:' .. room, P .. 'sfu:caps:' .. room, P .. 'sfu:pend:' .. room
-end
--- Nobody in the room and no reservation: the state goes; returns the Janus room to destroy ('' if none).
-local function claim(room, except, t)
-  local rk, sk, ck, pk = keys(room)
-  for _, id in ipairs(redis.call('HKEYS', rk)) do if id ~= except then return nil end end
-  redis.call('ZREMRANGEBYSCORE', pk, '-inf', t)
-  if redis.call('ZCARD', pk) > 0 then return nil end
-  local st = redis.call('HMGET', sk, 'jid', 'secret')
-  redis.call('DEL', sk, ck, pk)
-  redis.call('SREM', P .. 'sfu:rooms', room)
-  return {st[1] or '', st[2] or ''}
-end
-`;
-
-/** A script and its SHA-1 (`EVALSHA`). */
-interface Script {
-  readonly name: string;
-  readonly source: string;
-  readonly sha1: string;
+/** What one relay writes back of a room it serves (see {@link SharedRooms.restore}). */
+export interface RoomWriteBack {
+  room: string;
+  mode: 'mesh' | 'sfu';
+  claim: 'mesh' | 'sfu' | undefined;
+  janus: JanusRoom | undefined;
+  /** The room's members this relay serves, with their capability. */
+  members: readonly (readonly [id: string, capable: boolean])[];
+  node: string;
 }
 
-function script(name: string, body: string): Script {
-  const source = PRELUDE + body;
-  return { name, source, sha1: createHash('sha1').update(source).digest('hex') };
-}
+/** How long a write-back holds its room against a claim (see `sfu-restore`), in ms. */
+export const WRITE_BACK_HOLD_MS = 5_000;
 
-/**
- * `admit`: ARGV prefix, room, reservation, capable (`1`/`0`), claim (`''`/`mesh`/`sfu`), sfuFrom, mesh capacity, SFU
- * capacity, jid, pin, secret (used if this join switches the room), node, reservation ms. `{0, "sfu-only"}`,
- * `{0, "full", capacity}`, or `{1, mode, switched, jid, pin, secret, stale jid, stale secret}` (a stale Janus room:
- * state left by an earlier life of the room, for the caller to destroy).
- */
-const ADMIT = script(
-  'sfu-admit',
-  `
-local room, token, capable, claimed = ARGV[2], ARGV[3], ARGV[4] == '1', ARGV[5]
-local sfuFrom, meshCap, sfuCap = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
-local node, ttl = ARGV[12], tonumber(ARGV[13])
-local t = now()
-local rk, sk, ck, pk = keys(room)
-redis.call('ZREMRANGEBYSCORE', pk, '-inf', t)
-local ids = redis.call('HKEYS', rk)
-local pending = redis.call('ZRANGE', pk, 0, -1)
-local stale = {'', ''}
-if #ids == 0 and #pending == 0 then
-  local old = claim(room, '', t)
-  if old then stale = old end
-end
-local st = redis.call('HMGET', sk, 'mode', 'claim')
-local mode, held = st[1], st[2]
-if not mode then
-  mode, held = 'mesh', claimed
-  redis.call('HSET', sk, 'mode', mode, 'claim', claimed)
-  redis.call('SADD', P .. 'sfu:rooms', room)
-end
--- A member whose caps are not recorded yet is one whose join is past the relay's script but not confirmed: it is
--- counted once, through its reservation.
-local uncapped, all = 0, true
-for _, id in ipairs(ids) do
-  local c = redis.call('HGET', ck, id)
-  if not c then uncapped = uncapped + 1 elseif c ~= '1' then all = false end
-end
-for _, p in ipairs(pending) do if string.sub(p, 1, 1) ~= '1' then all = false end end
-if uncapped > #pending then all = false end
-local size = #ids + #pending - math.min(#pending, uncapped)
-local switched = false
-if mode == 'sfu' then
-  if not capable then return {0, 'sfu-only'} end
-  if size >= sfuCap then return {0, 'full', sfuCap} end
-else
-  switched = capable and all and held ~= 'mesh' and (held == 'sfu' or size + 1 >= sfuFrom)
-  if switched and size >= sfuCap then return {0, 'full', sfuCap} end
-  if not switched and size >= meshCap then return {0, 'full', meshCap} end
-end
-redis.call('ZADD', pk, t + ttl, token)
-local j = {'', '', ''}
-if switched then
-  mode = 'sfu'
-  j = {ARGV[9], ARGV[10], ARGV[11]}
-  redis.call('HSET', sk, 'mode', 'sfu', 'jid', j[1], 'pin', j[2], 'secret', j[3])
-  local msg = 'x' .. cjson.encode({k = 'mode', r = room, mode = 'sfu', j = j[1], p = j[2], s = j[3]})
-  local seen = {[node] = true}
-  local function tell(n)
-    if n and not seen[n] then seen[n] = true; redis.call('PUBLISH', P .. 'ch:' .. n, msg) end
-  end
-  for _, v in ipairs(redis.call('HVALS', rk)) do tell(string.match(v, '^%d+ (%S+)')) end
-  for _, p in ipairs(pending) do tell(string.match(p, '^.(%S+) ')) end
-elseif mode == 'sfu' then
-  j = redis.call('HMGET', sk, 'jid', 'pin', 'secret')
-end
-return {1, mode, switched and 1 or 0, j[1] or '', j[2] or '', j[3] or '', stale[1], stale[2]}
-`,
-);
-
-/** `confirm`: ARGV prefix, room, reservation, participant ID (`''`: the join failed), capable. Ends a reservation. */
-const CONFIRM = script(
-  'sfu-confirm',
-  `
-local room, token, id, cap = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local rk, sk, ck, pk = keys(room)
-redis.call('ZREM', pk, token)
-if id ~= '' and redis.call('HEXISTS', rk, id) == 1 and redis.call('EXISTS', sk) == 1 then
-  redis.call('HSET', ck, id, cap)
-end
-return 1
-`,
-);
-
-/**
- * `release`: ARGV prefix, room, participant ID, node. The participant is no longer served by `node`: if it moved to
- * another relay, nothing changes (`{0}`); otherwise its capability goes and, if the room is empty, its state
- * (`{1, jid, secret}`: the caller destroys that Janus room, if any).
- */
-const RELEASE = script(
-  'sfu-release',
-  `
-local room, id, node = ARGV[2], ARGV[3], ARGV[4]
-local rk, sk, ck = keys(room)
-local owner = redis.call('HGET', P .. 'peer:' .. id, 'node')
-if owner and owner ~= node then return {0} end
-redis.call('HDEL', ck, id)
-local gone = claim(room, id, now())
-if not gone then return {0} end
-return {1, gone[1], gone[2]}
-`,
-);
-
-/** `janitor`: ARGV prefix, batch. Claims every empty room: `{room₁, jid₁, secret₁, …}`. */
-const JANITOR = script(
-  'sfu-janitor',
-  `
-local out = {}
-local t = now()
-local rooms = redis.call('SRANDMEMBER', P .. 'sfu:rooms', tonumber(ARGV[2]))
-for _, room in ipairs(rooms) do
-  local gone = claim(room, '', t)
-  if gone then out[#out + 1] = room; out[#out + 1] = gone[1]; out[#out + 1] = gone[2] end
-end
-return out
-`,
-);
+/** Write-back attempts after Redis came back ({@link SharedRooms.writeBack}), and the time between two, in ms. */
+const WRITE_BACK_TRIES = 10;
+const WRITE_BACK_RETRY_MS = 500;
 
 /** The mode decision of one join. */
 export type Admission =
@@ -197,6 +69,8 @@ export type Admission =
       janus: JanusRoom | undefined;
       /** A Janus room left by an earlier life of this room, to destroy. */
       stale: Pick<JanusRoom, 'id' | 'secret'> | undefined;
+      /** The room token's `media` claim that decides the room. */
+      claim: 'mesh' | 'sfu' | undefined;
     };
 
 /** What a join asks {@link SharedRooms.admit}. */
@@ -258,10 +132,12 @@ export class SharedRooms {
   readonly #prefix: string;
   readonly #rules: SharedRules;
   readonly #client: Promise<Client>;
+  readonly #log: Logger;
   #closed = false;
 
   constructor(url: string, prefix: string, rules: SharedRules, log: Logger) {
     this.#prefix = prefix;
+    this.#log = log;
     this.#rules = rules;
     this.#client = (async () => {
       const { createClient } = await import('@redis/client');
@@ -304,7 +180,7 @@ export class SharedRooms {
       node,
       RESERVATION_MS,
     ]);
-    const [ok, mode, switched, id, pin, secret, staleId, staleSecret] = Array.isArray(out) ? out.map(String) : [];
+    const [ok, mode, switched, id, pin, secret, staleId, staleSecret, held] = Array.isArray(out) ? out.map(String) : [];
     if (ok !== '1') {
       if (mode === 'sfu-only') return { ok: false, reason: 'sfu-only' };
       return { ok: false, reason: 'full', capacity: Number(switched) };
@@ -315,7 +191,45 @@ export class SharedRooms {
       switched: switched === '1',
       janus: id ? { id, pin: pin ?? '', secret: secret ?? '' } : undefined,
       stale: staleId ? { id: staleId, secret: staleSecret ?? '' } : undefined,
+      claim: held === 'sfu' || held === 'mesh' ? held : undefined,
     };
+  }
+
+  /**
+   * Writes back what this relay knows of a room it serves (Redis came back, perhaps without its data): the room's
+   * mode, claim and Janus room unless Redis has them, and its members' capabilities.
+   * @returns whether the room's state was written (Redis lacked it).
+   */
+  async restore(back: RoomWriteBack): Promise<boolean> {
+    const { room, mode, claim, janus, members, node } = back;
+    const pairs = members.flatMap(([id, capable]) => [id, capable ? '1' : '0']);
+    const args = [room, mode, claim ?? '', janus?.id ?? '', janus?.pin ?? '', janus?.secret ?? '', node];
+    const out = await this.#run(RESTORE, [...args, WRITE_BACK_HOLD_MS, ...pairs]);
+    return Number(out) === 1;
+  }
+
+  /**
+   * Writes back every room `rooms()` gives (see {@link restore}), retried {@link WRITE_BACK_TRIES} times
+   * {@link WRITE_BACK_RETRY_MS} apart while this module's own connection is not back yet. Never throws; logged.
+   * @param rooms what to write back now, read again on each attempt; `undefined` stops (the relay closed, or it goes
+   *   on under another node ID).
+   */
+  writeBack(rooms: () => RoomWriteBack[] | undefined, attempt = 0): void {
+    const now = rooms();
+    if (!now) return;
+    Promise.all(now.map((back) => this.restore(back))).then(
+      (written) => {
+        const count = written.filter(Boolean).length;
+        this.#log.info({ rooms: now.length, written: count }, 'sfu: wrote back the rooms this relay serves');
+      },
+      (error: unknown) => {
+        if (attempt + 1 >= WRITE_BACK_TRIES) {
+          this.#log.error({ err: String(error) }, 'sfu: write-back to Redis failed: its rooms may restart in mesh');
+          return;
+        }
+        setTimeout(() => this.writeBack(rooms, attempt + 1), WRITE_BACK_RETRY_MS).unref();
+      },
+    );
   }
 
   /** Ends a reservation: the join made participant `id` (or failed: `undefined`). */
@@ -323,22 +237,25 @@ export class SharedRooms {
     await this.#run(CONFIRM, [room, reservation, id ?? '', capable ? '1' : '0']);
   }
 
-  /** The room's mode and Janus room now (a participant resumed on this relay), or `undefined` without state. */
-  async state(room: string): Promise<{ mode: 'mesh' | 'sfu'; janus: JanusRoom | undefined } | undefined> {
+  /**
+   * The room's mode and Janus room now, and whether participant `member` announced the capability (it resumed on
+   * this relay), or `undefined` without state.
+   */
+  async state(
+    room: string,
+    member: string,
+  ): Promise<{ mode: 'mesh' | 'sfu'; janus: JanusRoom | undefined; capable: boolean | undefined } | undefined> {
     const client = await this.#client;
-    const st = await client.sendCommand<Reply[]>([
-      'HMGET',
-      `${this.#prefix}sfu:${room}`,
-      'mode',
-      'jid',
-      'pin',
-      'secret',
+    const [st, cap] = await Promise.all([
+      client.sendCommand<Reply[]>(['HMGET', `${this.#prefix}sfu:${room}`, 'mode', 'jid', 'pin', 'secret']),
+      client.sendCommand<Reply>(['HGET', `${this.#prefix}sfu:caps:${room}`, member]),
     ]);
     const [mode, id, pin, secret] = st.map((v) => (v === null ? undefined : String(v)));
     if (mode === undefined) return undefined;
     return {
       mode: mode === 'sfu' ? 'sfu' : 'mesh',
       janus: id ? { id, pin: pin ?? '', secret: secret ?? '' } : undefined,
+      capable: cap === null ? undefined : String(cap) === '1',
     };
   }
 

@@ -2,8 +2,9 @@
  * The per-room media mode (`server/src/sfu/sfu-participants.ts`) over the real in-memory participants, with fake links
  * and a broker that records what it is asked (no Janus): the switch at `sfuFrom` only when every member can, the
  * `mode` message before the newcomer's welcome and before the members' `peer-joined`, capacity per mode, v1 clients,
- * SFU requests (parse errors, the impostor `id`, a mesh room), a room token's `media` claim, and the Janus room closed
- * when the room empties.
+ * SFU requests (parse errors, the impostor `id`, a mesh room), a room token's `media` claim, every member entering the
+ * Janus room at admission or switch (subscribed before any publish of its own), and the Janus room closed when the room
+ * empties.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -45,6 +46,7 @@ function setup(sfuFrom = 3) {
     openRoom: (room: string) => (calls.push(`open ${room}`), Promise.resolve()),
     closeRoom: (room: string) => (calls.push(`close ${room}`), Promise.resolve()),
     leave: (room: string, id: string) => (calls.push(`leave ${room} ${id}`), Promise.resolve()),
+    enter: (room: string, id: string) => calls.push(`enter ${room} ${id}`),
     handle: (room: string, id: string, _name: string, request: SfuRequest) => calls.push(`${request.op} ${room} ${id}`),
     close: () => Promise.resolve(),
   } as unknown as SfuBroker;
@@ -87,9 +89,12 @@ describe('rooms switching to the SFU', () => {
     assert.deepEqual(c.kinds, ['sfu:mode', 'welcome']);
     assert.deepEqual(a.kinds, ['welcome', 'peer-joined', 'sfu:mode', 'peer-joined']);
     assert.deepEqual(b.kinds, ['welcome', 'sfu:mode', 'peer-joined']);
-    assert.deepEqual(calls, ['open r']);
+    const ids = [a, b, c].map((l) => l.member!.id);
+    assert.deepEqual(calls, ['open r', ...ids.map((id) => `enter r ${id}`)], 'every member enters the Janus room');
     const d = join();
     assert.deepEqual(d.kinds, ['sfu:mode', 'welcome'], 'a newcomer to a room on the SFU hears the mode first');
+    // It enters (and is subscribed) at admission, before any publish of its own: a receive-only one sees everyone.
+    assert.equal(calls.at(-1), `enter r ${d.member!.id}`);
   });
 
   it('a member without the capability keeps the room in mesh (mesh capacity), and is refused from an SFU room', () => {
@@ -114,7 +119,7 @@ describe('rooms switching to the SFU', () => {
     sfu.signal(a, 'sfu', { op: 'publish', sdp: 'v=0' });
     sfu.signal(a, 'sfu', { op: 'publish', sdp: 'v=0', id: 'someone-else' });
     sfu.signal(a, 'sfu', { op: 'nonsense' });
-    assert.deepEqual(calls, ['open r', `publish r ${id}`]);
+    assert.deepEqual(calls, ['open r', `enter r ${id}`, `publish r ${id}`]);
     assert.deepEqual(
       a.received.filter((m) => m.type === 'error').map((m) => (m as { code: string }).code),
       ['unauthorized', 'bad-message'],
@@ -146,10 +151,11 @@ describe('rooms switching to the SFU', () => {
     const a = join();
     const b = join();
     const [ida, idb] = [a.member!.id, b.member!.id];
+    const entered = ['open r', `enter r ${ida}`, `enter r ${idb}`];
     sfu.leave(a);
-    assert.deepEqual(calls, ['open r', `leave r ${ida}`]);
+    assert.deepEqual(calls, [...entered, `leave r ${ida}`]);
     sfu.leave(b);
-    assert.deepEqual(calls, ['open r', `leave r ${ida}`, `leave r ${idb}`, 'close r']);
+    assert.deepEqual(calls, [...entered, `leave r ${ida}`, `leave r ${idb}`, 'close r']);
     assert.equal(sfu.mode('r'), undefined);
   });
 });

@@ -1,0 +1,158 @@
+/**
+ * One participant's subscriber side of the broker (`broker.ts`): its subscriber handle brought to "every published
+ * feed but my own" (VideoRoom `join` as subscriber with `streams`, then `subscribe` / `unsubscribe`), each change one
+ * offer from Janus forwarded to the browser, whose answer goes back with `start`
+ * (https://janus.conf.meetecho.com/docs/videoroom.html, multistream API of Janus 1.x). Also the broker's record of a
+ * participant ({@link Member}).
+ *
+ * @module
+ */
+import type { SfuCandidate, SfuDelivery } from '../../../src/protocol/sfu.js';
+import { JanusError, type JanusHandle, type JanusSession, type PluginReply } from './janus.js';
+import { streamsOf, VIDEOROOM, type JanusRoom } from './janus-rooms.js';
+import { layerEvent } from './layers.js';
+
+/** How long the broker waits for a browser's answer to a subscriber offer, in ms, before reporting an error. */
+export const ANSWER_TIMEOUT_MS = 10_000;
+
+/** VideoRoom's error code for a feed the subscription does not carry (any more). */
+const NO_SUCH_FEED = 428;
+
+/** The broker's record of one participant it serves. */
+export interface Member {
+  readonly id: string;
+  readonly name: string;
+  /** Its entry into the Janus room ({@link SfuBroker.enter}); never rejects. */
+  entered: Promise<void> | undefined;
+  session: Promise<JanusSession> | undefined;
+  pub: JanusHandle | undefined;
+  /** Joined the Janus room as a publisher (a later publish only reconfigures). */
+  joined: boolean;
+  /** Janus answered its publish offer: its candidates go straight to Janus. */
+  configured: boolean;
+  /** Its published media is up (`webrtcup`): the others subscribe to it. */
+  published: boolean;
+  sub: JanusHandle | undefined;
+  /** The feeds its subscriber handle carries now. */
+  subFeeds: Set<string>;
+  /** Candidates received before the handle they belong to was ready. */
+  pending: { pub: (SfuCandidate | null)[]; sub: (SfuCandidate | null)[] };
+  /** Subscriber negotiations, one after the other. */
+  chain: Promise<void>;
+  /** Resolves the subscriber offer in flight with the browser's answer. */
+  answer: ((sdp: string) => void) | undefined;
+  gone: boolean;
+}
+
+/** A participant's record before it entered the Janus room. */
+export function newMember(id: string, name: string): Member {
+  return {
+    id,
+    name,
+    entered: undefined,
+    session: undefined,
+    pub: undefined,
+    joined: false,
+    configured: false,
+    published: false,
+    sub: undefined,
+    subFeeds: new Set(),
+    pending: { pub: [], sub: [] },
+    chain: Promise.resolve(),
+    answer: undefined,
+    gone: false,
+  };
+}
+
+/** What the subscriber side needs from the broker. */
+export interface SubscriberContext {
+  /** The participant's Janus session (made on first use). */
+  session(member: Member): Promise<JanusSession>;
+  /** Sends an SFU message to a participant. */
+  send(id: string, data: SfuDelivery): boolean;
+  /** Hands a browser's candidate to Janus (failures logged, never thrown). */
+  trickle(member: Member, handle: JanusHandle, candidate: SfuCandidate | null): Promise<void>;
+}
+
+/**
+ * Brings one participant's subscriber handle to every published feed but its own, one change per offer (at most 8
+ * changes per call: the feeds are read again after each).
+ * @param feeds the room's published feeds now.
+ * @throws JanusError or Error when Janus or the browser fails; the caller reports it.
+ */
+export async function syncSubscriber(
+  ctx: SubscriberContext,
+  room: Pick<JanusRoom, 'id' | 'pin'>,
+  member: Member,
+  feeds: () => Set<string>,
+): Promise<void> {
+  for (let step = 0; step < 8 && !member.gone; step++) {
+    const wanted = feeds();
+    wanted.delete(member.id);
+    let reply: PluginReply;
+    if (!member.sub) {
+      if (wanted.size === 0) return;
+      const session = await ctx.session(member);
+      const sub = await session.attach(VIDEOROOM);
+      member.sub = sub;
+      sub.listen((event) => {
+        const layer = layerEvent(event); // Janus switched a simulcast layer (layers.ts)
+        if (layer && !member.gone) ctx.send(member.id, layer);
+        // An offer nobody asked for (Janus renegotiates by itself, e.g. when a publisher goes): answer it too.
+        if (event.jsep?.type === 'offer') {
+          member.chain = member.chain.then(() => negotiate(ctx, member, event).catch(() => undefined));
+        }
+      });
+      reply = await sub.message({
+        request: 'join',
+        ptype: 'subscriber',
+        room: room.id,
+        pin: room.pin,
+        streams: [...wanted].map((feed) => ({ feed })),
+      });
+      member.subFeeds = wanted;
+    } else {
+      const added = [...wanted].filter((f) => !member.subFeeds.has(f));
+      const removed = [...member.subFeeds].filter((f) => !wanted.has(f));
+      if (added.length === 0 && removed.length === 0) return;
+      try {
+        reply =
+          added.length > 0
+            ? await member.sub.message({ request: 'subscribe', streams: added.map((feed) => ({ feed })) })
+            : await member.sub.message({ request: 'unsubscribe', streams: removed.map((feed) => ({ feed })) });
+      } catch (error) {
+        // A feed that went away between the decision and the request: Janus dropped it already.
+        if (error instanceof JanusError && error.code === NO_SUCH_FEED && added.length === 0) {
+          for (const feed of removed) member.subFeeds.delete(feed);
+          continue;
+        }
+        throw error;
+      }
+      for (const feed of added) member.subFeeds.add(feed);
+      for (const feed of removed) member.subFeeds.delete(feed);
+    }
+    if (reply.jsep) await negotiate(ctx, member, reply);
+  }
+}
+
+/** Forwards a subscriber offer to the browser and its answer to Janus (`start`). */
+async function negotiate(ctx: SubscriberContext, member: Member, reply: PluginReply): Promise<void> {
+  const sub = member.sub;
+  if (!sub || !reply.jsep || member.gone) return;
+  const streams = streamsOf(reply.data);
+  const answer = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      member.answer = undefined;
+      reject(new JanusError(0, `no answer from the browser within ${ANSWER_TIMEOUT_MS} ms`));
+    }, ANSWER_TIMEOUT_MS);
+    member.answer = (sdp) => {
+      clearTimeout(timer);
+      member.answer = undefined;
+      resolve(sdp);
+    };
+  });
+  ctx.send(member.id, { op: 'offer', sdp: reply.jsep.sdp, streams });
+  const sdp = await answer;
+  await sub.message({ request: 'start' }, { type: 'answer', sdp });
+  for (const candidate of member.pending.sub.splice(0)) await ctx.trickle(member, sub, candidate);
+}

@@ -1,0 +1,155 @@
+/**
+ * The SFU's shared room state through failures (`server/src/sfu/shared-participants.ts`, `shared-rooms.ts`), over
+ * real relay processes and a real redis-server, at the wire:
+ * - a participant that resumes on another relay hears `mode` again after its resumed welcome (it starts over there:
+ *   publishes and subscribes again); one that resumes on the relay that brokers it does not;
+ * - a relay that lost its lease (fenced: SIGSTOPped past its lease) keeps brokering its members: they resume on it
+ *   without being told to start over, and the room keeps its state;
+ * - Redis restarted empty: the relays that hold the members write back the room's mode, claim, Janus room and
+ *   capabilities (upkeep's write-back hook), so the room stays on the SFU: a v1 client is still refused and a newcomer
+ *   hears `mode` before its welcome.
+ * Janus is not needed at this level (its URL points at a closed port; the members' SFU errors are ignored):
+ * `test/e2e/janus-broker.test.ts` runs the same failures with a real Janus and browsers.
+ */
+import assert from 'node:assert/strict';
+import { describe, it, type TestContext } from 'node:test';
+import type { ServerMessage, WelcomeMessage } from '../../../src/protocol/relay.js';
+import { FAST, freePort, startRedis, startRelays, waitForAsync, type RedisServer } from '../relay/cluster-helpers.js';
+import { TestClient, type RelayProcess } from '../relay/helpers.js';
+
+const CAPS = { caps: ['sfu'] };
+
+/** Whether `m` is the SFU's `mode` message. */
+const isMode = (m: ServerMessage): boolean => m.type === 'signal' && m.from === 'sfu' && m.data['op'] === 'mode';
+
+/** Lease 1.5 s and sweep 0.2 s (FAST), with a grace period long enough to resume after a fence. */
+const TIMINGS = ['--node-lease-ms', String(FAST.leaseMs), '--sweep-interval-ms', String(FAST.sweepMs)];
+
+async function relays(t: TestContext, redis: RedisServer, graceMs = 20_000): Promise<[RelayProcess, RelayProcess]> {
+  const janus = `ws://127.0.0.1:${await freePort()}`;
+  const args = ['--janus-url', janus, '--janus-admin-key', 'k', '--sfu-from', '2'];
+  const [one, two] = await startRelays(t, redis, 2, args, [...TIMINGS, '--resume-grace-ms', String(graceMs)]);
+  return [one!, two!];
+}
+
+async function client(t: TestContext, relay: RelayProcess): Promise<TestClient> {
+  const c = await TestClient.connect(relay.wsUrl);
+  t.after(() => c.close());
+  return c;
+}
+
+/** Drops the connection without a closing handshake (the relay keeps the participant in its grace period). */
+function drop(c: TestClient): Promise<unknown> {
+  c.socket.terminate();
+  return c.closed;
+}
+
+/** Resumes `welcome`'s participant on `relay`; returns the new client, its welcome and what came after it. */
+async function resume(
+  t: TestContext,
+  relay: RelayProcess,
+  room: string,
+  welcome: WelcomeMessage,
+): Promise<{ c: TestClient; welcome: WelcomeMessage }> {
+  const c = await client(t, relay);
+  const again = await c.join(room, undefined, { resume: { id: welcome.id, secret: welcome.resume }, ...CAPS });
+  assert.equal(again.id, welcome.id);
+  assert.equal(again.resumed, true);
+  return { c, welcome: again };
+}
+
+/** Waits until every message the relay queued for `c` has arrived, then returns the `mode` messages among them. */
+async function modes(c: TestClient): Promise<number> {
+  await c.sync();
+  return c.pending().filter(isMode).length;
+}
+
+describe('SFU rooms shared through Redis, through failures', { timeout: 120_000 }, () => {
+  it('a participant resuming on another relay hears mode again after its welcome; resuming where it is brokered, not', async (t) => {
+    const redis = await startRedis(t);
+    const [one, two] = await relays(t, redis);
+    const ada = await client(t, one);
+    const bob = await client(t, two);
+    const wa = await ada.join('m', 'Ada', CAPS);
+    await bob.join('m', 'Bob', CAPS);
+    assert.equal(await redis.cli('HGET', 'vc:sfu:m', 'mode'), 'sfu');
+
+    // Dropped, back on the same relay: still brokered there, nothing to do again.
+    await drop(ada);
+    const same = await resume(t, one, 'm', wa);
+    assert.equal(await modes(same.c), 0, 'no mode on the relay that brokers it');
+
+    // Dropped, back on the other relay: it must publish and subscribe again there.
+    await drop(same.c);
+    const other = await resume(t, two, 'm', same.welcome);
+    assert.equal(await modes(other.c), 1, 'mode after the resumed welcome on another relay');
+    // The room is unchanged: still on the SFU, nobody left.
+    assert.equal(await redis.cli('HGET', 'vc:sfu:m', 'mode'), 'sfu');
+    await bob.sync();
+    assert.deepEqual(bob.pending('peer-left'), []);
+  });
+
+  it('a fenced relay (lease lost) keeps brokering its members: they resume on it without starting over; the room keeps its state', async (t) => {
+    const redis = await startRedis(t);
+    const [one, two] = await relays(t, redis);
+    const ada = await client(t, one);
+    const bob = await client(t, two);
+    const wa = await ada.join('f', 'Ada', CAPS);
+    await bob.join('f', 'Bob', CAPS);
+    const jid = await redis.cli('HGET', 'vc:sfu:f', 'jid');
+    assert.notEqual(jid, '');
+    one.child.kill('SIGSTOP');
+    try {
+      await waitForAsync(
+        async () => (await redis.cli('HGET', `vc:peer:${wa.id}`, 'state')) === 'grace',
+        "two's sweep to declare one gone",
+      );
+    } finally {
+      one.child.kill('SIGCONT');
+    }
+    assert.equal((await ada.closed).code, 1012, 'one fenced itself: reconnect');
+    // Past a janitor round (2 s) of both relays: the fenced relay must not have let the member go.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const back = await resume(t, one, 'f', wa);
+    assert.equal(await modes(back.c), 0, 'still brokered by the fenced relay: no need to start over');
+    assert.equal(await redis.cli('HGET', 'vc:sfu:f', 'mode'), 'sfu');
+    assert.equal(await redis.cli('HGET', 'vc:sfu:f', 'jid'), jid, 'the same Janus room');
+    await bob.sync();
+    assert.deepEqual(bob.pending('peer-left'), []);
+  });
+
+  it('Redis restarted empty: the relays write the SFU keys back, so the room stays on the SFU', async (t) => {
+    const redis = await startRedis(t);
+    const [one, two] = await relays(t, redis);
+    const ada = await client(t, one);
+    const bob = await client(t, two);
+    const wa = await ada.join('w', 'Ada', CAPS);
+    const wb = await bob.join('w', 'Bob', CAPS);
+    const before = await redis.cli('HMGET', 'vc:sfu:w', 'mode', 'jid', 'pin', 'secret');
+    assert.match(before, /^sfu\n\S+\n\S+\n\S+$/);
+
+    await redis.kill('SIGKILL');
+    await redis.restart();
+    await waitForAsync(
+      async () =>
+        (await redis.cli('HGET', 'vc:sfu:w', 'mode')) === 'sfu' && (await redis.cli('HLEN', 'vc:sfu:caps:w')) === '2',
+      'the SFU keys written back',
+    );
+    assert.equal(await redis.cli('HMGET', 'vc:sfu:w', 'mode', 'jid', 'pin', 'secret'), before, 'the same Janus room');
+    assert.equal(await redis.cli('HGET', 'vc:sfu:caps:w', wa.id), '1');
+    assert.equal(await redis.cli('HGET', 'vc:sfu:caps:w', wb.id), '1');
+    assert.equal(await redis.cli('SISMEMBER', 'vc:sfu:rooms', 'w'), '1');
+    await waitForAsync(async () => (await redis.cli('HLEN', 'vc:room:w')) === '2', 'the members written back');
+
+    // Still on the SFU: a v1 client is refused, a capable newcomer hears mode before its welcome.
+    const v1 = await client(t, one);
+    v1.send({ type: 'join', room: 'w', name: 'Old' });
+    assert.equal((await v1.next('error')).code, 'room-full');
+    const cyd = await client(t, two);
+    await cyd.join('w', 'Cyd', CAPS);
+    assert.equal(cyd.pending().filter(isMode).length, 1, 'mode before the welcome');
+    // Past the write-back's hold, the room is not claimed from under its members.
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    assert.equal(await redis.cli('HGET', 'vc:sfu:w', 'mode'), 'sfu');
+  });
+});
