@@ -123,7 +123,7 @@ export function buttons(v: View): TemplateResult {
     if (inside && more?.getClientRects().length) more.focus();
   };
   const all = ['people', 'hand', 'react'].every((c) => off(v, c));
-  return html`<button part="control-button more-button" class="more-button" ?hidden=${all} aria-expanded=${String(view.more)}
+  return html`<button part="control-button" class="more-button" ?hidden=${all} aria-expanded=${String(view.more)}
       aria-controls="more" @click=${toggle('more')}>${icon(MORE)}<span>${s.more}</span>${badge}</button
     ><div id="more" class="more ${view.more ? 'open' : ''}" role="group" aria-label=${s.more} @click=${close} @keydown=${close}>
     <button part="control-button people-button" ?hidden=${off(v, 'people')} aria-expanded=${String(view.people)}
