@@ -24,20 +24,7 @@ import {
   type RelayServer,
 } from './harness.js';
 import { startJanus, type Janus } from './janus.js';
-import {
-  assertOnSfu,
-  janusPublishers,
-  janusRoomOf,
-  leaveAll,
-  openPainted,
-  peerIdOf,
-  relayAndJanusLogs,
-  sleep,
-  startSfuRelay,
-  waitFor,
-  waitForColours,
-  withDiagnostics,
-} from './sfu-helpers.js';
+import * as sfu from './sfu-helpers.js';
 
 describe('an SFU room over two relays sharing Redis, one Janus', { timeout: 180_000 }, () => {
   let janus: Janus;
@@ -49,7 +36,7 @@ describe('an SFU room over two relays sharing Redis, one Janus', { timeout: 180_
     const teardown = { after: (fn: () => Promise<void>) => onTeardown(fn) } as unknown as TestContext;
     const redis: RedisServer = await startRedis(teardown);
     const extra = ['--redis-url', redis.url, '--resume-grace-ms', '3000', '--log-level', 'info'];
-    relays = [await startSfuRelay(janus, 3, extra), await startSfuRelay(janus, 3, extra)];
+    relays = [await sfu.startSfuRelay(janus, 3, extra), await sfu.startSfuRelay(janus, 3, extra)];
   });
   after(() => closeAll());
 
@@ -61,24 +48,24 @@ describe('an SFU room over two relays sharing Redis, one Janus', { timeout: 180_
       ['Grace', relays[1]],
       ['Linus', relays[0]],
     ] as const) {
-      people.push(await openPainted(await launchChromium(), relay.url, room, name));
+      people.push(await sfu.openPainted(await launchChromium(), relay.url, room, name));
     }
     const [ada, grace] = people as [Participant, Participant, Participant];
     try {
-      await withDiagnostics(
+      await sfu.withDiagnostics(
         async () => {
           for (const p of people) await waitForRemoteCount(p, 2, 30_000);
-          for (const p of people) await waitForColours(p, 2);
+          for (const p of people) await sfu.waitForColours(p, 2);
         },
-        relayAndJanusLogs(relays, janus),
+        sfu.relayAndJanusLogs(relays, janus),
       );
-      for (const p of people) await assertOnSfu(p);
-      const janusRoom = await janusRoomOf(janus, room);
-      const ids = await Promise.all(people.map(peerIdOf));
-      const feeds = await waitFor(
+      for (const p of people) await sfu.assertOnSfu(p);
+      const janusRoom = await sfu.janusRoomOf(janus, room);
+      const ids = await Promise.all(people.map(sfu.peerIdOf));
+      const feeds = await sfu.waitFor(
         'three publishers in Janus',
         async () => {
-          const list = await janusPublishers(janus, janusRoom);
+          const list = await sfu.janusPublishers(janus, janusRoom);
           return list.length === 3 ? list : undefined;
         },
         15_000,
@@ -87,30 +74,30 @@ describe('an SFU room over two relays sharing Redis, one Janus', { timeout: 180_
 
       // Ada leaves, then the first relay is stopped (SIGTERM: Linus goes into his grace period, the relay drops its
       // Janus sessions): the room lives on with Grace on the second relay, and so does its Janus room.
-      await leaveAll([ada]);
+      await sfu.leaveAll([ada]);
       await relays[0].close();
-      await waitFor(
+      await sfu.waitFor(
         'Janus to drop the publishers of the first relay',
         async () => {
-          const list = await janusPublishers(janus, janusRoom);
+          const list = await sfu.janusPublishers(janus, janusRoom);
           return list.length === 1 && list[0] === ids[1];
         },
         15_000,
       );
-      await sleep(5_000); // Linus's grace period (3 s), a sweep, and beyond a janitor round (2 s)
+      await sfu.sleep(5_000); // Linus's grace period (3 s), a sweep, and beyond a janitor round (2 s)
       assert.deepEqual(
         (await janus.rooms()).filter((r) => r === janusRoom),
         [janusRoom],
         'the Janus room outlives the first relay and its participants',
       );
-      await leaveAll([grace]);
-      await waitFor(
+      await sfu.leaveAll([grace]);
+      await sfu.waitFor(
         'the Janus room destroyed once the last participant left',
         async () => (await janus.rooms()).every((r) => r !== janusRoom),
         15_000,
       );
     } finally {
-      await leaveAll(people);
+      await sfu.leaveAll(people);
     }
   });
 });
