@@ -34,6 +34,8 @@ export interface HostsStrings {
   /** The reaction button's label, and the name of the row of reactions it opens. */
   react: string;
   reactions: string;
+  /** The control bar's disclosure button that holds people, hand and react in a narrow box (and its group's name). */
+  more: string;
   /** The waiting screen of a guest who knocked. */
   waitingTitle: string;
   /** `hosts`: how many hosts are in the room; `minutes`: the longest wait allowed. */

@@ -16,9 +16,6 @@ import {
   closeAll,
   launchChromium,
   launchFirefox,
-  leave,
-  openParticipant,
-  startRelayServer,
   uniqueRoom,
   waitForRemoteCount,
   withTimeout,
@@ -26,73 +23,7 @@ import {
   type RelayServer,
 } from './harness.js';
 import { startJanus, type Janus } from './janus.js';
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/**
- * Runs in the page before its scripts: the camera becomes a moving 320×240 canvas; every RTCPeerConnection is kept
- * (`window.pcs`); every `layer` message from "sfu" is recorded (`window.layers`); `?policy=relay` sets the element's
- * `ice-transport-policy` before it joins.
- */
-function setUpPage(): void {
-  const w = window as unknown as { pcs: RTCPeerConnection[]; layers: number[] };
-  w.pcs = [];
-  w.layers = [];
-  const Native = window.RTCPeerConnection;
-  window.RTCPeerConnection = class extends Native {
-    constructor(config?: RTCConfiguration) {
-      super(config);
-      w.pcs.push(this);
-    }
-  };
-  const NativeSocket = window.WebSocket;
-  window.WebSocket = class extends NativeSocket {
-    constructor(url: string | URL, protocols?: string | string[]) {
-      super(url, protocols);
-      this.addEventListener('message', (e: MessageEvent) => {
-        const m = JSON.parse(String(e.data)) as {
-          type: string;
-          from?: string;
-          data?: { op?: string; substream?: number };
-        };
-        if (m.type === 'signal' && m.from === 'sfu' && m.data?.op === 'layer') w.layers.push(m.data.substream!);
-      });
-    }
-  };
-  if (new URLSearchParams(location.search).get('policy') === 'relay') {
-    new MutationObserver((_, observer) => {
-      const chat = document.querySelector('video-chat');
-      if (!chat) return;
-      chat.setAttribute('ice-transport-policy', 'relay');
-      observer.disconnect();
-    }).observe(document, { childList: true, subtree: true });
-  }
-  addEventListener('vc-warning', (e) => console.warn('vc-warning', (e as Event & { code: string }).code), true);
-  const devices = navigator.mediaDevices;
-  const real = devices.getUserMedia.bind(devices);
-  devices.getUserMedia = async (constraints) => {
-    const stream = await real(constraints);
-    if (!constraints?.video) return stream;
-    const canvas = document.createElement('canvas');
-    canvas.width = 320;
-    canvas.height = 240;
-    const ctx = canvas.getContext('2d')!;
-    const painted = canvas.captureStream(15).getVideoTracks()[0]!;
-    let x = 0;
-    setInterval(() => {
-      ctx.fillStyle = 'rgb(200,30,30)';
-      ctx.fillRect(0, 0, 320, 240);
-      ctx.fillStyle = '#fff';
-      ctx.fillRect((x = (x + 7) % 300), 40, 20, 160); // movement: every layer has something to encode
-    }, 66);
-    for (const track of stream.getVideoTracks()) {
-      stream.removeTrack(track);
-      track.stop();
-    }
-    stream.addTrack(painted);
-    return stream;
-  };
-}
+import { leaveAll, openPainted, peerIdOf, sleep, startSfuRelay } from './sfu-helpers.js';
 
 /** The subscriber's tile of participant `id`: its decoded size and frame count. */
 async function tile(p: Participant, id: string): Promise<{ width: number; height: number; frames: number }> {
@@ -150,14 +81,7 @@ describe('simulcast layers on the SFU', { timeout: 150_000 }, () => {
 
   before(async () => {
     janus = await startJanus();
-    relay = await startRelayServer([
-      '--janus-url',
-      janus.url,
-      `--janus-secret=${janus.apiSecret}`,
-      `--janus-admin-key=${janus.adminKey}`,
-      '--sfu-from',
-      '2',
-    ]);
+    relay = await startSfuRelay(janus, 2);
   });
   after(() => closeAll());
 
@@ -167,20 +91,14 @@ describe('simulcast layers on the SFU', { timeout: 150_000 }, () => {
     try {
       // Linus (relay-only ICE, no TURN here: he never publishes) is there first, so that Grace's publish subscribes him.
       const chromium = await launchChromium();
-      const linus = await openParticipant(chromium, `${relay.url}?policy=relay`, {
-        room,
-        name: 'Linus',
-        init: setUpPage,
-      });
+      const linus = await openPainted(chromium, `${relay.url}?policy=relay`, room, 'Linus');
       people.push(linus);
-      const grace = await openParticipant(await launchFirefox(), relay.url, { room, name: 'Grace', init: setUpPage });
+      const grace = await openPainted(await launchFirefox(), relay.url, room, 'Grace');
       people.push(grace);
-      const ada = await openParticipant(chromium, relay.url, { room, name: 'Ada', init: setUpPage });
+      const ada = await openPainted(chromium, relay.url, room, 'Ada');
       people.push(ada);
       await waitForRemoteCount(ada, 2, 30_000); // Grace and Linus (whose video never comes)
-      const graceId = await grace.page.evaluate(
-        () => (document.querySelector('video-chat') as HTMLElement & { peerId: string }).peerId,
-      );
+      const graceId = await peerIdOf(grace);
 
       // The governor's caps on the three layers, as each browser applied them.
       const caps = simulcastCaps().map((e) => ({
@@ -220,7 +138,7 @@ describe('simulcast layers on the SFU', { timeout: 150_000 }, () => {
       }
       assert.deepEqual(seen, ['relay', 'relay'], 'the publishing and the subscribing connection');
     } finally {
-      for (const p of people) await leave(p).catch(() => undefined);
+      await leaveAll(people);
     }
   });
 });

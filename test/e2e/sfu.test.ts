@@ -20,9 +20,6 @@ import {
   closeAll,
   launchChromium,
   launchFirefox,
-  leave,
-  openParticipant,
-  startRelayServer,
   uniqueRoom,
   waitForRemoteCount,
   withTimeout,
@@ -30,138 +27,22 @@ import {
   type RelayServer,
 } from './harness.js';
 import { startJanus, type Janus } from './janus.js';
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Each participant's camera colour (RGB), painted by the init script below. */
-const COLOURS: Record<string, [number, number, number]> = {
-  Ada: [200, 30, 30],
-  Grace: [30, 160, 30],
-  Linus: [30, 30, 200],
-};
-
-/**
- * Runs in the page before its scripts: the camera becomes a 320×240 canvas painted in the colour of the participant
- * named in the URL (the microphone stays Chromium's fake one).
- */
-function paintCamera(): void {
-  const colours: Record<string, string> = { Ada: 'rgb(200,30,30)', Grace: 'rgb(30,160,30)', Linus: 'rgb(30,30,200)' };
-  const colour = colours[new URLSearchParams(location.search).get('name') ?? ''] ?? 'rgb(128,128,128)';
-  addEventListener(
-    'vc-warning',
-    (e) =>
-      console.warn(
-        'vc-warning',
-        (e as Event & { code: string; message: string }).code,
-        (e as Event & { message: string }).message,
-      ),
-    true,
-  );
-  addEventListener(
-    'vc-error',
-    (e) => console.warn('vc-error', (e as Event & { error: { code: string; message: string } }).error.code),
-    true,
-  );
-  // Every RTCPeerConnection the page makes, to count the open ones.
-  const pcs: RTCPeerConnection[] = [];
-  (window as unknown as { pcs: RTCPeerConnection[] }).pcs = pcs;
-  const Native = window.RTCPeerConnection;
-  window.RTCPeerConnection = class extends Native {
-    constructor(config?: RTCConfiguration) {
-      super(config);
-      pcs.push(this);
-    }
-  };
-  const seen = [] as { peerId: string | null; microphone: boolean }[];
-  (window as unknown as { mediaStates: typeof seen }).mediaStates = seen;
-  addEventListener(
-    'vc-media-state',
-    (e) => seen.push({ peerId: (e as MediaStateEventLike).peerId, microphone: (e as MediaStateEventLike).microphone }),
-    true,
-  );
-  const devices = navigator.mediaDevices;
-  const real = devices.getUserMedia.bind(devices);
-  devices.getUserMedia = async (constraints) => {
-    const stream = await real(constraints);
-    if (!constraints?.video) return stream;
-    const canvas = document.createElement('canvas');
-    canvas.width = 320;
-    canvas.height = 240;
-    const ctx = canvas.getContext('2d')!;
-    const painted = canvas.captureStream(15).getVideoTracks()[0]!;
-    let x = 0;
-    setInterval(() => {
-      ctx.fillStyle = colour;
-      ctx.fillRect(0, 0, 320, 240);
-      ctx.fillStyle = '#000';
-      ctx.fillRect((x = (x + 5) % 300), 0, 8, 20); // movement, away from the sampled centre
-    }, 66);
-    for (const track of stream.getVideoTracks()) {
-      stream.removeTrack(track);
-      track.stop();
-    }
-    stream.addTrack(painted);
-    return stream;
-  };
-}
-
-type MediaStateEventLike = Event & { peerId: string | null; microphone: boolean };
-
-/** Per remote tile: the peer's name, the centre pixel of its `<video>`, its width and decoded frame count. */
-async function tiles(p: Participant): Promise<{ name: string; rgb: number[]; width: number; frames: number }[]> {
-  return withTimeout(
-    p.page.evaluate(() => {
-      type Chat = HTMLElement & { peers: readonly { id: string; name: string }[] };
-      const chat = document.querySelector('video-chat') as Chat;
-      return chat.peers.map(({ id, name }) => {
-        const video = chat.shadowRoot?.querySelector<HTMLVideoElement>(
-          `video[part~="remote-video"][data-peer-id="${CSS.escape(id)}"]`,
-        );
-        if (!video || video.videoWidth === 0) return { name, rgb: [], width: 0, frames: 0 };
-        const canvas = document.createElement('canvas');
-        canvas.width = video.videoWidth;
-        canvas.height = video.videoHeight;
-        const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
-        ctx.drawImage(video, 0, 0);
-        const px = ctx.getImageData(Math.floor(canvas.width / 2), Math.floor((canvas.height * 3) / 4), 1, 1).data;
-        return {
-          name,
-          rgb: [px[0]!, px[1]!, px[2]!],
-          width: video.videoWidth,
-          // Firefox counts no frames of a MediaStream there (totalVideoFrames stays 0 while the picture moves; seen
-          // in 153 ESR): its own count of frames painted is what a person sees.
-          frames:
-            video.getVideoPlaybackQuality().totalVideoFrames ||
-            ((video as HTMLVideoElement & { mozPaintedFrames?: number }).mozPaintedFrames ?? 0),
-        };
-      });
-    }),
-    10_000,
-    `${p.name}: reading tiles`,
-  );
-}
-
-const close = (a: number[], b: number[]) => a.length === 3 && a.every((v, i) => Math.abs(v - (b[i] ?? -999)) <= 40);
-
-/** Waits (≤ 30 s) until every remote tile of `p` shows its participant's colour and its frames advance. */
-async function waitForColours(p: Participant, count: number): Promise<void> {
-  let last: Awaited<ReturnType<typeof tiles>> = [];
-  for (let i = 0; i < 60; i++) {
-    const first = await tiles(p);
-    await sleep(500);
-    last = await tiles(p);
-    const good =
-      last.length === count &&
-      last.every((t) => {
-        const then = first.find((f) => f.name === t.name);
-        return t.width > 0 && then !== undefined && t.frames > then.frames && close(t.rgb, COLOURS[t.name] ?? []);
-      });
-    if (good) return;
-  }
-  throw new Error(
-    `${p.name}: remote tiles never showed their colours: ${JSON.stringify(last)}\n${p.logs.slice(-15).join('\n')}`,
-  );
-}
+import {
+  assertNoVcError,
+  assertOnSfu,
+  janusPublishers,
+  janusRoomOf,
+  leaveAll,
+  openPainted,
+  peerIdOf,
+  relayAndJanusLogs,
+  sleep,
+  startSfuRelay,
+  waitFor,
+  waitForColours,
+  waitForJanusRoomGone,
+  withDiagnostics,
+} from './sfu-helpers.js';
 
 /** A raw relay client (what a non-browser or v1 client sends), recording every message. */
 async function rawClient(url: string): Promise<{
@@ -191,87 +72,35 @@ async function rawClient(url: string): Promise<{
   return { ws, messages, next };
 }
 
-/** The participants (feed IDs) of a Janus room, through Janus's API with the admin key. */
-async function janusParticipants(janus: Janus, room: string): Promise<string[]> {
-  const client = await JanusClient.connect({ url: janus.url, apiSecret: janus.apiSecret });
-  try {
-    const session = ((await client.request({ janus: 'create' }))['data'] as { id: number }).id;
-    const handle = (
-      (await client.request({ janus: 'attach', session_id: session, plugin: 'janus.plugin.videoroom' }))['data'] as {
-        id: number;
-      }
-    ).id;
-    const reply = await client.request({
-      janus: 'message',
-      session_id: session,
-      handle_id: handle,
-      body: { request: 'listparticipants', room },
-    });
-    await client.request({ janus: 'destroy', session_id: session });
-    const data = (reply['plugindata'] as { data: { participants?: { id: string; publisher: boolean }[] } }).data;
-    return (data.participants ?? []).filter((p) => p.publisher).map((p) => String(p.id));
-  } finally {
-    client.close();
-  }
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; i < 200 && Date.now() < deadline; i++) {
-    const value = await fn();
-    if (value) return value;
-    await sleep(250);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 describe('rooms on the SFU (Janus VideoRoom brokered by the relay)', { timeout: 180_000 }, () => {
   let janus: Janus;
   let relay: RelayServer;
 
   before(async () => {
     janus = await startJanus();
-    relay = await startRelayServer([
-      '--janus-url',
-      janus.url,
-      `--janus-secret=${janus.apiSecret}`,
-      `--janus-admin-key=${janus.adminKey}`,
-      '--sfu-from',
-      '2',
-      '--log-level',
-      'info',
-    ]);
+    relay = await startSfuRelay(janus, 2, ['--log-level', 'info']);
   });
   after(() => closeAll());
 
   it('three participants through Janus each see the others in their own colour; the Janus room goes when they leave', async () => {
     const room = uniqueRoom('sfu');
     const people: Participant[] = [];
-    for (const name of ['Ada', 'Grace', 'Linus']) {
-      const browser = await launchChromium();
-      people.push(await openParticipant(browser, relay.url, { room, name, init: paintCamera }));
-    }
+    for (const name of ['Ada', 'Grace', 'Linus'])
+      people.push(await openPainted(await launchChromium(), relay.url, room, name));
     try {
       for (const p of people) await waitForRemoteCount(p, 2, 30_000);
-      try {
-        for (const p of people) await waitForColours(p, 2);
-      } catch (error) {
-        throw new Error(`${(error as Error).message}\nrelay:\n${relay.stderr().slice(-4000)}\njanus:\n${janus.log()}`);
-      }
-      for (const p of people) {
-        const sfu = await p.page.evaluate(() => document.querySelector('video-chat')!.matches(':state(sfu)'));
-        assert.equal(sfu, true, `${p.name}: :state(sfu)`);
-      }
-      // Janus's own view: one private room for ours, whose publishers are exactly our relay IDs.
-      const janusRooms = (await janus.rooms()).filter((r) => r.startsWith(`${room}-`));
-      assert.equal(janusRooms.length, 1, `one Janus room for ${room}: ${JSON.stringify(await janus.rooms())}`);
-      const ids = await Promise.all(
-        people.map((p) =>
-          p.page.evaluate(() => (document.querySelector('video-chat') as HTMLElement & { peerId: string }).peerId),
-        ),
+      await withDiagnostics(
+        async () => {
+          for (const p of people) await waitForColours(p, 2);
+        },
+        relayAndJanusLogs([relay], janus),
       );
+      for (const p of people) await assertOnSfu(p);
+      // Janus's own view: one private room for ours, whose publishers are exactly our relay IDs.
+      const janusRoom = await janusRoomOf(janus, room);
+      const ids = await Promise.all(people.map(peerIdOf));
       const feeds = await waitFor('three publishers in Janus', async () => {
-        const list = await janusParticipants(janus, janusRooms[0]!);
+        const list = await janusPublishers(janus, janusRoom);
         return list.length === 3 ? list : undefined;
       });
       assert.deepEqual([...feeds].sort(), [...ids].sort());
@@ -332,11 +161,9 @@ describe('rooms on the SFU (Janus VideoRoom brokered by the relay)', { timeout: 
         );
       }
     } finally {
-      for (const p of people) await leave(p).catch(() => undefined);
+      await leaveAll(people);
     }
-    await waitFor('the Janus room destroyed', async () =>
-      (await janus.rooms()).every((r) => !r.startsWith(`${room}-`)),
-    );
+    await waitForJanusRoomGone(janus, room);
   });
 
   it('Firefox ESR beside two Chromiums through Janus: each of the three sees the others in their own colour', async () => {
@@ -347,23 +174,19 @@ describe('rooms on the SFU (Janus VideoRoom brokered by the relay)', { timeout: 
       ['Grace', launchFirefox],
       ['Linus', launchChromium],
     ] as const) {
-      people.push(await openParticipant(await launch(), relay.url, { room, name, init: paintCamera }));
+      people.push(await openPainted(await launch(), relay.url, room, name));
     }
     try {
       for (const p of people) await waitForRemoteCount(p, 2, 30_000);
-      try {
-        for (const p of people) await waitForColours(p, 2);
-      } catch (error) {
-        throw new Error(`${(error as Error).message}\nrelay:\n${relay.stderr().slice(-4000)}\njanus:\n${janus.log()}`);
-      }
+      await withDiagnostics(
+        async () => {
+          for (const p of people) await waitForColours(p, 2);
+        },
+        relayAndJanusLogs([relay], janus),
+      );
       for (const p of people) {
-        const sfu = await p.page.evaluate(() => document.querySelector('video-chat')!.matches(':state(sfu)'));
-        assert.equal(sfu, true, `${p.name}: :state(sfu)`);
-        assert.deepEqual(
-          p.logs.filter((line) => line.includes('vc-error')),
-          [],
-          `${p.name}: no vc-error`,
-        );
+        await assertOnSfu(p);
+        assertNoVcError(p);
       }
       // Firefox publishes the three simulcast layers by rid (RFC 8853), each encoding frames.
       const layers = await people[1]!.page.evaluate(async () => {
@@ -382,33 +205,15 @@ describe('rooms on the SFU (Janus VideoRoom brokered by the relay)', { timeout: 
         `Grace's layers encode frames: ${JSON.stringify(layers)}`,
       );
     } finally {
-      // Each leaves as a person would (the element's leave(), as the Leave button), then closes the page: Firefox's
-      // page close does not always send the relay `leave`, and the relay then keeps that participant for its resume
-      // grace (15 s) before the room empties (seen once in CI: the wait below timed out).
-      for (const p of people) {
-        await p.page
-          .evaluate(() => (document.querySelector('video-chat') as (HTMLElement & { leave(): void }) | null)?.leave())
-          .catch(() => undefined);
-        await leave(p).catch(() => undefined);
-      }
+      await leaveAll(people); // each through the element first (see leaveAll: Firefox's page close)
     }
-    await waitFor('the Janus room destroyed', async () =>
-      (await janus.rooms()).every((r) => !r.startsWith(`${room}-`)),
-    );
+    await waitForJanusRoomGone(janus, room);
   });
 
   it('a mesh room switches to the SFU at --sfu-from: a mesh connection closes once both ends decode each other via Janus, no tile goes dark', async () => {
-    const switching = await startRelayServer([
-      '--janus-url',
-      janus.url,
-      `--janus-secret=${janus.apiSecret}`,
-      `--janus-admin-key=${janus.adminKey}`,
-      '--sfu-from',
-      '3',
-    ]);
+    const switching = await startSfuRelay(janus, 3);
     const room = uniqueRoom('sfu-switch');
-    const open = async (name: string) =>
-      openParticipant(await launchChromium(), switching.url, { room, name, init: paintCamera });
+    const open = async (name: string) => openPainted(await launchChromium(), switching.url, room, name);
     const ada = await open('Ada');
     const grace = await open('Grace');
     const people = [ada, grace];
@@ -427,9 +232,7 @@ describe('rooms on the SFU (Janus VideoRoom brokered by the relay)', { timeout: 
       // Ada's tile of Grace, watched through the switch: every 50 ms, whether it shows the no-video state (the
       // placeholder, no srcObject, or a stream without video); and every frame presented (requestVideoFrameCallback)
       // for the longest wait between two frames.
-      const graceId = await grace.page.evaluate(
-        () => (document.querySelector('video-chat') as HTMLElement & { peerId: string }).peerId,
-      );
+      const graceId = await peerIdOf(grace);
       await ada.page.evaluate((id) => {
         const chat = document.querySelector('video-chat')!;
         const w = window as unknown as { longestGapMs: number; frames: number; dark: string[]; sampler: number };
@@ -484,15 +287,9 @@ describe('rooms on the SFU (Janus VideoRoom brokered by the relay)', { timeout: 
         `Ada's tile of Grace through the switch\n${ada.logs.slice(-30).join('\n')}`,
       );
       assert.ok(watch.frames > before, `frames presented after the switch: ${before} -> ${watch.frames}`);
-      for (const p of [ada, grace, linus]) {
-        assert.deepEqual(
-          p.logs.filter((line) => line.includes('vc-error')),
-          [],
-          `${p.name}: no vc-error through the switch`,
-        );
-      }
+      for (const p of [ada, grace, linus]) assertNoVcError(p, ' through the switch');
     } finally {
-      for (const p of people) await leave(p).catch(() => undefined);
+      await leaveAll(people);
       await switching.close();
     }
   });
@@ -516,7 +313,7 @@ describe('rooms on the SFU (Janus VideoRoom brokered by the relay)', { timeout: 
     const janusRoom = await waitFor('the Janus room', async () =>
       (await janus.rooms()).find((r) => r.startsWith(`${room}-`)),
     );
-    assert.deepEqual(await janusParticipants(janus, janusRoom), []);
+    assert.deepEqual(await janusPublishers(janus, janusRoom), []);
     // Janus itself refuses anyone without the relay's API secret: browsers cannot go around the relay.
     const stranger = await JanusClient.connect({ url: janus.url });
     await assert.rejects(stranger.request({ janus: 'create' }), /unauthorized/i);

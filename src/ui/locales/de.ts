@@ -96,6 +96,7 @@ const de: VideoChatStrings = {
     lowerHand: 'Hand senken',
     react: 'Reagieren',
     reactions: 'Reaktionen',
+    more: 'Mehr',
     waitingTitle: 'Warten, bis Sie eingelassen werden',
     waitingDetail: (hosts, minutes) =>
       `${hosts ? 'Die Gastgebenden wissen, dass Sie da sind.' : 'Noch ist niemand da, der Sie einlassen kann.'} Sie können bis zu ${minutes} Minuten warten.`,
