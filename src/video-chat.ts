@@ -428,6 +428,9 @@ export class VideoChatElement extends HostsPageApi {
     if (this.#chatOpen) this.#chatSeen = this.call.chat.at(-1); // what is shown counts as read
     if (changed.has('debug') && this.debug) void this.diagnose();
     this.call.setAudioOnly(!!this.audioOnly);
+    // Buttons of hosts and guests the page lists show in a room without hosts too: their chunks on first use.
+    if (!this.call.hosts && this.call.selfId && /\b(people|hand|react)\b/.test(this.controls ?? ''))
+      this.call.withHosts(() => undefined);
     this.#syncStates();
   }
 

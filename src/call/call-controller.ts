@@ -136,7 +136,7 @@ export class CallController extends CallMedia {
     }
     if (!this.#engine) {
       this.#engine = loaded.value;
-      this.statsLoop = loaded.value.callStats(this, this.host, () => this.applyBandwidth());
+      this.statsLoop = loaded.value.lazyStats(this, this.host, () => this.applyBandwidth());
       this.#roster = new loaded.value.Roster({
         peers: this.#peers,
         sessions: this.sessions,

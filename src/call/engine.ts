@@ -2,7 +2,7 @@
  * The call's on-demand chunk: the per-peer engine as one module: the relay client ({@link SignalingClient}), a mesh
  * peer's session and data channel ({@link meshPeer}: perfect negotiation, the data channel wire, the rate limit of
  * warnings, the bandwidth governor's caps), who is in the room ({@link Roster}; across relay restarts its own chunk)
- * and the stats loop (active speaker, connection quality). The call controller imports it dynamically when a call starts (in parallel with the
+ * and the stats loop's loader (active speaker, connection quality: {@link lazyStats}). The call controller imports it dynamically when a call starts (in parallel with the
  * camera), so in the script-tag build it is its own file, `video-chat-engine.js`, and the page's first download stays
  * small.
  *
@@ -12,7 +12,7 @@ export { SignalingClient } from '../signaling/signaling-client.js';
 export { meshPeer } from './mesh-peer.js';
 export { Roster } from './roster.js';
 export { loadAdaptive } from './governor.js';
-export { callStats } from './call-stats.js';
+import type { CallStats } from './call-stats.js';
 /** The relay wire's encoder and parser, for the embed doctor's relay check (`diagnose/relay-probe.ts`). */
 export { encode, parseServerMessage } from '../protocol/relay.js';
 /**
@@ -22,3 +22,39 @@ export { encode, parseServerMessage } from '../protocol/relay.js';
 export const loadSfu = (): Promise<typeof import('./sfu.js')> => import('./sfu.js');
 /** Hosts, hands and reactions (`call/hosts.ts`), their own chunk: loaded by the first message of theirs. */
 export const loadHosts = (): Promise<typeof import('./hosts.js')> => import('./hosts.js');
+
+/**
+ * The stats loop (`call-stats.ts`: active speaker, connection quality, measured uplink), its own chunk fetched at the
+ * first `start()`, i.e. the first connection: before it there is nothing to read, and neither its download nor its
+ * work should delay the setup. Until it arrived nothing is known (no speaker, empty maps); `stop()` before that keeps
+ * it from starting.
+ */
+export function lazyStats(...args: Parameters<typeof import('./call-stats.js').callStats>): CallStats {
+  let real: CallStats | undefined;
+  let on = false;
+  const none = new Map<string, never>();
+  return {
+    get speaker() {
+      return real?.speaker;
+    },
+    get quality() {
+      return real?.quality ?? none;
+    },
+    get uplink() {
+      return real?.uplink ?? none;
+    },
+    start() {
+      on = true;
+      if (real) real.start();
+      else
+        void import('./call-stats.js').then((m) => {
+          real ??= m.callStats(...args);
+          if (on) real.start();
+        });
+    },
+    stop() {
+      on = false;
+      real?.stop();
+    },
+  };
+}
