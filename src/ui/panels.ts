@@ -3,7 +3,7 @@
  * pre-join screen (`devices.ts`) and the room UI of hosts and guests (`room.ts`), each a chunk of its own fetched
  * once when first needed, its styles adopted into the element's shadow root (Lit's `adoptStyles`: constructable
  * stylesheets, which a page's CSP does not block); and the receiver's half of receiver-driven sending
- * (`view-observer.ts`, docs/bandwidth.md), loaded with the first peer. The element decides when each is needed; this
+ * (`view-observer.ts`, docs/bandwidth.md), loaded with the first connected peer. The element decides when each is needed; this
  * module loads them and keeps what arrived.
  * @module
  */
@@ -41,9 +41,12 @@ export class Panels implements ReactiveController {
     this.#styles = [elementStyles];
   }
 
-  /** Receiver-driven sending: the view observer from the first peer on (its own chunk). */
+  /**
+   * Receiver-driven sending: the view observer (its own chunk) from the first connected peer on: a `view` travels on
+   * the data channel, and its chunk and observers would only add main-thread work to the offer/answer exchange.
+   */
   hostUpdate(): void {
-    if (this.#call.peers.length)
+    if (this.#call.peers.some((p) => p.connection == 'connected'))
       this.#views ??= import('./view-observer.js').then((m) => new m.ViewObserver(this.#host, this.#call));
   }
 
