@@ -146,6 +146,9 @@ export default {
   globs: [
     'src/index.ts',
     'src/video-chat.ts',
+    // The element's base classes (its page API): the analyzer gives the element what it inherits from them.
+    'src/call-api.ts',
+    'src/hosts-api.ts',
     'src/events.ts',
     'src/errors.ts',
     'src/types.ts',

@@ -6,6 +6,9 @@
 import { VideoChatElement } from './video-chat.js';
 
 export { VideoChatElement } from './video-chat.js';
+/** The element's base classes (its page API), named by the generated framework typings. */
+export type { CallPageApi } from './call-api.js';
+export type { HostsPageApi } from './hosts-api.js';
 export { VideoChatError, type VideoChatErrorCode, type VideoChatWarningCode } from './errors.js';
 export * from './events.js';
 export type * from './types.js';

@@ -11,6 +11,11 @@ export type CallState =
   | 'idle'
   /** Opening the relay connection and the camera. */
   | 'connecting'
+  /**
+   * A guest waiting outside the room for a host to let it in (it knocked: docs/protocol.md "Hosts and guests"); the
+   * element shows the waiting screen. Admitted: `waiting` or `in-call`; refused: `error` (`denied`, `knock-timeout`).
+   */
+  | 'knocking'
   /** In the room, nobody else is there. */
   | 'waiting'
   /** In the room with at least one other peer. */

@@ -2,31 +2,33 @@
  * `<video-chat>`: the element class, its public contract, and the wiring between the call (src/call/) and the
  * templates (src/ui/).
  *
- * One piece of about 600 lines, on purpose. About 140 are the class JSDoc (attributes, events, parts, custom
- * properties, states): the contract the Custom Elements Manifest is generated from and the README is checked against,
- * which the analyzer reads from this class only. About 175 are the public properties and methods, each a documented
- * delegation to the call. The rest is the element's own state (panels, pin, pre-join) and the actions its templates
- * trigger. Everything else it used to do lives in src/ui/ beside it, as Lit controllers and template modules: the
- * language of the text (`LocaleController`), starting the videos and "click to enable sound" (`PlaybackController`),
- * the status line and error banner, tiles, controls, devices and chat. The screen-reader announcements and the
- * `debug` log listen to the element's own events, as a page would.
+ * The class JSDoc (attributes, parts, custom properties, states, and the events of the call's own methods here) is
+ * the contract the Custom Elements Manifest is generated from and the README is checked against; the analyzer adds
+ * what the element inherits. Its base classes hold the page API that only delegates: `call-api.ts` owns the
+ * {@link CallController} and what a page reads of the call and asks of it, `hosts-api.ts` the methods of hosts and
+ * guests, hands and reactions. This module keeps the attributes, the element's own state (pin, pre-join, open panels,
+ * announcements), the actions its templates trigger, joining and leaving as the attributes say, and rendering.
+ * Everything else lives in src/ui/ beside it, as Lit controllers and template modules: the language of the text
+ * (`LocaleController`), starting the videos and "click to enable sound" (`PlaybackController`), the on-demand panels
+ * and the view observer (`Panels`), the status line and error banner, tiles, controls, devices and chat. The
+ * screen-reader announcements and the `debug` log listen to the element's own events, as a page would.
  * @module
  */
-import { adoptStyles, LitElement, html, nothing, type CSSResult, type PropertyValues, type TemplateResult } from 'lit';
-import { CallController } from './call/call-controller.js';
+import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
+import { HostsPageApi } from './hosts-api.js';
 import { VideoChatError } from './errors.js';
 import { VideoChatErrorEvent } from './events.js';
-import type { CallState, ChatEntry, ConnectionQuality } from './types.js';
+import type { ChatEntry } from './types.js';
 import type { EmbedDiagnosis } from './diagnosis.js';
 import { isIceServer } from './protocol/relay-codes.js';
-import type { PeerInfo } from './protocol/relay.js';
 import { renderControls } from './ui/controls.js';
 import { LocaleController } from './ui/locale-controller.js';
+import { Panels } from './ui/panels.js';
 import { PlaybackController } from './ui/playback.js';
 import { renderError, statusText } from './ui/status.js';
 import type { VideoChatStrings } from './ui/strings.js';
 import { renderStage } from './ui/tiles.js';
-import type { ChatUi, DeviceUi, RoomUi, View, ViewActions } from './ui/view.js';
+import type { View, ViewActions } from './ui/view.js';
 import { styles } from './video-chat.styles.js';
 
 /**
@@ -72,36 +74,6 @@ import { styles } from './video-chat.styles.js';
  *   `vc-warning` and `vc-error` this element fires, and show the embed doctor's result ({@link diagnose}) inside the
  *   element: each check with OK, Problem or Unknown and the fix.
  *
- * @fires {JoinedEvent} vc-joined - The relay admitted this visitor (`room`, `peerId`).
- * @fires {LeftEvent} vc-left - This visitor left the room (`room`).
- * @fires {PeerJoinedEvent} vc-peer-joined - Another peer is in the room (`peer: {id, name}`).
- * @fires {PeerLeftEvent} vc-peer-left - Another peer left (`peer: {id, name}`).
- * @fires {StateChangeEvent} vc-state-change - `state` changed.
- * @fires {VideoChatErrorEvent} vc-error - Something went wrong (`error.code`, `error.message`).
- * @fires {VideoChatWarningEvent} vc-warning - A non-fatal negotiation failure with one peer (a rejected candidate, a
- *   failed `setRemoteDescription` or `setParameters`, a malformed payload): `code`, `peerId`, `message`, `cause`. The
- *   call goes on; logged with the `debug` attribute.
- * @fires {ChatMessageEvent} vc-chat-message - A chat message was sent or received (`message: {id, peerId, name, text, sentAt}`).
- * @fires {MediaStateEvent} vc-media-state - A microphone or camera went on or off (`peerId`: null for this visitor).
- * @fires {DeviceChangeEvent} vc-device-change - A camera, microphone or speaker was chosen (`kind`: `videoinput`,
- *   `audioinput` or `audiooutput`; `deviceId`).
- * @fires {ScreenShareEvent} vc-screen-share - A screen share started or stopped (`peerId`: null for this visitor, `active`).
- * @fires {ActiveSpeakerEvent} vc-active-speaker - Someone else became the active speaker (`peerId`: null for this
- *   visitor), from getStats `audioLevel` polled every 400 ms, with hysteresis (see `src/call/call-stats.ts`).
- * @fires {QualityChangeEvent} vc-quality-change - A peer's connection quality became known or changed (`peerId`,
- *   `quality`: `good`, `fair` or `poor`; `figures`: `{level, rttMs, loss, kbps}`). Good: round trip under 300 ms and
- *   loss under 2 %; poor: 600 ms or more, 8 % or more, or nothing received; fair between.
- * @fires {KnockEvent} vc-knock - Hosts: a guest knocked (`knock: {id, name}`, `outcome` null) or its knock left the
- *   waiting queue (`outcome`: `admitted`, `denied`, `cancelled`, `left`, `timeout`, `ended`).
- * @fires {AdmittedEvent} vc-admitted - A knocking guest was let in: on the guest (`knock` null) and on hosts (`knock`).
- * @fires {DeniedEvent} vc-denied - A knock was refused (`reason`: `denied`, `timeout`, `locked`, `ended`): on the guest
- *   (`knock` null; the banner says why) and on hosts (`knock`).
- * @fires {RemovedEvent} vc-removed - A host removed a participant: on that participant (`peer` null; the banner says
- *   so, without "Try again") and on the host who removed `peer: {id, name}`.
- * @fires {LockedEvent} vc-locked - A host locked (`locked` true) or unlocked the room.
- * @fires {HandEvent} vc-hand - A hand went up or down (`peerId`: null for this visitor; `raised`; `hands`: the raised
- *   hands in order).
- * @fires {ReactionEvent} vc-reaction - A reaction was shown (`peerId`: null for this visitor; `emoji`).
  *
  * @csspart call - The whole call area.
  * @csspart status - The status line (also a polite live region).
@@ -158,31 +130,6 @@ import { styles } from './video-chat.styles.js';
  * @csspart stop-share-button - "Stop sharing" in the sharing banner.
  * @csspart sound-button - The "click to enable sound" button shown when the browser blocks autoplay with sound.
  * @csspart diagnosis - The embed doctor's list, shown with the `debug` attribute.
- * @csspart people-button - Opens and closes the participant list (`aria-expanded`); the waiting queue's size on it
- *   for hosts (`unread` part).
- * @csspart hand-button - Raises or lowers this visitor's hand (`aria-pressed`).
- * @csspart react-button - Opens and closes the row of reactions (`aria-expanded`).
- * @csspart reactions - The row of reactions.
- * @csspart reaction-button - One reaction in that row.
- * @csspart reaction - A reaction floating up on the sender's tile (still under `prefers-reduced-motion`).
- * @csspart hand - A raised hand on a tile or in the list, with its place in the order.
- * @csspart waiting - The waiting screen of a guest who knocked ("Waiting for the host to let you in").
- * @csspart cancel-button - "Cancel" on the waiting screen: stops knocking and leaves.
- * @csspart people - The participant list.
- * @csspart participant - One person in the list.
- * @csspart role - "Host" beside a host's name.
- * @csspart media-state - A participant's microphone and camera state in the list.
- * @csspart knock - A guest waiting to join, in the hosts' list.
- * @csspart admit-button - Lets a waiting guest in (hosts).
- * @csspart deny-button - Refuses a waiting guest (hosts).
- * @csspart lower-hand-button - Lowers a raised hand (one's own; hosts: anyone's).
- * @csspart ask-unmute-button - Asks a muted participant to unmute (hosts); the participant decides.
- * @csspart remove-button - Removes a participant from the call (hosts).
- * @csspart lock-button - Locks or unlocks the room (hosts; `aria-pressed`).
- * @csspart end-button - Ends the call for everyone (hosts).
- * @csspart ask - A host's request to turn this visitor's microphone or camera on or off, with its two answers.
- * @csspart ask-accept-button - Turns the device on (or off) as the host asked.
- * @csspart ask-dismiss-button - Declines the host's request.
  *
  * @cssprop --video-chat-background - Background of the element. Default `#111418`.
  * @cssprop --video-chat-foreground - Text colour. Default `#f2f4f7`.
@@ -202,13 +149,14 @@ import { styles } from './video-chat.styles.js';
  *
  * @cssState idle - Not in a call (`state` is `idle`); e.g. `video-chat:state(idle)`.
  * @cssState connecting - Joining: camera, relay and room.
+ * @cssState knocking - A guest waiting outside the room for a host to let it in (the waiting screen is shown).
  * @cssState waiting - In the room, alone.
  * @cssState in-call - In a call with at least one other person.
  * @cssState reconnecting - The relay connection dropped; trying again (the calls go on).
  * @cssState error - The call could not continue (`error` says why).
  * @cssState sfu - The room runs on the relay's SFU (its media server sees the media) instead of peer to peer.
  */
-export class VideoChatElement extends LitElement {
+export class VideoChatElement extends HostsPageApi {
   static override styles = styles;
 
   static override properties = {
@@ -253,28 +201,18 @@ export class VideoChatElement extends LitElement {
    */
   declare strings: Partial<VideoChatStrings>;
 
-  #call = new CallController({
-    requestUpdate: () => this.requestUpdate(),
-    dispatch: (event) => this.dispatchEvent(event),
-  });
   /** The built-in text in the element's language (`lang`), with `strings` on top. */
   readonly #locale = new LocaleController(this);
   /** Remote videos playing, on the chosen speaker; "click to enable sound" where autoplay with sound is blocked. */
-  readonly #playback = new PlaybackController(this, () => this.#call.media.chosen.audiooutput);
+  readonly #playback = new PlaybackController(this, () => this.call.media.chosen.audiooutput);
   #internals: ElementInternals | undefined;
   #chatOpen = false;
   #pinned: string | null = null;
   #devicesOpen = false;
   /** The pre-join screen is shown (its camera preview runs). */
   #preview = false;
-  #deviceUi: DeviceUi | undefined;
-  /** The chat panel (src/ui/chat.ts, `video-chat-chat-<hash>.js` in the script-tag build): fetched when first opened. */
-  #chatUi: ChatUi | undefined;
-  /** Hosts, hands and reactions (src/ui/room.ts, `video-chat-room-<hash>.js`): fetched once the call loaded their model. */
-  #roomUi: RoomUi | undefined;
-  /** The styles of the panels loaded so far (see {@link #adoptStyles}). */
-  #panelStyles: (readonly CSSResult[])[] = [];
-  /** How many chat entries the visitor has seen (the chat was open when they arrived). */
+  /** The chat, device and room panels and the view observer: chunks of their own, loaded when needed (ui/panels.ts). */
+  readonly #panels = new Panels(this, this.call, VideoChatElement.elementStyles);
   /** The last chat entry shown while the panel was open (an entry, not an index: the log is a sliding window). */
   #chatSeen: ChatEntry | undefined;
   #announcement = '';
@@ -283,14 +221,14 @@ export class VideoChatElement extends LitElement {
   #actions: ViewActions = {
     join: () => this.#enter(),
     leave: () => this.leave(),
-    toggleMicrophone: () => this.setMicrophoneEnabled(!this.#call.media.microphoneEnabled),
-    toggleCamera: () => this.setCameraEnabled(!this.#call.media.cameraEnabled),
+    toggleMicrophone: () => this.setMicrophoneEnabled(!this.call.media.microphoneEnabled),
+    toggleCamera: () => this.setCameraEnabled(!this.call.media.cameraEnabled),
     toggleScreenShare: () =>
       this.screenSharing ? this.stopScreenShare() : void this.startScreenShare().catch(() => undefined),
     stopScreenShare: () => this.stopScreenShare(),
     toggleChat: () => {
       this.#chatOpen = !this.#chatOpen;
-      if (this.#chatOpen) this.#loadChatUi();
+      if (this.#chatOpen) this.#panels.loadChat();
       this.requestUpdate();
     },
     submitChat: (event) => {
@@ -306,7 +244,7 @@ export class VideoChatElement extends LitElement {
     },
     toggleDevices: () => {
       this.#devicesOpen = !this.#devicesOpen;
-      this.#loadDeviceUi();
+      this.#panels.loadDevices();
     },
     submitPrejoin: (event) => {
       event.preventDefault();
@@ -337,7 +275,6 @@ export class VideoChatElement extends LitElement {
     enableSound: this.#playback.enableSound,
   };
   #joinedKey = '';
-  #views: Promise<unknown> | undefined;
 
   constructor() {
     super();
@@ -369,48 +306,6 @@ export class VideoChatElement extends LitElement {
     this.addEventListener('vc-error', log);
   }
 
-  /** The visible state of the call. */
-  get state(): CallState {
-    return this.#call.state;
-  }
-
-  /** Everyone else in the room, in joining order. */
-  get peers(): readonly PeerInfo[] {
-    return this.#call.peers.map(({ id, name }) => ({ id, name }));
-  }
-
-  /** Why the call is in `error`, or a non-fatal media problem (e.g. receive-only); null when all is well. */
-  get error(): VideoChatError | null {
-    return this.#call.error;
-  }
-
-  /** This visitor's peer ID once joined, else null. */
-  get peerId(): string | null {
-    return this.#call.selfId;
-  }
-
-  /**
-   * Statistics of the connection to one peer (W3C WebRTC Statistics: `inbound-rtp`, `candidate-pair`, …).
-   * @returns undefined for an unknown peer or before its connection exists.
-   */
-  getStats(peerId: string): Promise<RTCStatsReport | undefined> {
-    return this.#call.getStats(peerId);
-  }
-
-  /**
-   * The latest connection figures of a peer, refreshed every 400 ms: `level` (`good`, `fair`, `poor`), `rttMs`
-   * (round-trip time, ms; null when unknown), `loss` (fraction 0–1), `kbps` (media received; null when it sends none).
-   * @returns undefined for an unknown peer or before its connection is up.
-   */
-  getConnectionQuality(peerId: string): ConnectionQuality | undefined {
-    return this.#call.stats.quality.get(peerId);
-  }
-
-  /** The active speaker's peer ID, null for this visitor, undefined when nobody has spoken yet (see `vc-active-speaker`). */
-  get activeSpeaker(): string | null | undefined {
-    return this.#call.stats.speaker;
-  }
-
   /**
    * Pins a remote peer's tile: it is shown large, above the other tiles (a strip); `null` unpins. An ID that is not in
    * the call pins nothing. The tile's pin button does the same.
@@ -433,7 +328,7 @@ export class VideoChatElement extends LitElement {
     if (!this.#preview) this.#applyStartState(); // after the preview, the visitor's own choice stands
     this.#preview = false;
     this.#joinedKey = this.#configKey();
-    void this.#call.join({
+    void this.call.join({
       signalUrl: this.signalUrl,
       room: this.room,
       name: this.name,
@@ -459,7 +354,7 @@ export class VideoChatElement extends LitElement {
   diagnose(options: { timeoutMs?: number } = {}): Promise<EmbedDiagnosis> {
     return import('./doctor.js').then((d) =>
       d.diagnose(this, { iceServers: this.#parseIceServers() ?? undefined, ...options }, (report) => {
-        this.#adoptStyles(d.styles);
+        this.#panels.adopt(d.styles);
         this.#report = report;
         this.requestUpdate();
       }),
@@ -470,73 +365,20 @@ export class VideoChatElement extends LitElement {
   leave(): void {
     this.#joinedKey = '';
     this.#preview = false;
-    this.#call.leave();
+    this.call.leave();
   }
 
   /** Mutes (false) or unmutes (true) the microphone. The others hear silence while muted. */
   setMicrophoneEnabled(enabled: boolean): void {
-    this.#call.setMicrophoneEnabled(enabled);
+    this.call.setMicrophoneEnabled(enabled);
     const t = this.#locale.strings;
     this.#announce(enabled ? t.microphoneOnNotice : t.microphoneOffNotice);
   }
 
-  /**
-   * Cameras, microphones and speakers (W3C Media Capture and Streams `enumerateDevices`; labels are empty until camera
-   * or microphone access was granted once). The lists in the UI follow `devicechange` by themselves.
-   */
-  getDevices(): Promise<MediaDeviceInfo[]> {
-    return this.#call.media.refreshDevices();
-  }
-
-  /** The chosen `deviceId`s by `MediaDeviceInfo.kind` (`videoinput`, …); a kind not there uses the browser's default. */
-  get selectedDevices(): Partial<Record<MediaDeviceKind, string>> {
-    return { ...this.#call.media.chosen };
-  }
-
-  /**
-   * Switches the camera (`videoinput`) or microphone (`audioinput`): the new device's track replaces the old one in the
-   * preview and in every peer connection (`RTCRtpSender.replaceTrack`, no renegotiation); mute and camera-off state and
-   * a screen share go on. `audiooutput` plays every remote video on that speaker (`HTMLMediaElement.setSinkId`). Before
-   * joining the choice is kept for the call. Fires `vc-device-change`.
-   * @throws {VideoChatError} `no-device`, `device-busy` or `permission-denied` (also fired as `vc-error`; the old
-   *   device goes on).
-   */
-  setDevice(kind: MediaDeviceKind, deviceId: string): Promise<void> {
-    return this.#call.setDevice(kind, deviceId);
-  }
-
-  /**
-   * Asks for camera and microphone again after a media fault (`permission-denied`, `no-device`, `device-busy`,
-   * `device-lost`) and sends them to everyone in the call (a visitor who was receive-only starts sending: the
-   * connections renegotiate). The error banner's "Try again" button calls it.
-   * @returns true when both were captured; else `error` says why (also fired as `vc-error`).
-   */
-  retryMedia(): Promise<boolean> {
-    return this.#call.retryMedia();
-  }
-
-  /** The chat of the current call, oldest first. */
-  get chatMessages(): readonly ChatEntry[] {
-    return this.#call.chat;
-  }
-
   /** Chat messages from others that arrived while the chat panel was closed. */
   get unreadCount(): number {
-    const chat = this.#call.chat;
+    const chat = this.call.chat;
     return chat.slice(chat.indexOf(this.#chatSeen!) + 1).filter((m) => m.peerId !== null).length;
-  }
-
-  /**
-   * Sends a text chat message to everyone in the call. Fires `vc-chat-message`.
-   * @throws {RangeError} when `text` is blank or longer than 2000 characters.
-   */
-  sendChatMessage(text: string): ChatEntry {
-    return this.#call.sendChatMessage(text);
-  }
-
-  /** True while this visitor shares a screen. */
-  get screenSharing(): boolean {
-    return this.#call.media.screen !== null;
   }
 
   /**
@@ -547,7 +389,7 @@ export class VideoChatElement extends LitElement {
    * @throws {VideoChatError} `permission-denied` or `no-device` (also fired as `vc-error`).
    */
   async startScreenShare(source?: MediaStream): Promise<boolean> {
-    const started = await this.#call.startScreenShare(source);
+    const started = await this.call.startScreenShare(source);
     if (started) this.#announce(this.#locale.strings.sharing);
     return started;
   }
@@ -555,61 +397,15 @@ export class VideoChatElement extends LitElement {
   /** Stops sharing the screen. Fires `vc-screen-share` when a share was on. */
   stopScreenShare(): void {
     if (!this.screenSharing) return;
-    this.#call.stopScreenShare();
+    this.call.stopScreenShare();
     this.#announce(this.#locale.strings.sharingStopped);
   }
 
   /** Turns the camera picture on or off. The others see a black picture while off. */
   setCameraEnabled(enabled: boolean): void {
-    this.#call.setCameraEnabled(enabled);
+    this.call.setCameraEnabled(enabled);
     const t = this.#locale.strings;
     this.#announce(enabled ? t.cameraOnNotice : t.cameraOffNotice);
-  }
-
-  /** Host: lets the guest of knock `knockId` (from `vc-knock`) in. Hosts only: the relay refuses a guest's. */
-  admit(knockId: string): void {
-    this.#call.hosts?.admit(knockId);
-  }
-
-  /** Host: refuses the guest of knock `knockId`; it sees that it was not let in. */
-  deny(knockId: string): void {
-    this.#call.hosts?.deny(knockId);
-  }
-
-  /**
-   * Host: removes `peerId` from the call (it sees why); its token cannot join this room again. Fires `vc-removed`. (Not
-   * `remove()`: that is the DOM's, which takes the element out of the page.)
-   */
-  removeParticipant(peerId: string): void {
-    this.#call.hosts?.remove(peerId);
-  }
-
-  /** Host: locks the room: nobody new can join or knock (hosts excepted). Everyone gets `vc-locked`. */
-  lock(): void {
-    this.#call.hosts?.lock(true);
-  }
-
-  /** Host: unlocks the room. */
-  unlock(): void {
-    this.#call.hosts?.lock(false);
-  }
-
-  /** Raises this visitor's hand (after those already raised). Fires `vc-hand` here and at the others. */
-  raiseHand(): void {
-    this.#call.hosts?.raiseHand();
-  }
-
-  /** Lowers this visitor's hand (no argument, or its own ID), or as a host anyone's. Fires `vc-hand`. */
-  lowerHand(peerId?: string): void {
-    this.#call.hosts?.lowerHand(peerId);
-  }
-
-  /**
-   * Shows a reaction (1–16 characters, e.g. `👍`) on this visitor's tile for everyone. Fires `vc-reaction`.
-   * @returns false when not sent: one was sent less than 1000 ms ago, `emoji` is blank or too long, or not in a call.
-   */
-  react(emoji: string): boolean {
-    return !!this.#call.hosts?.react(emoji);
   }
 
   override connectedCallback(): void {
@@ -629,36 +425,36 @@ export class VideoChatElement extends LitElement {
       if (this.room && this.signalUrl) this.#enter();
       else if (this.#joinedKey) this.leave();
     }
-    if (this.#chatOpen) this.#chatSeen = this.#call.chat.at(-1); // what is shown counts as read
+    if (this.#chatOpen) this.#chatSeen = this.call.chat.at(-1); // what is shown counts as read
     if (changed.has('debug') && this.debug) void this.diagnose();
-    this.#call.setAudioOnly(!!this.audioOnly);
-    // Receiver-driven sending (ui/view-observer.ts, its own chunk): from the first peer on.
-    if (this.#call.peers.length)
-      this.#views ??= import('./ui/view-observer.js').then((m) => new m.ViewObserver(this, this.#call));
+    this.call.setAudioOnly(!!this.audioOnly);
+    // Buttons of hosts and guests the page lists show in a room without hosts too: their chunks on first use.
+    if (!this.call.hosts && this.call.selfId && /\b(people|hand|react)\b/.test(this.controls ?? ''))
+      this.call.withHosts(() => undefined);
     this.#syncStates();
   }
 
   protected override render(): TemplateResult {
-    const state = this.#call.state;
+    const state = this.call.state;
     const view = this.#view();
-    const inCall = !(state === 'idle' || (state === 'error' && this.#call.peers.length === 0));
+    const inCall = !(state === 'idle' || (state === 'error' && this.call.peers.length === 0));
     return html`
       <div part="call" class="call">
         <p part="status" class="status">${statusText(view)}</p>
         <div class="visually-hidden" role="status" aria-live="polite">${this.#announcement}</div>
         ${renderError(view)} ${this.#report?.(view)}
         ${inCall ? renderStage(view) : nothing}
-        ${inCall && state !== 'error' ? this.#chatUi?.renderChat(view) : nothing} ${view.hostsUi?.render(view)}
-        ${this.#preview ? this.#deviceUi?.renderPrejoin(view) : renderControls(view, inCall)}
+        ${inCall && state !== 'error' ? this.#panels.chat?.renderChat(view) : nothing} ${view.hostsUi?.render(view)}
+        ${this.#preview ? this.#panels.devices?.renderPrejoin(view) : renderControls(view, inCall)}
       </div>
     `;
   }
 
   #view(): View {
     const fullscreen = ((f) => (f === this ? '' : (f?.dataset['peerId'] ?? null)))(this.#fullscreen());
-    this.#call.focus = fullscreen || this.#pinned; // the tile shown large (a room on the SFU sends it the high layer)
+    this.call.focus = fullscreen || this.#pinned; // the tile shown large (a room on the SFU sends it the high layer)
     return {
-      call: this.#call,
+      call: this.call,
       t: this.#locale.strings,
       name: this.name,
       room: this.room,
@@ -668,78 +464,39 @@ export class VideoChatElement extends LitElement {
       chatOpen: this.#chatOpen,
       preview: this.#preview,
       devicesOpen: this.#devicesOpen,
-      deviceUi: this.#deviceUi,
+      deviceUi: this.#panels.devices,
       soundBlocked: this.#playback.soundBlocked,
       unread: this.unreadCount,
       pinned: this.#pinned,
       fullscreen,
       actions: this.#actions,
-      hostsUi: this.#call.hosts && (this.#roomUi ?? this.#loadRoomUi()),
+      hostsUi: this.#panels.room,
     };
   }
 
   #syncStates(): void {
     const states = this.#internals?.states;
     if (!states) return;
-    for (const s of ['idle', 'connecting', 'waiting', 'in-call', 'reconnecting', 'error', 'sfu']) {
-      if (s === this.#call.state || (s == 'sfu' && this.#call.sfu)) states.add(s);
+    for (const s of ['idle', 'connecting', 'knocking', 'waiting', 'in-call', 'reconnecting', 'error', 'sfu']) {
+      if (s === this.call.state || (s == 'sfu' && this.call.sfu)) states.add(s);
       else states.delete(s);
     }
   }
 
   /** Joins, or shows the pre-join screen first (attribute `prejoin`, when not in a call). */
   #enter(): void {
-    if (!this.prejoin || this.#call.state !== 'idle') return this.join();
+    if (!this.prejoin || this.call.state !== 'idle') return this.join();
     this.#preview = true;
     this.#joinedKey = this.#configKey();
     this.#applyStartState();
-    void this.#call.media.start();
-    this.#loadDeviceUi();
-  }
-
-  /**
-   * Adds an on-demand panel's styles to the element's own (Lit's `adoptStyles`: constructable stylesheets, which a
-   * page's CSP does not block). Each panel's list is added once.
-   */
-  #adoptStyles(styles: readonly CSSResult[]): void {
-    if (this.#panelStyles.includes(styles)) return;
-    this.#panelStyles.push(styles);
-    if (this.renderRoot instanceof ShadowRoot) {
-      adoptStyles(this.renderRoot, [...VideoChatElement.elementStyles, ...this.#panelStyles.flat()]);
-    }
-  }
-
-  /** Fetches the chat panel once, when it is first opened (the unread count needs none of it). */
-  #loadChatUi(): void {
-    if (this.#chatUi) return;
-    void import('./ui/chat.js').then((ui) => {
-      this.#adoptStyles(ui.styles);
-      this.#chatUi = ui;
-      this.requestUpdate();
-    });
-  }
-
-  #loadRoomUi(): undefined {
-    void import('./ui/room.js').then((ui) => {
-      this.#adoptStyles(ui.styles);
-      this.#roomUi = ui;
-      this.requestUpdate();
-    });
-  }
-
-  #loadDeviceUi(): void {
-    void import('./ui/devices.js').then((ui) => {
-      this.#adoptStyles(ui.styles);
-      this.#deviceUi = ui;
-      this.requestUpdate();
-    });
-    this.requestUpdate();
+    void this.call.media.start();
+    this.#panels.loadDevices();
   }
 
   /** Attributes `microphone-off` and `camera-off`. */
   #applyStartState(): void {
-    if (this.microphoneOff) this.#call.media.setMicrophoneEnabled(false);
-    if (this.cameraOff) this.#call.media.setCameraEnabled(false);
+    if (this.microphoneOff) this.call.media.setMicrophoneEnabled(false);
+    if (this.cameraOff) this.call.media.setCameraEnabled(false);
   }
 
   #announce(message: string): void {

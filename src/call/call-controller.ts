@@ -2,50 +2,41 @@
  * The call: the one place that composes the relay connection ({@link SignalingClient}), one {@link PeerSession} and
  * one {@link PeerChannel} per remote peer (a full mesh) and local media ({@link MediaController}). It owns the
  * {@link CallState} and reports changes through its {@link CallHost}, so it needs no DOM and can be driven by any UI.
- * The parts it composes live beside it: the chat (`chat-log.ts`), its options and shapes (`types.ts`), and in the
- * on-demand engine chunk the data channel wire (`peer-channel.ts`), who is in the room by relay ID (`roster.ts`: it
- * turns `welcome`, `peer-joined` and `peer-left` into peers met and removed through this controller, and keeps the
- * peers still connected after a relay restart under their new IDs), the bandwidth governor's inputs (`governor.ts`),
- * the warnings' rate limit (`warning-gate.ts`) and the stats loop (`call-stats.ts`).
- *
- * Why the rest stays one file (over the ~400-line rule): it is one state machine over one set of private fields.
- * Relay states and messages (welcome, resume, peers coming and going, refusals) move the call between its
- * {@link CallState}s and create or close the peers' sessions, and the public methods act on the same peers. A `Mesh`
- * class for the peers was tried (issue 9): it only forwards the same calls, and costs about 180 B gzip wherever it
- * lives (in the script-tag file, or in the engine chunk through cross-chunk imports), which the budgets of
- * test/node/build/bundle-size.test.ts (20 KiB script-tag file, 26 KiB per call) do not have.
+ * Its base class `call-media.ts` ({@link CallMedia}) is the media and data-channel side (tracks to every peer, their
+ * announced state, chat, audio-only and receivers' views); this module is the state machine: joining and leaving,
+ * the relay's states and messages (welcome, resume, peers coming and going, refusals), the peers' lifecycle, and the
+ * chunks loaded on the way. The parts it composes live beside it: its options and shapes (`types.ts`), and in the
+ * on-demand engine chunk the relay client, the data channel wire (`peer-channel.ts`), who is in the room by relay ID
+ * (`roster.ts`: `welcome`, `peer-joined` and `peer-left` turned into peers met and removed through this controller;
+ * after a relay restart, `roster-rebind.ts`, its own chunk, keeps the peers still connected under their new IDs), a
+ * mesh peer's session and channel (`mesh-peer.ts`), the bandwidth governor's inputs (`governor.ts`), the warnings'
+ * rate limit (`warning-gate.ts`) and the stats loop (`call-stats.ts`). Hosts and guests (`hosts.ts`) and the SFU
+ * topology (`sfu.ts`) are chunks of their own, loaded only in rooms that need them (or, for hosts, on first use).
  *
  * @module
  */
-import { originRefusedError, VideoChatError, type Warning } from '../errors.js';
+import { originRefusedError, VideoChatError } from '../errors.js';
 import {
-  DeviceChangeEvent,
   JoinedEvent,
-  MediaStateEvent,
   LeftEvent,
+  MediaStateEvent,
   PeerJoinedEvent,
   PeerLeftEvent,
-  ScreenShareEvent,
   StateChangeEvent,
   VideoChatErrorEvent,
   VideoChatWarningEvent,
 } from '../events.js';
 import { Latest } from '../latest.js';
-import type { CallState, ChatEntry } from '../types.js';
-import type { CallStats } from './call-stats.js';
-import type { SfuTopology } from './sfu.js';
+import type { CallState } from '../types.js';
+import { CallMedia } from './call-media.js';
+import type { MeshCall } from './mesh-peer.js';
 import type { Hosts } from './hosts.js';
-import type { PeerChannel } from './peer-channel.js';
 import type { Roster } from './roster.js';
-import type { PeerMessage, PeerViewMessage } from '../protocol/data-channel.js';
-import { MediaController } from '../media/media-controller.js';
-import type { PeerSession } from '../negotiation/peer-session.js';
-import type { TrackKind } from '../protocol/negotiation.js';
+import type { PeerMessage } from '../protocol/data-channel.js';
 import { CloseCode, PROTOCOL_VERSION } from '../protocol/relay-codes.js';
 import type { JoinMessage, PeerInfo, ServerMessage } from '../protocol/relay.js';
 import type { SignalingClient, SignalingState } from '../signaling/signaling-client.js';
-import { ChatLog, MAX_CHAT_LENGTH } from './chat-log.js';
-import type { CallHost, CallOptions, RemotePeer } from './types.js';
+import type { CallOptions, RemotePeer } from './types.js';
 
 export { MAX_CHAT_HISTORY, MAX_CHAT_LENGTH } from './chat-log.js';
 export type { CallOptions } from './types.js';
@@ -62,21 +53,8 @@ export const RELAY_ATTEMPTS_BEFORE_ERROR = 3;
  * `vc-screen-share`, `vc-chat-message`, `vc-media-state`, `vc-device-change`, `vc-active-speaker`,
  * `vc-quality-change`).
  */
-export class CallController {
-  /** This visitor's camera, microphone and screen share. */
-  readonly media: MediaController;
-  /** Active speaker and connection quality (call/engine.ts's stats loop once a call started). */
-  get stats(): CallStats {
-    return this.#stats;
-  }
-
-  #stats: CallStats = { speaker: undefined, quality: new Map(), uplink: new Map(), start() {}, stop() {} };
-  #host: CallHost;
-  #options: CallOptions | undefined;
+export class CallController extends CallMedia {
   #signaling: SignalingClient | undefined;
-  #sessions = new Map<string, PeerSession>();
-  /** The data channel wire of each peer, by peer ID (beside its session). */
-  #channels = new Map<string, PeerChannel>();
   /** call/engine.ts, loaded by the first join (its own chunk in the script-tag build). */
   #engine: typeof import('./engine.js') | undefined;
   #peers = new Map<string, RemotePeer>();
@@ -88,38 +66,24 @@ export class CallController {
   /** Secret from the last welcome: lets a dropped connection resume the same participant (relay grace period). */
   #resumeSecret: string | null = null;
   #iceServers: RTCIceServer[] = [];
-  #screenShared = false;
-  #chat: ChatLog;
-  #chatCounter = 0;
-  /** The microphone/camera state last announced (`vc-media-state` fires on changes only). */
-  #announced = '';
   /** One run per join, stopped by leave: late async results of an abandoned join are ignored. */
   #runs = new Latest();
-  /** The SFU topology (call/sfu.ts, its own chunk), once the relay said the room runs on the SFU. */
-  #sfu: Promise<SfuTopology> | undefined;
-  /** Each peer's last `view` of our camera (receiver-view.ts). */
-  #views = new WeakMap<RemotePeer, PeerViewMessage>();
-  #audioOnly = false;
-  /** Hosts, hands and reactions (call/hosts.ts, its own chunk): loaded on the first welcome or message of theirs. */
+  /** What a mesh connection needs of this call (mesh-peer.ts), made with the engine. */
+  #mesh: MeshCall | undefined;
+  /**
+   * Hosts, hands and reactions (call/hosts.ts, its own chunk): loaded in a room with hosts (a `welcome` with role
+   * `host`, a `room-state` naming hosts or locked, any other message of theirs), or on first use (a page method, a
+   * hand or reaction from a peer). Undefined until it arrived.
+   */
   hosts: Hosts | undefined;
   #hosts: Promise<Hosts> | undefined;
   /** The peer shown large (pinned or full screen), set by the element: on the SFU it gets the high layer. */
   focus: string | null = null;
 
-  constructor(host: CallHost) {
-    this.#host = host;
-    this.#chat = new ChatLog(host);
-    this.media = new MediaController(
-      () => host.requestUpdate(),
-      () => this.stopScreenShare(),
-      (kind, track) => {
-        this.#sendTrack(kind, track);
-        if (!track) this.#mediaFault(); // unplugged: the others see "camera off" (or "microphone off"), not a frozen tile
-      },
-    );
-  }
-
-  /** Where the call is: `idle`, `connecting`, `waiting` (alone in the room), `in-call`, `reconnecting` or `error`. */
+  /**
+   * Where the call is: `idle`, `connecting`, `knocking` (a guest waiting for a host to let it in), `waiting` (alone in
+   * the room), `in-call`, `reconnecting` or `error`.
+   */
   get state(): CallState {
     return this.#state;
   }
@@ -136,52 +100,12 @@ export class CallController {
 
   /** Whether the room runs on the relay's SFU (the media server sees the media) rather than peer to peer. */
   get sfu(): boolean {
-    return !!this.#sfu;
+    return !!this.sfuRoom;
   }
 
   /** Remote peers in joining order. */
   get peers(): readonly RemotePeer[] {
     return [...this.#peers.values()];
-  }
-
-  /** The chat of this call, oldest first (at most {@link MAX_CHAT_HISTORY}). */
-  get chat(): readonly ChatEntry[] {
-    return this.#chat.entries;
-  }
-
-  /**
-   * Sends a chat message to everyone in the call (over each peer's data channel) and adds it to {@link chat}.
-   * @throws {RangeError} when `text` is blank or longer than {@link MAX_CHAT_LENGTH} characters.
-   */
-  sendChatMessage(text: string): ChatEntry {
-    const trimmed = text.trim();
-    if (trimmed.length === 0 || trimmed.length > MAX_CHAT_LENGTH) {
-      throw new RangeError(`a chat message must be 1-${MAX_CHAT_LENGTH} characters`);
-    }
-    const entry: ChatEntry = {
-      id: `${this.#selfId ?? 'me'}-${++this.#chatCounter}`,
-      peerId: null,
-      name: this.#options?.name ?? '',
-      text: trimmed,
-      sentAt: Date.now(),
-    };
-    this.#broadcast({ type: 'chat', id: entry.id, text: entry.text, sentAt: entry.sentAt });
-    this.#chat.add(entry);
-    return entry;
-  }
-
-  /** Statistics of the connection to one peer (W3C WebRTC Statistics), or undefined for an unknown peer. */
-  async getStats(peerId: string): Promise<RTCStatsReport | undefined> {
-    return this.#sessions.get(peerId)?.getStats() ?? (await this.#sfu)?.getStats(peerId);
-  }
-
-  /**
-   * Send parameters (W3C WebRTC `RTCRtpSendParameters`) of each sender to one peer, by kind: the caps the bandwidth
-   * governor set are in `encodings[0]`. Empty for an unknown peer.
-   * @internal For tests.
-   */
-  getSendParameters(peerId: string): Map<TrackKind, RTCRtpSendParameters> {
-    return this.#sessions.get(peerId)?.sendParameters() ?? new Map<TrackKind, RTCRtpSendParameters>();
   }
 
   /**
@@ -193,7 +117,7 @@ export class CallController {
   async join(options: CallOptions): Promise<void> {
     this.leave(true);
     const run = this.#runs.start();
-    this.#options = options;
+    this.options = options;
     this.#setState('connecting');
     const engine = this.#engine ? Promise.resolve(this.#engine) : import('./engine.js');
     // else: the preview (pre-join) or the last room's capture goes on
@@ -212,17 +136,34 @@ export class CallController {
     }
     if (!this.#engine) {
       this.#engine = loaded.value;
-      this.#stats = loaded.value.callStats(this, this.#host, () => this.#applyBandwidth());
+      this.statsLoop = loaded.value.lazyStats(this, this.host, () => this.applyBandwidth());
       this.#roster = new loaded.value.Roster({
         peers: this.#peers,
-        sessions: this.#sessions,
-        channels: this.#channels,
+        sessions: this.sessions,
+        channels: this.channels,
         add: (info, initiator) => this.#addPeer(info, initiator),
         remove: (id) => this.#removePeer(id),
         changed: () => this.#updateCallState(),
       });
+      this.#mesh = {
+        host: this.host,
+        media: this.media,
+        stats: this.statsLoop,
+        config: () => ({ options: this.options, iceServers: this.#iceServers }),
+        load: (peer) => ({
+          copies: this.sessions.size,
+          sharingScreen: this.screenShared,
+          bandwidth: this.options?.bandwidth,
+          view: this.views.get(peer),
+          views: this.peers.map((p) => this.views.get(p)),
+          linkKbps: this.statsLoop.uplink.get(peer.id),
+          audioOnly: this.audioOnly,
+        }),
+        relay: (peer, data) => this.#signaling?.send({ type: 'signal', to: peer.id, data }), // peer.id: re-keyed by a rebind
+        message: (peer, message) => this.#onPeerMessage(peer, message),
+      };
     }
-    if (this.media.error) this.#host.dispatch(new VideoChatErrorEvent(this.media.error));
+    if (this.media.error) this.host.dispatch(new VideoChatErrorEvent(this.media.error));
     try {
       // The relay client is in the engine chunk too (loaded above): the script-tag file does not carry it.
       this.#signaling = new loaded.value.SignalingClient({
@@ -231,7 +172,7 @@ export class CallController {
         onStateChange: (state, detail) => !run.aborted && this.#onSignalingState(state, detail),
         onDropped: (dropped, reason) => {
           for (const to of new Set(dropped.map((m) => m.to))) {
-            this.#host.dispatch(new VideoChatWarningEvent('signal-dropped', to, reason));
+            this.host.dispatch(new VideoChatWarningEvent('signal-dropped', to, reason));
           }
         },
         onProtocolViolation: (violation) =>
@@ -260,122 +201,27 @@ export class CallController {
    */
   leave(keepMedia = false): void {
     this.#runs.stop();
-    const room = this.#options?.room;
+    const room = this.options?.room;
     const wasJoined = this.#selfId !== null;
     if (this.#signaling?.state === 'open') this.#signaling.send({ type: 'leave' });
     this.#signaling?.close();
     this.#signaling = undefined;
-    void this.#sfu?.then((t) => t.close());
-    this.#sfu = undefined;
+    void this.sfuRoom?.then((t) => t.close());
+    this.sfuRoom = undefined;
     this.hosts = this.#hosts = undefined;
     this.#roster?.clear(); // every peer removed (none before the engine, with the roster, is loaded)
     this.stats.stop();
     if (keepMedia) this.media.stopScreenShare();
     else this.media.stop();
-    this.#screenShared = false;
-    this.#announced = '';
-    this.#chat.clear();
+    this.screenShared = false;
+    this.announced = '';
+    this.chatLog.clear();
     this.#selfId = null;
     this.#resumeSecret = null;
     this.#error = null;
-    this.#options = undefined;
+    this.options = undefined;
     this.#setState('idle');
-    if (wasJoined && room) this.#host.dispatch(new LeftEvent(room));
-  }
-
-  /**
-   * Shares the screen (or `source`) with everyone in the call, now and with whoever joins later.
-   * @returns false when the visitor cancelled the picker.
-   * @throws {VideoChatError} when the screen cannot be captured (also fired as `vc-error`).
-   */
-  async startScreenShare(source?: MediaStream): Promise<boolean> {
-    let track: MediaStreamTrack | null;
-    try {
-      track = await this.media.startScreenShare(source);
-    } catch (error) {
-      if (error instanceof VideoChatError) this.#host.dispatch(new VideoChatErrorEvent(error));
-      throw error;
-    }
-    if (!track) return false;
-    this.#screenShared = true;
-    this.#sendTrack('screen', track);
-    this.#host.dispatch(new ScreenShareEvent(null, true));
-    return true;
-  }
-
-  /** Stops sharing the screen. Does nothing when not sharing. */
-  stopScreenShare(): void {
-    this.media.stopScreenShare(); // already stopped when the share ended by itself
-    if (!this.#screenShared) return;
-    this.#screenShared = false;
-    this.#sendTrack('screen', null);
-    this.#host.dispatch(new ScreenShareEvent(null, false));
-  }
-
-  /**
-   * Switches the camera, microphone or speaker (see {@link MediaController.setDevice}); a new camera or microphone
-   * track replaces the old one in every peer connection with `RTCRtpSender.replaceTrack` (no renegotiation). Fires
-   * `vc-device-change`.
-   * @throws {VideoChatError} when the device cannot be started (also fired as `vc-error`; the old one goes on).
-   */
-  async setDevice(kind: MediaDeviceKind, deviceId: string): Promise<void> {
-    try {
-      await this.media.setDevice(kind, deviceId);
-    } catch (error) {
-      this.#mediaFault();
-      throw error;
-    }
-    this.#announceMediaState(); // a camera that was lost is back
-    this.#host.dispatch(new DeviceChangeEvent(kind, deviceId));
-  }
-
-  /**
-   * Asks for camera and microphone again (after a refusal, a missing, busy or unplugged device) and sends the new
-   * tracks to every peer; a kind that was not sent before (receive-only) is added, which renegotiates.
-   * @returns true when both were captured; else `error` says why (also fired as `vc-error`).
-   */
-  async retryMedia(): Promise<boolean> {
-    await this.media.start();
-    for (const kind of ['audio', 'video'] as const) this.#sendTrack(kind, this.media.track(kind));
-    this.#mediaFault();
-    return !this.media.error;
-  }
-
-  /** Audio-only: our camera is sent to nobody and off (the others see our initials); see {@link setAudioOnly}. */
-  get audioOnly(): boolean {
-    return this.#audioOnly;
-  }
-
-  /**
-   * Audio-only on a poor network: sends no camera video (every camera encoding `active: false`, the camera off, so
-   * the others show our initials); the element also asks every peer for none (`ui/view-observer.ts`). Off: the camera
-   * is on and sent again.
-   */
-  setAudioOnly(on: boolean): void {
-    if (on === this.#audioOnly) return;
-    this.#audioOnly = on;
-    this.setCameraEnabled(!on);
-    this.#applyBandwidth();
-  }
-
-  /**
-   * Tells a peer how large we show its camera video (device px), or (null) that we show none of it: a data-channel
-   * `view` (docs/protocol.md), which it fits its encoding for us to.
-   */
-  sendView(peerId: string, size: { width: number; height: number } | null): void {
-    this.#channels.get(peerId)?.send({ type: 'view', width: 0, height: 0, ...size, hidden: !size });
-  }
-
-  /** Mutes (`false`) or unmutes the microphone; tells every peer and fires `vc-media-state` when that changed. */
-  setMicrophoneEnabled(enabled: boolean): void {
-    this.media.setMicrophoneEnabled(enabled);
-    this.#announceMediaState();
-  }
-
-  /** Turns the camera picture off (`false`) or on; tells every peer and fires `vc-media-state` when that changed. */
-  setCameraEnabled(enabled: boolean): void {
-    this.media.setCameraEnabled(enabled);
-    this.#announceMediaState();
+    if (wasJoined && room) this.host.dispatch(new LeftEvent(room));
   }
 
   #freshJoin(options: CallOptions): JoinMessage {
@@ -391,30 +237,6 @@ export class CallController {
     return join;
   }
 
-  #sendTrack(kind: TrackKind, track: MediaStreamTrack | null): void {
-    this.#forEachSession((s) => void s.setTrack(kind, track));
-    void this.#sfu?.then((t) => t.setTrack(kind, track));
-  }
-
-  #mediaFault(): void {
-    if (this.media.error) this.#host.dispatch(new VideoChatErrorEvent(this.media.error));
-    this.#announceMediaState();
-  }
-
-  /** Tells every peer (and the page) the state of our microphone and camera, when it changed. */
-  #announceMediaState(): void {
-    const state = {
-      type: 'state',
-      microphone: this.media.microphoneEnabled,
-      camera: this.media.cameraEnabled,
-    } as const;
-    const key = `${state.microphone}${state.camera}`;
-    if (key === this.#announced) return;
-    this.#announced = key;
-    this.#broadcast(state);
-    this.#host.dispatch(new MediaStateEvent(null, state.microphone, state.camera));
-  }
-
   #onPeerMessage(peer: RemotePeer, message: PeerMessage): void {
     if (message.type === 'signal' || message.type === 'rebind') {
       this.#roster!.peer(peer, message); // a signal goes to the session, as one from the relay
@@ -422,22 +244,28 @@ export class CallController {
       if (peer.microphone === message.microphone && peer.camera === message.camera) return;
       peer.microphone = message.microphone;
       peer.camera = message.camera;
-      this.#host.dispatch(new MediaStateEvent(peer.id, message.microphone, message.camera));
-      this.#host.requestUpdate();
+      this.host.dispatch(new MediaStateEvent(peer.id, message.microphone, message.camera));
+      this.host.requestUpdate();
     } else if (message.type === 'view') {
-      this.#views.set(peer, message);
-      void this.#engine!.loadAdaptive().then(() => this.#applyBandwidth()); // every copy's share follows the views
+      this.views.set(peer, message);
+      void this.#engine!.loadAdaptive().then(() => this.applyBandwidth()); // every copy's share follows the views
     } else if (message.type != 'chat') {
       this.#room((h) => h.peer(peer, message)); // hand, lower-hand, reaction
-    } else if (!this.#chat.has(peer.id, message.id)) {
-      this.#chat.add({ id: message.id, peerId: peer.id, name: peer.name, text: message.text, sentAt: message.sentAt });
+    } else if (!this.chatLog.has(peer.id, message.id)) {
+      this.chatLog.add({
+        id: message.id,
+        peerId: peer.id,
+        name: peer.name,
+        text: message.text,
+        sentAt: message.sentAt,
+      });
     }
   }
 
   // ---- relay ----
 
   #onSignalingState(state: SignalingState, detail: { attempt: number; closeCode?: number }): void {
-    const options = this.#options;
+    const options = this.options;
     if (!options) return;
     switch (state) {
       case 'open':
@@ -480,24 +308,25 @@ export class CallController {
       case 'welcome': {
         this.#resumeSecret = message.resume ?? null;
         // Fresh TURN credentials (short TTLs): for the connections that stay, and for every one made from now on.
-        this.#iceServers = this.#options?.iceServers ?? message.iceServers;
-        this.#forEachSession((s) => s.setIceServers(this.#iceServers));
+        this.#iceServers = this.options?.iceServers ?? message.iceServers;
+        this.forEachSession((s) => s.setIceServers(this.#iceServers));
         // Resumed: same ID, every peer connection kept. Any other welcome is a fresh start with a new ID: after a lost
         // place (a relay restart) the peers still connected to us keep their connections under their new IDs
         // (roster.ts, which also reconciles who left or came meanwhile).
         const fresh = !message.resumed || message.id !== this.#selfId;
         if (fresh) {
-          if (message.peers.length >= (this.#options?.maxPeers || Infinity)) {
+          if (message.peers.length >= (this.options?.maxPeers || Infinity)) {
             this.#signaling?.send({ type: 'leave' });
             this.#roomFull();
             break;
           }
           this.#error = null;
           this.#selfId = message.id;
-          this.#host.dispatch(new JoinedEvent(message.room, message.id));
+          this.host.dispatch(new JoinedEvent(message.room, message.id));
         }
         this.#roster!.welcome(message, fresh);
-        this.#room((h) => h.welcome(message));
+        // The hosts chunk only in a room with hosts (or where it was used already): `room-state` says it otherwise.
+        if (message.role == 'host' || this.#hosts) this.#room((h) => h.welcome(message));
         this.#updateCallState(); // also clears a 'relay-unreachable' error (#error is null now)
         break;
       }
@@ -508,20 +337,20 @@ export class CallController {
       case 'signal':
         if (message.from == 'sfu') {
           // The room runs on the SFU: its chunk is loaded once, and handles this and every later SFU message.
-          void (this.#sfu ??= this.#engine!.loadSfu().then((m) =>
+          void (this.sfuRoom ??= this.#engine!.loadSfu().then((m) =>
             m.sfuTopology(
               this,
-              this.#host,
+              this.host,
               () => this.#iceServers,
               this.#signaling!,
-              this.#sessions,
-              this.#channels,
+              this.sessions,
+              this.channels,
               (p, m) => this.#onPeerMessage(p, m),
-              this.#options,
+              this.options,
             ),
           )).then((t) => t.receive(message.data));
-        } else if (this.#sfu && message.data['sfu'] !== undefined) {
-          void this.#sfu.then((t) => t.peer(message.from, message.data)); // chat and state of a room on the SFU
+        } else if (this.sfuRoom && message.data['sfu'] !== undefined) {
+          void this.sfuRoom.then((t) => t.peer(message.from, message.data)); // chat and state of a room on the SFU
         } else this.#roster!.relay(message); // opaque here: the peer's session parses it
         break;
       case 'error':
@@ -529,7 +358,7 @@ export class CallController {
           // Too late or the relay restarted: join afresh (the welcome that follows starts over).
           this.#selfId = null;
           this.#resumeSecret = null;
-          const options = this.#options;
+          const options = this.options;
           if (options) this.#signaling?.send(this.#freshJoin(options));
         } else if (message.code === 'unauthorized') {
           this.#fail(
@@ -544,18 +373,36 @@ export class CallController {
           this.#roomFull();
         } else this.#room((h) => h.relay(message)); // `room-locked`, `removed`, and any other refusal
         break;
+      case 'room-state':
+        // Sent after every welcome of protocol 2: a room without hosts, unlocked, needs no hosts model.
+        if (message.hosts?.length || message.locked || this.#hosts) this.#room((h) => h.relay(message));
+        break;
       default:
+        if (message.type == 'waiting') this.#setState('knocking'); // a guest outside, until a host lets it in
         this.#room((h) => h.relay(message)); // hosts and guests (protocol/hosts.ts)
     }
+  }
+
+  /**
+   * Runs `fn` on the hosts model, loading its chunk on first use (the page's methods, the `controls` buttons); nothing
+   * outside a call.
+   */
+  withHosts(fn: (hosts: Hosts) => void): void {
+    if (this.#signaling) this.#room(fn);
+  }
+
+  /** Whether the hosts model's chunk was asked for and has not arrived yet. */
+  get hostsLoading(): boolean {
+    return !!this.#hosts && !this.hosts;
   }
 
   /** Runs `fn` on the hosts model, loading its chunk first (once per call; calls keep their order). */
   #room(fn: (hosts: Hosts) => void): void {
     void (this.#hosts ??= this.#engine!.loadHosts().then(
       (m) =>
-        (this.hosts = new m.Hosts(this, this.#host, {
+        (this.hosts = new m.Hosts(this, this.host, {
           send: (message) => this.#signaling?.send(message),
-          channels: this.#channels,
+          channels: this.channels,
           refuse: (error) => this.#refuse(error),
         })),
     )).then(fn);
@@ -575,103 +422,29 @@ export class CallController {
       camera: null,
     };
     this.#peers.set(info.id, peer);
-    // The stats loop (getStats of every peer every 400 ms) waits for a first connection in the mesh: before it there
-    // is nothing to read, and its work would delay the setup.
-    if (!this.#sfu) this.#meshPeer(peer, info, initiator);
+    // In the mesh the stats loop waits for a first connection (mesh-peer.ts).
+    if (!this.sfuRoom) this.#meshPeer(peer, initiator);
     else this.stats.start();
-    this.#host.dispatch(new PeerJoinedEvent({ id: info.id, name: info.name }));
-    this.#room((h) => h.met(info.id));
+    this.host.dispatch(new PeerJoinedEvent({ id: info.id, name: info.name }));
+    void this.#hosts?.then((h) => h.met(info.id)); // our raised hand, if the model exists
   }
 
-  /** A mesh connection with a new peer: its session and data channel (not in a room on the SFU). */
-  #meshPeer(peer: RemotePeer, info: PeerInfo, initiator: boolean): void {
-    const options = this.#options;
-    const engine = this.#engine!;
-    // Every failure with this peer that the call survives, from its session or its channel: one vc-warning per code
-    // every few seconds at most.
-    const warn = engine.warningGate((w: Warning) =>
-      this.#host.dispatch(new VideoChatWarningEvent(w.code, peer.id, w.message, w.cause)),
-    );
-    const channel = new engine.PeerChannel({
-      send: (text) => session.sendChannelText(text),
-      onMessage: (message) => this.#onPeerMessage(peer, message),
-      onWarning: warn,
-    });
-    const session: PeerSession = new engine.PeerSession({
-      peerId: info.id,
-      initiator,
-      iceServers: this.#iceServers,
-      ...(options?.iceTransportPolicy ? { iceTransportPolicy: options.iceTransportPolicy } : {}),
-      ...(options?.watchdogMs ? { watchdogMs: options.watchdogMs } : {}),
-      encodingCaps: (kind, track) =>
-        engine.encodingCaps(kind, track, {
-          copies: this.#sessions.size,
-          sharingScreen: this.#screenShared,
-          bandwidth: this.#options?.bandwidth,
-          view: this.#views.get(peer),
-          views: this.peers.map((p) => this.#views.get(p)),
-          linkKbps: this.#stats.uplink.get(peer.id),
-          audioOnly: this.#audioOnly,
-        }),
-      tracks: {
-        audio: this.media.track('audio'),
-        video: this.media.track('video'),
-        screen: this.media.screen?.getVideoTracks()[0] ?? null,
-      },
-      // Peer to peer once the pair's channel is open; the relay (queued while it is away) before that and as fallback.
-      send: (data) =>
-        session.direct
-          ? channel.send({ type: 'signal', data })
-          : this.#signaling?.send({ type: 'signal', to: peer.id, data }), // peer.id: re-keyed by a rebind
-      onRemoteTracks: (tracks) => this.#showRemoteTracks(peer, tracks),
-      onChannelText: (text) => channel.receive(text),
-      onError: warn,
-      onChannelOpen: () =>
-        channel.send({
-          type: 'state',
-          microphone: this.media.microphoneEnabled,
-          camera: this.media.cameraEnabled,
-        }),
-      onStateChange: (state) => {
-        peer.connection = state;
-        if (state === 'connected') this.stats.start();
-        if (state === 'failed') {
-          this.#host.dispatch(
-            new VideoChatErrorEvent(
-              new VideoChatError('peer-unreachable', `Could not connect to ${info.name || 'a participant'}.`),
-            ),
-          );
-        }
-        this.#host.requestUpdate();
-      },
-    });
-    this.#sessions.set(info.id, session);
-    this.#channels.set(info.id, channel);
-    this.#applyBandwidth(); // one more copy of each stream: everyone's share shrinks
+  /** A mesh connection with a new peer: its session and data channel (not in a room on the SFU; mesh-peer.ts). */
+  #meshPeer(peer: RemotePeer, initiator: boolean): void {
+    const { session, channel } = this.#engine!.meshPeer(this.#mesh!, peer, initiator);
+    this.sessions.set(peer.id, session);
+    this.channels.set(peer.id, channel);
+    this.applyBandwidth(); // one more copy of each stream: everyone's share shrinks
   }
 
   #removePeer(id: string): void {
     const peer = this.#peers.get(id);
-    this.#sessions.get(id)?.close();
-    this.#sessions.delete(id);
-    this.#channels.delete(id);
-    this.#applyBandwidth();
+    this.sessions.get(id)?.close();
+    this.sessions.delete(id);
+    this.channels.delete(id);
+    this.applyBandwidth();
     this.#peers.delete(id);
-    if (peer) this.#host.dispatch(new PeerLeftEvent({ id: peer.id, name: peer.name }));
-  }
-
-  /** Keeps one MediaStream per peer (so `<video>` elements are not reset) in step with its live tracks. */
-  #showRemoteTracks(peer: RemotePeer, tracks: ReadonlyMap<TrackKind, MediaStreamTrack>): void {
-    const wanted = [tracks.get('audio'), tracks.get('video')].filter((t): t is MediaStreamTrack => t !== undefined);
-    for (const track of peer.stream.getTracks()) if (!wanted.includes(track)) peer.stream.removeTrack(track);
-    for (const track of wanted) if (!peer.stream.getTrackById(track.id)) peer.stream.addTrack(track);
-    const screen = tracks.get('screen');
-    const was = peer.screen?.getVideoTracks()[0];
-    if (screen !== was) {
-      peer.screen = screen ? new MediaStream([screen]) : null;
-      if (Boolean(screen) !== Boolean(was)) this.#host.dispatch(new ScreenShareEvent(peer.id, Boolean(screen)));
-    }
-    this.#host.requestUpdate();
+    if (peer) this.host.dispatch(new PeerLeftEvent({ id: peer.id, name: peer.name }));
   }
 
   /** After a refusal that retrying cannot fix: no more relay attempts, camera and microphone released. */
@@ -688,20 +461,7 @@ export class CallController {
     this.#signaling?.close();
     this.#roster?.clear();
     this.media.stop();
-    this.#host.requestUpdate();
-  }
-
-  #applyBandwidth(): void {
-    this.#forEachSession((s) => void s.applyEncodingCaps());
-  }
-
-  #forEachSession(fn: (session: PeerSession) => void): void {
-    for (const session of this.#sessions.values()) fn(session);
-  }
-
-  /** Sends a message on every peer's data channel. */
-  #broadcast(message: PeerMessage): void {
-    for (const channel of this.#channels.values()) channel.send(message);
+    this.host.requestUpdate();
   }
 
   // ---- state ----
@@ -714,7 +474,7 @@ export class CallController {
 
   /** Reports an error; `fatal` puts the call in the `error` state (shown instead of the call). */
   #fail(error: VideoChatError, fatal: boolean): void {
-    this.#host.dispatch(new VideoChatErrorEvent(error));
+    this.host.dispatch(new VideoChatErrorEvent(error));
     if (fatal) {
       this.#error = error;
       this.#setState('error');
@@ -723,11 +483,11 @@ export class CallController {
 
   #setState(state: CallState): void {
     if (state === this.#state) {
-      this.#host.requestUpdate();
+      this.host.requestUpdate();
       return;
     }
     this.#state = state;
-    this.#host.dispatch(new StateChangeEvent(state));
-    this.#host.requestUpdate();
+    this.host.dispatch(new StateChangeEvent(state));
+    this.host.requestUpdate();
   }
 }

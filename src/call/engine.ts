@@ -1,20 +1,19 @@
 /**
- * The call's on-demand chunk: the per-peer engine as one module: the relay client ({@link SignalingClient}), perfect
- * negotiation ({@link PeerSession}), the data channel wire ({@link PeerChannel}), who is in the room across relay
- * restarts ({@link Roster}), the rate limit of warnings, the bandwidth governor and the stats loop (active speaker,
- * connection quality). The call controller imports it dynamically when a call starts (in parallel with the
+ * The call's on-demand chunk: the per-peer engine as one module: the relay client ({@link SignalingClient}), a mesh
+ * peer's session and data channel ({@link meshPeer}: perfect negotiation, the data channel wire, the rate limit of
+ * warnings, the bandwidth governor's caps), who is in the room ({@link Roster}; across relay restarts its own chunk)
+ * and the stats loop's loader (active speaker, connection quality: {@link lazyStats}). The call controller imports it dynamically when a call starts (in parallel with the
  * camera), so in the script-tag build it is its own file, `video-chat-engine.js`, and the page's first download stays
  * small.
  *
  * @module
  */
-export { PeerSession } from '../negotiation/peer-session.js';
 export { SignalingClient } from '../signaling/signaling-client.js';
-export { PeerChannel } from './peer-channel.js';
+export { meshPeer } from './mesh-peer.js';
 export { Roster } from './roster.js';
-export { warningGate } from './warning-gate.js';
-export { encodingCaps, loadAdaptive } from './governor.js';
-export { callStats } from './lazy-stats.js'; // the loop itself: its own chunk, from the first connection
+export { loadAdaptive } from './governor.js';
+/** The stats loop's loader (`lazy-stats.ts`): the loop itself is its own chunk, fetched at the first connection. */
+export { callStats as lazyStats } from './lazy-stats.js';
 /** The relay wire's encoder and parser, for the embed doctor's relay check (`diagnose/relay-probe.ts`). */
 export { encode, parseServerMessage } from '../protocol/relay.js';
 /**

@@ -270,6 +270,11 @@ export class Hosts {
     this.#link.send({ type: 'ask-unmute', to: peerId, media });
   }
 
+  /** Host: asks participant `peerId` to turn its microphone (or camera) off; the participant decides. */
+  requestMute(peerId: string, media: MediaKind = 'microphone'): void {
+    this.#link.send({ type: 'mute-request', to: peerId, media });
+  }
+
   /** Answers a host's request: `accept` turns the device on (`ask-unmute`) or off (`mute-request`); either way it goes. */
   answer(ask: AskDelivery, accept: boolean): void {
     this.asks = this.asks.filter((a) => a !== ask);

@@ -70,6 +70,8 @@ const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([
   CloseCode.MessageTooBig,
   CloseCode.Replaced, // the same participant was resumed on another connection
   CloseCode.OriginNotAllowed, // only the relay's operator can change its origin allowlist
+  CloseCode.Removed, // a host removed this participant: a new join is refused (`removed`)
+  CloseCode.Ended, // a host ended the call: joining again would start a new room of the same name
 ]);
 
 /** Full-jitter exponential backoff (AWS Architecture Blog, "Exponential Backoff And Jitter"): U(0, min(max, base·2^n)). */

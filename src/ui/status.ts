@@ -5,6 +5,7 @@
  * | state                                  | shown                                                  | Try again       |
  * |----------------------------------------|--------------------------------------------------------|-----------------|
  * | idle, connecting, waiting, in-call     | the status line                                        | none            |
+ * | knocking (a guest waiting to be let in) | nothing: the waiting screen says it (ui/waiting.ts)  | none            |
  * | reconnecting (relay dropped mid-call)  | the status line ("Reconnecting…")                      | none: it is     |
  * | error `relay-unreachable`              | the banner ("Retrying…": attempts go on by themselves) | none: it is     |
  * | error `origin-refused`, `unauthorized`, `bad-config`   | the banner, naming what the site must change | none    |
@@ -46,7 +47,7 @@ export function statusText(v: Pick<View, 't' | 'call' | 'configured' | 'room'>):
       ? t.statusWaiting(v.room)
       : state === 'in-call'
         ? t.statusInCall(call.peers.length)
-        : state === 'error'
+        : state === 'error' || state === 'knocking' // the waiting screen says it (ui/waiting.ts)
           ? ''
           : t[state === 'connecting' ? 'statusConnecting' : 'statusReconnecting'];
 }

@@ -7,17 +7,27 @@
 import { expect, fixture, fixtureCleanup, html } from '@open-wc/testing';
 import { emulateMedia } from '@web/test-runner-commands';
 import '../../../src/index.js';
-import type { AdmittedEvent, DeniedEvent, KnockEvent } from '../../../src/events.js';
+import type { AdmittedEvent, DeniedEvent, KnockEvent, VideoChatErrorEvent } from '../../../src/events.js';
 import type { VideoChatElement } from '../../../src/video-chat.js';
 import { mintToken, nextEvent as next, part, shadow, tokenRelayUrl, uniqueRoom, waitFor as poll } from '../helpers.js';
 
 /** A `<video-chat>` on /relay-token with a token of `claims` for `room` (valid one minute). */
-async function enter(room: string, name: string, claims: Record<string, unknown> = {}): Promise<VideoChatElement> {
+async function enter(
+  room: string,
+  name: string,
+  claims: Record<string, unknown> = {},
+  controls?: string,
+): Promise<VideoChatElement> {
   const token = await mintToken({ room, exp: Math.floor(Date.now() / 1000) + 60, ...claims });
-  return fixture<VideoChatElement>(
+  const el = await fixture<VideoChatElement>(
     html`<video-chat room=${room} name=${name} signal-url=${tokenRelayUrl()} token=${token}></video-chat>`,
   );
+  if (controls !== undefined) el.controls = controls;
+  return el;
 }
+
+/** The call's hosts model, if its chunk was loaded (the test reads the element's protected `call`). */
+const hostsModel = (el: VideoChatElement) => (el as unknown as { call: { hosts?: unknown } }).call.hosts;
 
 /** Waits until `el` is in the room (a peer ID) and its hosts chunk and UI arrived (the people button is drawn). */
 async function admitted(el: VideoChatElement, name: string): Promise<VideoChatElement> {
@@ -49,6 +59,9 @@ describe('hosts and guests', function () {
     expect(text(waiting)).to.contain('Waiting for the host to let you in');
     expect(text(waiting)).to.contain('No host is here yet');
     expect(guest.peerId).to.equal(null);
+    // The state says it waits to be let in, also as a custom state.
+    expect(guest.state).to.equal('knocking');
+    expect(guest.matches(':state(knocking)')).to.equal(true);
     // The call's tiles and control bar are not shown meanwhile.
     expect(part(guest, 'grid')?.getClientRects().length ?? 0).to.equal(0);
     expect(part(guest, 'controls')?.getClientRects().length ?? 0).to.equal(0);
@@ -138,10 +151,13 @@ describe('hosts and guests', function () {
   });
 
   it('shows a reaction on the sender tile with an animation, still under prefers-reduced-motion', async function () {
+    // A room without hosts: nobody loads the hosts chunk until a button the page lists (Bea's) or a reaction
+    // received (Ada's) needs it.
     const room = uniqueRoom('react');
-    const a = await admitted(await enter(room, 'Ada'), 'Ada');
-    const b = await admitted(await enter(room, 'Bea'), 'Bea');
+    const a = await enter(room, 'Ada');
+    const b = await admitted(await enter(room, 'Bea', {}, 'microphone camera react leave'), 'Bea');
     await waitFor('in call', () => a.peers.length === 1 && b.peers.length === 1);
+    expect(hostsModel(a), 'no hosts model at Ada before anything needs it').to.equal(undefined);
     (part(b, 'react-button') as HTMLButtonElement).click();
     const thumbs = await waitFor('the row of reactions', () =>
       [...shadow(b).querySelectorAll<HTMLButtonElement>('[part~="reaction-button"]')].find(
@@ -177,5 +193,47 @@ describe('hosts and guests', function () {
     });
     expect(getComputedStyle(still).animationName).to.equal('none');
     expect(getComputedStyle(still).opacity).to.equal('1');
+  });
+
+  it('host methods: ask to unmute and request mute (the participant decides), refused for a guest, end the call for everyone', async () => {
+    const room = uniqueRoom('end');
+    const host = await admitted(await enter(room, 'Hana', { role: 'host' }), 'Hana');
+    const guest = await admitted(await enter(room, 'Ida'), 'Ida');
+    await waitFor('in call', () => host.peers.length === 1 && guest.peers.length === 1);
+    const mic = (on: boolean) => () =>
+      host.peers.length === 1 && // the host's view of Ida's microphone, as Ida announced it
+      [...shadow(host).querySelectorAll(`[part~="remote-tile"][data-peer-id="${guest.peerId}"] [part~="mic-off"]`)]
+        .length === (on ? 0 : 1);
+    guest.setMicrophoneEnabled(false);
+    await waitFor("Ida's microphone off at the host", mic(false));
+
+    host.askToUnmute(guest.peerId as string);
+    const ask = await waitFor('the request at Ida', () => part(guest, 'ask'));
+    expect(text(ask)).to.contain('Hana asks you to turn your microphone on');
+    expect(part(guest, 'mic-button')?.getAttribute('aria-pressed'), 'nothing switched on for her').to.equal('false');
+    (part(guest, 'ask-accept-button') as HTMLButtonElement).click();
+    await waitFor("Ida's microphone on at the host", mic(true));
+
+    host.requestMute(guest.peerId as string, 'microphone');
+    await waitFor('the mute request at Ida', () => text(part(guest, 'ask')).includes('turn your microphone off'));
+    (part(guest, 'ask-dismiss-button') as HTMLButtonElement).click();
+    await waitFor('the request gone', () => !part(guest, 'ask'));
+    expect(part(guest, 'mic-button')?.getAttribute('aria-pressed')).to.equal('true'); // she said "Not now"
+
+    // A guest's host action: the relay refuses it, the guest is told, the call goes on.
+    const refused = nextEvent<VideoChatErrorEvent>(guest, 'vc-error');
+    guest.askToUnmute(host.peerId as string);
+    expect((await refused).error.code).to.equal('relay-error');
+    expect(guest.state).to.equal('in-call');
+
+    const ended = [host, guest].map((el) => nextEvent<VideoChatErrorEvent>(el, 'vc-error'));
+    host.endCallForEveryone();
+    for (const event of await Promise.all(ended)) expect(event.error.code).to.equal('call-ended');
+    for (const el of [host, guest]) {
+      await waitFor('the error state', () => el.state === 'error');
+      await el.updateComplete;
+      expect(text(part(el, 'error'))).to.contain('The host ended the call');
+      expect(part(el, 'retry-button')).to.equal(null);
+    }
   });
 });

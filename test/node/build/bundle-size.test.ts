@@ -23,8 +23,9 @@ const ENTRY_BUDGET_BYTES = 20 * 1024;
  * eight methods and the host messages' types in the element; the hosts model and UI are chunks of their own),
  * receiver-driven sending and the measured uplink arrived (the `view` message, the uplink reading, the governor's
  * hooks; their logic is lazy), and the SFU's layer hooks: about 1,270 B gzip, of which 820 B moved out of the
- * script-tag file when the relay wire's parsers left it for the engine (`protocol/relay-codes.ts`). To win back
- * (issue 16): the rebind half of `call/roster.ts` (used only after a relay restart) as a lazy chunk. Before that, 27 KiB
+ * script-tag file when the relay wire's parsers left it for the engine (`protocol/relay-codes.ts`). Won back
+ * (issue 16): the rebind half of `call/roster.ts` (used only after a relay restart) and the stats loop (loaded at the
+ * first connection) became lazy chunks (27,495 B with the split of the element and the call). Before that, 27 KiB
  * when a call learnt to survive a relay restart (`call/roster.ts`, about 600 B) and the SFU hooks arrived; 26 KiB when
  * the call stopped needing the relay once connected (signaling over the data channel, a bounded signal queue, TURN
  * refresh) on top of the red-team hardening (per-peer receive limits, vc-warning).

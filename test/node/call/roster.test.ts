@@ -1,15 +1,19 @@
 /**
- * The call's peers across a relay restart (`src/call/roster.ts`, issue 10): after a fresh `welcome` the peers still
+ * The call's peers across a relay restart (`src/call/roster.ts` and its lazy half `roster-rebind.ts`, issue 10): after a fresh `welcome` the peers still
  * connected are re-keyed to the new IDs their `rebind` names (same peer, session and channel objects, no leave/join),
  * in every order of `welcome`, `peer-joined` and `rebind`; peers that left during the outage are removed, peers that
  * joined during it are met; and a `rebind` re-keys only under the rules (announced ID, not in use, only a stale peer).
+ * The rules are tested on `RebindRoster` (the chunk loaded after a lost place) directly, synchronously; the engine's
+ * `Roster` is tested for handing over to it (only after a lost place or a `rebind`, in order, dropped by `clear()`)
+ * and for giving the same result as the rules in calls without a restart.
  * The call controller's maps and peer lifecycle are faked; timers are node:test's mock timers.
  */
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import type { PeerMessage } from '../../../src/protocol/data-channel.js';
 import type { PeerInfo, WelcomeMessage } from '../../../src/protocol/relay.js';
-import { REBIND_WAIT_MS, REBIND_WINDOW_MS, Roster } from '../../../src/call/roster.js';
+import { Roster, type RosterHost } from '../../../src/call/roster.js';
+import { REBIND_WAIT_MS, REBIND_WINDOW_MS, RebindRoster } from '../../../src/call/roster-rebind.js';
 import type { RemotePeer } from '../../../src/call/types.js';
 
 interface FakeSession {
@@ -21,7 +25,10 @@ interface FakeSession {
 const mocked = new WeakSet<TestContext>();
 
 /** A call whose controller is faked: `log` records what the page would see (peers met and removed) and what is sent. */
-function fakeCall(t: TestContext) {
+function fakeCall(
+  t: TestContext,
+  make: (host: RosterHost) => Roster | RebindRoster = (h) => new RebindRoster(h, new Set()),
+) {
   if (!mocked.has(t)) t.mock.timers.enable({ apis: ['setTimeout'] });
   mocked.add(t);
   const peers = new Map<string, RemotePeer>();
@@ -29,7 +36,7 @@ function fakeCall(t: TestContext) {
   const channels = new Map<string, { send(message: PeerMessage): void }>();
   const log: string[] = [];
   let changes = 0;
-  const roster = new Roster({
+  const roster = make({
     peers,
     sessions,
     channels,
@@ -49,7 +56,7 @@ function fakeCall(t: TestContext) {
       log.push(`left ${id}`);
     },
     changed: () => void changes++,
-  });
+  }) as Roster;
   const info = (id: string): PeerInfo => ({ id, name: id.slice(0, 1).toUpperCase() });
   const welcome = (id: string, ids: string[], fresh = true) =>
     roster.welcome({ type: 'welcome', id, room: 'r', peers: ids.map(info), iceServers: [] } as WelcomeMessage, fresh);
@@ -283,5 +290,74 @@ describe('Roster: a rebind re-keys only by the rules', () => {
     assert.deepEqual(keys(c.peers), []);
     c.tick(REBIND_WINDOW_MS);
     assert.ok(!c.log.includes('joined n1 (we offer)'), 'nobody met after the call ended');
+  });
+});
+
+/** Lets the lazy chunk's import and the calls queued on it run (no timers involved). */
+async function settle(): Promise<void> {
+  await import('../../../src/call/roster-rebind.js');
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+describe('Roster (engine chunk): the re-association is loaded only after a lost place', () => {
+  const engine = (h: RosterHost) => new Roster(h);
+
+  it('a call without a relay restart meets and removes peers as the rules do, without the rebind chunk', async (t) => {
+    const steps = (c: ReturnType<typeof fakeCall>) => {
+      c.welcome('a1', ['b1', 'c1']);
+      c.joined('d1');
+      c.roster.relay({ type: 'peer-left', id: 'c1' });
+      c.roster.relay({ type: 'signal', from: 'b1', data: { x: 1 } });
+      c.welcome('a1', ['b1', 'e1'], false); // resumed: Dan left, Eve came meanwhile
+    };
+    const rules = fakeCall(t);
+    steps(rules);
+    await settle();
+    const lazy = fakeCall(t, engine);
+    steps(lazy);
+    await settle();
+    assert.deepEqual(lazy.log, rules.log);
+    assert.deepEqual(keys(lazy.peers), ['b1', 'e1']);
+    assert.deepEqual(lazy.sessions.get('b1')?.received, [{ x: 1 }]);
+    assert.equal((lazy.roster as Roster).rebinding, false, 'the rebind chunk was never asked for');
+  });
+
+  it('after a lost place it hands over, in order: the rebind re-keys the same objects', async (t) => {
+    const c = fakeCall(t, engine);
+    c.inCallWith('b1');
+    const before = c.objects('b1');
+    c.welcome('a2', ['b2']);
+    c.rebind(before.peer, 'b2'); // arrives while the chunk may still be loading: queued behind the welcome
+    assert.equal((c.roster as Roster).rebinding, true);
+    await settle();
+    assert.deepEqual(keys(c.peers), ['b2']);
+    assert.deepEqual(c.objects('b2'), before, 'the same peer, session and channel');
+    c.tick(REBIND_WINDOW_MS + REBIND_WAIT_MS);
+    assert.deepEqual(c.log, ['to b1: {"type":"rebind","id":"a2"}'], 'no leave, no join, no offer');
+  });
+
+  it('a rebind before my own welcome loads it too, with the IDs announced so far', async (t) => {
+    const c = fakeCall(t, engine);
+    c.inCallWith('b1');
+    const before = c.objects('b1');
+    c.rebind(before.peer, 'b2'); // b1 is announced: not stale, held
+    await settle();
+    assert.deepEqual(keys(c.peers), ['b1'], 'held');
+    c.welcome('a2', ['b2']);
+    await settle();
+    assert.deepEqual(keys(c.peers), ['b2']);
+    assert.deepEqual(c.objects('b2'), before);
+  });
+
+  it('clear() while the chunk loads removes every peer at once and drops what was queued', async (t) => {
+    const c = fakeCall(t, engine);
+    c.inCallWith('b1');
+    c.welcome('a2', ['n1']);
+    c.roster.clear();
+    assert.deepEqual(keys(c.peers), []);
+    await settle();
+    c.tick(REBIND_WINDOW_MS + REBIND_WAIT_MS);
+    assert.deepEqual(keys(c.peers), [], 'nobody met after the call ended');
+    assert.ok(!c.log.some((l) => l.startsWith('joined n1')), 'the queued welcome did not run');
   });
 });

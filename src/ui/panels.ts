@@ -1,0 +1,84 @@
+/**
+ * The element's on-demand parts, as a Lit reactive controller: the chat panel (`chat.ts`), the device panel and
+ * pre-join screen (`devices.ts`) and the room UI of hosts and guests (`room.ts`), each a chunk of its own fetched
+ * once when first needed, its styles adopted into the element's shadow root (Lit's `adoptStyles`: constructable
+ * stylesheets, which a page's CSP does not block); and the receiver's half of receiver-driven sending
+ * (`view-observer.ts`, docs/bandwidth.md), loaded with the first connected peer. The element decides when each is needed; this
+ * module loads them and keeps what arrived.
+ * @module
+ */
+import {
+  adoptStyles,
+  type CSSResult,
+  type CSSResultOrNative,
+  type ReactiveController,
+  type ReactiveControllerHost,
+} from 'lit';
+import type { CallController } from '../call/call-controller.js';
+import type { ChatUi, DeviceUi, RoomUi } from './view.js';
+import type { ViewHost } from './view-observer.js';
+
+/** The element the panels serve: a Lit host with a shadow root and its own static styles. */
+export type PanelsHost = ReactiveControllerHost & ViewHost & { readonly renderRoot: HTMLElement | DocumentFragment };
+
+export class Panels implements ReactiveController {
+  /** The chat panel, once fetched (the unread count needs none of it). */
+  chat: ChatUi | undefined;
+  /** The pre-join screen and the device settings panel, once fetched. */
+  devices: DeviceUi | undefined;
+  /** Hosts, hands and reactions, once fetched (see {@link room}). */
+  #room: RoomUi | undefined;
+  #roomLoading = false;
+  /** The styles of the element, then of each panel loaded so far. */
+  readonly #styles: (readonly CSSResultOrNative[])[];
+  readonly #host: PanelsHost;
+  readonly #call: CallController;
+  #views: Promise<unknown> | undefined;
+
+  constructor(host: PanelsHost, call: CallController, elementStyles: readonly CSSResultOrNative[]) {
+    (this.#host = host).addController(this);
+    this.#call = call;
+    this.#styles = [elementStyles];
+  }
+
+  /**
+   * Receiver-driven sending: the view observer (its own chunk) from the first connected peer on: a `view` travels on
+   * the data channel, and its chunk and observers would only add main-thread work to the offer/answer exchange.
+   */
+  hostUpdate(): void {
+    if (this.#call.peers.some((p) => p.connection == 'connected'))
+      this.#views ??= import('./view-observer.js').then((m) => new m.ViewObserver(this.#host, this.#call));
+  }
+
+  /** Adds a panel's styles to the element's own (each list once). */
+  adopt(styles: readonly CSSResult[]): void {
+    if (this.#styles.includes(styles)) return;
+    this.#styles.push(styles);
+    const root = this.#host.renderRoot;
+    if (root instanceof ShadowRoot) adoptStyles(root, this.#styles.flat());
+  }
+
+  loadChat(): void {
+    if (!this.chat) void import('./chat.js').then((ui) => this.#arrived((this.chat = ui)));
+  }
+
+  loadDevices(): void {
+    void import('./devices.js').then((ui) => this.#arrived((this.devices = ui)));
+    this.#host.requestUpdate();
+  }
+
+  /** The room UI while the call has its hosts model; fetched the first time it is asked for. */
+  get room(): RoomUi | undefined {
+    if (!this.#call.hosts) return undefined;
+    if (!this.#room && !this.#roomLoading) {
+      this.#roomLoading = true;
+      void import('./room.js').then((ui) => this.#arrived((this.#room = ui)));
+    }
+    return this.#room;
+  }
+
+  #arrived(ui: { readonly styles: readonly CSSResult[] }): void {
+    this.adopt(ui.styles);
+    this.#host.requestUpdate();
+  }
+}
