@@ -166,9 +166,12 @@ export async function oneCall(
         });
         if (keepPages) await keepPages(pages);
         const label = `${n} peers, ${variant}`;
-        const into = profiles.get(label) ?? profiles.set(label, new Map()).get(label)!;
-        for (const cdp of sessions)
-          addProfile(((await cdp.send('Profiler.stop')) as { profile: CpuProfile }).profile, into);
+        if (sessions.length > 0) {
+          // BENCH_PROFILE=1 only: without it there are no profiler sessions and nothing to report.
+          const into = profiles.get(label) ?? profiles.set(label, new Map()).get(label)!;
+          for (const cdp of sessions)
+            addProfile(((await cdp.send('Profiler.stop')) as { profile: CpuProfile }).profile, into);
+        }
         return { setupMs: Math.max(...perPeerMs), perPeerMs, ...traceSteps(times, lastWelcome) };
       }
       if (Date.now() > deadline) {

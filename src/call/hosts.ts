@@ -27,6 +27,8 @@ import {
 } from '../hosts-events.js';
 import { VideoChatErrorEvent } from '../events.js';
 import type { PeerMessage } from '../protocol/data-channel.js';
+import { HOST_SERVER_TYPES } from '../protocol/hosts.js';
+import { parseHostServerMessage } from '../protocol/hosts-server.js';
 import {
   CloseCode,
   type AskDelivery,
@@ -137,8 +139,21 @@ export class Hosts {
     this.#changed();
   }
 
-  /** A message of `protocol/hosts.ts`, or an `error` `room-locked` / `removed` answering this visitor's join. */
-  relay(message: ServerMessage): void {
+  /**
+   * A message of `protocol/hosts.ts`, or an `error` `room-locked` / `removed` answering this visitor's join. The
+   * relay's parser checked only the type of a hosts message: its fields are checked here (`parseHostServerMessage`);
+   * a malformed one changes nothing and fires `vc-error` `relay-error` naming the field (the call goes on).
+   */
+  relay(raw: ServerMessage): void {
+    let message = raw;
+    if (HOST_SERVER_TYPES.includes(raw.type)) {
+      const parsed = parseHostServerMessage(raw);
+      if (!parsed.ok) {
+        const why = `The relay sent a message this widget does not understand: ${parsed.error.message}`;
+        return void this.#host.dispatch(new VideoChatErrorEvent(new VideoChatError('relay-error', why)));
+      }
+      message = parsed.value;
+    }
     switch (message.type) {
       case 'room-state': {
         const self = this.#call.selfId;

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { bad, isObject, isString, ok, type Json, type ParseResult } from './parse.js';
+import { bad, isString, ok, type Json, type ParseResult } from './parse.js';
 
 /** A participant's role in its room (token claim `role`; absent means `guest`). */
 export type Role = 'host' | 'guest';
@@ -19,7 +19,7 @@ export type Role = 'host' | 'guest';
 /** Knock IDs, as peer IDs: 1–64 characters of `A-Z a-z 0-9 _ -` (the relay makes them like peer IDs: 22 characters). */
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** Display names as in `./relay.ts` (`MAX_NAME_LENGTH`). */
-const MAX_NAME = 64;
+export const MAX_NAME = 64;
 
 /** Microphone or camera, in `ask-unmute` and `mute-request`. */
 export type MediaKind = 'microphone' | 'camera';
@@ -130,8 +130,8 @@ export const HOST_CLIENT_TYPES = [
 /**
  * The `type`s of {@link HostServerMessage}. `parseServerMessage` of `./relay.ts` checks only that a relay message has
  * one of these types (its code sits in the element's script-tag file, which must not grow); **the receiver checks
- * the fields with {@link parseHostServerMessage}** before using such a message (the element does so in its call
- * engine, an on-demand chunk).
+ * the fields with `parseHostServerMessage` (`./hosts-server.ts`)** before using such a message (the element does so
+ * in its hosts chunk, `call/hosts.ts`).
  */
 export const HOST_SERVER_TYPES: readonly string[] = [
   'room-state',
@@ -143,10 +143,11 @@ export const HOST_SERVER_TYPES: readonly string[] = [
   'mute-request',
 ];
 
-const MEDIA: readonly string[] = ['microphone', 'camera'];
-const OUTCOMES: readonly string[] = ['admitted', 'denied', 'cancelled', 'left', 'timeout', 'locked', 'ended'];
+export const MEDIA: readonly string[] = ['microphone', 'camera'];
+export const OUTCOMES: readonly string[] = ['admitted', 'denied', 'cancelled', 'left', 'timeout', 'locked', 'ended'];
 
-function id(v: unknown, field: string): string | undefined {
+/** Undefined when `v` is an ID (knock or peer), else why not, naming `field`. */
+export function id(v: unknown, field: string): string | undefined {
   return isString(v) && ID.test(v) ? undefined : `${field} must be an id`;
 }
 
@@ -178,60 +179,6 @@ export function parseHostClientMessage(m: Json): ParseResult<HostClientMessage> 
         id(m['to'], `${type}.to`) ??
         (MEDIA.includes(m['media'] as string) ? undefined : `${type}.media must be "microphone" or "camera"`);
       return problem ? bad(problem) : ok({ type, to: m['to'] as string, media: m['media'] as MediaKind });
-    }
-    default:
-      return bad(`unknown message type ${JSON.stringify(type).slice(0, 40)}`);
-  }
-}
-
-/**
- * Parses a relay message of this module (element side): every field checked, extra fields dropped. Takes the object
- * `parseServerMessage` returned for a type of {@link HOST_SERVER_TYPES} (or any object with a string `type`).
- */
-export function parseHostServerMessage(message: object): ParseResult<HostServerMessage> {
-  const m = message as Json;
-  const type = m['type'] as string;
-  switch (type) {
-    case 'room-state': {
-      const hosts = m['hosts'];
-      if (typeof m['locked'] !== 'boolean') return bad('room-state.locked must be a boolean');
-      if (!Array.isArray(hosts) || hosts.some((h) => id(h, '') !== undefined)) {
-        return bad('room-state.hosts must be an array of ids');
-      }
-      return ok({ type, locked: m['locked'], hosts: hosts as string[] });
-    }
-    case 'knocking': {
-      const k = m['knock'];
-      if (!isObject(k) || id(k['id'], '') !== undefined || !isString(k['name']) || k['name'].length > MAX_NAME) {
-        return bad('knocking.knock must be { id, name }');
-      }
-      return ok({ type, knock: { id: k['id'] as string, name: k['name'] } });
-    }
-    case 'knock-ended': {
-      const problem =
-        id(m['knock'], 'knock-ended.knock') ??
-        (OUTCOMES.includes(m['outcome'] as string) ? undefined : 'knock-ended.outcome is unknown');
-      return problem ? bad(problem) : ok({ type, knock: m['knock'] as string, outcome: m['outcome'] as KnockOutcome });
-    }
-    case 'waiting': {
-      const { room, hosts, timeoutMs } = m;
-      if (!isString(room) || !Number.isSafeInteger(hosts) || !Number.isSafeInteger(timeoutMs)) {
-        return bad('waiting must be { room, hosts, timeoutMs }');
-      }
-      return ok({ type, room, hosts: hosts as number, timeoutMs: timeoutMs as number });
-    }
-    case 'denied': {
-      const reason = m['reason'] as string;
-      return ['denied', 'timeout', 'locked', 'ended'].includes(reason)
-        ? ok({ type, reason: reason as DeniedMessage['reason'] })
-        : bad('denied.reason is unknown');
-    }
-    case 'ask-unmute':
-    case 'mute-request': {
-      const problem =
-        id(m['from'], `${type}.from`) ??
-        (MEDIA.includes(m['media'] as string) ? undefined : `${type}.media must be "microphone" or "camera"`);
-      return problem ? bad(problem) : ok({ type, from: m['from'] as string, media: m['media'] as MediaKind });
     }
     default:
       return bad(`unknown message type ${JSON.stringify(type).slice(0, 40)}`);

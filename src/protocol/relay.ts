@@ -393,7 +393,7 @@ export function parseServerMessage(raw: unknown): ParseResult<ServerMessage> {
       return ok({ type: 'error', code: code as ErrorCode, message: m['message'] });
     }
     default:
-      // Hosts and guests: the type only; the receiver checks the fields with parseHostServerMessage (hosts.ts).
+      // Hosts and guests: the type only; the receiver checks the fields with parseHostServerMessage (hosts-server.ts).
       return HOST_SERVER_TYPES.includes(m['type'] as string)
         ? ok(m as unknown as HostServerMessage)
         : bad(`unknown message type ${JSON.stringify(m['type']).slice(0, 40)}`);

@@ -122,6 +122,22 @@ describe('Hosts: the waiting room', () => {
     assert.deepEqual(types(), ['vc-knock', 'vc-knock', 'vc-knock', 'vc-admitted', 'vc-knock', 'vc-denied']);
   });
 
+  it('a malformed hosts message from the relay changes nothing and says which field (vc-error relay-error)', () => {
+    const { hosts, relay, events } = setup();
+    relay({ type: 'knocking', knock: { id: 7, name: 'Kim' } } as unknown as ServerMessage);
+    relay({ type: 'room-state', locked: 'yes', hosts: ['me'] } as unknown as ServerMessage);
+    assert.deepEqual(hosts.knocks, []);
+    assert.equal(hosts.role, 'guest', 'a room-state that does not parse makes nobody a host');
+    assert.deepEqual(
+      events.map((e) => [e.type, (e as Event & { error?: VideoChatError }).error?.code]),
+      [
+        ['vc-error', 'relay-error'],
+        ['vc-error', 'relay-error'],
+      ],
+    );
+    assert.match((events[1] as Event & { error: VideoChatError }).error.message, /room-state\.locked/);
+  });
+
   it('the knocker: waiting until its welcome (admitted), or denied with the reason as the error code', () => {
     const a = setup();
     a.relay({ type: 'waiting', room: 'r', hosts: 0, timeoutMs: 300_000 });

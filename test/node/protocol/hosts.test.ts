@@ -8,12 +8,12 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
   encode,
   parseClientMessage,
-  parseHostServerMessage,
   parseServerMessage,
   parseServerMessage as parseServerMessageOf,
   type ParseResult,
   type ServerMessage,
 } from '../../../src/protocol/relay.js';
+import { parseHostServerMessage } from '../../../src/protocol/hosts-server.js';
 
 const error = <T>(result: ParseResult<T>): string => {
   assert.equal(result.ok, false, 'expected a violation');
