@@ -25,7 +25,8 @@ const ENTRY_BUDGET_BYTES = 20 * 1024;
  * governor's hooks; their logic is lazy), and the SFU's layer hooks: about 1,270 B. Won back since (issue 16): the
  * rebind half of `call/roster.ts` (used only after a relay restart) and the stats loop (loaded at the first
  * connection, its own chunk of about 1.4 KiB) became lazy chunks and the element and the call were split: 27,668 B,
- * 20 B over 27 KiB. A call that connects also loads the stats chunk: the price of moving it off the setup path, not
+ * then 27,774 B once the field checks of the relay's hosts messages went to the hosts chunk (their shared field
+ * rules stay in the engine: `protocol/hosts-server.ts`). A call that connects also loads the stats chunk: the price of moving it off the setup path, not
  * bytes saved. Before that, 27 KiB when a call learnt to survive a relay restart (`call/roster.ts`, about 600 B) and
  * the SFU hooks arrived; 26 KiB when the call stopped needing the relay once connected (signaling over the data
  * channel, a bounded signal queue, TURN refresh) on top of the red-team hardening (per-peer receive limits,
