@@ -25,6 +25,7 @@ import { performance } from 'node:perf_hooks';
 import { createClient, type RedisClientType } from '@redis/client';
 import type { Logger } from '../log.js';
 import { SCRIPTS, type Script } from './scripts.js';
+import { clientOptions } from './command-client.js';
 
 /** How long to wait for Redis at start before giving up (ms). */
 export const CONNECT_TIMEOUT_MS = 5_000;
@@ -48,16 +49,6 @@ export interface ConnectionEvents {
 /** `url` with its password hidden, for messages and logs. */
 export function redactUrl(url: string): string {
   return url.replace(/^([a-z]+:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
-}
-
-/** The URL as node-redis reads it: `unix:///path` (or `unix://path`) becomes a socket path. */
-function clientOptions(url: string): { url?: string; socket: { path?: string } } {
-  const unix = /^unix:\/\/(.*)$/i.exec(url);
-  if (unix) {
-    const path = (unix[1] ?? '').split('?', 1)[0] ?? '';
-    return { socket: { path: path.startsWith('/') ? path : `/${path}` } };
-  }
-  return { url, socket: {} };
 }
 
 /**

@@ -107,22 +107,8 @@ export function parseModeMessage(text: string): { room: string; janus: JanusRoom
 
 type Reply = number | string | null | Reply[];
 
-/** The minimal `@redis/client` surface used here. */
-interface Client {
-  sendCommand<T>(args: string[]): Promise<T>;
-  connect(): Promise<unknown>;
-  close(): Promise<unknown>;
-  destroy(): void;
-  on(event: 'error', listener: (error: Error) => void): unknown;
-}
-
-/** The URL as node-redis reads it (`unix:///path` becomes a socket path), as `server/src/redis/connection.ts` does. */
-function clientOptions(url: string): { url?: string; socket: { path?: string } } {
-  const unix = /^unix:\/\/(.*)$/i.exec(url);
-  if (!unix) return { url, socket: {} };
-  const path = (unix[1] ?? '').split('?', 1)[0] ?? '';
-  return { socket: { path: path.startsWith('/') ? path : `/${path}` } };
-}
+/** The command connection (`redis/command-client.ts`, loaded on demand). */
+type Client = import('../redis/command-client.js').CommandClient;
 
 /**
  * The shared room state, over its own `@redis/client` command connection (loaded with a dynamic `import()`, as the
@@ -139,26 +125,11 @@ export class SharedRooms {
     this.#prefix = prefix;
     this.#log = log;
     this.#rules = rules;
-    this.#client = (async () => {
-      const { createClient } = await import('@redis/client');
-      const base = clientOptions(url);
-      const client = createClient({
-        ...base,
-        name: 'video-chat-sfu',
-        disableOfflineQueue: true,
-        pingInterval: 5_000,
-        socket: {
-          ...base.socket,
-          connectTimeout: 5_000,
-          reconnectStrategy: (retries: number) => Math.min(1_000, 50 * 2 ** Math.min(retries, 5)),
-        },
-      }) as unknown as Client;
-      client.on('error', (error) => {
+    this.#client = import('../redis/command-client.js').then((m) =>
+      m.openCommandClient(url, 'video-chat-sfu', (error) => {
         if (!this.#closed) log.debug({ err: error.message }, 'sfu: Redis client error');
-      });
-      await client.connect();
-      return client;
-    })();
+      }),
+    );
     this.#client.catch((error: unknown) => log.error({ err: String(error) }, 'sfu: cannot reach Redis'));
   }
 
