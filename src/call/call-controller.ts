@@ -77,6 +77,8 @@ export class CallController extends CallMedia {
    */
   hosts: Hosts | undefined;
   #hosts: Promise<Hosts> | undefined;
+  /** A `mode` from the SFU came since the last fresh `join`: without one, a fresh welcome is a room in mesh. */
+  #mode = false;
   /** The peer shown large (pinned or full screen), set by the element: on the SFU it gets the high layer. */
   focus: string | null = null;
 
@@ -225,6 +227,7 @@ export class CallController extends CallMedia {
   }
 
   #freshJoin(options: CallOptions): JoinMessage {
+    this.#mode = false;
     const join: JoinMessage = {
       type: 'join',
       room: options.room,
@@ -322,6 +325,11 @@ export class CallController extends CallMedia {
           }
           this.#error = null;
           this.#selfId = message.id;
+          // No `mode` before it (a relay restart, the room back below --sfu-from): a mesh again (docs/protocol.md).
+          if (!this.#mode) {
+            void this.sfuRoom?.then((t) => t.close());
+            this.sfuRoom = undefined;
+          }
           this.host.dispatch(new JoinedEvent(message.room, message.id));
         }
         this.#roster!.welcome(message, fresh);
@@ -336,6 +344,7 @@ export class CallController extends CallMedia {
         break;
       case 'signal':
         if (message.from == 'sfu') {
+          this.#mode ||= message.data['op'] == 'mode';
           // The room runs on the SFU: its chunk is loaded once, and handles this and every later SFU message.
           void (this.sfuRoom ??= this.#engine!.loadSfu().then((m) =>
             m.sfuTopology(
