@@ -1,9 +1,10 @@
 /**
- * What the SFU e2e files (`sfu.test.ts`, `sfu-cluster.test.ts`, `sfu-layers.test.ts`) share: the relay's command
- * line for a real Janus, a page whose camera is painted in its participant's own colour (and which records its
- * connections, the SFU's `layer` confirmations and the peers' media states), reading and checking the colours of the
- * remote tiles, Janus's own list of a room's publishers, a bounded poll, and leaving as a person would before the page
- * closes.
+ * What the SFU e2e files (`sfu.test.ts`, `sfu-cluster.test.ts`, `sfu-layers.test.ts`, `sfu-restart.test.ts`,
+ * `janus-broker.test.ts`) share: the relay's command line for a real Janus, a page whose camera is painted in its
+ * participant's own colour (and which records its connections, its SFU `publish` offers, the SFU's `layer`
+ * confirmations, its own `layer` requests, the layers other participants announce and the peers' media states),
+ * reading and checking the colours of the remote tiles, the page's mode and open connections, Janus's own list of a
+ * room's publishers, a bounded poll, and leaving as a person would before the page closes.
  *
  * @module
  */
@@ -51,6 +52,10 @@ export function startSfuRelay(janus: Janus, sfuFrom: number, extra: readonly str
  *   browser's fake one;
  * - every RTCPeerConnection is kept (`window.pcs`), every `layer` confirmation from the peer "sfu" (`window.layers`,
  *   its substream) and every `vc-media-state` (`window.mediaStates`);
+ * - `window.traffic`: when (page clock, ms) the page sent a `layer` request (`asked`), and the layers another
+ *   participant announced (`announced`: `{ sfu: { layers } }`, or a relayed `state` carrying `layers`);
+ * - the SFU `publish` offers the page sends are counted (`window.publishes`) and, with `?break` in the URL, broken
+ *   (Janus refuses them);
  * - `vc-warning` and `vc-error` go to the console (the participant's `logs`);
  * - `?policy=relay` in the URL sets the element's `ice-transport-policy` to `relay` before it joins.
  */
@@ -62,10 +67,14 @@ export function paintCamera(): void {
     pcs: RTCPeerConnection[];
     layers: number[];
     mediaStates: { peerId: string | null; microphone: boolean }[];
+    traffic: { asked: number[]; announced: { at: number; layers: number[] }[] };
+    publishes: number;
   };
   w.pcs = [];
   w.layers = [];
   w.mediaStates = [];
+  w.traffic = { asked: [], announced: [] };
+  w.publishes = 0;
   addEventListener(
     'vc-warning',
     (e) => console.warn('vc-warning', (e as Event & { code: string }).code, (e as Event & { message: string }).message),
@@ -102,10 +111,34 @@ export function paintCamera(): void {
         const m = JSON.parse(String(e.data)) as {
           type: string;
           from?: string;
-          data?: { op?: string; substream?: number };
+          data?: { op?: string; substream?: number; sfu?: unknown };
         };
-        if (m.type === 'signal' && m.from === 'sfu' && m.data?.op === 'layer') w.layers.push(m.data.substream!);
+        if (m.type !== 'signal') return;
+        if (m.from === 'sfu' && m.data?.op === 'layer') w.layers.push(m.data.substream!);
+        let sfu = m.data?.sfu;
+        try {
+          if (typeof sfu === 'string') sfu = JSON.parse(sfu);
+        } catch {
+          return;
+        }
+        const layers = (sfu as { layers?: unknown } | undefined)?.layers;
+        if (Array.isArray(layers)) w.traffic.announced.push({ at: performance.now(), layers: layers as number[] });
       });
+    }
+
+    override send(data: string | ArrayBufferLike | Blob | ArrayBufferView): void {
+      if (typeof data === 'string' && data.includes('"op":"layer"')) w.traffic.asked.push(performance.now());
+      if (typeof data === 'string' && data.includes('"publish"')) {
+        const message = JSON.parse(data) as { to?: string; data?: { op?: string; sdp?: string } };
+        if (message.to === 'sfu' && message.data?.op === 'publish') {
+          w.publishes++;
+          if (params.has('break')) {
+            message.data.sdp = 'v=0\r\no=- 0 0 IN IP4 0.0.0.0\r\ns=broken\r\n';
+            return super.send(JSON.stringify(message));
+          }
+        }
+      }
+      super.send(data);
     }
   };
   if (params.get('policy') === 'relay') {
@@ -147,6 +180,15 @@ export function openPainted(browser: Browser, url: string, room: string, name: s
   return openParticipant(browser, url, { room, name, init: paintCamera });
 }
 
+/** The SFU `publish` offers the page sent so far (see {@link paintCamera}). */
+export function publishCount(p: Participant): Promise<number> {
+  return withTimeout(
+    p.page.evaluate(() => (window as unknown as { publishes: number }).publishes),
+    10_000,
+    `${p.name}: reading its publishes`,
+  );
+}
+
 /** The participant's relay ID (`peerId` of its `<video-chat>`). */
 export function peerIdOf(p: Participant): Promise<string> {
   return withTimeout(
@@ -177,6 +219,8 @@ export function assertNoVcError(p: Participant, when = ''): void {
 
 /** One remote tile as a person sees it. */
 export interface Tile {
+  /** The participant's relay ID. */
+  id: string;
   name: string;
   /** The pixel at the middle of its `<video>`, three quarters down: [] while it has no picture. */
   rgb: number[];
@@ -195,7 +239,7 @@ export async function tiles(p: Participant): Promise<Tile[]> {
         const video = chat.shadowRoot?.querySelector<HTMLVideoElement>(
           `video[part~="remote-video"][data-peer-id="${CSS.escape(id)}"]`,
         );
-        if (!video || video.videoWidth === 0) return { name, rgb: [], width: 0, frames: 0 };
+        if (!video || video.videoWidth === 0) return { id, name, rgb: [], width: 0, frames: 0 };
         const canvas = document.createElement('canvas');
         canvas.width = video.videoWidth;
         canvas.height = video.videoHeight;
@@ -203,6 +247,7 @@ export async function tiles(p: Participant): Promise<Tile[]> {
         ctx.drawImage(video, 0, 0);
         const px = ctx.getImageData(Math.floor(canvas.width / 2), Math.floor((canvas.height * 3) / 4), 1, 1).data;
         return {
+          id,
           name,
           rgb: [px[0]!, px[1]!, px[2]!],
           width: video.videoWidth,
@@ -223,23 +268,63 @@ export async function tiles(p: Participant): Promise<Tile[]> {
 export const nearColour = (rgb: number[], expected: number[]) =>
   rgb.length === 3 && rgb.every((v, i) => Math.abs(v - (expected[i] ?? -999)) <= 40);
 
-/** Waits (≤ 60 rounds of 500 ms) until `p` shows `count` remote tiles, each in its participant's colour, frames advancing. */
-export async function waitForColours(p: Participant, count: number): Promise<void> {
+/**
+ * Waits (≤ 60 rounds of 500 ms, and `timeoutMs`) until `p` shows `count` remote tiles (or exactly the participants
+ * named), each in its participant's colour, frames advancing.
+ */
+export async function waitForColours(
+  p: Participant,
+  count: number | readonly string[],
+  timeoutMs = 60_000,
+): Promise<void> {
   let last: Tile[] = [];
-  for (let i = 0; i < 60; i++) {
+  const names = typeof count === 'number' ? undefined : count;
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; i < 60 && Date.now() < deadline; i++) {
     const first = await tiles(p);
     await sleep(500);
     last = await tiles(p);
     const good =
-      last.length === count &&
+      last.length === (names?.length ?? count) &&
       last.every((t) => {
         const then = first.find((f) => f.name === t.name);
-        return t.width > 0 && then !== undefined && t.frames > then.frames && nearColour(t.rgb, COLOURS[t.name] ?? []);
+        return (
+          (!names || names.includes(t.name)) &&
+          t.width > 0 &&
+          then !== undefined &&
+          t.frames > then.frames &&
+          nearColour(t.rgb, COLOURS[t.name] ?? [])
+        );
       });
     if (good) return;
   }
   throw new Error(
     `${p.name}: remote tiles never showed their colours: ${JSON.stringify(last)}\n${p.logs.slice(-30).join('\n')}`,
+  );
+}
+
+/** What a page's element says of its call: its relay ID, whether it is on the SFU, its open connections. */
+export interface PageState {
+  self: string | null;
+  sfu: boolean;
+  /** RTCPeerConnections not closed (see {@link paintCamera}). */
+  open: number;
+}
+
+/** The page's {@link PageState}. */
+export function pageState(p: Participant): Promise<PageState> {
+  return withTimeout(
+    p.page.evaluate(() => {
+      const chat = document.querySelector('video-chat') as HTMLElement & { peerId: string | null };
+      const pcs = (window as unknown as { pcs: RTCPeerConnection[] }).pcs;
+      return {
+        self: chat.peerId,
+        sfu: chat.matches(':state(sfu)'),
+        open: pcs.filter((pc) => pc.signalingState !== 'closed').length,
+      };
+    }),
+    10_000,
+    `${p.name}: reading the page`,
   );
 }
 
