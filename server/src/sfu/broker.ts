@@ -80,6 +80,11 @@ interface Room {
 export class SfuBroker {
   readonly #options: BrokerOptions;
   readonly #rooms = new Map<string, Room>();
+  /**
+   * Participants told that their room's SFU failed (its Janus room could not be made, or Janus was lost), by ID, with
+   * that room: one SFU `error` per cause, none for the requests their elements send afterwards.
+   */
+  readonly #failed = new Map<string, string>();
   readonly #janus: JanusLink;
   readonly #subscriberContext: SubscriberContext = {
     session: (member) => this.#session(member),
@@ -163,7 +168,7 @@ export class SfuBroker {
   handle(room: string, id: string, name: string, request: SfuRequest): void {
     const entry = this.#rooms.get(room);
     if (!entry) {
-      this.#fail(id, 'this room is not on the SFU');
+      if (this.#failed.get(id) !== room) this.#fail(id, 'this room is not on the SFU');
       return;
     }
     const member = this.#enter(entry, id, name, false);
@@ -196,8 +201,9 @@ export class SfuBroker {
    */
   enter(room: string, id: string, name: string, fresh = false): void {
     const entry = this.#rooms.get(room);
+    if (entry) this.#failed.delete(id);
     if (entry) this.#enter(entry, id, name, fresh);
-    else this.#fail(id, 'this room is not on the SFU');
+    else if (this.#failed.get(id) !== room) this.#fail(id, 'this room is not on the SFU');
   }
 
   #enter(room: Room, id: string, name: string, fresh: boolean): Member {
@@ -235,6 +241,7 @@ export class SfuBroker {
 
   /** Participant `id` left `room`: its session goes, and the others stop receiving it. Never throws. */
   async leave(room: string, id: string): Promise<void> {
+    this.#failed.delete(id);
     const entry = this.#rooms.get(room);
     const member = entry?.members.get(id);
     if (!entry || !member) return;
@@ -380,6 +387,7 @@ export class SfuBroker {
       this.#rooms.delete(room);
       for (const member of entry.members.values()) {
         member.gone = true;
+        this.#failed.set(member.id, room);
         this.#fail(member.id, 'the media server is unreachable');
       }
     }
@@ -388,7 +396,13 @@ export class SfuBroker {
   #roomFailed(room: string, entry: Room, error: unknown): void {
     this.#options.log.error({ room, err: (error as Error).message }, 'sfu: creating the janus room failed');
     if (this.#rooms.get(room) === entry) this.#rooms.delete(room);
-    for (const member of entry.members.values()) this.#fail(member.id, 'the media server could not open this room');
+    const cause = (error as Error).message;
+    for (const member of entry.members.values()) {
+      // Its own steps behind the room (joining it) fail too: said once, here (`gone` silences #memberFailed).
+      member.gone = true;
+      this.#failed.set(member.id, room);
+      this.#fail(member.id, `the media server could not open this room: ${cause}`);
+    }
   }
 
   #memberFailed(member: Member, what: string, error: unknown): void {
