@@ -17,8 +17,10 @@
  *   Janus room. Every `JANITOR_MS` each relay checks its participants in their grace period against Redis and claims
  *   rooms that emptied unclaimed (a relay that died, or the last two leaving at once on two relays).
  *
- * - **Resuming**: on the relay that brokers it, nothing changes (its Janus sessions went on). On another relay (or on
- *   this one after a participant it never brokered): the relay reads the room's state, enters the participant fresh
+ * - **Resuming**: the relay records in Redis that it brokers the participant from now on (`take`), and learns which
+ *   relay did before. On the relay that brokers it, nothing changes (its Janus sessions went on). On another relay
+ *   (or on this one after a participant it never brokered, or one that moved to another relay and came back before
+ *   this relay's janitor noticed): the relay reads the room's state (and its claim), enters the participant fresh
  *   (`broker.ts`: a publisher Janus still holds under its ID is kicked) and sends it `mode` after its welcome, on which
  *   the element publishes and subscribes again.
  * - **Fenced** (this relay's lease was lost, `redis/upkeep.ts`): the relay closes its connections and goes on under a
@@ -206,9 +208,16 @@ export class SharedSfuParticipants implements Participants {
     await this.#inner.resume(link, room, credentials);
     const joined = link.member;
     if (!joined) return;
+    // This relay brokers it from now on; Redis says who did before (and the room's state, for a newcomer here).
+    const taken = await this.#store.take(joined.room, joined.id, this.#inner.node).catch((error: unknown) => {
+      this.#log.warn({ room: joined.room, err: String(error) }, 'sfu: resume: room state unavailable');
+      return undefined;
+    });
+    if (link.member?.id !== joined.id) return; // gone again meanwhile
     const local = this.#room(joined.room);
     const member = local.members.get(joined.id);
-    if (member) {
+    const before = taken?.before;
+    if (member && (before === undefined || before === this.#inner.node || before === member.node)) {
       // Still brokered here (its Janus sessions kept, even across this relay's lost lease): its media goes on.
       this.#byLink.delete(member.link);
       member.link = link;
@@ -217,17 +226,22 @@ export class SharedSfuParticipants implements Participants {
       this.#byLink.set(link, joined.id);
       return;
     }
+    if (member) {
+      // It moved to another relay and came back before this relay's janitor noticed: that relay brokered it since
+      // (it kicked the publisher this relay made, and the element started over there). This relay's record of it is
+      // stale: it starts over here as a participant that resumed from elsewhere.
+      this.#log.info({ room: joined.room, id: joined.id, before }, 'sfu: resumed here again after another relay');
+      local.members.delete(joined.id);
+      this.#byLink.delete(member.link);
+      if (local.mode === 'sfu') void this.#broker.leave(joined.room, joined.id);
+    }
     // It resumed here from another relay: this relay learns the room's mode and brokers it from now on.
     const name = (joined as { name?: unknown }).name;
     const shown = typeof name === 'string' ? name : '';
-    const state = await this.#store.state(joined.room, joined.id).catch((error: unknown) => {
-      this.#log.warn({ room: joined.room, err: String(error) }, 'sfu: resume: room state unavailable');
-      return undefined;
-    });
-    if (link.member?.id !== joined.id) return; // gone again meanwhile
     const here = this.#room(joined.room);
-    if (state?.mode === 'sfu' && here.mode !== 'sfu') this.#switch(joined.room, here, state.janus, false);
-    const capable = state?.capable ?? here.mode === 'sfu';
+    here.claim ??= taken?.claim; // written back after Redis lost its data, as by a relay where a member joined
+    if (taken?.mode === 'sfu' && here.mode !== 'sfu') this.#switch(joined.room, here, taken.janus, false);
+    const capable = taken?.capable ?? here.mode === 'sfu';
     here.members.set(joined.id, { link, name: shown, capable, node: this.#inner.node, grace: false });
     this.#roomOf.set(joined.id, joined.room);
     this.#byLink.set(link, joined.id);

@@ -22,6 +22,9 @@
  * `server/src/redis/scripts.ts`):
  * - `P sfu:<room>` HASH `mode` (`mesh` | `sfu`), `claim` (`''` | `mesh` | `sfu`), `jid`, `pin`, `secret`;
  * - `P sfu:caps:<room>` HASH participant ID → `1` | `0` (announced `sfu` in `join.caps`);
+ * - `P sfu:by:<room>` HASH participant ID → the node that brokers it (set by `confirm`, `take` and `restore`): a
+ *   participant that resumes on a relay that still holds it from before learns there whether another relay brokered
+ *   it meanwhile (it moved and came back before that relay's janitor noticed);
  * - `P sfu:pend:<room>` ZSET reservation → deadline (ms, Redis's clock); a reservation is `<cap><node> <random>`, or
  *   `r<node>` for a write-back's hold (`restore`);
  * - `P sfu:rooms` SET of the rooms with state (for the janitor).
@@ -30,7 +33,7 @@
  */
 import type { Logger } from '../log.js';
 import type { JanusRoom } from './janus-rooms.js';
-import { ADMIT, CONFIRM, JANITOR, RELEASE, RESTORE, type Script } from './shared-scripts.js';
+import { ADMIT, CONFIRM, JANITOR, RELEASE, RESTORE, TAKE, type Script } from './shared-scripts.js';
 
 /** How long a reservation holds a place without `confirm` (a relay that died mid-join), in ms. */
 export const RESERVATION_MS = 15_000;
@@ -209,24 +212,33 @@ export class SharedRooms {
   }
 
   /**
-   * The room's mode and Janus room now, and whether participant `member` announced the capability (it resumed on
-   * this relay), or `undefined` without state.
+   * Participant `member` resumed on `node`, which brokers it from now on: the room's state now (mode, Janus room,
+   * claim, the member's capability) and the node that brokered it before (`undefined`: none recorded), or `undefined`
+   * without state (then nothing is recorded).
    */
-  async state(
+  async take(
     room: string,
     member: string,
-  ): Promise<{ mode: 'mesh' | 'sfu'; janus: JanusRoom | undefined; capable: boolean | undefined } | undefined> {
-    const client = await this.#client;
-    const [st, cap] = await Promise.all([
-      client.sendCommand<Reply[]>(['HMGET', `${this.#prefix}sfu:${room}`, 'mode', 'jid', 'pin', 'secret']),
-      client.sendCommand<Reply>(['HGET', `${this.#prefix}sfu:caps:${room}`, member]),
-    ]);
-    const [mode, id, pin, secret] = st.map((v) => (v === null ? undefined : String(v)));
-    if (mode === undefined) return undefined;
+    node: string,
+  ): Promise<
+    | {
+        mode: 'mesh' | 'sfu';
+        janus: JanusRoom | undefined;
+        claim: 'mesh' | 'sfu' | undefined;
+        capable: boolean | undefined;
+        before: string | undefined;
+      }
+    | undefined
+  > {
+    const out = await this.#run(TAKE, [room, member, node]);
+    const [before, mode, id, pin, secret, claim, cap] = Array.isArray(out) ? out.map(String) : [];
+    if (!mode) return undefined;
     return {
       mode: mode === 'sfu' ? 'sfu' : 'mesh',
       janus: id ? { id, pin: pin ?? '', secret: secret ?? '' } : undefined,
-      capable: cap === null ? undefined : String(cap) === '1',
+      claim: claim === 'sfu' || claim === 'mesh' ? claim : undefined,
+      capable: cap ? cap === '1' : undefined,
+      before: before || undefined,
     };
   }
 

@@ -13,16 +13,17 @@ local function now()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local function keys(room)
-  return P .. 'room:' .. room, P .. 'sfu:' .. room, P .. 'sfu:caps:' .. room, P .. 'sfu:pend:' .. room
+  return P .. 'room:' .. room, P .. 'sfu:' .. room, P .. 'sfu:caps:' .. room, P .. 'sfu:pend:' .. room,
+    P .. 'sfu:by:' .. room
 end
 -- Nobody in the room and no reservation: the state goes; returns the Janus room to destroy ('' if none).
 local function claim(room, except, t)
-  local rk, sk, ck, pk = keys(room)
+  local rk, sk, ck, pk, bk = keys(room)
   for _, id in ipairs(redis.call('HKEYS', rk)) do if id ~= except then return nil end end
   redis.call('ZREMRANGEBYSCORE', pk, '-inf', t)
   if redis.call('ZCARD', pk) > 0 then return nil end
   local st = redis.call('HMGET', sk, 'jid', 'secret')
-  redis.call('DEL', sk, ck, pk)
+  redis.call('DEL', sk, ck, pk, bk)
   redis.call('SREM', P .. 'sfu:rooms', room)
   return {st[1] or '', st[2] or ''}
 end
@@ -112,17 +113,38 @@ return {1, mode, switched and 1 or 0, j[1] or '', j[2] or '', j[3] or '', stale[
 `,
 );
 
-/** `confirm`: ARGV prefix, room, reservation, participant ID (`''`: the join failed), capable. Ends a reservation. */
+/**
+ * `confirm`: ARGV prefix, room, reservation, participant ID (`''`: the join failed), capable. Ends a reservation; the
+ * participant's capability is recorded, and the node of the reservation brokers it.
+ */
 export const CONFIRM = script(
   'sfu-confirm',
   `
 local room, token, id, cap = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local rk, sk, ck, pk = keys(room)
+local rk, sk, ck, pk, bk = keys(room)
 redis.call('ZREM', pk, token)
 if id ~= '' and redis.call('HEXISTS', rk, id) == 1 and redis.call('EXISTS', sk) == 1 then
   redis.call('HSET', ck, id, cap)
+  local node = string.match(token, '^.(%S+) ')
+  if node then redis.call('HSET', bk, id, node) end
 end
 return 1
+`,
+);
+
+/**
+ * `take`: ARGV prefix, room, participant ID, node. The participant (which resumed on `node`) is brokered by `node`
+ * from now on. `{previous broker or '', mode or '', jid, pin, secret, claim, capability or ''}`.
+ */
+export const TAKE = script(
+  'sfu-take',
+  `
+local room, id, node = ARGV[2], ARGV[3], ARGV[4]
+local rk, sk, ck, pk, bk = keys(room)
+local before = redis.call('HGET', bk, id) or ''
+local st = redis.call('HMGET', sk, 'mode', 'jid', 'pin', 'secret', 'claim')
+if st[1] then redis.call('HSET', bk, id, node) end
+return {before, st[1] or '', st[2] or '', st[3] or '', st[4] or '', st[5] or '', redis.call('HGET', ck, id) or ''}
 `,
 );
 
@@ -135,10 +157,11 @@ export const RELEASE = script(
   'sfu-release',
   `
 local room, id, node = ARGV[2], ARGV[3], ARGV[4]
-local rk, sk, ck = keys(room)
+local rk, sk, ck, pk, bk = keys(room)
 local owner = redis.call('HGET', P .. 'peer:' .. id, 'node')
 if owner and owner ~= node then return {0} end
 redis.call('HDEL', ck, id)
+redis.call('HDEL', bk, id)
 local gone = claim(room, id, now())
 if not gone then return {0} end
 return {1, gone[1], gone[2]}
@@ -163,7 +186,8 @@ return out
 /**
  * `restore` (the write-back after Redis lost its data): ARGV prefix, room, mode, claim, jid, pin, secret, node, hold
  * ms, then participant ID and capability (`1`/`0`) pairs. The room's state is written unless Redis has it (a room
- * known in mesh takes the SFU's: the room never goes back); the capabilities are written; and the room is held
+ * known in mesh takes the SFU's: the room never goes back; a claim Redis holds empty is filled); the capabilities,
+ * and this node as each member's broker, are written; and the room is held
  * (`r<node>` in its reservations, counted by no join) for hold ms against a claim, since the relay's own write-back
  * of its members travels on another connection and may land after this.
  */
@@ -171,7 +195,7 @@ export const RESTORE = script(
   'sfu-restore',
   `
 local room, mode, claimed, node, hold = ARGV[2], ARGV[3], ARGV[4], ARGV[8], tonumber(ARGV[9])
-local rk, sk, ck, pk = keys(room)
+local rk, sk, ck, pk, bk = keys(room)
 local cur = redis.call('HGET', sk, 'mode')
 local wrote = 0
 if not cur or (cur ~= 'sfu' and mode == 'sfu') then
@@ -180,7 +204,12 @@ if not cur or (cur ~= 'sfu' and mode == 'sfu') then
   redis.call('SADD', P .. 'sfu:rooms', room)
   wrote = 1
 end
-for i = 10, #ARGV - 1, 2 do redis.call('HSET', ck, ARGV[i], ARGV[i + 1]) end
+for i = 10, #ARGV - 1, 2 do
+  redis.call('HSET', ck, ARGV[i], ARGV[i + 1])
+  redis.call('HSET', bk, ARGV[i], node)
+end
+-- Redis holds the room without a claim (another relay wrote it back first, knowing none): this relay's fills it.
+if claimed ~= '' and redis.call('HGET', sk, 'claim') == '' then redis.call('HSET', sk, 'claim', claimed) end
 redis.call('ZADD', pk, now() + hold, 'r' .. node)
 return wrote
 `,

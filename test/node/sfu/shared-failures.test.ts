@@ -8,11 +8,16 @@
  * - Redis restarted empty: the relays that hold the members write back the room's mode, claim, Janus room and
  *   capabilities (upkeep's write-back hook), so the room stays on the SFU: a v1 client is still refused and a newcomer
  *   hears `mode` before its welcome.
+ * - a participant that moves to another relay and comes back to the first before that relay's janitor noticed
+ *   (within 2 s) hears `mode` there too: the other relay brokered it meanwhile;
+ * - a room's `media` claim survives Redis restarted empty even when it is written back by a relay where no member
+ *   joined (the member resumed there): the room stays in mesh past `--sfu-from`.
  * Janus is not needed at this level (its URL points at a closed port; the members' SFU errors are ignored):
  * `test/e2e/janus-broker.test.ts` runs the same failures with a real Janus and browsers.
  */
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
+import { SignJWT } from 'jose';
 import type { ServerMessage, WelcomeMessage } from '../../../src/protocol/relay.js';
 import { FAST, freePort, startRedis, startRelays, waitForAsync, type RedisServer } from '../relay/cluster-helpers.js';
 import { TestClient, type RelayProcess } from '../relay/helpers.js';
@@ -25,9 +30,24 @@ const isMode = (m: ServerMessage): boolean => m.type === 'signal' && m.from === 
 /** Lease 1.5 s and sweep 0.2 s (FAST), with a grace period long enough to resume after a fence. */
 const TIMINGS = ['--node-lease-ms', String(FAST.leaseMs), '--sweep-interval-ms', String(FAST.sweepMs)];
 
-async function relays(t: TestContext, redis: RedisServer, graceMs = 20_000): Promise<[RelayProcess, RelayProcess]> {
+const SECRET = 'a-token-secret-of-at-least-32-bytes!!';
+
+/** A room token for `room` with the `media` claim `media` (relays started with `--token-secret` SECRET). */
+function token(room: string, media: string): Promise<string> {
+  return new SignJWT({ room, media })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setExpirationTime('10m')
+    .sign(new TextEncoder().encode(SECRET));
+}
+
+async function relays(
+  t: TestContext,
+  redis: RedisServer,
+  graceMs = 20_000,
+  extra: readonly string[] = [],
+): Promise<[RelayProcess, RelayProcess]> {
   const janus = `ws://127.0.0.1:${await freePort()}`;
-  const args = ['--janus-url', janus, '--janus-admin-key', 'k', '--sfu-from', '2'];
+  const args = ['--janus-url', janus, '--janus-admin-key', 'k', '--sfu-from', '2', ...extra];
   const [one, two] = await startRelays(t, redis, 2, args, [...TIMINGS, '--resume-grace-ms', String(graceMs)]);
   return [one!, two!];
 }
@@ -87,6 +107,54 @@ describe('SFU rooms shared through Redis, through failures', { timeout: 120_000 
     assert.equal(await redis.cli('HGET', 'vc:sfu:m', 'mode'), 'sfu');
     await bob.sync();
     assert.deepEqual(bob.pending('peer-left'), []);
+  });
+
+  it('a participant back on its first relay within 2 s of moving hears mode there again: the other relay brokered it meanwhile', async (t) => {
+    const redis = await startRedis(t);
+    const [one, two] = await relays(t, redis);
+    const ada = await client(t, one);
+    const bob = await client(t, two);
+    const wa = await ada.join('b', 'Ada', CAPS);
+    await bob.join('b', 'Bob', CAPS);
+    await drop(ada);
+    const moved = await resume(t, two, 'b', wa);
+    assert.equal(await modes(moved.c), 1, 'mode on the relay it moved to');
+    // Back at once: relay one still holds its record of Ada (its janitor runs every 2 s), but two brokered her since.
+    await drop(moved.c);
+    const back = await resume(t, one, 'b', moved.welcome);
+    assert.equal(await modes(back.c), 1, 'mode again on the relay it came back to');
+    assert.equal(await redis.cli('HGET', 'vc:sfu:by:b', wa.id), await redis.cli('HGET', `vc:peer:${wa.id}`, 'node'));
+    // Back where it is brokered now: nothing to start over.
+    await drop(back.c);
+    const again = await resume(t, one, 'b', back.welcome);
+    assert.equal(await modes(again.c), 0, 'no mode where it is brokered');
+  });
+
+  it("a room's media claim survives Redis restarted empty when written back by a relay where no member joined", async (t) => {
+    const redis = await startRedis(t);
+    const [one, two] = await relays(t, redis, 20_000, ['--token-secret', SECRET]);
+    const ada = await client(t, one);
+    const wa = await ada.join('c', 'Ada', { ...CAPS, token: await token('c', 'mesh') });
+    assert.equal(await redis.cli('HGET', 'vc:sfu:c', 'claim'), 'mesh');
+    // Ada moves to relay two (by a resume: two never admitted anyone of the room); one forgets her.
+    await drop(ada);
+    const moved = await resume(t, two, 'c', wa);
+    await waitForAsync(async () => (await one.health()).peers === 0, 'relay one to serve nobody');
+    await new Promise((resolve) => setTimeout(resolve, 2_500)); // past one's janitor round
+
+    await redis.kill('SIGKILL');
+    await redis.restart();
+    await waitForAsync(
+      async () => (await redis.cli('HGET', 'vc:sfu:c', 'mode')) === 'mesh',
+      'the SFU keys written back',
+    );
+    assert.equal(await redis.cli('HGET', 'vc:sfu:c', 'claim'), 'mesh', 'the claim written back');
+    await waitForAsync(async () => (await redis.cli('HLEN', 'vc:room:c')) === '1', 'the member written back');
+    // Past --sfu-from 2, the room stays in mesh, as its first member's claim says.
+    const bob = await client(t, one);
+    await bob.join('c', 'Bob', { ...CAPS, token: await token('c', 'sfu') });
+    await Promise.all([bob.sync(), moved.c.sync()]);
+    assert.equal([...bob.pending(), ...moved.c.pending()].filter(isMode).length, 0, 'kept in mesh');
   });
 
   it('a fenced relay (lease lost) keeps brokering its members: they resume on it without starting over; the room keeps its state', async (t) => {
