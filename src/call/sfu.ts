@@ -14,9 +14,9 @@
  * and each tile receives the layer it needs (`sfu-layers.ts`: pinned or full screen high, grid medium, many tiles or
  * a poor connection low), re-chosen every {@link LAYER_POLL_MS} from `CallController.focus` (set by the element) and
  * the quality the stats loop measured, asked for at most every 1.5 s per tile and confirmed by the media server. Each
- * participant tells the others which layers its camera really sends (`{ sfu: { layers: [2, 1] } }`, read from its
- * `outbound-rtp` statistics every {@link LAYER_POLL_MS} × 2, sent once per participant and again on a change), and a
- * layer not sent is never asked for. A screen share re-caps the camera's layers (the share's part of the budget).
+ * participant tells the others which layers its camera really sends (read from its `outbound-rtp` statistics every
+ * {@link LAYER_POLL_MS} × 2, sent once per participant and again on a change, in its relayed `state`:
+ * `sfu-announce.ts`), and a layer not sent is never asked for. A screen share re-caps the camera's layers (the share's part of the budget).
  *
  * A second `mode` message (the relay forgot us: a relay restart, or a resume refused) starts over: the old
  * connections close and this participant publishes and subscribes again under the ID of its fresh welcome.
@@ -35,6 +35,7 @@ import { SfuSession } from '../negotiation/sfu-session.js';
 import { simulcastCaps } from '../negotiation/simulcast-caps.js';
 import type { QualityLevel } from '../types.js';
 import { chooseLayer, LayerRequests, layerToAsk, parseLayers, RID_LAYER } from './sfu-layers.js';
+import { layersIn, layersText } from './sfu-announce.js';
 import type { PeerSession } from '../negotiation/peer-session.js';
 import { SFU_PEER_ID, type SfuRequest, type SfuSubstream } from '../protocol/sfu.js';
 import type { SignalingClient } from '../signaling/signaling-client.js';
@@ -229,7 +230,7 @@ export function sfuTopology(
       for (const { id } of call.peers) {
         if (told.has(id)) continue;
         told.add(id);
-        signaling.send({ type: 'signal', to: id, data: { sfu: { layers } } });
+        signaling.send({ type: 'signal', to: id, data: { sfu: layersText(call.media, layers) } }); // sfu-announce.ts
       }
     };
     let polls = 0;
@@ -261,6 +262,10 @@ export function sfuTopology(
     },
     peer(from, data) {
       const text = data['sfu'];
+      const announced = typeof text === 'string' ? layersIn(text) : undefined; // a `state` with `layers`
+      if (announced) sentBy.set(from, announced);
+      else if (announced === false)
+        warn(from)({ code: 'bad-peer-message', message: 'state.layers must list layers 0-2' });
       if (typeof text === 'string') channelFor(from)?.receive(text);
       else if ((text as { layers?: unknown } | null)?.layers !== undefined) {
         const layers = parseLayers((text as { layers: unknown }).layers);

@@ -53,7 +53,8 @@ export function startSfuRelay(janus: Janus, sfuFrom: number, extra: readonly str
  * - every RTCPeerConnection is kept (`window.pcs`), every `layer` confirmation from the peer "sfu" (`window.layers`,
  *   its substream) and every `vc-media-state` (`window.mediaStates`);
  * - `window.traffic`: when (page clock, ms) the page sent a `layer` request (`asked`), and the layers another
- *   participant announced (`announced`: `{ sfu: { layers } }`, or a relayed `state` carrying `layers`);
+ *   participant announced (`announced`: in a relayed `state` text carrying `layers`, `inState`, or as the earlier
+ *   release's `{ sfu: { layers } }`);
  * - the SFU `publish` offers the page sends are counted (`window.publishes`) and, with `?break` in the URL, broken
  *   (Janus refuses them);
  * - `vc-warning` and `vc-error` go to the console (the participant's `logs`);
@@ -67,7 +68,7 @@ export function paintCamera(): void {
     pcs: RTCPeerConnection[];
     layers: number[];
     mediaStates: { peerId: string | null; microphone: boolean }[];
-    traffic: { asked: number[]; announced: { at: number; layers: number[] }[] };
+    traffic: { asked: number[]; announced: { at: number; layers: number[]; inState: boolean }[] };
     publishes: number;
   };
   w.pcs = [];
@@ -115,14 +116,16 @@ export function paintCamera(): void {
         };
         if (m.type !== 'signal') return;
         if (m.from === 'sfu' && m.data?.op === 'layer') w.layers.push(m.data.substream!);
+        const inState = typeof m.data?.sfu === 'string';
         let sfu = m.data?.sfu;
         try {
-          if (typeof sfu === 'string') sfu = JSON.parse(sfu);
+          if (inState) sfu = JSON.parse(sfu as string);
         } catch {
           return;
         }
         const layers = (sfu as { layers?: unknown } | undefined)?.layers;
-        if (Array.isArray(layers)) w.traffic.announced.push({ at: performance.now(), layers: layers as number[] });
+        if (Array.isArray(layers))
+          w.traffic.announced.push({ at: performance.now(), layers: layers as number[], inState });
       });
     }
 

@@ -11,8 +11,9 @@
  * - the relay (`--sfu-from 3`) restarts after one of three left: the two that come back are below `--sfu-from`, get a
  *   fresh welcome with no `mode` and are a mesh again (one connection each, no `:state(sfu)`), each showing the other
  *   in its own colour;
- * - a Chromium publisher at 320×240 sends one simulcast layer and announces it (`layers: [2]`); the receiver then asks
- *   Janus for no layer of it, even when the tile is pinned and unpinned;
+ * - a Chromium publisher at 320×240 sends one simulcast layer and announces it (`layers: [2]`, inside a relayed
+ *   `state`, which an older element reads as any state); the receiver then asks Janus for no layer of it, even when
+ *   the tile is pinned and unpinned;
  * - the camera's three simulcast layers follow a screen share started mid-call: `getParameters()` on the publishing
  *   connection reads `simulcastCaps(budget, { sharingScreen: true })` while sharing and the caps without it once the
  *   share stops.
@@ -193,7 +194,7 @@ describe('rooms on the SFU: a relay restart, a screen share', { timeout: 240_000
       const [ada, grace] = people as [Participant, Participant];
       // Chromium sends one layer of a 320×240 camera: Grace says so, and Ada then asks Janus for no layer of hers,
       // not even when the tile's wish changes (pinned: high; unpinned: medium). Before, each wish was asked 3 times.
-      type Traffic = { asked: number[]; announced: { at: number; layers: number[] }[] };
+      type Traffic = { asked: number[]; announced: { at: number; layers: number[]; inState: boolean }[] };
       const traffic = () =>
         withTimeout(
           ada.page.evaluate(() => (window as unknown as { traffic: Traffic }).traffic),
@@ -206,6 +207,8 @@ describe('rooms on the SFU: a relay restart, a screen share', { timeout: 240_000
         if (!heard.announced.length) await sleep(250);
       }
       assert.deepEqual(heard?.announced[0]?.layers, [2], `Grace's camera sends one layer: ${JSON.stringify(heard)}`);
+      // In a relayed `state` (an older element reads it as any state), not `{ sfu: { layers } }` (its bad-peer-message).
+      assert.equal(heard?.announced[0]?.inState, true, 'announced inside a relayed state');
       const graceId = (await pageState(grace)).self;
       const pin = (id: string | null) =>
         ada.page.evaluate(
@@ -241,6 +244,7 @@ describe('rooms on the SFU: a relay restart, a screen share', { timeout: 240_000
         (document.querySelector('video-chat') as HTMLElement & { stopScreenShare(): void }).stopScreenShare(),
       );
       await waitForEncodings(ada, alone, 'after the share stopped');
+      for (const p of people) assert.ok(!p.logs.some((line) => line.includes('bad-peer-message')), p.logs.join('\n'));
       // The share itself does not travel through the SFU yet: the page is told (a vc-warning), not left guessing.
       assert.ok(
         ada.logs.some((line) => line.includes('vc-warning sfu-failed a screen share is not forwarded')),
