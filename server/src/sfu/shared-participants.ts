@@ -41,54 +41,13 @@ import type { JoinDetails, Link, ParticipantCounts, Participants } from '../part
 import type { SfuBroker } from './broker.js';
 import { newJanusRoom, type JanusRoom } from './janus-rooms.js';
 import { parseModeMessage, SharedRooms, type SharedRules } from './shared-rooms.js';
+import { StartOver } from './start-over.js';
+import type { Joining, LocalRoom, Member, RedisInner } from './shared-local.js';
+
+export { isRedisInner, type RedisInner } from './shared-local.js';
 
 /** How often, in ms, a relay checks its participants in their grace period and claims rooms that emptied unclaimed. */
 export const JANITOR_MS = 2_000;
-
-/** What the relay's Redis participants offer this module (`redis/participants-redis.ts`). */
-export interface RedisInner extends Participants {
-  /** This relay's node ID in Redis (it changes if the relay's lease was lost). */
-  readonly node: string;
-  /** Hears this node's channel messages of kind `x`. */
-  onExtension: ((text: string) => void) | undefined;
-}
-
-/** Whether `inner` is the relay's Redis participants. */
-export function isRedisInner(inner: Participants): inner is RedisInner {
-  return 'onExtension' in inner && typeof (inner as Partial<RedisInner>).node === 'string';
-}
-
-interface Member {
-  link: Link;
-  name: string;
-  /** It announced the `sfu` capability (written back after Redis lost its data). */
-  capable: boolean;
-  /**
-   * This relay's node ID (its incarnation in Redis) when it joined or resumed here: after a lost lease (fencing) the
-   * relay goes on under a new ID while Redis keeps the member in its grace period under this one.
-   */
-  node: string;
-  /** Its link is gone and the relay kept it in its grace period (or forgot it when its lease was lost). */
-  grace: boolean;
-}
-
-interface Joining {
-  capable: boolean;
-  /** Its admission came back (so it may hear `mode`). */
-  decided: boolean;
-  /** It heard `mode` already. */
-  told: boolean;
-}
-
-/** A room with participants (or joins in flight) on this relay. */
-interface LocalRoom {
-  mode: 'mesh' | 'sfu';
-  /** The room token's `media` claim that decides (as Redis said at admission; written back). */
-  claim: 'mesh' | 'sfu' | undefined;
-  janus: JanusRoom | undefined;
-  members: Map<string, Member>;
-  joining: Map<Link, Joining>;
-}
 
 const MODE: SfuDelivery = { op: 'mode', mode: 'sfu' };
 const TRY_LATER = 'shared rooms unavailable, try again later';
@@ -242,10 +201,11 @@ export class SharedSfuParticipants implements Participants {
     here.claim ??= taken?.claim; // written back after Redis lost its data, as by a relay where a member joined
     if (taken?.mode === 'sfu' && here.mode !== 'sfu') this.#switch(joined.room, here, taken.janus, false);
     const capable = taken?.capable ?? here.mode === 'sfu';
-    here.members.set(joined.id, { link, name: shown, capable, node: this.#inner.node, grace: false });
+    const startOver = here.mode === 'sfu' ? new StartOver() : undefined;
+    here.members.set(joined.id, { link, name: shown, capable, node: this.#inner.node, grace: false, startOver });
     this.#roomOf.set(joined.id, joined.room);
     this.#byLink.set(link, joined.id);
-    if (here.mode !== 'sfu') return;
+    if (!startOver) return;
     // The relay that brokered it drops (or dropped) its Janus sessions: it starts over here (src/protocol/sfu.ts
     // `mode`), after any publisher Janus still holds under its ID is removed.
     this.#broker.enter(joined.room, joined.id, shown, true);
@@ -273,6 +233,13 @@ export class SharedSfuParticipants implements Participants {
     if (request.value.op === 'publish' && request.value.id !== undefined && request.value.id !== joined.id) {
       this.#log.warn({ id: joined.id, room: joined.room }, 'sfu: publish as another participant refused');
       link.fail('unauthorized', 'a participant publishes as itself only');
+      return;
+    }
+    if (member.startOver?.stale(request.value)) {
+      this.#log.debug(
+        { id: joined.id, op: request.value.op },
+        'sfu: dropped a request of the session before the start-over',
+      );
       return;
     }
     this.#broker.handle(joined.room, joined.id, member.name, request.value);
@@ -325,6 +292,8 @@ export class SharedSfuParticipants implements Participants {
   /** Sends an SFU message to participant `id` (the broker's `send`). @returns whether it was handed on. */
   send(id: string, data: SfuDelivery): boolean {
     const member = this.#member(id);
+    member?.startOver?.sent(data);
+    if (member?.startOver?.done) member.startOver = undefined;
     return member?.link.member?.id === id && member.link.send({ type: 'signal', from: SFU_PEER_ID, data });
   }
 

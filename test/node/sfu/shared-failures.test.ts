@@ -12,6 +12,10 @@
  *   (within 2 s) hears `mode` there too: the other relay brokered it meanwhile;
  * - a room's `media` claim survives Redis restarted empty even when it is written back by a relay where no member
  *   joined (the member resumed there): the room stays in mesh past `--sfu-from`.
+ * - a participant that starts over on another relay: what its element's previous SFU session still sends right after
+ *   the resumed welcome (its relay client's queue, flushed before the `mode` that follows is handled) is dropped
+ *   there (`start-over.ts`: every request but a `publish` until the new session published; the subscribing
+ *   connection's until the relay offered), the new session's publish and its candidates are not.
  * Janus is not needed at this level (its URL points at a closed port; the members' SFU errors are ignored):
  * `test/e2e/janus-broker.test.ts` runs the same failures with a real Janus and browsers.
  */
@@ -128,6 +132,38 @@ describe('SFU rooms shared through Redis, through failures', { timeout: 120_000 
     await drop(back.c);
     const again = await resume(t, one, 'b', back.welcome);
     assert.equal(await modes(again.c), 0, 'no mode where it is brokered');
+  });
+
+  it("on a resume that starts over, the previous session's queued requests are dropped; the new session's publish is not", async (t) => {
+    const redis = await startRedis(t);
+    const [one, two] = await relays(t, redis, 20_000, ['--log-level', 'debug']);
+    const ada = await client(t, one);
+    const bob = await client(t, two);
+    const wa = await ada.join('q', 'Ada', CAPS);
+    await bob.join('q', 'Bob', CAPS);
+    await drop(ada);
+    const moved = await resume(t, two, 'q', wa);
+    const dropped = () => two.stderr().split('dropped a request of the session before the start-over').length - 1;
+    // What the old session queued while the relay was away, flushed by the relay client right after the welcome.
+    const queued = [
+      { op: 'candidate', pc: 'pub', candidate: { candidate: 'candidate:1 1 udp 1 10.0.0.1 9 typ host', sdpMid: '0' } },
+      { op: 'candidate', pc: 'sub', candidate: null },
+      { op: 'answer', sdp: 'v=0\r\n' },
+      { op: 'layer', mid: '1', substream: 2 },
+    ];
+    for (const data of queued) moved.c.send({ type: 'signal', to: 'sfu', data });
+    await moved.c.sync();
+    assert.equal(dropped(), queued.length, 'each request of the old session dropped');
+    assert.deepEqual(moved.c.pending('error'), [], 'no relay error for them');
+    // The new session (after `mode`): its publish, then its publishing connection's candidates, go to the broker.
+    moved.c.send({ type: 'signal', to: 'sfu', data: { op: 'publish', sdp: 'v=0\r\n' } });
+    moved.c.send({ type: 'signal', to: 'sfu', data: queued[0] });
+    await moved.c.sync();
+    assert.equal(dropped(), queued.length, 'the new session is not dropped');
+    // A participant that did not start over (Bob, admitted here) is never filtered.
+    bob.send({ type: 'signal', to: 'sfu', data: queued[3] });
+    await bob.sync();
+    assert.equal(dropped(), queued.length);
   });
 
   it("a room's media claim survives Redis restarted empty when written back by a relay where no member joined", async (t) => {
