@@ -77,8 +77,6 @@ export class CallController extends CallMedia {
    */
   hosts: Hosts | undefined;
   #hosts: Promise<Hosts> | undefined;
-  /** A `mode` from the SFU came since the last fresh `join`: without one, a fresh welcome is a room in mesh. */
-  #mode = false;
   /** The peer shown large (pinned or full screen), set by the element: on the SFU it gets the high layer. */
   focus: string | null = null;
 
@@ -208,8 +206,7 @@ export class CallController extends CallMedia {
     if (this.#signaling?.state === 'open') this.#signaling.send({ type: 'leave' });
     this.#signaling?.close();
     this.#signaling = undefined;
-    void this.sfuRoom?.then((t) => t.close());
-    this.sfuRoom = undefined;
+    this.#dropSfu();
     this.hosts = this.#hosts = undefined;
     this.#roster?.clear(); // every peer removed (none before the engine, with the roster, is loaded)
     this.stats.stop();
@@ -226,8 +223,15 @@ export class CallController extends CallMedia {
     if (wasJoined && room) this.host.dispatch(new LeftEvent(room));
   }
 
+  /** Closes the SFU topology, if any (docs/protocol.md "Rooms on an SFU": a fresh welcome without `mode` is a mesh). */
+  #dropSfu(): void {
+    void this.sfuRoom?.then((t) => t.close());
+    this.sfuRoom = undefined;
+  }
+
   #freshJoin(options: CallOptions): JoinMessage {
-    this.#mode = false;
+    // A fresh start (a new ID): the room is a mesh unless the relay says `mode` again, before the welcome.
+    this.#dropSfu();
     const join: JoinMessage = {
       type: 'join',
       room: options.room,
@@ -325,11 +329,6 @@ export class CallController extends CallMedia {
           }
           this.#error = null;
           this.#selfId = message.id;
-          // No `mode` before it (a relay restart, the room back below --sfu-from): a mesh again (docs/protocol.md).
-          if (!this.#mode) {
-            void this.sfuRoom?.then((t) => t.close());
-            this.sfuRoom = undefined;
-          }
           this.host.dispatch(new JoinedEvent(message.room, message.id));
         }
         this.#roster!.welcome(message, fresh);
@@ -344,7 +343,6 @@ export class CallController extends CallMedia {
         break;
       case 'signal':
         if (message.from == 'sfu') {
-          this.#mode ||= message.data['op'] == 'mode';
           // The room runs on the SFU: its chunk is loaded once, and handles this and every later SFU message.
           void (this.sfuRoom ??= this.#engine!.loadSfu().then((m) =>
             m.sfuTopology(
