@@ -18,8 +18,9 @@
  * {@link LAYER_POLL_MS} × 2, sent once per participant and again on a change, in its relayed `state`:
  * `sfu-announce.ts`), and a layer not sent is never asked for. A screen share re-caps the camera's layers (the share's part of the budget).
  *
- * A second `mode` message (the relay forgot us: a relay restart, or a resume refused) starts over: the old
- * connections close and this participant publishes and subscribes again under the ID of its fresh welcome.
+ * A second `mode` message (a resume on another relay process) starts over: the old connections close and this
+ * participant publishes and subscribes again. After a relay restart the call closes the whole topology as it joins
+ * afresh (`call-controller.ts`): a `mode` before the fresh welcome makes a new one, none leaves the room a mesh.
  *
  * Chat and microphone/camera state: a room on the SFU has no data channel between two participants, so what two
  * elements say over it (`src/protocol/data-channel.ts`) travels as relay `signal`s instead, `{ "sfu": "<the same
