@@ -6,7 +6,10 @@
  * @module
  */
 import { nothing, type TemplateResult } from 'lit';
+import { chunk } from './chunk.js';
 import type { EmbedDiagnosis } from './diagnosis.js';
+import type { VideoChatError } from './errors.js';
+import { VideoChatErrorEvent } from './events.js';
 import { diagnose as run } from './diagnose/index.js';
 import { renderDiagnosis } from './ui/diagnosis.js';
 import type { View } from './ui/view.js';
@@ -31,7 +34,10 @@ export async function diagnose(
   draw();
   const { signalUrl, room, name, token } = el;
   // The relay wire's parser lives in the call engine's chunk (one copy for calls and the doctor).
-  const wire = await import('./call/engine.js').catch(() => undefined);
+  // Not fetched (`chunk-failed`, fired as `vc-error`): the relay check says the relay's answer could not be read.
+  const wire = await chunk('engine', () => import('./call/engine.js')).catch(
+    (error: VideoChatError) => void el.dispatchEvent(new VideoChatErrorEvent(error)),
+  );
   const diagnosis = await run({ signalUrl, room, name, token, wire, ...options });
   if (el.debug) console.info('video-chat: diagnosis', diagnosis);
   draw(diagnosis);
