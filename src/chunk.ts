@@ -15,10 +15,10 @@ import { VideoChatError } from './errors.js';
 import { VideoChatErrorEvent } from './events.js';
 
 /**
- * Where a failure goes: fired as `vc-error` on the element (an `EventTarget`) or through the call's `CallHost`, or
- * handed to a function (which reports it itself, e.g. by failing the call).
+ * Where a failure goes: fired as `vc-error` through the call's `CallHost` (`dispatch`), or handed to a function that
+ * reports it itself (the element's panels show it; the call fails with it).
  */
-export type ChunkReport = EventTarget | { dispatch(event: Event): void } | ((error: VideoChatError) => void);
+export type ChunkReport = { dispatch(event: Event): void } | ((error: VideoChatError) => void);
 
 /** Chunks whose fetch failed, by name: the URL to retry (`''`: none known) after one failure, the error after two. */
 const failed: Record<string, string | VideoChatError> = {};
@@ -44,19 +44,14 @@ export function chunk<T>(name: string, load: () => Promise<T>, report?: ChunkRep
       const url = /\w+:\/\/\S+/.exec(String((cause as Error | undefined)?.message))?.[0] ?? '';
       error = new VideoChatError(
         'chunk-failed',
-        `Could not load ${url || `video-chat-${name}-….js`}: serve every file of one build of dist/ next to ` +
-          "video-chat.js, and allow them in the page's CSP script-src.",
+        `Could not load ${url || `video-chat-${name}-….js`}: serve all of dist/ next to video-chat.js (CSP: script-src).`,
         { cause },
       );
       failed[name] = last === undefined ? url : (error as VideoChatError);
     }
     if (!report) throw error;
     if (typeof report == 'function') report(error as VideoChatError);
-    else {
-      const event = new VideoChatErrorEvent(error as VideoChatError);
-      if ('dispatch' in report) report.dispatch(event);
-      else report.dispatchEvent(event);
-    }
+    else report.dispatch(new VideoChatErrorEvent(error as VideoChatError));
     return new Promise<T>(() => undefined);
   });
 }

@@ -1,8 +1,7 @@
 /**
  * The attributes of `<video-chat>` and what they mean before the element uses them: the reactive properties with
  * their attribute names and defaults, the `ice-servers` JSON checked (`bad-config` otherwise), the key of the
- * configuration that decides whether a change moves the call to another room, and the start state the
- * `microphone-off`/`camera-off` attributes ask for. `VideoChatElement` (video-chat.ts) extends it and decides when to
+ * configuration that decides whether a change moves the call to another room. `VideoChatElement` (video-chat.ts) extends it and decides when to
  * join, leave and render; the Custom Elements Manifest gives the element what it inherits from here.
  * @module
  */
@@ -51,20 +50,21 @@ import type { VideoChatStrings } from './ui/strings.js';
  */
 export class ElementAttributes extends HostsPageApi {
   static override properties = {
-    controls: { type: String },
+    // `type: String` is Lit's default (left out: bytes of the script-tag file).
+    controls: {},
     maxPeers: { type: Number, attribute: 'max-peers' },
-    room: { type: String },
-    signalUrl: { type: String, attribute: 'signal-url' },
-    name: { type: String },
-    token: { type: String },
-    iceServers: { type: String, attribute: 'ice-servers' },
-    iceTransportPolicy: { type: String, attribute: 'ice-transport-policy' },
+    room: {},
+    signalUrl: { attribute: 'signal-url' },
+    name: {},
+    token: {},
+    iceServers: { attribute: 'ice-servers' },
+    iceTransportPolicy: { attribute: 'ice-transport-policy' },
     strings: { attribute: false },
     prejoin: { type: Boolean },
     microphoneOff: { type: Boolean, attribute: 'microphone-off' },
     cameraOff: { type: Boolean, attribute: 'camera-off' },
     debug: { type: Boolean },
-    mediaMode: { type: String, attribute: 'media-mode' },
+    mediaMode: { attribute: 'media-mode' },
     audioOnly: { type: Boolean, attribute: 'audio-only' },
   };
 
@@ -103,35 +103,26 @@ export class ElementAttributes extends HostsPageApi {
     this.strings = {};
     this.prejoin = this.microphoneOff = this.cameraOff = this.debug = false;
   }
+}
 
-  /** The attributes whose change moves the call to another room, as one comparable string. */
-  protected configKey(): string {
-    return JSON.stringify([this.room, this.signalUrl, this.token, this.iceServers, this.iceTransportPolicy]);
-  }
+/** The attributes whose change moves the call to another room, as one comparable string. */
+export const configKey = (el: ElementAttributes): string =>
+  JSON.stringify([el.room, el.signalUrl, el.token, el.iceServers, el.iceTransportPolicy]);
 
-  /** The `ice-servers` attribute as RTCIceServer[]; undefined when unset; null (and `bad-config` fired) when invalid. */
-  protected parseIceServers(): RTCIceServer[] | undefined | null {
-    if (!this.iceServers) return undefined;
-    try {
-      const value: unknown = JSON.parse(this.iceServers);
-      if (Array.isArray(value) && value.every(isIceServer)) {
-        return value;
-      }
-    } catch {
-      // reported below
-    }
-    this.reportConfig('The ice-servers attribute must be a JSON array of {"urls": …} objects.');
-    return null;
-  }
+/** Fires `vc-error` `bad-config` on `el` with `message` (what the site must set). */
+export function reportConfig(el: ElementAttributes, message: string): void {
+  el.dispatchEvent(new VideoChatErrorEvent(new VideoChatError('bad-config', message)));
+}
 
-  /** Attributes `microphone-off` and `camera-off`: applied to the capture before joining or the preview. */
-  protected applyStartState(): void {
-    if (this.microphoneOff) this.call.media.setMicrophoneEnabled(false);
-    if (this.cameraOff) this.call.media.setCameraEnabled(false);
+/** The `ice-servers` attribute as RTCIceServer[]; undefined when unset; null (and `bad-config` fired) when invalid. */
+export function parseIceServers(el: ElementAttributes): RTCIceServer[] | undefined | null {
+  if (!el.iceServers) return undefined;
+  try {
+    const value: unknown = JSON.parse(el.iceServers);
+    if (Array.isArray(value) && value.every(isIceServer)) return value;
+  } catch {
+    // reported below
   }
-
-  /** Fires `vc-error` `bad-config` with `message` (what the site must set). */
-  protected reportConfig(message: string): void {
-    this.dispatchEvent(new VideoChatErrorEvent(new VideoChatError('bad-config', message)));
-  }
+  reportConfig(el, 'The ice-servers attribute must be a JSON array of {"urls": …} objects.');
+  return null;
 }

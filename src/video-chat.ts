@@ -15,7 +15,7 @@
  * @module
  */
 import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
-import { ElementAttributes } from './element-attributes.js';
+import { configKey, ElementAttributes, parseIceServers, reportConfig } from './element-attributes.js';
 import { chunk } from './chunk.js';
 import { VideoChatError } from './errors.js';
 import { VideoChatErrorEvent } from './events.js';
@@ -144,8 +144,6 @@ export class VideoChatElement extends ElementAttributes {
   /** The last chat entry shown while the panel was open (an entry, not an index: the log is a sliding window). */
   #chatSeen: ChatEntry | undefined;
   #announcement = '';
-  /** The embed doctor's list (attribute `debug`), once its chunk arrived. */
-  #report: ((v: View) => TemplateResult | typeof nothing) | undefined;
   #actions: ViewActions = {
     join: () => this.#enter(),
     leave: () => this.leave(),
@@ -159,28 +157,14 @@ export class VideoChatElement extends ElementAttributes {
       if (this.#chatOpen) this.#panels.loadChat();
       this.requestUpdate();
     },
-    submitChat: (event) => {
-      event.preventDefault();
-      const input = (event.currentTarget as HTMLFormElement).elements.namedItem('message') as HTMLInputElement;
-      if (!input.value.trim()) return;
-      this.sendChatMessage(input.value);
-      input.value = '';
-    },
-    chooseDevice: (event) => {
-      const select = event.currentTarget as HTMLSelectElement;
-      void this.setDevice(select.dataset['kind'] as MediaDeviceKind, select.value).catch(() => undefined);
-    },
+    // The panels' own actions travel in their chunks (ui/chat-panel.ts, ui/devices-panel.ts), loaded by now.
+    submitChat: (event) => this.#panels.chat?.submitChat(event, this),
+    chooseDevice: (event) => this.#panels.devices?.chooseDevice(event, this),
     toggleDevices: () => {
       this.#devicesOpen = !this.#devicesOpen;
       this.#panels.loadDevices();
     },
-    submitPrejoin: (event) => {
-      event.preventDefault();
-      this.name = (
-        (event.currentTarget as HTMLFormElement).elements.namedItem('name') as HTMLInputElement
-      ).value.trim();
-      this.join();
-    },
+    submitPrejoin: (event) => this.#panels.devices?.submitPrejoin(event, this),
     retryMedia: () => void this.retryMedia(),
     pin: (event) => {
       const id = tileOf(event)?.dataset['peerId'] ?? null;
@@ -240,14 +224,14 @@ export class VideoChatElement extends ElementAttributes {
    * `room`/`signal-url` are missing.
    */
   join(): void {
-    const iceServers = this.parseIceServers();
+    const iceServers = parseIceServers(this);
     if (!this.room || !this.signalUrl || iceServers === null) {
-      if (iceServers !== null) this.reportConfig('Set the room and signal-url attributes to join a call.');
+      if (iceServers !== null) reportConfig(this, 'Set the room and signal-url attributes to join a call.');
       return;
     }
-    if (!this.#preview) this.applyStartState(); // after the preview, the visitor's own choice stands
+    if (!this.#preview) this.#applyStartState(); // after the preview, the visitor's own choice stands
     this.#preview = false;
-    this.#joinedKey = this.configKey();
+    this.#joinedKey = configKey(this);
     void this.call.join({
       signalUrl: this.signalUrl,
       room: this.room,
@@ -274,12 +258,7 @@ export class VideoChatElement extends ElementAttributes {
    */
   diagnose(options: { timeoutMs?: number } = {}): Promise<EmbedDiagnosis> {
     return chunk('doctor', () => import('./doctor.js')).then(
-      (d) =>
-        d.diagnose(this, { iceServers: this.parseIceServers() ?? undefined, ...options }, (report) => {
-          this.#panels.adopt(d.styles);
-          this.#report = report;
-          this.requestUpdate();
-        }),
+      (d) => d.diagnose(this, this.#panels, options), // the list drawn as panels.report, with `debug`
       (error: VideoChatError) => {
         this.dispatchEvent(new VideoChatErrorEvent(error));
         throw error;
@@ -347,7 +326,7 @@ export class VideoChatElement extends ElementAttributes {
   protected override willUpdate(changed: PropertyValues<this>): void {
     // Joining here (not in updated) folds the resulting state change into this same render.
     const config = ['room', 'signalUrl', 'token', 'iceServers', 'iceTransportPolicy'] as const;
-    if (config.some((key) => changed.has(key)) && this.isConnected && this.configKey() !== this.#joinedKey) {
+    if (config.some((key) => changed.has(key)) && this.isConnected && configKey(this) !== this.#joinedKey) {
       if (this.room && this.signalUrl) this.#enter();
       else if (this.#joinedKey) this.leave();
     }
@@ -368,7 +347,7 @@ export class VideoChatElement extends ElementAttributes {
       <div part="call" class="call">
         <p part="status" class="status">${statusText(view)}</p>
         <div class="visually-hidden" role="status" aria-live="polite">${this.#announcement}</div>
-        ${renderError(view)} ${this.#report?.(view)}
+        ${renderError(view)} ${this.#panels.report?.(view)}
         ${inCall ? renderStage(view) : nothing}
         ${inCall && state !== 'error' ? this.#panels.chat?.renderChat(view) : nothing} ${view.hostsUi?.render(view)}
         ${renderPanelError(view, this.#panels.failed)}
@@ -414,10 +393,16 @@ export class VideoChatElement extends ElementAttributes {
   #enter(): void {
     if (!this.prejoin || this.call.state !== 'idle') return this.join();
     this.#preview = true;
-    this.#joinedKey = this.configKey();
-    this.applyStartState();
+    this.#joinedKey = configKey(this);
+    this.#applyStartState();
     void this.call.media.start();
     this.#panels.loadDevices();
+  }
+
+  /** Attributes `microphone-off` and `camera-off`. */
+  #applyStartState(): void {
+    if (this.microphoneOff) this.call.media.setMicrophoneEnabled(false);
+    if (this.cameraOff) this.call.media.setCameraEnabled(false);
   }
 
   #announce(message: string): void {

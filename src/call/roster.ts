@@ -73,8 +73,7 @@ export class Roster {
    */
   welcome(message: WelcomeMessage, fresh: boolean): void {
     const { peers } = this.#host;
-    if (!this.#plain && (this.#rebind || (fresh && peers.size)))
-      return this.#later((r) => r.welcome(message, fresh), () => this.welcome(message, fresh));
+    if (!this.#plain && (this.#rebind || (fresh && peers.size))) return this.#later((r) => r.welcome(message, fresh));
     this.#announced = new Set(message.peers.map((p) => p.id));
     for (const id of [...peers.keys()]) if (!this.#announced.has(id)) this.#host.remove(id);
     for (const info of message.peers) if (!peers.has(info.id)) this.#host.add(info, fresh);
@@ -82,7 +81,7 @@ export class Roster {
 
   /** The relay's `peer-joined` (met: it makes the offer), `peer-left` (removed) and `signal` (to the sender's session). */
   relay(message: PeerJoinedMessage | PeerLeftMessage | SignalDelivery): void {
-    if (this.#rebind && !this.#plain) return this.#later((r) => r.relay(message), () => this.relay(message));
+    if (this.#rebind && !this.#plain) return this.#later((r) => r.relay(message));
     if (message.type === 'signal') return this.#host.sessions.get(message.from)?.receive(message.data);
     if (message.type === 'peer-left') {
       this.#announced.delete(message.id);
@@ -96,8 +95,7 @@ export class Roster {
 
   /** A `signal` (to `peer`'s session) or a `rebind` (handed to `roster-rebind.ts`) from `peer`'s data channel. */
   peer(peer: RemotePeer, message: PeerSignalMessage | PeerRebindMessage): void {
-    if (!this.#plain && (this.#rebind || message.type === 'rebind'))
-      return this.#later((r) => r.peer(peer, message), () => this.peer(peer, message));
+    if (!this.#plain && (this.#rebind || message.type === 'rebind')) return this.#later((r) => r.peer(peer, message));
     if (message.type != 'rebind') this.#host.sessions.get(peer.id)?.receive(message.data);
   }
 
@@ -112,10 +110,10 @@ export class Roster {
 
   /**
    * Runs `fn` on the re-association's roster, loading its chunk first; dropped if the call was cleared meanwhile. When
-   * the chunk cannot be fetched, the host is told once (`chunk-failed`) and `plain` runs instead: the same message
-   * under the plain rules, in the same order.
+   * the chunk cannot be fetched, the host is told once (`chunk-failed`) and `fn` runs on this roster instead: the same
+   * message under the plain rules, in the same order.
    */
-  #later(fn: (roster: RebindRoster) => void, plain: () => void): void {
+  #later(fn: (roster: Pick<RebindRoster, 'welcome' | 'relay' | 'peer'>) => void): void {
     const rebind = (this.#rebind ??= chunk('roster-rebind', () => import('./roster-rebind.js')).then(
       (m) => new m.RebindRoster(this.#host, this.#announced),
     ));
@@ -129,7 +127,7 @@ export class Roster {
         if (this.#rebind !== rebind) return;
         if (!this.#plain) this.#host.failed?.(error);
         this.#plain = true;
-        plain();
+        fn(this);
       },
     );
   }

@@ -1,6 +1,7 @@
 /**
- * The element's on-demand parts, as a Lit reactive controller: the chat panel (`chat.ts`), the device panel and
- * pre-join screen (`devices.ts`) and the room UI of hosts and guests (`room.ts`), each a chunk of its own fetched
+ * The element's on-demand parts, as a Lit reactive controller: the chat panel (`chat-panel.ts`: `chat.ts` and its
+ * form's action), the device panel and pre-join screen (`devices-panel.ts`: `devices.ts` and its controls' actions)
+ * and the room UI of hosts and guests (`room.ts`), each a chunk of its own fetched
  * once when first needed, its styles adopted into the element's shadow root (Lit's `adoptStyles`: constructable
  * stylesheets, which a page's CSP does not block); and the receiver's half of receiver-driven sending
  * (`view-observer.ts`, docs/bandwidth.md), loaded with the first connected peer. The element decides when each is needed; this
@@ -23,7 +24,7 @@ import type { CallController } from '../call/call-controller.js';
 import { chunk } from '../chunk.js';
 import { VideoChatErrorEvent } from '../events.js';
 import type { VideoChatError } from '../errors.js';
-import type { ChatUi, DeviceUi, RoomUi, View } from './view.js';
+import type { RoomUi, View } from './view.js';
 import type { ViewHost } from './view-observer.js';
 
 /** The element the panels serve: a Lit host with a shadow root and its own static styles. */
@@ -32,10 +33,10 @@ export type PanelsHost = ReactiveControllerHost &
   EventTarget & { readonly renderRoot: HTMLElement | DocumentFragment };
 
 export class Panels implements ReactiveController {
-  /** The chat panel, once fetched (the unread count needs none of it). */
-  chat: ChatUi | undefined;
-  /** The pre-join screen and the device settings panel, once fetched. */
-  devices: DeviceUi | undefined;
+  /** The chat panel and its form's action, once fetched (the unread count needs none of it). */
+  chat: typeof import('./chat-panel.js') | undefined;
+  /** The pre-join screen and the device settings panel with their actions, once fetched. */
+  devices: typeof import('./devices-panel.js') | undefined;
   /** Hosts, hands and reactions, once fetched (see {@link room}). */
   #room: RoomUi | undefined;
   #roomLoading = false;
@@ -45,10 +46,13 @@ export class Panels implements ReactiveController {
   readonly #call: CallController;
   #views: Promise<unknown> | undefined;
   /**
-   * The last panel whose chunk could not be fetched (`chunk-failed`, also fired as `vc-error`), until a panel arrives:
-   * the element says so where the panel would be. Asking for the chat or the devices again tries once more (src/chunk.ts).
+   * The last panel (or the view observer) whose chunk could not be fetched (`chunk-failed`, also fired as `vc-error`),
+   * until a panel arrives: the element says so where the panel would be. Asking for the chat or the devices again
+   * tries once more (src/chunk.ts).
    */
   failed: VideoChatError | undefined;
+  /** The embed doctor's list (attribute `debug`), set by its chunk (src/doctor.ts). */
+  report: ((v: View) => TemplateResult | typeof nothing) | undefined;
   /** A chunk failed: told on the element and shown; nothing else changes (the call goes on). */
   readonly #fail = (error: VideoChatError) => {
     this.failed = error;
@@ -68,7 +72,7 @@ export class Panels implements ReactiveController {
    */
   hostUpdate(): void {
     if (this.#call.peers.some((p) => p.connection == 'connected'))
-      this.#views ??= chunk('view-observer', () => import('./view-observer.js'), this.#host).then(
+      this.#views ??= chunk('view-observer', () => import('./view-observer.js'), this.#fail).then(
         (m) => new m.ViewObserver(this.#host, this.#call),
       );
   }
@@ -82,11 +86,16 @@ export class Panels implements ReactiveController {
   }
 
   loadChat(): void {
-    if (!this.chat) void chunk('chat', () => import('./chat.js'), this.#fail).then((ui) => this.#arrived((this.chat = ui)));
+    if (!this.chat)
+      void chunk('chat-panel', () => import('./chat-panel.js'), this.#fail).then((ui) =>
+        this.#arrived((this.chat = ui)),
+      );
   }
 
   loadDevices(): void {
-    void chunk('devices', () => import('./devices.js'), this.#fail).then((ui) => this.#arrived((this.devices = ui)));
+    void chunk('devices-panel', () => import('./devices-panel.js'), this.#fail).then((ui) =>
+      this.#arrived((this.devices = ui)),
+    );
     this.#host.requestUpdate();
   }
 
