@@ -109,10 +109,13 @@ export class ElementAttributes extends HostsPageApi {
 export const configKey = (el: ElementAttributes): string =>
   JSON.stringify([el.room, el.signalUrl, el.token, el.iceServers, el.iceTransportPolicy]);
 
+/** Fires `vc-error` with `error` on `el` (outside the class: the manifest's events are the `@fires` tags). */
+export const fireError = (el: EventTarget, error: VideoChatError): unknown =>
+  el.dispatchEvent(new VideoChatErrorEvent(error));
+
 /** Fires `vc-error` `bad-config` on `el` with `message` (what the site must set). */
-export function reportConfig(el: ElementAttributes, message: string): void {
-  el.dispatchEvent(new VideoChatErrorEvent(new VideoChatError('bad-config', message)));
-}
+export const reportConfig = (el: ElementAttributes, message: string): unknown =>
+  fireError(el, new VideoChatError('bad-config', message));
 
 /** The `ice-servers` attribute as RTCIceServer[]; undefined when unset; null (and `bad-config` fired) when invalid. */
 export function parseIceServers(el: ElementAttributes): RTCIceServer[] | undefined | null {

@@ -2,12 +2,13 @@
  * `<video-chat>`: the element class, its public contract, and the wiring between the call (src/call/) and the
  * templates (src/ui/).
  *
- * The class JSDoc (attributes, parts, custom properties, states, and the events of the call's own methods here) is
- * the contract the Custom Elements Manifest is generated from and the README is checked against; the analyzer adds
- * what the element inherits. Its base classes hold the page API that only delegates: `call-api.ts` owns the
- * {@link CallController} and what a page reads of the call and asks of it, `hosts-api.ts` the methods of hosts and
- * guests, hands and reactions. This module keeps the attributes, the element's own state (pin, pre-join, open panels,
- * announcements), the actions its templates trigger, joining and leaving as the attributes say, and rendering.
+ * The class JSDoc (parts, custom properties, states, and the events of the call's own methods here) is the contract
+ * the Custom Elements Manifest is generated from and the README is checked against; the analyzer adds what the
+ * element inherits. Its base classes: `element-attributes.ts` declares and reads the attributes (with their JSDoc),
+ * `call-api.ts` owns the {@link CallController} and what a page reads of the call and asks of it, `hosts-api.ts` the
+ * methods of hosts and guests, hands and reactions. This module keeps the element's own state (pin, pre-join, open
+ * panels, announcements), the actions its templates trigger, joining and leaving as the attributes say, and
+ * rendering. Every on-demand chunk it loads goes through `chunk.ts` (a failure is `vc-error` `chunk-failed`).
  * Everything else lives in src/ui/ beside it, as Lit controllers and template modules: the language of the text
  * (`LocaleController`), starting the videos and "click to enable sound" (`PlaybackController`), the on-demand panels
  * and the view observer (`Panels`), the status line and error banner, tiles, controls, devices and chat. The
@@ -15,10 +16,9 @@
  * @module
  */
 import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
-import { configKey, ElementAttributes, parseIceServers, reportConfig } from './element-attributes.js';
+import { configKey, fireError, ElementAttributes, parseIceServers, reportConfig } from './element-attributes.js';
 import { chunk } from './chunk.js';
 import { VideoChatError } from './errors.js';
-import { VideoChatErrorEvent } from './events.js';
 import type { ChatEntry } from './types.js';
 import type { EmbedDiagnosis } from './diagnosis.js';
 import { renderControls } from './ui/controls.js';
@@ -260,7 +260,7 @@ export class VideoChatElement extends ElementAttributes {
     return chunk('doctor', () => import('./doctor.js')).then(
       (d) => d.diagnose(this, this.#panels, options), // the list drawn as panels.report, with `debug`
       (error: VideoChatError) => {
-        this.dispatchEvent(new VideoChatErrorEvent(error));
+        fireError(this, error);
         throw error;
       },
     );
