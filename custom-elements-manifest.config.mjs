@@ -148,6 +148,7 @@ export default {
     'src/video-chat.ts',
     // The element's base classes (its page API): the analyzer gives the element what it inherits from them.
     'src/call-api.ts',
+    'src/element-attributes.ts',
     'src/hosts-api.ts',
     'src/events.ts',
     'src/errors.ts',

@@ -5,34 +5,44 @@
  * the element would otherwise do for it is here, so that the script-tag file keeps two `import()` calls and no more.
  * @module
  */
-import { nothing, type TemplateResult } from 'lit';
+import { nothing } from 'lit';
+import { chunk } from './chunk.js';
 import type { EmbedDiagnosis } from './diagnosis.js';
+import type { VideoChatError } from './errors.js';
+import { VideoChatErrorEvent } from './events.js';
 import { diagnose as run } from './diagnose/index.js';
-import { renderDiagnosis } from './ui/diagnosis.js';
-import type { View } from './ui/view.js';
+import { parseIceServers } from './element-attributes.js';
+import { renderDiagnosis, styles } from './ui/diagnosis.js';
+import type { Panels } from './ui/panels.js';
 import type { VideoChatElement } from './video-chat.js';
 
-export { styles } from './ui/diagnosis.js';
-
 /**
- * Runs the checks with the element's configuration: `signal-url`, `room`, `name`, `token`, and the `ice-servers` the
- * element parsed (`options.iceServers`; undefined: the relay's servers are checked). With
- * `debug` set, hands `show` the list to draw inside the element (first "Checking this page…", then the result) and
- * logs the result with `console.info`.
+ * Runs the checks with the element's configuration: `signal-url`, `room`, `name`, `token`, and its `ice-servers`
+ * (one that is not a JSON array of RTCIceServer fires `bad-config`; then the relay's servers are checked). With
+ * `debug` set, draws the list inside the element (`panels.report`, its styles adopted: first "Checking this page…",
+ * then the result) and logs the result with `console.info`.
  */
 export async function diagnose(
   el: VideoChatElement,
-  options: { iceServers?: RTCIceServer[]; timeoutMs?: number },
-  show: (report: (v: View) => TemplateResult | typeof nothing) => void,
+  panels: Pick<Panels, 'adopt' | 'report'>,
+  options: { timeoutMs?: number },
 ): Promise<EmbedDiagnosis> {
   // Drawn while `debug` is set (the attribute may go away later: the list with it).
-  const draw = (diagnosis?: EmbedDiagnosis) =>
-    el.debug && show((v) => (el.debug ? renderDiagnosis(v, diagnosis) : nothing));
+  const draw = (diagnosis?: EmbedDiagnosis) => {
+    if (!el.debug) return;
+    panels.adopt(styles);
+    panels.report = (v) => (el.debug ? renderDiagnosis(v, diagnosis) : nothing);
+    el.requestUpdate();
+  };
   draw();
+  const iceServers = parseIceServers(el) ?? undefined;
   const { signalUrl, room, name, token } = el;
   // The relay wire's parser lives in the call engine's chunk (one copy for calls and the doctor).
-  const wire = await import('./call/engine.js').catch(() => undefined);
-  const diagnosis = await run({ signalUrl, room, name, token, wire, ...options });
+  // Not fetched (`chunk-failed`, fired as `vc-error`): the relay check says the relay's answer could not be read.
+  const wire = await chunk('engine', () => import('./call/engine.js')).catch(
+    (error: VideoChatError) => void el.dispatchEvent(new VideoChatErrorEvent(error)),
+  );
+  const diagnosis = await run({ signalUrl, room, name, token, wire, iceServers, ...options });
   if (el.debug) console.info('video-chat: diagnosis', diagnosis);
   draw(diagnosis);
   return diagnosis;

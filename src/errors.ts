@@ -23,6 +23,11 @@
  * - `denied`, `knock-timeout`: this guest knocked and a host refused it, or nobody let it in within the relay's
  *   waiting time. `room-locked`: a host locked the room. `removed`: a host removed this visitor (or its token, when
  *   rejoining); no "Try again". `call-ended`: a host ended the call for everyone (docs/protocol.md "Hosts and guests").
+ * - `chunk-failed`: a file of the element that is loaded on demand (`video-chat-<name>-<hash>.js`: the call engine, a
+ *   panel, a language, …) could not be fetched; the message names its URL. Every file of `dist/` (one build) must be
+ *   served next to `video-chat.js`, and a Content-Security-Policy must allow them (`script-src`). Fatal for the call
+ *   when the call needs it (the engine, the SFU); otherwise only that part is missing. Tried once more on next use
+ *   (src/chunk.ts).
  */
 export type VideoChatErrorCode =
   | 'permission-denied'
@@ -42,7 +47,8 @@ export type VideoChatErrorCode =
   | 'knock-timeout'
   | 'room-locked'
   | 'removed'
-  | 'call-ended';
+  | 'call-ended'
+  | 'chunk-failed';
 
 /** An error with a machine-readable {@link VideoChatErrorCode}, a human-readable message and an optional cause. */
 export class VideoChatError extends Error {

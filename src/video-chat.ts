@@ -2,12 +2,13 @@
  * `<video-chat>`: the element class, its public contract, and the wiring between the call (src/call/) and the
  * templates (src/ui/).
  *
- * The class JSDoc (attributes, parts, custom properties, states, and the events of the call's own methods here) is
- * the contract the Custom Elements Manifest is generated from and the README is checked against; the analyzer adds
- * what the element inherits. Its base classes hold the page API that only delegates: `call-api.ts` owns the
- * {@link CallController} and what a page reads of the call and asks of it, `hosts-api.ts` the methods of hosts and
- * guests, hands and reactions. This module keeps the attributes, the element's own state (pin, pre-join, open panels,
- * announcements), the actions its templates trigger, joining and leaving as the attributes say, and rendering.
+ * The class JSDoc (parts, custom properties, states, and the events of the call's own methods here) is the contract
+ * the Custom Elements Manifest is generated from and the README is checked against; the analyzer adds what the
+ * element inherits. Its base classes: `element-attributes.ts` declares and reads the attributes (with their JSDoc),
+ * `call-api.ts` owns the {@link CallController} and what a page reads of the call and asks of it, `hosts-api.ts` the
+ * methods of hosts and guests, hands and reactions. This module keeps the element's own state (pin, pre-join, open
+ * panels, announcements), the actions its templates trigger, joining and leaving as the attributes say, and
+ * rendering. Every on-demand chunk it loads goes through `chunk.ts` (a failure is `vc-error` `chunk-failed`).
  * Everything else lives in src/ui/ beside it, as Lit controllers and template modules: the language of the text
  * (`LocaleController`), starting the videos and "click to enable sound" (`PlaybackController`), the on-demand panels
  * and the view observer (`Panels`), the status line and error banner, tiles, controls, devices and chat. The
@@ -15,18 +16,16 @@
  * @module
  */
 import { html, nothing, type PropertyValues, type TemplateResult } from 'lit';
-import { HostsPageApi } from './hosts-api.js';
+import { configKey, fireError, ElementAttributes, parseIceServers, reportConfig } from './element-attributes.js';
+import { chunk } from './chunk.js';
 import { VideoChatError } from './errors.js';
-import { VideoChatErrorEvent } from './events.js';
 import type { ChatEntry } from './types.js';
 import type { EmbedDiagnosis } from './diagnosis.js';
-import { isIceServer } from './protocol/relay-codes.js';
 import { renderControls } from './ui/controls.js';
 import { LocaleController } from './ui/locale-controller.js';
-import { Panels } from './ui/panels.js';
+import { Panels, renderPanelError } from './ui/panels.js';
 import { PlaybackController } from './ui/playback.js';
 import { renderError, statusText } from './ui/status.js';
-import type { VideoChatStrings } from './ui/strings.js';
 import { renderStage } from './ui/tiles.js';
 import type { View, ViewActions } from './ui/view.js';
 import { styles } from './video-chat.styles.js';
@@ -42,42 +41,13 @@ import { styles } from './video-chat.styles.js';
  *
  * @tag video-chat
  *
- * @attr {string} room - Room name: 1–64 characters of `A-Z a-z 0-9 _ - .`.
- * @attr {string} signal-url - `ws://` or `wss://` URL of the relay.
- * @attr {string} name - This visitor's display name (at most 64 characters), shown to the others.
- * @attr {string} token - Room token (JWT, HS256) from the site's backend, when the relay requires one.
- * @attr {string} ice-servers - JSON array of RTCIceServer; overrides the relay's list.
- * @attr {'all'|'relay'} ice-transport-policy - `relay` forces TURN (W3C WebRTC RTCIceTransportPolicy). Default `all`.
- * @attr {boolean} prejoin - Before joining, show a camera preview, the device choice and a name field (pre-filled from
- *   `name`) with a "Join call" button; joining uses that name and those devices.
- * @attr {boolean} microphone-off - Join with the microphone off (muted; the others see it). The visitor can turn it on.
- * @attr {boolean} camera-off - Join with the camera off (the others see the initials). The visitor can turn it on.
- * @attr {string} controls - Which buttons the control bar shows: a space-separated list of `microphone`, `camera`,
- *   `screen`, `chat`, `settings`, `fullscreen`, `people` (the participant list), `hand` (raise hand), `react`
- *   (reactions), `leave`. Unknown tokens are ignored; `controls=""` hides them all. Default
- *   (no attribute): all, but `people`, `hand` and `react` only in a room with hosts (room tokens with a `role`
- *   claim). "Join call" and "Try again" are always shown.
- * @attr {number} max-peers - The most people (this visitor included) the element joins a call with: finding that many
- *   already in the room, it leaves again and shows the `room-full` error. A hint checked by each newcomer (two arriving
- *   at once may both get in); the relay's `--max-peers-per-room` is the hard limit. Unset, 0 or not a number: no limit.
- * @attr {string} lang - The language of the built-in text (BCP 47 primary subtag: `en`, `de`), from the element's own
- *   `lang` or its closest ancestor's; changing either re-renders. Non-English locales are loaded on first use
- *   (`video-chat-de.js` next to `video-chat.js`); English is shown until they arrive. The `strings` property overrides
- *   any entry.
- * @attr {'auto'|'mesh'} media-mode - `mesh`: never join a room on the relay's SFU (the room stays peer to peer, or
- *   this visitor is refused with `room-full` from a room already on it). `auto` (default): the relay decides; on an
- *   SFU the media server sees the media, see docs/protocol.md.
- * @attr {boolean} audio-only - For a poor network: send no camera video (the others see this visitor's initials) and
- *   ask every peer to send none (the tiles show their initials); audio goes on. Removing it turns the camera back on.
- *   Also the `audioOnly` property. See docs/bandwidth.md.
- * @attr {boolean} debug - For development: log to the console (`console.warn`, prefixed `video-chat:`) every
- *   `vc-warning` and `vc-error` this element fires, and show the embed doctor's result ({@link diagnose}) inside the
- *   element: each check with OK, Problem or Unknown and the fix.
- *
+ * Its attributes are documented and parsed in its base class `element-attributes.ts` (`ElementAttributes`).
  *
  * @csspart call - The whole call area.
  * @csspart status - The status line (also a polite live region).
  * @csspart error - The error banner (`role="alert"`).
+ * @csspart panel-error - Where a panel (chat, devices, hosts' list) would be when its file could not be loaded
+ *   (`chunk-failed`): says which file; asking for the panel again tries once more.
  * @csspart retry-button - "Try again" in the error banner: rejoins after a fatal error, asks for camera and microphone
  *   again after a media one.
  * @csspart prejoin - The pre-join form (attribute `prejoin`).
@@ -156,50 +126,8 @@ import { styles } from './video-chat.styles.js';
  * @cssState error - The call could not continue (`error` says why).
  * @cssState sfu - The room runs on the relay's SFU (its media server sees the media) instead of peer to peer.
  */
-export class VideoChatElement extends HostsPageApi {
+export class VideoChatElement extends ElementAttributes {
   static override styles = styles;
-
-  static override properties = {
-    controls: { type: String },
-    maxPeers: { type: Number, attribute: 'max-peers' },
-    room: { type: String },
-    signalUrl: { type: String, attribute: 'signal-url' },
-    name: { type: String },
-    token: { type: String },
-    iceServers: { type: String, attribute: 'ice-servers' },
-    iceTransportPolicy: { type: String, attribute: 'ice-transport-policy' },
-    strings: { attribute: false },
-    prejoin: { type: Boolean },
-    microphoneOff: { type: Boolean, attribute: 'microphone-off' },
-    cameraOff: { type: Boolean, attribute: 'camera-off' },
-    debug: { type: Boolean },
-    mediaMode: { type: String, attribute: 'media-mode' },
-    audioOnly: { type: Boolean, attribute: 'audio-only' },
-  };
-
-  /** Show the pre-join screen before joining (attribute `prejoin`). */ declare prejoin: boolean;
-  /** Join with the microphone off (attribute `microphone-off`). */ declare microphoneOff: boolean;
-  /** Join with the camera off (attribute `camera-off`). */ declare cameraOff: boolean;
-  /** Log `vc-warning` and `vc-error` to the console (attribute `debug`). */ declare debug: boolean;
-  /** Send and receive no camera video (attribute `audio-only`). */ declare audioOnly: boolean;
-  /** `mesh` keeps this visitor out of rooms on the SFU; `auto` (default) lets the relay decide (attribute `media-mode`). */
-  declare mediaMode: string;
-
-  /** The control bar's buttons, space-separated; null shows them all (attribute `controls`). */ declare controls:
-    string | null;
-  /** Join only calls with fewer people than this (attribute `max-peers`); see the attribute. */ declare maxPeers:
-    number | undefined;
-  /** Room name (attribute `room`). */ declare room: string;
-  /** Relay URL (attribute `signal-url`). */ declare signalUrl: string;
-  /** Display name (attribute `name`). */ declare name: string;
-  /** Room token for relays that require one (attribute `token`). */ declare token: string;
-  /** JSON array of RTCIceServer overriding the relay's (attribute `ice-servers`). */ declare iceServers: string;
-  /** `all` (default) or `relay` (attribute `ice-transport-policy`). */ declare iceTransportPolicy: string;
-  /**
-   * Overrides of the user-visible text (see {@link VideoChatStrings}), merged over the built-in locale picked by `lang`;
-   * e.g. `el.strings = { join: 'Enter', statusInCall: (n) => \`${n + 1} here\` }`.
-   */
-  declare strings: Partial<VideoChatStrings>;
 
   /** The built-in text in the element's language (`lang`), with `strings` on top. */
   readonly #locale = new LocaleController(this);
@@ -216,8 +144,6 @@ export class VideoChatElement extends HostsPageApi {
   /** The last chat entry shown while the panel was open (an entry, not an index: the log is a sliding window). */
   #chatSeen: ChatEntry | undefined;
   #announcement = '';
-  /** The embed doctor's list (attribute `debug`), once its chunk arrived. */
-  #report: ((v: View) => TemplateResult | typeof nothing) | undefined;
   #actions: ViewActions = {
     join: () => this.#enter(),
     leave: () => this.leave(),
@@ -231,28 +157,14 @@ export class VideoChatElement extends HostsPageApi {
       if (this.#chatOpen) this.#panels.loadChat();
       this.requestUpdate();
     },
-    submitChat: (event) => {
-      event.preventDefault();
-      const input = (event.currentTarget as HTMLFormElement).elements.namedItem('message') as HTMLInputElement;
-      if (!input.value.trim()) return;
-      this.sendChatMessage(input.value);
-      input.value = '';
-    },
-    chooseDevice: (event) => {
-      const select = event.currentTarget as HTMLSelectElement;
-      void this.setDevice(select.dataset['kind'] as MediaDeviceKind, select.value).catch(() => undefined);
-    },
+    // The panels' own actions travel in their chunks (ui/chat-panel.ts, ui/devices-panel.ts), loaded by now.
+    submitChat: (event) => this.#panels.chat?.submitChat(event, this),
+    chooseDevice: (event) => this.#panels.devices?.chooseDevice(event, this),
     toggleDevices: () => {
       this.#devicesOpen = !this.#devicesOpen;
       this.#panels.loadDevices();
     },
-    submitPrejoin: (event) => {
-      event.preventDefault();
-      this.name = (
-        (event.currentTarget as HTMLFormElement).elements.namedItem('name') as HTMLInputElement
-      ).value.trim();
-      this.join();
-    },
+    submitPrejoin: (event) => this.#panels.devices?.submitPrejoin(event, this),
     retryMedia: () => void this.retryMedia(),
     pin: (event) => {
       const id = tileOf(event)?.dataset['peerId'] ?? null;
@@ -278,14 +190,6 @@ export class VideoChatElement extends HostsPageApi {
 
   constructor() {
     super();
-    this.room = '';
-    this.signalUrl = '';
-    this.name = '';
-    this.iceServers = '';
-    this.token = '';
-    this.iceTransportPolicy = 'all';
-    this.strings = {};
-    this.prejoin = this.microphoneOff = this.cameraOff = this.debug = false;
     try {
       this.#internals = this.attachInternals();
     } catch {
@@ -320,14 +224,14 @@ export class VideoChatElement extends HostsPageApi {
    * `room`/`signal-url` are missing.
    */
   join(): void {
-    const iceServers = this.#parseIceServers();
+    const iceServers = parseIceServers(this);
     if (!this.room || !this.signalUrl || iceServers === null) {
-      if (iceServers !== null) this.#reportConfig('Set the room and signal-url attributes to join a call.');
+      if (iceServers !== null) reportConfig(this, 'Set the room and signal-url attributes to join a call.');
       return;
     }
     if (!this.#preview) this.#applyStartState(); // after the preview, the visitor's own choice stands
     this.#preview = false;
-    this.#joinedKey = this.#configKey();
+    this.#joinedKey = configKey(this);
     void this.call.join({
       signalUrl: this.signalUrl,
       room: this.room,
@@ -349,15 +253,16 @@ export class VideoChatElement extends HostsPageApi {
    * An `ice-servers` that is not a JSON array of RTCIceServer fires `vc-error` `bad-config` (as joining would), and the
    * relay's servers are checked instead.
    * @param options.timeoutMs each check's time limit in ms (default 5000): past it the check is `unknown`, `timeout`.
-   * @returns never rejects; `ok` is false when a check failed (shapes in src/diagnosis.ts).
+   * @returns `ok` is false when a check failed (shapes in src/diagnosis.ts).
+   * @throws {VideoChatError} `chunk-failed` (also fired as `vc-error`) only when the doctor's chunk cannot be fetched.
    */
   diagnose(options: { timeoutMs?: number } = {}): Promise<EmbedDiagnosis> {
-    return import('./doctor.js').then((d) =>
-      d.diagnose(this, { iceServers: this.#parseIceServers() ?? undefined, ...options }, (report) => {
-        this.#panels.adopt(d.styles);
-        this.#report = report;
-        this.requestUpdate();
-      }),
+    return chunk('doctor', () => import('./doctor.js')).then(
+      (d) => d.diagnose(this, this.#panels, options), // the list drawn as panels.report, with `debug`
+      (error: VideoChatError) => {
+        fireError(this, error);
+        throw error;
+      },
     );
   }
 
@@ -421,12 +326,12 @@ export class VideoChatElement extends HostsPageApi {
   protected override willUpdate(changed: PropertyValues<this>): void {
     // Joining here (not in updated) folds the resulting state change into this same render.
     const config = ['room', 'signalUrl', 'token', 'iceServers', 'iceTransportPolicy'] as const;
-    if (config.some((key) => changed.has(key)) && this.isConnected && this.#configKey() !== this.#joinedKey) {
+    if (config.some((key) => changed.has(key)) && this.isConnected && configKey(this) !== this.#joinedKey) {
       if (this.room && this.signalUrl) this.#enter();
       else if (this.#joinedKey) this.leave();
     }
     if (this.#chatOpen) this.#chatSeen = this.call.chat.at(-1); // what is shown counts as read
-    if (changed.has('debug') && this.debug) void this.diagnose();
+    if (changed.has('debug') && this.debug) this.diagnose().catch(() => undefined); // told as vc-error
     this.call.setAudioOnly(!!this.audioOnly);
     // Buttons of hosts and guests the page lists show in a room without hosts too: their chunks on first use.
     if (!this.call.hosts && this.call.selfId && /\b(people|hand|react)\b/.test(this.controls ?? ''))
@@ -442,10 +347,11 @@ export class VideoChatElement extends HostsPageApi {
       <div part="call" class="call">
         <p part="status" class="status">${statusText(view)}</p>
         <div class="visually-hidden" role="status" aria-live="polite">${this.#announcement}</div>
-        ${renderError(view)} ${this.#report?.(view)}
+        ${renderError(view)} ${this.#panels.report?.(view)}
         ${inCall ? renderStage(view) : nothing}
         ${inCall && state !== 'error' ? this.#panels.chat?.renderChat(view) : nothing} ${view.hostsUi?.render(view)}
-        ${this.#preview ? this.#panels.devices?.renderPrejoin(view) : renderControls(view, inCall)}
+        ${renderPanelError(view, this.#panels.failed)}
+        ${this.#preview && !this.#panels.failed ? this.#panels.devices?.renderPrejoin(view) : renderControls(view, inCall)}
       </div>
     `;
   }
@@ -487,7 +393,7 @@ export class VideoChatElement extends HostsPageApi {
   #enter(): void {
     if (!this.prejoin || this.call.state !== 'idle') return this.join();
     this.#preview = true;
-    this.#joinedKey = this.#configKey();
+    this.#joinedKey = configKey(this);
     this.#applyStartState();
     void this.call.media.start();
     this.#panels.loadDevices();
@@ -504,34 +410,11 @@ export class VideoChatElement extends HostsPageApi {
     this.requestUpdate();
   }
 
-  #configKey(): string {
-    return JSON.stringify([this.room, this.signalUrl, this.token, this.iceServers, this.iceTransportPolicy]);
-  }
-
-  /** The `ice-servers` attribute as RTCIceServer[]; undefined when unset; null (and an error fired) when invalid. */
-  #parseIceServers(): RTCIceServer[] | undefined | null {
-    if (!this.iceServers) return undefined;
-    try {
-      const value: unknown = JSON.parse(this.iceServers);
-      if (Array.isArray(value) && value.every(isIceServer)) {
-        return value;
-      }
-    } catch {
-      // reported below
-    }
-    this.#reportConfig('The ice-servers attribute must be a JSON array of {"urls": …} objects.');
-    return null;
-  }
-
   /** This element (or a tile in it) when in full screen (W3C Fullscreen API), else null. */
   #fullscreen(): HTMLElement | null {
     return document.fullscreenElement === this
       ? ((this.shadowRoot?.fullscreenElement as HTMLElement | null) ?? this)
       : null;
-  }
-
-  #reportConfig(message: string): void {
-    this.dispatchEvent(new VideoChatErrorEvent(new VideoChatError('bad-config', message)));
   }
 }
 

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { chunk } from '../chunk.js';
 import { originRefusedError, VideoChatError } from '../errors.js';
 import {
   JoinedEvent,
@@ -111,29 +112,19 @@ export class CallController extends CallMedia {
   /**
    * Captures media, connects to the relay and joins the room. Leaves the current room first. Resolves once media is
    * settled and the relay connection is under way; the outcome arrives as state changes and events. Never rejects: a
-   * signal URL that is not ws:/wss: or an engine chunk that cannot be loaded puts the call in `error` (`bad-config`,
-   * also fired as `vc-error`).
+   * signal URL that is not ws:/wss: (`bad-config`) or an engine chunk that cannot be loaded (`chunk-failed`) puts
+   * the call in `error` (also fired as `vc-error`).
    */
   async join(options: CallOptions): Promise<void> {
     this.leave(true);
     const run = this.#runs.start();
     this.options = options;
     this.#setState('connecting');
-    const engine = this.#engine ? Promise.resolve(this.#engine) : import('./engine.js');
+    const engine = this.#engine ? Promise.resolve(this.#engine) : chunk('engine', () => import('./engine.js'));
     // else: the preview (pre-join) or the last room's capture goes on
     const [loaded] = await Promise.allSettled([engine, this.media.stream ? undefined : this.media.start()]);
     if (run.aborted) return; // left or moved while the camera was starting
-    if (loaded.status === 'rejected') {
-      this.#fail(
-        new VideoChatError(
-          'bad-config',
-          'Could not load video-chat-engine.js: host every file of dist/ next to video-chat.js.',
-          { cause: loaded.reason },
-        ),
-        true,
-      );
-      return;
-    }
+    if (loaded.status === 'rejected') return this.#refuse(loaded.reason as VideoChatError); // chunk-failed, camera off
     if (!this.#engine) {
       this.#engine = loaded.value;
       this.statsLoop = loaded.value.lazyStats(this, this.host, () => this.applyBandwidth());
@@ -144,6 +135,7 @@ export class CallController extends CallMedia {
         add: (info, initiator) => this.#addPeer(info, initiator),
         remove: (id) => this.#removePeer(id),
         changed: () => this.#updateCallState(),
+        failed: (error) => this.#fail(error, false), // the re-association's chunk: the call goes on without it
       });
       this.#mesh = {
         host: this.host,
@@ -255,7 +247,7 @@ export class CallController extends CallMedia {
       this.host.requestUpdate();
     } else if (message.type === 'view') {
       this.views.set(peer, message);
-      void this.#engine!.loadAdaptive().then(() => this.applyBandwidth()); // every copy's share follows the views
+      void this.#engine!.loadAdaptive(this.host).then(() => this.applyBandwidth()); // every copy's share follows the views
     } else if (message.type != 'chat') {
       this.#room((h) => h.peer(peer, message)); // hand, lower-hand, reaction
     } else if (!this.chatLog.has(peer.id, message.id)) {
@@ -344,7 +336,7 @@ export class CallController extends CallMedia {
       case 'signal':
         if (message.from == 'sfu') {
           // The room runs on the SFU: its chunk is loaded once, and handles this and every later SFU message.
-          void (this.sfuRoom ??= this.#engine!.loadSfu().then((m) =>
+          void (this.sfuRoom ??= this.#engine!.loadSfu((e) => this.#refuse(e)).then((m) =>
             m.sfuTopology(
               this,
               this.host,
@@ -405,7 +397,7 @@ export class CallController extends CallMedia {
 
   /** Runs `fn` on the hosts model, loading its chunk first (once per call; calls keep their order). */
   #room(fn: (hosts: Hosts) => void): void {
-    void (this.#hosts ??= this.#engine!.loadHosts().then(
+    void (this.#hosts ??= this.#engine!.loadHosts(this.host).then(
       (m) =>
         (this.hosts = new m.Hosts(this, this.host, {
           send: (message) => this.#signaling?.send(message),

@@ -161,7 +161,7 @@ export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (
       if (peer.microphone !== false) levels.set(peer.id, now.level);
       if (now.uplink !== undefined) {
         if (watch) changed = watch.update(peer.id, now.uplink, host) || changed;
-        else void loadAdaptive().then((m) => (watch ??= new m.UplinkWatch()));
+        else void loadAdaptive(host).then((m) => (watch ??= new m.UplinkWatch()));
       }
       if (now.local !== undefined && source.media.microphoneEnabled) levels.set(null, now.local);
       let prev = last.get(peer.id);

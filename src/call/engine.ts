@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { chunk, type ChunkReport } from '../chunk.js';
 export { SignalingClient } from '../signaling/signaling-client.js';
 export { meshPeer } from './mesh-peer.js';
 export { Roster } from './roster.js';
@@ -20,6 +21,8 @@ export { encode, parseServerMessage } from '../protocol/relay.js';
  * The SFU topology's own chunk (`call/sfu.ts`), loaded only in a room on the SFU. Imported from here, so that what it
  * shares with the engine (the peer channel) stays in the engine chunk, which is loaded by then.
  */
-export const loadSfu = (): Promise<typeof import('./sfu.js')> => import('./sfu.js');
+export const loadSfu = (report: ChunkReport): Promise<typeof import('./sfu.js')> =>
+  chunk('sfu', () => import('./sfu.js'), report);
 /** Hosts, hands and reactions (`call/hosts.ts`), their own chunk: loaded by the first message of theirs. */
-export const loadHosts = (): Promise<typeof import('./hosts.js')> => import('./hosts.js');
+export const loadHosts = (report: ChunkReport): Promise<typeof import('./hosts.js')> =>
+  chunk('hosts', () => import('./hosts.js'), report);

@@ -14,18 +14,20 @@ import {
   type BandwidthBudget,
   type EncodingCaps,
 } from '../negotiation/bandwidth.js';
+import { chunk, type ChunkReport } from '../chunk.js';
 import type { PeerViewMessage } from '../protocol/data-channel.js';
 import type { TrackKind } from '../protocol/negotiation.js';
 
 /** receiver-view.ts, its own chunk, once loaded. */
 let adaptive: typeof import('./receiver-view.js') | undefined;
+let loading: Promise<typeof import('./receiver-view.js')> | undefined; // once per page: its failure is told once
 
 /**
  * Loads receiver-view.ts (`view` fitting, uplink watch) once: on the first `view` message or measured uplink. Until
  * then the caps are the governor's alone.
  */
-export const loadAdaptive = async (): Promise<typeof import('./receiver-view.js')> =>
-  (adaptive ??= await import('./receiver-view.js'));
+export const loadAdaptive = async (report?: ChunkReport): Promise<typeof import('./receiver-view.js')> =>
+  (adaptive ??= await (loading ??= chunk('receiver-view', () => import('./receiver-view.js'), report)));
 
 /** What the caps depend on besides the sender. */
 export interface CallLoad {

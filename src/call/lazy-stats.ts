@@ -4,10 +4,11 @@
  * at the first peer on the SFU. Nothing reads stats before that, so the engine chunk (fetched on every join) does not
  * carry it. Until the chunk has arrived the call reads as a loop that has not polled yet: no speaker, no quality, no
  * measured uplink. A chunk that cannot be fetched (a deployment missing a file of `dist/`) leaves the call without
- * them and rejects unhandled, which the browser's console shows.
+ * them and fires `vc-error` `chunk-failed` (src/chunk.ts); the next `start()` tries once more.
  *
  * @module
  */
+import { chunk } from '../chunk.js';
 import type { CallStats, callStats as load } from './call-stats.js';
 
 /** {@link load callStats} of call-stats.ts, same arguments and result, loading it on the first `start()`. */
@@ -29,7 +30,7 @@ export function callStats(...args: Parameters<typeof load>): CallStats {
       on = true;
       if (loop) loop.start();
       else
-        void import('./call-stats.js').then((m) => {
+        void chunk('call-stats', () => import('./call-stats.js'), args[1]).then((m) => {
           loop ??= m.callStats(...args);
           if (on) loop.start();
         });

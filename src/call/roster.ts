@@ -7,10 +7,13 @@
  * own that most calls never need: it is loaded on the first fresh `welcome` that finds peers from before (a lost
  * place) or the first `rebind` a peer sends, is handed the IDs announced so far, and from then on every message goes
  * to it, in order (those that arrive while it loads wait for it). Until then a peer is met as soon as the relay
- * announces it, which is what the full rules do when no peer can claim an ID.
+ * announces it, which is what the full rules do when no peer can claim an ID. A chunk that cannot be fetched is
+ * reported (`failed`) and those plain rules go on for the rest of the call: peers from before are met anew.
  *
  * @module
  */
+import { chunk } from '../chunk.js';
+import type { VideoChatError } from '../errors.js';
 import type { PeerSession } from '../negotiation/peer-session.js';
 import type { PeerRebindMessage, PeerSignalMessage } from '../protocol/data-channel.js';
 import type {
@@ -38,6 +41,8 @@ export interface RosterHost {
   remove(id: string): void;
   /** The peers changed outside a relay message (a timer, a `rebind`): the call state may have to follow. */
   changed(): void;
+  /** The re-association's chunk could not be fetched (`chunk-failed`): reported, the call goes on without it. */
+  failed?(error: VideoChatError): void;
 }
 
 /** The call's peers by relay ID. See the module comment. */
@@ -49,6 +54,8 @@ export class Roster {
   #rebind: Promise<RebindRoster> | undefined;
   /** The same once it has run (for a synchronous {@link clear}). */
   #loaded: RebindRoster | undefined;
+  /** Its chunk could not be fetched: the plain rules until the call ends (peers from before are met anew). */
+  #plain = false;
 
   constructor(host: RosterHost) {
     this.#host = host;
@@ -66,7 +73,7 @@ export class Roster {
    */
   welcome(message: WelcomeMessage, fresh: boolean): void {
     const { peers } = this.#host;
-    if (this.#rebind || (fresh && peers.size)) return this.#later((r) => r.welcome(message, fresh));
+    if (!this.#plain && (this.#rebind || (fresh && peers.size))) return this.#later((r) => r.welcome(message, fresh));
     this.#announced = new Set(message.peers.map((p) => p.id));
     for (const id of [...peers.keys()]) if (!this.#announced.has(id)) this.#host.remove(id);
     for (const info of message.peers) if (!peers.has(info.id)) this.#host.add(info, fresh);
@@ -74,7 +81,7 @@ export class Roster {
 
   /** The relay's `peer-joined` (met: it makes the offer), `peer-left` (removed) and `signal` (to the sender's session). */
   relay(message: PeerJoinedMessage | PeerLeftMessage | SignalDelivery): void {
-    if (this.#rebind) return this.#later((r) => r.relay(message));
+    if (this.#rebind && !this.#plain) return this.#later((r) => r.relay(message));
     if (message.type === 'signal') return this.#host.sessions.get(message.from)?.receive(message.data);
     if (message.type === 'peer-left') {
       this.#announced.delete(message.id);
@@ -88,27 +95,40 @@ export class Roster {
 
   /** A `signal` (to `peer`'s session) or a `rebind` (handed to `roster-rebind.ts`) from `peer`'s data channel. */
   peer(peer: RemotePeer, message: PeerSignalMessage | PeerRebindMessage): void {
-    if (this.#rebind || message.type === 'rebind') return this.#later((r) => r.peer(peer, message));
-    this.#host.sessions.get(peer.id)?.receive(message.data);
+    if (!this.#plain && (this.#rebind || message.type === 'rebind')) return this.#later((r) => r.peer(peer, message));
+    if (message.type != 'rebind') this.#host.sessions.get(peer.id)?.receive(message.data);
   }
 
   /** The call ended: removes every peer and forgets everything (a re-association still loading is dropped). */
   clear(): void {
     this.#loaded?.clear(); // its timers and holds
     this.#rebind = this.#loaded = undefined;
+    this.#plain = false; // the next call tries the chunk again (src/chunk.ts: once more at most)
     this.#announced = new Set();
     for (const id of [...this.#host.peers.keys()]) this.#host.remove(id);
   }
 
-  /** Runs `fn` on the re-association's roster, loading its chunk first; dropped if the call was cleared meanwhile. */
-  #later(fn: (roster: RebindRoster) => void): void {
-    const rebind = (this.#rebind ??= import('./roster-rebind.js').then(
+  /**
+   * Runs `fn` on the re-association's roster, loading its chunk first; dropped if the call was cleared meanwhile. When
+   * the chunk cannot be fetched, the host is told once (`chunk-failed`) and `fn` runs on this roster instead: the same
+   * message under the plain rules, in the same order.
+   */
+  #later(fn: (roster: Pick<RebindRoster, 'welcome' | 'relay' | 'peer'>) => void): void {
+    const rebind = (this.#rebind ??= chunk('roster-rebind', () => import('./roster-rebind.js')).then(
       (m) => new m.RebindRoster(this.#host, this.#announced),
     ));
-    void rebind.then((r) => {
-      if (this.#rebind !== rebind) return;
-      this.#loaded = r;
-      fn(r);
-    });
+    void rebind.then(
+      (r) => {
+        if (this.#rebind !== rebind) return;
+        this.#loaded = r;
+        fn(r);
+      },
+      (error: VideoChatError) => {
+        if (this.#rebind !== rebind) return;
+        if (!this.#plain) this.#host.failed?.(error);
+        this.#plain = true;
+        fn(this);
+      },
+    );
   }
 }

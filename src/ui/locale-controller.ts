@@ -41,7 +41,7 @@ export class LocaleController implements ReactiveController {
     const host = this.#host;
     const lang = (this.lang = host.closest('[lang]')?.getAttribute('lang') ?? '');
     if (this.#resolved?.[0] !== lang || this.#resolved[1] !== host.strings) {
-      this.#resolved = [lang, host.strings, stringsFor(lang, host.strings, this.#changed)];
+      this.#resolved = [lang, host.strings, stringsFor(lang, host.strings, this.#changed, host)];
     }
     return this.#resolved[2];
   }

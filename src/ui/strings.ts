@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { chunk } from '../chunk.js';
+import { VideoChatErrorEvent } from '../events.js';
 import type { ConnectionQuality } from '../types.js';
 import type { VideoChatErrorCode } from '../errors.js';
 import type { DiagnosisCheckName, DiagnosisCode, DiagnosisResult } from '../diagnosis.js';
@@ -210,20 +212,23 @@ const loading: Record<string, Promise<unknown>> = {};
 
 /**
  * The strings for a language tag (`de-AT` → `de`), English when there is no such locale, with `overrides` on top.
- * A built-in locale that is not loaded yet gives English now and starts loading it; `loaded` is called when it is
- * there (never if it cannot be fetched: the text stays English).
+ * A built-in locale that is not loaded yet gives English now and starts loading it (src/chunk.ts); `loaded` is called
+ * when it is there. If it cannot be fetched the text stays English, `vc-error` `chunk-failed` is fired on `report`
+ * and the next call for that language tries once more.
  */
 export function stringsFor(
   lang: string,
   overrides: Partial<VideoChatStrings> = {},
   loaded?: () => void,
+  report?: EventTarget,
 ): VideoChatStrings {
   const code = lang.toLowerCase().split('-')[0] ?? '';
-  if (!locales[code] && lazy[code] && loaded) {
-    void (loading[code] ??= lazy[code]().then(
-      (m) => (locales[code] = m.default),
-      () => undefined,
-    )).then((l) => l && loaded());
+  const load = lazy[code];
+  if (!locales[code] && load && loaded) {
+    void (loading[code] ??= chunk(code, load, (error) => {
+      delete loading[code];
+      report?.dispatchEvent(new VideoChatErrorEvent(error));
+    }).then((m) => (locales[code] = m.default))).then(loaded);
   }
   const base = locales[code] ?? en;
   return { ...base, ...overrides, errors: { ...base.errors, ...overrides.errors } };

@@ -88,6 +88,7 @@ const de: VideoChatStrings = {
     'room-locked': 'Dieser Raum ist abgeschlossen: Niemand Neues kann beitreten.',
     removed: 'Sie wurden von einer Gastgeberin oder einem Gastgeber aus dem Gespräch entfernt.',
     'call-ended': 'Das Gespräch wurde für alle beendet.',
+    'chunk-failed': 'Ein Teil des Video-Chats konnte nicht geladen werden. Laden Sie die Seite später neu.',
   } satisfies Record<VideoChatErrorCode, string>, // every code: the English messages are not in the table
   hosts: {
     people: 'Teilnehmende',
