@@ -31,11 +31,13 @@
  * First the mesh→SFU switch gap: a third relay (`--sfu-from 5`), four participants in a mesh, a `requestVideoFrameCallback`
  * watch on every remote tile; the fifth joins, the room switches; once every original page holds only its two SFU
  * connections and shows four participants with frames decoding, the longest interval between two presented frames of
- * each original tile (12 tiles) is read, next to the same figure over a steady-mesh window just before.
+ * each original tile (12 tiles) is read, next to the same figure over a steady-mesh window just before, and the CPU
+ * each browser used over the switch. `SFU_BENCH_SWITCH_AT=3` makes it 2 → 3 instead; `SFU_BENCH_BEFORE` runs each
+ * switch with another build's pages too (interleaved), `SFU_BENCH_TRACE` writes each page's timeline of the switch.
  *
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import type { Browser, Page } from 'puppeteer-core';
 import { closeAll, launchChromium, startRelayServer, type RelayServer } from '../test/e2e/harness.js';
@@ -47,6 +49,7 @@ import {
   diagnoseSfuPage,
   instrumentSfuPage,
   readSample,
+  readTimeline,
   takeGaps,
   watchGaps,
   type Gaps,
@@ -73,9 +76,25 @@ function countFromEnv(name: string, fallback: number, min: number, max: number):
 }
 
 /** Rounds of four rooms (`SFU_BENCH_ROUNDS`, default 2). */
-const ROUNDS = countFromEnv('SFU_BENCH_ROUNDS', 2, 1, 10);
+const ROUNDS = countFromEnv('SFU_BENCH_ROUNDS', 2, 0, 10);
 /** Mesh→SFU switch cases (`SFU_BENCH_SWITCHES`, default 2; 0 leaves the case out). */
 const SWITCHES = countFromEnv('SFU_BENCH_SWITCHES', 2, 0, 10);
+/**
+ * `SFU_BENCH_TRACE=<file>`: each switch case appends every page's timeline (ms from the last one's join; see
+ * bench/sfu-page.ts `timeline`) to that file.
+ */
+const TRACE = process.env['SFU_BENCH_TRACE'];
+/**
+ * Participants at which the switch case's room switches (`SFU_BENCH_SWITCH_AT`, default 5: four in a mesh, the fifth
+ * switches it); 3 (2 → 3, the e2e's) is light enough for a machine under heavy load.
+ */
+const SWITCH_AT = countFromEnv('SFU_BENCH_SWITCH_AT', 5, 3, 5);
+/**
+ * `SFU_BENCH_BEFORE=<dir>`: a directory holding another build of the element (its `bench/call-ours.html` and `dist/`,
+ * e.g. main's after `npm run build`). Each switch case then runs twice, that build's pages and ours, alternating
+ * which goes first, against the same relay and Janus: the switch figures of both, under the same load.
+ */
+const BEFORE = process.env['SFU_BENCH_BEFORE'];
 const SETTLE_MS = 5_000;
 const WINDOW_MS = 10_000;
 /** Steady-mesh window before the fifth joins, for the switch gap's baseline. */
@@ -374,33 +393,49 @@ async function patiently<T>(read: () => Promise<T>, what: string): Promise<T> {
   }
 }
 
-/** The mesh→SFU switch: four in a mesh, the fifth makes the room switch; the frame gaps of the original tiles. */
-async function switchGap(browsers: Browser[], pagesUrl: string, relay: RelayServer): Promise<Switch> {
+/**
+ * The mesh→SFU switch: {@link SWITCH_AT} − 1 in a mesh, the next one makes the room switch; the frame gaps of the
+ * original tiles.
+ */
+async function switchGap(
+  browsers: Browser[],
+  pagesUrl: string,
+  relay: RelayServer,
+  variant: Switch['variant'],
+): Promise<Switch> {
   const room = benchRoom('switch');
   const url = wsUrl(relay.url);
   const pages = await openPages(browsers, pagesUrl);
+  let t0 = 0;
+  let done: Switch | undefined;
   try {
-    await join(pages.slice(0, 4), url, room);
-    await waitFlowing(pages.slice(0, 4), 3);
-    await waitForMode(pages.slice(0, 4), 'mesh', 4);
+    const before = SWITCH_AT - 1;
+    await join(pages.slice(0, before), url, room);
+    await waitFlowing(pages.slice(0, before), before - 1);
+    await waitForMode(pages.slice(0, before), 'mesh', before);
     let epoch = 0;
     const gaps = (): Promise<Gaps[]> => {
       const e = ++epoch;
-      return Promise.all(pages.slice(0, 4).map((p) => patiently(() => p.evaluate(takeGaps, e), 'reading gaps')));
+      return Promise.all(pages.slice(0, before).map((p) => patiently(() => p.evaluate(takeGaps, e), 'reading gaps')));
     };
-    for (const page of pages.slice(0, 4)) await patiently(() => page.evaluate(watchGaps), 'watching gaps');
+    for (const page of pages.slice(0, before)) await patiently(() => page.evaluate(watchGaps), 'watching gaps');
     await sleep(1_000);
     await gaps();
     await sleep(STEADY_MS);
     const steady = await gaps();
     const started = performance.now();
-    await join(pages.slice(4), url, room);
-    await waitForMode(pages, 'sfu', 5);
+    t0 = Date.now();
+    const pids = browsers.map((b) => b.process()?.pid ?? -1);
+    const cpu0 = pids.map(cpuMicros);
+    await join(pages.slice(before), url, room);
+    await waitForMode(pages, 'sfu', SWITCH_AT);
     const switchMs = performance.now() - started;
-    await waitFlowing(pages, 4);
+    const cpu1 = pids.map(cpuMicros);
+    const switchCores = cpu1.map((c, i) => (c - cpu0[i]!) / 1e3 / switchMs);
+    await waitFlowing(pages, before);
     await sleep(1_000);
     const across = await gaps();
-    // The original tiles only (each original page's three original peers): the fifth's tile is new, not switched.
+    // The original tiles only (each original page's original peers): the last one's tile is new, not switched.
     const originals = steady.map((g) => new Set(Object.keys(g)));
     const pick = (g: Gaps[]): number[] =>
       g.flatMap((perPage, i) =>
@@ -408,16 +443,42 @@ async function switchGap(browsers: Browser[], pagesUrl: string, relay: RelayServ
           .filter(([id]) => originals[i]!.has(id))
           .map(([, v]) => v.maxGapMs),
       );
-    const s: Switch = { steady: pick(steady), across: pick(across), switchMs };
+    const s: Switch = { steady: pick(steady), across: pick(across), switchMs, switchCores, variant, at: SWITCH_AT };
+    done = s;
     progress(
-      `sfu: switch: ${fmt(switchMs)} ms until every page holds only its SFU connections; longest frame gap per ` +
+      `sfu: switch (${variant}): ${fmt(switchMs)} ms until every page holds only its SFU connections; longest frame gap per ` +
         `original tile, steady mesh ${s.steady.map((x) => fmt(x)).join(', ')} ms; across the switch ` +
-        `${s.across.map((x) => fmt(x)).join(', ')} ms`,
+        `${s.across.map((x) => fmt(x)).join(', ')} ms; cores per browser during the switch ` +
+        `${switchCores.map((c) => fmt(c, 2)).join(', ')}`,
     );
     return s;
   } finally {
+    // A failed switch's timeline too: that is when it tells most.
+    if (TRACE && t0 > 0) await writeTrace(TRACE, pages, t0, variant, done);
     await leaveRoom(pages);
   }
+}
+
+/** Appends every page's timeline of one switch to `file`, times in ms from `t0` (the last one's join). */
+async function writeTrace(
+  file: string,
+  pages: Page[],
+  t0: number,
+  variant: Switch['variant'],
+  s: Switch | undefined,
+): Promise<void> {
+  const how = s ? `${fmt(s.switchMs)} ms` : 'FAILED';
+  const out = [`# switch (${variant}) at ${new Date(t0).toISOString()}, ${how}, load ${loadNow()}`];
+  if (s) out.push(`across: ${s.across.map((x) => fmt(x)).join(', ')}`);
+  for (const [i, page] of pages.entries()) {
+    const lines = await patiently(() => page.evaluate(readTimeline), 'reading the timeline').catch(() => []);
+    out.push(`## page ${i}`);
+    for (const line of lines) {
+      const at = Number(line.slice(0, line.indexOf(' ')));
+      if (at >= t0 - 2_000) out.push(`${String(at - t0).padStart(6)} ${line.slice(line.indexOf(' ') + 1)}`);
+    }
+  }
+  appendFileSync(file, `${out.join('\n')}\n`);
 }
 
 export async function benchSfu(root: string): Promise<Section> {
@@ -427,6 +488,7 @@ export async function benchSfu(root: string): Promise<Section> {
   const windows: Window[] = [];
   const switches: Switch[] = [];
   const pagesServer = await startPageServer(root);
+  const beforeServer = BEFORE ? await startPageServer(BEFORE) : undefined;
   try {
     const janus = await startJanus();
     // `=`: a base64url secret may start with '-', which a separate argument would make look like an option.
@@ -441,19 +503,23 @@ export async function benchSfu(root: string): Promise<Section> {
     for (let i = 0; i < BROWSERS; i++) browsers.push(await launchChromium());
     // The switch cases first: they are the ones that never completed on a loaded machine, so they do not wait
     // behind the rooms for whatever time is left.
-    const switchRelay = await startRelay([...sfuArgs, '--sfu-from', '5']);
+    const switchRelay = await startRelay([...sfuArgs, '--sfu-from', String(SWITCH_AT)]);
+    const variants: [Switch['variant'], string][] = [['ours', pagesServer.url]];
+    if (beforeServer) variants.push(['before', beforeServer.url]);
     for (let i = 0; i < SWITCHES; i++) {
-      if (Date.now() > deadline) {
-        failures.push(`switch ${i + 1}: not run (the benchmark's ${BUDGET_MS / 60_000} min were up)`);
-        continue;
-      }
-      try {
-        progress(`sfu: switch ${i + 1} of ${SWITCHES}`);
-        switches.push(await switchGap(browsers, pagesServer.url, switchRelay));
-      } catch (error) {
-        const why = error instanceof Error ? error.message : String(error);
-        failures.push(`switch ${i + 1}: ${why.split('\n')[0]}`);
-        progress(`sfu: switch ${i + 1} failed: ${why}`);
+      for (const [variant, url] of i % 2 === 0 ? variants : [...variants].reverse()) {
+        if (Date.now() > deadline) {
+          failures.push(`switch ${i + 1} (${variant}): not run (the benchmark's ${BUDGET_MS / 60_000} min were up)`);
+          continue;
+        }
+        try {
+          progress(`sfu: switch ${i + 1} of ${SWITCHES} (${variant})`);
+          switches.push(await switchGap(browsers.slice(0, SWITCH_AT), url, switchRelay, variant));
+        } catch (error) {
+          const why = error instanceof Error ? error.message : String(error);
+          failures.push(`switch ${i + 1} (${variant}): ${why.split('\n')[0]}`);
+          progress(`sfu: switch ${i + 1} (${variant}) failed: ${why}`);
+        }
       }
     }
     for (let round = 0; round < ROUNDS; round++) {
@@ -476,6 +542,7 @@ export async function benchSfu(root: string): Promise<Section> {
   } finally {
     await closeAll().catch((error: unknown) => progress(`sfu: teardown: ${String(error)}`));
     await pagesServer.close();
+    await beforeServer?.close();
   }
   const seconds = (Date.now() - startedAt.getTime()) / 1000;
   const out = [`## ${SECTION_TITLES['sfu']}`, '', runNote(startedAt, seconds), ''];
