@@ -437,18 +437,28 @@ async function switchGap(
     const across = await gaps();
     // The original tiles only (each original page's original peers): the last one's tile is new, not switched.
     const originals = steady.map((g) => new Set(Object.keys(g)));
-    const pick = (g: Gaps[]): number[] =>
+    const pick = (g: Gaps[], video = false): number[] =>
       g.flatMap((perPage, i) =>
         Object.entries(perPage)
           .filter(([id]) => originals[i]!.has(id))
-          .map(([, v]) => v.maxGapMs),
+          .map(([, v]) => (video ? v.maxVideoGapMs : v.maxGapMs)),
       );
-    const s: Switch = { steady: pick(steady), across: pick(across), switchMs, switchCores, variant, at: SWITCH_AT };
+    const s: Switch = {
+      steady: pick(steady),
+      across: pick(across),
+      steadyVideo: pick(steady, true),
+      acrossVideo: pick(across, true),
+      switchMs,
+      switchCores,
+      variant,
+      at: SWITCH_AT,
+    };
     done = s;
     progress(
       `sfu: switch (${variant}): ${fmt(switchMs)} ms until every page holds only its SFU connections; longest frame gap per ` +
         `original tile, steady mesh ${s.steady.map((x) => fmt(x)).join(', ')} ms; across the switch ` +
-        `${s.across.map((x) => fmt(x)).join(', ')} ms; cores per browser during the switch ` +
+        `${s.across.map((x) => fmt(x)).join(', ')} ms (video stalls only: ${s.acrossVideo.map((x) => fmt(x)).join(', ')} ` +
+        `ms, steady ${s.steadyVideo.map((x) => fmt(x)).join(', ')}); cores per browser during the switch ` +
         `${switchCores.map((c) => fmt(c, 2)).join(', ')}`,
     );
     return s;

@@ -7,7 +7,9 @@
  *   `getUserMedia` to 320×240 at 15 fps (the element asks for 640×480 ideal, 24 fps: too much for five browsers on
  *   two shared cores); and offers `__sfuBench.watchGaps()`, which hooks `requestVideoFrameCallback` on every remote
  *   `<video>` of the element (rescanned every 100 ms, so a replaced element is followed) and keeps, per participant
- *   ID (`data-peer-id`), the longest interval between two presented frames (ms).
+ *   ID (`data-peer-id`), the longest interval between two presented frames (ms), and the longest such interval in
+ *   which the compositor presented no other frame of that video (`presentedFrames` advanced by one: the video
+ *   stalled, not this page's main thread, which runs the callbacks).
  * - {@link readSample}: one snapshot of the page's statistics (W3C webrtc-stats): per live connection, the
  *   `outbound-rtp` bytes sent and frames encoded, the video `inbound-rtp` frames decoded and frame width.
  *
@@ -52,8 +54,11 @@ export interface PageSample {
   inbound: InboundStream[];
 }
 
-/** Per remote participant ID: the longest interval between two presented frames (ms) and the frames seen. */
-export type Gaps = Record<string, { maxGapMs: number; frames: number }>;
+/**
+ * Per remote participant ID: the longest interval between two frame callbacks (ms), the longest of those in which no
+ * other frame was presented (`maxVideoGapMs`), and the frames seen.
+ */
+export type Gaps = Record<string, { maxGapMs: number; maxVideoGapMs: number; frames: number }>;
 
 /** What the init script keeps on `window.__sfuBench`. */
 interface SfuBenchState {
@@ -161,7 +166,7 @@ export function instrumentSfuPage(): void {
       true,
     );
   }
-  let gaps: Record<string, { last: number; maxGapMs: number; frames: number }> = {};
+  let gaps: Record<string, { last: number; maxGapMs: number; maxVideoGapMs: number; frames: number }> = {};
   const hooked = new WeakSet<HTMLVideoElement>();
   let watching = 0;
   const taken = new Map<number, Gaps>();
@@ -188,12 +193,13 @@ export function instrumentSfuPage(): void {
           let presented = 0;
           const onFrame = (now: number, meta: VideoFrameCallbackMetadata): void => {
             const id = video.dataset['peerId'] ?? '?';
-            const entry = (gaps[id] ??= { last: now, maxGapMs: 0, frames: 0 });
-            // `+N`: frames the compositor presented meanwhile (more than 1: the main thread, not the video, stalled).
-            const more = presented > 0 ? `+${meta.presentedFrames - presented}` : '';
+            const entry = (gaps[id] ??= { last: now, maxGapMs: 0, maxVideoGapMs: 0, frames: 0 });
+            // Frames the compositor presented meanwhile: more than 1, the main thread (not the video) stalled.
+            const more = presented > 0 ? meta.presentedFrames - presented : 1;
             presented = meta.presentedFrames;
-            if (now - entry.last > 300) mark(`gap ${id.slice(0, 6)} ${Math.round(now - entry.last)} ${more}`);
+            if (now - entry.last > 300) mark(`gap ${id.slice(0, 6)} ${Math.round(now - entry.last)} +${more}`);
             entry.maxGapMs = Math.max(entry.maxGapMs, now - entry.last);
+            if (more <= 1) entry.maxVideoGapMs = Math.max(entry.maxVideoGapMs, now - entry.last);
             entry.last = now;
             entry.frames += 1;
             if (video.isConnected) video.requestVideoFrameCallback(onFrame);
@@ -211,9 +217,16 @@ export function instrumentSfuPage(): void {
       const out: Gaps = {};
       for (const [id, g] of Object.entries(gaps)) {
         // A tile whose frames stopped counts until now: a stall at the end of the window is a gap too.
-        out[id] = { maxGapMs: Math.max(g.maxGapMs, now - g.last), frames: g.frames };
+        const open = now - g.last;
+        out[id] = {
+          maxGapMs: Math.max(g.maxGapMs, open),
+          maxVideoGapMs: Math.max(g.maxVideoGapMs, open),
+          frames: g.frames,
+        };
       }
-      gaps = Object.fromEntries(Object.entries(gaps).map(([id, g]) => [id, { last: g.last, maxGapMs: 0, frames: 0 }]));
+      gaps = Object.fromEntries(
+        Object.entries(gaps).map(([id, g]) => [id, { last: g.last, maxGapMs: 0, maxVideoGapMs: 0, frames: 0 }]),
+      );
       taken.set(epoch, out);
       return out;
     },
