@@ -271,7 +271,7 @@ export function sfuMarkdown(
       '',
       `Switch time (the last one's join → every page on its two SFU connections): ` +
         `${switches.map((s) => `${fmt(s.switchMs)} ms${variants.length > 1 ? ` (${s.variant})` : ''}`).join(', ')}; ` +
-        `cores per browser over it (mean of the five): ` +
+        `cores per browser over it (mean over the browsers): ` +
         `${switches.map((s) => fmt(s.switchCores.reduce((a, b) => a + b, 0) / s.switchCores.length, 2)).join(', ')}.`,
     );
   }
