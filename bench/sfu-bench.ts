@@ -31,29 +31,35 @@
  * First the mesh→SFU switch gap: a third relay (`--sfu-from 5`), four participants in a mesh, a `requestVideoFrameCallback`
  * watch on every remote tile; the fifth joins, the room switches; once every original page holds only its two SFU
  * connections and shows four participants with frames decoding, the longest interval between two presented frames of
- * each original tile (12 tiles) is read, next to the same figure over a steady-mesh window just before.
+ * each original tile (12 tiles) is read, next to the same figure over a steady-mesh window just before, and the CPU
+ * each browser used over the switch. `SFU_BENCH_SWITCH_AT=3` makes it 2 → 3 instead; `SFU_BENCH_BEFORE` runs each
+ * switch with another build's pages too (interleaved), `SFU_BENCH_TRACE` writes each page's timeline of the switch.
  *
  * @module
  */
-import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import type { Browser, Page } from 'puppeteer-core';
+import type { Browser } from 'puppeteer-core';
 import { closeAll, launchChromium, startRelayServer, type RelayServer } from '../test/e2e/harness.js';
 import { startJanus, type Janus } from '../test/e2e/janus.js';
 import { benchRoom, startPageServer, wsUrl } from './browser-calls.js';
-import { processTree } from './procs.js';
 import { loadNow, runNote, SECTION_TITLES, type Section } from './report.js';
-import {
-  diagnoseSfuPage,
-  instrumentSfuPage,
-  readSample,
-  takeGaps,
-  watchGaps,
-  type Gaps,
-  type PageSample,
-} from './sfu-page.js';
+import { readSample } from './sfu-page.js';
 import { sfuMarkdown, type Switch, type Window } from './sfu-report.js';
-import { fmt, progress, sleep, withTimeout } from './util.js';
+import {
+  checkMode,
+  cpuMicros,
+  delta,
+  join,
+  leaveRoom,
+  openPages,
+  patiently,
+  READY_MS,
+  waitFlowing,
+  waitForMode,
+  type Mode,
+} from './sfu-steps.js';
+import { STEADY_MS, switchGap } from './sfu-switch.js';
+import { fmt, progress, sleep } from './util.js';
 
 const BROWSERS = 5;
 const SIZES = [5, 3] as const;
@@ -73,27 +79,28 @@ function countFromEnv(name: string, fallback: number, min: number, max: number):
 }
 
 /** Rounds of four rooms (`SFU_BENCH_ROUNDS`, default 2). */
-const ROUNDS = countFromEnv('SFU_BENCH_ROUNDS', 2, 1, 10);
+const ROUNDS = countFromEnv('SFU_BENCH_ROUNDS', 2, 0, 10);
 /** Mesh→SFU switch cases (`SFU_BENCH_SWITCHES`, default 2; 0 leaves the case out). */
 const SWITCHES = countFromEnv('SFU_BENCH_SWITCHES', 2, 0, 10);
+/**
+ * Participants at which the switch case's room switches (`SFU_BENCH_SWITCH_AT`, default 5: four in a mesh, the fifth
+ * switches it); 3 (2 → 3, the e2e's) is light enough for a machine under heavy load.
+ */
+const SWITCH_AT = countFromEnv('SFU_BENCH_SWITCH_AT', 5, 3, 5);
+/**
+ * `SFU_BENCH_BEFORE=<dir>`: a directory holding another build of the element (its `bench/call-ours.html` and `dist/`,
+ * e.g. main's after `npm run build`). Each switch case then runs twice, that build's pages and ours, alternating
+ * which goes first, against the same relay and Janus: the switch figures of both, under the same load.
+ */
+const BEFORE = process.env['SFU_BENCH_BEFORE'];
 const SETTLE_MS = 5_000;
 const WINDOW_MS = 10_000;
-/** Steady-mesh window before the fifth joins, for the switch gap's baseline. */
-const STEADY_MS = 5_000;
-/** Longest wait for a room to show everyone's media, or for the switch to finish. */
-const READY_MS = 90_000;
-/** Longest wait for one page's welcome after its join (the joins go one after the other). */
-const WELCOME_MS = 20_000;
-/** Longest wait for one page to answer a read. */
-const EVALUATE_MS = 30_000;
 /**
  * No new room or switch case is started after this much time (those not run are listed in the report): with the
  * waits above bounded, the whole benchmark ends within about 12 minutes even when rooms fail (on a quiet machine the
  * defaults take about 5).
  */
 const BUDGET_MS = 9 * 60_000;
-
-export type Mode = 'mesh' | 'sfu';
 
 /**
  * The harness's relay, asked up to 3 times: on a starved machine the CLI sometimes takes longer than the harness's
@@ -108,161 +115,6 @@ async function startRelay(args: string[] = []): Promise<RelayServer> {
       if (attempt >= 3) throw error;
     }
   }
-}
-
-/** Opens one instrumented page of `bench/call-ours.html` per browser. */
-async function openPages(browsers: Browser[], pagesUrl: string): Promise<Page[]> {
-  const pages: Page[] = [];
-  try {
-    for (const browser of browsers) {
-      const page = await withTimeout(browser.newPage(), 15_000, 'opening a page');
-      pages.push(page);
-      await page.evaluateOnNewDocument(instrumentSfuPage);
-      await page.goto(`${pagesUrl}ours.html`, { waitUntil: 'load', timeout: 20_000 });
-      await page.waitForFunction(() => customElements.get('video-chat') !== undefined, { timeout: 20_000 });
-    }
-  } catch (error) {
-    await leaveRoom(pages);
-    throw error;
-  }
-  return pages;
-}
-
-/**
- * Makes each page join `room` on `signalUrl`, one after the other: each waits (≤ {@link WELCOME_MS}) for its welcome
- * (the element `in-call` or `waiting`) before the next joins, so that a starved machine does not negotiate every
- * connection of a 5-person mesh at once (all joining together, 4 of 5 meshes never got going at load 30–90).
- */
-async function join(pages: Page[], signalUrl: string, room: string): Promise<void> {
-  for (const [i, page] of pages.entries()) {
-    await withTimeout(
-      page.evaluate(
-        (r: string, u: string) =>
-          void (window as unknown as { benchJoin(room: string, url: string): unknown }).benchJoin(r, u),
-        room,
-        signalUrl,
-      ),
-      10_000,
-      `page ${i}: joining`,
-    );
-    const deadline = Date.now() + WELCOME_MS;
-    let state = 'no answer';
-    for (let n = 0; n < 100 && Date.now() < deadline; n++) {
-      state = await withTimeout(
-        page.evaluate(() => (document.querySelector('video-chat') as (HTMLElement & { state?: string }) | null)?.state),
-        EVALUATE_MS,
-        'reading the state',
-      ).then(
-        (s) => s ?? 'no element',
-        () => 'no answer',
-      );
-      if (state === 'in-call' || state === 'waiting') break;
-      await sleep(200);
-    }
-    if (state !== 'in-call' && state !== 'waiting') {
-      throw new Error(`page ${i} not welcomed within ${WELCOME_MS} ms of its join (state: ${state})`);
-    }
-  }
-}
-
-/**
- * Waits (≤ READY_MS) until every page shows `others` remote pictures (`videoWidth > 0`) and decodes video on at least
- * `others` streams (`framesDecoded` grew over 1 s); else throws with every page's connection states and the element's
- * warnings and errors. A page too starved to answer within {@link EVALUATE_MS} counts as not ready yet (this machine is
- * shared: at load average 30–60 a page sometimes takes over 10 s to answer), not as a failure.
- */
-async function waitFlowing(pages: Page[], others: number): Promise<void> {
-  const deadline = Date.now() + READY_MS;
-  const tryAll = (): Promise<(PageSample | undefined)[]> =>
-    Promise.all(pages.map((p) => sample(p).catch(() => undefined)));
-  let last = '';
-  for (let i = 0; i < 200 && Date.now() < deadline; i++) {
-    const before = await tryAll();
-    await sleep(1_000);
-    const after = await tryAll();
-    const ready = after.map((s, j) => {
-      const then = new Map((before[j]?.inbound ?? []).map((x) => [x.key, x.framesDecoded]));
-      const decoding = (s?.inbound ?? []).filter((x) => x.framesDecoded > (then.get(x.key) ?? Infinity)).length;
-      return s !== undefined && s.pictures === others && decoding >= others;
-    });
-    if (ready.every(Boolean)) return;
-    last = after.map((s, j) => `page ${j}: ${s ? `${s.pictures} pictures` : 'no answer'}`).join(', ');
-  }
-  const why = await Promise.all(
-    pages.map((p, i) =>
-      withTimeout(p.evaluate(diagnoseSfuPage), EVALUATE_MS, 'diagnosing').then(
-        (d) => `page ${i}: ${d}`,
-        (e: unknown) => `page ${i}: ${String(e)}`,
-      ),
-    ),
-  );
-  throw new Error(`media from ${others} not flowing within ${READY_MS} ms (${last})\n  ${why.join('\n  ')}`);
-}
-
-async function leaveRoom(pages: Page[]): Promise<void> {
-  for (const page of pages) await withTimeout(page.close(), 10_000, 'closing a page').catch(() => undefined);
-  // Let the relay see them go and (SFU) Janus destroy the room before the next one.
-  await sleep(1_000);
-}
-
-const sample = (page: Page): Promise<PageSample> =>
-  withTimeout(page.evaluate(readSample), EVALUATE_MS, 'reading stats');
-
-/** Throws unless every page's connections are those of `mode` (SFU: two; mesh: one per other participant). */
-function checkMode(samples: PageSample[], mode: Mode, size: number): void {
-  for (const [i, s] of samples.entries()) {
-    const ok = mode === 'sfu' ? s.sfu && s.open === 2 : !s.sfu && s.open === size - 1;
-    if (!ok) throw new Error(`page ${i} is not in ${mode} with ${size}: sfu=${s.sfu}, open connections ${s.open}`);
-  }
-}
-
-/** Waits (≤ READY_MS) until every page's connections are those of `mode`. */
-async function waitForMode(pages: Page[], mode: Mode, size: number): Promise<void> {
-  const deadline = Date.now() + READY_MS;
-  for (let i = 0; ; i++) {
-    try {
-      checkMode(await Promise.all(pages.map(sample)), mode, size);
-      return;
-    } catch (error) {
-      // Not there yet, or a page too starved to answer: both are retried until the deadline.
-      if (Date.now() > deadline || i > 600) throw error;
-    }
-    await sleep(250);
-  }
-}
-
-const CLOCK_TICKS = 100;
-
-/**
- * CPU time (user + system) of `pid` and its live descendants, µs, from /proc/PID/stat (proc(5): utime + stime, fields
- * 14 and 15, in clock ticks; `getconf CLK_TCK` is 100 on Linux x86-64). Not procs.ts's per-thread schedstat sum: that
- * forgets the time of threads that ended, and Janus ends a thread with every session and handle it drops (a mesh
- * window read a negative Janus CPU that way); a process's stat counts its ended threads too.
- */
-function cpuMicros(pid: number): number {
-  let ticks = 0;
-  for (const p of processTree(pid)) {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      // The command name (field 2) may hold spaces and parentheses: split after its closing parenthesis.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // exited in between
-    }
-  }
-  return (ticks * 1e6) / CLOCK_TICKS;
-}
-
-/** Sum of the deltas of `value` over the keys present in both snapshots. */
-function delta<T extends { key: string }>(before: T[], after: T[], value: (x: T) => number): number {
-  const then = new Map(before.map((x) => [x.key, x]));
-  let sum = 0;
-  for (const x of after) {
-    const old = then.get(x.key);
-    if (old) sum += value(x) - value(old);
-  }
-  return sum;
 }
 
 /** Rooms that failed (each retried once), as "mode size, round: why". */
@@ -363,63 +215,6 @@ async function measureOnce(
   }
 }
 
-/** `read()` within EVALUATE_MS, asked up to 3 times (a starved page may not answer at once). */
-async function patiently<T>(read: () => Promise<T>, what: string): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await withTimeout(read(), EVALUATE_MS, what);
-    } catch (error) {
-      if (attempt >= 3) throw error;
-    }
-  }
-}
-
-/** The mesh→SFU switch: four in a mesh, the fifth makes the room switch; the frame gaps of the original tiles. */
-async function switchGap(browsers: Browser[], pagesUrl: string, relay: RelayServer): Promise<Switch> {
-  const room = benchRoom('switch');
-  const url = wsUrl(relay.url);
-  const pages = await openPages(browsers, pagesUrl);
-  try {
-    await join(pages.slice(0, 4), url, room);
-    await waitFlowing(pages.slice(0, 4), 3);
-    await waitForMode(pages.slice(0, 4), 'mesh', 4);
-    let epoch = 0;
-    const gaps = (): Promise<Gaps[]> => {
-      const e = ++epoch;
-      return Promise.all(pages.slice(0, 4).map((p) => patiently(() => p.evaluate(takeGaps, e), 'reading gaps')));
-    };
-    for (const page of pages.slice(0, 4)) await patiently(() => page.evaluate(watchGaps), 'watching gaps');
-    await sleep(1_000);
-    await gaps();
-    await sleep(STEADY_MS);
-    const steady = await gaps();
-    const started = performance.now();
-    await join(pages.slice(4), url, room);
-    await waitForMode(pages, 'sfu', 5);
-    const switchMs = performance.now() - started;
-    await waitFlowing(pages, 4);
-    await sleep(1_000);
-    const across = await gaps();
-    // The original tiles only (each original page's three original peers): the fifth's tile is new, not switched.
-    const originals = steady.map((g) => new Set(Object.keys(g)));
-    const pick = (g: Gaps[]): number[] =>
-      g.flatMap((perPage, i) =>
-        Object.entries(perPage)
-          .filter(([id]) => originals[i]!.has(id))
-          .map(([, v]) => v.maxGapMs),
-      );
-    const s: Switch = { steady: pick(steady), across: pick(across), switchMs };
-    progress(
-      `sfu: switch: ${fmt(switchMs)} ms until every page holds only its SFU connections; longest frame gap per ` +
-        `original tile, steady mesh ${s.steady.map((x) => fmt(x)).join(', ')} ms; across the switch ` +
-        `${s.across.map((x) => fmt(x)).join(', ')} ms`,
-    );
-    return s;
-  } finally {
-    await leaveRoom(pages);
-  }
-}
-
 export async function benchSfu(root: string): Promise<Section> {
   const startedAt = new Date();
   const deadline = startedAt.getTime() + BUDGET_MS;
@@ -427,6 +222,7 @@ export async function benchSfu(root: string): Promise<Section> {
   const windows: Window[] = [];
   const switches: Switch[] = [];
   const pagesServer = await startPageServer(root);
+  const beforeServer = BEFORE ? await startPageServer(BEFORE) : undefined;
   try {
     const janus = await startJanus();
     // `=`: a base64url secret may start with '-', which a separate argument would make look like an option.
@@ -441,19 +237,23 @@ export async function benchSfu(root: string): Promise<Section> {
     for (let i = 0; i < BROWSERS; i++) browsers.push(await launchChromium());
     // The switch cases first: they are the ones that never completed on a loaded machine, so they do not wait
     // behind the rooms for whatever time is left.
-    const switchRelay = await startRelay([...sfuArgs, '--sfu-from', '5']);
+    const switchRelay = await startRelay([...sfuArgs, '--sfu-from', String(SWITCH_AT)]);
+    const variants: [Switch['variant'], string][] = [['ours', pagesServer.url]];
+    if (beforeServer) variants.push(['before', beforeServer.url]);
     for (let i = 0; i < SWITCHES; i++) {
-      if (Date.now() > deadline) {
-        failures.push(`switch ${i + 1}: not run (the benchmark's ${BUDGET_MS / 60_000} min were up)`);
-        continue;
-      }
-      try {
-        progress(`sfu: switch ${i + 1} of ${SWITCHES}`);
-        switches.push(await switchGap(browsers, pagesServer.url, switchRelay));
-      } catch (error) {
-        const why = error instanceof Error ? error.message : String(error);
-        failures.push(`switch ${i + 1}: ${why.split('\n')[0]}`);
-        progress(`sfu: switch ${i + 1} failed: ${why}`);
+      for (const [variant, url] of i % 2 === 0 ? variants : [...variants].reverse()) {
+        if (Date.now() > deadline) {
+          failures.push(`switch ${i + 1} (${variant}): not run (the benchmark's ${BUDGET_MS / 60_000} min were up)`);
+          continue;
+        }
+        try {
+          progress(`sfu: switch ${i + 1} of ${SWITCHES} (${variant})`);
+          switches.push(await switchGap(SWITCH_AT, browsers.slice(0, SWITCH_AT), url, switchRelay, variant));
+        } catch (error) {
+          const why = error instanceof Error ? error.message : String(error);
+          failures.push(`switch ${i + 1} (${variant}): ${why.split('\n')[0]}`);
+          progress(`sfu: switch ${i + 1} (${variant}) failed: ${why}`);
+        }
       }
     }
     for (let round = 0; round < ROUNDS; round++) {
@@ -476,6 +276,7 @@ export async function benchSfu(root: string): Promise<Section> {
   } finally {
     await closeAll().catch((error: unknown) => progress(`sfu: teardown: ${String(error)}`));
     await pagesServer.close();
+    await beforeServer?.close();
   }
   const seconds = (Date.now() - startedAt.getTime()) / 1000;
   const out = [`## ${SECTION_TITLES['sfu']}`, '', runNote(startedAt, seconds), ''];

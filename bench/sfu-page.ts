@@ -7,7 +7,9 @@
  *   `getUserMedia` to 320×240 at 15 fps (the element asks for 640×480 ideal, 24 fps: too much for five browsers on
  *   two shared cores); and offers `__sfuBench.watchGaps()`, which hooks `requestVideoFrameCallback` on every remote
  *   `<video>` of the element (rescanned every 100 ms, so a replaced element is followed) and keeps, per participant
- *   ID (`data-peer-id`), the longest interval between two presented frames (ms).
+ *   ID (`data-peer-id`), the longest interval between two presented frames (ms), and the longest such interval in
+ *   which the compositor presented no other frame of that video (`presentedFrames` advanced by one: the video
+ *   stalled, not this page's main thread, which runs the callbacks).
  * - {@link readSample}: one snapshot of the page's statistics (W3C webrtc-stats): per live connection, the
  *   `outbound-rtp` bytes sent and frames encoded, the video `inbound-rtp` frames decoded and frame width.
  *
@@ -52,14 +54,24 @@ export interface PageSample {
   inbound: InboundStream[];
 }
 
-/** Per remote participant ID: the longest interval between two presented frames (ms) and the frames seen. */
-export type Gaps = Record<string, { maxGapMs: number; frames: number }>;
+/**
+ * Per remote participant ID: the longest interval between two frame callbacks (ms), the longest of those in which no
+ * other frame was presented (`maxVideoGapMs`), and the frames seen.
+ */
+export type Gaps = Record<string, { maxGapMs: number; maxVideoGapMs: number; frames: number }>;
 
 /** What the init script keeps on `window.__sfuBench`. */
 interface SfuBenchState {
   pcs: RTCPeerConnection[];
   /** Every `vc-warning` and `vc-error` the element fired (`type code message`), at most 50. */
   events: string[];
+  /**
+   * The switch's timeline (`SFU_BENCH_TRACE`): `<Date.now()> <what>` lines, at most 2,000: connections
+   * made and closed (`pcN new|close|state`), their descriptions (`pcN sLD/sRD <type>`), SFU messages in and out
+   * (`ws< sfu <op>`, `ws> sfu <op>`), `decodes` between participants, what each tile shows (`tile <id> pcN`), frame
+   * gaps over 300 ms (`gap <id> <ms>`) and main-thread stalls over 300 ms (`stall <ms>`).
+   */
+  timeline: string[];
   watchGaps(): void;
   /**
    * The gaps since the previous epoch (or since `watchGaps`), then starts over. Idempotent per `epoch`, so a read the
@@ -71,13 +83,65 @@ interface SfuBenchState {
 /** Injected into every page before its scripts run (`evaluateOnNewDocument`). */
 export function instrumentSfuPage(): void {
   const pcs: RTCPeerConnection[] = [];
+  const timeline: string[] = [];
+  const mark = (what: string): void => {
+    if (timeline.length < 2_000) timeline.push(`${Date.now()} ${what}`);
+  };
   const Native = window.RTCPeerConnection;
   window.RTCPeerConnection = class extends Native {
     constructor(configuration?: RTCConfiguration) {
       super(configuration);
+      const n = pcs.length;
       pcs.push(this);
+      mark(`pc${n} new`);
+      this.addEventListener('connectionstatechange', () => mark(`pc${n} state ${this.connectionState}`));
+      this.addEventListener('track', (e) => mark(`pc${n} track ${e.track.kind}`));
+    }
+    override close(): void {
+      mark(`pc${pcs.indexOf(this)} close`);
+      super.close();
+    }
+    override async setLocalDescription(d?: RTCLocalSessionDescriptionInit): Promise<void> {
+      await super.setLocalDescription(d);
+      mark(`pc${pcs.indexOf(this)} sLD ${this.localDescription?.type}`);
+    }
+    override async setRemoteDescription(d: RTCSessionDescriptionInit): Promise<void> {
+      await super.setRemoteDescription(d);
+      mark(`pc${pcs.indexOf(this)} sRD ${d.type}`);
     }
   };
+  const NativeWs = window.WebSocket;
+  const sfuOp = (text: unknown, dir: string): void => {
+    if (typeof text !== 'string' || !text.includes('"signal"')) return;
+    try {
+      const m = JSON.parse(text) as { from?: string; to?: string; data?: Record<string, unknown> };
+      const peer = (m.from ?? m.to ?? '?').slice(0, 6);
+      const sfu = m.data?.['sfu'] as { decodes?: unknown; layers?: unknown } | undefined;
+      if (peer === 'sfu') {
+        const op = String(m.data?.['op']);
+        if (op !== 'candidate') mark(`ws${dir} sfu ${op}`);
+      } else if (sfu?.decodes) mark(`ws${dir} decodes ${peer}`);
+      else if (sfu?.layers) mark(`ws${dir} layers ${peer} ${JSON.stringify(sfu.layers)}`);
+    } catch {
+      // not ours to judge
+    }
+  };
+  window.WebSocket = class extends NativeWs {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols);
+      this.addEventListener('message', (e) => sfuOp(e.data, '<'));
+    }
+    override send(data: string | ArrayBufferLike | Blob | ArrayBufferView): void {
+      sfuOp(data, '>');
+      super.send(data);
+    }
+  };
+  let tick = Date.now();
+  setInterval(() => {
+    const now = Date.now();
+    if (now - tick > 400) mark(`stall ${now - tick - 100}`);
+    tick = now;
+  }, 100);
   const devices = navigator.mediaDevices;
   const real = devices.getUserMedia.bind(devices);
   devices.getUserMedia = (constraints?: MediaStreamConstraints) => {
@@ -102,24 +166,40 @@ export function instrumentSfuPage(): void {
       true,
     );
   }
-  let gaps: Record<string, { last: number; maxGapMs: number; frames: number }> = {};
+  let gaps: Record<string, { last: number; maxGapMs: number; maxVideoGapMs: number; frames: number }> = {};
   const hooked = new WeakSet<HTMLVideoElement>();
   let watching = 0;
   const taken = new Map<number, Gaps>();
+  const shows = new WeakMap<HTMLVideoElement, string>();
   const state: SfuBenchState = {
     pcs,
     events,
+    timeline,
     watchGaps() {
       if (watching !== 0) return;
       const scan = (): void => {
         const root = document.querySelector('video-chat')?.shadowRoot;
         for (const video of root?.querySelectorAll<HTMLVideoElement>('video[part~="remote-video"]') ?? []) {
+          // Which connection's track the tile shows now.
+          const track = (video.srcObject as MediaStream | null)?.getVideoTracks()[0];
+          const from = track ? pcs.findIndex((pc) => pc.getReceivers().some((r) => r.track === track)) : -2;
+          const shown = from === -2 ? 'no video' : `pc${from}`;
+          if (shows.get(video) !== shown) {
+            shows.set(video, shown);
+            mark(`tile ${(video.dataset['peerId'] ?? '?').slice(0, 6)} ${shown}`);
+          }
           if (hooked.has(video)) continue;
           hooked.add(video);
-          const onFrame = (now: number): void => {
+          let presented = 0;
+          const onFrame = (now: number, meta: VideoFrameCallbackMetadata): void => {
             const id = video.dataset['peerId'] ?? '?';
-            const entry = (gaps[id] ??= { last: now, maxGapMs: 0, frames: 0 });
+            const entry = (gaps[id] ??= { last: now, maxGapMs: 0, maxVideoGapMs: 0, frames: 0 });
+            // Frames the compositor presented meanwhile: more than 1, the main thread (not the video) stalled.
+            const more = presented > 0 ? meta.presentedFrames - presented : 1;
+            presented = meta.presentedFrames;
+            if (now - entry.last > 300) mark(`gap ${id.slice(0, 6)} ${Math.round(now - entry.last)} +${more}`);
             entry.maxGapMs = Math.max(entry.maxGapMs, now - entry.last);
+            if (more <= 1) entry.maxVideoGapMs = Math.max(entry.maxVideoGapMs, now - entry.last);
             entry.last = now;
             entry.frames += 1;
             if (video.isConnected) video.requestVideoFrameCallback(onFrame);
@@ -137,9 +217,16 @@ export function instrumentSfuPage(): void {
       const out: Gaps = {};
       for (const [id, g] of Object.entries(gaps)) {
         // A tile whose frames stopped counts until now: a stall at the end of the window is a gap too.
-        out[id] = { maxGapMs: Math.max(g.maxGapMs, now - g.last), frames: g.frames };
+        const open = now - g.last;
+        out[id] = {
+          maxGapMs: Math.max(g.maxGapMs, open),
+          maxVideoGapMs: Math.max(g.maxVideoGapMs, open),
+          frames: g.frames,
+        };
       }
-      gaps = Object.fromEntries(Object.entries(gaps).map(([id, g]) => [id, { last: g.last, maxGapMs: 0, frames: 0 }]));
+      gaps = Object.fromEntries(
+        Object.entries(gaps).map(([id, g]) => [id, { last: g.last, maxGapMs: 0, maxVideoGapMs: 0, frames: 0 }]),
+      );
       taken.set(epoch, out);
       return out;
     },
@@ -187,6 +274,11 @@ export async function readSample(): Promise<PageSample> {
     });
   }
   return sample;
+}
+
+/** The page's timeline (see `SfuBenchState.timeline`). */
+export function readTimeline(): string[] {
+  return (window as unknown as { __sfuBench: SfuBenchState }).__sfuBench.timeline;
 }
 
 /** Starts the frame-gap watch in the page. */

@@ -40,10 +40,20 @@ export interface Window {
 export interface Switch {
   /** Per original tile: the longest interval between two presented frames over a steady-mesh window (ms). */
   steady: number[];
-  /** Per original tile: the same, from just before the fifth joined until the switch was over and 1 s more (ms). */
+  /** {@link steady} counting only intervals in which no other frame was presented (the video stalled, not the page). */
+  steadyVideo: number[];
+  /** The same for {@link across}. */
+  acrossVideo: number[];
+  /** Per original tile: the same, from just before the last one joined until the switch was over and 1 s more (ms). */
   across: number[];
-  /** From the fifth's join until every page held only its two SFU connections (ms). */
+  /** From the last one's join until every page held only its two SFU connections (ms). */
   switchMs: number;
+  /** Per browser: cores used over that time (its process tree, 1 = one core). */
+  switchCores: number[];
+  /** Participants at which the room switched (`SFU_BENCH_SWITCH_AT`; the last one joining switched it). */
+  at: number;
+  /** Whose pages: this build's (`ours`), or the build named by `SFU_BENCH_BEFORE` (`before`). */
+  variant: 'ours' | 'before';
 }
 
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
@@ -120,6 +130,24 @@ export interface SfuParameters {
   readyMs: number;
   /** The room sizes the run meant to measure (every row shows, measured or not). */
   sizes: readonly number[];
+}
+
+/** One row of the switch table: the switches of one build (`SFU_BENCH_BEFORE`), interleaved with the other's. */
+function switchRow(
+  variant: Switch['variant'],
+  switches: readonly Switch[],
+  steadyMedian: number,
+  video: boolean,
+): string {
+  const mine = switches.filter((s) => s.variant === variant);
+  const across = mine.flatMap((s) => (video ? s.acrossVideo : s.across));
+  const label =
+    (variant === 'ours' ? 'across the switch, this build' : 'across the switch, SFU_BENCH_BEFORE build') +
+    (video ? ', video stalls only' : '');
+  return (
+    `| ${label} | ${across.length} | ${fmt(median(across))} | ${fmt(Math.max(...across))} | ` +
+    `${(median(across) / steadyMedian).toFixed(2)}× |`
+  );
 }
 
 /** The section's text after its heading and run note. */
@@ -207,23 +235,44 @@ export function sfuMarkdown(
   if (switches.length > 0) {
     const steady = switches.flatMap((s) => s.steady).sort((a, b) => a - b);
     const across = switches.flatMap((s) => s.across).sort((a, b) => a - b);
+    const variants = [...new Set(switches.map((s) => s.variant))];
+    const at = switches[0]!.at;
+    const steadyVideo = switches.flatMap((s) => s.steadyVideo);
+    const acrossVideo = switches.flatMap((s) => s.acrossVideo);
+    const rows =
+      variants.length < 2
+        ? []
+        : [false, true].flatMap((video) =>
+            variants.map((v) => switchRow(v, switches, median(video ? steadyVideo : steady), video)),
+          );
     out.push(
       '',
-      `**Mesh→SFU switch gap** (a third relay with \`--sfu-from 5\`: four participants in a mesh, the fifth makes the ` +
-        `room switch; ${switches.length} switches). Per original tile (each of the four original pages' view of the ` +
-        `three others), the longest interval between two frames presented (\`requestVideoFrameCallback\` on the tile's ` +
-        `\`<video>\`, followed by participant ID): over ${p.steadyMs / 1000} s of steady mesh just before (the ` +
-        "baseline), and from the fifth's join until every page holds only its two SFU connections, shows four " +
-        'participants with media flowing, and 1 s more. No goal is asserted (the e2e test checks "no tile goes dark").',
+      `**Mesh→SFU switch gap** (a third relay with \`--sfu-from ${at}\`: ${at - 1} participants in a mesh, the last ` +
+        `one joining makes the room switch; ${switches.length} switches). Per original tile (each original page's view ` +
+        `of the other originals), the longest interval between two frames presented (\`requestVideoFrameCallback\` on ` +
+        `the tile's \`<video>\`, followed by participant ID): over ${p.steadyMs / 1000} s of steady mesh just before (the ` +
+        "baseline), and from the last one's join until every page holds only its two SFU connections, shows every other " +
+        'participants with media flowing, and 1 s more. "Video stalls only" counts only the intervals in which the ' +
+        'page presented no other frame of that tile (`presentedFrames` advanced by one): a longer interval with frames ' +
+        "presented meanwhile is the measuring page's main thread starved, not the picture. No goal is asserted (the " +
+        'e2e test checks that no tile goes dark and the order of the switch).',
       '',
       '| window | tiles | median ms | max ms | ÷ steady (median, max) |',
       '|---|---:|---:|---:|---:|',
       `| steady mesh (baseline) | ${steady.length} | ${fmt(median(steady))} | ${fmt(Math.max(...steady))} | 1 |`,
       `| across the switch | ${across.length} | ${fmt(median(across))} | ${fmt(Math.max(...across))} | ` +
         `${(median(across) / median(steady)).toFixed(2)}×, ${(Math.max(...across) / Math.max(...steady)).toFixed(2)}× |`,
+      `| steady mesh, video stalls only | ${steadyVideo.length} | ${fmt(median(steadyVideo))} | ` +
+        `${fmt(Math.max(...steadyVideo))} | 1 |`,
+      `| across the switch, video stalls only | ${acrossVideo.length} | ${fmt(median(acrossVideo))} | ` +
+        `${fmt(Math.max(...acrossVideo))} | ${(median(acrossVideo) / median(steadyVideo)).toFixed(2)}×, ` +
+        `${(Math.max(...acrossVideo) / Math.max(...steadyVideo)).toFixed(2)}× |`,
+      ...rows,
       '',
-      `Switch time (the fifth's join → every page on its two SFU connections): ` +
-        `${switches.map((s) => `${fmt(s.switchMs)} ms`).join(', ')}.`,
+      `Switch time (the last one's join → every page on its two SFU connections): ` +
+        `${switches.map((s) => `${fmt(s.switchMs)} ms${variants.length > 1 ? ` (${s.variant})` : ''}`).join(', ')}; ` +
+        `cores per browser over it (mean over the browsers): ` +
+        `${switches.map((s) => fmt(s.switchCores.reduce((a, b) => a + b, 0) / s.switchCores.length, 2)).join(', ')}.`,
     );
   }
   out.push(

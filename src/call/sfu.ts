@@ -4,11 +4,13 @@
  * never downloads it. It owns one {@link SfuSession} (one publishing and one subscribing connection) and puts what it
  * receives into the same {@link RemotePeer}s the mesh fills: tiles, events and the API stay keyed by participant ID.
  *
- * Make-before-break: a participant's mesh connection, if it has one (the room switched during the call), is closed
- * only once both ends show each other through the SFU: its video through the SFU decodes here (until then its tile
- * keeps the mesh's audio and video, untouched), and it said it decodes ours (a relay `signal` `{ sfu: { decodes:
- * true } }`), or {@link MESH_LINGER_MS} after ours decoded. Closing on our decode alone cut the other end's mesh video
- * before its SFU copy decoded: a frozen tile there.
+ * Make-before-break, per direction (issue 12's switch gap): a participant's tile keeps the mesh's audio and video
+ * until its video through the SFU decodes here; then the tile takes the SFU's tracks at once and we tell that
+ * participant (a relay `signal` `{ sfu: { decodes: true, shown: true } }`). Hearing the same from it, we stop sending
+ * it our mesh copy (`replaceTrack(null)` on that mesh connection's camera and microphone: its encoder stops here and
+ * its decoder there) — it shows us through the SFU already. The mesh connection closes once both ends show each other through the SFU, or {@link MESH_LINGER_MS} after ours decoded.
+ * A `decodes` without `shown` (an element before this change, which keeps our mesh video on its tile until it hears
+ * ours) leaves our mesh copy running until the connection closes.
  *
  * Simulcast (issue 12): the camera's three layers are capped from the call's bandwidth budget (`simulcast-caps.ts`),
  * and each tile receives the layer it needs (`sfu-layers.ts`: pinned or full screen high, grid medium, many tiles or
@@ -59,6 +61,10 @@ const ANNOUNCE_POLLS = 2;
 /** The warning of a screen shared in a room on the SFU (its connections carry one camera per participant). */
 const NO_SCREEN = 'a screen share is not forwarded in a room on the SFU';
 
+/** A mesh connection's remote camera and microphone (what its tile showed before the SFU's). */
+const meshTracks = (tracks: ReadonlyMap<string, MediaStreamTrack>): Map<'audio' | 'video', MediaStreamTrack> =>
+  new Map([...tracks].filter((e): e is ['audio' | 'video', MediaStreamTrack] => e[0] === 'audio' || e[0] === 'video'));
+
 /** What the topology reads from the call (public parts of `CallController`). */
 export interface SfuCall {
   readonly peers: readonly RemotePeer[];
@@ -97,7 +103,8 @@ export interface SfuTopology {
  * @param iceServers the ICE servers of the latest welcome (TURN included), read when the connections are made.
  * @param signaling the relay connection (SFU requests are `signal`s to `"sfu"`).
  * @param sessions the call's mesh sessions by peer ID, and `channels` their data channels: a participant's are closed
- *   and removed once its video through the SFU decodes.
+ *   and removed once both ends show each other through the SFU; its camera and microphone are swapped for nothing
+ *   (`setTrack`) once it shows us through the SFU.
  * @param options the call's bandwidth budget (caps of the simulcast layers) and ICE transport policy (both SFU
  *   connections follow it: `relay` means TURN only).
  */
@@ -106,7 +113,7 @@ export function sfuTopology(
   host: CallHost,
   iceServers: () => RTCIceServer[],
   signaling: Pick<SignalingClient, 'send'>,
-  sessions: Map<string, Pick<PeerSession, 'close'>>,
+  sessions: Map<string, Pick<PeerSession, 'close' | 'setTrack' | 'remoteTracks'>>,
   channels: Map<string, unknown>,
   onPeerMessage: (peer: RemotePeer, message: PeerMessage) => void,
   options?: Pick<CallOptions, 'bandwidth' | 'iceTransportPolicy'>,
@@ -201,14 +208,21 @@ export function sfuTopology(
       tracks: { audio: call.media.track('audio'), video: call.media.track('video') },
       send: (request) => void (stale() || send(request)),
       onRemoteTracks: (peerId, tracks) => {
-        if (!sessions.has(peerId)) return show(peerId, tracks);
-        // Make-before-break: while the mesh shows this participant, its tile keeps the mesh's audio and video (an SFU
-        // audio track alone would take the mesh video off the tile) until both ends decode each other via the SFU.
+        const mesh = sessions.get(peerId);
+        if (!mesh) return show(peerId, tracks);
+        // Make-before-break: while the mesh connection lives, the tile keeps the mesh's audio and video (an SFU audio
+        // track alone would take the mesh video off the tile) until the SFU's video decodes here; then it shows the
+        // SFU's at once. Without it again (the feed went), the mesh's come back.
         waiting.set(peerId, tracks);
-        if (!tracks.has('video') || decodedHere.has(peerId)) return;
+        if (!tracks.has('video')) {
+          if (decodedHere.has(peerId)) show(peerId, meshTracks(mesh.remoteTracks));
+          return;
+        }
+        show(peerId, tracks);
+        if (decodedHere.has(peerId)) return;
         decodedHere.add(peerId);
-        // The other end keeps the mesh (and its tile of us) until it hears this.
-        signaling.send({ type: 'signal', to: peerId, data: { sfu: { decodes: true } } });
+        // The other end keeps sending us its mesh copy until it hears this.
+        signaling.send({ type: 'signal', to: peerId, data: { sfu: { decodes: true, shown: true } } });
         setTimeout(() => switchOver(peerId), MESH_LINGER_MS);
         if (decodedThere.has(peerId)) switchOver(peerId);
       },
@@ -273,7 +287,13 @@ export function sfuTopology(
         if (layers) sentBy.set(from, layers);
         else warn(from)({ code: 'bad-peer-message', message: 'signal.data.sfu.layers must list layers 0-2' });
       } else if ((text as { decodes?: unknown } | null)?.decodes === true) {
-        decodedThere.add(from); // it decodes us through the SFU: our mesh video is no longer needed there
+        decodedThere.add(from); // it decodes us through the SFU
+        const mesh = sessions.get(from);
+        if ((text as { shown?: unknown }).shown === true && mesh) {
+          // … and shows that: our mesh copy is no longer needed there (its encoder here, its decoder there stop). Best
+          // effort: a connection closed meanwhile refuses, and nothing is lost then.
+          for (const kind of ['video', 'audio'] as const) mesh.setTrack(kind, null).catch(() => undefined);
+        }
         if (decodedHere.has(from)) switchOver(from);
       } else warn(from)({ code: 'bad-peer-message', message: 'signal.data.sfu must be the text of a peer message' });
     },

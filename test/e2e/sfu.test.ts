@@ -8,6 +8,9 @@
  *   IDs as feed IDs; when they leave, the Janus room is destroyed (Janus's own `list`, with the admin key);
  * - the same with Firefox ESR as one of the three (two Chromium, one Firefox): each sees the others in their own
  *   colour with frames advancing, and Firefox sends its three simulcast layers (rids h/m/l, each encoding frames);
+ * - a room switching from mesh at `--sfu-from` (2 → 3): no tile goes dark, each tile drops its mesh video only after
+ *   the SFU's copy decoded there, and each end stops sending its mesh camera to the other only once the other's tile
+ *   shows it through the SFU (the order of events, `sfu-switch-watch.ts`; the longest frame interval is logged);
  * - an impostor that asks to publish under another participant's ID is refused, and Janus never lists it;
  * - a client without the `sfu` capability (a v1 client) keeps its room in mesh, and is refused from a room already
  *   on the SFU.
@@ -27,6 +30,7 @@ import {
   type RelayServer,
 } from './harness.js';
 import { startJanus, type Janus } from './janus.js';
+import { switchOrder, takeSwitchLog, watchSwitch } from './sfu-switch-watch.js';
 import {
   assertNoVcError,
   assertOnSfu,
@@ -210,7 +214,7 @@ describe('rooms on the SFU (Janus VideoRoom brokered by the relay)', { timeout: 
     await waitForJanusRoomGone(janus, room);
   });
 
-  it('a mesh room switches to the SFU at --sfu-from: a mesh connection closes once both ends decode each other via Janus, no tile goes dark', async () => {
+  it('a mesh room switches to the SFU at --sfu-from: each tile drops its mesh video only once the SFU video decodes, each end stops its mesh copy once the other shows it via Janus, no tile goes dark', async () => {
     const switching = await startSfuRelay(janus, 3);
     const room = uniqueRoom('sfu-switch');
     const open = async (name: string) => openPainted(await launchChromium(), switching.url, room, name);
@@ -233,6 +237,21 @@ describe('rooms on the SFU (Janus VideoRoom brokered by the relay)', { timeout: 
       // placeholder, no srcObject, or a stream without video); and every frame presented (requestVideoFrameCallback)
       // for the longest wait between two frames.
       const graceId = await peerIdOf(grace);
+      const adaId = await peerIdOf(ada);
+      // The order of events on both ends (sfu-switch-watch.ts): each tile's stream, and the one open connection (the mesh).
+      const watch2 = async (p: Participant, other: string) => {
+        await p.page.evaluate(watchSwitch);
+        return p.page.evaluate((id) => {
+          const tile = document.querySelector('video-chat')!.shadowRoot!.querySelector(`figure[data-peer-id="${id}"]`);
+          const pcs = (window as unknown as { pcs: RTCPeerConnection[] }).pcs;
+          return {
+            stream: (tile?.querySelector('video')?.srcObject as MediaStream | null)?.id ?? '',
+            mesh: pcs.findIndex((pc) => pc.signalingState !== 'closed'),
+          };
+        }, other);
+      };
+      const adaSide = await watch2(ada, graceId);
+      const graceSide = await watch2(grace, adaId);
       await ada.page.evaluate((id) => {
         const chat = document.querySelector('video-chat')!;
         const w = window as unknown as { longestGapMs: number; frames: number; dark: string[]; sampler: number };
@@ -288,6 +307,34 @@ describe('rooms on the SFU (Janus VideoRoom brokered by the relay)', { timeout: 
       );
       assert.ok(watch.frames > before, `frames presented after the switch: ${before} -> ${watch.frames}`);
       for (const p of [ada, grace, linus]) assertNoVcError(p, ' through the switch');
+      // The order of events (make-before-break per direction): each end's tile of the other drops its mesh video only
+      // after the SFU's copy decoded there; and each end stops sending its mesh camera to the other (replaceTrack
+      // null) only after the other's tile shows it through the SFU, and before the mesh connection closes.
+      const adaLog = await ada.page.evaluate(takeSwitchLog);
+      const graceLog = await grace.page.evaluate(takeSwitchLog);
+      for (const [viewer, sender, story] of [
+        ['Ada', 'Grace', switchOrder(adaLog, adaSide.stream, adaSide.mesh, graceLog, graceSide.mesh)],
+        ['Grace', 'Ada', switchOrder(graceLog, graceSide.stream, graceSide.mesh, adaLog, adaSide.mesh)],
+      ] as const) {
+        const log = `${viewer}'s tile of ${sender}: ${JSON.stringify(story)}`;
+        const { meshRemoved, sfuAdded, sfuDecoded, senderStopped, senderClosed } = story;
+        assert.ok(
+          meshRemoved && sfuAdded && sfuDecoded,
+          `the tile's mesh video left, its SFU video came and decoded; ${log}`,
+        );
+        assert.ok(sfuDecoded.t <= meshRemoved.t, `the mesh video left the tile only after the SFU's decoded; ${log}`);
+        assert.ok(senderStopped, `${sender} stopped its mesh camera to ${viewer} before closing; ${log}`);
+        assert.ok(senderStopped.t >= sfuAdded.t, `… only once ${viewer}'s tile showed the SFU's video; ${log}`);
+        assert.ok(
+          !senderClosed || senderStopped.t <= senderClosed.t,
+          `… and before the mesh connection closed; ${log}`,
+        );
+        console.log(
+          `${viewer}'s tile of ${sender}: SFU video first decoded ${sfuAdded.t - sfuDecoded.t} ms before the tile ` +
+            `took it; ${sender}'s mesh camera stopped ${senderStopped.t - sfuAdded.t} ms after, its mesh connection ` +
+            `closed ${senderClosed ? `${senderClosed.t - sfuAdded.t} ms after` : 'not yet'}`,
+        );
+      }
     } finally {
       await leaveAll(people);
       await switching.close();

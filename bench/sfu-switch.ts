@@ -1,0 +1,123 @@
+/**
+ * The SFU benchmark's mesh→SFU switch case (bench/sfu-bench.ts): a room in a mesh, the participant that makes it switch
+ * joins, and the frame gaps of the original tiles across the switch, with each browser's CPU over it and, with
+ * `SFU_BENCH_TRACE`, every page's timeline (bench/sfu-page.ts).
+ *
+ * @module
+ */
+import { appendFileSync } from 'node:fs';
+import type { Browser, Page } from 'puppeteer-core';
+import type { RelayServer } from '../test/e2e/harness.js';
+import { benchRoom, wsUrl } from './browser-calls.js';
+import { loadNow } from './report.js';
+import { readTimeline, takeGaps, watchGaps, type Gaps } from './sfu-page.js';
+import type { Switch } from './sfu-report.js';
+import { cpuMicros, join, leaveRoom, openPages, patiently, waitFlowing, waitForMode } from './sfu-steps.js';
+import { fmt, progress, sleep } from './util.js';
+
+/**
+ * `SFU_BENCH_TRACE=<file>`: each switch case appends every page's timeline (ms from the last one's join; see
+ * bench/sfu-page.ts `timeline`) to that file.
+ */
+export const TRACE = process.env['SFU_BENCH_TRACE'];
+/** Steady-mesh window before the fifth joins, for the switch gap's baseline. */
+export const STEADY_MS = 5_000;
+
+/**
+ * The mesh→SFU switch: `at` − 1 in a mesh, the next one makes the room switch; the frame gaps of the
+ * original tiles.
+ */
+export async function switchGap(
+  at: number,
+  browsers: Browser[],
+  pagesUrl: string,
+  relay: RelayServer,
+  variant: Switch['variant'],
+): Promise<Switch> {
+  const room = benchRoom('switch');
+  const url = wsUrl(relay.url);
+  const pages = await openPages(browsers, pagesUrl);
+  let t0 = 0;
+  let done: Switch | undefined;
+  try {
+    const before = at - 1;
+    await join(pages.slice(0, before), url, room);
+    await waitFlowing(pages.slice(0, before), before - 1);
+    await waitForMode(pages.slice(0, before), 'mesh', before);
+    let epoch = 0;
+    const gaps = (): Promise<Gaps[]> => {
+      const e = ++epoch;
+      return Promise.all(pages.slice(0, before).map((p) => patiently(() => p.evaluate(takeGaps, e), 'reading gaps')));
+    };
+    for (const page of pages.slice(0, before)) await patiently(() => page.evaluate(watchGaps), 'watching gaps');
+    await sleep(1_000);
+    await gaps();
+    await sleep(STEADY_MS);
+    const steady = await gaps();
+    const started = performance.now();
+    t0 = Date.now();
+    const pids = browsers.map((b) => b.process()?.pid ?? -1);
+    const cpu0 = pids.map(cpuMicros);
+    await join(pages.slice(before), url, room);
+    await waitForMode(pages, 'sfu', at);
+    const switchMs = performance.now() - started;
+    const cpu1 = pids.map(cpuMicros);
+    const switchCores = cpu1.map((c, i) => (c - cpu0[i]!) / 1e3 / switchMs);
+    await waitFlowing(pages, before);
+    await sleep(1_000);
+    const across = await gaps();
+    // The original tiles only (each original page's original peers): the last one's tile is new, not switched.
+    const originals = steady.map((g) => new Set(Object.keys(g)));
+    const pick = (g: Gaps[], video = false): number[] =>
+      g.flatMap((perPage, i) =>
+        Object.entries(perPage)
+          .filter(([id]) => originals[i]!.has(id))
+          .map(([, v]) => (video ? v.maxVideoGapMs : v.maxGapMs)),
+      );
+    const s: Switch = {
+      steady: pick(steady),
+      across: pick(across),
+      steadyVideo: pick(steady, true),
+      acrossVideo: pick(across, true),
+      switchMs,
+      switchCores,
+      variant,
+      at: at,
+    };
+    done = s;
+    progress(
+      `sfu: switch (${variant}): ${fmt(switchMs)} ms until every page holds only its SFU connections; longest frame gap per ` +
+        `original tile, steady mesh ${s.steady.map((x) => fmt(x)).join(', ')} ms; across the switch ` +
+        `${s.across.map((x) => fmt(x)).join(', ')} ms (video stalls only: ${s.acrossVideo.map((x) => fmt(x)).join(', ')} ` +
+        `ms, steady ${s.steadyVideo.map((x) => fmt(x)).join(', ')}); cores per browser during the switch ` +
+        `${switchCores.map((c) => fmt(c, 2)).join(', ')}`,
+    );
+    return s;
+  } finally {
+    // A failed switch's timeline too: that is when it tells most.
+    if (TRACE && t0 > 0) await writeTrace(TRACE, pages, t0, variant, done);
+    await leaveRoom(pages);
+  }
+}
+
+/** Appends every page's timeline of one switch to `file`, times in ms from `t0` (the last one's join). */
+async function writeTrace(
+  file: string,
+  pages: Page[],
+  t0: number,
+  variant: Switch['variant'],
+  s: Switch | undefined,
+): Promise<void> {
+  const how = s ? `${fmt(s.switchMs)} ms` : 'FAILED';
+  const out = [`# switch (${variant}) at ${new Date(t0).toISOString()}, ${how}, load ${loadNow()}`];
+  if (s) out.push(`across: ${s.across.map((x) => fmt(x)).join(', ')}`);
+  for (const [i, page] of pages.entries()) {
+    const lines = await patiently(() => page.evaluate(readTimeline), 'reading the timeline').catch(() => []);
+    out.push(`## page ${i}`);
+    for (const line of lines) {
+      const at = Number(line.slice(0, line.indexOf(' ')));
+      if (at >= t0 - 2_000) out.push(`${String(at - t0).padStart(6)} ${line.slice(line.indexOf(' ') + 1)}`);
+    }
+  }
+  appendFileSync(file, `${out.join('\n')}\n`);
+}
