@@ -70,16 +70,17 @@ interface BenchState {
   marks: [string, number][];
   /**
    * Calls of the Web APIs a page may call repeatedly during setup (`RTCRtpSender.getParameters`/`setParameters`,
-   * `getStats`), from the page's start: [count, ms the call itself took on the main thread]. `getParameters` is
-   * synchronous (Chromium blocks the main thread on its WebRTC signaling thread), the others only start there.
+   * `getStats`), from the page's start: [`Interface.method`, epoch ms, ms the call itself took on the main thread].
+   * `getParameters` is synchronous (Chromium blocks the main thread on its WebRTC signaling thread), the others only
+   * start there. Each `setParameters` is also listed as "setParameters changing <fields of the first encoding>".
    */
-  api: Record<string, [number, number]>;
+  api: [string, number, number][];
 }
 
 /** Injected into every page before its scripts run. Serialized by puppeteer: must be self-contained. */
 function instrument(deep: boolean): void {
   const now = (): number => performance.timeOrigin + performance.now();
-  const state: BenchState = { welcomes: [], pcs: [], marks: [], api: {} };
+  const state: BenchState = { welcomes: [], pcs: [], marks: [], api: [] };
   (window as unknown as { __bench: BenchState }).__bench = state;
   const mark = (step: string): void => void state.marks.push([step, now()]);
   /** The type of the description in a relay frame (`signal.data.description.type`), if any. */
@@ -190,9 +191,7 @@ function instrument(deep: boolean): void {
       try {
         return native.apply(this, args);
       } finally {
-        const seen = (state.api[key] ??= [0, 0]);
-        seen[0] += 1;
-        seen[1] += performance.now() - t0;
+        state.api.push([key, now(), performance.now() - t0]);
       }
     };
   }
@@ -206,8 +205,7 @@ function instrument(deep: boolean): void {
     const before = lastEncoding.get(this) ?? {};
     lastEncoding.set(this, encoding);
     const changed = CAPS.filter((k) => encoding[k] !== before[k]).join(',') || 'nothing';
-    const seen = (state.api[`  setParameters changing ${changed}`] ??= [0, 0]);
-    seen[0] += 1;
+    state.api.push([`  setParameters changing ${changed}`, now(), 0]);
     return nativeSetParameters.apply(this, args);
   } as typeof nativeSetParameters;
   /** Deep trace only: the first video frame encoded and the first video packet received, per connection. */
@@ -301,8 +299,8 @@ export interface PageTimes {
   firstFrames: (number | null)[];
   /** The setup trace: [step, epoch ms] in the order they happened (see BenchState.marks). */
   marks: [string, number][];
-  /** Web API calls so far: [count, main-thread ms] by `Interface.method` (see BenchState.api). */
-  api: Record<string, [number, number]>;
+  /** Web API calls so far: [`Interface.method`, epoch ms, main-thread ms] (see BenchState.api). */
+  api: [string, number, number][];
 }
 
 export async function pageTimes(p: CallPage): Promise<PageTimes> {

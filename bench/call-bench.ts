@@ -115,7 +115,7 @@ export interface CallResult {
   steps: Map<string, [number, number]>;
   /** Long tasks (ms of main thread) between the last welcome and each page's last first frame, summed over the pages. */
   longTaskMs: number;
-  /** Web API calls of the pages from their start to the end of the call, summed: [count, main-thread ms] by name. */
+  /** Web API calls of each page from its start to its last first frame, summed: [count, main-thread ms] by name. */
   api: Map<string, [number, number]>;
 }
 
@@ -125,9 +125,11 @@ function traceSteps(times: readonly PageTimes[], zero: number): Pick<CallResult,
   const api = new Map<string, [number, number]>();
   let longTaskMs = 0;
   for (const t of times) {
-    for (const [name, [count, ms]] of Object.entries(t.api)) {
+    const last = Math.max(...t.firstFrames.map((f) => f ?? 0));
+    for (const [name, at, ms] of t.api) {
+      if (at > last) continue; // after this page's setup
       const sum = api.get(name) ?? [0, 0];
-      api.set(name, [sum[0] + count, sum[1] + ms]);
+      api.set(name, [sum[0] + 1, sum[1] + ms]);
     }
     const end = Math.max(...t.firstFrames.map((f) => f ?? 0));
     let taskStart: number | undefined;
@@ -165,7 +167,7 @@ function traceTable(label: string, rs: readonly CallResult[]): string {
       (r) =>
         `  ${r.step.padEnd(36)} first ${fmt(r.first).padStart(7)}  last ${fmt(r.last).padStart(7)}  (${r.calls} calls)`,
     ),
-    `  Web API calls per call, all pages (median count, median main-thread ms):`,
+    `  Web API calls until each page's last first frame, all pages (median count per call, median main-thread ms):`,
     ...apis.map(
       (name) =>
         `  ${name.padEnd(36)} ${fmt(median(rs.map((r) => r.api.get(name)?.[0] ?? 0))).padStart(7)} calls ${fmt(median(rs.map((r) => r.api.get(name)?.[1] ?? 0))).padStart(7)} ms`,
