@@ -63,7 +63,7 @@ describe('initial encoding caps', function () {
       const [pcA, pcB] = [pcs[0], pcs[1]] as [RTCPeerConnection, RTCPeerConnection];
       const offererPc = pcs.find((pc) => !log.some((e) => e.what === 'answer' && e.pc === pc));
       const answererPc = pcA === offererPc ? pcB : pcA;
-      expect(offererPc, 'one connection made the offer').to.exist;
+      expect(offererPc, 'one connection made the offer').to.not.equal(undefined);
       const camera = (pc: RTCPeerConnection) => pc.getSenders().find((s) => s.track?.kind === 'video')!;
       const index = (what: Entry['what'], pc: RTCPeerConnection) =>
         log.findIndex((e) => e.what === what && 'pc' in e && e.pc === pc);
