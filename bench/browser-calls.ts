@@ -68,12 +68,19 @@ interface BenchState {
    * neither page carries tracing code.
    */
   marks: [string, number][];
+  /**
+   * Calls of the Web APIs a page may call repeatedly during setup (`RTCRtpSender.getParameters`/`setParameters`,
+   * `getStats`), from the page's start: [`Interface.method`, epoch ms, ms the call itself took on the main thread].
+   * `getParameters` is synchronous (Chromium blocks the main thread on its WebRTC signaling thread), the others only
+   * start there. Each `setParameters` is also listed as "setParameters changing <fields of the first encoding>".
+   */
+  api: [string, number, number][];
 }
 
 /** Injected into every page before its scripts run. Serialized by puppeteer: must be self-contained. */
 function instrument(deep: boolean): void {
   const now = (): number => performance.timeOrigin + performance.now();
-  const state: BenchState = { welcomes: [], pcs: [], marks: [] };
+  const state: BenchState = { welcomes: [], pcs: [], marks: [], api: [] };
   (window as unknown as { __bench: BenchState }).__bench = state;
   const mark = (step: string): void => void state.marks.push([step, now()]);
   /** The type of the description in a relay frame (`signal.data.description.type`), if any. */
@@ -166,9 +173,39 @@ function instrument(deep: boolean): void {
       return channel;
     }
   };
+  // The trace's own polling below uses the native methods: only the page's calls are counted.
+  const senderStats = RTCRtpSender.prototype.getStats;
+  const receiverStats = RTCRtpReceiver.prototype.getStats;
+  for (const [proto, name, method] of [
+    [RTCRtpSender.prototype, 'RTCRtpSender', 'getParameters'],
+    [RTCRtpSender.prototype, 'RTCRtpSender', 'setParameters'],
+    [RTCRtpSender.prototype, 'RTCRtpSender', 'getStats'],
+    [RTCRtpReceiver.prototype, 'RTCRtpReceiver', 'getStats'],
+    [RTCPeerConnection.prototype, 'RTCPeerConnection', 'getStats'],
+  ] as const) {
+    const target = proto as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const native = target[method] as (...args: unknown[]) => unknown;
+    const key = `${name}.${method}`;
+    target[method] = function (this: unknown, ...args: unknown[]) {
+      const t0 = performance.now();
+      try {
+        return native.apply(this, args);
+      } finally {
+        state.api.push([key, now(), performance.now() - t0]);
+      }
+    };
+  }
   const nativeSetParameters = RTCRtpSender.prototype.setParameters;
+  /** The first encoding each sender was last given, to name what each `setParameters` changes. */
+  const lastEncoding = new WeakMap<RTCRtpSender, Record<string, unknown>>();
+  const CAPS = ['active', 'maxBitrate', 'maxFramerate', 'scaleResolutionDownBy'] as const;
   RTCRtpSender.prototype.setParameters = function (this: RTCRtpSender, ...args) {
     mark('setParameters called');
+    const encoding = { ...(args[0]?.encodings?.[0] ?? {}) } as Record<string, unknown>;
+    const before = lastEncoding.get(this) ?? {};
+    lastEncoding.set(this, encoding);
+    const changed = CAPS.filter((k) => encoding[k] !== before[k]).join(',') || 'nothing';
+    state.api.push([`  setParameters changing ${changed}`, now(), 0]);
     return nativeSetParameters.apply(this, args);
   } as typeof nativeSetParameters;
   /** Deep trace only: the first video frame encoded and the first video packet received, per connection. */
@@ -186,14 +223,14 @@ function instrument(deep: boolean): void {
       if (deep) {
         for (const sender of pc.getSenders()) {
           if (sender.track?.kind !== 'video') continue;
-          (await sender.getStats()).forEach((s: { type: string; framesEncoded?: number }) => {
+          (await senderStats.call(sender)).forEach((s: { type: string; framesEncoded?: number }) => {
             if (s.type === 'outbound-rtp' && (s.framesEncoded ?? 0) > 0) once(pc, 'first frame encoded');
           });
         }
       }
       for (const receiver of pc.getReceivers()) {
         if (receiver.track.kind !== 'video') continue;
-        const report = await receiver.getStats();
+        const report = await receiverStats.call(receiver);
         report.forEach((s: { type: string; framesDecoded?: number; packetsReceived?: number }) => {
           if (deep && s.type === 'inbound-rtp' && (s.packetsReceived ?? 0) > 0) once(pc, 'first video packet received');
           if (s.type === 'inbound-rtp' && (s.framesDecoded ?? 0) > 0 && pc.benchFirstFrame === undefined) {
@@ -262,6 +299,8 @@ export interface PageTimes {
   firstFrames: (number | null)[];
   /** The setup trace: [step, epoch ms] in the order they happened (see BenchState.marks). */
   marks: [string, number][];
+  /** Web API calls so far: [`Interface.method`, epoch ms, main-thread ms] (see BenchState.api). */
+  api: [string, number, number][];
 }
 
 export async function pageTimes(p: CallPage): Promise<PageTimes> {
@@ -273,6 +312,7 @@ export async function pageTimes(p: CallPage): Promise<PageTimes> {
         // null, not undefined: undefined inside an array does not survive the trip out of the page.
         firstFrames: state.pcs.filter((pc) => pc.connectionState !== 'closed').map((pc) => pc.benchFirstFrame ?? null),
         marks: state.marks,
+        api: state.api,
       };
     }),
     10_000,

@@ -8,6 +8,9 @@
  *
  * @module
  */
+import { readFileSync } from 'node:fs';
+import { SourceMap, type SourceMapPayload } from 'node:module';
+import { join } from 'node:path';
 import type { Browser } from 'puppeteer-core';
 import { closeAll, launchChromium, startRelayServer } from '../test/e2e/harness.js';
 import {
@@ -23,7 +26,7 @@ import {
   type Variant,
 } from './browser-calls.js';
 import { loadNow, runNote, SECTION_TITLES, type Section } from './report.js';
-import { fmt, median, progress, ratio, sleep } from './util.js';
+import { fmt, median, progress, projectRoot, ratio, sleep } from './util.js';
 
 const CALLS = Number(process.env['BENCH_CALLS']) || 10;
 const SIZES: readonly number[] = process.env['BENCH_SIZES']?.split(',').map(Number) ?? [2, 4];
@@ -52,13 +55,42 @@ interface CpuProfile {
   timeDeltas?: number[];
 }
 
-/** Adds a CPU profile's self time by function (ms) to `into`. */
+/** Source maps of the bundle's files (dist/*.js.map), by file name; null when a file has none. */
+const sourceMaps = new Map<string, SourceMap | null>();
+
+/** The source position of a bundle position (`dist/<file>`: its source map), as `src/…/x.ts:line`, or undefined. */
+function original(file: string, line: number, column: number): string | undefined {
+  if (!file.startsWith('video-chat')) return undefined;
+  let map = sourceMaps.get(file);
+  if (map === undefined) {
+    try {
+      map = new SourceMap(
+        JSON.parse(readFileSync(join(projectRoot(), 'dist', `${file}.map`), 'utf8')) as SourceMapPayload,
+      );
+    } catch {
+      map = null;
+    }
+    sourceMaps.set(file, map);
+  }
+  const entry = map?.findEntry(line, column) as { originalSource?: string; originalLine?: number } | undefined;
+  if (!entry?.originalSource) return undefined;
+  return `${entry.originalSource.replace(/^.*?(src|node_modules)\//, '$1/')}:${(entry.originalLine ?? 0) + 1}`;
+}
+
+/**
+ * Adds a CPU profile's self time by function (ms) to `into`. Functions of the minified bundle are named by their
+ * source position (through dist/*.js.map), so that the profile reads in source terms.
+ */
 function addProfile(profile: CpuProfile, into: Map<string, number>): void {
   const names = new Map(
     profile.nodes.map((n) => {
       const f = n.callFrame;
       const file = f.url.split('/').pop() ?? '';
-      return [n.id, `${f.functionName || '(anonymous)'} ${file}:${f.lineNumber + 1}:${f.columnNumber + 1}`];
+      const source = original(file, f.lineNumber, f.columnNumber);
+      return [
+        n.id,
+        `${f.functionName || '(anonymous)'} ${source ?? `${file}:${f.lineNumber + 1}:${f.columnNumber + 1}`}`,
+      ];
     }),
   );
   const samples = profile.samples ?? [];
@@ -83,13 +115,22 @@ export interface CallResult {
   steps: Map<string, [number, number]>;
   /** Long tasks (ms of main thread) between the last welcome and each page's last first frame, summed over the pages. */
   longTaskMs: number;
+  /** Web API calls of each page from its start to its last first frame, summed: [count, main-thread ms] by name. */
+  api: Map<string, [number, number]>;
 }
 
 /** Per step of the pages' traces: when any page first and last took it, ms from `zero`; and the long tasks. */
-function traceSteps(times: readonly PageTimes[], zero: number): Pick<CallResult, 'steps' | 'longTaskMs'> {
+function traceSteps(times: readonly PageTimes[], zero: number): Pick<CallResult, 'steps' | 'longTaskMs' | 'api'> {
   const steps = new Map<string, [number, number]>();
+  const api = new Map<string, [number, number]>();
   let longTaskMs = 0;
   for (const t of times) {
+    const last = Math.max(...t.firstFrames.map((f) => f ?? 0));
+    for (const [name, at, ms] of t.api) {
+      if (at > last) continue; // after this page's setup
+      const sum = api.get(name) ?? [0, 0];
+      api.set(name, [sum[0] + 1, sum[1] + ms]);
+    }
     const end = Math.max(...t.firstFrames.map((f) => f ?? 0));
     let taskStart: number | undefined;
     for (const [step, at] of t.marks) {
@@ -104,7 +145,7 @@ function traceSteps(times: readonly PageTimes[], zero: number): Pick<CallResult,
       }
     }
   }
-  return { steps, longTaskMs };
+  return { steps, longTaskMs, api };
 }
 
 /** The trace table of one variant: per step, median over calls of first and last (see {@link TRACE}). */
@@ -119,11 +160,17 @@ function traceTable(label: string, rs: readonly CallResult[]): string {
       return { step, first: median(firsts), last: median(lasts), calls: firsts.length };
     })
     .sort((a, b) => a.first - b.first);
+  const apis = [...new Set(rs.flatMap((r) => [...r.api.keys()]))].sort();
   return [
     `trace ${label} (median over ${rs.length} calls, ms from the last welcome; setup ${fmt(median(rs.map((r) => r.setupMs)))} ms, long tasks ${fmt(median(rs.map((r) => r.longTaskMs)))} ms):`,
     ...rows.map(
       (r) =>
         `  ${r.step.padEnd(36)} first ${fmt(r.first).padStart(7)}  last ${fmt(r.last).padStart(7)}  (${r.calls} calls)`,
+    ),
+    `  Web API calls until each page's last first frame, all pages (median count per call, median main-thread ms):`,
+    ...apis.map(
+      (name) =>
+        `  ${name.padEnd(36)} ${fmt(median(rs.map((r) => r.api.get(name)?.[0] ?? 0))).padStart(7)} calls ${fmt(median(rs.map((r) => r.api.get(name)?.[1] ?? 0))).padStart(7)} ms`,
     ),
   ].join('\n');
 }
@@ -236,10 +283,25 @@ export async function benchCall(root: string): Promise<Section> {
   for (const [label, selfMs] of profiles) {
     const top = [...selfMs].sort((a, b) => b[1] - a[1]).slice(0, 30);
     const total = [...selfMs.values()].reduce((a, b) => a + b, 0);
+    // The same by file (source module, or the browser's own: "(program)", natives), to see which part costs.
+    const byFile = new Map<string, number>();
+    for (const [f, ms] of selfMs) {
+      const where =
+        f
+          .split(' ')
+          .slice(1)
+          .join(' ')
+          .replace(/:\d+(:\d+)?$/, '') || f;
+      const key = where === ':0' || where === '' ? f.split(' ')[0]! : where;
+      byFile.set(key, (byFile.get(key) ?? 0) + ms);
+    }
+    const files = [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 25);
     progress(
       [
         `profile ${label}: ${fmt(total)} ms sampled, top self time:`,
         ...top.map(([f, ms]) => `  ${fmt(ms).padStart(7)} ms  ${f}`),
+        `  by file:`,
+        ...files.map(([f, ms]) => `  ${fmt(ms).padStart(7)} ms  ${f}`),
       ].join('\n'),
     );
   }

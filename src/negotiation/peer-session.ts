@@ -175,7 +175,8 @@ export class PeerSession {
     this.peerId = options.peerId;
     this.initiator = options.initiator;
     this.polite = options.polite ?? options.initiator;
-    this.#tracks = new Transceivers(options.onRemoteTracks);
+    // Caps travel with the first description (transceivers.ts): no setParameters at `stable` on the setup path.
+    this.#tracks = new Transceivers(options.onRemoteTracks, (kind, track) => this.#options.encodingCaps?.(kind, track));
     for (const [kind, track] of Object.entries(options.tracks ?? {})) this.#tracks.local.set(kind as TrackKind, track);
     if (this.initiator) this.#createConnection(0);
     this.#armWatchdog();

@@ -5,6 +5,14 @@
  * (`RTCRtpSender.setParameters`, W3C WebRTC §5.2). The negotiation state machine (offers, answers, candidates,
  * restarts) stays in `peer-session.ts`; this is the bookkeeping of tracks it negotiates. No DOM beyond WebRTC.
  *
+ * **Initial caps travel with the first description** (issue 16: a `setParameters` at `stable` ran while the answer was
+ * being set, and `getParameters` blocks the main thread on the browser's WebRTC signaling thread): a sender this
+ * object creates gets its caps in `addTransceiver`'s `sendEncodings` (the offerer); one the far side's first offer
+ * created gets them with `setParameters` in the same task as `getParameters`, before the answer is made
+ * ({@link Transceivers.attachLocal}; the answerer). Both are remembered as applied, so the `applyCaps` that follows
+ * at `stable` costs nothing unless the caps changed meanwhile. A pre-answer `setParameters` the browser rejects is
+ * forgotten, so that `stable` sets it again (and reports a second failure).
+ *
  * A mid the far side's `media` does not name (a peer written from `docs/protocol.md` may send no `media` at all) is
  * taken for what its track's kind says: audio is the peer's audio; the first such video is its camera and a second
  * one its screen (each only if `media` did not name one already); more than that are not shown. Such a transceiver
@@ -17,6 +25,9 @@ import type { EncodingCaps } from './bandwidth.js';
 
 const MEDIA_KIND: Record<TrackKind, 'audio' | 'video'> = { audio: 'audio', video: 'video', screen: 'video' };
 
+/** The caps for the sender of `kind` now sending `track` (the session's `encodingCaps`), or undefined for none. */
+export type CapsFor = (kind: TrackKind, track: MediaStreamTrack | null) => EncodingCaps | undefined;
+
 /** The tracks and transceivers of one session; {@link reset} when its connection is replaced. */
 export class Transceivers {
   /** What we send, by kind (null: nothing, but the transceiver stays). Kept across connections. */
@@ -28,10 +39,16 @@ export class Transceivers {
   /** The live remote tracks by kind (replaced, not changed, by {@link setRemoteTracks}). */
   remoteTracks: ReadonlyMap<TrackKind, MediaStreamTrack> = new Map();
   #onRemoteTracks: ((tracks: ReadonlyMap<TrackKind, MediaStreamTrack>) => void) | undefined;
+  #capsFor: CapsFor | undefined;
 
-  /** @param onRemoteTracks called when the set of live remote tracks changes (kind → track). */
-  constructor(onRemoteTracks?: (tracks: ReadonlyMap<TrackKind, MediaStreamTrack>) => void) {
+  /**
+   * @param onRemoteTracks called when the set of live remote tracks changes (kind → track).
+   * @param capsFor the caps of a video sender as it is created or first answered on (see the module comment);
+   *   without it senders start uncapped and only {@link applyCaps} sets caps.
+   */
+  constructor(onRemoteTracks?: (tracks: ReadonlyMap<TrackKind, MediaStreamTrack>) => void, capsFor?: CapsFor) {
     this.#onRemoteTracks = onRemoteTracks;
+    this.#capsFor = capsFor;
   }
 
   /** Forgets the transceivers of a connection that is gone; its remote tracks end. Local tracks stay. */
@@ -57,21 +74,57 @@ export class Transceivers {
         : free.find((t) => !this.remoteMedia.has(t.mid as string) && t.receiver.track.kind === kind));
     if (!transceiver && create) {
       const track = this.local.get(kind) ?? null;
-      transceiver = pc.addTransceiver(track ?? MEDIA_KIND[kind], { direction: track ? 'sendrecv' : 'recvonly' });
+      const caps = track ? this.#initialCaps(kind, track) : undefined;
+      transceiver = pc.addTransceiver(track ?? MEDIA_KIND[kind], {
+        direction: track ? 'sendrecv' : 'recvonly',
+        ...(caps ? { sendEncodings: [{ ...caps }] } : {}),
+      });
+      if (caps) this.#applied.set(transceiver.sender, JSON.stringify(caps));
     }
     if (transceiver) this.senders.set(kind, transceiver);
     return transceiver;
   }
 
-  /** Answerer side: puts our tracks on the transceivers the offer created, before the answer is made. */
+  /**
+   * Answerer side: puts our tracks on the transceivers the offer created, before the answer is made; a video sender
+   * answering for the first time gets its caps now (see the module comment).
+   */
   attachLocal(pc: RTCPeerConnection): void {
     for (const [kind, track] of this.local) {
       if (!track) continue;
       const transceiver = this.senderFor(pc, kind, false);
-      if (!transceiver || transceiver.sender.track === track) continue;
-      void transceiver.sender.replaceTrack(track);
-      transceiver.direction = 'sendrecv';
+      if (!transceiver) continue;
+      if (transceiver.sender.track !== track) {
+        void transceiver.sender.replaceTrack(track);
+        transceiver.direction = 'sendrecv';
+      }
+      if (transceiver.currentDirection === null) this.#presetCaps(transceiver.sender, kind, track);
     }
+  }
+
+  /** The caps a new video sender of `kind` starts with, or undefined (audio, or no caps function). */
+  #initialCaps(kind: TrackKind, track: MediaStreamTrack): EncodingCaps | undefined {
+    return kind === 'audio' ? undefined : this.#capsFor?.(kind, track);
+  }
+
+  /**
+   * Sets the initial caps on a sender not negotiated yet, before the answer: `getParameters` and `setParameters` in
+   * one task (a later `getParameters` would see the codecs the answer adds and the browser would refuse the change).
+   * Not awaited: the browser applies it before the answer it is asked for next. Rejected: forgotten (see the module
+   * comment).
+   */
+  #presetCaps(sender: RTCRtpSender, kind: TrackKind, track: MediaStreamTrack): void {
+    const caps = this.#initialCaps(kind, track);
+    const key = JSON.stringify(caps);
+    if (!caps || this.#applied.get(sender) === key) return;
+    const parameters = sender.getParameters();
+    const encoding = parameters.encodings?.[0];
+    if (!encoding) return;
+    Object.assign(encoding, caps);
+    this.#applied.set(sender, key);
+    sender.setParameters(parameters).catch(() => {
+      if (this.#applied.get(sender) === key) this.#applied.delete(sender);
+    });
   }
 
   /** The `media` of our next description: mid → kind of each sender negotiated on `pc`. */
@@ -127,9 +180,7 @@ export class Transceivers {
    * object last set on it (one `setParameters` at a time). Senders not negotiated yet (no encodings) are skipped.
    * @throws the browser's `setParameters` rejection (`InvalidModificationError`, `InvalidStateError`, …).
    */
-  async applyCaps(
-    capsFor: (kind: TrackKind, track: MediaStreamTrack | null) => EncodingCaps | undefined,
-  ): Promise<void> {
+  async applyCaps(capsFor: CapsFor): Promise<void> {
     for (const [kind, { sender, currentDirection }] of this.senders) {
       const caps = kind === 'audio' ? undefined : capsFor(kind, sender.track);
       const key = JSON.stringify(caps);

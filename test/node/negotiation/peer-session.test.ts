@@ -44,10 +44,11 @@ class FakePeerConnection {
   createDataChannel(): object {
     return { readyState: 'connecting', send() {} };
   }
-  addTransceiver(_kind: unknown, init: { direction: string }): object {
+  addTransceiver(_kind: unknown, init: { direction: string; sendEncodings?: object[] }): object {
     const transceiver = {
       mid: String(this.#transceivers.length),
       direction: init.direction,
+      sendEncodings: init.sendEncodings,
       currentDirection: null,
       sender: {
         track: null,
@@ -202,7 +203,7 @@ describe('PeerSession first offer and answer', () => {
 });
 
 describe('PeerSession encoding caps', () => {
-  it('are not set while an offer is out (Chromium rejects setParameters then), and are set once it is answered', async (t) => {
+  it('travel in the first offer (sendEncodings); a change is not set while an offer is out (Chromium rejects setParameters then) but once it is answered', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
     FakePeerConnection.made = [];
     FakePeerConnection.encodings = [{}];
@@ -214,26 +215,35 @@ describe('PeerSession encoding caps', () => {
       FakePeerConnection.encodings = [];
     });
     const camera = { kind: 'video', getSettings: () => ({ width: 640, height: 480 }) } as unknown as MediaStreamTrack;
-    const session = new PeerSession({
-      peerId: 'p',
-      initiator: true,
-      iceServers: [],
-      send: () => undefined,
-      tracks: { video: camera },
-      encodingCaps: (kind) =>
-        kind === 'video' ? { maxBitrate: 800_000, scaleResolutionDownBy: 1, maxFramerate: 24 } : undefined,
-    });
-    t.after(() => session.close());
-    const pc = FakePeerConnection.made[0];
-    assert.ok(pc);
-    await session.applyEncodingCaps(); // e.g. another peer joined while the offer is being made
-    await settle();
-    assert.equal(session.signalingState, 'have-local-offer');
-    await session.applyEncodingCaps(); // and while it waits for the answer
-    assert.deepEqual(pc.calls, ['offer'], 'no setParameters while the offer is out');
-    session.receive({ gen: 0, description: { type: 'answer', sdp: 'answer' }, media: {} });
-    for (let i = 0; i < 3; i++) await settle();
-    assert.deepEqual(pc.calls, ['offer', 'remote answer', 'setParameters']);
+    /** Two sessions: one whose caps stay as they were at the offer, one whose caps change while the offer is out. */
+    const run = async (change: boolean) => {
+      let caps = { maxBitrate: 800_000, scaleResolutionDownBy: 1, maxFramerate: 24 };
+      FakePeerConnection.made = [];
+      const session = new PeerSession({
+        peerId: 'p',
+        initiator: true,
+        iceServers: [],
+        send: () => undefined,
+        tracks: { video: camera },
+        encodingCaps: (kind) => (kind === 'video' ? caps : undefined),
+      });
+      t.after(() => session.close());
+      const pc = FakePeerConnection.made[0];
+      assert.ok(pc);
+      const video = pc.getTransceivers()[1] as { sendEncodings?: object[] };
+      assert.deepEqual(video.sendEncodings, [caps], 'the caps are in the first offer');
+      if (change) caps = { ...caps, maxBitrate: 500_000 }; // e.g. another peer joined while the offer is being made
+      await session.applyEncodingCaps();
+      await settle();
+      assert.equal(session.signalingState, 'have-local-offer');
+      await session.applyEncodingCaps(); // and while it waits for the answer
+      assert.deepEqual(pc.calls, ['offer'], 'no setParameters while the offer is out');
+      session.receive({ gen: 0, description: { type: 'answer', sdp: 'answer' }, media: {} });
+      for (let i = 0; i < 3; i++) await settle();
+      return pc.calls;
+    };
+    assert.deepEqual(await run(false), ['offer', 'remote answer'], 'caps unchanged: no setParameters at stable');
+    assert.deepEqual(await run(true), ['offer', 'remote answer', 'setParameters']);
   });
 });
 

@@ -107,3 +107,73 @@ describe('Transceivers.applyCaps', () => {
     assert.equal(video.encoding().scaleResolutionDownBy, 2);
   });
 });
+
+describe('Transceivers initial caps (answerer)', () => {
+  /** A video transceiver the far side's offer made (not negotiated yet), whose sender logs what it is asked. */
+  function offered(reject = false) {
+    const log: string[] = [];
+    let encoding: RTCRtpEncodingParameters = { active: true };
+    const sender = {
+      track: null as MediaStreamTrack | null,
+      replaceTrack: async (track: MediaStreamTrack) => {
+        log.push('replaceTrack');
+        sender.track = track;
+      },
+      getParameters: () => {
+        log.push('getParameters');
+        return { encodings: [{ ...encoding }] } as RTCRtpSendParameters;
+      },
+      setParameters: (p: RTCRtpSendParameters) => {
+        log.push('setParameters');
+        if (reject) return Promise.reject(new DOMException('refused', 'InvalidModificationError'));
+        encoding = { ...(p.encodings[0] as RTCRtpEncodingParameters) };
+        return Promise.resolve();
+      },
+    };
+    const transceiver = {
+      mid: '1',
+      direction: 'recvonly',
+      currentDirection: null as RTCRtpTransceiverDirection | null,
+      sender,
+      receiver: { track: { id: 'track-1', kind: 'video', readyState: 'live' } },
+    };
+    return {
+      log,
+      encoding: () => encoding,
+      transceiver,
+      pc: connection([transceiver as unknown as RTCRtpTransceiver]),
+    };
+  }
+  const camera = { kind: 'video' } as MediaStreamTrack;
+  const caps = { maxBitrate: 600_000, scaleResolutionDownBy: 2, maxFramerate: 15, active: true };
+
+  it('sets the caps before the answer, in the same task as getParameters, and stable then costs nothing', async () => {
+    const tracks = new Transceivers(undefined, (kind) => (kind === 'video' ? caps : undefined));
+    tracks.local.set('video', camera);
+    const offer = offered();
+    tracks.attachLocal(offer.pc);
+    assert.deepEqual(offer.log, ['replaceTrack', 'getParameters', 'setParameters'], 'all before attachLocal returns');
+    assert.equal(offer.transceiver.direction, 'sendrecv');
+    await Promise.resolve();
+    assert.deepEqual(offer.encoding(), caps);
+    offer.transceiver.currentDirection = 'sendrecv'; // the answer was set
+    await tracks.applyCaps(() => ({ ...caps }));
+    assert.equal(offer.log.length, 3, 'the same caps at stable: no getParameters');
+    tracks.attachLocal(offer.pc); // a later offer (renegotiation): nothing to preset
+    assert.equal(offer.log.length, 3);
+  });
+
+  it('forgets caps the browser refused before the answer, so that stable sets them', async () => {
+    const tracks = new Transceivers(undefined, (kind) => (kind === 'video' ? caps : undefined));
+    tracks.local.set('video', camera);
+    const offer = offered(true);
+    tracks.attachLocal(offer.pc);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    offer.transceiver.sender.setParameters = async (p: RTCRtpSendParameters) => {
+      offer.log.push('setParameters');
+      Object.assign(offer.encoding(), p.encodings[0]);
+    };
+    await tracks.applyCaps(() => caps);
+    assert.deepEqual(offer.log.slice(3), ['getParameters', 'setParameters']);
+  });
+});
