@@ -1,6 +1,7 @@
 /**
- * What the relay makes of a participant's identity, shared by every `Participants` (`participants.ts`) implementation: random IDs
- * and resume secrets, their constant-time comparison, and the display name as handed on.
+ * What the relay makes of a participant's identity, shared by every `Participants` implementation
+ * (`participants.ts`): random IDs and resume secrets, their constant-time comparison, and the display name as handed
+ * on.
  *
  * @module
  */

@@ -73,16 +73,18 @@ export interface JoinDetails {
 /**
  * The participant operations, behind which one relay's in-memory rooms (`LocalParticipants`,
  * `local-participants.ts`) or rooms shared between relays (`redis/participants-redis.ts`) can sit. No method throws
- * for a client's mistake: it replies on the link instead (`room-full`, `resume-failed`, `unknown-peer`, `rate-limited`). The in-memory one is synchronous;
- * the shared one's {@link admit} and {@link resume} return a promise (the connection holds the link's later frames
- * until it settles, and it never rejects) and its cross-node replies come later.
+ * for a client's mistake: it replies on the link instead (`room-full`, `resume-failed`, `unknown-peer`,
+ * `rate-limited`). The in-memory one is synchronous; the shared one's {@link admit} and {@link resume} return a
+ * promise (the connection holds the link's later frames until it settles, and it never rejects) and its cross-node
+ * replies come later.
  */
 export interface Participants {
   /**
    * Enters `room` as a new participant: `welcome` on `link`, then `peer-joined` to the others; or `room-full`.
    * @param link a link in no room.
    * @param room the room's name, as validated by the wire parser.
-   * @param name the display name as given; control and bidi formatting characters are removed (`displayName`, `identities.ts`).
+   * @param name the display name as given; control and bidi formatting characters are removed (`displayName`,
+   *   `identities.ts`).
    * @param caps the client's `join.caps` (what it can do beyond the mesh); used by the SFU's rooms
    *   (`sfu/sfu-participants.ts`), ignored here.
    * @param join the wire version and token grant; used by the host layer (`hosts/host-participants.ts`: roles,

@@ -219,7 +219,8 @@ return 1
  * `target`: ARGV prefix, room, by, participant ID, kind (`remove` | `end-one` | `ask-unmute` | `mute-request`),
  * media. `{0}` when the participant is not another member of the room (or, for a request, not a live version-2
  * client); else its relay is told (`rm` with the close code's kind, or `ask`) and `{1}`. A `remove` bans its token ID;
- * one whose role its relay has not recorded yet (its `enter` still on the way) is marked `x`, and {@link ENTER} bans it.
+ * one whose role its relay has not recorded yet (its `enter` still on the way) is marked `x`, and {@link ENTER} bans
+ * it.
  */
 export const TARGET = script(
   'hosts-target',

@@ -15,8 +15,8 @@
  * - `P h:<room>` HASH `locked` (`1` | `0`);
  * - `P h:rm:<room>` SET of removed token IDs (`jti`);
  * - `P h:out:<room>` SET of participant IDs removed or ended (their resume is refused);
- * - `P h:role:<room>` HASH participant ID → `"<h|g> <protocol> <token ID>"`, or `x`: removed before its relay recorded
- *   its role (the record, when it lands, bans its token ID);
+ * - `P h:role:<room>` HASH participant ID → `"<h|g> <protocol> <token ID>"`, or `x`: removed before its relay
+ *   recorded its role (the record, when it lands, bans its token ID);
  * - `P h:kq:<room>` ZSET knock ID → deadline (ms, Redis's clock: `--knock-timeout-ms` after the knock);
  * - `P h:k:<room>` HASH knock ID → `"<node> <name>"` (the relay holding the knocker's socket);
  * - `P h:rooms` SET of the rooms with host state (for the janitor).
