@@ -19,18 +19,15 @@
 import { performance } from 'node:perf_hooks';
 import {
   CloseCode,
-  type ErrorCode,
   type HostClientMessage,
   type HostServerMessage,
   type KnockOutcome,
   type ResumeCredentials,
-  type Role,
   type SignalRequest,
   type WelcomeMessage,
 } from '../../../src/protocol/relay.js';
 import type { Logger } from '../log.js';
 import {
-  displayName,
   randomToken,
   type JoinDetails,
   type Joined,
@@ -39,12 +36,20 @@ import {
   type Participants,
 } from '../participants.js';
 import type { HostMetrics } from './host-metrics.js';
+import {
+  actor,
+  addRole,
+  decideJoin,
+  knocking,
+  OPEN,
+  putOut,
+  toHosts,
+  type Entry,
+  type HostAction,
+} from './host-rules.js';
 import { KnockLimiter, MAX_KNOCKS_PER_ROOM } from './knock-limit.js';
 import type { ResolvedHostOptions } from './options.js';
 import { reachable, RoomPolicy, type HostMember, type Knock } from './room-policy.js';
-
-/** What a member will be once its welcome goes out. */
-type Entry = Pick<HostMember, 'role' | 'protocol' | 'tokenId'>;
 
 /** Participants with hosts and guests; see the module documentation. */
 export class HostParticipants implements Participants {
@@ -75,28 +80,14 @@ export class HostParticipants implements Participants {
       link.fail('already-joined', 'waiting to enter a room: send cancel first');
       return;
     }
-    const protocol = join?.protocol ?? 1;
-    const grant = join?.grant;
-    const v2 = protocol >= 2;
-    const role: Role = v2 && grant?.role === 'host' ? 'host' : 'guest';
     const policy = this.#rooms.get(room);
-    if (grant && policy?.removed.has(grant.tokenId)) {
-      this.#refuse(link, room, v2 ? 'removed' : 'unauthorized', 'a host removed this participant from the room');
-      return;
-    }
-    if (role === 'guest' && policy?.locked) {
-      this.#refuse(link, room, v2 ? 'room-locked' : 'unauthorized', `room ${JSON.stringify(room)} is locked by a host`);
-      return;
-    }
-    if (role === 'guest' && grant !== undefined && (grant.knock ?? this.#config.knock)) {
-      if (!v2) {
-        this.#refuse(link, room, 'unauthorized', 'this room has a waiting room, which protocol 1 clients cannot use');
-        return;
-      }
-      this.#knock(link, room, name, caps, { protocol, grant });
-      return;
-    }
-    return this.#enter(link, room, name, caps, { role, protocol, tokenId: grant?.tokenId }, join);
+    const tokenId = join?.grant?.tokenId;
+    const gate = policy
+      ? { locked: policy.locked, removed: tokenId !== undefined && policy.removed.has(tokenId) }
+      : OPEN;
+    const admission = decideJoin(link, room, join, gate, this.#config.knock, this.#log);
+    if (admission.kind === 'knock') this.#knock(link, room, name, caps, admission.join);
+    else if (admission.kind === 'enter') return this.#enter(link, room, name, caps, admission.entry, join);
   }
 
   resume(link: Link, room: string, credentials: ResumeCredentials): void | Promise<void> {
@@ -161,10 +152,7 @@ export class HostParticipants implements Participants {
 
   /** The inner participants' `welcome` hook: the role (v2), and the version this connection speaks. */
   welcome(link: Link, welcome: WelcomeMessage): void {
-    const entry = this.#pending.get(link);
-    if (!entry) return;
-    welcome.protocol = Math.min(entry.protocol, welcome.protocol ?? entry.protocol);
-    if (entry.protocol >= 2) welcome.role = entry.role;
+    addRole(this.#pending.get(link), welcome);
   }
 
   /** The inner participants' `departed` hook: a participant left its room for good. */
@@ -184,26 +172,17 @@ export class HostParticipants implements Participants {
       else link.fail('not-joined', 'not waiting to enter a room: nothing to cancel');
       return;
     }
-    const joined = link.member;
-    if (!joined) {
-      link.fail('not-joined', `join a room before sending ${message.type}`);
-      return;
-    }
-    const policy = this.#rooms.get(joined.room);
-    const by = policy?.members.get(joined.id);
-    if (!policy || by?.role !== 'host') {
-      this.#metrics.actions.inc({ action: message.type, outcome: 'forbidden' });
-      this.#log.info({ id: joined.id, room: joined.room, action: message.type }, 'host action from a guest refused');
-      link.fail('forbidden', `only a host may send ${message.type}`);
-      return;
-    }
+    const isHost = (j: Joined): boolean => this.#rooms.get(j.room)?.members.get(j.id)?.role === 'host';
+    const joined = actor(link, message, isHost, this.#metrics, this.#log);
+    const policy = joined && this.#rooms.get(joined.room);
+    if (!joined || !policy) return;
     const done = this.#act(link, joined, policy, message);
     this.#metrics.actions.inc({ action: message.type, outcome: done ? 'done' : 'unknown' });
     if (done) this.#log.info({ id: joined.id, room: joined.room, action: message.type }, 'host action');
   }
 
   /** Carries out a host's action. @returns whether it named something that exists (else `unknown-peer` was sent). */
-  #act(link: Link, by: Joined, policy: RoomPolicy, message: Exclude<HostClientMessage, { type: 'cancel' }>): boolean {
+  #act(link: Link, by: Joined, policy: RoomPolicy, message: HostAction): boolean {
     const room = by.room;
     switch (message.type) {
       case 'admit':
@@ -263,12 +242,7 @@ export class HostParticipants implements Participants {
    */
   #remove(member: HostMember, policy: RoomPolicy, code: number, reason: string, room: string): void {
     if (code === CloseCode.Removed && member.tokenId !== undefined) policy.removed.add(member.tokenId);
-    const link = member.link;
-    const connected = link.member?.id === member.id;
-    // In its grace period its last link stands for it: leaving through it ends the grace and tells the others now.
-    if (!connected) link.member = { id: member.id, room };
-    this.leave(link);
-    if (connected) link.close(code, reason);
+    putOut(this, member, room, code, reason);
   }
 
   /** Admits `link` through the inner participants; on success records it and greets it. */
@@ -302,7 +276,7 @@ export class HostParticipants implements Participants {
     if (!policy || !reachable(member)) return;
     member.link.send({ type: 'room-state', locked: policy.locked, hosts: policy.hosts() });
     if (member.role !== 'host') return;
-    for (const knock of policy.knocks.values()) member.link.send(knocking(knock));
+    for (const knock of policy.knocks.values()) member.link.send(knocking(knock.id, knock.name));
   }
 
   /** The set of hosts changed: everyone gets the room state, a new host the queue, knockers the host count. */
@@ -338,7 +312,7 @@ export class HostParticipants implements Participants {
     this.#metrics.knocks.inc({ outcome: 'knocked' });
     this.#log.debug({ ip: link.ip, room, knock: knock.id }, 'knocking');
     link.send(this.#waiting(knock, policy));
-    this.#toHosts(room, knocking(knock));
+    this.#toHosts(room, knocking(knock.id, knock.name));
   }
 
   /**
@@ -367,14 +341,7 @@ export class HostParticipants implements Participants {
   }
 
   #toHosts(room: string, message: HostServerMessage): void {
-    for (const member of this.#rooms.get(room)?.members.values() ?? []) {
-      if (member.role === 'host' && reachable(member)) member.link.send(message);
-    }
-  }
-
-  #refuse(link: Link, room: string, code: ErrorCode, message: string): void {
-    this.#log.info({ ip: link.ip, room, code }, 'join refused by the room');
-    link.fail(code, message);
+    toHosts(this.#rooms.get(room)?.members.values() ?? [], message);
   }
 
   #policy(room: string): RoomPolicy {
@@ -389,8 +356,4 @@ export class HostParticipants implements Participants {
   #forgetIfEmpty(room: string, policy: RoomPolicy): void {
     if (policy.empty && this.#rooms.get(room) === policy) this.#rooms.delete(room);
   }
-}
-
-function knocking(knock: Knock): HostServerMessage {
-  return { type: 'knocking', knock: { id: knock.id, name: displayName(knock.name) } };
 }

@@ -27,20 +27,23 @@ import {
   type KnockOutcome,
   type MediaKind,
   type ResumeCredentials,
-  type Role,
   type SignalRequest,
   type WelcomeMessage,
 } from '../../../src/protocol/relay.js';
 import type { Logger } from '../log.js';
-import {
-  displayName,
-  type JoinDetails,
-  type Joined,
-  type Link,
-  type ParticipantCounts,
-  type Participants,
-} from '../participants.js';
+import type { JoinDetails, Joined, Link, ParticipantCounts, Participants } from '../participants.js';
 import type { HostMetrics } from './host-metrics.js';
+import {
+  actor,
+  addRole,
+  decideJoin,
+  knocking,
+  OPEN,
+  putOut,
+  toHosts,
+  type Entry,
+  type HostAction,
+} from './host-rules.js';
 import { SharedKnocks } from './shared-knocks.js';
 import type { ResolvedHostOptions } from './options.js';
 import { reachable, type HostMember, type Knock } from './room-policy.js';
@@ -69,9 +72,6 @@ export interface SharedHostConfig extends ResolvedHostOptions {
 
 /** How often, in ms, each relay runs the janitor (`shared-state.ts`). */
 export const HOSTS_JANITOR_MS = 2_000;
-
-type Entry = Pick<HostMember, 'role' | 'protocol' | 'tokenId'>;
-type Action = Exclude<HostClientMessage, { type: 'cancel' }>;
 
 const RESUME_FAILED = 'cannot resume: join again without resume';
 const TRY_LATER = 'shared rooms unavailable, try again later';
@@ -118,41 +118,18 @@ export class SharedHostParticipants implements Participants {
       link.fail('already-joined', 'waiting to enter a room: send cancel first');
       return;
     }
-    const protocol = join?.protocol ?? 1;
-    const grant = join?.grant;
-    const v2 = protocol >= 2;
-    const role: Role = v2 && grant?.role === 'host' ? 'host' : 'guest';
-    if (grant) {
-      let checked;
+    let gate = OPEN;
+    if (join?.grant) {
       try {
-        checked = await this.#store.check(room, grant.tokenId);
+        gate = await this.#store.check(room, join.grant.tokenId);
       } catch (error) {
         this.#unavailable(link, error, 'join');
         return;
       }
-      if (checked.removed) {
-        this.#refuse(link, room, v2 ? 'removed' : 'unauthorized', 'a host removed this participant from the room');
-        return;
-      }
-      if (role === 'guest' && checked.locked) {
-        this.#refuse(
-          link,
-          room,
-          v2 ? 'room-locked' : 'unauthorized',
-          `room ${JSON.stringify(room)} is locked by a host`,
-        );
-        return;
-      }
-      if (role === 'guest' && (grant.knock ?? this.#config.knock)) {
-        if (!v2) {
-          this.#refuse(link, room, 'unauthorized', 'this room has a waiting room, which protocol 1 clients cannot use');
-          return;
-        }
-        await this.#knocks.knock(link, room, name, caps, { protocol, grant });
-        return;
-      }
     }
-    await this.#enter(link, room, name, caps, { role, protocol, tokenId: grant?.tokenId }, join);
+    const admission = decideJoin(link, room, join, gate, this.#config.knock, this.#log);
+    if (admission.kind === 'knock') await this.#knocks.knock(link, room, name, caps, admission.join);
+    else if (admission.kind === 'enter') await this.#enter(link, room, name, caps, admission.entry, join);
   }
 
   async resume(link: Link, room: string, credentials: ResumeCredentials): Promise<void> {
@@ -239,10 +216,7 @@ export class SharedHostParticipants implements Participants {
 
   /** The inner participants' `welcome` hook: the role (v2), and the version this connection speaks. */
   welcome(link: Link, welcome: WelcomeMessage): void {
-    const entry = this.#pending.get(link);
-    if (!entry) return;
-    welcome.protocol = Math.min(entry.protocol, welcome.protocol ?? entry.protocol);
-    if (entry.protocol >= 2) welcome.role = entry.role;
+    addRole(this.#pending.get(link), welcome);
   }
 
   /** A participant of this relay left its room for good (its leave, or a lost link without grace). */
@@ -260,17 +234,9 @@ export class SharedHostParticipants implements Participants {
       else link.fail('not-joined', 'not waiting to enter a room: nothing to cancel');
       return;
     }
-    const joined = link.member;
-    if (!joined) {
-      link.fail('not-joined', `join a room before sending ${message.type}`);
-      return;
-    }
-    if (this.#rooms.get(joined.room)?.members.get(joined.id)?.role !== 'host') {
-      this.#metrics.actions.inc({ action: message.type, outcome: 'forbidden' });
-      this.#log.info({ id: joined.id, room: joined.room, action: message.type }, 'host action from a guest refused');
-      link.fail('forbidden', `only a host may send ${message.type}`);
-      return;
-    }
+    const isHost = (j: Joined): boolean => this.#rooms.get(j.room)?.members.get(j.id)?.role === 'host';
+    const joined = actor(link, message, isHost, this.#metrics, this.#log);
+    if (!joined) return;
     this.#act(joined, message).then(
       (done) => {
         this.#metrics.actions.inc({ action: message.type, outcome: done ? 'done' : 'unknown' });
@@ -351,7 +317,7 @@ export class SharedHostParticipants implements Participants {
   }
 
   /** Carries out a host's action in Redis. @returns whether it named something that exists. */
-  async #act(by: Joined, message: Action): Promise<boolean> {
+  async #act(by: Joined, message: HostAction): Promise<boolean> {
     const room = by.room;
     switch (message.type) {
       case 'admit':
@@ -374,12 +340,7 @@ export class SharedHostParticipants implements Participants {
 
   /** Removal or end: gone now, `peer-left` at once, whether connected (closed with `code`) or in its grace period. */
   #goNow(member: HostMember, code: number, reason: string): void {
-    const link = member.link;
-    const connected = link.member?.id === member.id;
-    // In its grace period its last link stands for it: leaving through it ends the grace and tells the others now.
-    if (!connected) link.member = { id: member.id, room: this.#roomOf(member) };
-    this.leave(link);
-    if (connected) link.close(code, reason);
+    putOut(this, member, this.#roomOf(member), code, reason);
   }
 
   #roomOf(member: HostMember): string {
@@ -446,14 +407,7 @@ export class SharedHostParticipants implements Participants {
   }
 
   #toHosts(room: string, message: HostServerMessage): void {
-    for (const member of this.#rooms.get(room)?.members.values() ?? []) {
-      if (member.role === 'host' && reachable(member)) member.link.send(message);
-    }
-  }
-
-  #refuse(link: Link, room: string, code: 'removed' | 'room-locked' | 'unauthorized', message: string): void {
-    this.#log.info({ ip: link.ip, room, code }, 'join refused by the room');
-    link.fail(code, message);
+    toHosts(this.#rooms.get(room)?.members.values() ?? [], message);
   }
 
   #unavailable(link: Link, error: unknown, what: string): void {
@@ -485,8 +439,4 @@ export class SharedHostParticipants implements Participants {
   #tidy(room: string, local: LocalRoom): void {
     if (local.members.size === 0 && this.#rooms.get(room) === local) this.#rooms.delete(room);
   }
-}
-
-function knocking(id: string, name: string): HostServerMessage {
-  return { type: 'knocking', knock: { id, name: displayName(name) } };
 }

@@ -6,7 +6,9 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
+import { luaScripts } from '../redis/lua.js';
+
+export type { Script } from '../redis/lua.js';
 
 /** Rooms one `janitor` call looks at, at most. */
 export const JANITOR_BATCH = 200;
@@ -88,17 +90,7 @@ local function snapshot(m)
 end
 `;
 
-/** A script and its SHA-1 (`EVALSHA`). */
-export interface Script {
-  readonly name: string;
-  readonly source: string;
-  readonly sha1: string;
-}
-
-function script(name: string, body: string): Script {
-  const source = PRELUDE + body;
-  return { name, source, sha1: createHash('sha1').update(source).digest('hex') };
-}
+const script = luaScripts(PRELUDE);
 
 /** `check`: ARGV prefix, room, token ID (`''`: none). `{locked, removed}` (each `1`/`0`). */
 export const CHECK = script(
@@ -111,11 +103,17 @@ return {locked() and 1 or 0, removed and 1 or 0}
 
 /**
  * `enter`: ARGV prefix, room, participant ID, role entry. Records the member's role; a host changes the room's hosts:
- * `rs` with the queue to every relay concerned. Returns the {@link snapshot}.
+ * `rs` with the queue to every relay concerned. A member removed before this record landed (a host on another relay
+ * acted on its `joined` first: {@link TARGET} left the mark `x`) has its token ID banned now. Returns the
+ * {@link snapshot}.
  */
 export const ENTER = script(
   'hosts-enter',
   `
+if redis.call('HGET', ROLE, ARGV[3]) == 'x' then
+  local jti = string.match(ARGV[4], '^%S %d+ (.+)$')
+  if jti then redis.call('SADD', RM, jti) end
+end
 redis.call('HSET', ROLE, ARGV[3], ARGV[4])
 redis.call('SADD', P .. 'h:rooms', room)
 local m = members('')
@@ -220,7 +218,9 @@ return 1
 /**
  * `target`: ARGV prefix, room, by, participant ID, kind (`remove` | `end-one` | `ask-unmute` | `mute-request`),
  * media. `{0}` when the participant is not another member of the room (or, for a request, not a live version-2
- * client); else its relay is told (`rm` with the close code's kind, or `ask`) and `{1}`. A `remove` bans its token ID.
+ * client); else its relay is told (`rm` with the close code's kind, or `ask`) and `{1}`. A `remove` bans its token ID;
+ * one whose role its relay has not recorded yet (its `enter` still on the way) is marked `x`, and {@link ENTER} bans
+ * it.
  */
 export const TARGET = script(
   'hosts-target',
@@ -233,7 +233,7 @@ if not e then return {0} end
 local entry = redis.call('HGET', ROLE, id) or ''
 local _, protocol, jti = string.match(entry, '^(%S) (%d+) ?(.*)$')
 if kind == 'remove' then
-  if jti and jti ~= '' then redis.call('SADD', RM, jti) end
+  if jti and jti ~= '' then redis.call('SADD', RM, jti) elseif entry == '' then redis.call('HSET', ROLE, id, 'x') end
   redis.call('SADD', OUT, id)
   say({e[2]}, {k = 'rm', r = room, id = id})
   return {1}
@@ -266,7 +266,8 @@ return 1
 
 /**
  * `janitor`: ARGV prefix, '' (no room), batch. For a sample of the rooms with state: roles of participants no longer in
- * the room go (a host's departure seen here: its grace period ran out, or its relay died) with `rs`; knocks past their
+ * the room go (a host's departure seen here: its grace period ran out, or its relay died) with `rs`, but for a
+ * removal's mark `x` (it goes with its relay's `enter` and `left`, or with the room's state); knocks past their
  * deadline by more than 5 s (their relay died) end with `ke` timeout; an empty room's state goes. Returns how many rooms' state went.
  */
 export const JANITOR = script(
@@ -281,7 +282,8 @@ for _, r in ipairs(redis.call('SRANDMEMBER', P .. 'h:rooms', tonumber(ARGV[3])))
   local host_left = false
   local flat = redis.call('HGETALL', ROLE)
   for i = 1, #flat, 2 do
-    if not m[flat[i]] then
+    -- A removal's mark 'x' stays until its relay's enter (then left) lands: the ban waits for it (see ENTER).
+    if not m[flat[i]] and flat[i + 1] ~= 'x' then
       redis.call('HDEL', ROLE, flat[i])
       if string.sub(flat[i + 1], 1, 1) == 'h' then host_left = true end
     end

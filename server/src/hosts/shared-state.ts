@@ -15,7 +15,8 @@
  * - `P h:<room>` HASH `locked` (`1` | `0`);
  * - `P h:rm:<room>` SET of removed token IDs (`jti`);
  * - `P h:out:<room>` SET of participant IDs removed or ended (their resume is refused);
- * - `P h:role:<room>` HASH participant ID → `"<h|g> <protocol> <token ID>"`;
+ * - `P h:role:<room>` HASH participant ID → `"<h|g> <protocol> <token ID>"`, or `x`: removed before its relay
+ *   recorded its role (the record, when it lands, bans its token ID);
  * - `P h:kq:<room>` ZSET knock ID → deadline (ms, Redis's clock: `--knock-timeout-ms` after the knock);
  * - `P h:k:<room>` HASH knock ID → `"<node> <name>"` (the relay holding the knocker's socket);
  * - `P h:rooms` SET of the rooms with host state (for the janitor).
@@ -26,7 +27,7 @@
  * @module
  */
 import type { Logger } from '../log.js';
-
+import { runScript } from '../redis/lua.js';
 import {
   ANNOUNCE,
   CHECK,
@@ -254,13 +255,6 @@ export class SharedHostState {
   }
 
   async #run(script: Script, args: readonly (string | number)[]): Promise<Reply> {
-    const client = await this.#client;
-    const argv = [this.#prefix, ...args.map(String)];
-    try {
-      return await client.sendCommand<Reply>(['EVALSHA', script.sha1, '0', ...argv]);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return client.sendCommand<Reply>(['EVAL', script.source, '0', ...argv]);
-    }
+    return runScript<Reply>(await this.#client, script, [this.#prefix, ...args]);
   }
 }

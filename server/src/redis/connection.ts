@@ -24,6 +24,7 @@
 import { performance } from 'node:perf_hooks';
 import { createClient, type RedisClientType } from '@redis/client';
 import type { Logger } from '../log.js';
+import { loadScripts, runScript } from './lua.js';
 import { SCRIPTS, type Script } from './scripts.js';
 import { clientOptions } from './command-client.js';
 
@@ -120,14 +121,8 @@ export class RedisConnection {
    * @param args its ARGV after the prefix, which the caller puts first.
    * @rejects ClientOfflineError at once while Redis is unreachable.
    */
-  async run(script: Script, args: readonly (string | number)[]): Promise<ScriptReply> {
-    const argv = args.map(String);
-    try {
-      return await this.#command.sendCommand<ScriptReply>(['EVALSHA', script.sha1, '0', ...argv]);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return this.#command.sendCommand<ScriptReply>(['EVAL', script.source, '0', ...argv]);
-    }
+  run(script: Script, args: readonly (string | number)[]): Promise<ScriptReply> {
+    return runScript<ScriptReply>(this.#command, script, args);
   }
 
   /**
@@ -268,7 +263,7 @@ export class RedisConnection {
     });
   }
 
-  async #loadScripts(): Promise<void> {
-    await Promise.all(SCRIPTS.map((s) => this.#command.sendCommand(['SCRIPT', 'LOAD', s.source])));
+  #loadScripts(): Promise<void> {
+    return loadScripts(this.#command, SCRIPTS);
   }
 }

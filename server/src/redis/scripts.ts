@@ -25,7 +25,9 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
+import { luaScripts, type Script } from './lua.js';
+
+export type { Script };
 
 /** Shared Lua: the time in ms, the room entry parser, the nodes hosting a room, and a participant's departure. */
 const PRELUDE = `
@@ -68,19 +70,7 @@ local function depart(id, except)
 end
 `;
 
-/**
- * A script, with its SHA-1 for `EVALSHA`.
- */
-export interface Script {
-  readonly name: string;
-  readonly source: string;
-  readonly sha1: string;
-}
-
-function script(name: string, body: string): Script {
-  const source = PRELUDE + body;
-  return { name, source, sha1: createHash('sha1').update(source).digest('hex') };
-}
+const script = luaScripts(PRELUDE);
 
 /**
  * `join`: ARGV prefix, room, id, node, name, capacity, secret digest. `{0}` if the room is full (participants in

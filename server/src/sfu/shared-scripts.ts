@@ -4,7 +4,9 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
+import { luaScripts } from '../redis/lua.js';
+
+export type { Script } from '../redis/lua.js';
 
 const PRELUDE = `
 local P = ARGV[1]
@@ -29,17 +31,7 @@ local function claim(room, except, t)
 end
 `;
 
-/** A script and its SHA-1 (`EVALSHA`). */
-export interface Script {
-  readonly name: string;
-  readonly source: string;
-  readonly sha1: string;
-}
-
-function script(name: string, body: string): Script {
-  const source = PRELUDE + body;
-  return { name, source, sha1: createHash('sha1').update(source).digest('hex') };
-}
+const script = luaScripts(PRELUDE);
 
 /**
  * `admit`: ARGV prefix, room, reservation, capable (`1`/`0`), claim (`''`/`mesh`/`sfu`), sfuFrom, mesh capacity, SFU

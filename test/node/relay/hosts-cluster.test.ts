@@ -5,10 +5,14 @@
  * process; a removed participant is gone at once, in its grace period too.
  */
 import assert from 'node:assert/strict';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it, type TestContext } from 'node:test';
 import type { JWTPayload } from 'jose';
 import { CloseCode, type WelcomeMessage } from '../../../src/protocol/relay.js';
-import { startRedis, startRelays, CALM_ARGS } from './cluster-helpers.js';
+import { startRedis, startRelays, CALM_ARGS, type RedisServer } from './cluster-helpers.js';
 import { TestClient, withTimeout, WAIT_MS, type CloseInfo, type RelayProcess } from './helpers.js';
 import { received, SECRET, token } from './hosts-helpers.js';
 
@@ -28,6 +32,52 @@ async function twoRelays(t: TestContext, extra: readonly string[] = []): Promise
     [...CALM_ARGS, '--resume-grace-ms', String(GRACE_MS)],
   );
   return [a as RelayProcess, b as RelayProcess];
+}
+
+/** A TCP proxy in front of Redis whose connections named `name` (`CLIENT SETNAME`) can be made late. */
+interface LateProxy {
+  /** `redis://127.0.0.1:PORT`. */
+  readonly url: string;
+  /** Whether what those connections send from now on reaches Redis {@link LATE_MS} late (order kept). */
+  late: boolean;
+}
+
+/** How late a late connection's commands reach Redis (ms): far longer than a host's action takes on a loaded machine. */
+const LATE_MS = 3_000;
+
+/**
+ * Starts a {@link LateProxy} to the TCP `redis`: the relay's hosts connection (`video-chat-hosts`) behind it can be
+ * made late, so that its commands reach Redis after those of another relay sent later.
+ */
+async function startLateProxy(t: TestContext, redis: RedisServer, name: string): Promise<LateProxy> {
+  const port = Number(new URL(redis.url).port);
+  const sockets = new Set<Socket>();
+  const proxy = { url: '', late: false };
+  const server = createServer((client) => {
+    const upstream = connect(port, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => (client.destroy(), upstream.destroy()));
+    }
+    let named: boolean | undefined;
+    let queue = Promise.resolve();
+    client.on('data', (chunk: Buffer) => {
+      named ??= chunk.includes(name);
+      // Each chunk LATE_MS after it came (not one after the other), in order.
+      const due = performance.now() + (named && proxy.late ? LATE_MS : 0);
+      queue = queue.then(() => sleep(Math.max(0, due - performance.now()))).then(() => void upstream.write(chunk));
+    });
+    upstream.pipe(client);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  proxy.url = `redis://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return proxy;
 }
 
 /** A client of `relay` sending a protocol-2 join with a token of `claims`; closed when the test ends. */
@@ -175,6 +225,34 @@ describe('hosts across relays: lock, remove, end', () => {
       assert.equal((await knock.next('error')).code, 'removed');
     }
     assert.equal((await enter(t, b, 'r', { jti: 'guest-2' })).welcome.room, 'r');
+  });
+
+  it("a removal that reaches Redis before the participant's role is recorded still refuses its token", async (t) => {
+    // Relay B records a member's role (its token ID) in Redis after the welcome, on its hosts connection; the host on A
+    // may remove it before that lands. Here B's hosts connection is made late so that it always does.
+    const redis = await startRedis(t, { tcp: true });
+    const proxy = await startLateProxy(t, redis, 'video-chat-hosts');
+    const args = [`--token-secret=${SECRET}`];
+    const timings = [...CALM_ARGS, '--resume-grace-ms', String(GRACE_MS)];
+    const [[a], [b]] = (await Promise.all([
+      startRelays(t, redis, 1, args, timings),
+      startRelays(t, { ...redis, url: proxy.url }, 1, args, timings),
+    ])) as [[RelayProcess], [RelayProcess]];
+    const h = await host(t, a, 'r');
+    proxy.late = true;
+    const g = await enter(t, b, 'r', { jti: 'guest-1' }, 'Gus');
+    await h.client.next('peer-joined');
+    h.client.send({ type: 'remove', id: g.welcome.id });
+    assert.deepEqual(await closed(g.client), { code: CloseCode.Removed, reason: 'removed by a host' });
+    proxy.late = false;
+    assert.deepEqual(await h.client.next('peer-left', AT_ONCE_MS), { type: 'peer-left', id: g.welcome.id });
+    for (const relay of [b, a]) {
+      const again = await knockOrJoin(t, relay, 'r', { jti: 'guest-1' });
+      const refusal = await again.next('error', WAIT_MS + LATE_MS).catch(async (error: unknown) => {
+        throw new Error(`${String(error)}; received instead: ${(await received(again)).join(', ')}`);
+      });
+      assert.equal(refusal.code, 'removed');
+    }
   });
 
   it('a participant removed in its grace period is gone at once for the others and cannot resume', async (t) => {
