@@ -29,6 +29,15 @@ export class MediaController {
   stream: MediaStream | null = null;
   /** Why capture failed or is partial; null when both camera and microphone work. */
   error: VideoChatError | null = null;
+  /**
+   * What the local tile shows: the camera track alone (a muted `<video>` given the microphone too still runs an audio
+   * output for it), or what the maker given to {@link setPreview} makes of it (`media/preview.ts`: a smaller, slower
+   * clone). Null without a camera. A new MediaStream whenever the shown track changes, so previews rebind.
+   */
+  preview: MediaStream | null = null;
+  #previewOf?: ((camera: MediaStreamTrack) => MediaStreamTrack) | undefined;
+  /** The camera track {@link preview} was made from. */
+  #previewFrom: MediaStreamTrack | null = null;
   /** The screen being shared, or null. */
   screen: MediaStream | null = null;
   #screenTrack: MediaStreamTrack | null = null;
@@ -249,6 +258,17 @@ export class MediaController {
     this.#onChange();
   }
 
+  /**
+   * Makes {@link preview} from the camera with `make` from now on (undefined: the camera itself), now and for every
+   * later camera; a track it made is stopped when replaced. The sent camera track is never changed.
+   */
+  setPreview(make?: (camera: MediaStreamTrack) => MediaStreamTrack): void {
+    this.#previewOf = make;
+    this.#showPreview(true);
+    this.#apply();
+    this.#onChange();
+  }
+
   /** Stops every local track (the camera light goes off) and any screen share. */
   stop(): void {
     this.#release();
@@ -258,8 +278,8 @@ export class MediaController {
   }
 
   #release(): void {
-    for (const track of this.stream?.getTracks() ?? []) track.stop();
-    this.stream = null;
+    for (const track of [...(this.stream?.getTracks() ?? []), ...(this.preview?.getTracks() ?? [])]) track.stop();
+    this.stream = this.preview = this.#previewFrom = null;
   }
 
   #constraints(kind: CaptureKind, deviceId: ConstrainDOMStringParameters): MediaTrackConstraints {
@@ -272,6 +292,7 @@ export class MediaController {
    */
   #adopt(tracks: MediaStreamTrack[]): void {
     this.stream = tracks.length ? new MediaStream(tracks) : null;
+    this.#showPreview();
     this.#apply();
     for (const track of tracks) {
       // Firefox ESR 153 hands a dispatched 'ended' to the onended handler only: use it (these tracks are ours alone).
@@ -287,9 +308,21 @@ export class MediaController {
     }
   }
 
+  /** Makes {@link preview} again if the camera track changed (or always: `remake`). */
+  #showPreview(remake = false): void {
+    const camera = this.track('video');
+    if (camera === this.#previewFrom && !remake) return;
+    const shown = this.preview?.getVideoTracks()[0];
+    if (shown !== this.#previewFrom) shown?.stop(); // a track the maker made
+    const track = camera && (this.#previewOf?.(camera) ?? camera);
+    this.preview = track && new MediaStream([track]);
+    this.#previewFrom = camera;
+  }
+
   #apply(): void {
     for (const track of this.stream?.getAudioTracks() ?? []) track.enabled = this.#microphoneEnabled;
-    for (const track of this.stream?.getVideoTracks() ?? []) track.enabled = this.#cameraEnabled;
+    for (const track of [...(this.stream?.getVideoTracks() ?? []), ...(this.preview?.getTracks() ?? [])])
+      track.enabled = this.#cameraEnabled;
   }
 }
 

@@ -104,7 +104,7 @@ describe('callStats loop', () => {
     const peer = (id: string) => ({ id, name: id, connection: 'connected', microphone: true }) as unknown as RemotePeer;
     const source: StatsSource = {
       peers: [peer('a'), peer('b')],
-      media: { microphoneEnabled: false } as StatsSource['media'],
+      media: { microphoneEnabled: false, setPreview() {} } as unknown as StatsSource['media'],
       getStats: async (id) => {
         if (id === 'a') polled++;
         return report({
@@ -151,7 +151,7 @@ describe('callStats loop', () => {
     let polled = 0;
     const source: StatsSource = {
       peers: [{ id: 'a', name: 'a', connection: 'connected', microphone: true } as unknown as RemotePeer],
-      media: { microphoneEnabled: false } as StatsSource['media'],
+      media: { microphoneEnabled: false, setPreview() {} } as unknown as StatsSource['media'],
       getStats: async () => {
         polled++;
         return report({ type: 'inbound-rtp', kind: 'audio', audioLevel: level, packetsReceived: 1, bytesReceived: 1 });
@@ -205,7 +205,7 @@ describe('measured uplink', () => {
     let available = 2_000_000;
     const source: StatsSource = {
       peers: [{ id: 'a', name: 'a', connection: 'connected', microphone: true } as unknown as RemotePeer],
-      media: { microphoneEnabled: false } as StatsSource['media'],
+      media: { microphoneEnabled: false, setPreview() {} } as unknown as StatsSource['media'],
       getStats: async () => {
         polled++;
         return report(
