@@ -13,7 +13,7 @@
 import { ActiveSpeakerEvent, QualityChangeEvent } from '../events.js';
 import { Latest } from '../latest.js';
 import type { MediaController } from '../media/media-controller.js';
-import { smallPreview } from '../media/preview.js';
+import { shrinkPreview } from '../media/preview.js';
 import type { ConnectionQuality, QualityLevel } from '../types.js';
 import { loadAdaptive } from './governor.js';
 import type { UplinkWatch } from './receiver-view.js';
@@ -254,7 +254,7 @@ export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (
     },
     start() {
       // Someone else is shown now: the self-view becomes a tile among others, a smaller, slower clone (preview.ts).
-      if (!timer && !runs.current) source.media.setPreview(smallPreview);
+      if (!timer && !runs.current) shrinkPreview(source.media);
       // No timer: no poll pending, nor one in flight but of a stopped run. A new run begins.
       timer ??= setTimeout(poll, POLL_MS, runs.start());
     },
