@@ -36,8 +36,6 @@ export class MediaController {
    */
   preview: MediaStream | null = null;
   #previewOf?: ((camera: MediaStreamTrack) => MediaStreamTrack) | undefined;
-  /** The camera track {@link preview} was made from. */
-  #previewFrom: MediaStreamTrack | null = null;
   /** The screen being shared, or null. */
   screen: MediaStream | null = null;
   #screenTrack: MediaStreamTrack | null = null;
@@ -259,13 +257,13 @@ export class MediaController {
   }
 
   /**
-   * Makes {@link preview} from the camera with `make` from now on (undefined: the camera itself), now and for every
-   * later camera; a track it made is stopped when replaced. The sent camera track is never changed.
+   * Makes {@link preview} from the camera with `make` from now on (undefined: the camera itself), now and whenever the
+   * local tracks change; a track it made is stopped when replaced or released. The sent camera track is never changed.
+   * The tile hides the preview while the camera is off, so a made track need not follow mute.
    */
   setPreview(make?: (camera: MediaStreamTrack) => MediaStreamTrack): void {
     this.#previewOf = make;
-    this.#showPreview(true);
-    this.#apply();
+    this.#adopt(this.stream?.getTracks() ?? []);
     this.#onChange();
   }
 
@@ -279,7 +277,7 @@ export class MediaController {
 
   #release(): void {
     for (const track of [...(this.stream?.getTracks() ?? []), ...(this.preview?.getTracks() ?? [])]) track.stop();
-    this.stream = this.preview = this.#previewFrom = null;
+    this.stream = this.preview = null;
   }
 
   #constraints(kind: CaptureKind, deviceId: ConstrainDOMStringParameters): MediaTrackConstraints {
@@ -292,7 +290,11 @@ export class MediaController {
    */
   #adopt(tracks: MediaStreamTrack[]): void {
     this.stream = tracks.length ? new MediaStream(tracks) : null;
-    this.#showPreview();
+    const shown = this.preview?.getVideoTracks()[0];
+    if (shown && !tracks.includes(shown)) shown.stop(); // a track the maker made, or a camera replaced
+    const camera = this.track('video');
+    const track = camera && (this.#previewOf?.(camera) ?? camera);
+    this.preview = track && new MediaStream([track]);
     this.#apply();
     for (const track of tracks) {
       // Firefox ESR 153 hands a dispatched 'ended' to the onended handler only: use it (these tracks are ours alone).
@@ -308,21 +310,9 @@ export class MediaController {
     }
   }
 
-  /** Makes {@link preview} again if the camera track changed (or always: `remake`). */
-  #showPreview(remake = false): void {
-    const camera = this.track('video');
-    if (camera === this.#previewFrom && !remake) return;
-    const shown = this.preview?.getVideoTracks()[0];
-    if (shown !== this.#previewFrom) shown?.stop(); // a track the maker made
-    const track = camera && (this.#previewOf?.(camera) ?? camera);
-    this.preview = track && new MediaStream([track]);
-    this.#previewFrom = camera;
-  }
-
   #apply(): void {
     for (const track of this.stream?.getAudioTracks() ?? []) track.enabled = this.#microphoneEnabled;
-    for (const track of [...(this.stream?.getVideoTracks() ?? []), ...(this.preview?.getTracks() ?? [])])
-      track.enabled = this.#cameraEnabled;
+    for (const track of this.stream?.getVideoTracks() ?? []) track.enabled = this.#cameraEnabled;
   }
 }
 

@@ -39,6 +39,7 @@ export function shrinkPreview(media: MediaController): void {
     const supported = (navigator.mediaDevices.getSupportedConstraints() as Record<string, boolean>)['resizeMode'];
     if (unscaled || !supported || (scale === 1 && frameRate <= PREVIEW_FPS)) return camera;
     const clone = camera.clone();
+    clone.enabled = true; // shown only while the camera is on (a clone of a muted camera would stay black)
     clone
       .applyConstraints({
         width: { max: Math.round(width * scale) },

@@ -80,22 +80,30 @@ describe('local preview', function () {
     );
   });
 
-  it('the clone follows mute and the camera, is stopped when replaced or released, and setPreview() brings the camera back', async function () {
+  it('the clone is made again for a new camera, shows a picture after the camera was off, is stopped when replaced or released; setPreview() brings the camera back', async function () {
     const m = await started();
     if (!scales()) this.skip();
     shrinkPreview(m);
     const first = m.preview?.getVideoTracks()[0] as MediaStreamTrack;
     m.setCameraEnabled(false);
-    expect(first.enabled, 'camera off: the clone too').to.equal(false);
+    expect(m.track('video')?.enabled, 'camera off: black frames sent').to.equal(false);
     m.setCameraEnabled(true);
-    expect(first.enabled).to.equal(true);
+    // A clone made while the camera was off shows a picture once it is on again (the tile hides it while off).
+    m.setCameraEnabled(false);
+    shrinkPreview(m);
+    const made = m.preview?.getVideoTracks()[0] as MediaStreamTrack;
+    expect(first.readyState, 'the clone it replaced stopped').to.equal('ended');
+    m.setCameraEnabled(true);
+    expect([made.enabled, m.track('video')?.enabled]).to.deep.equal([true, true]);
+    const shown = await play(m.preview as MediaStream);
+    expect(shown.videoWidth).to.be.greaterThan(0);
     // A camera switch (setDevice) makes a new camera track: the preview is a new clone of it.
     const camera = (await navigator.mediaDevices.enumerateDevices()).find((d) => d.kind === 'videoinput');
     await m.setDevice('videoinput', camera?.deviceId as string);
     const second = m.preview?.getVideoTracks()[0] as MediaStreamTrack;
-    expect(second.id).to.not.equal(first.id);
+    expect(second.id).to.not.equal(made.id);
     expect(second.id).to.not.equal(m.track('video')?.id);
-    expect(first.readyState, 'the old clone stopped').to.equal('ended');
+    expect(made.readyState, 'the old clone stopped').to.equal('ended');
     expect(second.readyState).to.equal('live');
     m.setPreview();
     expect(m.preview?.getVideoTracks()[0]?.id, 'the camera itself again').to.equal(m.track('video')?.id);
