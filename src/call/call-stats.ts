@@ -182,7 +182,9 @@ export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (
     // Between full rounds, one report more for this visitor's microphone level, if it is on.
     const mic = source.media.microphoneEnabled && !figured.some(Boolean) ? receivers.findIndex((r) => r.length) : -1;
     const reports = await Promise.all(
-      peers.map((peer, i) => (figured[i] || i === mic ? source.getStats(peer.id).catch(() => undefined) : undefined)),
+      peers.map((peer, i) =>
+        figured[i] || i === mic ? source.getStats(peer.id).catch(() => undefined) : Promise.resolve(undefined),
+      ),
     );
     if (run.aborted) return; // stopped meanwhile
     if (full) fullAt = Date.now();
