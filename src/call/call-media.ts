@@ -96,6 +96,11 @@ export abstract class CallMedia {
     return this.sessions.get(peerId)?.getStats() ?? (await this.sfuRoom)?.getStats(peerId);
   }
 
+  /** The receivers of the mesh connection to one peer (the stats loop's audio levels); none on the SFU. */
+  receivers(peerId: string): RTCRtpReceiver[] {
+    return this.sessions.get(peerId)?.receivers ?? [];
+  }
+
   /**
    * Send parameters (W3C WebRTC `RTCRtpSendParameters`) of each sender to one peer, by kind: the caps the bandwidth
    * governor set are in `encodings[0]`. Empty for an unknown peer.

@@ -1,12 +1,19 @@
 /**
- * Who is speaking and how good each connection is, from W3C WebRTC Statistics (`RTCPeerConnection.getStats()`): one
- * poll loop for the whole call (every {@link POLL_MS} ms, one `getStats()` per peer, never two rounds at once), no DOM.
+ * Who is speaking and how good each connection is: one poll loop for the whole call (every {@link POLL_MS} ms, never
+ * two rounds at once), no DOM. The speakers' levels at every poll come from each mesh connection's audio receivers
+ * (W3C WebRTC §5.4 `RTCRtpReceiver.getSynchronizationSources()` `audioLevel`: a few numbers the browser keeps anyway)
+ * and this visitor's microphone from one connection's statistics (`media-source` `audioLevel`); the full W3C WebRTC
+ * Statistics of every connection (`RTCPeerConnection.getStats()`: quality, measured uplink) only every
+ * {@link QUALITY_WINDOW_MS} ms. A full report is tens of objects made for the page at each call: at one per peer per
+ * poll it was most of the loop's cost (docs/benchmarks.md, mesh). Where a peer has no receivers to read (the SFU's
+ * shared subscriber connection), its report is read at every poll, as before.
  *
  * @module
  */
 import { ActiveSpeakerEvent, QualityChangeEvent } from '../events.js';
 import { Latest } from '../latest.js';
 import type { MediaController } from '../media/media-controller.js';
+import { shrinkPreview } from '../media/preview.js';
 import type { ConnectionQuality, QualityLevel } from '../types.js';
 import { loadAdaptive } from './governor.js';
 import type { UplinkWatch } from './receiver-view.js';
@@ -14,7 +21,10 @@ import type { CallHost, RemotePeer } from './types.js';
 
 /** Poll interval, ms. */
 export const POLL_MS = 400;
-/** Quality figures are taken over windows of at least this many ms (so one lost packet does not flip the level). */
+/**
+ * Quality figures are taken over windows of about this many ms (at least this less half a poll; so one lost packet
+ * does not flip the level), from full statistics read once per window.
+ */
 export const QUALITY_WINDOW_MS = 2000;
 
 /**
@@ -114,6 +124,20 @@ export interface StatsSource {
   readonly peers: readonly RemotePeer[];
   readonly media: MediaController;
   getStats(peerId: string): Promise<RTCStatsReport | undefined>;
+  /** The receivers of the mesh connection to a peer (empty before it exists); none given: its report at every poll. */
+  receivers?(peerId: string): readonly RTCRtpReceiver[];
+}
+
+/**
+ * The loudest `audioLevel` (0–1, linear) of the audio receivers' synchronization sources (W3C WebRTC §5.4; a source
+ * is listed for 10 s after its last packet), 0 when none.
+ */
+export function receivedLevel(receivers: readonly RTCRtpReceiver[]): number {
+  let level = 0;
+  for (const receiver of receivers)
+    if (receiver.track.kind === 'audio')
+      for (const source of receiver.getSynchronizationSources()) level = Math.max(level, source.audioLevel ?? 0);
+  return level;
 }
 
 export interface CallStats {
@@ -145,28 +169,49 @@ export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (
   let challenger: string | null | undefined;
   let speaker: string | null | undefined;
 
+  /** When the last full round of reports was read, ms. */
+  let fullAt = -Infinity;
+
   const poll = async (run: AbortSignal): Promise<void> => {
     const peers = source.peers;
-    const reports = await Promise.all(peers.map((peer) => source.getStats(peer.id).catch(() => undefined)));
+    // Every QUALITY_WINDOW_MS, give or take half a poll (timers drift: else every other round would be 2.4 s apart).
+    const full = Date.now() - fullAt >= QUALITY_WINDOW_MS - POLL_MS / 2;
+    const receivers = peers.map((peer) => source.receivers?.(peer.id) ?? []);
+    /** Whose report is a quality reading now: every peer's in a full round, else those without receivers. */
+    const figured = receivers.map((r) => full || !r.length);
+    // Between full rounds, one report more for this visitor's microphone level, if it is on.
+    const mic = source.media.microphoneEnabled && !figured.some(Boolean) ? receivers.findIndex((r) => r.length) : -1;
+    const reports = await Promise.all(
+      peers.map((peer, i) =>
+        figured[i] || i === mic ? source.getStats(peer.id).catch(() => undefined) : Promise.resolve(undefined),
+      ),
+    );
     if (run.aborted) return; // stopped meanwhile
+    if (full) fullAt = Date.now();
     const levels = new Map<string | null, number>();
     const seen = new Map<string, Reading>();
     let changed = false;
     /** Whether what the tiles show (quality, its figures, the speaker) changed: else no re-render. */
     let shown = false;
     peers.forEach((peer, i) => {
+      const mine = receivers[i] as readonly RTCRtpReceiver[];
+      if (mine.length && peer.microphone !== false) levels.set(peer.id, receivedLevel(mine));
       const report = reports[i];
-      if (!report) return;
-      const now = read(report, Date.now());
-      if (peer.microphone !== false) levels.set(peer.id, now.level);
+      const local = report && read(report, Date.now());
+      if (local?.local !== undefined && source.media.microphoneEnabled) levels.set(null, local.local);
+      let prev = last.get(peer.id);
+      if (!figured[i] || !local) {
+        if (prev) seen.set(peer.id, prev); // its figures wait for its next reading
+        return;
+      }
+      const now = local;
+      if (!mine.length && peer.microphone !== false) levels.set(peer.id, now.level);
       if (now.uplink !== undefined) {
         if (watch) changed = watch.update(peer.id, now.uplink, host) || changed;
         else void loadAdaptive(host).then((m) => (watch ??= new m.UplinkWatch()));
       }
-      if (now.local !== undefined && source.media.microphoneEnabled) levels.set(null, now.local);
-      let prev = last.get(peer.id);
       if (peer.connection !== 'connected') shown = quality.delete(peer.id) || shown;
-      else if (prev && now.at - prev.at >= QUALITY_WINDOW_MS) {
+      else if (prev && now.at - prev.at >= QUALITY_WINDOW_MS - POLL_MS / 2) {
         const q = figures(prev, now);
         if (watch?.weak(peer.id)) q.level = 'poor'; // our video to it cannot get through
         if (q.level !== quality.get(peer.id)?.level) host.dispatch(new QualityChangeEvent(peer.id, q));
@@ -180,7 +225,7 @@ export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (
     for (const id of quality.keys()) if (!seen.has(id)) shown = quality.delete(id);
     watch?.keep(seen);
     if (changed) uplinkChanged();
-    if (speaker && !seen.has(speaker)) {
+    if (speaker && !peers.some((peer) => peer.id === speaker)) {
       speaker = undefined; // left the call
       shown = true;
     }
@@ -210,16 +255,20 @@ export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (
       return watch?.kbps ?? new Map<string, number>();
     },
     start() {
+      // Someone else is shown now: the self-view becomes a tile among others, a smaller, slower clone (preview.ts).
+      if (!timer && !runs.current) shrinkPreview(source.media);
       // No timer: no poll pending, nor one in flight but of a stopped run. A new run begins.
       timer ??= setTimeout(poll, POLL_MS, runs.start());
     },
     stop() {
+      if (runs.current) source.media.setPreview();
       clearTimeout(timer);
       timer = speaker = challenger = undefined;
       runs.stop();
       quality.clear();
       watch = undefined;
       last.clear();
+      fullAt = -Infinity;
     },
   };
 }

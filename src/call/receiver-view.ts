@@ -92,28 +92,49 @@ export const WEAK_POLLS = 3;
 /** The governor's step a link's kbps falls in (how many of `LINK_STEPS` it reaches). */
 const step = (kbps: number | undefined): number => LINK_STEPS.filter((s) => s <= (kbps ?? Infinity)).length;
 
+/**
+ * Hysteresis of the caps that follow a link's measure (the governor set 9 `setParameters` in 8 s on a loaded link,
+ * each a new encoder setting, as congestion control's estimate wobbled across a step): they go down at once only when
+ * the measure is more than {@link LOWER_MARGIN} below the step they follow, and up only after the measure stayed on a
+ * higher step for {@link RAISE_POLLS} readings in a row (then to the lowest of those readings).
+ */
+export const LOWER_MARGIN = 0.15;
+export const RAISE_POLLS = 3;
+
 /** Each link's measured room for video, kept by the stats loop. */
 export class UplinkWatch {
-  /** Latest video kbps each link can carry, by peer ID. */
+  /**
+   * Video kbps each link can carry as the caps follow it, by peer ID: the latest measure while it stays on the same
+   * step of `LINK_STEPS`, else held as {@link LOWER_MARGIN} and {@link RAISE_POLLS} say.
+   */
   readonly kbps = new Map<string, number>();
   /** Polls in a row each link was weak. */
   readonly #weak = new Map<string, number>();
+  /** The readings in a row on a higher step than the held one, by peer ID. */
+  readonly #higher = new Map<string, number[]>();
 
   /**
    * Takes one poll's measure of a link (kbps of video, `Reading.uplink`); fires `vc-warning` `weak-uplink` through
-   * `host` on the {@link WEAK_POLLS}th weak poll in a row.
-   * @returns whether it crossed one of the governor's steps (the caps should be re-applied).
+   * `host` on the {@link WEAK_POLLS}th weak poll in a row (from the measure itself, not the held figure).
+   * @returns whether the held figure moved to another of the governor's steps (the caps should be re-applied).
    */
   update(peerId: string, kbps: number, host: CallHost): boolean {
-    const crossed = step(kbps) !== step(this.kbps.get(peerId));
-    this.kbps.set(peerId, kbps);
+    const held = this.kbps.get(peerId);
+    const [now, was] = [step(kbps), step(held)];
+    const higher = now > was && held !== undefined ? [...(this.#higher.get(peerId) ?? []), kbps] : [];
+    const lower = now < was && kbps < (LINK_STEPS[was - 1] ?? 0) * (1 - LOWER_MARGIN);
+    let next = held;
+    if (held === undefined || now === was || lower) next = kbps;
+    else if (higher.length >= RAISE_POLLS) next = Math.min(...higher);
+    this.#higher.set(peerId, next === held ? higher : []);
+    this.kbps.set(peerId, next as number);
     const polls = kbps < WEAK_UPLINK_KBPS ? (this.#weak.get(peerId) ?? 0) + 1 : 0;
     this.#weak.set(peerId, polls);
     if (polls === WEAK_POLLS) {
       const message = `${Math.round(kbps)} kbps of video can reach this peer`;
       host.dispatch(new VideoChatWarningEvent('weak-uplink', peerId, message));
     }
-    return crossed;
+    return step(next) !== was;
   }
 
   /** Whether the link to `peerId` is weak now (reported). */
@@ -127,6 +148,7 @@ export class UplinkWatch {
       if (peers.has(id)) continue;
       this.kbps.delete(id);
       this.#weak.delete(id);
+      this.#higher.delete(id);
     }
   }
 }

@@ -29,6 +29,13 @@ export class MediaController {
   stream: MediaStream | null = null;
   /** Why capture failed or is partial; null when both camera and microphone work. */
   error: VideoChatError | null = null;
+  /**
+   * What the local tile shows: the camera track alone (a muted `<video>` given the microphone too still runs an audio
+   * output for it), or what the maker given to {@link setPreview} makes of it (`media/preview.ts`: a smaller, slower
+   * clone). Null without a camera. A new MediaStream whenever the shown track changes, so previews rebind.
+   */
+  preview: MediaStream | null = null;
+  #previewOf?: ((camera: MediaStreamTrack) => MediaStreamTrack) | undefined;
   /** The screen being shared, or null. */
   screen: MediaStream | null = null;
   #screenTrack: MediaStreamTrack | null = null;
@@ -249,6 +256,17 @@ export class MediaController {
     this.#onChange();
   }
 
+  /**
+   * Makes {@link preview} from the camera with `make` from now on (undefined: the camera itself), now and whenever the
+   * local tracks change; a track it made is stopped when replaced or released. The sent camera track is never changed.
+   * The tile hides the preview while the camera is off, so a made track need not follow mute.
+   */
+  setPreview(make?: (camera: MediaStreamTrack) => MediaStreamTrack): void {
+    this.#previewOf = make;
+    this.#adopt(this.stream?.getTracks() ?? []);
+    this.#onChange();
+  }
+
   /** Stops every local track (the camera light goes off) and any screen share. */
   stop(): void {
     this.#release();
@@ -258,8 +276,8 @@ export class MediaController {
   }
 
   #release(): void {
-    for (const track of this.stream?.getTracks() ?? []) track.stop();
-    this.stream = null;
+    for (const track of [...(this.stream?.getTracks() ?? []), ...(this.preview?.getTracks() ?? [])]) track.stop();
+    this.stream = this.preview = null;
   }
 
   #constraints(kind: CaptureKind, deviceId: ConstrainDOMStringParameters): MediaTrackConstraints {
@@ -272,6 +290,11 @@ export class MediaController {
    */
   #adopt(tracks: MediaStreamTrack[]): void {
     this.stream = tracks.length ? new MediaStream(tracks) : null;
+    const shown = this.preview?.getVideoTracks()[0];
+    if (shown && !tracks.includes(shown)) shown.stop(); // a track the maker made, or a camera replaced
+    const camera = this.track('video');
+    const track = camera && (this.#previewOf?.(camera) ?? camera);
+    this.preview = track && new MediaStream([track]);
     this.#apply();
     for (const track of tracks) {
       // Firefox ESR 153 hands a dispatched 'ended' to the onended handler only: use it (these tracks are ours alone).

@@ -235,6 +235,11 @@ export class PeerSession {
     return this.#pc?.getStats();
   }
 
+  /** The underlying connection's receivers (W3C WebRTC §5.3; e.g. their levels), none before it exists. */
+  get receivers(): RTCRtpReceiver[] {
+    return this.#pc?.getReceivers() ?? [];
+  }
+
   /**
    * Sends `track` as `kind` (or stops sending it with `null`). Camera and microphone swaps use `replaceTrack` and need
    * no renegotiation; a kind not sent before (e.g. the first `screen`) adds a transceiver and renegotiates.

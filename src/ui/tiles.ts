@@ -35,8 +35,8 @@ export function renderLocalTile(v: View): TemplateResult {
   const speaking = v.call.stats.speaker === null ? ' active-speaker' : '';
   return html`<figure part="tile local-tile${speaking}" class="tile local${speaking}">
     ${
-      media.stream && media.cameraEnabled
-        ? html`<video part="video local-video" .srcObject=${srcObject(media.stream)} .muted=${true} autoplay playsinline></video>`
+      media.preview && media.cameraEnabled
+        ? html`<video part="video local-video" .srcObject=${srcObject(media.preview)} .muted=${true} autoplay playsinline></video>`
         : html`<div class="placeholder" aria-hidden="true">${initials(v.name || v.t.you)}</div>`
     }
     <figcaption part="name" class="name">${v.name ? isolate(v.t.youNamed, v.name) : v.t.you}</figcaption>${v.hostsUi?.tile(v, null)}

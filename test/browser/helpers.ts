@@ -111,6 +111,13 @@ export const part = <T extends Element = HTMLElement>(
   root: ParentNode = shadow(el),
 ) => root.querySelector<T>(`[part~="${name}"]`);
 
+/**
+ * The camera and microphone the element captured and sends (its MediaController's `stream`). Not the local tile's
+ * `srcObject`: that shows the camera alone, in a call as a smaller clone (media/preview.ts).
+ */
+export const captured = (el: VideoChatElement): MediaStream | null =>
+  (el as unknown as { call: { media: { stream: MediaStream | null } } }).call.media.stream;
+
 /** A `<video-chat>` on the real relay, resolved once the relay admitted it. */
 /** Two elements, Ada and Grace, admitted to `room` and both `in-call`. */
 export async function inCall(room: string): Promise<[VideoChatElement, VideoChatElement]> {

@@ -8,6 +8,7 @@ import '../../../src/index.js';
 import type { DeviceChangeEvent, VideoChatErrorEvent } from '../../../src/events.js';
 import type { VideoChatElement } from '../../../src/video-chat.js';
 import {
+  captured,
   canvasTrack,
   inbound,
   inCall,
@@ -21,8 +22,9 @@ import {
   waitForGrowth,
 } from '../helpers.js';
 
+/** The camera or microphone track the element captured and sends. */
 const localTrack = (el: VideoChatElement, kind: 'audio' | 'video'): MediaStreamTrack | undefined =>
-  (part<HTMLVideoElement>(el, 'local-video')?.srcObject as MediaStream | null)
+  captured(el)
     ?.getTracks()
     .find((t) => t.kind === kind);
 

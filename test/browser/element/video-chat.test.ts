@@ -8,7 +8,18 @@ import type {
   StateChangeEvent,
   VideoChatErrorEvent,
 } from '../../../src/events.js';
-import { inbound, joined, nextEvent, part, relayUrl, shadow, uniqueRoom, waitFor, waitForGrowth } from '../helpers.js';
+import {
+  captured,
+  inbound,
+  joined,
+  nextEvent,
+  part,
+  relayUrl,
+  shadow,
+  uniqueRoom,
+  waitFor,
+  waitForGrowth,
+} from '../helpers.js';
 
 /** Every RTCPeerConnection the page creates, so cleanup can be checked (a spy: the real class is used). */
 const connections: RTCPeerConnection[] = [];
@@ -61,7 +72,9 @@ describe('<video-chat>', () => {
     const local = part<HTMLVideoElement>(el, 'local-video');
     const stream = local?.srcObject as MediaStream;
     expect(stream.getVideoTracks()[0]?.readyState).to.equal('live');
-    expect(stream.getAudioTracks()[0]?.readyState).to.equal('live');
+    // The self-view is the camera alone: given the microphone, a muted <video> would still run an audio output.
+    expect(stream.getAudioTracks(), 'no microphone in the preview').to.have.length(0);
+    expect(captured(el)?.getAudioTracks()[0]?.readyState).to.equal('live', 'the microphone is captured');
     expect(local?.muted).to.equal(true);
     expect(getComputedStyle(local as Element).transform).to.not.equal('none');
     expect(part(el, 'local-tile')?.textContent).to.contain('Ada (you)');
@@ -89,7 +102,7 @@ describe('<video-chat>', () => {
     const el = await joined(uniqueRoom(), 'Ada');
     const mic = part<HTMLButtonElement>(el, 'mic-button') as HTMLButtonElement;
     const camera = part<HTMLButtonElement>(el, 'camera-button') as HTMLButtonElement;
-    const stream = part<HTMLVideoElement>(el, 'local-video')?.srcObject as MediaStream;
+    const stream = captured(el) as MediaStream;
     expect(mic.getAttribute('aria-pressed')).to.equal('true');
     mic.click();
     await el.updateComplete;
@@ -112,7 +125,8 @@ describe('<video-chat>', () => {
     const a = await joined(room, 'Ada');
     const b = await joined(room, 'Grace');
     await expectMediaFrom(b, a.peerId as string);
-    const stream = part<HTMLVideoElement>(a, 'local-video')?.srcObject as MediaStream;
+    const stream = captured(a) as MediaStream;
+    const preview = part<HTMLVideoElement>(a, 'local-video')?.srcObject as MediaStream;
     const mine = connections.slice(-2);
     const leaverId = a.peerId;
     const left = nextEvent(a, 'vc-left');
@@ -121,6 +135,7 @@ describe('<video-chat>', () => {
     await left;
     expect((await peerLeft).peer.id).to.equal(leaverId);
     expect(stream.getTracks().every((t) => t.readyState === 'ended')).to.equal(true);
+    expect(preview.getTracks()[0]?.readyState).to.equal('ended', 'the preview (a clone in a call) too');
     await waitFor('connections closed', () => mine.length === 2 && mine.every((pc) => pc.connectionState === 'closed'));
     expect(a.state).to.equal('idle');
     await waitFor('tile removed', () => shadow(b).querySelectorAll('[part~="remote-tile"]').length === 0);

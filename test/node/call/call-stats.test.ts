@@ -104,7 +104,7 @@ describe('callStats loop', () => {
     const peer = (id: string) => ({ id, name: id, connection: 'connected', microphone: true }) as unknown as RemotePeer;
     const source: StatsSource = {
       peers: [peer('a'), peer('b')],
-      media: { microphoneEnabled: false } as StatsSource['media'],
+      media: { microphoneEnabled: false, setPreview() {} } as unknown as StatsSource['media'],
       getStats: async (id) => {
         if (id === 'a') polled++;
         return report({
@@ -151,7 +151,7 @@ describe('callStats loop', () => {
     let polled = 0;
     const source: StatsSource = {
       peers: [{ id: 'a', name: 'a', connection: 'connected', microphone: true } as unknown as RemotePeer],
-      media: { microphoneEnabled: false } as StatsSource['media'],
+      media: { microphoneEnabled: false, setPreview() {} } as unknown as StatsSource['media'],
       getStats: async () => {
         polled++;
         return report({ type: 'inbound-rtp', kind: 'audio', audioLevel: level, packetsReceived: 1, bytesReceived: 1 });
@@ -185,6 +185,54 @@ describe('callStats loop', () => {
   });
 });
 
+describe('callStats loop with receivers (the mesh)', () => {
+  it('takes the speakers from the receivers at every poll, the microphone from one report, and full reports once per quality window', async () => {
+    const levels: Record<string, number> = { a: 0, b: 0 };
+    const calls: Record<string, number> = { a: 0, b: 0 };
+    let mic = 0;
+    /** One audio and one video receiver of `id`, its audio source at `levels[id]` (W3C WebRTC §5.4). */
+    const receivers = (id: string) =>
+      [
+        { track: { kind: 'audio' }, getSynchronizationSources: () => [{ source: 1, audioLevel: levels[id] }] },
+        { track: { kind: 'video' }, getSynchronizationSources: () => [{ source: 2 }] },
+      ] as unknown as RTCRtpReceiver[];
+    const peer = (id: string) => ({ id, name: id, connection: 'connected', microphone: true }) as unknown as RemotePeer;
+    const source: StatsSource = {
+      peers: [peer('a'), peer('b')],
+      media: { microphoneEnabled: true, setPreview() {} } as unknown as StatsSource['media'],
+      receivers,
+      getStats: async (id) => {
+        calls[id] = (calls[id] ?? 0) + 1;
+        // The reports' own inbound levels say nobody speaks: the speaker can only come from the receivers.
+        return report(
+          { id: 'I', type: 'inbound-rtp', kind: 'audio', audioLevel: 0, packetsReceived: 1, bytesReceived: 1 },
+          { id: 'M', type: 'media-source', kind: 'audio', audioLevel: mic },
+        );
+      },
+    };
+    const stats = callStats(source, { requestUpdate: () => undefined, dispatch: () => true });
+    const wait = (n: number) => new Promise((r) => setTimeout(r, POLL_MS * n + POLL_MS / 2));
+    stats.start();
+    try {
+      levels['b'] = 0.5;
+      await wait(3);
+      assert.equal(stats.speaker, 'b', 'the loud receiver, after two polls');
+      levels['b'] = 0;
+      mic = 0.5;
+      await wait(3);
+      assert.equal(stats.speaker, null, 'this visitor, from the one report per poll');
+      await wait(10);
+      // a: at every poll (the microphone's report); b: once per quality window (about every fifth poll).
+      const [a, b] = [calls['a'] as number, calls['b'] as number];
+      assert.ok(a >= 14, `a read at every poll (${a})`);
+      assert.ok(b >= 2 && b <= a / 4 + 1, `b read once per quality window: ${b} times in ${a} polls`);
+      assert.ok(stats.quality.has('b'), 'quality figures still come');
+    } finally {
+      stats.stop();
+    }
+  });
+});
+
 describe('measured uplink', () => {
   it("reads the selected pair's availableOutgoingBitrate less audio, kbps; none where not reported", () => {
     const pair = (extra: Record<string, number>) =>
@@ -205,7 +253,7 @@ describe('measured uplink', () => {
     let available = 2_000_000;
     const source: StatsSource = {
       peers: [{ id: 'a', name: 'a', connection: 'connected', microphone: true } as unknown as RemotePeer],
-      media: { microphoneEnabled: false } as StatsSource['media'],
+      media: { microphoneEnabled: false, setPreview() {} } as unknown as StatsSource['media'],
       getStats: async () => {
         polled++;
         return report(

@@ -6,7 +6,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodingCaps, loadAdaptive } from '../../../src/call/governor.js';
-import { shownCopies, THUMB_FPS, VIEW_FLOOR_BPS, viewCaps } from '../../../src/call/receiver-view.js';
+import {
+  LOWER_MARGIN,
+  RAISE_POLLS,
+  shownCopies,
+  THUMB_FPS,
+  UplinkWatch,
+  VIEW_FLOOR_BPS,
+  viewCaps,
+} from '../../../src/call/receiver-view.js';
 import { cameraCaps, DEFAULT_BUDGET, screenCaps } from '../../../src/negotiation/bandwidth.js';
 import type { PeerViewMessage } from '../../../src/protocol/data-channel.js';
 
@@ -113,5 +121,36 @@ describe('the share of each copy follows what its receivers show (shownCopies)',
     const alone = { ...load, views: [thumb, hidden, hidden] };
     assert.equal(encodingCaps('video', track(640, 480), { ...alone, view: hidden })?.active, false);
     assert.ok((encodingCaps('video', track(640, 480), { ...alone, view: thumb })?.maxBitrate ?? 0) > 200_000);
+  });
+});
+
+describe('UplinkWatch (hysteresis of the measured link)', () => {
+  const host = { requestUpdate: () => undefined, dispatch: () => true };
+
+  it('a measure wobbling across a step moves nothing; a drop past the margin lowers at once; a rise waits its polls', () => {
+    const watch = new UplinkWatch();
+    const moves = (kbps: number[]) => kbps.map((k) => watch.update('a', k, host));
+    assert.deepEqual(moves([1_200]), [true], 'the first measure: a step (1000–1500)');
+    // Congestion control's estimate wobbling around the 1000 kbps step: the caps stay.
+    assert.deepEqual(moves([980, 1_050, 920, 1_010, 990, 1_100, 960]), [
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
+    assert.equal(watch.kbps.get('a'), 1_100, 'held on its step (the last reading on it)');
+    assert.ok(1_000 * (1 - LOWER_MARGIN) > 840);
+    assert.deepEqual(moves([840]), [true], 'more than the margin below its step: lowered at once');
+    assert.equal(watch.kbps.get('a'), 840);
+    // Back up on a higher step: only after RAISE_POLLS readings in a row, to the lowest of them.
+    const up = moves(Array.from({ length: RAISE_POLLS }, (_, i) => 1_100 + i * 100));
+    assert.deepEqual(up, [...Array<boolean>(RAISE_POLLS - 1).fill(false), true]);
+    assert.equal(watch.kbps.get('a'), 1_100);
+    // A rise that falls back before its polls are up changes nothing.
+    assert.deepEqual(moves([1_600, 1_150, 1_700]), [false, false, false]);
+    assert.equal(watch.kbps.get('a'), 1_150, 'the same step follows the measure');
   });
 });
