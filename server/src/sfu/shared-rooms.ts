@@ -32,6 +32,7 @@
  * @module
  */
 import type { Logger } from '../log.js';
+import { runScript } from '../redis/lua.js';
 import type { JanusRoom } from './janus-rooms.js';
 import { ADMIT, CONFIRM, JANITOR, RELEASE, RESTORE, TAKE, type Script } from './shared-scripts.js';
 
@@ -282,13 +283,6 @@ export class SharedRooms {
   }
 
   async #run(script: Script, args: readonly (string | number)[]): Promise<Reply> {
-    const client = await this.#client;
-    const argv = [this.#prefix, ...args.map(String)];
-    try {
-      return await client.sendCommand<Reply>(['EVALSHA', script.sha1, '0', ...argv]);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return client.sendCommand<Reply>(['EVAL', script.source, '0', ...argv]);
-    }
+    return runScript<Reply>(await this.#client, script, [this.#prefix, ...args]);
   }
 }
