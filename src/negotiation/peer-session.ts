@@ -7,8 +7,9 @@
  * - **At (re)start only the initiator offers.** Both sides offering at once while the connection is being set up was
  *   measured to wedge Chromium 156 in about one call in three, so the other side creates its RTCPeerConnection only
  *   when the first offer arrives. The initiator makes that offer as soon as its connection exists (not on
- *   `negotiationneeded`, a task later), with the transceivers and the data channel in it: one round trip. Later renegotiations (a screen share, a track added) may come from either side at
- *   any moment; perfect negotiation resolves their glare (the polite side rolls back, the impolite one ignores).
+ *   `negotiationneeded`, a task later), with the transceivers and the data channel in it: one round trip. Later
+ *   renegotiations (a screen share, a track added) may come from either side at any moment; perfect negotiation
+ *   resolves their glare (the polite side rolls back, the impolite one ignores).
  * - **Fixed transceivers.** The initiator creates one audio and one video transceiver (`recvonly` when it has no such
  *   track), so a visitor without camera still receives. Every description carries `media` (mid → {@link TrackKind}
  *   of what the sender sends on that mid) so the far side can tell a camera from a screen.
@@ -28,13 +29,10 @@
  *   failed attempt: reported, retried by the watchdog, never thrown.
  * - **Failures are reported, never thrown**: every non-fatal failure (a malformed payload, a rejected candidate, a
  *   failed description or `setParameters`, a refused connection) goes to `onError` as a {@link Warning} with its code.
- * - **The data channel is text.** One negotiated channel per connection carries the caller's text both ways
- *   ({@link PeerSession.sendChannelText}, `onChannelText`); what the text means (and its limits) is the call layer's.
  *
- * Its parts: `transceivers.ts` (the tracks and transceivers it negotiates, their bandwidth caps), `watchdog.ts` (the
- * watchdog's timer and escalation), `held-candidates.ts` (candidates ahead of their description), `session-channel.ts`
- * (the data channel and its outbox; what the text means is the call layer's, `call/peer-channel.ts`). What stays here
- * is one state machine over one RTCPeerConnection and its generation (perfect negotiation, recreation, restarts).
+ * Its parts: `transceivers.ts` (the tracks and transceivers it negotiates, their caps), `watchdog.ts` (the escalation),
+ * `held-candidates.ts`, `session-channel.ts` (one negotiated data channel per connection carrying the caller's text,
+ * whose meaning is the call layer's). Here: one state machine over one RTCPeerConnection and its generation.
  *
  * @module
  */
@@ -101,18 +99,12 @@ export class PeerSession {
     return this.#state;
   }
 
-  /**
-   * Connection generation: raised each time the connection is recreated.
-   * @internal For tests.
-   */
+  /** Connection generation: raised each time the connection is recreated. @internal For tests. */
   get generation(): number {
     return this.#gen;
   }
 
-  /**
-   * The connection's signaling state (`stable` when no offer/answer exchange is under way), or undefined.
-   * @internal For tests.
-   */
+  /** The connection's signaling state (`stable`: no offer/answer under way), or undefined. @internal For tests. */
   get signalingState(): RTCSignalingState | undefined {
     return this.#pc?.signalingState;
   }
@@ -191,10 +183,7 @@ export class PeerSession {
     return this.#tracks.sendParameters();
   }
 
-  /**
-   * Sends `text` on the data channel. Text sent before the channel is open waits in an outbox (at most 100 messages,
-   * then the oldest are dropped) and goes out, in order, when it opens.
-   */
+  /** Sends `text` on the data channel, or, until it opens, holds it in order (the last 100 messages). */
   sendChannelText(text: string): void {
     this.#channel.send(text);
   }
@@ -305,19 +294,15 @@ export class PeerSession {
   #armOfferTimer(pc: RTCPeerConnection): void {
     clearTimeout(this.#offerTimer);
     if (pc.signalingState !== 'have-local-offer') return;
-    this.#offerTimer = setTimeout(
-      () => this.#resendOffer(pc),
-      this.#watchdog.watchdogMs,
-    );
+    this.#offerTimer = setTimeout(() => this.#resendOffer(pc), this.#watchdog.watchdogMs);
   }
 
   /**
-   * The offer timer ran out (the offer or its answer was lost, e.g. while a relay was away): sends the unanswered offer
-   * again as it is (same ICE credentials, with the candidates gathered since), every `watchdogMs` until answered; a
-   * duplicate answer is ignored. Not rolled back: in Chromium the offer made after rolling back a first offer has no
-   * data channel section, and the renegotiation both sides then start to add it fails on the polite side ("Failed to
-   * start SCTP transport"), which stays in `have-remote-offer` for good while both report `connected` (the CI flake of
-   * the slow-retry test: 7 of 12 runs failed under load).
+   * The offer timer ran out (the offer or its answer lost, e.g. while a relay was away): sends the offer again as it is
+   * (same ICE credentials, with the candidates gathered since); a duplicate answer is ignored. Not rolled back: in
+   * Chromium the offer made after rolling back a first offer has no data channel section, and the renegotiation both
+   * sides then start to add it fails on the polite side ("Failed to start SCTP transport"), which stays in
+   * `have-remote-offer` for good while both report `connected` (the CI flake: 7 of 12 runs under load).
    */
   #resendOffer(pc: RTCPeerConnection): void {
     const offer = pc.pendingLocalDescription ?? pc.localDescription;
@@ -354,14 +339,11 @@ export class PeerSession {
         this.#setState('connected');
         break;
       case 'failed':
-        // An ICE restart is cheap and keeps the connection; the watchdog (already running since `disconnected`, or
-        // since the connection was made) recreates the connection if it does not help.
-        this.#iceRestart(pc);
-        this.#setState(this.#troubleState());
-        if (!this.#watchdog.running) this.#watchdog.arm();
-        break;
       case 'disconnected':
-        // Often transient (a lost packet burst): the grace period of the watchdog before acting.
+        // `disconnected` is often transient (a lost packet burst): the watchdog's grace period before acting. On
+        // `failed`, an ICE restart first: cheap, it keeps the connection; the watchdog (running since `disconnected`, or
+        // since the connection was made) recreates the connection if it does not help.
+        if (pc.connectionState === 'failed') this.#iceRestart(pc);
         this.#setState(this.#troubleState());
         if (!this.#watchdog.running) this.#watchdog.arm();
         break;
@@ -467,4 +449,3 @@ export class PeerSession {
     this.#options.onError?.({ code, message, cause });
   }
 }
-

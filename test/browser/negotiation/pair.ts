@@ -75,5 +75,4 @@ export function pair(options: {
 }
 
 /** Video frames decoded so far on `session`'s current connection. */
-export const frames = async (session: PeerSession): Promise<number> =>
-  inbound(await session.getStats()).framesDecoded;
+export const frames = async (session: PeerSession): Promise<number> => inbound(await session.getStats()).framesDecoded;
