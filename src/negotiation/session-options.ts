@@ -1,5 +1,5 @@
 /**
- * The options, states and defaults of a {@link PeerSession} (`peer-session.ts`, which re-exports them): the shapes a
+ * The options, states and defaults of a `PeerSession` (`peer-session.ts`, which re-exports them): the shapes a
  * caller gives and reads. Types and constants only, no DOM.
  *
  * @module
@@ -8,12 +8,11 @@ import type { Warning } from '../errors.js';
 import type { TrackKind } from '../protocol/negotiation.js';
 import type { SignalData } from '../protocol/relay.js';
 import type { EncodingCaps } from './bandwidth.js';
-import type { PeerSession } from './peer-session.js';
 
 /**
  * Coarse state of the session, for the UI: `connecting` until first connected; `connected`; `reconnecting` while a
  * connection that was up is disconnected or being restarted; `failed` when quick recovery gave up (slow retries go
- * on, and the session returns to `connected` if one succeeds); `closed` after {@link PeerSession.close}.
+ * on, and the session returns to `connected` if one succeeds); `closed` after `PeerSession.close`.
  */
 export type PeerSessionState = 'connecting' | 'connected' | 'reconnecting' | 'failed' | 'closed';
 
@@ -30,7 +29,7 @@ export interface PeerSessionOptions {
   iceTransportPolicy?: RTCIceTransportPolicy;
   /**
    * Delivers a negotiation message (the relay's opaque `signal.data`, see `protocol/negotiation.ts`) to the
-   * counterpart session, whose {@link PeerSession.receive} takes it. Must not throw.
+   * counterpart session, whose `PeerSession.receive` takes it. Must not throw.
    */
   send: (data: SignalData) => void;
   /** Local tracks to send from the start, by kind. */
@@ -47,8 +46,8 @@ export interface PeerSessionOptions {
   retryMs?: number;
   /**
    * The caps for the sender of `kind` now sending `track` (see `bandwidth.ts`), or undefined to leave it alone.
-   * Asked after every completed negotiation, after {@link PeerSession.setTrack} and on
-   * {@link PeerSession.applyEncodingCaps}.
+   * Asked after every completed negotiation, after `PeerSession.setTrack` and on
+   * `PeerSession.applyEncodingCaps`.
    */
   encodingCaps?: (kind: TrackKind, track: MediaStreamTrack | null) => EncodingCaps | undefined;
   /** Called when the set of remote tracks changes; `tracks` maps kind → live remote track. */

@@ -1,5 +1,5 @@
 /**
- * The watchdog of a {@link PeerSession}: one timer that recreates a connection making no progress, the count of
+ * The watchdog of a `PeerSession`: one timer that recreates a connection making no progress, the count of
  * recreations in a row that turns the session `failed`, and the gate on the peer's restart requests. No DOM, no WebRTC.
  *
  * The session's ICE faults, in escalating steps (W3C WebRTC RTCPeerConnectionState, RFC 8445 §9 ICE restart):
@@ -16,14 +16,13 @@
  * 4. After `maxRestarts` recreations in a row the session reports `failed` (the UI shows the peer as unreachable) but
  *    does not give up: it keeps recreating the connection every `retryMs`, so a peer that becomes reachable again
  *    (its network or TURN server back) reconnects by itself, within about `retryMs`. A `restart` request from the peer
- *    also recreates it at once. A session ends only with {@link PeerSession.close} (the peer left).
+ *    also recreates it at once. A session ends only with `PeerSession.close` (the peer left).
  *
  * The peer's requests are untrusted: each kind is honoured at most once per `watchdogMs` ({@link Watchdog.honour}):
  * an ICE restart costs both sides new candidates (and TURN allocations), a restart a new RTCPeerConnection.
  *
  * @module
  */
-import type { PeerSession } from './peer-session.js';
 import { SESSION_DEFAULTS, type PeerSessionOptions } from './session-options.js';
 
 /** Most re-armings by progress per arming (offer, answer, and an ICE restart's pair: a peer cannot hold it off). */
