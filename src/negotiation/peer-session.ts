@@ -21,7 +21,7 @@
  * - **ICE faults, in escalating steps** (`watchdog.ts`, whose module comment has the rules): wait out a transient
  *   `disconnected`; ICE restart on `failed`; the watchdog recreates a connection making no progress for `watchdogMs`
  *   (a description applied is progress); past `maxRestarts` the session is `failed` but retries every `retryMs`.
- *   An offer unanswered for `watchdogMs` is sent again as it is (not rolled back: see {@link PeerSession.#resendOffer}).
+ *   An offer unanswered for `watchdogMs` is sent again as it is (not rolled back: see {@link PeerSession.#armOfferTimer}).
  * - **The peer is untrusted.** What arrives through {@link PeerSession.receive} is parsed here
  *   (`parseNegotiationMessage`); a malformed payload is dropped and reported. Its `restart: true` is honoured only
  *   while our connection is not `connected`, and at most once per `watchdogMs` (else a peer could make us build one
@@ -31,7 +31,7 @@
  *   failed description or `setParameters`, a refused connection) goes to `onError` as a {@link Warning} with its code.
  *
  * Its parts: `transceivers.ts` (the tracks and transceivers it negotiates, their caps), `watchdog.ts` (the escalation),
- * `held-candidates.ts`, `session-channel.ts` (one negotiated data channel per connection carrying the caller's text,
+ * `session-channel.ts` (one negotiated data channel per connection carrying the caller's text,
  * whose meaning is the call layer's). Here: one state machine over one RTCPeerConnection and its generation.
  *
  * @module
@@ -44,7 +44,6 @@ import {
   type TrackKind,
 } from '../protocol/negotiation.js';
 import type { SignalData } from '../protocol/relay.js';
-import { HeldCandidates } from './held-candidates.js';
 import { SessionChannel } from './session-channel.js';
 import { SESSION_DEFAULTS, type PeerSessionOptions, type PeerSessionState } from './session-options.js';
 import { Transceivers } from './transceivers.js';
@@ -65,13 +64,14 @@ export class PeerSession {
   #wasConnected = false;
   #makingOffer = false;
   #ignoreOffer = false;
-  #held = new HeldCandidates();
+  /** Candidates ahead of their remote description, with their generation (at most 200). */
+  #held: Array<{ gen: number; candidate: IceCandidate }> = [];
   /** Serializes incoming messages: each is fully applied before the next (descriptions are async). */
   #inbox: Promise<void> = Promise.resolve();
   /** What we send and receive on which transceiver. */
   #tracks: Transceivers;
   #watchdog: Watchdog;
-  /** Runs while the connection is in `have-local-offer` (see {@link PeerSession.#resendOffer}). */
+  /** Runs while the connection is in `have-local-offer` (see {@link PeerSession.#armOfferTimer}). */
   #offerTimer: ReturnType<typeof setTimeout> | undefined;
   #channel: SessionChannel;
   /** Serializes setParameters calls (a second one before the first settles is refused by the browser). */
@@ -85,11 +85,7 @@ export class PeerSession {
     this.#tracks = new Transceivers(options.onRemoteTracks);
     for (const [kind, track] of Object.entries(options.tracks ?? {})) this.#tracks.local.set(kind as TrackKind, track);
     this.#watchdog = new Watchdog(options, () => this.#restart());
-    this.#channel = new SessionChannel({
-      onText: options.onChannelText,
-      onOpen: options.onChannelOpen,
-      onBinary: () => this.#warn('bad-peer-message', 'binary message'),
-    });
+    this.#channel = new SessionChannel(options, () => this.#warn('bad-peer-message', 'binary message'));
     if (this.initiator) this.#createConnection(0);
     this.#watchdog.arm();
   }
@@ -214,8 +210,6 @@ export class PeerSession {
     this.#setState('closed');
   }
 
-  // ---- connection lifecycle ----
-
   /**
    * Replaces the connection with a new one of generation `gen`. When the browser refuses to create it, reports that to
    * `onError` and returns undefined (no connection until the watchdog's next attempt).
@@ -227,7 +221,7 @@ export class PeerSession {
     this.#gen = gen;
     this.#makingOffer = false;
     this.#ignoreOffer = false;
-    this.#held.dropBefore(gen);
+    this.#held = this.#held.filter((p) => p.gen >= gen);
     this.#tracks.reset();
     let pc: RTCPeerConnection;
     try {
@@ -290,26 +284,23 @@ export class PeerSession {
     }
   }
 
-  /** While `pc` is in `have-local-offer`: the offer is sent again after `watchdogMs` without an answer. */
+  /**
+   * While `pc` is in `have-local-offer`: after `watchdogMs` without an answer (the offer or its answer lost, e.g. while
+   * a relay was away), the offer is sent again as it is (same ICE credentials, with the candidates gathered since); a
+   * duplicate answer is ignored. Not rolled back: in Chromium the offer made after rolling back a first offer has no
+   * data channel section, and the renegotiation both sides then start to add it fails on the polite side ("Failed to
+   * start SCTP transport"), which stays in `have-remote-offer` for good while both report `connected` (the CI flake:
+   * 7 of 12 runs under load).
+   */
   #armOfferTimer(pc: RTCPeerConnection): void {
     clearTimeout(this.#offerTimer);
     if (pc.signalingState !== 'have-local-offer') return;
-    this.#offerTimer = setTimeout(() => this.#resendOffer(pc), this.#watchdog.watchdogMs);
-  }
-
-  /**
-   * The offer timer ran out (the offer or its answer lost, e.g. while a relay was away): sends the offer again as it is
-   * (same ICE credentials, with the candidates gathered since); a duplicate answer is ignored. Not rolled back: in
-   * Chromium the offer made after rolling back a first offer has no data channel section, and the renegotiation both
-   * sides then start to add it fails on the polite side ("Failed to start SCTP transport"), which stays in
-   * `have-remote-offer` for good while both report `connected` (the CI flake: 7 of 12 runs under load).
-   */
-  #resendOffer(pc: RTCPeerConnection): void {
-    const offer = pc.pendingLocalDescription ?? pc.localDescription;
-    if (this.#pc !== pc || pc.signalingState !== 'have-local-offer' || !offer) return;
-    this.#warn('negotiation-failed', 'no answer: offer sent again');
-    this.#sendDescription(pc, offer);
-    this.#armOfferTimer(pc);
+    this.#offerTimer = setTimeout(() => {
+      if (this.#pc !== pc || pc.signalingState !== 'have-local-offer' || !pc.localDescription) return;
+      this.#warn('negotiation-failed', 'no answer: offer sent again');
+      this.#sendDescription(pc, pc.localDescription);
+      this.#armOfferTimer(pc);
+    }, this.#watchdog.ms);
   }
 
   /**
@@ -334,7 +325,8 @@ export class PeerSession {
   #onConnectionState(pc: RTCPeerConnection): void {
     switch (pc.connectionState) {
       case 'connected':
-        this.#watchdog.connected();
+        this.#watchdog.clear();
+        this.#watchdog.restarts = 0;
         this.#wasConnected = true;
         this.#setState('connected');
         break;
@@ -345,7 +337,7 @@ export class PeerSession {
         // since the connection was made) recreates the connection if it does not help.
         if (pc.connectionState === 'failed') this.#iceRestart(pc);
         this.#setState(this.#troubleState());
-        if (!this.#watchdog.running) this.#watchdog.arm();
+        if (!this.#watchdog.timer) this.#watchdog.arm();
         break;
       default:
         break;
@@ -357,8 +349,6 @@ export class PeerSession {
     if (this.initiator) pc.restartIce();
     else this.#send({ restart: 'ice' });
   }
-
-  // ---- incoming messages ----
 
   async #handle(message: NegotiationMessage): Promise<void> {
     if (this.#state === 'closed' || message.gen < this.#gen) return; // stale: from a connection already replaced
@@ -374,7 +364,7 @@ export class PeerSession {
     const newer = message.gen > this.#gen;
     if (newer || !this.#pc) {
       // Only the initiator starts a generation, and only with an offer. Candidates may overtake that offer: hold them.
-      if (!this.initiator && message.candidate) this.#held.hold(message.gen, message.candidate);
+      if (!this.initiator && message.candidate) this.#hold(message.gen, message.candidate);
       if (this.initiator || message.description?.type !== 'offer') return;
       this.#createConnection(message.gen);
       this.#watchdog.arm();
@@ -386,7 +376,7 @@ export class PeerSession {
 
     if (message.description) {
       const description = message.description;
-      // An answer to an offer already answered (it was sent again, see #resendOffer): nothing to apply.
+      // An answer to an offer already answered (it was sent again, see #armOfferTimer): nothing to apply.
       if (description.type === 'answer' && pc.signalingState !== 'have-local-offer') return;
       const offerCollision = description.type === 'offer' && (this.#makingOffer || pc.signalingState !== 'stable');
       this.#ignoreOffer = !this.polite && offerCollision;
@@ -407,7 +397,7 @@ export class PeerSession {
       this.#tracks.refreshRemote(pc);
     } else if (message.candidate) {
       if (!pc.remoteDescription) {
-        this.#held.hold(message.gen, message.candidate);
+        this.#hold(message.gen, message.candidate);
         return;
       }
       try {
@@ -420,14 +410,20 @@ export class PeerSession {
   }
 
   async #flushCandidates(pc: RTCPeerConnection): Promise<void> {
-    for (const candidate of this.#held.take(this.#gen)) {
+    const gen = this.#gen;
+    const due = this.#held.filter((p) => p.gen === gen);
+    this.#held = this.#held.filter((p) => p.gen > gen);
+    for (const { candidate } of due) {
       await pc
         .addIceCandidate(candidate)
         .catch((cause: unknown) => this.#warn('candidate-rejected', 'addIceCandidate', cause));
     }
   }
 
-  // ---- output ----
+  /** Bounded: a peer that floods candidates and never sends a description must not grow memory without end. */
+  #hold(gen: number, candidate: IceCandidate): void {
+    if (this.#held.length < 200) this.#held.push({ gen, candidate });
+  }
 
   #sendDescription(pc: RTCPeerConnection, description: RTCSessionDescription): void {
     const media = this.#tracks.media(pc);

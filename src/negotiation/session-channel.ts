@@ -7,16 +7,13 @@
  * @module
  */
 import { DATA_CHANNEL } from '../protocol/negotiation.js';
+import type { PeerSessionOptions } from './session-options.js';
 
 /** Most messages held while the channel is not open (then the oldest are dropped). */
 const MAX_OUTBOX = 100;
 
-/** What the channel reports: text and opening to the caller, a binary message as a failure. */
-export interface ChannelEvents {
-  onText?: ((text: string) => void) | undefined;
-  onOpen?: (() => void) | undefined;
-  onBinary: () => void;
-}
+/** What the channel reports: text and opening to the caller (the session's options), a binary message as a failure. */
+type ChannelEvents = Pick<PeerSessionOptions, 'onChannelText' | 'onChannelOpen'>;
 
 /** The channel of the session's current connection. */
 export class SessionChannel {
@@ -29,9 +26,11 @@ export class SessionChannel {
   #heard = false;
   #outbox: string[] = [];
   readonly #events: ChannelEvents;
+  readonly #onBinary: () => void;
 
-  constructor(events: ChannelEvents) {
+  constructor(events: ChannelEvents, onBinary: () => void) {
     this.#events = events;
+    this.#onBinary = onBinary;
   }
 
   /** Whether the channel is open and the peer was heard on it. */
@@ -49,13 +48,13 @@ export class SessionChannel {
       const outbox = this.#outbox;
       this.#outbox = [];
       for (const text of outbox) channel.send(text);
-      this.#events.onOpen?.();
+      this.#events.onChannelOpen?.();
     };
     channel.onmessage = ({ data }: MessageEvent) => {
       if (!current()) return;
       this.#heard = true;
-      if (typeof data === 'string') this.#events.onText?.(data);
-      else this.#events.onBinary();
+      if (typeof data === 'string') this.#events.onChannelText?.(data);
+      else this.#onBinary();
     };
   }
 

@@ -32,74 +32,57 @@ const MAX_PROGRESS = 4;
 export class Watchdog {
   /** Recreations in a row without reaching `connected`. */
   restarts = 0;
+  /** The timer, while it runs (the connection is not up). */
+  timer: ReturnType<typeof setTimeout> | undefined;
   /** No progress for this long (ms) recreates the connection; also the period of the peer's requests. */
-  readonly watchdogMs: number;
-  readonly #maxRestarts: number;
-  readonly #retryMs: number;
+  readonly ms: number;
+  readonly #options: Pick<PeerSessionOptions, 'maxRestarts' | 'retryMs'>;
   readonly #onExpire: () => void;
-  #timer: ReturnType<typeof setTimeout> | undefined;
   #progress = 0;
   /** When the peer's last honoured request of each kind was (performance.now(), ms). */
   readonly #honoured = { ice: -Infinity, connection: -Infinity };
 
-  /** @param options the session's `watchdogMs`, `maxRestarts`, `retryMs` (defaults: {@link SESSION_DEFAULTS}) */
+  /** @param options the session's `watchdogMs`, `maxRestarts`, `retryMs` (defaults: `SESSION_DEFAULTS`) */
   constructor(options: Pick<PeerSessionOptions, 'watchdogMs' | 'maxRestarts' | 'retryMs'>, onExpire: () => void) {
-    this.watchdogMs = options.watchdogMs ?? SESSION_DEFAULTS.watchdogMs;
-    this.#maxRestarts = options.maxRestarts ?? SESSION_DEFAULTS.maxRestarts;
-    this.#retryMs = options.retryMs ?? SESSION_DEFAULTS.retryMs;
+    this.ms = options.watchdogMs ?? SESSION_DEFAULTS.watchdogMs;
+    this.#options = options;
     this.#onExpire = onExpire;
   }
 
   /** Past `maxRestarts` recreations in a row: the session reports `failed` and retries every `retryMs`. */
   get failed(): boolean {
-    return this.restarts > this.#maxRestarts;
+    return this.restarts > (this.#options.maxRestarts ?? SESSION_DEFAULTS.maxRestarts);
   }
 
-  /** Whether the timer runs (the connection is not up). */
-  get running(): boolean {
-    return this.#timer !== undefined;
-  }
-
-  /** (Re)starts the timer: `watchdogMs`, or `retryMs` once {@link failed}. */
-  arm(): void {
-    this.#progress = 0;
-    this.#start();
+  /** (Re)starts the timer: `watchdogMs`, or `retryMs` once {@link failed}; `progress` re-armings so far. */
+  arm(progress = 0): void {
+    this.#progress = progress;
+    this.clear();
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.#onExpire();
+      },
+      this.failed ? (this.#options.retryMs ?? SESSION_DEFAULTS.retryMs) : this.ms,
+    );
   }
 
   /** A description was applied: if the timer runs, it counts from now again (bounded, see {@link MAX_PROGRESS}). */
   progress(): void {
-    if (this.#timer === undefined || this.#progress >= MAX_PROGRESS) return;
-    this.#progress += 1;
-    this.#start();
+    if (this.timer && this.#progress < MAX_PROGRESS) this.arm(this.#progress + 1);
   }
 
-  /** The connection is up: stops the timer and forgets the recreations. */
-  connected(): void {
-    this.clear();
-    this.restarts = 0;
-  }
-
+  /** Stops the timer. */
   clear(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   /** Whether to honour the peer's request of `kind` now (none of that kind for `watchdogMs`); notes it if so. */
   honour(kind: 'ice' | 'connection'): boolean {
     const now = performance.now();
-    if (now - this.#honoured[kind] < this.watchdogMs) return false;
+    if (now - this.#honoured[kind] < this.ms) return false;
     this.#honoured[kind] = now;
     return true;
-  }
-
-  #start(): void {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(
-      () => {
-        this.#timer = undefined;
-        this.#onExpire();
-      },
-      this.failed ? this.#retryMs : this.watchdogMs,
-    );
   }
 }
