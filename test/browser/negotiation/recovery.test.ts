@@ -4,6 +4,8 @@
  * negotiation that is slow but progressing (messages delayed, never lost) keeps its connection.
  */
 import { expect } from '@open-wc/testing';
+import { PeerSession } from '../../../src/negotiation/peer-session.js';
+import type { SignalData } from '../../../src/protocol/relay.js';
 import { waitFor, waitForGrowth } from '../helpers.js';
 import { frames, pair } from './pair.js';
 
@@ -75,6 +77,31 @@ describe('PeerSession recovery', function () {
       expect(sent.filter((s) => s.message.restart !== undefined)).to.deep.equal([], 'no restart asked');
       expect(sent.filter((s) => s.message.description?.type === 'offer').length).to.equal(1, 'one offer');
     } finally {
+      close();
+    }
+  });
+
+  it('the answerer is not connected while a newer generation replaces its connection', async () => {
+    const states: string[] = [];
+    const { initiator, answerer, close } = pair({ answerer: { onStateChange: (state) => void states.push(state) } });
+    let offer: SignalData | undefined;
+    const other = new PeerSession({
+      peerId: 'answerer',
+      initiator: true,
+      iceServers: [],
+      send: (data) => void (offer ??= data),
+    });
+    try {
+      await waitFor('connected', () => initiator.state === 'connected' && answerer.state === 'connected', 15_000);
+      // An offer of generation 1 (the initiator remaking the connection): the answerer's connection of generation 0
+      // is closed, so it must not say `connected` until the new one is.
+      const made = await waitFor('an offer', () => offer);
+      answerer.receive({ ...made, gen: 1 });
+      await waitFor('generation 1 at the answerer', () => answerer.generation === 1);
+      expect(answerer.state).to.equal('reconnecting');
+      expect(states).to.deep.equal(['connected', 'reconnecting']);
+    } finally {
+      other.close();
       close();
     }
   });
