@@ -7,8 +7,9 @@
  * - **At (re)start only the initiator offers.** Both sides offering at once while the connection is being set up was
  *   measured to wedge Chromium 156 in about one call in three, so the other side creates its RTCPeerConnection only
  *   when the first offer arrives. The initiator makes that offer as soon as its connection exists (not on
- *   `negotiationneeded`, a task later), with the transceivers and the data channel in it: one round trip. Later renegotiations (a screen share, a track added) may come from either side at
- *   any moment; perfect negotiation resolves their glare (the polite side rolls back, the impolite one ignores).
+ *   `negotiationneeded`, a task later), with the transceivers and the data channel in it: one round trip. Later
+ *   renegotiations (a screen share, a track added) may come from either side at any moment; perfect negotiation
+ *   resolves their glare (the polite side rolls back, the impolite one ignores).
  * - **Fixed transceivers.** The initiator creates one audio and one video transceiver (`recvonly` when it has no such
  *   track), so a visitor without camera still receives. Every description carries `media` (mid → {@link TrackKind}
  *   of what the sender sends on that mid) so the far side can tell a camera from a screen.
@@ -17,21 +18,10 @@
  *   `RTCRtpSender.setParameters` after every completed negotiation, after a track change and on
  *   {@link PeerSession.applyEncodingCaps}.
  * - **Trickle ICE** with candidates held until the remote description is set (RFC 8838, JSEP RFC 8829 §5.7).
- * - **ICE faults, in escalating steps** (W3C WebRTC RTCPeerConnectionState, RFC 8445 §9 ICE restart):
- *   1. `disconnected` is often transient (a burst of lost packets, a TURN server pausing): the session reports
- *      `reconnecting` and gives the connection a grace period of `watchdogMs` to come back by itself, untouched.
- *   2. `failed`: an ICE restart on the same connection (new ICE credentials, new candidates, no new media setup). Only
- *      the initiator offers, so it calls `restartIce()`; the other side asks it with `restart: 'ice'`.
- *   3. **Watchdog.** A connection that is not `connected` within `watchdogMs` of its (re)creation, or that stays
- *      `disconnected`/`failed` that long, is closed and recreated with a higher generation `gen` (the initiator does
- *      it; the other side asks with `restart: true`).
- *   Separately, an offer left unanswered for `watchdogMs` (lost on the way, e.g. while a relay was away), whatever
- *   the connection state, is rolled back (`setLocalDescription({type: 'rollback'})`) and made again: the
- *   connection is never left in `have-local-offer`, where `negotiationneeded` would not fire again.
- *   4. After `maxRestarts` recreations in a row the session reports `failed` (the UI shows the peer as unreachable)
- *      but does not give up: it keeps recreating the connection every `retryMs`, so a peer that becomes reachable
- *      again (its network or TURN server back) reconnects by itself, within about `retryMs`. A `restart` request
- *      from the peer also recreates it at once. A session ends only with {@link PeerSession.close} (the peer left).
+ * - **ICE faults, in escalating steps** (`watchdog.ts`, whose module comment has the rules): wait out a transient
+ *   `disconnected`; ICE restart on `failed`; the watchdog recreates a connection making no progress for `watchdogMs`
+ *   (a description applied is progress); past `maxRestarts` the session is `failed` but retries every `retryMs`.
+ *   An offer unanswered for `watchdogMs` is sent again as it is (not rolled back: see {@link PeerSession.#armOfferTimer}).
  * - **The peer is untrusted.** What arrives through {@link PeerSession.receive} is parsed here
  *   (`parseNegotiationMessage`); a malformed payload is dropped and reported. Its `restart: true` is honoured only
  *   while our connection is not `connected`, and at most once per `watchdogMs` (else a peer could make us build one
@@ -39,98 +29,27 @@
  *   failed attempt: reported, retried by the watchdog, never thrown.
  * - **Failures are reported, never thrown**: every non-fatal failure (a malformed payload, a rejected candidate, a
  *   failed description or `setParameters`, a refused connection) goes to `onError` as a {@link Warning} with its code.
- * - **The data channel is text.** One negotiated channel per connection carries the caller's text both ways
- *   ({@link PeerSession.sendChannelText}, `onChannelText`); what the text means (and its limits) is the call layer's.
  *
- * The tracks and transceivers it negotiates (and their bandwidth caps) are kept by `transceivers.ts`; what the data
- * channel's text means is the call layer's (`call/peer-channel.ts`). What stays here is one state machine over one
- * RTCPeerConnection and its generation (perfect negotiation, held candidates, the watchdog's escalation): every step
- * reads and writes the same `#pc`/`#gen`/`#makingOffer` fields, so it stays one file (about 400 lines of code; the
- * rest is the rules above and the option docs).
+ * Its parts: `transceivers.ts` (the tracks and transceivers it negotiates, their caps), `watchdog.ts` (the escalation),
+ * `session-channel.ts` (one negotiated data channel per connection carrying the caller's text,
+ * whose meaning is the call layer's). Here: one state machine over one RTCPeerConnection and its generation.
  *
  * @module
  */
 import type { Warning } from '../errors.js';
 import {
-  DATA_CHANNEL,
   parseNegotiationMessage,
   type IceCandidate,
   type NegotiationMessage,
   type TrackKind,
 } from '../protocol/negotiation.js';
 import type { SignalData } from '../protocol/relay.js';
-import type { EncodingCaps } from './bandwidth.js';
+import { SessionChannel } from './session-channel.js';
+import { SESSION_DEFAULTS, type PeerSessionOptions, type PeerSessionState } from './session-options.js';
 import { Transceivers } from './transceivers.js';
+import { Watchdog } from './watchdog.js';
 
-/**
- * Coarse state of the session, for the UI: `connecting` until first connected; `connected`; `reconnecting` while a
- * connection that was up is disconnected or being restarted; `failed` when quick recovery gave up (slow retries go
- * on, and the session returns to `connected` if one succeeds); `closed` after {@link PeerSession.close}.
- */
-export type PeerSessionState = 'connecting' | 'connected' | 'reconnecting' | 'failed' | 'closed';
-
-export interface PeerSessionOptions {
-  /** The remote peer's ID (for logs and errors only). */
-  peerId: string;
-  /** True when this side makes the first offer (the newcomer). */
-  initiator: boolean;
-  /** Polite side of perfect negotiation: rolls back its own offer on glare. Default: `initiator`. */
-  polite?: boolean;
-  /** ICE servers for the RTCPeerConnection (W3C WebRTC RTCConfiguration.iceServers). */
-  iceServers: RTCIceServer[];
-  /** Restricts ICE candidates, e.g. `'relay'` for TURN only. Default `'all'`. */
-  iceTransportPolicy?: RTCIceTransportPolicy;
-  /**
-   * Delivers a negotiation message (the relay's opaque `signal.data`, see `protocol/negotiation.ts`) to the
-   * counterpart session, whose {@link PeerSession.receive} takes it. Must not throw.
-   */
-  send: (data: SignalData) => void;
-  /** Local tracks to send from the start, by kind. */
-  tracks?: Partial<Record<TrackKind, MediaStreamTrack | null>>;
-  /**
-   * How long a connection may make no progress (not yet connected, or `disconnected`/`failed`) before it is
-   * recreated, in ms; also the grace period of a transient `disconnected`. Default 10000.
-   */
-  watchdogMs?: number;
-  /** How many times in a row the watchdog may recreate the connection before the session is `failed`. Default 3. */
-  maxRestarts?: number;
-  /** Once `failed`, how often the connection is recreated again (slow retry), in ms. Default 15000. */
-  retryMs?: number;
-  /**
-   * The caps for the sender of `kind` now sending `track` (see `bandwidth.ts`), or undefined to leave it alone.
-   * Asked after every completed negotiation, after {@link PeerSession.setTrack} and on
-   * {@link PeerSession.applyEncodingCaps}.
-   */
-  encodingCaps?: (kind: TrackKind, track: MediaStreamTrack | null) => EncodingCaps | undefined;
-  /** Called when the set of remote tracks changes; `tracks` maps kind → live remote track. */
-  onRemoteTracks?: (tracks: ReadonlyMap<TrackKind, MediaStreamTrack>) => void;
-  /** Called on every {@link PeerSessionState} change. */
-  onStateChange?: (state: PeerSessionState) => void;
-  /**
-   * Called with every text message from the peer's data channel, unparsed (binary messages are dropped and reported
-   * as `bad-peer-message`).
-   */
-  onChannelText?: (text: string) => void;
-  /** Called each time the data channel opens (also after the connection was recreated). */
-  onChannelOpen?: () => void;
-  /**
-   * Called for every failure that does not end the session, with its code: `bad-signal` (a malformed payload, dropped),
-   * `bad-peer-message` (a binary data channel message), `negotiation-failed` (setLocalDescription or
-   * setRemoteDescription rejected), `candidate-rejected` (addIceCandidate rejected), `encoding-failed`
-   * (setParameters rejected), `connection-refused` (the browser would not create the RTCPeerConnection). Must not
-   * throw.
-   */
-  onError?: (warning: Warning) => void;
-}
-
-/** Most data channel messages held while the channel is not open. */
-const MAX_OUTBOX = 100;
-
-/** Most candidates held while waiting for a remote description. */
-const MAX_PENDING_CANDIDATES = 200;
-
-/** Defaults of {@link PeerSessionOptions}: `watchdogMs`, `maxRestarts`, `retryMs`. */
-export const SESSION_DEFAULTS = { watchdogMs: 10_000, maxRestarts: 3, retryMs: 15_000 } as const;
+export { SESSION_DEFAULTS, type PeerSessionOptions, type PeerSessionState };
 
 /** One peer connection with perfect negotiation. See the module comment for the rules. */
 export class PeerSession {
@@ -141,34 +60,22 @@ export class PeerSession {
   #pc: RTCPeerConnection | undefined;
   #gen = 0;
   #state: PeerSessionState = 'connecting';
-  #restarts = 0;
   /** Whether any connection of this session was ever `connected` (`reconnecting` rather than `connecting`). */
   #wasConnected = false;
   #makingOffer = false;
   #ignoreOffer = false;
-  /** Candidates that arrived before the remote description they belong to, with their generation. */
-  #pendingCandidates: Array<{ gen: number; candidate: IceCandidate }> = [];
+  /** Candidates ahead of their remote description, with their generation (at most 200). */
+  #held: Array<{ gen: number; candidate: IceCandidate }> = [];
   /** Serializes incoming messages: each is fully applied before the next (descriptions are async). */
   #inbox: Promise<void> = Promise.resolve();
   /** What we send and receive on which transceiver. */
   #tracks: Transceivers;
-  #watchdog: ReturnType<typeof setTimeout> | undefined;
-  /** Runs while the connection is in `have-local-offer` (see {@link PeerSession.#reoffer}). */
+  #watchdog: Watchdog;
+  /** Runs while the connection is in `have-local-offer` (see {@link PeerSession.#armOfferTimer}). */
   #offerTimer: ReturnType<typeof setTimeout> | undefined;
-  #channel: RTCDataChannel | undefined;
-  /**
-   * Whether the peer has sent anything on the current channel. A negotiated channel opens on our side even when the
-   * peer never created its own (a peer written from the docs may leave the channel out), so only a message from it
-   * proves it reads the channel.
-   */
-  #heard = false;
-  #outbox: string[] = [];
+  #channel: SessionChannel;
   /** Serializes setParameters calls (a second one before the first settles is refused by the browser). */
   #capsQueue: Promise<void> = Promise.resolve();
-  /** When the peer's last honoured `restart: true` was (performance.now(), ms). */
-  #peerRestartAt = -Infinity;
-  /** When the peer's last honoured `restart: 'ice'` was (performance.now(), ms). */
-  #peerIceRestartAt = -Infinity;
 
   constructor(options: PeerSessionOptions) {
     this.#options = options;
@@ -178,8 +85,10 @@ export class PeerSession {
     // Caps travel with the first description (transceivers.ts): no setParameters at `stable` on the setup path.
     this.#tracks = new Transceivers(options.onRemoteTracks, (kind, track) => this.#options.encodingCaps?.(kind, track));
     for (const [kind, track] of Object.entries(options.tracks ?? {})) this.#tracks.local.set(kind as TrackKind, track);
+    this.#watchdog = new Watchdog(options, () => this.#restart());
+    this.#channel = new SessionChannel(options, () => this.#warn('bad-peer-message', 'binary message'));
     if (this.initiator) this.#createConnection(0);
-    this.#armWatchdog();
+    this.#watchdog.arm();
   }
 
   /** Current state. */
@@ -187,18 +96,12 @@ export class PeerSession {
     return this.#state;
   }
 
-  /**
-   * Connection generation: raised each time the connection is recreated.
-   * @internal For tests.
-   */
+  /** Connection generation: raised each time the connection is recreated. @internal For tests. */
   get generation(): number {
     return this.#gen;
   }
 
-  /**
-   * The connection's signaling state (`stable` when no offer/answer exchange is under way), or undefined.
-   * @internal For tests.
-   */
+  /** The connection's signaling state (`stable`: no offer/answer under way), or undefined. @internal For tests. */
   get signalingState(): RTCSignalingState | undefined {
     return this.#pc?.signalingState;
   }
@@ -208,7 +111,7 @@ export class PeerSession {
    * may then travel on the channel (the call layer's choice) rather than through the relay.
    */
   get direct(): boolean {
-    return this.#heard && this.#channel?.readyState === 'open' && this.#pc?.connectionState === 'connected';
+    return this.#channel.heard && this.#pc?.connectionState === 'connected';
   }
 
   /**
@@ -282,16 +185,9 @@ export class PeerSession {
     return this.#tracks.sendParameters();
   }
 
-  /**
-   * Sends `text` on the data channel. Text sent before the channel is open waits in an outbox (at most
-   * {@link MAX_OUTBOX} messages, then the oldest are dropped) and goes out, in order, when it opens.
-   */
+  /** Sends `text` on the data channel, or, until it opens, holds it in order (the last 100 messages). */
   sendChannelText(text: string): void {
-    if (this.#channel?.readyState === 'open') {
-      this.#channel.send(text);
-      return;
-    }
-    this.#outbox = [...this.#outbox, text].slice(-MAX_OUTBOX);
+    this.#channel.send(text);
   }
 
   /**
@@ -312,15 +208,13 @@ export class PeerSession {
 
   /** Closes the connection and stops the watchdog. Remote tracks end. Idempotent. */
   close(): void {
-    this.#clearWatchdog();
+    this.#watchdog.clear();
     clearTimeout(this.#offerTimer);
     this.#pc?.close();
     this.#pc = undefined;
     this.#tracks.setRemoteTracks(new Map());
     this.#setState('closed');
   }
-
-  // ---- connection lifecycle ----
 
   /**
    * Replaces the connection with a new one of generation `gen`. When the browser refuses to create it, reports that to
@@ -333,7 +227,7 @@ export class PeerSession {
     this.#gen = gen;
     this.#makingOffer = false;
     this.#ignoreOffer = false;
-    this.#pendingCandidates = this.#pendingCandidates.filter((p) => p.gen >= gen);
+    this.#held = this.#held.filter((p) => p.gen >= gen);
     this.#tracks.reset();
     let pc: RTCPeerConnection;
     try {
@@ -360,37 +254,15 @@ export class PeerSession {
     pc.ontrack = () => current() && this.#tracks.refreshRemote(pc);
     pc.onsignalingstatechange = () => {
       if (!current()) return;
-      clearTimeout(this.#offerTimer);
-      // An offer nobody answers (lost on the way, whatever the connection state): roll back and offer again.
-      if (pc.signalingState === 'have-local-offer') {
-        this.#offerTimer = setTimeout(
-          () => void this.#reoffer(pc),
-          this.#options.watchdogMs ?? SESSION_DEFAULTS.watchdogMs,
-        );
-      }
+      this.#watchdog.progress(); // a description applied
+      this.#armOfferTimer(pc);
       if (pc.signalingState !== 'stable') return;
       this.#tracks.refreshRemote(pc);
       void this.applyEncodingCaps(); // a negotiation completed: new senders have encodings now
     };
     pc.onconnectionstatechange = () => current() && this.#onConnectionState(pc);
 
-    // Negotiated (both sides create it with the same id): it rides on the first offer, no extra round trip.
-    const channel = pc.createDataChannel(DATA_CHANNEL.label, { negotiated: true, id: DATA_CHANNEL.id });
-    this.#channel = channel;
-    this.#heard = false;
-    channel.onopen = () => {
-      if (!current()) return;
-      const outbox = this.#outbox;
-      this.#outbox = [];
-      for (const text of outbox) channel.send(text);
-      this.#options.onChannelOpen?.();
-    };
-    channel.onmessage = ({ data }: MessageEvent) => {
-      if (!current()) return;
-      this.#heard = true;
-      if (typeof data === 'string') this.#options.onChannelText?.(data);
-      else this.#warn('bad-peer-message', 'binary message');
-    };
+    this.#channel.open(pc, current);
 
     if (this.initiator) {
       // The initiator fixes the transceiver layout and makes the first offer (tracks and data channel in one) at once,
@@ -404,7 +276,7 @@ export class PeerSession {
     return pc;
   }
 
-  /** Makes and sends an offer on `pc` (negotiationneeded, or again after a rollback). */
+  /** Makes and sends an offer on `pc` (negotiationneeded, or the initiator's first). */
   async #offer(pc: RTCPeerConnection): Promise<void> {
     if (this.#pc !== pc) return;
     try {
@@ -414,21 +286,27 @@ export class PeerSession {
     } catch (cause) {
       if (this.#pc === pc) this.#warn('negotiation-failed', 'setLocalDescription', cause);
     } finally {
-      this.#makingOffer = false;
+      if (this.#pc === pc) this.#makingOffer = false;
     }
   }
 
-  /** The offer timer: `pc` stayed in `have-local-offer` for `watchdogMs`; rolls it back and offers again. */
-  async #reoffer(pc: RTCPeerConnection): Promise<void> {
-    if (this.#pc !== pc || pc.signalingState !== 'have-local-offer') return;
-    this.#warn('negotiation-failed', 'no answer: rollback');
-    try {
-      await pc.setLocalDescription({ type: 'rollback' });
-    } catch (cause) {
-      this.#warn('negotiation-failed', 'rollback', cause);
-      return;
-    }
-    await this.#offer(pc);
+  /**
+   * While `pc` is in `have-local-offer`: after `watchdogMs` without an answer (the offer or its answer lost, e.g. while
+   * a relay was away), the offer is sent again as it is (same ICE credentials, with the candidates gathered since); a
+   * duplicate answer is ignored. Not rolled back: in Chromium the offer made after rolling back a first offer has no
+   * data channel section, and the renegotiation both sides then start to add it fails on the polite side ("Failed to
+   * start SCTP transport"), which stays in `have-remote-offer` for good while both report `connected` (the CI flake:
+   * 7 of 12 runs under load).
+   */
+  #armOfferTimer(pc: RTCPeerConnection): void {
+    clearTimeout(this.#offerTimer);
+    if (pc.signalingState !== 'have-local-offer') return;
+    this.#offerTimer = setTimeout(() => {
+      if (this.#pc !== pc || pc.signalingState !== 'have-local-offer' || !pc.localDescription) return;
+      this.#warn('negotiation-failed', 'no answer: offer sent again');
+      this.#sendDescription(pc, pc.localDescription);
+      this.#armOfferTimer(pc);
+    }, this.#watchdog.ms);
   }
 
   /**
@@ -437,38 +315,35 @@ export class PeerSession {
    */
   #restart(): void {
     if (this.#state === 'closed') return;
-    this.#restarts += 1;
+    this.#watchdog.restarts += 1;
     this.#setState(this.#troubleState());
     if (this.initiator) this.#createConnection(this.#gen + 1);
     else this.#send({ restart: true });
-    this.#armWatchdog();
+    this.#watchdog.arm();
   }
 
   /** What the session reports while its connection is not up. */
   #troubleState(): PeerSessionState {
-    if (this.#restarts > (this.#options.maxRestarts ?? SESSION_DEFAULTS.maxRestarts)) return 'failed';
+    if (this.#watchdog.failed) return 'failed';
     return this.#wasConnected ? 'reconnecting' : 'connecting';
   }
 
   #onConnectionState(pc: RTCPeerConnection): void {
     switch (pc.connectionState) {
       case 'connected':
-        this.#clearWatchdog();
-        this.#restarts = 0;
+        this.#watchdog.clear();
+        this.#watchdog.restarts = 0;
         this.#wasConnected = true;
         this.#setState('connected');
         break;
       case 'failed':
-        // An ICE restart is cheap and keeps the connection; the watchdog (already running since `disconnected`, or
-        // since the connection was made) recreates the connection if it does not help.
-        this.#iceRestart(pc);
-        this.#setState(this.#troubleState());
-        if (this.#watchdog === undefined) this.#armWatchdog();
-        break;
       case 'disconnected':
-        // Often transient (a lost packet burst): the grace period of the watchdog before acting.
+        // `disconnected` is often transient (a lost packet burst): the watchdog's grace period before acting. On
+        // `failed`, an ICE restart first: cheap, it keeps the connection; the watchdog (running since `disconnected`, or
+        // since the connection was made) recreates the connection if it does not help.
+        if (pc.connectionState === 'failed') this.#iceRestart(pc);
         this.#setState(this.#troubleState());
-        if (this.#watchdog === undefined) this.#armWatchdog();
+        if (!this.#watchdog.timer) this.#watchdog.arm();
         break;
       default:
         break;
@@ -481,58 +356,34 @@ export class PeerSession {
     else this.#send({ restart: 'ice' });
   }
 
-  /** (Re)starts the watchdog: `watchdogMs`, or `retryMs` once the session is `failed`. */
-  #armWatchdog(): void {
-    this.#clearWatchdog();
-    const ms =
-      this.#state === 'failed'
-        ? (this.#options.retryMs ?? SESSION_DEFAULTS.retryMs)
-        : (this.#options.watchdogMs ?? SESSION_DEFAULTS.watchdogMs);
-    this.#watchdog = setTimeout(() => {
-      this.#watchdog = undefined;
-      this.#restart();
-    }, ms);
-  }
-
-  #clearWatchdog(): void {
-    if (this.#watchdog !== undefined) clearTimeout(this.#watchdog);
-    this.#watchdog = undefined;
-  }
-
-  // ---- incoming messages ----
-
   async #handle(message: NegotiationMessage): Promise<void> {
     if (this.#state === 'closed' || message.gen < this.#gen) return; // stale: from a connection already replaced
     if (message.restart) {
       if (!this.initiator || message.gen !== this.#gen) return;
-      // Each honoured at most once per watchdogMs: an ICE restart costs both sides new candidates (and TURN
-      // allocations), a restart a new RTCPeerConnection; a peer that asks again sooner is ignored.
-      const now = performance.now();
-      const period = this.#options.watchdogMs ?? SESSION_DEFAULTS.watchdogMs;
       if (message.restart === 'ice' && this.#pc) {
-        if (now - this.#peerIceRestartAt < period) return;
-        this.#peerIceRestartAt = now;
-        this.#iceRestart(this.#pc);
+        if (this.#watchdog.honour('ice')) this.#iceRestart(this.#pc);
       } else if (message.restart === true && this.#pc?.connectionState !== 'connected') {
-        if (now - this.#peerRestartAt < period) return;
-        this.#peerRestartAt = now;
-        this.#restart();
+        if (this.#watchdog.honour('connection')) this.#restart();
       }
       return;
     }
     const newer = message.gen > this.#gen;
     if (newer || !this.#pc) {
       // Only the initiator starts a generation, and only with an offer. Candidates may overtake that offer: hold them.
-      if (!this.initiator && message.candidate) this.#holdCandidate(message.gen, message.candidate);
+      if (!this.initiator && message.candidate) this.#hold(message.gen, message.candidate);
       if (this.initiator || message.description?.type !== 'offer') return;
       this.#createConnection(message.gen);
-      this.#armWatchdog();
+      this.#watchdog.arm();
+      // The connection that was up is gone: say so until the new one is (not `connected` for an older generation).
+      if (this.#state === 'connected') this.#setState('reconnecting');
     }
     const pc = this.#pc;
     if (!pc) return; // the browser refused to create it (reported); the watchdog tries again
 
     if (message.description) {
       const description = message.description;
+      // An answer to an offer already answered (it was sent again, see #armOfferTimer): nothing to apply.
+      if (description.type === 'answer' && pc.signalingState !== 'have-local-offer') return;
       const offerCollision = description.type === 'offer' && (this.#makingOffer || pc.signalingState !== 'stable');
       this.#ignoreOffer = !this.polite && offerCollision;
       if (this.#ignoreOffer) return;
@@ -552,7 +403,7 @@ export class PeerSession {
       this.#tracks.refreshRemote(pc);
     } else if (message.candidate) {
       if (!pc.remoteDescription) {
-        this.#holdCandidate(message.gen, message.candidate);
+        this.#hold(message.gen, message.candidate);
         return;
       }
       try {
@@ -566,8 +417,8 @@ export class PeerSession {
 
   async #flushCandidates(pc: RTCPeerConnection): Promise<void> {
     const gen = this.#gen;
-    const due = this.#pendingCandidates.filter((p) => p.gen === gen);
-    this.#pendingCandidates = this.#pendingCandidates.filter((p) => p.gen > gen);
+    const due = this.#held.filter((p) => p.gen === gen);
+    this.#held = this.#held.filter((p) => p.gen > gen);
     for (const { candidate } of due) {
       await pc
         .addIceCandidate(candidate)
@@ -575,12 +426,10 @@ export class PeerSession {
     }
   }
 
-  #holdCandidate(gen: number, candidate: IceCandidate): void {
-    // Bounded: a peer that floods candidates without ever sending a description must not grow memory without end.
-    if (this.#pendingCandidates.length < MAX_PENDING_CANDIDATES) this.#pendingCandidates.push({ gen, candidate });
+  /** Bounded: a peer that floods candidates and never sends a description must not grow memory without end. */
+  #hold(gen: number, candidate: IceCandidate): void {
+    if (this.#held.length < 200) this.#held.push({ gen, candidate });
   }
-
-  // ---- output ----
 
   #sendDescription(pc: RTCPeerConnection, description: RTCSessionDescription): void {
     const media = this.#tracks.media(pc);

@@ -382,9 +382,11 @@ describe('a relay restart during a call', { timeout: 180_000 }, () => {
         assert.deepEqual(seen[i]!.map((m) => m.name).sort(), others.sort(), `${p.name} sees the two others`);
       }
       // The pair's own connection is untouched, and every connection made since Carol came is with Carol: one, or, when
-      // one did not connect within the watchdog's 10 s (a page starved of CPU: seen in 2 of 26 runs at load 40-55, the
-      // answer took 11 s and 18 s instead of 0.1-1.3 s), its recreations by the watchdog (PeerSession rule 3), each of
-      // a higher generation and closing the one before. Exactly one is open.
+      // one made no progress for the watchdog's 10 s (a page starved of CPU: seen in 2 of 26 runs at load 40-55, the
+      // answer took 11 s and 18 s instead of 0.1-1.3 s), its recreations by the watchdog (negotiation/watchdog.ts), each
+      // of a higher generation and closing the one before. Exactly one is open. The watchdog counts time without
+      // progress (each description applied re-arms it: test/browser/negotiation/recovery.test), so only an answer
+      // later than 10 s, not a slow ICE/DTLS after it, remakes the connection.
       const carolId = await withTimeout(
         carol.page.evaluate(() => (document.querySelector('video-chat') as HTMLElement & { peerId: string }).peerId),
         10_000,

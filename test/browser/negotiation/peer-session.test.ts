@@ -1,55 +1,12 @@
 /**
- * PeerSession with real RTCPeerConnections and an in-memory transport that can lose messages, to drive the watchdog,
- * restart and generation paths deterministically. (The relay path is covered by glare.test and the element tests.)
+ * PeerSession with real RTCPeerConnections and an in-memory transport that can lose messages (`pair.ts`), to drive the
+ * watchdog, restart and generation paths deterministically. (The relay path is covered by glare.test and the element
+ * tests; lost and slow offers by recovery.test.)
  */
 import { expect } from '@open-wc/testing';
-import { PeerSession, type PeerSessionOptions } from '../../../src/negotiation/peer-session.js';
-import { parseNegotiationMessage, type NegotiationMessage } from '../../../src/protocol/negotiation.js';
-import type { SignalData } from '../../../src/protocol/relay.js';
-import { canvasTrack, inbound, waitFor, waitForGrowth } from '../helpers.js';
-
-/** Delivers each message asynchronously (like a socket), unless `drop` says to lose it. */
-function pair(options: {
-  initiator?: Partial<PeerSessionOptions>;
-  answerer?: Partial<PeerSessionOptions>;
-  drop?: (message: NegotiationMessage, from: 'initiator' | 'answerer') => boolean;
-}) {
-  const sent: Array<{ from: 'initiator' | 'answerer'; message: NegotiationMessage }> = [];
-  const tracks: MediaStreamTrack[] = [canvasTrack('#c00'), canvasTrack('#00c')];
-  const wire = (from: 'initiator' | 'answerer') => (data: SignalData) => {
-    const parsed = parseNegotiationMessage(data); // read back, for the tests to look at
-    if (!parsed.ok) throw new Error(`a session sent a malformed message: ${parsed.error.message}`);
-    const message = parsed.value;
-    sent.push({ from, message });
-    if (options.drop?.(message, from)) return;
-    // Both sessions exist by then: neither sends from its constructor (negotiationneeded is a later task).
-    setTimeout(() => (from === 'initiator' ? answerer : initiator).receive(data), 0);
-  };
-  const answerer = new PeerSession({
-    peerId: 'initiator',
-    initiator: false,
-    iceServers: [],
-    tracks: { video: tracks[1] as MediaStreamTrack },
-    send: wire('answerer'),
-    ...options.answerer,
-  });
-  const initiator = new PeerSession({
-    peerId: 'answerer',
-    initiator: true,
-    iceServers: [],
-    tracks: { video: tracks[0] as MediaStreamTrack },
-    send: wire('initiator'),
-    ...options.initiator,
-  });
-  const close = () => {
-    initiator.close();
-    answerer.close();
-    for (const t of tracks) t.stop();
-  };
-  return { initiator, answerer, sent, close };
-}
-
-const frames = async (session: PeerSession) => inbound(await session.getStats()).framesDecoded;
+import type { NegotiationMessage } from '../../../src/protocol/negotiation.js';
+import { waitFor, waitForGrowth } from '../helpers.js';
+import { frames, pair } from './pair.js';
 
 describe('PeerSession', function () {
   this.timeout(30_000);

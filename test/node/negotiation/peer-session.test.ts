@@ -1,6 +1,6 @@
 /**
  * PeerSession's offer timer and ICE server refresh with a fake RTCPeerConnection (node has none) and node:test's mocked timers: an offer that
- * stays in `have-local-offer` longer than `watchdogMs` is rolled back and made again, whatever the connection state
+ * stays in `have-local-offer` longer than `watchdogMs` is sent again as it is (no rollback), whatever the connection state
  * (here `connected`, where the connection watchdog does not run); an answer in time stops it. Real browsers run the
  * same session in test/browser/negotiation and the element tests.
  */
@@ -146,26 +146,34 @@ const offers = (sent: SignalData[]): string[] =>
   });
 
 describe('PeerSession offer timer', () => {
-  it('rolls back an unanswered offer after watchdogMs and offers again, while connected', async (t) => {
+  it('sends an unanswered offer again as it is after watchdogMs, no rollback, while connected', async (t) => {
     const { session, pc, sent, warnings } = start(t);
     await settle(); // the first offer, made at once
     assert.deepEqual(offers(sent), ['offer 1']);
     assert.equal(session.signalingState, 'have-local-offer');
     t.mock.timers.tick(999);
     await settle();
-    assert.deepEqual(pc.calls, ['offer'], 'not before watchdogMs');
+    assert.deepEqual(offers(sent), ['offer 1'], 'not before watchdogMs');
     t.mock.timers.tick(1);
     await settle();
-    assert.deepEqual(pc.calls, ['offer', 'rollback', 'offer']);
-    assert.deepEqual(offers(sent), ['offer 1', 'offer 2'], 'offered again, same generation');
+    assert.deepEqual(pc.calls, ['offer'], 'no rollback, no new offer made');
+    assert.deepEqual(offers(sent), ['offer 1', 'offer 1'], 'the same offer sent again, same generation');
     assert.ok(sent.every((d) => d['gen'] === 0));
-    assert.deepEqual(warnings, ['negotiation-failed: no answer: rollback']);
+    assert.deepEqual(warnings, ['negotiation-failed: no answer: offer sent again']);
     assert.equal(FakePeerConnection.made.length, 1, 'the same connection: no recreation');
     assert.equal(session.state, 'connected');
-    // The second offer is unanswered too: the timer runs again.
+    // Unanswered again: the timer runs again.
     t.mock.timers.tick(1000);
     await settle();
-    assert.deepEqual(offers(sent), ['offer 1', 'offer 2', 'offer 3']);
+    assert.deepEqual(offers(sent), ['offer 1', 'offer 1', 'offer 1']);
+    // The answer comes (twice: one per offer sent): applied once, the duplicate ignored without a warning.
+    for (let i = 0; i < 2; i++) session.receive({ gen: 0, description: { type: 'answer', sdp: 'answer' }, media: {} });
+    await settle();
+    assert.deepEqual(pc.calls, ['offer', 'remote answer']);
+    assert.equal(warnings.length, 2);
+    t.mock.timers.tick(5000);
+    await settle();
+    assert.equal(offers(sent).length, 3, 'answered: not sent again');
   });
 
   it('stops once the answer arrives', async (t) => {
