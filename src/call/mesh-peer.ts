@@ -5,14 +5,6 @@
  * after, the remote tracks into the peer's one `MediaStream`, its connection state, and every failure the call
  * survives as a rate-limited `vc-warning`. In the engine chunk: only a running call makes one. No DOM.
  *
- * **While the call sets up a connection** (a peer met less than {@link SETUP_HOLD_MS} ago and not yet connected), what
- * needs no first frame waits (issue 16: in a 4-peer call the caps following each receiver's `view` and each link's
- * ramping bandwidth estimate cost ~40 `getParameters` per call, each blocking the main thread on the browser's WebRTC
- * signaling thread, which the stats loop's `getStats` keeps busy): every connection's caps keep the copies, views and
- * measured link they last had (a new one starts from the copies alone), and the stats loop does not start. When the
- * last such peer connects (or its hold ends) every connection's caps are applied with what holds then, and the loop
- * starts. The caller's own changes (audio-only, a screen share, the budget) apply at once.
- *
  * @module
  */
 import { VideoChatError, type Warning } from '../errors.js';
@@ -43,18 +35,6 @@ export interface MeshCall {
   message(peer: RemotePeer, message: PeerMessage): void;
 }
 
-/** How long a peer not yet connected holds back the rest of the call's caps changes and stats loop, ms. */
-export const SETUP_HOLD_MS = 5000;
-
-/** The mesh connections of each call: when each was made, for {@link setting}. */
-const connections = new WeakMap<MeshCall, Map<PeerSession, number>>();
-
-/** Whether `call` is setting up a connection (see the module comment). */
-const setting = (call: MeshCall): boolean =>
-  [...(connections.get(call) ?? [])].some(
-    ([s, at]) => s.state == 'connecting' && performance.now() - at < SETUP_HOLD_MS,
-  );
-
 /** A session and data channel with `peer` (`initiator`: we make the first offer). See the module comment. */
 export function meshPeer(
   call: MeshCall,
@@ -73,23 +53,12 @@ export function meshPeer(
     onMessage: (message) => call.message(peer, message),
     onWarning: warn,
   });
-  const all = connections.get(call) ?? connections.set(call, new Map()).get(call)!;
-  // What this connection's caps last took of the call (kept while the call sets up another connection).
-  let held: Pick<CallLoad, 'copies' | 'view' | 'views' | 'linkKbps'> | undefined;
   let made = false;
   const load = (): CallLoad => {
     const now = call.load(peer);
     // While the session is being made (its first offer's caps, transceivers.ts) it is not among the call's sessions
     // yet, but it is one more copy of our streams.
-    const { copies, view, views, linkKbps } = { ...now, copies: now.copies + (made ? 0 : 1) };
-    if (!setting(call)) held = { copies, view, views, linkKbps };
-    return { ...now, ...(held ??= { copies, view: undefined, views: undefined, linkKbps: undefined }) };
-  };
-  /** After a connection's state changed: the call done setting up applies every caps and starts the stats loop. */
-  const settle = (): void => {
-    if (setting(call)) return;
-    for (const s of all.keys()) void s.applyEncodingCaps();
-    if ([...all.keys()].some((s) => s.state == 'connected')) call.stats.start();
+    return made ? now : { ...now, copies: now.copies + 1 };
   };
   const session: PeerSession = new PeerSession({
     peerId: peer.id,
@@ -112,10 +81,9 @@ export function meshPeer(
       channel.send({ type: 'state', microphone: media.microphoneEnabled, camera: media.cameraEnabled }),
     onStateChange: (state) => {
       peer.connection = state;
-      if (state == 'closed') all.delete(session);
-      // The stats loop (getStats of every peer every 400 ms) waits for a first connection and for the call's setup:
-      // before it there is nothing to read, and its work would delay the setup.
-      settle();
+      // The stats loop (getStats of every peer every 400 ms) waits for a first connection: before it there is nothing
+      // to read, and its work would delay the setup.
+      if (state === 'connected') call.stats.start();
       if (state === 'failed') {
         host.dispatch(
           new VideoChatErrorEvent(
@@ -127,8 +95,6 @@ export function meshPeer(
     },
   });
   made = true;
-  all.set(session, performance.now());
-  setTimeout(settle, SETUP_HOLD_MS); // a peer that never connects holds the others back no longer
   return { session, channel };
 }
 
