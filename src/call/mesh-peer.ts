@@ -52,6 +52,7 @@ export function meshPeer(
     send: (text) => session.sendChannelText(text),
     onMessage: (message) => call.message(peer, message),
     onWarning: warn,
+    report: host,
   });
   let made = false;
   const load = (): CallLoad => {
@@ -83,7 +84,11 @@ export function meshPeer(
       peer.connection = state;
       // The stats loop (getStats of every peer every 400 ms) waits for a first connection: before it there is nothing
       // to read, and its work would delay the setup.
-      if (state === 'connected') call.stats.start();
+      // So does the data channel's receiver (its own chunk; texts that arrive before it wait for it, in order).
+      if (state === 'connected') {
+        void channel.load();
+        call.stats.start();
+      }
       if (state === 'failed') {
         host.dispatch(
           new VideoChatErrorEvent(

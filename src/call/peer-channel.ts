@@ -1,47 +1,50 @@
 /**
  * The data channel wire of one peer, on the call's side (`protocol/data-channel.ts`): encodes what the call sends
- * (`state`, `chat`, `signal`, `rebind`) as JSON text, and parses every text that arrives with `parsePeerMessage` behind a
- * per-type receive limit ({@link PEER_RECEIVE_LIMIT}; {@link SIGNAL_RECEIVE_LIMIT} for `signal`). The {@link PeerSession} underneath carries the text and knows nothing of it.
+ * (`state`, `chat`, `signal`, `rebind`, `view`, …) as JSON text, and hands every text that arrives to the receiver of
+ * `peer-receive.ts` (`parsePeerMessage` behind a per-type receive limit). The {@link PeerSession} underneath carries
+ * the text and knows nothing of it.
  *
- * In the call's on-demand engine chunk (exported by `engine.ts`, like PeerSession), so that the script-tag file does
- * not carry the parser. No DOM.
+ * In the call's on-demand engine chunk (exported by `engine.ts`, like PeerSession). The receiver is a chunk of its own
+ * (`video-chat-peer-receive-<hash>.js`), loaded by {@link PeerChannel.load}: at the first connection (`mesh-peer.ts`)
+ * or the first text received, whichever comes first. Texts that arrive before it are kept, in order, and handed to it
+ * once it is there (at most {@link MAX_QUEUED_TEXTS}; more are dropped, reported once as `peer-flood`). A chunk that
+ * cannot be fetched is reported through `report` (`chunk-failed`, src/chunk.ts) and the peer's messages are not read.
+ * No DOM.
  *
  * @module
  */
+import { chunk, type ChunkReport } from '../chunk.js';
 import type { Warning } from '../errors.js';
-import {
-  PEER_RECEIVE_LIMIT,
-  SIGNAL_RECEIVE_LIMIT,
-  parsePeerMessage,
-  type PeerMessage,
-} from '../protocol/data-channel.js';
+import type { PeerMessage } from '../protocol/data-channel.js';
 
 export interface PeerChannelOptions {
   /** Sends one text message on the peer's data channel (`PeerSession.sendChannelText`). */
   send: (text: string) => void;
-  /** Called with every valid message that passed the receive limit. */
+  /** Called with every valid message that passed the receive limit, in the order received. */
   onMessage: (message: PeerMessage) => void;
   /**
    * Called with `bad-peer-message` for each malformed message (dropped), and with `peer-flood` when messages of one
    * type start being dropped by the receive limit: once per flood (again only after the peer kept within the limit
-   * long enough for the bucket to refill, `burst / perSecond` s: 2 s).
+   * long enough for the bucket to refill, `burst / perSecond` s: 2 s), or by the queue while the receiver loads.
    */
   onWarning: (warning: Warning) => void;
+  /** Where a receiver chunk that cannot be fetched is reported (`chunk-failed`: the call's host, as `vc-error`). */
+  report: ChunkReport;
 }
 
-/** A token bucket of the receive limit of one message type; `flooding` from a drop until it is full again. */
-interface Bucket {
-  tokens: number;
-  /** performance.now() of the last refill, ms. */
-  at: number;
-  flooding: boolean;
-}
+/** Most texts kept while the receiver's chunk loads: above every receive limit's burst together. */
+export const MAX_QUEUED_TEXTS = 300;
 
-/** The `state`/`chat`/`signal`/`rebind` messages of one peer's data channel. */
+/** The `state`/`chat`/`signal`/`rebind`/`view`/… messages of one peer's data channel. */
 export class PeerChannel {
   #options: PeerChannelOptions;
-  /** Receive limit per message type (for the peer, across connection generations). */
-  #buckets = new Map<PeerMessage['type'], Bucket>();
+  /** The receiver, once its chunk is loaded. */
+  #receive: ((text: string) => void) | undefined;
+  /** Texts received before it, in order. */
+  #queue: string[] = [];
+  #loading: Promise<void> | undefined;
+  /** The queue is full (its first drop was reported). */
+  #dropping = false;
 
   constructor(options: PeerChannelOptions) {
     this.#options = options;
@@ -54,31 +57,25 @@ export class PeerChannel {
 
   /** Takes one text message from the peer's data channel (untrusted). Never throws. */
   receive(text: string): void {
-    const parsed = parsePeerMessage(text);
-    if (!parsed.ok) {
-      this.#options.onWarning({ code: 'bad-peer-message', message: parsed.error.message, cause: parsed.error });
-    } else if (this.#admit(parsed.value.type)) {
-      this.#options.onMessage(parsed.value);
+    if (this.#receive) return this.#receive(text);
+    void this.load();
+    if (this.#queue.length < MAX_QUEUED_TEXTS) this.#queue.push(text);
+    else if (!this.#dropping) {
+      this.#dropping = true; // the first drop is reported, later ones not
+      this.#options.onWarning({ code: 'peer-flood', message: 'queue' });
     }
   }
 
-  /** The receive limit: whether one more message of `type` may pass now; reports the first drop of a burst. */
-  #admit(type: PeerMessage['type']): boolean {
-    const now = performance.now();
-    const { perSecond, burst } = type === 'signal' ? SIGNAL_RECEIVE_LIMIT : PEER_RECEIVE_LIMIT;
-    const bucket = this.#buckets.get(type) ?? { tokens: burst, at: now, flooding: false };
-    this.#buckets.set(type, bucket);
-    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) * perSecond) / 1000);
-    bucket.at = now;
-    if (bucket.tokens === burst) bucket.flooding = false; // quiet long enough to refill: a new burst may be reported
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return true;
-    }
-    if (!bucket.flooding) {
-      this.#options.onWarning({ code: 'peer-flood', message: type }); // the type whose excess is dropped
-    }
-    bucket.flooding = true;
-    return false;
+  /**
+   * Loads the receiver's chunk (once per channel) and hands it the texts kept so far.
+   * @returns settles when they were handled; stays pending when the chunk cannot be fetched (reported).
+   */
+  load(): Promise<void> {
+    return (this.#loading ??= chunk('peer-receive', () => import('./peer-receive.js'), this.#options.report).then(
+      (m) => {
+        this.#receive = m.receiver(this.#options);
+        for (const text of this.#queue.splice(0)) this.#receive(text);
+      },
+    ));
   }
 }

@@ -131,6 +131,7 @@ export function sfuTopology(
         send: (text) => signaling.send({ type: 'signal', to: id, data: { sfu: text } }),
         onMessage: (message) => onPeerMessage(peer, message),
         onWarning: warn(id),
+        report: host,
       });
       relayed.set(id, channel);
       channel.send({ type: 'state', microphone: call.media.microphoneEnabled, camera: call.media.cameraEnabled });

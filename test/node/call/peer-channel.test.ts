@@ -6,11 +6,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Warning } from '../../../src/errors.js';
-import { PeerChannel } from '../../../src/call/peer-channel.js';
+import { MAX_QUEUED_TEXTS, PeerChannel } from '../../../src/call/peer-channel.js';
 import { warningGate } from '../../../src/call/warning-gate.js';
 import { PEER_RECEIVE_LIMIT, SIGNAL_RECEIVE_LIMIT, type PeerMessage } from '../../../src/protocol/data-channel.js';
 
-function channel() {
+/** A channel whose receiver's chunk (`peer-receive.ts`) is not loaded yet. */
+function unloaded() {
   const sent: string[] = [];
   const received: PeerMessage[] = [];
   const warnings: Warning[] = [];
@@ -18,15 +19,23 @@ function channel() {
     send: (text) => sent.push(text),
     onMessage: (m) => received.push(m),
     onWarning: (w) => warnings.push(w),
+    report: (error) => assert.fail(error),
   });
   return { c, sent, received, warnings };
+}
+
+/** A channel whose receiver is loaded: texts are handled as they arrive. */
+async function channel() {
+  const made = unloaded();
+  await made.c.load();
+  return made;
 }
 
 const state = JSON.stringify({ type: 'state', microphone: false, camera: true });
 
 describe('PeerChannel', () => {
-  it('sends messages as JSON text', () => {
-    const { c, sent } = channel();
+  it('sends messages as JSON text', async () => {
+    const { c, sent } = await channel();
     c.send({ type: 'state', microphone: true, camera: false });
     assert.deepEqual(
       sent.map((t) => JSON.parse(t) as unknown),
@@ -34,8 +43,8 @@ describe('PeerChannel', () => {
     );
   });
 
-  it('passes valid messages on, reports each malformed one as bad-peer-message and drops it', () => {
-    const { c, received, warnings } = channel();
+  it('passes valid messages on, reports each malformed one as bad-peer-message and drops it', async () => {
+    const { c, received, warnings } = await channel();
     c.receive('not json');
     c.receive('{"type":"chat"}');
     c.receive(state);
@@ -47,8 +56,8 @@ describe('PeerChannel', () => {
     assert.match(warnings[0]?.message ?? '', /JSON/);
   });
 
-  it('signals have a limit of their own, above what a renegotiation with its candidates needs', () => {
-    const { c, received, warnings } = channel();
+  it('signals have a limit of their own, above what a renegotiation with its candidates needs', async () => {
+    const { c, received, warnings } = await channel();
     // An ICE restart: request, offer, answer and 40 candidates, sent at once, beside a chat flood.
     const chat = (i: number) => JSON.stringify({ type: 'chat', id: `c${i}`, text: 'hi', sentAt: Date.now() });
     for (let i = 0; i < PEER_RECEIVE_LIMIT.burst * 2; i++) c.receive(chat(i));
@@ -67,8 +76,8 @@ describe('PeerChannel', () => {
     );
   });
 
-  it('lets a burst of one type through, drops the excess, and reports the flood once with the type', () => {
-    const { c, received, warnings } = channel();
+  it('lets a burst of one type through, drops the excess, and reports the flood once with the type', async () => {
+    const { c, received, warnings } = await channel();
     const { burst } = PEER_RECEIVE_LIMIT;
     for (let i = 0; i < burst * 3; i++) c.receive(state);
     // The bucket refills at perSecond while the loop runs: a fraction of a message in the few ms it takes.
@@ -80,6 +89,45 @@ describe('PeerChannel', () => {
     // Another type has a bucket of its own.
     c.receive(JSON.stringify({ type: 'chat', id: 'a', text: 'hi', sentAt: Date.now() }));
     assert.equal(received.at(-1)?.type, 'chat');
+  });
+});
+
+describe('PeerChannel before its receiver chunk', () => {
+  it('keeps what arrives before the receiver is loaded and hands it over after, in order', async () => {
+    const { c, received, warnings } = unloaded();
+    const chat = JSON.stringify({ type: 'chat', id: 'a', text: 'first', sentAt: Date.now() });
+    const signal = JSON.stringify({ type: 'signal', data: { gen: 1, candidate: null } });
+    c.receive(chat); // starts loading the chunk
+    c.receive('not json');
+    c.receive(signal);
+    c.receive(state);
+    assert.equal(received.length, 0, 'nothing is handled before the receiver is there');
+    await c.load();
+    assert.deepEqual(
+      received.map((m) => m.type),
+      ['chat', 'signal', 'state'],
+    );
+    assert.deepEqual(
+      warnings.map((w) => w.code),
+      ['bad-peer-message'],
+    );
+    c.receive(JSON.stringify({ type: 'view', width: 320, height: 180 }));
+    assert.equal(received.at(-1)?.type, 'view', 'once loaded, a message is handled at once');
+  });
+
+  it('keeps at most MAX_QUEUED_TEXTS while it loads and reports the first drop as peer-flood', async () => {
+    const { c, received, warnings } = unloaded();
+    for (let i = 0; i < MAX_QUEUED_TEXTS + 5; i++) c.receive(JSON.stringify({ type: 'signal', data: { i } }));
+    assert.deepEqual(
+      warnings.map((w) => [w.code, w.message]),
+      [['peer-flood', 'queue']],
+    );
+    await c.load();
+    // The signal limit's burst passes; the queue kept the first MAX_QUEUED_TEXTS, in order.
+    assert.deepEqual(
+      received.map((m) => (m.type == 'signal' ? m.data['i'] : -1)),
+      [...Array(SIGNAL_RECEIVE_LIMIT.burst).keys()],
+    );
   });
 });
 
