@@ -7,7 +7,7 @@
  * In the call's on-demand engine chunk (exported by `engine.ts`, like PeerSession). The receiver is a chunk of its own
  * (`video-chat-peer-receive-<hash>.js`), loaded by {@link PeerChannel.load}: at the first connection (`mesh-peer.ts`)
  * or the first text received, whichever comes first. Texts that arrive before it are kept, in order, and handed to it
- * once it is there (at most {@link MAX_QUEUED_TEXTS}; more are dropped, reported once as `peer-flood`). A chunk that
+ * once it is there (the last {@link MAX_QUEUED_TEXTS}: older ones are dropped, reported once as `peer-flood`). A chunk that
  * cannot be fetched is reported through `report` (`chunk-failed`, src/chunk.ts) and the peer's messages are not read.
  * No DOM.
  *
@@ -59,10 +59,11 @@ export class PeerChannel {
   receive(text: string): void {
     if (this.#receive) return this.#receive(text);
     void this.load();
-    if (this.#queue.length < MAX_QUEUED_TEXTS) this.#queue.push(text);
-    else if (!this.#dropping) {
-      this.#dropping = true; // the first drop is reported, later ones not
-      this.#options.onWarning({ code: 'peer-flood', message: 'queue' });
+    // Full: the oldest text goes (a flood's last message, such as a mute after it, is the one to keep).
+    if (this.#queue.push(text) > MAX_QUEUED_TEXTS) {
+      this.#queue.shift();
+      if (!this.#dropping) this.#options.onWarning({ code: 'peer-flood', message: 'queue' }); // once
+      this.#dropping = true;
     }
   }
 

@@ -115,18 +115,20 @@ describe('PeerChannel before its receiver chunk', () => {
     assert.equal(received.at(-1)?.type, 'view', 'once loaded, a message is handled at once');
   });
 
-  it('keeps at most MAX_QUEUED_TEXTS while it loads and reports the first drop as peer-flood', async () => {
+  it('keeps the last MAX_QUEUED_TEXTS while it loads (a flood then a mute: the mute is kept), reports the drop once', async () => {
     const { c, received, warnings } = unloaded();
-    for (let i = 0; i < MAX_QUEUED_TEXTS + 5; i++) c.receive(JSON.stringify({ type: 'signal', data: { i } }));
+    const chat = (i: number) => JSON.stringify({ type: 'chat', id: `f${i}`, text: 'flood', sentAt: Date.now() });
+    for (let i = 0; i < MAX_QUEUED_TEXTS + 5; i++) c.receive(chat(i));
+    c.receive(state);
     assert.deepEqual(
       warnings.map((w) => [w.code, w.message]),
       [['peer-flood', 'queue']],
     );
     await c.load();
-    // The signal limit's burst passes; the queue kept the first MAX_QUEUED_TEXTS, in order.
+    // The oldest six went; of the rest the chat limit's burst passes, in order, and the mute after them.
     assert.deepEqual(
-      received.map((m) => (m.type == 'signal' ? m.data['i'] : -1)),
-      [...Array(SIGNAL_RECEIVE_LIMIT.burst).keys()],
+      received.map((m) => (m.type == 'chat' ? m.id : m.type)),
+      [...Array(PEER_RECEIVE_LIMIT.burst).keys()].map((i) => `f${i + 6}`).concat('state'),
     );
   });
 });
