@@ -7,7 +7,9 @@
  * In the call's on-demand engine chunk (exported by `engine.ts`, like PeerSession). The receiver is a chunk of its own
  * (`video-chat-peer-receive-<hash>.js`), loaded by {@link PeerChannel.load}: at the first connection (`mesh-peer.ts`)
  * or the first text received, whichever comes first. Texts that arrive before it are kept, in order, and handed to it
- * once it is there (the last {@link MAX_QUEUED_TEXTS}: older ones are dropped, reported once as `peer-flood`). A chunk that
+ * once it is there (the last {@link MAX_QUEUED_TEXTS}: older ones are dropped; a flood that fills the queue is
+ * reported as `peer-flood` by the receive limit when the queue is handed over, since more texts than the bursts of
+ * every type together arrive at once). A chunk that
  * cannot be fetched is reported through `report` (`chunk-failed`, src/chunk.ts) and the peer's messages are not read.
  * No DOM.
  *
@@ -25,14 +27,17 @@ export interface PeerChannelOptions {
   /**
    * Called with `bad-peer-message` for each malformed message (dropped), and with `peer-flood` when messages of one
    * type start being dropped by the receive limit: once per flood (again only after the peer kept within the limit
-   * long enough for the bucket to refill, `burst / perSecond` s: 2 s), or by the queue while the receiver loads.
+   * long enough for the bucket to refill, `burst / perSecond` s: 2 s).
    */
   onWarning: (warning: Warning) => void;
   /** Where a receiver chunk that cannot be fetched is reported (`chunk-failed`: the call's host, as `vc-error`). */
   report: ChunkReport;
 }
 
-/** Most texts kept while the receiver's chunk loads: above every receive limit's burst together. */
+/**
+ * Most texts kept while the receiver's chunk loads: above the receive limit's bursts of every type together (7 × 20 +
+ * 100 = 240), so that a flood that fills it is then reported by that limit.
+ */
 export const MAX_QUEUED_TEXTS = 300;
 
 /** The `state`/`chat`/`signal`/`rebind`/`view`/… messages of one peer's data channel. */
@@ -43,8 +48,6 @@ export class PeerChannel {
   /** Texts received before it, in order. */
   #queue: string[] = [];
   #loading: Promise<void> | undefined;
-  /** The queue is full (its first drop was reported). */
-  #dropping = false;
 
   constructor(options: PeerChannelOptions) {
     this.#options = options;
@@ -60,11 +63,7 @@ export class PeerChannel {
     if (this.#receive) return this.#receive(text);
     void this.load();
     // Full: the oldest text goes (a flood's last message, such as a mute after it, is the one to keep).
-    if (this.#queue.push(text) > MAX_QUEUED_TEXTS) {
-      this.#queue.shift();
-      if (!this.#dropping) this.#options.onWarning({ code: 'peer-flood', message: 'queue' }); // once
-      this.#dropping = true;
-    }
+    if (this.#queue.push(text) > MAX_QUEUED_TEXTS) this.#queue.shift();
   }
 
   /**
