@@ -3,15 +3,17 @@
  * one {@link PeerChannel} per remote peer (a full mesh) and local media ({@link MediaController}). It owns the
  * {@link CallState} and reports changes through its {@link CallHost}, so it needs no DOM and can be driven by any UI.
  * Its base class `call-media.ts` ({@link CallMedia}) is the media and data-channel side (tracks to every peer, their
- * announced state, chat, audio-only and receivers' views); this module is the state machine: joining and leaving,
- * the relay's states and messages (welcome, resume, peers coming and going, refusals), the peers' lifecycle, and the
- * chunks loaded on the way. The parts it composes live beside it: its options and shapes (`types.ts`), and in the
- * on-demand engine chunk the relay client, the data channel wire (`peer-channel.ts`), who is in the room by relay ID
- * (`roster.ts`: `welcome`, `peer-joined` and `peer-left` turned into peers met and removed through this controller;
- * after a relay restart, `roster-rebind.ts`, its own chunk, keeps the peers still connected under their new IDs), a
- * mesh peer's session and channel (`mesh-peer.ts`), the bandwidth governor's inputs (`governor.ts`), the warnings'
- * rate limit (`warning-gate.ts`) and the stats loop (`call-stats.ts`). Hosts and guests (`hosts.ts`) and the SFU
- * topology (`sfu.ts`) are chunks of their own, loaded only in rooms that need them (or, for hosts, on first use).
+ * announced state, chat, audio-only and receivers' views), and `call-parts.ts` ({@link CallParts}, between the two)
+ * the on-demand parts (hosts and guests, the SFU topology) with the dispatch of what peers say; this module is the
+ * state machine: joining and leaving, the relay's states and messages (welcome, resume, peers coming and going,
+ * refusals), the peers' lifecycle, and the engine loaded by the first join. The parts it composes live beside it: its
+ * options and shapes (`types.ts`), and in the on-demand engine chunk the relay client, the data channel wire
+ * (`peer-channel.ts`), who is in the room by relay ID (`roster.ts`: `welcome`, `peer-joined` and `peer-left` turned
+ * into peers met and removed through this controller; after a relay restart, `roster-rebind.ts`, its own chunk, keeps
+ * the peers still connected under their new IDs), a mesh peer's session and channel (`mesh-peer.ts`), the bandwidth
+ * governor's inputs (`governor.ts`), the warnings' rate limit (`warning-gate.ts`) and the stats loop
+ * (`call-stats.ts`). Hosts and guests (`hosts.ts`) and the SFU topology (`sfu.ts`) are chunks of their own, loaded
+ * only in rooms that need them (or, for hosts, on first use).
  *
  * @module
  */
@@ -20,7 +22,6 @@ import { originRefusedError, VideoChatError } from '../errors.js';
 import {
   JoinedEvent,
   LeftEvent,
-  MediaStateEvent,
   PeerJoinedEvent,
   PeerLeftEvent,
   StateChangeEvent,
@@ -29,11 +30,8 @@ import {
 } from '../events.js';
 import { Latest } from '../latest.js';
 import type { CallState } from '../types.js';
-import { CallMedia } from './call-media.js';
+import { CallParts } from './call-parts.js';
 import type { MeshCall } from './mesh-peer.js';
-import type { Hosts } from './hosts.js';
-import type { Roster } from './roster.js';
-import type { PeerMessage } from '../protocol/data-channel.js';
 import { CloseCode, PROTOCOL_VERSION } from '../protocol/relay-codes.js';
 import type { JoinMessage, PeerInfo, ServerMessage } from '../protocol/relay.js';
 import type { SignalingClient, SignalingState } from '../signaling/signaling-client.js';
@@ -54,32 +52,18 @@ export const RELAY_ATTEMPTS_BEFORE_ERROR = 3;
  * `vc-screen-share`, `vc-chat-message`, `vc-media-state`, `vc-device-change`, `vc-active-speaker`,
  * `vc-quality-change`).
  */
-export class CallController extends CallMedia {
+export class CallController extends CallParts {
   #signaling: SignalingClient | undefined;
-  /** call/engine.ts, loaded by the first join (its own chunk in the script-tag build). */
-  #engine: typeof import('./engine.js') | undefined;
   #peers = new Map<string, RemotePeer>();
-  /** Who is in the room by relay ID, and the re-association after a relay restart (engine chunk, with the engine). */
-  #roster: Roster | undefined;
   #state: CallState = 'idle';
   #error: VideoChatError | null = null;
   #selfId: string | null = null;
   /** Secret from the last welcome: lets a dropped connection resume the same participant (relay grace period). */
   #resumeSecret: string | null = null;
-  #iceServers: RTCIceServer[] = [];
   /** One run per join, stopped by leave: late async results of an abandoned join are ignored. */
   #runs = new Latest();
   /** What a mesh connection needs of this call (mesh-peer.ts), made with the engine. */
   #mesh: MeshCall | undefined;
-  /**
-   * Hosts, hands and reactions (call/hosts.ts, its own chunk): loaded in a room with hosts (a `welcome` with role
-   * `host`, a `room-state` naming hosts or locked, any other message of theirs), or on first use (a page method, a
-   * hand or reaction from a peer). Undefined until it arrived.
-   */
-  hosts: Hosts | undefined;
-  #hosts: Promise<Hosts> | undefined;
-  /** The peer shown large (pinned or full screen), set by the element: on the SFU it gets the high layer. */
-  focus: string | null = null;
 
   /**
    * Where the call is: `idle`, `connecting`, `knocking` (a guest waiting for a host to let it in), `waiting` (alone in
@@ -99,11 +83,6 @@ export class CallController extends CallMedia {
     return this.#selfId;
   }
 
-  /** Whether the room runs on the relay's SFU (the media server sees the media) rather than peer to peer. */
-  get sfu(): boolean {
-    return !!this.sfuRoom;
-  }
-
   /** Remote peers in joining order. */
   get peers(): readonly RemotePeer[] {
     return [...this.#peers.values()];
@@ -120,15 +99,15 @@ export class CallController extends CallMedia {
     const run = this.#runs.start();
     this.options = options;
     this.#setState('connecting');
-    const engine = this.#engine ? Promise.resolve(this.#engine) : chunk('engine', () => import('./engine.js'));
+    const engine = this.engine ? Promise.resolve(this.engine) : chunk('engine', () => import('./engine.js'));
     // else: the preview (pre-join) or the last room's capture goes on
     const [loaded] = await Promise.allSettled([engine, this.media.stream ? undefined : this.media.start()]);
     if (run.aborted) return; // left or moved while the camera was starting
-    if (loaded.status === 'rejected') return this.#refuse(loaded.reason as VideoChatError); // chunk-failed, camera off
-    if (!this.#engine) {
-      this.#engine = loaded.value;
+    if (loaded.status === 'rejected') return this.refuse(loaded.reason as VideoChatError); // chunk-failed, camera off
+    if (!this.engine) {
+      this.engine = loaded.value;
       this.statsLoop = loaded.value.lazyStats(this, this.host, () => this.applyBandwidth());
-      this.#roster = new loaded.value.Roster({
+      this.roster = new loaded.value.Roster({
         peers: this.#peers,
         sessions: this.sessions,
         channels: this.channels,
@@ -141,7 +120,7 @@ export class CallController extends CallMedia {
         host: this.host,
         media: this.media,
         stats: this.statsLoop,
-        config: () => ({ options: this.options, iceServers: this.#iceServers }),
+        config: () => ({ options: this.options, iceServers: this.iceServers }),
         load: (peer) => ({
           copies: this.sessions.size,
           sharingScreen: this.screenShared,
@@ -152,7 +131,7 @@ export class CallController extends CallMedia {
           audioOnly: this.audioOnly,
         }),
         relay: (peer, data) => this.#signaling?.send({ type: 'signal', to: peer.id, data }), // peer.id: re-keyed by a rebind
-        message: (peer, message) => this.#onPeerMessage(peer, message),
+        message: (peer, message) => this.onPeerMessage(peer, message),
       };
     }
     if (this.media.error) this.host.dispatch(new VideoChatErrorEvent(this.media.error));
@@ -198,9 +177,9 @@ export class CallController extends CallMedia {
     if (this.#signaling?.state === 'open') this.#signaling.send({ type: 'leave' });
     this.#signaling?.close();
     this.#signaling = undefined;
-    this.#dropSfu();
-    this.hosts = this.#hosts = undefined;
-    this.#roster?.clear(); // every peer removed (none before the engine, with the roster, is loaded)
+    this.dropSfu();
+    this.hosts = this.hostsChunk = undefined;
+    this.roster?.clear(); // every peer removed (none before the engine, with the roster, is loaded)
     this.stats.stop();
     if (keepMedia) this.media.stopScreenShare();
     else this.media.stop();
@@ -215,15 +194,9 @@ export class CallController extends CallMedia {
     if (wasJoined && room) this.host.dispatch(new LeftEvent(room));
   }
 
-  /** Closes the SFU topology, if any (docs/protocol.md "Rooms on an SFU": a fresh welcome without `mode` is a mesh). */
-  #dropSfu(): void {
-    void this.sfuRoom?.then((t) => t.close());
-    this.sfuRoom = undefined;
-  }
-
   #freshJoin(options: CallOptions): JoinMessage {
     // A fresh start (a new ID): the room is a mesh unless the relay says `mode` again, before the welcome.
-    this.#dropSfu();
+    this.dropSfu();
     const join: JoinMessage = {
       type: 'join',
       room: options.room,
@@ -234,31 +207,6 @@ export class CallController extends CallMedia {
     };
     if (options.token) join.token = options.token;
     return join;
-  }
-
-  #onPeerMessage(peer: RemotePeer, message: PeerMessage): void {
-    if (message.type === 'signal' || message.type === 'rebind') {
-      this.#roster!.peer(peer, message); // a signal goes to the session, as one from the relay
-    } else if (message.type === 'state') {
-      if (peer.microphone === message.microphone && peer.camera === message.camera) return;
-      peer.microphone = message.microphone;
-      peer.camera = message.camera;
-      this.host.dispatch(new MediaStateEvent(peer.id, message.microphone, message.camera));
-      this.host.requestUpdate();
-    } else if (message.type === 'view') {
-      this.views.set(peer, message);
-      void this.#engine!.loadAdaptive(this.host).then(() => this.applyBandwidth()); // every copy's share follows the views
-    } else if (message.type != 'chat') {
-      this.#room((h) => h.peer(peer, message)); // hand, lower-hand, reaction
-    } else if (!this.chatLog.has(peer.id, message.id)) {
-      this.chatLog.add({
-        id: message.id,
-        peerId: peer.id,
-        name: peer.name,
-        text: message.text,
-        sentAt: message.sentAt,
-      });
-    }
   }
 
   // ---- relay ----
@@ -290,11 +238,10 @@ export class CallController extends CallMedia {
         break;
       case 'closed':
         if (detail.closeCode === CloseCode.OriginNotAllowed) {
-          this.#fail(originRefusedError(globalThis.location?.origin ?? ''), true);
-          this.#stopTrying();
+          this.refuse(originRefusedError(globalThis.location?.origin ?? ''));
         } else if (detail.closeCode !== undefined) {
           // Removed (4004), call ended (4005) or another final close: said by the hosts chunk (call/hosts.ts).
-          this.#room((h) => h.closed(detail.closeCode!));
+          this.room((h) => h.closed(detail.closeCode!));
         }
         break;
       default:
@@ -307,8 +254,8 @@ export class CallController extends CallMedia {
       case 'welcome': {
         this.#resumeSecret = message.resume ?? null;
         // Fresh TURN credentials (short TTLs): for the connections that stay, and for every one made from now on.
-        this.#iceServers = this.options?.iceServers ?? message.iceServers;
-        this.forEachSession((s) => s.setIceServers(this.#iceServers));
+        this.iceServers = this.options?.iceServers ?? message.iceServers;
+        this.forEachSession((s) => s.setIceServers(this.iceServers));
         // Resumed: same ID, every peer connection kept. Any other welcome is a fresh start with a new ID: after a lost
         // place (a relay restart) the peers still connected to us keep their connections under their new IDs
         // (roster.ts, which also reconciles who left or came meanwhile).
@@ -323,34 +270,19 @@ export class CallController extends CallMedia {
           this.#selfId = message.id;
           this.host.dispatch(new JoinedEvent(message.room, message.id));
         }
-        this.#roster!.welcome(message, fresh);
+        this.roster!.welcome(message, fresh);
         // The hosts chunk only in a room with hosts (or where it was used already): `room-state` says it otherwise.
-        if (message.role == 'host' || this.#hosts) this.#room((h) => h.welcome(message));
+        if (message.role == 'host' || this.hostsChunk) this.room((h) => h.welcome(message));
         this.#updateCallState(); // also clears a 'relay-unreachable' error (#error is null now)
         break;
       }
       case 'peer-joined':
       case 'peer-left':
-        this.#roster!.relay(message);
+        this.roster!.relay(message);
         break;
       case 'signal':
-        if (message.from == 'sfu') {
-          // The room runs on the SFU: its chunk is loaded once, and handles this and every later SFU message.
-          void (this.sfuRoom ??= this.#engine!.loadSfu((e) => this.#refuse(e)).then((m) =>
-            m.sfuTopology(
-              this,
-              this.host,
-              () => this.#iceServers,
-              this.#signaling!,
-              this.sessions,
-              this.channels,
-              (p, m) => this.#onPeerMessage(p, m),
-              this.options,
-            ),
-          )).then((t) => t.receive(message.data));
-        } else if (this.sfuRoom && message.data['sfu'] !== undefined) {
-          void this.sfuRoom.then((t) => t.peer(message.from, message.data)); // chat and state of a room on the SFU
-        } else this.#roster!.relay(message); // opaque here: the peer's session parses it
+        // The SFU topology's (call-parts.ts), else opaque here: the peer's session parses it.
+        if (!this.sfuSignal(message)) this.roster!.relay(message);
         break;
       case 'error':
         if (message.code === 'resume-failed') {
@@ -360,51 +292,28 @@ export class CallController extends CallMedia {
           const options = this.options;
           if (options) this.#signaling?.send(this.#freshJoin(options));
         } else if (message.code === 'unauthorized') {
-          this.#fail(
+          this.refuse(
             new VideoChatError(
               'unauthorized',
               'You are not allowed to join this room (the invitation is missing, expired or for another room).',
             ),
-            true,
           );
-          this.#stopTrying();
         } else if (message.code === 'room-full') {
           this.#roomFull();
-        } else this.#room((h) => h.relay(message)); // `room-locked`, `removed`, and any other refusal
+        } else this.room((h) => h.relay(message)); // `room-locked`, `removed`, and any other refusal
         break;
       case 'room-state':
         // Sent after every welcome of protocol 2: a room without hosts, unlocked, needs no hosts model.
-        if (message.hosts?.length || message.locked || this.#hosts) this.#room((h) => h.relay(message));
+        if (message.hosts?.length || message.locked || this.hostsChunk) this.room((h) => h.relay(message));
         break;
       default:
         if (message.type == 'waiting') this.#setState('knocking'); // a guest outside, until a host lets it in
-        this.#room((h) => h.relay(message)); // hosts and guests (protocol/hosts.ts)
+        this.room((h) => h.relay(message)); // hosts and guests (protocol/hosts.ts)
     }
   }
 
-  /**
-   * Runs `fn` on the hosts model, loading its chunk on first use (the page's methods, the `controls` buttons); nothing
-   * outside a call.
-   */
-  withHosts(fn: (hosts: Hosts) => void): void {
-    if (this.#signaling) this.#room(fn);
-  }
-
-  /** Whether the hosts model's chunk was asked for and has not arrived yet. */
-  get hostsLoading(): boolean {
-    return !!this.#hosts && !this.hosts;
-  }
-
-  /** Runs `fn` on the hosts model, loading its chunk first (once per call; calls keep their order). */
-  #room(fn: (hosts: Hosts) => void): void {
-    void (this.#hosts ??= this.#engine!.loadHosts(this.host).then(
-      (m) =>
-        (this.hosts = new m.Hosts(this, this.host, {
-          send: (message) => this.#signaling?.send(message),
-          channels: this.channels,
-          refuse: (error) => this.#refuse(error),
-        })),
-    )).then(fn);
+  protected get relay(): SignalingClient | undefined {
+    return this.#signaling;
   }
 
   // ---- peers ----
@@ -425,12 +334,12 @@ export class CallController extends CallMedia {
     if (!this.sfuRoom) this.#meshPeer(peer, initiator);
     else this.stats.start();
     this.host.dispatch(new PeerJoinedEvent({ id: info.id, name: info.name }));
-    void this.#hosts?.then((h) => h.met(info.id)); // our raised hand, if the model exists
+    void this.hostsChunk?.then((h) => h.met(info.id)); // our raised hand, if the model exists
   }
 
   /** A mesh connection with a new peer: its session and data channel (not in a room on the SFU; mesh-peer.ts). */
   #meshPeer(peer: RemotePeer, initiator: boolean): void {
-    const { session, channel } = this.#engine!.meshPeer(this.#mesh!, peer, initiator);
+    const { session, channel } = this.engine!.meshPeer(this.#mesh!, peer, initiator);
     this.sessions.set(peer.id, session);
     this.channels.set(peer.id, channel);
     this.applyBandwidth(); // one more copy of each stream: everyone's share shrinks
@@ -448,17 +357,17 @@ export class CallController extends CallMedia {
 
   /** After a refusal that retrying cannot fix: no more relay attempts, camera and microphone released. */
   #roomFull(): void {
-    this.#refuse(new VideoChatError('room-full', 'This room is full. Try again later.'));
+    this.refuse(new VideoChatError('room-full', 'This room is full. Try again later.'));
   }
 
-  #refuse(error: VideoChatError): void {
+  protected refuse(error: VideoChatError): void {
     this.#fail(error, true);
     this.#stopTrying();
   }
 
   #stopTrying(): void {
     this.#signaling?.close();
-    this.#roster?.clear();
+    this.roster?.clear();
     this.media.stop();
     this.host.requestUpdate();
   }
