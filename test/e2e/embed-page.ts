@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { createServer } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { onTeardown } from './harness.js';
 
@@ -40,13 +40,30 @@ export function strictCsp(relayUrl: string): string {
   ].join('; ');
 }
 
+/**
+ * Serves `handler` on 127.0.0.1 on a free port until the harness's teardown (`closeAll`), which closes it and its open
+ * connections; resolves with its base URL, `http://127.0.0.1:<port>/`. Each page server of the e2e tests is one.
+ */
+export async function servePage(handler: RequestListener): Promise<string> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  onTeardown(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+}
+
 /** Starts the page server on 127.0.0.1 (closed by the harness's closeAll); resolves with its base URL. */
 export async function startEmbedPage(
   relayUrl: string,
   { csp = false }: { csp?: boolean } = {},
 ): Promise<{ url: string }> {
   const relay = new URL(relayUrl);
-  const server = createServer((req, res) => {
+  const url = await servePage((req, res) => {
     const params = new URL(req.url ?? '/', 'http://page.invalid').searchParams;
     const attrs: Array<[string, string | null]> = [
       ['room', params.get('room')],
@@ -69,16 +86,7 @@ export async function startEmbedPage(
       <script type="module" src="${relay.origin}/video-chat.js"></script>
       <video-chat ${markup}></video-chat></body></html>`);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onTeardown(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/` };
+  return { url };
 }
 
 /** The page URL for one participant with extra attributes (`openParticipant` adds `room` and `name`). */

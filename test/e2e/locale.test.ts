@@ -4,14 +4,12 @@
  * a console error, in Chromium and Firefox ESR. Proves the code-split build and the headers the relay serves it with.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
+import { servePage } from './embed-page.js';
 import {
   closeAll,
   launchChromium,
   launchFirefox,
-  onTeardown,
   openParticipant,
   startRelayServer,
   uniqueRoom,
@@ -22,7 +20,7 @@ import {
 /** A page with `<html lang="de">` on its own origin (another port): the script tag and the element, nothing else. */
 async function startGermanPage(relayUrl: string): Promise<string> {
   const relay = new URL(relayUrl);
-  const server = createServer((req, res) => {
+  return servePage((req, res) => {
     const params = new URL(req.url ?? '/', 'http://page.invalid').searchParams;
     const attr = (s: string | null) => (s ?? '').replace(/[^A-Za-z0-9_. -]/g, '');
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
@@ -32,15 +30,6 @@ async function startGermanPage(relayUrl: string): Promise<string> {
       <video-chat room="${attr(params.get('room'))}" name="${attr(params.get('name'))}"
         signal-url="ws://${relay.host}/"></video-chat></body></html>`);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onTeardown(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 }
 
 describe('German from a cross-origin script tag', { timeout: 120_000 }, () => {

@@ -9,8 +9,6 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'puppeteer-core';
@@ -18,7 +16,6 @@ import {
   closeAll,
   launchChromium,
   launchFirefox,
-  onTeardown,
   openParticipant,
   startRelayServer,
   uniqueRoom,
@@ -27,6 +24,7 @@ import {
   withTimeout,
   type Participant,
 } from './harness.js';
+import { servePage } from './embed-page.js';
 
 // Compiled to lib/test/e2e/: the project root is three levels up.
 const DIST = fileURLToPath(new URL('../../../dist/', import.meta.url));
@@ -39,7 +37,7 @@ const DIST = fileURLToPath(new URL('../../../dist/', import.meta.url));
 async function startSite(relayUrl: string): Promise<{ url: (missing: string) => string; requests: string[] }> {
   const relay = new URL(relayUrl);
   const requests: string[] = [];
-  const server = createServer((req, res) => {
+  const base = await servePage((req, res) => {
     const url = new URL(req.url ?? '/', 'http://site.invalid');
     requests.push(url.pathname + url.search);
     const [, m, missing, file] = url.pathname.split('/');
@@ -58,16 +56,7 @@ async function startSite(relayUrl: string): Promise<{ url: (missing: string) => 
     res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' });
     res.end(readFileSync(path));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onTeardown(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  const { port } = server.address() as AddressInfo;
-  return { url: (missing) => `http://127.0.0.1:${port}/m/${missing}/`, requests };
+  return { url: (missing) => `${base}m/${missing}/`, requests };
 }
 
 /** Runs before the page's scripts: keeps every `vc-error` (code and message) the page hears. */

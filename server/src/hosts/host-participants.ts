@@ -36,17 +36,8 @@ import {
   type Participants,
 } from '../participants.js';
 import type { HostMetrics } from './host-metrics.js';
-import {
-  actor,
-  addRole,
-  decideJoin,
-  knocking,
-  OPEN,
-  putOut,
-  toHosts,
-  type Entry,
-  type HostAction,
-} from './host-rules.js';
+import { actor, addRole, decideJoin, knocking, OPEN, putOut, refuseWaiting, toHosts } from './host-rules.js';
+import type { Entry, HostAction } from './host-rules.js';
 import { KnockLimiter, MAX_KNOCKS_PER_ROOM } from './knock-limit.js';
 import type { ResolvedHostOptions } from './options.js';
 import { reachable, RoomPolicy, type HostMember, type Knock } from './room-policy.js';
@@ -76,10 +67,7 @@ export class HostParticipants implements Participants {
   }
 
   admit(link: Link, room: string, name: string, caps?: readonly string[], join?: JoinDetails): void | Promise<void> {
-    if (this.#knockOf.has(link)) {
-      link.fail('already-joined', 'waiting to enter a room: send cancel first');
-      return;
-    }
+    if (refuseWaiting(link, this.#knockOf.has(link))) return;
     const policy = this.#rooms.get(room);
     const tokenId = join?.grant?.tokenId;
     const gate = policy
@@ -91,10 +79,7 @@ export class HostParticipants implements Participants {
   }
 
   resume(link: Link, room: string, credentials: ResumeCredentials): void | Promise<void> {
-    if (this.#knockOf.has(link)) {
-      link.fail('already-joined', 'waiting to enter a room: send cancel first');
-      return;
-    }
+    if (refuseWaiting(link, this.#knockOf.has(link))) return;
     const member = this.#rooms.get(room)?.members.get(credentials.id);
     if (member) this.#pending.set(link, member);
     const done = (): void => {

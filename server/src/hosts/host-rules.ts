@@ -66,6 +66,17 @@ export function decideJoin(
   return { kind: 'enter', entry: { role, protocol, tokenId: grant?.tokenId } };
 }
 
+/**
+ * A `join` or `resume` from a link still waiting outside a room (its knock not answered): refused with
+ * `already-joined`, the socket kept.
+ * @param waiting whether `link` waits outside a room.
+ * @returns `waiting`: true when refused.
+ */
+export function refuseWaiting(link: Link, waiting: boolean): boolean {
+  if (waiting) link.fail('already-joined', 'waiting to enter a room: send cancel first');
+  return waiting;
+}
+
 /** A join refused by the room: logged, and an `error` with `code` to the client. */
 export function refuse(link: Link, room: string, code: ErrorCode, message: string, log: Logger): void {
   log.info({ ip: link.ip, room, code }, 'join refused by the room');

@@ -33,17 +33,8 @@ import {
 import type { Logger } from '../log.js';
 import type { JoinDetails, Joined, Link, ParticipantCounts, Participants } from '../participants.js';
 import type { HostMetrics } from './host-metrics.js';
-import {
-  actor,
-  addRole,
-  decideJoin,
-  knocking,
-  OPEN,
-  putOut,
-  toHosts,
-  type Entry,
-  type HostAction,
-} from './host-rules.js';
+import { actor, addRole, decideJoin, knocking, OPEN, putOut, refuseWaiting, toHosts } from './host-rules.js';
+import type { Entry, HostAction } from './host-rules.js';
 import { SharedKnocks } from './shared-knocks.js';
 import type { ResolvedHostOptions } from './options.js';
 import { reachable, type HostMember, type Knock } from './room-policy.js';
@@ -114,10 +105,7 @@ export class SharedHostParticipants implements Participants {
   }
 
   async admit(link: Link, room: string, name: string, caps?: readonly string[], join?: JoinDetails): Promise<void> {
-    if (this.#knocks.of(link)) {
-      link.fail('already-joined', 'waiting to enter a room: send cancel first');
-      return;
-    }
+    if (refuseWaiting(link, !!this.#knocks.of(link))) return;
     let gate = OPEN;
     if (join?.grant) {
       try {
@@ -133,10 +121,7 @@ export class SharedHostParticipants implements Participants {
   }
 
   async resume(link: Link, room: string, credentials: ResumeCredentials): Promise<void> {
-    if (this.#knocks.of(link)) {
-      link.fail('already-joined', 'waiting to enter a room: send cancel first');
-      return;
-    }
+    if (refuseWaiting(link, !!this.#knocks.of(link))) return;
     let known;
     try {
       known = await this.#store.resume(room, credentials.id);
