@@ -281,8 +281,7 @@ export class CallController extends CallParts {
         this.roster!.relay(message);
         break;
       case 'signal':
-        // The SFU topology's (call-parts.ts), else opaque here: the peer's session parses it.
-        if (!this.sfuSignal(message)) this.roster!.relay(message);
+        this.signal(message); // to the SFU topology or the peer's session (call-parts.ts)
         break;
       case 'error':
         if (message.code === 'resume-failed') {

@@ -76,11 +76,11 @@ export abstract class CallParts extends CallMedia {
   }
 
   /**
-   * A relayed `signal` for the SFU topology: from the reserved peer `"sfu"` (the first one loads the SFU chunk, which
-   * handles it and every later one), or a participant's text (`data.sfu`) in a room on the SFU.
-   * @returns false for any other signal (a mesh peer's, for its session).
+   * A relayed `signal`: from the reserved peer `"sfu"` to the SFU topology (the first one loads the SFU chunk, which
+   * handles it and every later one), a participant's text (`data.sfu`) in a room on the SFU to it too, any other (a
+   * mesh peer's, opaque here) to the roster, for that peer's session.
    */
-  protected sfuSignal(message: SignalDelivery): boolean {
+  protected signal(message: SignalDelivery): void {
     if (message.from == 'sfu') {
       // The room runs on the SFU: its chunk is loaded once, and handles this and every later SFU message.
       void (this.sfuRoom ??= this.engine!.loadSfu((e) => this.refuse(e)).then((m) =>
@@ -97,8 +97,7 @@ export abstract class CallParts extends CallMedia {
       )).then((t) => t.receive(message.data));
     } else if (this.sfuRoom && message.data['sfu'] !== undefined) {
       void this.sfuRoom.then((t) => t.peer(message.from, message.data)); // chat and state of a room on the SFU
-    } else return false;
-    return true;
+    } else this.roster!.relay(message); // opaque here: the peer's session parses it
   }
 
   /** Closes the SFU topology, if any (docs/protocol.md "Rooms on an SFU": a fresh welcome without `mode` is a mesh). */
