@@ -8,18 +8,8 @@ import type {
   StateChangeEvent,
   VideoChatErrorEvent,
 } from '../../../src/events.js';
-import {
-  captured,
-  inbound,
-  joined,
-  nextEvent,
-  part,
-  relayUrl,
-  shadow,
-  uniqueRoom,
-  waitFor,
-  waitForGrowth,
-} from '../helpers.js';
+import { captured, joined, nextEvent, part, relayUrl, shadow, uniqueRoom, waitFor } from '../helpers.js';
+import { expectMediaFrom } from './remote-media.js';
 
 /** Every RTCPeerConnection the page creates, so cleanup can be checked (a spy: the real class is used). */
 const connections: RTCPeerConnection[] = [];
@@ -30,15 +20,6 @@ window.RTCPeerConnection = class extends NativePC {
     connections.push(this);
   }
 } as typeof RTCPeerConnection;
-
-const remoteVideo = (el: VideoChatElement, peerId: string) =>
-  shadow(el).querySelector<HTMLVideoElement>(`video[part~="remote-video"][data-peer-id="${peerId}"]`);
-
-async function expectMediaFrom(el: VideoChatElement, peerId: string): Promise<void> {
-  await waitForGrowth(`video frames from ${peerId}`, async () => inbound(await el.getStats(peerId)).framesDecoded);
-  await waitForGrowth(`audio packets from ${peerId}`, async () => inbound(await el.getStats(peerId)).audioPackets);
-  await waitFor('remote <video> to have a size', () => (remoteVideo(el, peerId)?.videoWidth ?? 0) > 0);
-}
 
 describe('<video-chat>', () => {
   afterEach(() => fixtureCleanup());
