@@ -105,17 +105,18 @@ async function main(): Promise<void> {
       for (const name of names) {
         const v = VARIANTS[name] as Variant;
         const boxes = await page.evaluate(
-          (css: string, vv: Variant) => (window as any).setup(css, vv),
+          (css: string, vv: Variant) =>
+            (window as unknown as { setup(c: string, x: Variant): Promise<string[]> }).setup(css, vv),
           styles.cssText + v.css,
           v,
         );
         await sleep(1_000);
-        const f0 = await page.evaluate(() => [...(window as any).__frames] as number[]);
+        const f0 = await page.evaluate(() => [...(window as unknown as { __frames: number[] }).__frames]);
         const c0 = threadCpu(pid);
         const t0 = performance.now();
         await sleep(HOLD_MS);
         const delta = cpuDelta(c0, threadCpu(pid));
-        const f1 = await page.evaluate(() => [...(window as any).__frames] as number[]);
+        const f1 = await page.evaluate(() => [...(window as unknown as { __frames: number[] }).__frames]);
         const seconds = (performance.now() - t0) / 1000;
         const t = totals.get(name) ?? { threads: new Map(), frames: [0, 0, 0, 0], seconds: 0 };
         for (const [k, us] of delta) t.threads.set(k, (t.threads.get(k) ?? 0) + us);
