@@ -82,6 +82,48 @@ async function bytesSent(p: CallPage): Promise<number> {
   });
 }
 
+/**
+ * `BENCH_PROFILE=1`: what each page's camera copies are held to, one line per connection: the sender's encoding
+ * (`getParameters`: `maxFramerate`, `maxBitrate` kbps, `scaleResolutionDownBy`, `active`), what it sends
+ * (`outbound-rtp` `framesPerSecond`, frame size, `qualityLimitationReason`) and the link's `availableOutgoingBitrate`
+ * (kbps): whether a copy is held by its caps, by the link or by the CPU.
+ */
+async function senders(p: CallPage): Promise<string[]> {
+  return p.page.evaluate(async () => {
+    const state = (window as unknown as { __bench: { pcs: RTCPeerConnection[] } }).__bench;
+    const out: string[] = [];
+    for (const pc of state.pcs.filter((c) => c.connectionState === 'connected')) {
+      const stats = await pc.getStats();
+      let link = NaN;
+      stats.forEach((s: { type: string; nominated?: boolean; availableOutgoingBitrate?: number }) => {
+        if (s.type === 'candidate-pair' && s.nominated && s.availableOutgoingBitrate)
+          link = s.availableOutgoingBitrate / 1000;
+      });
+      for (const sender of pc.getSenders().filter((s) => s.track?.kind === 'video')) {
+        const e = sender.getParameters().encodings[0] ?? {};
+        let sent = '';
+        (await sender.getStats()).forEach(
+          (s: {
+            type: string;
+            framesPerSecond?: number;
+            frameWidth?: number;
+            frameHeight?: number;
+            qualityLimitationReason?: string;
+          }) => {
+            if (s.type === 'outbound-rtp')
+              sent = `${s.framesPerSecond ?? 0} fps ${s.frameWidth}×${s.frameHeight} limit ${s.qualityLimitationReason}`;
+          },
+        );
+        out.push(
+          `caps ${e.active === false ? 'off' : `${e.maxFramerate} fps ${Math.round((e.maxBitrate ?? 0) / 1000)} kbps /${e.scaleResolutionDownBy}`}; ` +
+            `sends ${sent}; link ${Math.round(link)} kbps`,
+        );
+      }
+    }
+    return out;
+  });
+}
+
 /** Pins the page's first remote peer; resolves with its ID. */
 async function pinFirst(p: CallPage): Promise<string> {
   return p.page.evaluate(() => {
@@ -141,6 +183,12 @@ async function hold(browsers: readonly Browser[], pagesUrl: string, signalUrl: s
     const sent1 = await Promise.all(pages.map(bytesSent));
     const pinned1 = await pinnedFrames();
     const seconds = (performance.now() - t0) / 1000;
+    if (PROFILE) {
+      const lines = await Promise.all(pages.map(senders));
+      progress(
+        `mesh: ${which}: camera copies just after the window:\n${lines.map((l, i) => `  page ${i}: ${l.join('\n          ')}`).join('\n')}`,
+      );
+    }
     measured = {
       cores: cpu1.map((c, i) => (c - (cpu0[i] as number)) / 1e6 / seconds),
       fps: frames1.flatMap((f, i) => f.map((x, j) => (x - (frames0[i]?.[j] ?? x)) / seconds)),

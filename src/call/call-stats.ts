@@ -2,7 +2,7 @@
  * Who is speaking and how good each connection is: one poll loop for the whole call (every {@link POLL_MS} ms, never
  * two rounds at once), no DOM. The speakers' levels at every poll come from each mesh connection's audio receivers
  * (W3C WebRTC §5.4 `RTCRtpReceiver.getSynchronizationSources()` `audioLevel`: a few numbers the browser keeps anyway)
- * and this visitor's microphone from one connection's statistics (`media-source` `audioLevel`); the full W3C WebRTC
+ * and this visitor's microphone from one connection's statistics (`media-source` `audioLevel`, every other poll); the full W3C WebRTC
  * Statistics of every connection (`RTCPeerConnection.getStats()`: quality, measured uplink) only every
  * {@link QUALITY_WINDOW_MS} ms. A full report is tens of objects made for the page at each call: at one per peer per
  * poll it was most of the loop's cost (docs/benchmarks.md, mesh). Where a peer has no receivers to read (the SFU's
@@ -171,6 +171,9 @@ export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (
 
   /** When the last full round of reports was read, ms. */
   let fullAt = -Infinity;
+  /** Whether this poll is one that reads the microphone's level between full rounds; its last level read. */
+  let micTurn = false;
+  let micLevel: number | undefined;
 
   const poll = async (run: AbortSignal): Promise<void> => {
     const peers = source.peers;
@@ -179,8 +182,10 @@ export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (
     const receivers = peers.map((peer) => source.receivers?.(peer.id) ?? []);
     /** Whose report is a quality reading now: every peer's in a full round, else those without receivers. */
     const figured = receivers.map((r) => full || !r.length);
-    // Between full rounds, one report more for this visitor's microphone level, if it is on.
-    const mic = source.media.microphoneEnabled && !figured.some(Boolean) ? receivers.findIndex((r) => r.length) : -1;
+    // Between full rounds, one report more for this visitor's microphone level, if it is on, every other poll (a full
+    // report is collected across WebRTC's threads and made into tens of objects; the level in between is the last).
+    const micPoll = source.media.microphoneEnabled && !figured.some(Boolean) && (micTurn = !micTurn);
+    const mic = micPoll ? receivers.findIndex((r) => r.length) : -1;
     const reports = await Promise.all(
       peers.map((peer, i) =>
         figured[i] || i === mic ? source.getStats(peer.id).catch(() => undefined) : Promise.resolve(undefined),
@@ -189,6 +194,7 @@ export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (
     if (run.aborted) return; // stopped meanwhile
     if (full) fullAt = Date.now();
     const levels = new Map<string | null, number>();
+    if (source.media.microphoneEnabled && micLevel !== undefined) levels.set(null, micLevel);
     const seen = new Map<string, Reading>();
     let changed = false;
     /** Whether what the tiles show (quality, its figures, the speaker) changed: else no re-render. */
@@ -198,7 +204,7 @@ export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (
       if (mine.length && peer.microphone !== false) levels.set(peer.id, receivedLevel(mine));
       const report = reports[i];
       const local = report && read(report, Date.now());
-      if (local?.local !== undefined && source.media.microphoneEnabled) levels.set(null, local.local);
+      if (local?.local !== undefined && source.media.microphoneEnabled) levels.set(null, (micLevel = local.local));
       let prev = last.get(peer.id);
       if (!figured[i] || !local) {
         if (prev) seen.set(peer.id, prev); // its figures wait for its next reading
@@ -269,6 +275,7 @@ export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (
       watch = undefined;
       last.clear();
       fullAt = -Infinity;
+      micLevel = undefined;
     },
   };
 }

@@ -26,7 +26,12 @@ export const VIEW_FLOOR_BPS = 100_000;
 
 /** A shown picture whose shorter side is below this (device px) is a thumbnail: at most {@link THUMB_FPS}. */
 export const THUMB_SHORT_SIDE = 270;
-export const THUMB_FPS = 15;
+/**
+ * Most frames per second of a thumbnail's copy. Each frame shown costs its receiver a draw (software compositing:
+ * about the same per frame whatever its size) besides its decoding and its sender's encoding; at 10 rather than 15 a
+ * thumbnail is still live (docs/benchmarks.md, "Mesh, layout case").
+ */
+export const THUMB_FPS = 10;
 
 /**
  * The camera caps for one receiver.

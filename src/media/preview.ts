@@ -18,8 +18,8 @@ import type { MediaController } from './media-controller.js';
 
 /** Most pixels on the preview's shorter side (a thumbnail tile's, ~4:3 320 × 240 from a 640 × 480 camera). */
 export const PREVIEW_SHORT_SIDE = 240;
-/** Most frames per second of the preview. */
-export const PREVIEW_FPS = 15;
+/** Most frames per second of the preview (a tile among others: each frame shown is a draw, as a thumbnail's). */
+export const PREVIEW_FPS = 10;
 
 /** Set once a clone came back unscaled (Firefox ESR 153 accepts the constraints and keeps the camera's size and rate). */
 let unscaled = false;

@@ -90,7 +90,8 @@ function perCopy(totalKbps: number, copies: number, floor: number, ceiling: numb
  *   known; without it the resolution is not scaled.
  * @param options.linkKbps what this copy's connection measured as available for video, in kbps (W3C WebRTC
  *   Statistics, selected candidate pair's `availableOutgoingBitrate` less audio), if known: the copy gets at most
- *   that, rounded down to {@link LINK_STEPS}, never below the floor. Unknown (Firefox reports none): the budget alone.
+ *   that, rounded down to {@link LINK_STEPS}, never below the floor, and the picture that bitrate carries (the frame
+ *   rate stays the budget's). Unknown (Firefox reports none): the budget alone.
  */
 export function cameraCaps(
   remotePeers: number,
@@ -99,17 +100,22 @@ export function cameraCaps(
 ): EncodingCaps {
   const total = budget.uplinkKbps * (options.sharingScreen ? 1 - budget.screenShare : 1);
   const link = options.linkKbps ?? Infinity;
+  const share = perCopy(total, remotePeers, budget.cameraFloorKbps, budget.cameraCeilingKbps);
   const kbps = Math.min(
-    perCopy(total, remotePeers, budget.cameraFloorKbps, budget.cameraCeilingKbps),
+    share,
     Math.max(budget.cameraFloorKbps, [...LINK_STEPS].reverse().find((step) => step <= link) ?? 0),
   );
-  const tier = CAMERA_TIERS.find((t) => kbps >= t.minKbps) ?? LOWEST_TIER;
+  const tierOf = (k: number) => CAMERA_TIERS.find((t) => k >= t.minKbps) ?? LOWEST_TIER;
+  const tier = tierOf(kbps);
   const source = options.sourceShortSide;
   const scale = source && source > tier.maxShortSide ? source / tier.maxShortSide : 1;
   return {
     maxBitrate: kbps * 1000,
     scaleResolutionDownBy: Math.round(scale * 100) / 100,
-    maxFramerate: tier.maxFramerate,
+    // The frame rate follows the budget's share, not the measured link: a link measured while its copy was small
+    // (a thumbnail, app-limited) reads low, and a copy shown large then kept the thumbnail's rate until the measure
+    // caught up (docs/benchmarks.md, "Mesh, layout case"); on a link that is really thin the encoder drops frames itself.
+    maxFramerate: tierOf(share).maxFramerate,
   };
 }
 

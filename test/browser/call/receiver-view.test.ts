@@ -48,6 +48,26 @@ async function outbound(from: VideoChatElement, to: VideoChatElement): Promise<{
   return { frames, width };
 }
 
+/** The camera encoding `from` sends `to` (its first `RTCRtpEncodingParameters`, read back with `getParameters`). */
+const cameraEncoding = (from: VideoChatElement, to: VideoChatElement) =>
+  (
+    from as unknown as {
+      call: { getSendParameters(id: string): Map<string, RTCRtpSendParameters> };
+    }
+  ).call
+    .getSendParameters(to.peerId as string)
+    .get('video')?.encodings[0];
+
+/** The camera's frames per second sent `to` (`outbound-rtp` `framesPerSecond`, else frames encoded over 2 s). */
+async function sentFps(from: VideoChatElement, to: VideoChatElement): Promise<number> {
+  let fps: number | undefined;
+  (await from.getStats(to.peerId as string))?.forEach((s: Record<string, unknown>) => {
+    if (s['type'] === 'outbound-rtp' && s['kind'] === 'video' && s['framesPerSecond'] !== undefined)
+      fps = Number(s['framesPerSecond']);
+  });
+  return fps ?? (await framesOver(from, to, 2000)) / 2;
+}
+
 /** Frames encoded towards `to` over `ms` (after the change had time to take effect). */
 async function framesOver(from: VideoChatElement, to: VideoChatElement, ms = 1500): Promise<number> {
   const before = (await outbound(from, to)).frames;
@@ -97,6 +117,10 @@ describe('receiver-driven sending', function () {
     await waitFor('Bob sends Ada at most 160 px wide', async () => (await outbound(b, a)).width <= 160, 15_000);
     expect((await outbound(b, c)).width, 'Bob still sends Cy the larger picture').to.be.greaterThan(160);
     expect(await framesOver(b, a), 'the thumbnail is still sent').to.be.greaterThan(0);
+    // A thumbnail's copy at a thumbnail's rate (THUMB_FPS, 10: each frame shown is a draw at the receiver): held to
+    // it, and sent at it (the fake cameras run at 20–30 fps; a rate is read over a window, so a little slack).
+    expect(cameraEncoding(b, a)?.maxFramerate, "Bob's copy for Ada is held to a thumbnail's rate").to.equal(10);
+    await waitFor('Bob sends Ada at most ~10 fps', async () => (await sentFps(b, a)) <= 12, 15_000);
 
     // Ada shows it large again: the picture comes back.
     (video(a, b.peerId as string) as HTMLVideoElement).style.cssText = '';

@@ -52,7 +52,13 @@ describe('cameraCaps with a measured link', () => {
     assert.deepEqual(cameraCaps(3, { sourceShortSide: 480, linkKbps: 520 }), {
       maxBitrate: 450_000,
       scaleResolutionDownBy: 1.33,
-      maxFramerate: 24,
+      maxFramerate: 30, // the budget's share's (833 kbps): the link lowers the bitrate and the picture only
+    });
+    // A link measured low while its copy was a thumbnail (app-limited): the copy shown large keeps the frame rate.
+    assert.deepEqual(cameraCaps(1, { sourceShortSide: 480, linkKbps: 240 }), {
+      maxBitrate: 200_000,
+      scaleResolutionDownBy: 2,
+      maxFramerate: 30,
     });
     assert.equal(cameraCaps(3, { sourceShortSide: 480, linkKbps: 40 }).maxBitrate, 150_000);
     assert.equal(LINK_STEPS[0], DEFAULT_BUDGET.cameraFloorKbps);
