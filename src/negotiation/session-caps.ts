@@ -1,0 +1,71 @@
+/**
+ * When a {@link PeerSession}'s bandwidth caps are applied (`RTCRtpSender.setParameters`, W3C WebRTC §5.2; the caps
+ * themselves are `bandwidth.ts`'s, their bookkeeping `transceivers.ts`'s): one `setParameters` at a time, none while
+ * an offer/answer exchange is under way (Chromium rejects it then), and none while the page's connections are being
+ * set up. No DOM.
+ *
+ * **The setup hold** (issue 16). In Chromium every `getParameters` blocks the main thread on the page's one WebRTC
+ * signaling thread, which is busy with every connection's descriptions during setup: the 4-peer call bench traced 37
+ * `getParameters` per call before the last first frame (the governor's caps following each new copy, each `view`,
+ * each uplink reading), 1,340 ms of main thread over the four pages. So a caps change asked for while any session of
+ * the page is setting up is held, and the held sessions apply their caps once, together, when none is. A session is
+ * setting up from its creation until it is first `connected` or closed, and for at most {@link SETUP_HOLD_MS} (a
+ * peer that never answers holds no one's caps longer). The first caps are not held: they travel with the first
+ * description (`transceivers.ts`). Requests made while held are one request.
+ *
+ * @module
+ */
+
+/** Longest a session counts as setting up, ms (the hold's bound). */
+export const SETUP_HOLD_MS = 4000;
+
+/** Sessions of this page setting up now. */
+const setting = new Set<object>();
+/** Held caps changes, run when {@link setting} is empty. */
+const held = new Set<() => unknown>();
+
+/** Marks `session` as setting up (see the module comment); the function returned ends that (idempotent). */
+export function settingUp(session: object): () => void {
+  setting.add(session);
+  const done = (): void => {
+    clearTimeout(timer);
+    if (!setting.delete(session) || setting.size > 0) return;
+    const due = [...held];
+    held.clear();
+    for (const run of due) run();
+  };
+  const timer = setTimeout(done, SETUP_HOLD_MS);
+  return done;
+}
+
+/** Whether a session of this page is setting up (caps changes are held). @internal For tests. */
+export const holding = (): boolean => setting.size > 0;
+
+/**
+ * The caps queue of one session: {@link SessionCaps.apply} runs `applyCaps` after the one before it settled, unless
+ * `busy()` (an offer/answer under way: `stable` applies them again) or the setup hold (then once it ends).
+ */
+export class SessionCaps {
+  #queue: Promise<void> = Promise.resolve();
+  readonly #rerun = (): Promise<void> => this.apply();
+
+  /**
+   * @param applyCaps sets the caps that differ from those last set (`Transceivers.applyCaps`); may reject.
+   * @param busy whether negotiation is under way or the connection gone: nothing to set now.
+   * @param fail reports a rejection (`encoding-failed`).
+   */
+  constructor(
+    readonly applyCaps: () => Promise<void>,
+    readonly busy: () => boolean,
+    readonly fail: (cause: unknown) => void,
+  ) {}
+
+  /** Queues one application (see the class comment). Never rejects; resolves at once while held. */
+  apply(): Promise<void> {
+    if (setting.size > 0) {
+      held.add(this.#rerun);
+      return Promise.resolve();
+    }
+    return (this.#queue = this.#queue.then(() => (this.busy() ? undefined : this.applyCaps())).catch(this.fail));
+  }
+}
