@@ -10,24 +10,25 @@ import type { IceCandidate } from '../protocol/negotiation.js';
 /** Most candidates held. */
 const MAX_HELD = 200;
 
-/** The candidates of a {@link PeerSession} waiting for their description. */
-export class HeldCandidates {
-  #held: Array<{ gen: number; candidate: IceCandidate }> = [];
+/** The candidates of a {@link PeerSession} waiting for their description, with their generation. */
+export type HeldCandidates = Array<{ gen: number; candidate: IceCandidate }>;
 
-  /** Holds `candidate` of generation `gen` (dropped past {@link MAX_HELD}). */
-  hold(gen: number, candidate: IceCandidate): void {
-    if (this.#held.length < MAX_HELD) this.#held.push({ gen, candidate });
-  }
+/** Holds `candidate` of generation `gen` (dropped past {@link MAX_HELD}). */
+export function hold(held: HeldCandidates, gen: number, candidate: IceCandidate): void {
+  if (held.length < MAX_HELD) held.push({ gen, candidate });
+}
 
-  /** Forgets the candidates of generations older than `gen` (their connection is gone). */
-  drop(gen: number): void {
-    this.#held = this.#held.filter((p) => p.gen >= gen);
-  }
-
-  /** Adds the held candidates of generation `gen` to `pc` in arrival order; a rejected one goes to `fail`. */
-  async flush(pc: RTCPeerConnection, gen: number, fail: (cause: unknown) => void): Promise<void> {
-    const due = this.#held.filter((p) => p.gen === gen);
-    this.#held = this.#held.filter((p) => p.gen > gen);
-    for (const { candidate } of due) await pc.addIceCandidate(candidate).catch(fail);
-  }
+/**
+ * Takes the held candidates of generation `gen` out of `held` (older ones are dropped) and adds them to `pc` in
+ * arrival order; a rejected one goes to `fail`.
+ */
+export async function flush(
+  held: HeldCandidates,
+  pc: RTCPeerConnection,
+  gen: number,
+  fail: (cause: unknown) => void,
+): Promise<void> {
+  const due = held.filter((p) => p.gen === gen);
+  held.splice(0, held.length, ...held.filter((p) => p.gen > gen));
+  for (const { candidate } of due) await pc.addIceCandidate(candidate).catch(fail);
 }

@@ -42,8 +42,8 @@ import {
   type TrackKind,
 } from '../protocol/negotiation.js';
 import type { SignalData } from '../protocol/relay.js';
-import { HeldCandidates } from './held-candidates.js';
-import { SessionCaps, settingUp } from './session-caps.js';
+import { flush, hold, type HeldCandidates } from './held-candidates.js';
+import { capsQueue, settingUp } from './session-caps.js';
 import { SessionChannel } from './session-channel.js';
 import { SESSION_DEFAULTS, type PeerSessionOptions, type PeerSessionState } from './session-options.js';
 import { Transceivers, type CapsFor } from './transceivers.js';
@@ -65,7 +65,7 @@ export class PeerSession {
   #makingOffer = false;
   #ignoreOffer = false;
   /** Candidates ahead of their remote description. */
-  #held = new HeldCandidates();
+  #held: HeldCandidates = [];
   /** Serializes incoming messages: each is fully applied before the next (descriptions are async). */
   #inbox: Promise<void> = Promise.resolve();
   /** What we send and receive on which transceiver. */
@@ -73,7 +73,7 @@ export class PeerSession {
   #watchdog: Watchdog;
   #channel: SessionChannel;
   /** When caps are set; `#setUp` ends this session's part in the setup hold (at its first `connected`, or closed). */
-  #caps: SessionCaps;
+  #caps: () => Promise<void>;
   #setUp: () => void;
 
   constructor(options: PeerSessionOptions) {
@@ -90,7 +90,7 @@ export class PeerSession {
     const busy = (pc = this.#pc) =>
       !pc || pc.connectionState === 'closed' || this.#makingOffer || pc.signalingState !== 'stable';
     const fail = (cause: unknown) => this.#warn('encoding-failed', 'setParameters', cause);
-    this.#caps = new SessionCaps(() => this.#tracks.applyCaps(capsFor), busy, fail);
+    this.#caps = capsQueue(() => this.#tracks.applyCaps(capsFor), busy, fail);
     this.#setUp = settingUp(this);
     if (this.initiator) this.#createConnection(0);
     this.#watchdog.arm();
@@ -170,7 +170,7 @@ export class PeerSession {
    * are set up (once they are: `session-caps.ts`). Failures go to `onError` (`encoding-failed`); never rejects.
    */
   applyEncodingCaps(): Promise<void> {
-    return this.#caps.apply();
+    return this.#caps();
   }
 
   /** The send parameters (W3C WebRTC `RTCRtpSendParameters`) of each sender, by kind; empty before a connection. */
@@ -221,7 +221,7 @@ export class PeerSession {
     this.#gen = gen;
     this.#makingOffer = false;
     this.#ignoreOffer = false;
-    this.#held.drop(gen);
+    this.#held = this.#held.filter((p) => p.gen >= gen);
     this.#tracks.reset();
     let pc: RTCPeerConnection;
     try {
@@ -355,7 +355,7 @@ export class PeerSession {
     const newer = message.gen > this.#gen;
     if (newer || !this.#pc) {
       // Only the initiator starts a generation, and only with an offer. Candidates may overtake that offer: hold them.
-      if (!this.initiator && message.candidate) this.#held.hold(message.gen, message.candidate);
+      if (!this.initiator && message.candidate) hold(this.#held, message.gen, message.candidate);
       if (this.initiator || message.description?.type !== 'offer') return;
       this.#createConnection(message.gen);
       this.#watchdog.arm();
@@ -374,7 +374,7 @@ export class PeerSession {
       if (this.#ignoreOffer) return;
       this.#tracks.remoteMedia = new Map(Object.entries(message.media ?? {}));
       await pc.setRemoteDescription(description); // rolls back our own offer implicitly on the polite side
-      await this.#held.flush(pc, this.#gen, (cause) => this.#warn('candidate-rejected', 'addIceCandidate', cause));
+      await flush(this.#held, pc, this.#gen, (cause) => this.#warn('candidate-rejected', 'addIceCandidate', cause));
       if (description.type === 'offer') {
         this.#tracks.attachLocal(pc);
         await pc.setLocalDescription();
@@ -387,7 +387,7 @@ export class PeerSession {
       }
       this.#tracks.refreshRemote(pc);
     } else if (message.candidate) {
-      if (!pc.remoteDescription) return this.#held.hold(message.gen, message.candidate);
+      if (!pc.remoteDescription) return hold(this.#held, message.gen, message.candidate);
       try {
         await pc.addIceCandidate(message.candidate);
       } catch (cause) {

@@ -42,30 +42,20 @@ export function settingUp(session: object): () => void {
 export const holding = (): boolean => setting.size > 0;
 
 /**
- * The caps queue of one session: {@link SessionCaps.apply} runs `applyCaps` after the one before it settled, unless
- * `busy()` (an offer/answer under way: `stable` applies them again) or the setup hold (then once it ends).
+ * The caps queue of one session: the function returned runs `applyCaps` after the run before it settled, unless
+ * `busy()` (an offer/answer under way, or no connection: `stable` asks again) or the setup hold (then once it ends).
+ * It never rejects (a rejection goes to `fail`: `encoding-failed`) and resolves at once while held.
+ * @param applyCaps sets the caps that differ from those last set (`Transceivers.applyCaps`).
  */
-export class SessionCaps {
-  #queue: Promise<void> = Promise.resolve();
-  readonly #rerun = (): Promise<void> => this.apply();
-
-  /**
-   * @param applyCaps sets the caps that differ from those last set (`Transceivers.applyCaps`); may reject.
-   * @param busy whether negotiation is under way or the connection gone: nothing to set now.
-   * @param fail reports a rejection (`encoding-failed`).
-   */
-  constructor(
-    readonly applyCaps: () => Promise<void>,
-    readonly busy: () => boolean,
-    readonly fail: (cause: unknown) => void,
-  ) {}
-
-  /** Queues one application (see the class comment). Never rejects; resolves at once while held. */
-  apply(): Promise<void> {
-    if (setting.size > 0) {
-      held.add(this.#rerun);
-      return Promise.resolve();
-    }
-    return (this.#queue = this.#queue.then(() => (this.busy() ? undefined : this.applyCaps())).catch(this.fail));
-  }
+export function capsQueue(
+  applyCaps: () => Promise<void>,
+  busy: () => boolean,
+  fail: (cause: unknown) => void,
+): () => Promise<void> {
+  let queue = Promise.resolve();
+  const apply = (): Promise<void> => {
+    if (setting.size > 0) return Promise.resolve(void held.add(apply));
+    return (queue = queue.then(() => (busy() ? undefined : applyCaps())).catch(fail));
+  };
+  return apply;
 }
