@@ -43,7 +43,7 @@ import {
 } from '../protocol/negotiation.js';
 import type { SignalData } from '../protocol/relay.js';
 import { flush, hold, type HeldCandidates } from './held-candidates.js';
-import { capsQueue, settingUp } from './session-caps.js';
+import { capsQueue, settingUp, whenFlowing } from './session-caps.js';
 import { SessionChannel } from './session-channel.js';
 import { SESSION_DEFAULTS, type PeerSessionOptions, type PeerSessionState } from './session-options.js';
 import { Transceivers, type CapsFor } from './transceivers.js';
@@ -72,7 +72,7 @@ export class PeerSession {
   #tracks: Transceivers;
   #watchdog: Watchdog;
   #channel: SessionChannel;
-  /** When caps are set; `#setUp` ends this session's part in the setup hold (at its first `connected`, or closed). */
+  /** When caps are set; `#setUp` ends this session's part in the setup hold (session-caps.ts). */
   #caps: () => Promise<void>;
   #setUp: () => void;
 
@@ -319,7 +319,7 @@ export class PeerSession {
         this.#watchdog.restarts = 0;
         this.#wasConnected = true;
         this.#setState('connected');
-        this.#setUp();
+        whenFlowing(this.remoteTracks.get('video'), this.#setUp); // set up once the peer's video flows too
         break;
       case 'failed':
       case 'disconnected':

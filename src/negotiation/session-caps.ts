@@ -9,8 +9,9 @@
  * `getParameters` per call before the last first frame (the governor's caps following each new copy, each `view`,
  * each uplink reading), 1,340 ms of main thread over the four pages. So a caps change asked for while any session of
  * the page is setting up is held, and the held sessions apply their caps once, together, when none is. A session is
- * setting up from its creation until it is first `connected` or closed, and for at most {@link SETUP_HOLD_MS} (a
- * peer that never answers holds no one's caps longer). The first caps are not held: they travel with the first
+ * setting up from its creation until it is first `connected` with the peer's camera video arriving (its remote
+ * track unmuted: packets flow) or closed, and for at most {@link SETUP_HOLD_MS} (a peer that never answers, or
+ * sends no video, holds no one's caps longer). The first caps are not held: they travel with the first
  * description (`transceivers.ts`). Requests made while held are one request.
  *
  * @module
@@ -36,6 +37,12 @@ export function settingUp(session: object): () => void {
   };
   const timer = setTimeout(done, SETUP_HOLD_MS);
   return done;
+}
+
+/** Calls `done` once `track` (a remote track) is unmuted (W3C Media Capture: its first packets arrived), or now. */
+export function whenFlowing(track: MediaStreamTrack | undefined, done: () => void): void {
+  if (track?.muted) track.addEventListener('unmute', done, { once: true });
+  else done();
 }
 
 /** Whether a session of this page is setting up (caps changes are held). @internal For tests. */
