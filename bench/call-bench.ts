@@ -25,6 +25,7 @@ import {
   type PageTimes,
   type Variant,
 } from './browser-calls.js';
+import { startTimeline, stopTimeline, timelineTable, type Timeline } from './call-timeline.js';
 import { loadNow, runNote, SECTION_TITLES, type Section } from './report.js';
 import { fmt, median, progress, projectRoot, ratio, sleep } from './util.js';
 
@@ -46,6 +47,10 @@ const DEEP = process.env['BENCH_TRACE'] === '2';
  * all pages and calls. Diagnostic only (the profiler slows the pages down: do not read the setup times of such a run).
  */
 const PROFILE = process.env['BENCH_PROFILE'] === '1';
+/** `BENCH_TIMELINE=1`: also a Chrome trace of every page, summed per variant (bench/call-timeline.ts). */
+const TIMELINE = process.env['BENCH_TIMELINE'] === '1';
+/** The traces' summaries, per variant label. */
+const timelines = new Map<string, Timeline>();
 /** Self time (ms) by function, per variant label, over the profiled calls. */
 const profiles = new Map<string, Map<string, number>>();
 
@@ -196,8 +201,11 @@ export async function oneCall(
         }),
       )
     : [];
+  if (TIMELINE) await Promise.all(pages.map((p) => startTimeline(p.page)));
   try {
     const room = benchRoom(`${variant}${n}`);
+    // The trace's time origin: the join (the summary counts from it until the page's last first frame).
+    if (TIMELINE) await Promise.all(pages.map((p) => p.page.evaluate(() => console.timeStamp('bench-join'))));
     await Promise.all(pages.map((p) => joinCall(p, room, signalUrl)));
     const deadline = Date.now() + CALL_TIMEOUT_MS;
     for (;;) {
@@ -213,6 +221,16 @@ export async function oneCall(
         });
         if (keepPages) await keepPages(pages);
         const label = `${n} peers, ${variant}`;
+        if (TIMELINE) {
+          const into =
+            timelines.get(label) ??
+            timelines.set(label, { main: new Map(), threads: new Map(), pages: 0, windowMs: 0 }).get(label)!;
+          for (const [i, p] of pages.entries()) {
+            const t = times[i]!;
+            const joined = t.marks.find(([step]) => step === 'benchJoin')?.[1] ?? 0;
+            await stopTimeline(p.page, into, Math.max(...t.firstFrames.map((f) => f ?? 0)) - joined);
+          }
+        }
         if (sessions.length > 0) {
           // BENCH_PROFILE=1 only: without it there are no profiler sessions and nothing to report.
           const into = profiles.get(label) ?? profiles.set(label, new Map()).get(label)!;
@@ -305,6 +323,7 @@ export async function benchCall(root: string): Promise<Section> {
       ].join('\n'),
     );
   }
+  for (const [label, t] of timelines) progress(timelineTable(label, t));
   if (TRACE) {
     for (const n of SIZES) {
       for (const variant of VARIANTS)

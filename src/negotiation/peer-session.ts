@@ -13,15 +13,13 @@
  * - **Fixed transceivers.** The initiator creates one audio and one video transceiver (`recvonly` when it has no such
  *   track), so a visitor without camera still receives. Every description carries `media` (mid → {@link TrackKind}
  *   of what the sender sends on that mid) so the far side can tell a camera from a screen.
- * - **Bandwidth caps.** Each video sender's encoding gets the caps `encodingCaps` returns (`maxBitrate`,
- *   `scaleResolutionDownBy`, `maxFramerate`; the policy lives in `bandwidth.ts`), applied with
- *   `RTCRtpSender.setParameters` after every completed negotiation, after a track change and on
- *   {@link PeerSession.applyEncodingCaps}.
- * - **Trickle ICE** with candidates held until the remote description is set (RFC 8838, JSEP RFC 8829 §5.7).
+ * - **Bandwidth caps.** Each video sender gets the caps `encodingCaps` returns: in the first description, then after
+ *   each negotiation, track change and {@link PeerSession.applyEncodingCaps}, held during setup (`session-caps.ts`).
+ * - **Trickle ICE** with candidates held until the remote description is set (`held-candidates.ts`).
  * - **ICE faults, in escalating steps** (`watchdog.ts`, whose module comment has the rules): wait out a transient
  *   `disconnected`; ICE restart on `failed`; the watchdog recreates a connection making no progress for `watchdogMs`
  *   (a description applied is progress); past `maxRestarts` the session is `failed` but retries every `retryMs`.
- *   An offer unanswered for `watchdogMs` is sent again as it is (not rolled back: see {@link PeerSession.#armOfferTimer}).
+ *   An offer unanswered for `watchdogMs` is sent again as it is (not rolled back: see `Watchdog.armOffer`).
  * - **The peer is untrusted.** What arrives through {@link PeerSession.receive} is parsed here
  *   (`parseNegotiationMessage`); a malformed payload is dropped and reported. Its `restart: true` is honoured only
  *   while our connection is not `connected`, and at most once per `watchdogMs` (else a peer could make us build one
@@ -30,9 +28,9 @@
  * - **Failures are reported, never thrown**: every non-fatal failure (a malformed payload, a rejected candidate, a
  *   failed description or `setParameters`, a refused connection) goes to `onError` as a {@link Warning} with its code.
  *
- * Its parts: `transceivers.ts` (the tracks and transceivers it negotiates, their caps), `watchdog.ts` (the escalation),
- * `session-channel.ts` (one negotiated data channel per connection carrying the caller's text,
- * whose meaning is the call layer's). Here: one state machine over one RTCPeerConnection and its generation.
+ * Its parts: `transceivers.ts` (the tracks and transceivers it negotiates, their caps), `session-caps.ts` (when caps
+ * are set), `watchdog.ts` (the escalation, the offer timer), `held-candidates.ts`, `session-channel.ts` (one
+ * negotiated data channel per connection). Here: one state machine over one RTCPeerConnection and its generation.
  *
  * @module
  */
@@ -44,9 +42,11 @@ import {
   type TrackKind,
 } from '../protocol/negotiation.js';
 import type { SignalData } from '../protocol/relay.js';
+import { flush, hold, type HeldCandidates } from './held-candidates.js';
+import { capsQueue, settingUp, whenFlowing } from './session-caps.js';
 import { SessionChannel } from './session-channel.js';
 import { SESSION_DEFAULTS, type PeerSessionOptions, type PeerSessionState } from './session-options.js';
-import { Transceivers } from './transceivers.js';
+import { Transceivers, type CapsFor } from './transceivers.js';
 import { Watchdog } from './watchdog.js';
 
 export { SESSION_DEFAULTS, type PeerSessionOptions, type PeerSessionState };
@@ -64,29 +64,34 @@ export class PeerSession {
   #wasConnected = false;
   #makingOffer = false;
   #ignoreOffer = false;
-  /** Candidates ahead of their remote description, with their generation (at most 200). */
-  #held: Array<{ gen: number; candidate: IceCandidate }> = [];
+  /** Candidates ahead of their remote description. */
+  #held: HeldCandidates = [];
   /** Serializes incoming messages: each is fully applied before the next (descriptions are async). */
   #inbox: Promise<void> = Promise.resolve();
   /** What we send and receive on which transceiver. */
   #tracks: Transceivers;
   #watchdog: Watchdog;
-  /** Runs while the connection is in `have-local-offer` (see {@link PeerSession.#armOfferTimer}). */
-  #offerTimer: ReturnType<typeof setTimeout> | undefined;
   #channel: SessionChannel;
-  /** Serializes setParameters calls (a second one before the first settles is refused by the browser). */
-  #capsQueue: Promise<void> = Promise.resolve();
+  /** When caps are set; `#setUp` ends this session's part in the setup hold (session-caps.ts). */
+  #caps: () => Promise<void>;
+  #setUp: () => void;
 
   constructor(options: PeerSessionOptions) {
     this.#options = options;
     this.peerId = options.peerId;
     this.initiator = options.initiator;
     this.polite = options.polite ?? options.initiator;
-    // Caps travel with the first description (transceivers.ts): no setParameters at `stable` on the setup path.
-    this.#tracks = new Transceivers(options.onRemoteTracks, (kind, track) => this.#options.encodingCaps?.(kind, track));
+    const capsFor: CapsFor = (kind, track) => this.#options.encodingCaps?.(kind, track);
+    this.#tracks = new Transceivers(options.onRemoteTracks, capsFor);
     for (const [kind, track] of Object.entries(options.tracks ?? {})) this.#tracks.local.set(kind as TrackKind, track);
     this.#watchdog = new Watchdog(options, () => this.#restart());
     this.#channel = new SessionChannel(options, () => this.#warn('bad-peer-message', 'binary message'));
+    // Not while an offer/answer exchange is under way (Chromium rejects setParameters then): applied at `stable`.
+    const busy = (pc = this.#pc) =>
+      !pc || pc.connectionState === 'closed' || this.#makingOffer || pc.signalingState !== 'stable';
+    const fail = (cause: unknown) => this.#warn('encoding-failed', 'setParameters', cause);
+    this.#caps = capsQueue(() => this.#tracks.applyCaps(capsFor), busy, fail);
+    this.#setUp = settingUp(this);
     if (this.initiator) this.#createConnection(0);
     this.#watchdog.arm();
   }
@@ -160,24 +165,12 @@ export class PeerSession {
   }
 
   /**
-   * Applies {@link PeerSessionOptions.encodingCaps} to every video sender (`RTCRtpSender.setParameters`, first
-   * encoding). Senders not negotiated yet (no encodings) are skipped, and so is everything while an offer/answer
-   * exchange is under way; they get their caps once negotiation completes (`stable`).
-   * Failures go to `onError` (`encoding-failed`); never rejects.
+   * Applies {@link PeerSessionOptions.encodingCaps} to every video sender whose caps changed (`setParameters`, first
+   * encoding): not while an offer/answer exchange is under way (at `stable` then), nor while the page's connections
+   * are set up (once they are: `session-caps.ts`). Failures go to `onError` (`encoding-failed`); never rejects.
    */
   applyEncodingCaps(): Promise<void> {
-    const pc = this.#pc;
-    const job = this.#capsQueue
-      .then(async () => {
-        if (!pc || this.#pc !== pc || pc.connectionState === 'closed') return;
-        // Not while an offer/answer exchange is under way: Chromium rejects setParameters then (a vc-warning
-        // encoding-failed in 4 of 10 bench calls once the first offer was made at once); applied again at `stable`.
-        if (this.#makingOffer || pc.signalingState !== 'stable') return;
-        await this.#tracks.applyCaps((kind, track) => this.#options.encodingCaps?.(kind, track));
-      })
-      .catch((cause: unknown) => this.#warn('encoding-failed', 'setParameters', cause));
-    this.#capsQueue = job;
-    return job;
+    return this.#caps();
   }
 
   /** The send parameters (W3C WebRTC `RTCRtpSendParameters`) of each sender, by kind; empty before a connection. */
@@ -208,8 +201,9 @@ export class PeerSession {
 
   /** Closes the connection and stops the watchdog. Remote tracks end. Idempotent. */
   close(): void {
+    this.#setUp();
     this.#watchdog.clear();
-    clearTimeout(this.#offerTimer);
+    this.#watchdog.armOffer(() => false);
     this.#pc?.close();
     this.#pc = undefined;
     this.#tracks.setRemoteTracks(new Map());
@@ -221,7 +215,7 @@ export class PeerSession {
    * `onError` and returns undefined (no connection until the watchdog's next attempt).
    */
   #createConnection(gen: number): RTCPeerConnection | undefined {
-    clearTimeout(this.#offerTimer);
+    this.#watchdog.armOffer(() => false);
     this.#pc?.close();
     this.#pc = undefined;
     this.#gen = gen;
@@ -290,23 +284,13 @@ export class PeerSession {
     }
   }
 
-  /**
-   * While `pc` is in `have-local-offer`: after `watchdogMs` without an answer (the offer or its answer lost, e.g. while
-   * a relay was away), the offer is sent again as it is (same ICE credentials, with the candidates gathered since); a
-   * duplicate answer is ignored. Not rolled back: in Chromium the offer made after rolling back a first offer has no
-   * data channel section, and the renegotiation both sides then start to add it fails on the polite side ("Failed to
-   * start SCTP transport"), which stays in `have-remote-offer` for good while both report `connected` (the CI flake:
-   * 7 of 12 runs under load).
-   */
+  /** The offer timer (`Watchdog.armOffer`): `pc`'s offer, unanswered for `watchdogMs`, sent again as it is. */
   #armOfferTimer(pc: RTCPeerConnection): void {
-    clearTimeout(this.#offerTimer);
-    if (pc.signalingState !== 'have-local-offer') return;
-    this.#offerTimer = setTimeout(() => {
-      if (this.#pc !== pc || pc.signalingState !== 'have-local-offer' || !pc.localDescription) return;
+    const out = () => this.#pc === pc && pc.signalingState === 'have-local-offer' && pc.localDescription !== null;
+    this.#watchdog.armOffer(out, () => {
       this.#warn('negotiation-failed', 'no answer: offer sent again');
-      this.#sendDescription(pc, pc.localDescription);
-      this.#armOfferTimer(pc);
-    }, this.#watchdog.ms);
+      this.#sendDescription(pc, pc.localDescription!);
+    });
   }
 
   /**
@@ -335,6 +319,7 @@ export class PeerSession {
         this.#watchdog.restarts = 0;
         this.#wasConnected = true;
         this.#setState('connected');
+        whenFlowing(this.remoteTracks.get('video'), this.#setUp); // set up once the peer's video flows too
         break;
       case 'failed':
       case 'disconnected':
@@ -370,7 +355,7 @@ export class PeerSession {
     const newer = message.gen > this.#gen;
     if (newer || !this.#pc) {
       // Only the initiator starts a generation, and only with an offer. Candidates may overtake that offer: hold them.
-      if (!this.initiator && message.candidate) this.#hold(message.gen, message.candidate);
+      if (!this.initiator && message.candidate) hold(this.#held, message.gen, message.candidate);
       if (this.initiator || message.description?.type !== 'offer') return;
       this.#createConnection(message.gen);
       this.#watchdog.arm();
@@ -389,7 +374,7 @@ export class PeerSession {
       if (this.#ignoreOffer) return;
       this.#tracks.remoteMedia = new Map(Object.entries(message.media ?? {}));
       await pc.setRemoteDescription(description); // rolls back our own offer implicitly on the polite side
-      await this.#flushCandidates(pc);
+      await flush(this.#held, pc, this.#gen, (cause) => this.#warn('candidate-rejected', 'addIceCandidate', cause));
       if (description.type === 'offer') {
         this.#tracks.attachLocal(pc);
         await pc.setLocalDescription();
@@ -402,10 +387,7 @@ export class PeerSession {
       }
       this.#tracks.refreshRemote(pc);
     } else if (message.candidate) {
-      if (!pc.remoteDescription) {
-        this.#hold(message.gen, message.candidate);
-        return;
-      }
+      if (!pc.remoteDescription) return hold(this.#held, message.gen, message.candidate);
       try {
         await pc.addIceCandidate(message.candidate);
       } catch (cause) {
@@ -415,25 +397,8 @@ export class PeerSession {
     }
   }
 
-  async #flushCandidates(pc: RTCPeerConnection): Promise<void> {
-    const gen = this.#gen;
-    const due = this.#held.filter((p) => p.gen === gen);
-    this.#held = this.#held.filter((p) => p.gen > gen);
-    for (const { candidate } of due) {
-      await pc
-        .addIceCandidate(candidate)
-        .catch((cause: unknown) => this.#warn('candidate-rejected', 'addIceCandidate', cause));
-    }
-  }
-
-  /** Bounded: a peer that floods candidates and never sends a description must not grow memory without end. */
-  #hold(gen: number, candidate: IceCandidate): void {
-    if (this.#held.length < 200) this.#held.push({ gen, candidate });
-  }
-
-  #sendDescription(pc: RTCPeerConnection, description: RTCSessionDescription): void {
-    const media = this.#tracks.media(pc);
-    this.#send({ description: { type: description.type as 'offer' | 'answer', sdp: description.sdp }, media });
+  #sendDescription(pc: RTCPeerConnection, { type, sdp }: RTCSessionDescription): void {
+    this.#send({ description: { type: type as 'offer' | 'answer', sdp }, media: this.#tracks.media(pc) });
   }
 
   #setState(state: PeerSessionState): void {

@@ -39,6 +39,8 @@ export class Watchdog {
   readonly #options: Pick<PeerSessionOptions, 'maxRestarts' | 'retryMs'>;
   readonly #onExpire: () => void;
   #progress = 0;
+  /** Runs while the connection is in `have-local-offer` ({@link Watchdog.armOffer}). */
+  #offerTimer: ReturnType<typeof setTimeout> | undefined;
   /** When the peer's last honoured request of each kind was (performance.now(), ms). */
   readonly #honoured = { ice: -Infinity, connection: -Infinity };
 
@@ -76,6 +78,25 @@ export class Watchdog {
   clear(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+  }
+
+  /**
+   * The offer timer: while `out()` (the connection in `have-local-offer`), `resend` after every `watchdogMs` without
+   * an answer (the offer or its answer lost, e.g. while a relay was away; the session sends the offer again as it is,
+   * same ICE credentials, with the candidates gathered since; a duplicate answer is ignored). Not rolled back: in
+   * Chromium the offer made after rolling back a first offer has no data channel section, and the renegotiation both
+   * sides then start to add it fails on the polite side ("Failed to start SCTP transport"), which stays in
+   * `have-remote-offer` for good while both report `connected` (the CI flake: 7 of 12 runs under load). Re-armed on
+   * each signaling state change; `armOffer(() => false)` stops it.
+   */
+  armOffer(out: () => boolean, resend?: () => void): void {
+    clearTimeout(this.#offerTimer);
+    if (!out() || !resend) return;
+    this.#offerTimer = setTimeout(() => {
+      if (!out()) return;
+      resend();
+      this.armOffer(out, resend);
+    }, this.ms);
   }
 
   /** Whether to honour the peer's request of `kind` now (none of that kind for `watchdogMs`); notes it if so. */
