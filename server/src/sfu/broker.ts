@@ -44,7 +44,7 @@ import {
   type JanusRoom,
 } from './janus-rooms.js';
 import { requestLayer } from './layers.js';
-import { newMember, syncSubscriber, type Member, type SubscriberContext } from './subscriber.js';
+import { newMember, syncSubscriber, takeAnswer, type Member, type SubscriberContext } from './subscriber.js';
 
 export { VIDEOROOM } from './janus-rooms.js';
 
@@ -177,8 +177,7 @@ export class SfuBroker {
         void this.#publish(entry, member, request.sdp);
         return;
       case 'answer':
-        if (member.answer) member.answer(request.sdp);
-        else this.#options.log.debug({ id }, 'sfu: answer without an offer in flight: ignored');
+        void this.#answer(member, request.sdp);
         return;
       case 'candidate': {
         const handle = request.pc === 'pub' ? member.pub : member.sub;
@@ -319,6 +318,18 @@ export class SfuBroker {
 
   // ---- subscribing ----
 
+  /** A browser's subscriber answer: to the offer in flight, or a late one (`subscriber.ts` `takeAnswer`). */
+  async #answer(member: Member, sdp: string): Promise<void> {
+    try {
+      const use = await takeAnswer(member, sdp);
+      if (use === 'late') this.#options.log.info({ id: member.id }, 'sfu: late subscriber answer started');
+      if (use === 'stale') this.#options.log.debug({ id: member.id }, 'sfu: answer to an older offer: ignored');
+      if (use === 'none') this.#options.log.debug({ id: member.id }, 'sfu: answer without an offer in flight: ignored');
+    } catch (error) {
+      this.#memberFailed(member, 'starting the subscription with a late answer', error);
+    }
+  }
+
   /** Janus named publishers that came or went (those of other relays too): subscriptions follow if that changed. */
   #announced(room: Room, data: Record<string, unknown>): void {
     const { added, removed } = publishersOf(data);
@@ -375,6 +386,7 @@ export class SfuBroker {
   async #dropMember(member: Member): Promise<void> {
     member.gone = true;
     member.answer = undefined;
+    member.late = undefined;
     const session = member.session;
     member.session = undefined;
     if (session) await (await session.catch(() => undefined))?.destroy();
