@@ -32,6 +32,8 @@ export interface Member {
   configured: boolean;
   /** Its published media is up (`webrtcup`): the others subscribe to it. */
   published: boolean;
+  /** When (ms, `Date.now()`) its publish offer came, while its media is not up yet (`gather.ts`). */
+  publishing: number | undefined;
   sub: JanusHandle | undefined;
   /** The feeds its subscriber handle carries now. */
   subFeeds: Set<string>;
@@ -62,6 +64,7 @@ export function newMember(id: string, name: string): Member {
     joined: false,
     configured: false,
     published: false,
+    publishing: undefined,
     sub: undefined,
     subFeeds: new Set(),
     pending: { pub: [], sub: [] },
