@@ -227,6 +227,7 @@ export class SfuBroker {
     }
     if (member.entered) return member;
     const joining = member;
+    joining.publishing = Date.now(); // it publishes next (its element heard `mode`): gathered for (gather.ts)
     const entered = (async () => {
       try {
         await room.ready;

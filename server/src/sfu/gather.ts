@@ -1,7 +1,8 @@
 /**
  * When the broker brings a room's subscriptions up to date (`broker.ts` `#followRoom`): at once, unless some
- * participant's publish is on its way up (its offer went to Janus, its media is not up yet), in which case the change
- * waits for it, at most {@link GATHER_MAX_MS}. At a mesh→SFU switch every participant publishes within about a second;
+ * participant's publish is on its way up (it entered the room on the SFU or sent its offer less than
+ * {@link PUBLISH_PENDING_MS} ago, and its media is not up yet), in which case the change waits for it, at most
+ * {@link GATHER_MAX_MS} after the first change held back. At a mesh→SFU switch every participant publishes within about a second;
  * following each publisher as it comes up made 3–4 subscriber renegotiations per page (issue 12's trace), each one an
  * offer, an answer and a `start`, set on a page busy with its mesh and its new connections. Gathered, a page gets one
  * or two.
@@ -12,7 +13,10 @@
 /** Longest time (ms) a change of a room's published feeds waits for the publishes on their way up. */
 export const GATHER_MAX_MS = 600;
 
-/** A publish older than this (ms) whose media never came up no longer holds changes back. */
+/**
+ * A participant that entered (or sent its publish) longer ago than this (ms) without its media coming up no longer
+ * holds changes back (a receive-only participant, a publish that failed silently).
+ */
 export const PUBLISH_PENDING_MS = 3_000;
 
 /** Gathers a room's changes of published feeds while publishes are on their way up; see the module documentation. */

@@ -32,7 +32,7 @@ export interface Member {
   configured: boolean;
   /** Its published media is up (`webrtcup`): the others subscribe to it. */
   published: boolean;
-  /** When (ms, `Date.now()`) its publish offer came, while its media is not up yet (`gather.ts`). */
+  /** When (ms, `Date.now()`) it entered or its publish offer came, while its media is not up yet (`gather.ts`). */
   publishing: number | undefined;
   sub: JanusHandle | undefined;
   /** The feeds its subscriber handle carries now. */
