@@ -191,7 +191,9 @@ export class SfuBroker {
         void this.#publish(entry, member, request.sdp);
         return;
       case 'answer':
-        void this.#answer(member, request.sdp);
+        takeAnswer(member, request.sdp, this.#options.log).catch((error: unknown) =>
+          this.#memberFailed(member, 'starting the subscription with a late answer', error),
+        );
         return;
       case 'candidate': {
         const handle = request.pc === 'pub' ? member.pub : member.sub;
@@ -262,7 +264,7 @@ export class SfuBroker {
     entry.members.delete(id);
     const announced = entry.announced.delete(id);
     await this.#dropMember(member);
-    if (member.published || announced) this.#followRoom(entry);
+    if (member.published || announced) this.#followRoom(entry, true);
     else entry.gather.settle(); // a publish on its way up no longer holds the others' changes
   }
 
@@ -338,25 +340,14 @@ export class SfuBroker {
 
   // ---- subscribing ----
 
-  /** A browser's subscriber answer: to the offer in flight, or a late one (`subscriber.ts` `takeAnswer`). */
-  async #answer(member: Member, sdp: string): Promise<void> {
-    try {
-      const use = await takeAnswer(member, sdp);
-      if (use === 'late') this.#options.log.info({ id: member.id }, 'sfu: late subscriber answer started');
-      if (use === 'stale') this.#options.log.debug({ id: member.id }, 'sfu: answer to an older offer: ignored');
-      if (use === 'none') this.#options.log.debug({ id: member.id }, 'sfu: answer without an offer in flight: ignored');
-    } catch (error) {
-      this.#memberFailed(member, 'starting the subscription with a late answer', error);
-    }
-  }
-
   /** Janus named publishers that came or went (those of other relays too): subscriptions follow if that changed. */
   #announced(room: Room, data: Record<string, unknown>): void {
     const { added, removed } = publishersOf(data);
     let changed = false;
+    let gone = false;
     for (const id of added) changed = (!room.announced.has(id) && !!room.announced.add(id)) || changed;
-    for (const id of removed) changed = room.announced.delete(id) || changed;
-    if (changed) this.#followRoom(room);
+    for (const id of removed) gone = room.announced.delete(id) || gone;
+    if (changed || gone) this.#followRoom(room, gone);
   }
 
   /** The published feeds of `room`: this relay's participants whose media is up, and those Janus announced. */
@@ -366,9 +357,14 @@ export class SfuBroker {
     return feeds;
   }
 
-  /** The room's published feeds changed: subscriptions follow, at once or once the publishes on their way up are. */
-  #followRoom(room: Room): void {
-    room.gather.change();
+  /**
+   * The room's published feeds changed: subscriptions follow, at once or once the publishes on their way up are.
+   * @param gone a feed went: at once (a feed that goes and comes back under the same ID, a participant starting
+   *   over, must not look unchanged to a gathered follow, or its subscribers would keep the feed Janus dropped).
+   */
+  #followRoom(room: Room, gone = false): void {
+    if (gone) room.gather.now();
+    else room.gather.change();
   }
 
   /** Every participant's subscription follows the room's published feeds, and everyone hears who publishes. */

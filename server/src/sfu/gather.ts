@@ -5,7 +5,8 @@
  * {@link GATHER_MAX_MS} after the first change held back. At a mesh→SFU switch every participant publishes within about a second;
  * following each publisher as it comes up made 3–4 subscriber renegotiations per page (issue 12's trace), each one an
  * offer, an answer and a `start`, set on a page busy with its mesh and its new connections. Gathered, a page gets one
- * or two.
+ * or two. A feed that goes is followed at once ({@link Gather.now}): held together with its coming back under the same
+ * ID (a participant starting over), it would look unchanged.
  *
  * @module
  */
@@ -40,6 +41,11 @@ export class Gather {
       this.#timer ??= setTimeout(() => this.#fire(), GATHER_MAX_MS);
       return;
     }
+    this.#fire();
+  }
+
+  /** A feed went: run now (and with it any change held back). */
+  now(): void {
     this.#fire();
   }
 

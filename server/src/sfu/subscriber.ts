@@ -8,6 +8,7 @@
  * @module
  */
 import type { SfuCandidate, SfuDelivery } from '../../../src/protocol/sfu.js';
+import type { Logger } from '../log.js';
 import { JanusError, type JanusHandle, type JanusSession, type PluginReply } from './janus.js';
 import { streamsOf, VIDEOROOM, type JanusRoom } from './janus-rooms.js';
 import { layerEvent } from './layers.js';
@@ -161,18 +162,26 @@ const sectionsOf = (sdp: string): number => sdp.split(/\r?\n/).filter((line) => 
  * Hands a browser's subscriber answer to the offer it answers: the one in flight, or else the latest offer whose wait
  * ran out ({@link ANSWER_TIMEOUT_MS}; a browser under heavy load answered after it), which then gets its `start` so
  * that Janus forwards the feeds of that renegotiation. An answer after a newer offer was made is not used.
+ * @param log where what was not used is logged (debug) and a late start (info).
  * @returns how it was used; for `late`, once Janus took the `start` (rejects with JanusError if it refused).
  */
-export async function takeAnswer(member: Member, sdp: string): Promise<AnswerUse> {
-  if ((member.answer || member.late) && sectionsOf(sdp) !== member.sections) return 'stale';
+export async function takeAnswer(member: Member, sdp: string, log?: Logger): Promise<AnswerUse> {
+  if ((member.answer || member.late) && sectionsOf(sdp) !== member.sections) {
+    log?.debug({ id: member.id }, 'sfu: answer to an older offer: ignored');
+    return 'stale';
+  }
   if (member.answer) {
     member.answer(sdp);
     return 'current';
   }
   const late = member.late;
-  if (!late) return 'none';
+  if (!late) {
+    log?.debug({ id: member.id }, 'sfu: answer without an offer in flight: ignored');
+    return 'none';
+  }
   member.late = undefined;
   await late(sdp);
+  log?.info({ id: member.id }, 'sfu: late subscriber answer started');
   return 'late';
 }
 

@@ -71,6 +71,19 @@ describe('Gather (server/src/sfu/gather.ts)', () => {
     assert.equal(runs, 1);
   });
 
+  it('now runs at once, held changes with it (a feed went)', () => {
+    let runs = 0;
+    const gather = new Gather(
+      () => runs++,
+      () => true,
+    );
+    gather.change();
+    gather.now();
+    assert.equal(runs, 1);
+    mock.timers.tick(GATHER_MAX_MS * 2);
+    assert.equal(runs, 1, 'the held change ran with it');
+  });
+
   it('close drops a held change', () => {
     let runs = 0;
     const gather = new Gather(
