@@ -208,6 +208,7 @@ export function sfuTopology(
       onLayer: (peerId, substream) => requests?.confirmed(peerId, substream, Date.now()),
       tracks: { audio: call.media.track('audio'), video: call.media.track('video') },
       send: (request) => void (stale() || send(request)),
+      epoch,
       onRemoteTracks: (peerId, tracks) => {
         const mesh = sessions.get(peerId);
         if (!mesh) return show(peerId, tracks);
@@ -266,9 +267,13 @@ export function sfuTopology(
     return session;
   };
   let session: Promise<SfuSession | undefined> | undefined;
+  /** The `epoch` of the latest `mode` (`src/protocol/sfu.ts`): the session it starts says it in its `publish`. */
+  let epoch: string | undefined;
   return {
     receive(data) {
-      if (session && (data as { op?: unknown } | null)?.op === 'mode') {
+      const mode = (data as { op?: unknown } | null)?.op === 'mode';
+      if (mode) epoch = (data as { epoch?: string }).epoch; // checked by the session's parser as it arrives
+      if (session && mode) {
         // The relay forgot us (a fresh welcome follows): publish and subscribe again under the new ID.
         void session.then((s) => s?.close());
         session = undefined;

@@ -37,6 +37,8 @@ export interface SfuSessionOptions {
   tracks: { audio: MediaStreamTrack | null; video: MediaStreamTrack | null };
   /** Sends an SFU request to the relay (a `signal` to `"sfu"`). */
   send(request: SfuRequest): void;
+  /** The `epoch` of the `mode` that started this session, repeated in its `publish` (`src/protocol/sfu.ts`). */
+  epoch?: string | undefined;
   /** A participant's media through the SFU: its tracks by kind (video once it decodes). */
   onRemoteTracks(peerId: string, tracks: ReadonlyMap<'audio' | 'video', MediaStreamTrack>): void;
   /** A failure the call survives. */
@@ -73,7 +75,8 @@ export class SfuSession {
     try {
       await this.#pub.setLocalDescription();
       const sdp = this.#pub.localDescription?.sdp;
-      if (sdp && !this.#closed) this.#o.send({ op: 'publish', sdp });
+      const epoch = this.#o.epoch;
+      if (sdp && !this.#closed) this.#o.send(epoch ? { op: 'publish', sdp, epoch } : { op: 'publish', sdp });
     } catch (cause) {
       this.#fail('publish offer', cause);
     }

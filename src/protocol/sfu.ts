@@ -10,8 +10,10 @@
  * these parsers: only the SFU chunk and the relay import it.
  *
  * Client → relay (`signal` with `to: "sfu"`):
- * - `publish` `{ sdp }`: the publishing connection's offer (audio + simulcast video). The relay publishes it on the
- *   media server with the sender's relay ID as the feed ID; an `id` naming anyone else is refused (`unauthorized`).
+ * - `publish` `{ sdp, epoch? }`: the publishing connection's offer (audio + simulcast video). The relay publishes it on
+ *   the media server with the sender's relay ID as the feed ID; an `id` naming anyone else is refused (`unauthorized`).
+ *   `epoch` repeats that of the `mode` this session answers: after a start-over the relay drops a publish naming
+ *   another `mode`'s epoch (the previous session's, queued while the relay was away).
  * - `answer` `{ sdp }`: the answer to the relay's last `offer` for the subscribing connection.
  * - `candidate` `{ pc: "pub" | "sub", candidate }`: a trickled ICE candidate (RFC 8838) of either connection, or
  *   `candidate: null` at the end of gathering.
@@ -21,13 +23,15 @@
  *   soon after the previous one: clients ask at most once per {@link SFU_LAYER_INTERVAL_MS} per stream.
  *
  * Relay → client (`signal` with `from: "sfu"`):
- * - `mode` `{ mode: "sfu" }`: the room runs on the SFU from now on (sent once, before the welcome when the room was
+ * - `mode` `{ mode: "sfu", epoch? }`: the room runs on the SFU from now on (sent once, before the welcome when the room was
  *   already on the SFU, or when the room switches): publish, and expect offers for the others' feeds. Sent again,
  *   after the `welcome` with `resumed: true`, when a participant resumed on a relay process that did not broker it
  *   (rooms shared through Redis: another relay, or this one after its lease was lost): the media server's sessions of
  *   the earlier relay are gone or going, so the client starts over (closes both SFU connections, publishes and
  *   subscribes again under the same ID); the relay removes any publisher the media server still holds under that ID
  *   first. A participant subscribes whether or not its own publish succeeds (a receive-only one sees everyone).
+ *   `epoch` (an ID, new at each `mode`; relays sharing rooms send it) names this `mode`: the session it starts says it
+ *   in its `publish`. An element that does not know it ignores it.
  * - `answer` `{ sdp }`: the media server's answer to `publish`.
  * - `offer` `{ sdp, streams }`: a (re)negotiation of the subscribing connection: every `mid` with the participant ID
  *   whose media it carries (`feed`, a relay ID: tiles stay keyed by participant) and its kind. Answer with `answer`.
@@ -76,7 +80,7 @@ export interface SfuCandidate {
 
 /** A client's SFU request, the payload of a `signal` to {@link SFU_PEER_ID}. */
 export type SfuRequest =
-  | { op: 'publish'; sdp: string; id?: string }
+  | { op: 'publish'; sdp: string; id?: string; epoch?: string }
   | { op: 'answer'; sdp: string }
   | { op: 'candidate'; pc: 'pub' | 'sub'; candidate: SfuCandidate | null }
   | { op: 'layer'; mid: string; substream: SfuSubstream };
@@ -90,7 +94,7 @@ export interface SfuStream {
 
 /** What the relay sends about the SFU, the payload of a `signal` from {@link SFU_PEER_ID}. */
 export type SfuDelivery =
-  | { op: 'mode'; mode: 'sfu' }
+  | { op: 'mode'; mode: 'sfu'; epoch?: string }
   | { op: 'answer'; sdp: string }
   | { op: 'offer'; sdp: string; streams: SfuStream[] }
   | { op: 'feeds'; feeds: string[] }
@@ -125,9 +129,13 @@ export function parseSfuRequest(data: unknown): ParseResult<SfuRequest> {
       const sdp = sdpOf(data['sdp']);
       if (sdp === undefined) return bad(`sfu ${data['op']}.sdp must be an SDP of 1-${MAX_SFU_SDP_LENGTH} characters`);
       if (data['op'] === 'answer') return ok({ op: 'answer', sdp });
-      const id = data['id'];
+      const { id, epoch } = data;
       if (id !== undefined && (!isString(id) || !ID.test(id))) return bad('sfu publish.id must be a peer id');
-      return ok(id === undefined ? { op: 'publish', sdp } : { op: 'publish', sdp, id });
+      if (epoch !== undefined && (!isString(epoch) || !ID.test(epoch))) return bad('sfu publish.epoch must be an id');
+      const publish: SfuRequest = { op: 'publish', sdp };
+      if (id !== undefined) publish.id = id;
+      if (epoch !== undefined) publish.epoch = epoch;
+      return ok(publish);
     }
     case 'candidate': {
       const pc = data['pc'];
@@ -166,8 +174,13 @@ export function parseSfuRequest(data: unknown): ParseResult<SfuRequest> {
 export function parseSfuDelivery(data: unknown): ParseResult<SfuDelivery> {
   if (!isObject(data)) return bad('sfu message must be an object');
   switch (data['op']) {
-    case 'mode':
-      return data['mode'] === 'sfu' ? ok({ op: 'mode', mode: 'sfu' }) : bad('sfu mode.mode must be "sfu"');
+    case 'mode': {
+      const epoch = data['epoch'];
+      if (data['mode'] !== 'sfu') return bad('sfu mode.mode must be "sfu"');
+      return isString(epoch) && ID.test(epoch)
+        ? ok({ op: 'mode', mode: 'sfu', epoch })
+        : ok({ op: 'mode', mode: 'sfu' });
+    }
     case 'answer': {
       const sdp = sdpOf(data['sdp']);
       return sdp === undefined ? bad('sfu answer.sdp must be an SDP') : ok({ op: 'answer', sdp });

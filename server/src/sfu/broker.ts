@@ -18,7 +18,8 @@
  * Subscriptions follow the room: whenever someone's publish completes or someone leaves, every other participant's
  * subscriber handle is brought to "every published feed but my own" (`join` as subscriber with `streams`, then
  * `subscribe` / `unsubscribe`); each change is one offer from Janus, forwarded to the browser, whose answer goes back
- * with `start`. Per participant these run one at a time.
+ * with `start`. Per participant these run one at a time; while publishes are on their way up (a switch), a change
+ * waits for them, briefly (`gather.ts`), so that a page gets one offer for several publishers.
  *
  * With several relays (rooms shared through Redis), each relay brokers its own participants into the same Janus room,
  * whose identity comes from the shared room state (`shared-rooms.ts`): every relay `create`s it (the first one
@@ -43,8 +44,9 @@ import {
   VIDEOROOM,
   type JanusRoom,
 } from './janus-rooms.js';
+import { Gather, publishPending } from './gather.js';
 import { requestLayer } from './layers.js';
-import { newMember, syncSubscriber, type Member, type SubscriberContext } from './subscriber.js';
+import { newMember, syncSubscriber, takeAnswer, type Member, type SubscriberContext } from './subscriber.js';
 
 export { VIDEOROOM } from './janus-rooms.js';
 
@@ -74,6 +76,8 @@ interface Room {
   readonly members: Map<string, Member>;
   /** Feeds with media up as Janus announces them to this relay's publishers (those of other relays included). */
   readonly announced: Set<string>;
+  /** Holds changes of the published feeds while publishes are on their way up (`gather.ts`). */
+  readonly gather: Gather;
 }
 
 /** The brokered VideoRoom of every room on the SFU, over one WebSocket to Janus. */
@@ -125,7 +129,15 @@ export class SfuBroker {
       );
       this.#options.log.info({ room, janusRoom: janus.id }, `sfu: janus room ${how}`);
     })();
-    const entry: Room = { janus, ready, members: new Map(), announced: new Set() };
+    const members = new Map<string, Member>();
+    const pending = () => [...members.values()].some((m) => !m.gone && publishPending(m.publishing, Date.now()));
+    const entry: Room = {
+      janus,
+      ready,
+      members,
+      announced: new Set(),
+      gather: new Gather(() => this.#follow(entry), pending),
+    };
     this.#rooms.set(room, entry);
     ready.catch((error: unknown) => this.#roomFailed(room, entry, error));
     return ready;
@@ -139,6 +151,7 @@ export class SfuBroker {
     const entry = this.#rooms.get(room);
     if (!entry) return;
     this.#rooms.delete(room);
+    entry.gather.close();
     for (const member of entry.members.values()) await this.#dropMember(member);
     if (!destroy) return;
     await entry.ready.catch(() => undefined);
@@ -158,6 +171,7 @@ export class SfuBroker {
   /** Forgets a room without touching Janus (its sessions go). */
   #forgetRoom(room: string, entry: Room): void {
     if (this.#rooms.get(room) === entry) this.#rooms.delete(room);
+    entry.gather.close();
     for (const member of entry.members.values()) void this.#dropMember(member);
   }
 
@@ -177,8 +191,9 @@ export class SfuBroker {
         void this.#publish(entry, member, request.sdp);
         return;
       case 'answer':
-        if (member.answer) member.answer(request.sdp);
-        else this.#options.log.debug({ id }, 'sfu: answer without an offer in flight: ignored');
+        takeAnswer(member, request.sdp, this.#options.log).catch((error: unknown) =>
+          this.#memberFailed(member, 'starting the subscription with a late answer', error),
+        );
         return;
       case 'candidate': {
         const handle = request.pc === 'pub' ? member.pub : member.sub;
@@ -214,6 +229,7 @@ export class SfuBroker {
     }
     if (member.entered) return member;
     const joining = member;
+    joining.publishing = Date.now(); // it publishes next (its element heard `mode`): gathered for (gather.ts)
     const entered = (async () => {
       try {
         await room.ready;
@@ -248,7 +264,8 @@ export class SfuBroker {
     entry.members.delete(id);
     const announced = entry.announced.delete(id);
     await this.#dropMember(member);
-    if (member.published || announced) this.#followRoom(entry);
+    if (member.published || announced) this.#followRoom(entry, true);
+    else entry.gather.settle(); // a publish on its way up no longer holds the others' changes
   }
 
   /**
@@ -275,6 +292,7 @@ export class SfuBroker {
         if (event.janus === 'event') this.#announced(room, event.data);
         if (event.janus !== 'webrtcup') return;
         member.published = true;
+        member.publishing = undefined;
         this.#followRoom(room);
       });
     }
@@ -303,6 +321,7 @@ export class SfuBroker {
   }
 
   async #publish(room: Room, member: Member, sdp: string): Promise<void> {
+    member.publishing = Date.now();
     try {
       await member.entered;
       const pub = await this.#join(room, member);
@@ -313,6 +332,8 @@ export class SfuBroker {
       member.configured = true;
       for (const candidate of member.pending.pub.splice(0)) await this.#trickle(member, pub, candidate);
     } catch (error) {
+      member.publishing = undefined;
+      room.gather.settle();
       this.#memberFailed(member, 'publishing', error);
     }
   }
@@ -323,9 +344,10 @@ export class SfuBroker {
   #announced(room: Room, data: Record<string, unknown>): void {
     const { added, removed } = publishersOf(data);
     let changed = false;
+    let gone = false;
     for (const id of added) changed = (!room.announced.has(id) && !!room.announced.add(id)) || changed;
-    for (const id of removed) changed = room.announced.delete(id) || changed;
-    if (changed) this.#followRoom(room);
+    for (const id of removed) gone = room.announced.delete(id) || gone;
+    if (changed || gone) this.#followRoom(room, gone);
   }
 
   /** The published feeds of `room`: this relay's participants whose media is up, and those Janus announced. */
@@ -335,8 +357,18 @@ export class SfuBroker {
     return feeds;
   }
 
+  /**
+   * The room's published feeds changed: subscriptions follow, at once or once the publishes on their way up are.
+   * @param gone a feed went: at once (a feed that goes and comes back under the same ID, a participant starting
+   *   over, must not look unchanged to a gathered follow, or its subscribers would keep the feed Janus dropped).
+   */
+  #followRoom(room: Room, gone = false): void {
+    if (gone) room.gather.now();
+    else room.gather.change();
+  }
+
   /** Every participant's subscription follows the room's published feeds, and everyone hears who publishes. */
-  #followRoom(room: Room): void {
+  #follow(room: Room): void {
     const feeds = [...this.#feeds(room)];
     for (const member of room.members.values()) {
       this.#options.send(member.id, { op: 'feeds', feeds });
@@ -375,6 +407,7 @@ export class SfuBroker {
   async #dropMember(member: Member): Promise<void> {
     member.gone = true;
     member.answer = undefined;
+    member.late = undefined;
     const session = member.session;
     member.session = undefined;
     if (session) await (await session.catch(() => undefined))?.destroy();
@@ -385,6 +418,7 @@ export class SfuBroker {
     this.#options.log.error({ err: error.message }, 'sfu: connection to janus lost');
     for (const [room, entry] of this.#rooms) {
       this.#rooms.delete(room);
+      entry.gather.close();
       for (const member of entry.members.values()) {
         member.gone = true;
         this.#failed.set(member.id, room);
@@ -396,6 +430,7 @@ export class SfuBroker {
   #roomFailed(room: string, entry: Room, error: unknown): void {
     this.#options.log.error({ room, err: (error as Error).message }, 'sfu: creating the janus room failed');
     if (this.#rooms.get(room) === entry) this.#rooms.delete(room);
+    entry.gather.close();
     const cause = (error as Error).message;
     for (const member of entry.members.values()) {
       // Its own steps behind the room (joining it) fail too: said once, here (`gone` silences #memberFailed).

@@ -49,7 +49,12 @@ export { isRedisInner, type RedisInner } from './shared-local.js';
 /** How often, in ms, a relay checks its participants in their grace period and claims rooms that emptied unclaimed. */
 export const JANITOR_MS = 2_000;
 
-const MODE: SfuDelivery = { op: 'mode', mode: 'sfu' };
+/** An SFU `mode` message with a new `epoch` (src/protocol/sfu.ts; a start-over tells its sessions apart by it). */
+const mode = (): SfuDelivery & { epoch: string } => ({
+  op: 'mode',
+  mode: 'sfu',
+  epoch: randomBytes(9).toString('base64url'),
+});
 const TRY_LATER = 'shared rooms unavailable, try again later';
 
 /** Participants with a media mode per room, shared through Redis; see the module documentation. */
@@ -201,7 +206,8 @@ export class SharedSfuParticipants implements Participants {
     here.claim ??= taken?.claim; // written back after Redis lost its data, as by a relay where a member joined
     if (taken?.mode === 'sfu' && here.mode !== 'sfu') this.#switch(joined.room, here, taken.janus, false);
     const capable = taken?.capable ?? here.mode === 'sfu';
-    const startOver = here.mode === 'sfu' ? new StartOver() : undefined;
+    const told = mode();
+    const startOver = here.mode === 'sfu' ? new StartOver(told.epoch) : undefined;
     here.members.set(joined.id, { link, name: shown, capable, node: this.#inner.node, grace: false, startOver });
     this.#roomOf.set(joined.id, joined.room);
     this.#byLink.set(link, joined.id);
@@ -209,7 +215,7 @@ export class SharedSfuParticipants implements Participants {
     // The relay that brokered it drops (or dropped) its Janus sessions: it starts over here (src/protocol/sfu.ts
     // `mode`), after any publisher Janus still holds under its ID is removed.
     this.#broker.enter(joined.room, joined.id, shown, true);
-    link.send({ type: 'signal', from: SFU_PEER_ID, data: MODE });
+    link.send({ type: 'signal', from: SFU_PEER_ID, data: told });
   }
 
   signal(link: Link, to: string, data: SignalRequest['data']): void {
@@ -345,7 +351,8 @@ export class SharedSfuParticipants implements Participants {
     local.mode = 'sfu';
     local.janus = janus;
     if (announce) {
-      for (const member of local.members.values()) member.link.send({ type: 'signal', from: SFU_PEER_ID, data: MODE });
+      for (const member of local.members.values())
+        member.link.send({ type: 'signal', from: SFU_PEER_ID, data: mode() });
       for (const [link, joining] of local.joining) this.#tell(link, joining);
     }
     if (!janus) {
@@ -359,7 +366,7 @@ export class SharedSfuParticipants implements Participants {
   #tell(link: Link, joining: Joining): void {
     if (!joining.decided || joining.told || !joining.capable) return;
     joining.told = true;
-    link.send({ type: 'signal', from: SFU_PEER_ID, data: MODE });
+    link.send({ type: 'signal', from: SFU_PEER_ID, data: mode() });
   }
 
   /** A message of kind `x` on this relay's channel: another relay switched a room this relay serves. */

@@ -9,8 +9,9 @@
  * after it), and it answers, trickles for and asks layers of its subscribing connection only once this relay sent it
  * an `offer`. So, until then, the others are the old session's and are dropped (logged at debug).
  *
- * Not told apart: a `publish` of the old session (queued when the relay went away between its `mode` and its
- * publish) is taken as the new one's.
+ * A `publish` of the old session (queued when the relay went away between its `mode` and its publish) names the
+ * `epoch` of that earlier `mode`, not of the one sent at the start-over: dropped too. An element that sends no epoch
+ * (before this change) has its publishes taken as the new session's.
  *
  * @module
  */
@@ -18,8 +19,14 @@ import type { SfuDelivery, SfuRequest } from '../../../src/protocol/sfu.js';
 
 /** What a participant that started over has done since: its new session's publish, this relay's first offer. */
 export class StartOver {
+  readonly #epoch: string | undefined;
   #published = false;
   #offered = false;
+
+  /** @param epoch the `epoch` of the `mode` sent at the start-over. */
+  constructor(epoch?: string) {
+    this.#epoch = epoch;
+  }
 
   /** Whether the participant's new session is under way on both connections (nothing left to drop). */
   get done(): boolean {
@@ -28,8 +35,11 @@ export class StartOver {
 
   /** Whether `request` can only be the previous session's (drop it); notes the new session's `publish`. */
   stale(request: SfuRequest): boolean {
-    if (request.op === 'publish') this.#published = true;
-    if (request.op === 'publish') return false;
+    if (request.op === 'publish') {
+      if (request.epoch !== undefined && this.#epoch !== undefined && request.epoch !== this.#epoch) return true;
+      this.#published = true;
+      return false;
+    }
     if (request.op === 'candidate' && request.pc === 'pub') return !this.#published;
     return !this.#offered; // `answer`, `candidate` of `sub`, `layer`: the subscribing connection's
   }

@@ -8,6 +8,7 @@
  * @module
  */
 import type { SfuCandidate, SfuDelivery } from '../../../src/protocol/sfu.js';
+import type { Logger } from '../log.js';
 import { JanusError, type JanusHandle, type JanusSession, type PluginReply } from './janus.js';
 import { streamsOf, VIDEOROOM, type JanusRoom } from './janus-rooms.js';
 import { layerEvent } from './layers.js';
@@ -32,6 +33,8 @@ export interface Member {
   configured: boolean;
   /** Its published media is up (`webrtcup`): the others subscribe to it. */
   published: boolean;
+  /** When (ms, `Date.now()`) it entered or its publish offer came, while its media is not up yet (`gather.ts`). */
+  publishing: number | undefined;
   sub: JanusHandle | undefined;
   /** The feeds its subscriber handle carries now. */
   subFeeds: Set<string>;
@@ -41,6 +44,13 @@ export interface Member {
   chain: Promise<void>;
   /** Resolves the subscriber offer in flight with the browser's answer. */
   answer: ((sdp: string) => void) | undefined;
+  /** The number of media sections (`m=` lines) of the latest subscriber offer: its answer has as many (RFC 8829 §5.3.1). */
+  sections: number;
+  /**
+   * Starts the subscription with a late answer: set when the latest subscriber offer's wait ran out
+   * ({@link ANSWER_TIMEOUT_MS}), cleared by the next offer (the late answer is then for an older one).
+   */
+  late: ((sdp: string) => Promise<void>) | undefined;
   gone: boolean;
 }
 
@@ -55,11 +65,14 @@ export function newMember(id: string, name: string): Member {
     joined: false,
     configured: false,
     published: false,
+    publishing: undefined,
     sub: undefined,
     subFeeds: new Set(),
     pending: { pub: [], sub: [] },
     chain: Promise.resolve(),
     answer: undefined,
+    sections: 0,
+    late: undefined,
     gone: false,
   };
 }
@@ -135,14 +148,58 @@ export async function syncSubscriber(
   }
 }
 
+/**
+ * What a browser's `answer` to a subscriber offer does ({@link takeAnswer}): `current` answers the offer in flight,
+ * `late` started the subscription of the latest offer after its wait ran out, `stale` answers an older offer (not as
+ * many media sections as the latest: a late answer that crossed a newer offer), `none` had no offer to answer.
+ */
+export type AnswerUse = 'current' | 'late' | 'stale' | 'none';
+
+/** The number of media sections of an SDP (its `m=` lines). */
+const sectionsOf = (sdp: string): number => sdp.split(/\r?\n/).filter((line) => line.startsWith('m=')).length;
+
+/**
+ * Hands a browser's subscriber answer to the offer it answers: the one in flight, or else the latest offer whose wait
+ * ran out ({@link ANSWER_TIMEOUT_MS}; a browser under heavy load answered after it), which then gets its `start` so
+ * that Janus forwards the feeds of that renegotiation. An answer after a newer offer was made is not used.
+ * @param log where what was not used is logged (debug) and a late start (info).
+ * @returns how it was used; for `late`, once Janus took the `start` (rejects with JanusError if it refused).
+ */
+export async function takeAnswer(member: Member, sdp: string, log?: Logger): Promise<AnswerUse> {
+  if ((member.answer || member.late) && sectionsOf(sdp) !== member.sections) {
+    log?.debug({ id: member.id }, 'sfu: answer to an older offer: ignored');
+    return 'stale';
+  }
+  if (member.answer) {
+    member.answer(sdp);
+    return 'current';
+  }
+  const late = member.late;
+  if (!late) {
+    log?.debug({ id: member.id }, 'sfu: answer without an offer in flight: ignored');
+    return 'none';
+  }
+  member.late = undefined;
+  await late(sdp);
+  log?.info({ id: member.id }, 'sfu: late subscriber answer started');
+  return 'late';
+}
+
 /** Forwards a subscriber offer to the browser and its answer to Janus (`start`). */
 async function negotiate(ctx: SubscriberContext, member: Member, reply: PluginReply): Promise<void> {
   const sub = member.sub;
   if (!sub || !reply.jsep || member.gone) return;
   const streams = streamsOf(reply.data);
+  member.late = undefined; // a late answer from now on would be for an older offer
+  member.sections = sectionsOf(reply.jsep.sdp);
+  const start = async (sdp: string): Promise<void> => {
+    await sub.message({ request: 'start' }, { type: 'answer', sdp });
+    for (const candidate of member.pending.sub.splice(0)) await ctx.trickle(member, sub, candidate);
+  };
   const answer = new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       member.answer = undefined;
+      member.late = (sdp) => (member.gone || member.sub !== sub ? Promise.resolve() : start(sdp));
       reject(new JanusError(0, `no answer from the browser within ${ANSWER_TIMEOUT_MS} ms`));
     }, ANSWER_TIMEOUT_MS);
     member.answer = (sdp) => {
@@ -152,7 +209,5 @@ async function negotiate(ctx: SubscriberContext, member: Member, reply: PluginRe
     };
   });
   ctx.send(member.id, { op: 'offer', sdp: reply.jsep.sdp, streams });
-  const sdp = await answer;
-  await sub.message({ request: 'start' }, { type: 'answer', sdp });
-  for (const candidate of member.pending.sub.splice(0)) await ctx.trickle(member, sub, candidate);
+  await start(await answer);
 }

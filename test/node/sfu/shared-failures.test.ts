@@ -141,11 +141,21 @@ describe('SFU rooms shared through Redis, through failures', { timeout: 120_000 
     const bob = await client(t, two);
     const wa = await ada.join('q', 'Ada', CAPS);
     await bob.join('q', 'Bob', CAPS);
+    await ada.sync();
+    const epochOf = (c: TestClient): unknown[] =>
+      c.pending().flatMap((m) => (isMode(m) && m.type === 'signal' ? [m.data['epoch']] : []));
+    const [before] = epochOf(ada); // the `mode` of the switch on relay one
+    assert.match(String(before), /^[A-Za-z0-9_-]{12}$/, 'a mode names its epoch');
     await drop(ada);
     const moved = await resume(t, two, 'q', wa);
+    await moved.c.sync();
+    const [now] = epochOf(moved.c); // the `mode` of the start-over on relay two
+    assert.notEqual(now, before);
     const dropped = () => two.stderr().split('dropped a request of the session before the start-over').length - 1;
-    // What the old session queued while the relay was away, flushed by the relay client right after the welcome.
+    // What the old session queued while the relay was away, flushed by the relay client right after the welcome:
+    // its publish (the relay went away between its `mode` and its publish) names that mode's epoch.
     const queued = [
+      { op: 'publish', sdp: 'v=0\r\n', epoch: before },
       { op: 'candidate', pc: 'pub', candidate: { candidate: 'candidate:1 1 udp 1 10.0.0.1 9 typ host', sdpMid: '0' } },
       { op: 'candidate', pc: 'sub', candidate: null },
       { op: 'answer', sdp: 'v=0\r\n' },
@@ -153,15 +163,15 @@ describe('SFU rooms shared through Redis, through failures', { timeout: 120_000 
     ];
     for (const data of queued) moved.c.send({ type: 'signal', to: 'sfu', data });
     await moved.c.sync();
-    assert.equal(dropped(), queued.length, 'each request of the old session dropped');
+    assert.equal(dropped(), queued.length, 'each request of the old session dropped, its publish too');
     assert.deepEqual(moved.c.pending('error'), [], 'no relay error for them');
     // The new session (after `mode`): its publish, then its publishing connection's candidates, go to the broker.
-    moved.c.send({ type: 'signal', to: 'sfu', data: { op: 'publish', sdp: 'v=0\r\n' } });
-    moved.c.send({ type: 'signal', to: 'sfu', data: queued[0] });
+    moved.c.send({ type: 'signal', to: 'sfu', data: { op: 'publish', sdp: 'v=0\r\n', epoch: now } });
+    moved.c.send({ type: 'signal', to: 'sfu', data: queued[1] });
     await moved.c.sync();
     assert.equal(dropped(), queued.length, 'the new session is not dropped');
     // A participant that did not start over (Bob, admitted here) is never filtered.
-    bob.send({ type: 'signal', to: 'sfu', data: queued[3] });
+    bob.send({ type: 'signal', to: 'sfu', data: queued[4] });
     await bob.sync();
     assert.equal(dropped(), queued.length);
   });

@@ -48,6 +48,12 @@ describe('SFU wire', () => {
       parseSfuRequest({ op: 'candidate', pc: 'pub', candidate: { candidate: 'c', sdpMLineIndex: -1 } }).ok,
       false,
     );
+    assert.deepEqual(parseSfuRequest({ op: 'publish', sdp: 'v=0', epoch: 'e_1-A' }), {
+      ok: true,
+      value: { op: 'publish', sdp: 'v=0', epoch: 'e_1-A' },
+    });
+    assert.match(JSON.stringify(parseSfuRequest({ op: 'publish', sdp: 'v=0', epoch: 'a b' })), /publish.epoch must be/);
+    assert.equal(parseSfuRequest({ op: 'publish', sdp: 'v=0', epoch: 7 }).ok, false);
     assert.equal(parseSfuRequest({ op: 'destroy' }).ok, false);
     assert.equal(parseSfuRequest('publish').ok, false);
   });
@@ -55,6 +61,15 @@ describe('SFU wire', () => {
   it('parses what the relay sends and refuses malformed deliveries', () => {
     assert.equal(parseSfuDelivery({ op: 'mode', mode: 'sfu' }).ok, true);
     assert.equal(parseSfuDelivery({ op: 'mode', mode: 'mesh' }).ok, false);
+    // A mode's epoch (relays sharing rooms) is kept when it is an ID, left out otherwise (the mode still holds).
+    assert.deepEqual(parseSfuDelivery({ op: 'mode', mode: 'sfu', epoch: 'e_1-A' }), {
+      ok: true,
+      value: { op: 'mode', mode: 'sfu', epoch: 'e_1-A' },
+    });
+    assert.deepEqual(parseSfuDelivery({ op: 'mode', mode: 'sfu', epoch: 'a b' }), {
+      ok: true,
+      value: { op: 'mode', mode: 'sfu' },
+    });
     const offer = { op: 'offer', sdp: 'v=0', streams: [{ mid: '0', feed: 'Ab_-1', kind: 'video' }] };
     assert.deepEqual(parseSfuDelivery(offer), { ok: true, value: offer });
     assert.equal(parseSfuDelivery({ ...offer, streams: [{ mid: '0', feed: 'a b', kind: 'video' }] }).ok, false);
