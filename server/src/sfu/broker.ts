@@ -44,7 +44,7 @@ import {
   VIDEOROOM,
   type JanusRoom,
 } from './janus-rooms.js';
-import { Gather, publishPending } from './gather.js';
+import { anyPublishPending, Gather } from './gather.js';
 import { requestLayer } from './layers.js';
 import { newMember, syncSubscriber, takeAnswer, type Member, type SubscriberContext } from './subscriber.js';
 
@@ -130,14 +130,11 @@ export class SfuBroker {
       this.#options.log.info({ room, janusRoom: janus.id }, `sfu: janus room ${how}`);
     })();
     const members = new Map<string, Member>();
-    const pending = () => [...members.values()].some((m) => !m.gone && publishPending(m.publishing, Date.now()));
-    const entry: Room = {
-      janus,
-      ready,
-      members,
-      announced: new Set(),
-      gather: new Gather(() => this.#follow(entry), pending),
-    };
+    const gather = new Gather(
+      () => this.#follow(entry),
+      () => anyPublishPending(members.values()),
+    );
+    const entry: Room = { janus, ready, members, announced: new Set(), gather };
     this.#rooms.set(room, entry);
     ready.catch((error: unknown) => this.#roomFailed(room, entry, error));
     return ready;

@@ -70,3 +70,10 @@ export class Gather {
 /** Whether a publish that started at `since` (ms, `Date.now()`) is still on its way up at `now`. */
 export const publishPending = (since: number | undefined, now: number): boolean =>
   since !== undefined && now - since < PUBLISH_PENDING_MS;
+
+/** Whether any participant not gone has a publish on its way up (the `pending` test of a room's {@link Gather}). */
+export const anyPublishPending = (members: Iterable<{ gone?: boolean; publishing?: number }>): boolean => {
+  const now = Date.now();
+  for (const m of members) if (!m.gone && publishPending(m.publishing, now)) return true;
+  return false;
+};
