@@ -14,7 +14,7 @@
  *   track), so a visitor without camera still receives. Every description carries `media` (mid → {@link TrackKind}
  *   of what the sender sends on that mid) so the far side can tell a camera from a screen.
  * - **Bandwidth caps.** Each video sender gets the caps `encodingCaps` returns: in the first description, then after
- *   each negotiation, track change and {@link PeerSession.applyEncodingCaps}, held during setup (`session-caps.ts`).
+ *   each negotiation, track change and {@link PeerSession.applyEncodingCaps} (`session-caps.ts`).
  * - **Trickle ICE** with candidates held until the remote description is set (`held-candidates.ts`).
  * - **ICE faults, in escalating steps** (`watchdog.ts`, whose module comment has the rules): wait out a transient
  *   `disconnected`; ICE restart on `failed`; the watchdog recreates a connection making no progress for `watchdogMs`
@@ -43,7 +43,7 @@ import {
 } from '../protocol/negotiation.js';
 import type { SignalData } from '../protocol/relay.js';
 import { flush, hold, type HeldCandidates } from './held-candidates.js';
-import { capsQueue, settingUp, whenFlowing } from './session-caps.js';
+import { capsQueue } from './session-caps.js';
 import { SessionChannel } from './session-channel.js';
 import { SESSION_DEFAULTS, type PeerSessionOptions, type PeerSessionState } from './session-options.js';
 import { Transceivers, type CapsFor } from './transceivers.js';
@@ -72,9 +72,8 @@ export class PeerSession {
   #tracks: Transceivers;
   #watchdog: Watchdog;
   #channel: SessionChannel;
-  /** When caps are set; `#setUp` ends this session's part in the setup hold (session-caps.ts). */
+  /** When caps are set (session-caps.ts). */
   #caps: () => Promise<void>;
-  #setUp: () => void;
 
   constructor(options: PeerSessionOptions) {
     this.#options = options;
@@ -91,7 +90,6 @@ export class PeerSession {
       !pc || pc.connectionState === 'closed' || this.#makingOffer || pc.signalingState !== 'stable';
     const fail = (cause: unknown) => this.#warn('encoding-failed', 'setParameters', cause);
     this.#caps = capsQueue(() => this.#tracks.applyCaps(capsFor), busy, fail);
-    this.#setUp = settingUp(this);
     if (this.initiator) this.#createConnection(0);
     this.#watchdog.arm();
   }
@@ -166,8 +164,7 @@ export class PeerSession {
 
   /**
    * Applies {@link PeerSessionOptions.encodingCaps} to every video sender whose caps changed (`setParameters`, first
-   * encoding): not while an offer/answer exchange is under way (at `stable` then), nor while the page's connections
-   * are set up (once they are: `session-caps.ts`). Failures go to `onError` (`encoding-failed`); never rejects.
+   * encoding): not while an offer/answer exchange is under way (at `stable` then; `session-caps.ts`). Failures go to `onError` (`encoding-failed`); never rejects.
    */
   applyEncodingCaps(): Promise<void> {
     return this.#caps();
@@ -201,7 +198,6 @@ export class PeerSession {
 
   /** Closes the connection and stops the watchdog. Remote tracks end. Idempotent. */
   close(): void {
-    this.#setUp();
     this.#watchdog.clear();
     this.#watchdog.armOffer(() => false);
     this.#pc?.close();
@@ -319,7 +315,6 @@ export class PeerSession {
         this.#watchdog.restarts = 0;
         this.#wasConnected = true;
         this.#setState('connected');
-        whenFlowing(this.remoteTracks.get('video'), this.#setUp); // set up once the peer's video flows too
         break;
       case 'failed':
       case 'disconnected':

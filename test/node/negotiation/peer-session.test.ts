@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { PeerSession } from '../../../src/negotiation/peer-session.js';
-import { SETUP_HOLD_MS } from '../../../src/negotiation/session-caps.js';
 import type { SignalData } from '../../../src/protocol/relay.js';
 
 /** The part of RTCPeerConnection that PeerSession touches, with an offer/answer state machine of its own. */
@@ -249,86 +248,10 @@ describe('PeerSession encoding caps', () => {
       assert.deepEqual(pc.calls, ['offer'], 'no setParameters while the offer is out');
       session.receive({ gen: 0, description: { type: 'answer', sdp: 'answer' }, media: {} });
       for (let i = 0; i < 3; i++) await settle();
-      assert.deepEqual(pc.calls, ['offer', 'remote answer'], 'held while the session sets up (session-caps.ts)');
-      pc.connect();
-      for (let i = 0; i < 3; i++) await settle();
       return pc.calls;
     };
     assert.deepEqual(await run(false), ['offer', 'remote answer'], 'caps unchanged: no setParameters at stable');
     assert.deepEqual(await run(true), ['offer', 'remote answer', 'setParameters']);
-  });
-});
-
-describe('PeerSession setup hold (session-caps.ts)', () => {
-  /** `n` initiator sessions on fake connections, answered (`stable`), each with caps that `change()` lowers. */
-  const sessions = async (t: TestContext, n: number, more = false) => {
-    if (!more) t.mock.timers.enable({ apis: ['setTimeout'] });
-    FakePeerConnection.encodings = [{}];
-    const global = globalThis as { RTCPeerConnection?: unknown };
-    const saved = global.RTCPeerConnection;
-    global.RTCPeerConnection = FakePeerConnection;
-    t.after(() => {
-      global.RTCPeerConnection = saved;
-      FakePeerConnection.encodings = [];
-    });
-    const camera = { kind: 'video', getSettings: () => ({ width: 640, height: 480 }) } as unknown as MediaStreamTrack;
-    let caps = { maxBitrate: 800_000, scaleResolutionDownBy: 1, maxFramerate: 24 };
-    FakePeerConnection.made = [];
-    const made = Array.from({ length: n }, (_, i) => {
-      const session = new PeerSession({
-        peerId: `p${i}`,
-        initiator: true,
-        iceServers: [],
-        send: () => undefined,
-        tracks: { video: camera },
-        encodingCaps: (kind) => (kind === 'video' ? caps : undefined),
-      });
-      t.after(() => session.close());
-      session.receive({ gen: 0, description: { type: 'answer', sdp: 'answer' }, media: {} });
-      return session;
-    });
-    for (let i = 0; i < 3; i++) await settle();
-    const pcs = FakePeerConnection.made;
-    const sets = () => pcs.map((pc) => pc.calls.filter((c) => c === 'setParameters').length);
-    const change = async () => {
-      caps = { ...caps, maxBitrate: caps.maxBitrate - 100_000 };
-      for (const s of made) await s.applyEncodingCaps();
-      for (let i = 0; i < 3; i++) await settle();
-    };
-    return { made, pcs, sets, change };
-  };
-
-  it('a caps change waits while another session of the page sets up, and is applied once when it is up', async (t) => {
-    const { pcs, sets, change } = await sessions(t, 2);
-    pcs[0]!.connect(); // the first is up, the second still setting up
-    await change();
-    await change(); // two changes while held: one setParameters each after
-    assert.deepEqual(sets(), [0, 0], 'held');
-    pcs[1]!.connect();
-    for (let i = 0; i < 3; i++) await settle();
-    assert.deepEqual(sets(), [1, 1], 'applied once the last one is up, once per session');
-    await change();
-    assert.deepEqual(sets(), [2, 2], 'not held after setup');
-  });
-
-  it('holds at most SETUP_HOLD_MS for a peer that never connects, and not after a session closes', async (t) => {
-    const { made, pcs, sets, change } = await sessions(t, 2);
-    pcs[0]!.connect();
-    await change();
-    t.mock.timers.tick(SETUP_HOLD_MS - 1);
-    for (let i = 0; i < 3; i++) await settle();
-    assert.deepEqual(sets(), [0, 0]);
-    t.mock.timers.tick(1);
-    for (let i = 0; i < 3; i++) await settle();
-    assert.deepEqual(sets(), [1, 1], 'the bound reached: applied though the second never connected');
-    // A new session closed before it connects releases the hold too.
-    const [third] = (await sessions(t, 1, true)).made;
-    await change();
-    assert.deepEqual(sets(), [1, 1], 'held by the third');
-    third!.close();
-    for (let i = 0; i < 3; i++) await settle();
-    assert.deepEqual(sets(), [2, 2]);
-    assert.equal(made.length, 2);
   });
 });
 
