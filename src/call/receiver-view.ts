@@ -26,12 +26,15 @@ export const VIEW_FLOOR_BPS = 100_000;
 
 /** A shown picture whose shorter side is below this (device px) is a thumbnail: at most {@link THUMB_FPS}. */
 export const THUMB_SHORT_SIDE = 270;
+export const THUMB_FPS = 15;
+/** A shown picture whose shorter side is below this (device px), e.g. a tile of the strip under a pinned one, is tiny. */
+export const TINY_SHORT_SIDE = 150;
 /**
- * Most frames per second of a thumbnail's copy. Each frame shown costs its receiver a draw (software compositing:
- * about the same per frame whatever its size) besides its decoding and its sender's encoding; at 10 rather than 15 a
- * thumbnail is still live (docs/benchmarks.md, "Mesh, layout case").
+ * Most frames per second of a tiny picture's copy. Each frame shown costs its receiver a draw (software compositing:
+ * about the same per frame whatever its size) besides its decoding and its sender's encoding; at 10 a strip tile is
+ * still live (docs/benchmarks.md, "Mesh, layout case"), while a grid tile keeps {@link THUMB_FPS}.
  */
-export const THUMB_FPS = 10;
+export const TINY_FPS = 10;
 
 /**
  * The camera caps for one receiver.
@@ -41,7 +44,7 @@ export const THUMB_FPS = 10;
  * @returns caps with `active` set: false when hidden, else true with a larger `scaleResolutionDownBy` (≥ the
  *   governor's; the picture keeps at least the shown size in both directions, as `object-fit: cover` shows it), a
  *   `maxBitrate` scaled by the share of pixels left (≥ {@link VIEW_FLOOR_BPS}, ≤ the governor's) and at most
- *   {@link THUMB_FPS} for a thumbnail.
+ *   {@link THUMB_FPS} for a thumbnail, {@link TINY_FPS} for a tiny picture.
  */
 export function viewCaps(
   caps: EncodingCaps,
@@ -55,11 +58,14 @@ export function viewCaps(
   const fit = width && height ? Math.min(width / view.width, height / view.height) : 1;
   const scale = Math.max(caps.scaleResolutionDownBy, fit);
   const pixels = (caps.scaleResolutionDownBy / scale) ** 2;
+  const shortSide = Math.min(view.width, view.height);
   return {
     maxBitrate: Math.round(Math.min(caps.maxBitrate, Math.max(VIEW_FLOOR_BPS, caps.maxBitrate * pixels))),
     scaleResolutionDownBy: Math.round(scale * 100) / 100,
-    maxFramerate:
-      Math.min(view.width, view.height) < THUMB_SHORT_SIDE ? Math.min(caps.maxFramerate, THUMB_FPS) : caps.maxFramerate,
+    maxFramerate: Math.min(
+      caps.maxFramerate,
+      shortSide < TINY_SHORT_SIDE ? TINY_FPS : shortSide < THUMB_SHORT_SIDE ? THUMB_FPS : Infinity,
+    ),
     active: true,
   };
 }

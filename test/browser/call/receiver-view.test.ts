@@ -117,9 +117,9 @@ describe('receiver-driven sending', function () {
     await waitFor('Bob sends Ada at most 160 px wide', async () => (await outbound(b, a)).width <= 160, 15_000);
     expect((await outbound(b, c)).width, 'Bob still sends Cy the larger picture').to.be.greaterThan(160);
     expect(await framesOver(b, a), 'the thumbnail is still sent').to.be.greaterThan(0);
-    // A thumbnail's copy at a thumbnail's rate (THUMB_FPS, 10: each frame shown is a draw at the receiver): held to
+    // A tiny picture's copy at a tiny picture's rate (TINY_FPS, 10: each frame shown is a draw at the receiver): held to
     // it, and sent at it (the fake cameras run at 20–30 fps; a rate is read over a window, so a little slack).
-    expect(cameraEncoding(b, a)?.maxFramerate, "Bob's copy for Ada is held to a thumbnail's rate").to.equal(10);
+    expect(cameraEncoding(b, a)?.maxFramerate, "Bob's copy for Ada is held to a tiny picture's rate").to.equal(10);
     await waitFor('Bob sends Ada at most ~10 fps', async () => (await sentFps(b, a)) <= 12, 15_000);
 
     // Ada shows it large again: the picture comes back.

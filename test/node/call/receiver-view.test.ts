@@ -11,6 +11,7 @@ import {
   RAISE_POLLS,
   shownCopies,
   THUMB_FPS,
+  TINY_FPS,
   UplinkWatch,
   VIEW_FLOOR_BPS,
   viewCaps,
@@ -56,7 +57,8 @@ describe('viewCaps', () => {
   });
 
   it('without the camera size, only hidden applies', () => {
-    assert.deepEqual(viewCaps(three, view(90, 90), undefined), { ...three, maxFramerate: THUMB_FPS, active: true });
+    assert.deepEqual(viewCaps(three, view(90, 90), undefined), { ...three, maxFramerate: TINY_FPS, active: true });
+    assert.deepEqual(viewCaps(three, view(200, 200), undefined), { ...three, maxFramerate: THUMB_FPS, active: true });
   });
 });
 
