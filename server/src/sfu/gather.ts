@@ -2,10 +2,10 @@
  * When the broker brings a room's subscriptions up to date (`broker.ts` `#followRoom`): at once, unless some
  * participant's publish is on its way up (it entered the room on the SFU or sent its offer less than
  * {@link PUBLISH_PENDING_MS} ago, and its media is not up yet), in which case the change waits for it, at most
- * {@link GATHER_MAX_MS} after the first change held back. At a mesh→SFU switch every participant publishes within about a second;
- * following each publisher as it comes up made 3–4 subscriber renegotiations per page (issue 12's trace), each one an
- * offer, an answer and a `start`, set on a page busy with its mesh and its new connections. Gathered, a page gets one
- * or two. A feed that goes is followed at once ({@link Gather.now}): held together with its coming back under the same
+ * {@link GATHER_MAX_MS} after the first change held back. At a mesh→SFU switch every participant publishes within
+ * about a second; following each publisher as it comes up made 3–4 subscriber renegotiations per page (issue 12's
+ * trace), each one an offer, an answer and a `start`, set on a page busy with its mesh and its new connections.
+ * Gathered, a page gets one or two. A feed that goes is followed at once ({@link Gather.now}): held together with its coming back under the same
  * ID (a participant starting over), it would look unchanged.
  *
  * @module
@@ -61,8 +61,7 @@ export class Gather {
   }
 
   #fire(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.close();
     this.#run();
   }
 }
