@@ -5,8 +5,8 @@
  * and this visitor's microphone from one connection's statistics (`media-source` `audioLevel`, every other poll);
  * the full W3C WebRTC Statistics of every connection (`RTCPeerConnection.getStats()`: quality, measured uplink) only
  * every {@link QUALITY_WINDOW_MS} ms. A full report is tens of objects made for the page at each call: at one per
- * peer per poll it was most of the loop's cost (docs/benchmarks.md, mesh). Where a peer has no receivers to read (the SFU's
- * shared subscriber connection), its report is read at every poll, as before.
+ * peer per poll it was most of the loop's cost (docs/benchmarks.md, mesh). Where a peer has no receivers to read
+ * (the SFU's shared subscriber connection), its report is read at every poll, as before.
  *
  * @module
  */
