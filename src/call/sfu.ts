@@ -37,6 +37,7 @@ import { DEFAULT_BUDGET } from '../negotiation/bandwidth.js';
 import { SfuSession } from '../negotiation/sfu-session.js';
 import { simulcastCaps } from '../negotiation/simulcast-caps.js';
 import type { QualityLevel } from '../types.js';
+import { switching } from './governor.js';
 import { chooseLayer, LayerRequests, layerToAsk, parseLayers, RID_LAYER } from './sfu-layers.js';
 import { layersIn, layersText } from './sfu-announce.js';
 import type { PeerSession } from '../negotiation/peer-session.js';
@@ -51,6 +52,13 @@ import type { CallHost, CallOptions, RemotePeer } from './types.js';
  * participant never says it decodes ours (`{ sfu: { decodes: true } }`).
  */
 export const MESH_LINGER_MS = 10_000;
+
+/**
+ * Most time (ms) our mesh copies are held small (`governor.ts` `switching`) from the room's move to the SFU: by then
+ * each has stopped (its receiver shows us through the SFU) or its connection closed, unless that receiver never
+ * decodes us through the SFU, and then its copy gets its usual caps back.
+ */
+export const SWITCH_HOLD_MS = MESH_LINGER_MS;
 
 /** How often (ms) the topology re-chooses each tile's simulcast layer. */
 export const LAYER_POLL_MS = 500;
@@ -113,7 +121,7 @@ export function sfuTopology(
   host: CallHost,
   iceServers: () => RTCIceServer[],
   signaling: Pick<SignalingClient, 'send'>,
-  sessions: Map<string, Pick<PeerSession, 'close' | 'setTrack' | 'remoteTracks'>>,
+  sessions: Map<string, Pick<PeerSession, 'close' | 'setTrack' | 'remoteTracks' | 'applyEncodingCaps'>>,
   channels: Map<string, unknown>,
   onPeerMessage: (peer: RemotePeer, message: PeerMessage) => void,
   options?: Pick<CallOptions, 'bandwidth' | 'iceTransportPolicy'>,
@@ -175,6 +183,15 @@ export function sfuTopology(
     show(id, tracks);
   };
   let closed = false;
+  /** The camera whose mesh copies are held small (`switching`), none once {@link SWITCH_HOLD_MS} passed or we left. */
+  let held: MediaStreamTrack | null = null;
+  let release: ReturnType<typeof setTimeout> | undefined;
+  const hold = (camera: MediaStreamTrack | null): void => {
+    if (held) switching.delete(held);
+    held = camera;
+    if (camera) switching.add(camera);
+    for (const mesh of sessions.values()) void mesh.applyEncodingCaps(); // never rejects
+  };
   /**
    * The camera's simulcast layers capped from the budget, the camera's size and whether a screen is shared (the camera
    * then gets `1 − screenShare` of the uplink: docs/bandwidth.md "On the SFU").
@@ -194,6 +211,12 @@ export function sfuTopology(
    * left meanwhile.
    */
   const start = async (): Promise<SfuSession | undefined> => {
+    // Make room for the switch: our mesh copies go small at once (their tiles keep moving, at 10 fps) while the SFU
+    // connections are made; each still stops when its receiver shows us through the SFU.
+    if (sessions.size > 0 && !held) {
+      hold(call.media.track('video'));
+      release = setTimeout(() => hold(null), SWITCH_HOLD_MS);
+    }
     for (let i = 0; i < 200 && call.selfId === null && !closed; i++) await new Promise((r) => setTimeout(r, 25));
     if (call.selfId === null || closed) return undefined;
     // A session speaks for the ID it was made under: after a fresh welcome (a relay restart) the relay knows nobody by
@@ -303,7 +326,8 @@ export function sfuTopology(
         if (decodedHere.has(from)) switchOver(from);
       } else warn(from)({ code: 'bad-peer-message', message: 'signal.data.sfu must be the text of a peer message' });
     },
-    setTrack: (kind, track) =>
+    setTrack: (kind, track) => {
+      if (held && kind === 'video') hold(track); // a new camera during the switch is held small too
       void session?.then((s) => {
         s?.setTrack(kind, track);
         const camera = kind === 'video' ? track : call.media.track('video');
@@ -312,11 +336,14 @@ export function sfuTopology(
         if (camera) void s?.setLayers(layers(camera, !!track));
         // The SFU connections carry no screen yet (one publisher stream per participant): say so, not silently.
         if (track) warn('sfu')({ code: 'sfu-failed', message: NO_SCREEN });
-      }),
+      });
+    },
     getStats: (peerId) => session?.then((s) => s?.getStats(peerId)),
     close: () => {
       closed = true;
       clearInterval(timer);
+      clearTimeout(release);
+      if (held) hold(null); // a mesh again (a fresh welcome without `mode`): the usual caps
       void session?.then((s) => s?.close());
     },
   };
