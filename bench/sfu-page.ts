@@ -69,7 +69,9 @@ interface SfuBenchState {
    * The switch's timeline (`SFU_BENCH_TRACE`): `<Date.now()> <what>` lines, at most 2,000: connections
    * made and closed (`pcN new|close|state`), their descriptions (`pcN sLD/sRD <type>`), SFU messages in and out
    * (`ws< sfu <op>`, `ws> sfu <op>`), `decodes` between participants, what each tile shows (`tile <id> pcN`), frame
-   * gaps over 300 ms (`gap <id> <ms>`) and main-thread stalls over 300 ms (`stall <ms>`).
+   * gaps over 300 ms (`gap <id> <ms>`), main-thread stalls over 300 ms (`stall <ms>`) and synchronous WebRTC calls
+   * (`new RTCPeerConnection`, `close`, `addTransceiver`, `getParameters`) that held the main thread over 20 ms
+   * (`slow <what> <ms>`).
    */
   timeline: string[];
   watchGaps(): void;
@@ -87,19 +89,41 @@ export function instrumentSfuPage(): void {
   const mark = (what: string): void => {
     if (timeline.length < 2_000) timeline.push(`${Date.now()} ${what}`);
   };
+  /** A synchronous WebRTC call that held the main thread more than 20 ms (`slow <what> <ms>`). */
+  const slow = (what: string, t: number): void => {
+    const ms = performance.now() - t;
+    if (ms > 20) mark(`slow ${what} ${Math.round(ms)}`);
+  };
+  for (const [proto, name] of [
+    [RTCPeerConnection.prototype, 'addTransceiver'],
+    [RTCRtpSender.prototype, 'getParameters'],
+  ] as const) {
+    const methods = proto as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const native = methods[name]!;
+    methods[name] = function (this: unknown, ...args: unknown[]) {
+      const t = performance.now();
+      const result = native.apply(this, args);
+      slow(name, t);
+      return result;
+    };
+  }
   const Native = window.RTCPeerConnection;
   window.RTCPeerConnection = class extends Native {
     constructor(configuration?: RTCConfiguration) {
+      const t = performance.now();
       super(configuration);
       const n = pcs.length;
       pcs.push(this);
       mark(`pc${n} new`);
+      slow(`pc${n} new`, t);
       this.addEventListener('connectionstatechange', () => mark(`pc${n} state ${this.connectionState}`));
       this.addEventListener('track', (e) => mark(`pc${n} track ${e.track.kind}`));
     }
     override close(): void {
       mark(`pc${pcs.indexOf(this)} close`);
+      const t = performance.now();
       super.close();
+      slow(`pc${pcs.indexOf(this)} close`, t);
     }
     override async setLocalDescription(d?: RTCLocalSessionDescriptionInit): Promise<void> {
       await super.setLocalDescription(d);

@@ -9,6 +9,8 @@
  * - `decoded`: the first statistics report (W3C webrtc-stats `inbound-rtp`, `framesDecoded > 0`) of a video track, from
  *   any `getStats` call (the element's own, and this watcher's own poll every 100 ms of every open connection);
  * - `replace`: `RTCRtpSender.replaceTrack` on a connection (to `null`: that sender stops sending);
+ * - `caps`: `RTCRtpSender.setParameters` of a video sender on a connection, with its first encoding's `maxFramerate`
+ *   and `scaleResolutionDownBy`;
  * - `close`: a connection closed.
  *
  * {@link switchOrder} reads a tile's story from two pages' logs.
@@ -19,7 +21,7 @@
 /** One logged event. */
 export interface SwitchEvent {
   t: number;
-  op: 'add' | 'remove' | 'decoded' | 'replace' | 'close';
+  op: 'add' | 'remove' | 'decoded' | 'replace' | 'close' | 'caps';
   /** The connection's index in `window.pcs` (-1: none holds it). */
   pc: number;
   /** The track (`MediaStreamTrack.id`; `decoded`: the stats' `trackIdentifier`); `replace`: the new one or null. */
@@ -27,6 +29,9 @@ export interface SwitchEvent {
   kind?: string;
   /** `add` / `remove`: the stream's id. */
   stream?: string;
+  /** `caps`: the first encoding's `maxFramerate` and `scaleResolutionDownBy` (unset: none). */
+  fps?: number;
+  scale?: number;
 }
 
 /** Runs in the page: starts the log (`window.switchLog`). */
@@ -74,6 +79,13 @@ export function watchSwitch(): void {
     note({ op: 'replace', pc, track: track?.id ?? null, kind: this.track?.kind ?? track?.kind ?? '?' });
     return replaceTrack.call(this, track);
   };
+  const setParameters = RTCRtpSender.prototype.setParameters;
+  RTCRtpSender.prototype.setParameters = function (this: RTCRtpSender, params: RTCRtpSendParameters) {
+    const pc = w.pcs.findIndex((p) => p.getSenders().includes(this));
+    const { maxFramerate: fps, scaleResolutionDownBy: scale } = params.encodings[0] ?? {};
+    if (this.track?.kind === 'video') note({ op: 'caps', pc, kind: 'video', fps, scale });
+    return setParameters.call(this, params);
+  };
   w.switchPoll = window.setInterval(() => {
     for (const pc of w.pcs) if (pc.signalingState !== 'closed') pc.getStats().catch(() => undefined);
   }, 100);
@@ -94,6 +106,11 @@ export interface TileStory {
   sfuAdded?: SwitchEvent | undefined;
   /** The first decoded frame of that SFU track. */
   sfuDecoded?: SwitchEvent | undefined;
+  /**
+   * The sender's mesh camera held small for the switch (`caps` on its mesh connection to the viewer with at most 10 fps
+   * and scaled down at least twice: 120 px of the 240 px test camera), at the sender.
+   */
+  senderHeld?: SwitchEvent | undefined;
   /** The sender's mesh camera stopped (`replaceTrack(null)` on its mesh connection to the viewer), at the sender. */
   senderStopped?: SwitchEvent | undefined;
   /** The sender's mesh connection to the viewer closed, at the sender. */
@@ -119,6 +136,9 @@ export function switchOrder(
     meshRemoved: viewer.find((e) => e.op === 'remove' && video(e) && e.pc === meshPc),
     sfuAdded,
     sfuDecoded: sfuAdded && viewer.find((e) => e.op === 'decoded' && e.track === sfuAdded.track),
+    senderHeld: sender.find(
+      (e) => e.op === 'caps' && e.pc === senderMeshPc && (e.fps ?? Infinity) <= 10 && (e.scale ?? 1) >= 2,
+    ),
     senderStopped: sender.find((e) => e.op === 'replace' && e.pc === senderMeshPc && e.kind === 'video' && !e.track),
     senderClosed: sender.find((e) => e.op === 'close' && e.pc === senderMeshPc),
   };

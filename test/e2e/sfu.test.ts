@@ -317,20 +317,27 @@ describe('rooms on the SFU (Janus VideoRoom brokered by the relay)', { timeout: 
         ['Grace', 'Ada', switchOrder(graceLog, graceSide.stream, graceSide.mesh, adaLog, adaSide.mesh)],
       ] as const) {
         const log = `${viewer}'s tile of ${sender}: ${JSON.stringify(story)}`;
-        const { meshRemoved, sfuAdded, sfuDecoded, senderStopped, senderClosed } = story;
+        const { meshRemoved, sfuAdded, sfuDecoded, senderHeld, senderStopped, senderClosed } = story;
         assert.ok(
           meshRemoved && sfuAdded && sfuDecoded,
           `the tile's mesh video left, its SFU video came and decoded; ${log}`,
         );
         assert.ok(sfuDecoded.t <= meshRemoved.t, `the mesh video left the tile only after the SFU's decoded; ${log}`);
         assert.ok(senderStopped, `${sender} stopped its mesh camera to ${viewer} before closing; ${log}`);
+        // Room for the switch: from the room's move to the SFU the sender's mesh copy went small (10 fps, 120 px)
+        // until the viewer showed it through the SFU (call/sfu.ts, governor.ts `switching`).
+        assert.ok(
+          senderHeld && senderHeld.t <= senderStopped.t,
+          `${sender}'s mesh copy to ${viewer} was held small before it stopped; ${log}`,
+        );
         assert.ok(senderStopped.t >= sfuAdded.t, `… only once ${viewer}'s tile showed the SFU's video; ${log}`);
         assert.ok(
           !senderClosed || senderStopped.t <= senderClosed.t,
           `… and before the mesh connection closed; ${log}`,
         );
         console.log(
-          `${viewer}'s tile of ${sender}: SFU video first decoded ${sfuAdded.t - sfuDecoded.t} ms before the tile ` +
+          `${viewer}'s tile of ${sender}: ${sender}'s mesh copy held small ${sfuAdded.t - senderHeld.t} ms before ` +
+            `the tile took the SFU video, first decoded ${sfuAdded.t - sfuDecoded.t} ms before the tile ` +
             `took it; ${sender}'s mesh camera stopped ${senderStopped.t - sfuAdded.t} ms after, its mesh connection ` +
             `closed ${senderClosed ? `${senderClosed.t - sfuAdded.t} ms after` : 'not yet'}`,
         );
