@@ -60,6 +60,9 @@ export const MESH_LINGER_MS = 10_000;
  */
 export const SWITCH_HOLD_MS = MESH_LINGER_MS;
 
+/** Most time (ms) the SFU connections wait for the mesh copies to be held small ({@link SWITCH_HOLD_MS}). */
+const HOLD_WAIT_MS = 500;
+
 /** How often (ms) the topology re-chooses each tile's simulcast layer. */
 export const LAYER_POLL_MS = 500;
 
@@ -186,11 +189,11 @@ export function sfuTopology(
   /** The camera whose mesh copies are held small (`switching`), none once {@link SWITCH_HOLD_MS} passed or we left. */
   let held: MediaStreamTrack | null = null;
   let release: ReturnType<typeof setTimeout> | undefined;
-  const hold = (camera: MediaStreamTrack | null): void => {
+  const hold = (camera: MediaStreamTrack | null): Promise<unknown> => {
     if (held) switching.delete(held);
     held = camera;
     if (camera) switching.add(camera);
-    for (const mesh of sessions.values()) void mesh.applyEncodingCaps(); // never rejects
+    return Promise.all([...sessions.values()].map((mesh) => mesh.applyEncodingCaps())); // never rejects
   };
   /**
    * The camera's simulcast layers capped from the budget, the camera's size and whether a screen is shared (the camera
@@ -214,8 +217,10 @@ export function sfuTopology(
     // Make room for the switch: our mesh copies go small at once (their tiles keep moving, at 10 fps) while the SFU
     // connections are made; each still stops when its receiver shows us through the SFU.
     if (sessions.size > 0 && !held) {
-      hold(call.media.track('video'));
-      release = setTimeout(() => hold(null), SWITCH_HOLD_MS);
+      release = setTimeout(() => void hold(null), SWITCH_HOLD_MS);
+      // Before the SFU connections are made: Chromium's `getParameters` (in each re-cap) waits for the WebRTC
+      // signaling thread, which making them keeps busy (the main thread held 30–290 ms per call when they overlapped).
+      await Promise.race([hold(call.media.track('video')), new Promise((r) => setTimeout(r, HOLD_WAIT_MS))]);
     }
     for (let i = 0; i < 200 && call.selfId === null && !closed; i++) await new Promise((r) => setTimeout(r, 25));
     if (call.selfId === null || closed) return undefined;
@@ -327,7 +332,7 @@ export function sfuTopology(
       } else warn(from)({ code: 'bad-peer-message', message: 'signal.data.sfu must be the text of a peer message' });
     },
     setTrack: (kind, track) => {
-      if (held && kind === 'video') hold(track); // a new camera during the switch is held small too
+      if (held && kind === 'video') void hold(track); // a new camera during the switch is held small too
       void session?.then((s) => {
         s?.setTrack(kind, track);
         const camera = kind === 'video' ? track : call.media.track('video');
@@ -343,7 +348,7 @@ export function sfuTopology(
       closed = true;
       clearInterval(timer);
       clearTimeout(release);
-      if (held) hold(null); // a mesh again (a fresh welcome without `mode`): the usual caps
+      if (held) void hold(null); // a mesh again (a fresh welcome without `mode`): the usual caps
       void session?.then((s) => s?.close());
     },
   };

@@ -44,6 +44,10 @@ describe('encodingCaps while the room moves to the SFU', () => {
 
 /** The part of RTCPeerConnection the SFU session touches before any answer. */
 class FakePeerConnection {
+  static made = 0;
+  constructor() {
+    FakePeerConnection.made++;
+  }
   localDescription: { type: string; sdp: string } | null = null;
   onicecandidate: unknown = null;
   addTransceiver(): object {
@@ -55,7 +59,7 @@ class FakePeerConnection {
   close(): void {}
 }
 
-function topology(t: TestContext, meshPeers: number) {
+function topology(t: TestContext, meshPeers: number, caps: () => Promise<void> = async () => {}) {
   t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
   const global = globalThis as { RTCPeerConnection?: unknown };
   const saved = global.RTCPeerConnection;
@@ -80,7 +84,10 @@ function topology(t: TestContext, meshPeers: number) {
         close: () => {},
         setTrack: async () => {},
         remoteTracks: new Map(),
-        applyEncodingCaps: async () => void log.push(switching.has(track)),
+        applyEncodingCaps: () => {
+          log.push(switching.has(track));
+          return caps();
+        },
       };
       return [`p${i}`, session] as const;
     }),
@@ -125,6 +132,36 @@ describe('the SFU topology makes room for the switch', () => {
       'every mesh copy re-capped, as usual',
     );
     sfu.close();
+  });
+
+  it('makes the SFU connections once the mesh copies are held, not meanwhile', async (t) => {
+    const pending: (() => void)[] = [];
+    const { sfu } = topology(t, 2, () => new Promise<void>((resolve) => pending.push(resolve)));
+    FakePeerConnection.made = 0;
+    sfu.receive({ op: 'mode', mode: 'sfu' });
+    await new Promise(setImmediate);
+    assert.equal(FakePeerConnection.made, 0, 'no connection while the mesh copies are being re-capped');
+    pending.shift()!();
+    await new Promise(setImmediate);
+    assert.equal(FakePeerConnection.made, 0, 'one mesh copy is not all of them');
+    pending.shift()!();
+    await new Promise(setImmediate);
+    assert.equal(FakePeerConnection.made, 1, 'the publishing connection, once they are');
+    sfu.close();
+  });
+
+  it('makes them after 500 ms when a re-cap does not settle', async (t) => {
+    const slow = topology(t, 1, () => new Promise<void>(() => {})); // a re-cap that never settles
+    FakePeerConnection.made = 0;
+    slow.sfu.receive({ op: 'mode', mode: 'sfu' });
+    await new Promise(setImmediate);
+    t.mock.timers.tick(499);
+    await new Promise(setImmediate);
+    assert.equal(FakePeerConnection.made, 0);
+    t.mock.timers.tick(1);
+    await new Promise(setImmediate);
+    assert.equal(FakePeerConnection.made, 1, 'made anyway after 500 ms');
+    slow.sfu.close();
   });
 
   it('releases the hold when the topology closes (a fresh welcome without `mode`: a mesh again)', (t) => {
