@@ -30,11 +30,11 @@ export const loadAdaptive = async (report?: ChunkReport): Promise<typeof import(
   (adaptive ??= await (loading ??= chunk('receiver-view', () => import('./receiver-view.js'), report)));
 
 /**
- * Cameras whose mesh copies are held small while the room moves to the SFU (added and removed by `call/sfu.ts`, issue
- * 12): at most 120 px on the shorter side and 10 fps (the bitrate cap stays), so that their encoders (and the receivers'
- * decoders) leave the CPU to the SFU connections being made.
+ * The caps of a camera's mesh copies while the room moves to the SFU, instead of the governor's (set and deleted by
+ * `call/sfu.ts`, issue 12: small, so that their encoders and the receivers' decoders leave the CPU to the SFU
+ * connections being made). A receiver's `view` and audio-only still apply on top.
  */
-export const switching = new WeakSet<MediaStreamTrack>();
+export const switching = new WeakMap<MediaStreamTrack, EncodingCaps>();
 
 /** What the caps depend on besides the sender. */
 export interface CallLoad {
@@ -73,8 +73,7 @@ export function encodingCaps(
   let caps = cameraCaps(load.copies, options, budget);
   // A pinned receiver's copy gets what the thumbnails and hidden tiles leave, not an equal share.
   if (adaptive && load.views) caps = cameraCaps(adaptive.shownCopies(caps, load.views, source), options, budget);
-  if (switching.has(track!))
-    caps = { ...caps, scaleResolutionDownBy: Math.max(1, (sourceShortSide ?? 0) / 120), maxFramerate: 10 };
+  caps = switching.get(track!) ?? caps;
   return load.audioOnly
     ? { ...caps, active: false }
     : { active: true, ...(adaptive?.viewCaps(caps, load.view, source) ?? caps) };

@@ -60,6 +60,14 @@ export const MESH_LINGER_MS = 10_000;
  */
 export const SWITCH_HOLD_MS = MESH_LINGER_MS;
 
+/**
+ * Our mesh copies while they are held small ({@link SWITCH_HOLD_MS}): at most this many px on the picture's shorter
+ * side and frames per second, and the budget's floor bitrate (`cameraFloorKbps`, 150 kbps by default). Their tiles
+ * keep moving, at an interval of 100 ms.
+ */
+export const HELD_SHORT_SIDE = 120;
+export const HELD_FPS = 10;
+
 /** Most time (ms) the SFU connections wait for the mesh copies to be held small ({@link SWITCH_HOLD_MS}). */
 const HOLD_WAIT_MS = 500;
 
@@ -186,13 +194,22 @@ export function sfuTopology(
     show(id, tracks);
   };
   let closed = false;
-  /** The camera whose mesh copies are held small (`switching`), none once {@link SWITCH_HOLD_MS} passed or we left. */
+  /**
+   * The camera whose mesh copies are held small (`governor.ts` `switching`: {@link HELD_SHORT_SIDE}, {@link HELD_FPS}),
+   * none once {@link SWITCH_HOLD_MS} passed or we left.
+   */
   let held: MediaStreamTrack | null = null;
   let release: ReturnType<typeof setTimeout> | undefined;
   const hold = (camera: MediaStreamTrack | null): Promise<unknown> => {
     if (held) switching.delete(held);
     held = camera;
-    if (camera) switching.add(camera);
+    const { width, height } = camera?.getSettings() ?? {};
+    if (camera)
+      switching.set(camera, {
+        maxBitrate: (options?.bandwidth?.cameraFloorKbps ?? DEFAULT_BUDGET.cameraFloorKbps) * 1000,
+        scaleResolutionDownBy: width && height ? Math.max(1, Math.min(width, height) / HELD_SHORT_SIDE) : 1,
+        maxFramerate: HELD_FPS,
+      });
     return Promise.all([...sessions.values()].map((mesh) => mesh.applyEncodingCaps())); // never rejects
   };
   /**

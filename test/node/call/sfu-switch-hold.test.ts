@@ -1,8 +1,8 @@
 /**
  * Making room for the mesh→SFU switch (issue 12): from the room's `mode` on, the topology (`call/sfu.ts`) holds our
- * mesh copies small through the governor (`governor.ts` `switching`: at most 120 px on the shorter side, 10 fps), so
- * that their encoders leave the CPU to the SFU connections being made; the usual caps come back after
- * `SWITCH_HOLD_MS` or when the topology closes (a mesh again). A fake RTCPeerConnection (node has none) and node:test's
+ * mesh copies small through the governor (`governor.ts` `switching`: at most 120 px on the shorter side, 10 fps, the
+ * floor bitrate), so that their encoders leave the CPU to the SFU connections being made; the usual caps come back
+ * after `SWITCH_HOLD_MS` or when the topology closes (a mesh again). A fake RTCPeerConnection (node has none) and node:test's
  * mocked timers; the real switch is `test/e2e/sfu.test.ts`.
  */
 import assert from 'node:assert/strict';
@@ -18,23 +18,16 @@ const camera = (width: number, height: number): MediaStreamTrack =>
 describe('encodingCaps while the room moves to the SFU', () => {
   const load = { copies: 3, sharingScreen: false };
 
-  it('holds a camera in `switching` at 120 px on its shorter side and 10 fps, keeping the bitrate cap', () => {
+  it('gives a camera in `switching` its caps there instead of the governor’s; audio-only still pauses it', () => {
     const track = camera(640, 480);
     const usual = encodingCaps('video', track, load);
     assert.deepEqual(usual, { ...cameraCaps(3, { sourceShortSide: 480 }), active: true });
-    switching.add(track);
+    const held = { maxBitrate: 150_000, scaleResolutionDownBy: 4, maxFramerate: 10 };
+    switching.set(track, held);
     try {
-      assert.deepEqual(encodingCaps('video', track, load), {
-        maxBitrate: usual!.maxBitrate,
-        scaleResolutionDownBy: 4,
-        maxFramerate: 10,
-        active: true,
-      });
-      assert.equal(encodingCaps('video', camera(640, 480), load)?.maxFramerate, usual!.maxFramerate, 'another camera');
+      assert.deepEqual(encodingCaps('video', track, load), { ...held, active: true });
+      assert.deepEqual(encodingCaps('video', camera(640, 480), load), usual, 'another camera');
       assert.equal(encodingCaps('video', track, { ...load, audioOnly: true })?.active, false, 'audio-only stays off');
-      const small = camera(160, 90); // already below 120 px: not scaled up
-      switching.add(small);
-      assert.equal(encodingCaps('video', small, load)?.scaleResolutionDownBy, 1);
     } finally {
       switching.delete(track);
     }
@@ -115,7 +108,11 @@ describe('the SFU topology makes room for the switch', () => {
   it('holds the mesh copies small from the `mode` on, and gives them their caps back after SWITCH_HOLD_MS', (t) => {
     const { sfu, applied, camera } = topology(t, 3);
     sfu.receive({ op: 'mode', mode: 'sfu' });
-    assert.equal(switching.has(camera()), true, 'held at once');
+    assert.deepEqual(
+      switching.get(camera()),
+      { maxBitrate: 150_000, scaleResolutionDownBy: 2, maxFramerate: 10 },
+      'held at once: 120 px of the 240 px camera, 10 fps, the floor bitrate',
+    );
     assert.deepEqual(applied, [[true], [true], [true]], 'every mesh copy re-capped, small');
     t.mock.timers.tick(SWITCH_HOLD_MS - 1);
     sfu.receive({ op: 'mode', mode: 'sfu' }); // a second mode (a resume elsewhere) does not hold again
@@ -181,7 +178,7 @@ describe('the SFU topology makes room for the switch', () => {
     const old = camera();
     sfu.setTrack('video', newCamera());
     assert.equal(switching.has(old), false);
-    assert.equal(switching.has(camera()), true);
+    assert.equal(switching.get(camera())?.scaleResolutionDownBy, 4, '120 px of 480');
     sfu.close();
   });
 
