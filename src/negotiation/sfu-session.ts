@@ -56,6 +56,8 @@ export class SfuSession {
   /** Tracks received and shown, per participant. */
   #feeds = new Map<string, Map<'audio' | 'video', MediaStreamTrack>>();
   #closed = false;
+  /** The subscribing connection's report shared by its readers ({@link #subReport}). */
+  #report: Promise<RTCStatsReport> | undefined;
   /** `framesEncoded` per rid at the latest {@link sentRids}. */
   readonly #encoded = new Map<string, number>();
 
@@ -114,7 +116,7 @@ export class SfuSession {
    */
   async getStats(peerId: string): Promise<RTCStatsReport | undefined> {
     if (!this.#sub) return undefined;
-    const report = await this.#sub.getStats();
+    const report = await this.#subReport();
     const mine = new Map<string, unknown>();
     report.forEach((s: { id: string; type: string; mid?: string }) => {
       if (s.type !== 'inbound-rtp' || (s.mid !== undefined && this.#streams.get(s.mid)?.feed === peerId))
@@ -218,8 +220,8 @@ export class SfuSession {
       // Shown once it decodes: until then the tile keeps what it had.
       for (let i = 0; i < DECODE_POLLS && !this.#closed; i++) {
         let decoded = 0;
-        (await this.#sub.getStats(track)).forEach((s: { type: string; framesDecoded?: number }) => {
-          if (s.type === 'inbound-rtp') decoded += s.framesDecoded ?? 0;
+        (await this.#subReport()).forEach((s: { type: string; framesDecoded?: number; trackIdentifier?: string }) => {
+          if (s.type === 'inbound-rtp' && s.trackIdentifier === track.id) decoded += s.framesDecoded ?? 0;
         });
         if (decoded > 0) break;
         await new Promise((resolve) => setTimeout(resolve, DECODE_POLL_MS));
@@ -230,6 +232,20 @@ export class SfuSession {
     this.#feeds.set(stream.feed, tracks);
     tracks.set(stream.kind, track);
     this.#o.onRemoteTracks(stream.feed, tracks);
+  }
+
+  /**
+   * The subscribing connection's statistics, one report shared by every reader within {@link DECODE_POLL_MS} / 2: the
+   * tracks waiting for their first decoded frame (a switch brings 3–4 feeds at once) and {@link getStats} of each
+   * participant (the stats loop asks for all of them in a row). Chromium collects the whole report even for a
+   * `getStats(track)`, on the WebRTC threads that a switch keeps busy.
+   */
+  #subReport(): Promise<RTCStatsReport> {
+    const report = (this.#report ??= this.#sub!.getStats());
+    setTimeout(() => {
+      if (this.#report === report) this.#report = undefined;
+    }, DECODE_POLL_MS / 2);
+    return report;
   }
 
   #config(): RTCConfiguration {
