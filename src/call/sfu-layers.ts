@@ -44,14 +44,28 @@ export function chooseLayer({ focused, tiles, quality }: TileView): SfuSubstream
 export const RID_LAYER: Readonly<Record<string, SfuSubstream>> = { h: 2, m: 1, l: 0 };
 
 /**
+ * How long (ms) a subscribed feed's layers may stay unannounced before its tile asks for the layer it needs anyway (a
+ * publisher announces them about 1 s after its media is up; an element before announcements never does). Until then
+ * nothing is asked: in a switch each request makes Janus ask the publisher for a key frame, and at a small camera the
+ * layer asked for may not even be sent.
+ */
+export const UNANNOUNCED_MS = 3_000;
+
+/**
  * The layer to ask the media server for, given the one a tile needs and the layers its publisher sends (announced by
  * the publisher, `{ sfu: { layers } }`; Chromium drops the lowest layers of a small camera: one layer below 480×270,
  * two below 960×540). `undefined` when there is nothing to ask: the publisher sends a single layer, which the media
- * server forwards anyway. Unknown layers (not announced yet): the wish as it is.
+ * server forwards anyway. Unknown layers (not announced yet): nothing until the feed was subscribed for
+ * {@link UNANNOUNCED_MS}, then the wish as it is.
+ * @param subscribedMs how long the feed has been subscribed, ms.
  * @returns the wished layer if sent, else the nearest sent one above it, else the highest sent one below it.
  */
-export function layerToAsk(wanted: SfuSubstream, sent: readonly SfuSubstream[] | undefined): SfuSubstream | undefined {
-  if (!sent || sent.length === 0) return wanted;
+export function layerToAsk(
+  wanted: SfuSubstream,
+  sent: readonly SfuSubstream[] | undefined,
+  subscribedMs = Infinity,
+): SfuSubstream | undefined {
+  if (!sent || sent.length === 0) return subscribedMs < UNANNOUNCED_MS ? undefined : wanted;
   if (sent.length === 1) return undefined;
   if (sent.includes(wanted)) return wanted;
   const above = sent.filter((l) => l > wanted);

@@ -10,7 +10,10 @@
  * it our mesh copy (`replaceTrack(null)` on that mesh connection's camera and microphone: its encoder stops here and
  * its decoder there) — it shows us through the SFU already. The mesh connection closes once both ends show each other through the SFU, or {@link MESH_LINGER_MS} after ours decoded.
  * A `decodes` without `shown` (an element before this change, which keeps our mesh video on its tile until it hears
- * ours) leaves our mesh copy running until the connection closes.
+ * ours) leaves our mesh copy running until the connection closes. Room for the switch: from the `mode` on, our mesh
+ * copies are held small ({@link HELD_SHORT_SIDE} px, {@link HELD_FPS} fps, the floor bitrate, through the governor's
+ * `switching`) for at most {@link SWITCH_HOLD_MS}, and the SFU connections are made once they are: five pages on two
+ * cores each encoding 3–4 mesh copies while making two connections stalled the pictures (docs/benchmarks.md).
  *
  * Simulcast (issue 12): the camera's three layers are capped from the call's bandwidth budget (`simulcast-caps.ts`),
  * and each tile receives the layer it needs (`sfu-layers.ts`: pinned or full screen high, grid medium, many tiles or
@@ -297,14 +300,18 @@ export function sfuTopology(
     };
     let polls = 0;
     clearInterval(timer);
+    /** When each feed was first seen subscribed (ms, `Date.now()`). */
+    const since = new Map<string, number>();
     timer = setInterval(() => {
       if (stale()) return;
       const feeds = session.videoFeeds;
+      const now = Date.now();
       for (const id of feeds) {
         const focused = call.focus === id;
         const tile = chooseLayer({ focused, tiles: feeds.length, quality: call.stats.quality.get(id)?.level });
-        const layer = layerToAsk(tile, sentBy.get(id));
-        if (layer !== undefined) asked.want(id, layer, Date.now());
+        if (!since.has(id)) since.set(id, now);
+        const layer = layerToAsk(tile, sentBy.get(id), now - since.get(id)!);
+        if (layer !== undefined) asked.want(id, layer, now);
       }
       if (++polls % ANNOUNCE_POLLS === 0) void announce();
     }, LAYER_POLL_MS);

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { layerToAsk, parseLayers, RID_LAYER } from '../../../src/call/sfu-layers.js';
+import { layerToAsk, parseLayers, RID_LAYER, UNANNOUNCED_MS } from '../../../src/call/sfu-layers.js';
 
 describe('the layer asked for, given the layers the publisher sends', () => {
   it('asks nothing of a publisher that sends one layer (Chromium at 320×240): Janus forwards it anyway', () => {
@@ -21,11 +21,16 @@ describe('the layer asked for, given the layers the publisher sends', () => {
     assert.equal(layerToAsk(1, [2, 0]), 2);
   });
 
-  it('asks for the wish as it is while the publisher has not announced its layers', () => {
+  it('asks for nothing while a publisher has not announced its layers, then for the wish as it is', () => {
     for (const wanted of [0, 1, 2] as const) {
-      assert.equal(layerToAsk(wanted, undefined), wanted);
+      // A switch: the announcement comes about 1 s after the publish; a request before it costs a key frame.
+      assert.equal(layerToAsk(wanted, undefined, 0), undefined);
+      assert.equal(layerToAsk(wanted, [], UNANNOUNCED_MS - 1), undefined);
+      // An element before announcements never says: its tiles still get the layer they need.
+      assert.equal(layerToAsk(wanted, undefined, UNANNOUNCED_MS), wanted);
       assert.equal(layerToAsk(wanted, []), wanted);
     }
+    assert.equal(layerToAsk(1, [2, 1], 0), 1, 'announced: at once');
   });
 
   it('maps rids highest first, as Janus numbers the substreams', () => {
