@@ -46,8 +46,8 @@ export const RID_LAYER: Readonly<Record<string, SfuSubstream>> = { h: 2, m: 1, l
 /**
  * How long (ms) a subscribed feed's layers may stay unannounced before its tile asks for the layer it needs anyway (a
  * publisher announces them about 1 s after its media is up; an element before announcements never does). Until then
- * nothing is asked: in a switch each request makes Janus ask the publisher for a key frame, and at a small camera the
- * layer asked for may not even be sent.
+ * nothing is asked: Janus changes a subscriber's layer only on a key frame of the layer asked for (and may ask the
+ * publisher for one), which a switch can do without, and at a small camera that layer may not even be sent.
  */
 export const UNANNOUNCED_MS = 3_000;
 
