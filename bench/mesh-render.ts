@@ -33,19 +33,29 @@ interface Variant {
   previewFps: number;
   /** Shorter side of the self-view's copy, px. */
   previewSide: number;
+  /** Shorter side of the pinned tile's copy, px (a 640 × 480 camera: 480 is the camera itself). */
+  pinnedSide?: number;
+  /** Without the element's styles: only `css` (a bare page's videos, as the minimal page shows them). */
+  bare?: boolean;
 }
 
-const NOW: Variant = { css: '', thumbFps: 15, previewFps: 15, previewSide: 240 };
+const NOW: Variant = { css: '', thumbFps: 10, previewFps: 10, previewSide: 240 };
 const VARIANTS: Record<string, Variant> = {
   now: NOW,
+  /** The pinned picture whole (letterboxed) and its copy no larger than drawn (a 768 × 250 tile: 333 × 250). */
+  contain: { ...NOW, css: '.pinned video{object-fit:contain}', pinnedSide: 250 },
+  /** The pinned picture whole, its copy at the camera's size (what the drawing alone costs). */
+  'contain-full': { ...NOW, css: '.pinned video{object-fit:contain}' },
+  /** The minimal page's drawing: no styles, videos at their own size one after the other. */
+  bare: { ...NOW, bare: true, css: 'video{display:inline}' },
   /** The rounded clip on each video instead of the tile (overflow visible): no clip around a group of layers. */
   'video-radius': { ...NOW, css: '.tile{overflow:visible} .tile video{border-radius:inherit}' },
   /** No rounded corners at all on tiles (square clip). */
   square: { ...NOW, css: '.tile{border-radius:0}' },
   /** object-fit fill instead of cover (no crop). */
   fill: { ...NOW, css: 'video{object-fit:fill}' },
-  /** Thumbnails and the self-view at a lower rate. */
-  'slow-thumbs': { ...NOW, thumbFps: 10, previewFps: 10 },
+  /** Thumbnails and the self-view at the rate they had before (15 fps). */
+  'fast-thumbs': { ...NOW, thumbFps: 15, previewFps: 15 },
   /** The self-view smaller (the strip's tile is ~150 × 85 CSS px). */
   'small-preview': { ...NOW, previewSide: 120 },
   /** No mirrored self-view. */
@@ -67,7 +77,8 @@ window.setup = async (css, v) => {
     return new MediaStream([t]);
   };
   const side = v.previewSide;
-  const streams = [await copy(side * 4 / 3, side, v.previewFps), cam, await copy(180, 135, v.thumbFps), await copy(180, 135, v.thumbFps)];
+  const pinned = v.pinnedSide ? await copy(v.pinnedSide * 4 / 3, v.pinnedSide, 30) : cam;
+  const streams = [await copy(side * 4 / 3, side, v.previewFps), pinned, await copy(180, 135, v.thumbFps), await copy(180, 135, v.thumbFps)];
   window.__streams = streams;
   const tools = '<div class="tools"><button class="toggle-on"><svg viewBox="0 0 24 24"></svg></button><button class="toggle-on"><svg viewBox="0 0 24 24"></svg></button></div><span class="quality good">▂▄▆</span>';
   root.innerHTML = '<style>' + css + '</style><div class="call"><p class="status"></p><div class="grid strip">' +
@@ -107,7 +118,7 @@ async function main(): Promise<void> {
         const boxes = await page.evaluate(
           (css: string, vv: Variant) =>
             (window as unknown as { setup(c: string, x: Variant): Promise<string[]> }).setup(css, vv),
-          styles.cssText + v.css,
+          (v.bare ? '' : styles.cssText) + v.css,
           v,
         );
         await sleep(1_000);
