@@ -35,17 +35,29 @@ interface Variant {
   previewSide: number;
   /** Shorter side of the pinned tile's copy, px (a 640 × 480 camera: 480 is the camera itself). */
   pinnedSide?: number;
+  /** Size of the thumbnails' copies, px (width × height). */
+  thumb?: [number, number];
   /** Without the element's styles: only `css` (a bare page's videos, as the minimal page shows them). */
   bare?: boolean;
 }
 
-const NOW: Variant = { css: '', thumbFps: 10, previewFps: 10, previewSide: 240 };
+const NOW: Variant = { css: '', thumbFps: 10, previewFps: 10, previewSide: 240, thumb: [180, 135] };
 const VARIANTS: Record<string, Variant> = {
   now: NOW,
   /** The pinned picture whole (letterboxed) and its copy no larger than drawn (a 768 × 250 tile: 333 × 250). */
   contain: { ...NOW, css: '.pinned video{object-fit:contain}', pinnedSide: 250 },
   /** The pinned picture whole, its copy at the camera's size (what the drawing alone costs). */
   'contain-full': { ...NOW, css: '.pinned video{object-fit:contain}' },
+  /** Every copy at the size it is drawn (device px: no scaling when drawn): pinned 341 × 256, others 147 × 110. */
+  exact: { ...NOW, css: '.pinned video{object-fit:contain}', pinnedSide: 256, thumb: [147, 110], previewSide: 110 },
+  /** The same, the self-view not mirrored. */
+  'exact-nomirror': {
+    ...NOW,
+    css: '.pinned video{object-fit:contain} .local video{transform:none}',
+    pinnedSide: 256,
+    thumb: [147, 110],
+    previewSide: 110,
+  },
   /** The minimal page's drawing: no styles, videos at their own size one after the other. */
   bare: { ...NOW, bare: true, css: 'video{display:inline}' },
   /** The rounded clip on each video instead of the tile (overflow visible): no clip around a group of layers. */
@@ -77,8 +89,8 @@ window.setup = async (css, v) => {
     return new MediaStream([t]);
   };
   const side = v.previewSide;
-  const pinned = v.pinnedSide ? await copy(v.pinnedSide * 4 / 3, v.pinnedSide, 30) : cam;
-  const streams = [await copy(side * 4 / 3, side, v.previewFps), pinned, await copy(180, 135, v.thumbFps), await copy(180, 135, v.thumbFps)];
+  const pinned = v.pinnedSide ? await copy(Math.round(v.pinnedSide * 4 / 3), v.pinnedSide, 30) : cam;
+  const streams = [await copy(side * 4 / 3, side, v.previewFps), pinned, await copy(...v.thumb, v.thumbFps), await copy(...v.thumb, v.thumbFps)];
   window.__streams = streams;
   const tools = '<div class="tools"><button class="toggle-on"><svg viewBox="0 0 24 24"></svg></button><button class="toggle-on"><svg viewBox="0 0 24 24"></svg></button></div><span class="quality good">▂▄▆</span>';
   root.innerHTML = '<style>' + css + '</style><div class="call"><p class="status"></p><div class="grid strip">' +
