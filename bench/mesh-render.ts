@@ -58,6 +58,22 @@ const VARIANTS: Record<string, Variant> = {
     thumb: [147, 110],
     previewSide: 110,
   },
+  /** Nothing drawn over the videos (names, buttons, quality). */
+  'no-overlays': { ...NOW, css: '.name,.tools,.quality{display:none}' },
+  /** The tiles' buttons not drawn while hidden (visibility instead of opacity 0). */
+  'tools-hidden': { ...NOW, css: '.tile:not(:hover) .tools:not(:focus-within){visibility:hidden}' },
+  /** No rounded, filled box around the call. */
+  'no-call-box': { ...NOW, css: '.call{background:none;border-radius:0}' },
+  /** No clip on the tiles (square, overflow visible: a cover picture spills out). */
+  'no-clip': { ...NOW, css: '.tile{overflow:visible;border-radius:0}' },
+  /** No clip, every copy drawn at its own size (no scaling) and not mirrored: the element's layout only. */
+  'no-clip-exact': {
+    ...NOW,
+    css: '.tile{overflow:visible;border-radius:0} video{object-fit:none} .local video{transform:none}',
+    pinnedSide: 256,
+    thumb: [147, 85],
+    previewSide: 85,
+  },
   /** The minimal page's drawing: no styles, videos at their own size one after the other. */
   bare: { ...NOW, bare: true, css: 'video{display:inline}' },
   /** The rounded clip on each video instead of the tile (overflow visible): no clip around a group of layers. */
