@@ -33,19 +33,57 @@ interface Variant {
   previewFps: number;
   /** Shorter side of the self-view's copy, px. */
   previewSide: number;
+  /** Shorter side of the pinned tile's copy, px (a 640 × 480 camera: 480 is the camera itself). */
+  pinnedSide?: number;
+  /** Size of the thumbnails' copies, px (width × height). */
+  thumb?: [number, number];
+  /** Without the element's styles: only `css` (a bare page's videos, as the minimal page shows them). */
+  bare?: boolean;
 }
 
-const NOW: Variant = { css: '', thumbFps: 15, previewFps: 15, previewSide: 240 };
+const NOW: Variant = { css: '', thumbFps: 10, previewFps: 10, previewSide: 240, thumb: [180, 135] };
 const VARIANTS: Record<string, Variant> = {
   now: NOW,
+  /** The pinned picture whole (letterboxed) and its copy no larger than drawn (a 768 × 250 tile: 333 × 250). */
+  contain: { ...NOW, css: '.pinned video{object-fit:contain}', pinnedSide: 250 },
+  /** The pinned picture whole, its copy at the camera's size (what the drawing alone costs). */
+  'contain-full': { ...NOW, css: '.pinned video{object-fit:contain}' },
+  /** Every copy at the size it is drawn (device px: no scaling when drawn): pinned 341 × 256, others 147 × 110. */
+  exact: { ...NOW, css: '.pinned video{object-fit:contain}', pinnedSide: 256, thumb: [147, 110], previewSide: 110 },
+  /** The same, the self-view not mirrored. */
+  'exact-nomirror': {
+    ...NOW,
+    css: '.pinned video{object-fit:contain} .local video{transform:none}',
+    pinnedSide: 256,
+    thumb: [147, 110],
+    previewSide: 110,
+  },
+  /** Nothing drawn over the videos (names, buttons, quality). */
+  'no-overlays': { ...NOW, css: '.name,.tools,.quality{display:none}' },
+  /** The tiles' buttons not drawn while hidden (visibility instead of opacity 0). */
+  'tools-hidden': { ...NOW, css: '.tile:not(:hover) .tools:not(:focus-within){visibility:hidden}' },
+  /** No rounded, filled box around the call. */
+  'no-call-box': { ...NOW, css: '.call{background:none;border-radius:0}' },
+  /** No clip on the tiles (square, overflow visible: a cover picture spills out). */
+  'no-clip': { ...NOW, css: '.tile{overflow:visible;border-radius:0}' },
+  /** No clip, every copy drawn at its own size (no scaling) and not mirrored: the element's layout only. */
+  'no-clip-exact': {
+    ...NOW,
+    css: '.tile{overflow:visible;border-radius:0} video{object-fit:none} .local video{transform:none}',
+    pinnedSide: 256,
+    thumb: [147, 85],
+    previewSide: 85,
+  },
+  /** The minimal page's drawing: no styles, videos at their own size one after the other. */
+  bare: { ...NOW, bare: true, css: 'video{display:inline}' },
   /** The rounded clip on each video instead of the tile (overflow visible): no clip around a group of layers. */
   'video-radius': { ...NOW, css: '.tile{overflow:visible} .tile video{border-radius:inherit}' },
   /** No rounded corners at all on tiles (square clip). */
   square: { ...NOW, css: '.tile{border-radius:0}' },
   /** object-fit fill instead of cover (no crop). */
   fill: { ...NOW, css: 'video{object-fit:fill}' },
-  /** Thumbnails and the self-view at a lower rate. */
-  'slow-thumbs': { ...NOW, thumbFps: 10, previewFps: 10 },
+  /** Thumbnails and the self-view at the rate they had before (15 fps). */
+  'fast-thumbs': { ...NOW, thumbFps: 15, previewFps: 15 },
   /** The self-view smaller (the strip's tile is ~150 × 85 CSS px). */
   'small-preview': { ...NOW, previewSide: 120 },
   /** No mirrored self-view. */
@@ -67,7 +105,8 @@ window.setup = async (css, v) => {
     return new MediaStream([t]);
   };
   const side = v.previewSide;
-  const streams = [await copy(side * 4 / 3, side, v.previewFps), cam, await copy(180, 135, v.thumbFps), await copy(180, 135, v.thumbFps)];
+  const pinned = v.pinnedSide ? await copy(Math.round(v.pinnedSide * 4 / 3), v.pinnedSide, 30) : cam;
+  const streams = [await copy(side * 4 / 3, side, v.previewFps), pinned, await copy(...v.thumb, v.thumbFps), await copy(...v.thumb, v.thumbFps)];
   window.__streams = streams;
   const tools = '<div class="tools"><button class="toggle-on"><svg viewBox="0 0 24 24"></svg></button><button class="toggle-on"><svg viewBox="0 0 24 24"></svg></button></div><span class="quality good">▂▄▆</span>';
   root.innerHTML = '<style>' + css + '</style><div class="call"><p class="status"></p><div class="grid strip">' +
@@ -107,7 +146,7 @@ async function main(): Promise<void> {
         const boxes = await page.evaluate(
           (css: string, vv: Variant) =>
             (window as unknown as { setup(c: string, x: Variant): Promise<string[]> }).setup(css, vv),
-          styles.cssText + v.css,
+          (v.bare ? '' : styles.cssText) + v.css,
           v,
         );
         await sleep(1_000);

@@ -162,7 +162,10 @@ export const styles = staticCss`
     grid-column: 1 / -1;
     order: -1;
   }
-  .tile:fullscreen video {
+  /* The picture whole in full screen and when pinned (a wide row would crop most of it): its sender sends no more
+     than this draws (ui/view-observer.ts). */
+  .tile:fullscreen video,
+  .pinned video {
     object-fit: contain;
   }
   /* A remote tile's buttons do not cover the picture: shown on hover and keyboard focus, always on touch screens. */

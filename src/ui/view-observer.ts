@@ -10,7 +10,9 @@
  * in a background tab (`document.hidden`, Page Visibility), or in audio-only; a video in Picture-in-Picture is always
  * shown at full size. Sizes are device pixels (CSS px × `devicePixelRatio`), each side rounded up to
  * {@link VIEW_SIZES}; a change is sent {@link VIEW_DEBOUNCE_MS} after the last change, only when the rounded view of
- * that peer differs from the last one sent to it.
+ * that peer differs from the last one sent to it. The size is the picture's as drawn ({@link drawnSize}): the box for
+ * `object-fit: cover` (the sender keeps the box's size in the picture's smaller direction), the letterboxed picture
+ * for `object-fit: contain` (a pinned tile: no more pixels are sent than it draws).
  *
  * @module
  */
@@ -27,6 +29,20 @@ export const VIEW_DEBOUNCE_MS = 300;
 export type ViewHost = ReactiveControllerHost & { readonly renderRoot: ParentNode };
 
 const round = (px: number): number => VIEW_SIZES.find((s) => s >= px) ?? 2160;
+
+/**
+ * The size a video's picture is drawn at in its CSS box (CSS px): for `object-fit: contain` (CSS Images 3) the video's
+ * own aspect ratio fitted inside the box, once its size is known (`videoWidth`); otherwise the box itself.
+ */
+export function drawnSize(
+  box: { width: number; height: number },
+  video: { width: number; height: number },
+  fit: string,
+): { width: number; height: number } {
+  if (fit !== 'contain' || !video.width || !video.height) return box;
+  const scale = Math.min(box.width / video.width, box.height / video.height);
+  return { width: video.width * scale, height: video.height * scale };
+}
 
 export class ViewObserver implements ReactiveController {
   readonly #host: ViewHost;
@@ -68,6 +84,7 @@ export class ViewObserver implements ReactiveController {
     clearTimeout(this.#timer);
     this.#resize.disconnect();
     this.#intersect.disconnect();
+    for (const video of this.#boxes.keys()) video.removeEventListener('resize', this.#schedule);
     this.#boxes.clear();
     this.#onScreen.clear();
     this.#sent.clear(); // a call after re-insertion starts over: every peer hears our view again
@@ -81,9 +98,11 @@ export class ViewObserver implements ReactiveController {
       this.#boxes.set(video, { width: 0, height: 0 });
       this.#resize.observe(video);
       this.#intersect.observe(video);
+      video.addEventListener('resize', this.#schedule); // its picture's size known or changed (a letterboxed one)
     }
     for (const video of this.#boxes.keys()) {
       if (videos.has(video)) continue;
+      video.removeEventListener('resize', this.#schedule);
       this.#resize.unobserve(video);
       this.#intersect.unobserve(video);
       this.#boxes.delete(video);
@@ -115,7 +134,9 @@ export class ViewObserver implements ReactiveController {
         !this.#call.audioOnly &&
         (!fullscreen || fullscreen.contains(video))
       ) {
-        size = { width: round(box.width * devicePixelRatio), height: round(box.height * devicePixelRatio) };
+        const { objectFit } = getComputedStyle(video);
+        const drawn = drawnSize(box, { width: video.videoWidth, height: video.videoHeight }, objectFit);
+        size = { width: round(drawn.width * devicePixelRatio), height: round(drawn.height * devicePixelRatio) };
       }
       const key = JSON.stringify(size);
       if (!peers.has(id) || this.#sent.get(id) === key) continue;

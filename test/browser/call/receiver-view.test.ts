@@ -9,6 +9,7 @@
 import { expect } from '@open-wc/testing';
 import '../../../src/index.js';
 import type { VideoChatElement } from '../../../src/video-chat.js';
+import { VIEW_SIZES } from '../../../src/ui/view-observer.js';
 import { inbound, relayUrl, shadow, uniqueRoom, waitFor } from '../helpers.js';
 
 let stage: HTMLDivElement | undefined;
@@ -125,6 +126,35 @@ describe('receiver-driven sending', function () {
     // Ada shows it large again: the picture comes back.
     (video(a, b.peerId as string) as HTMLVideoElement).style.cssText = '';
     await waitFor('Bob sends Ada over 160 px wide again', async () => (await outbound(b, a)).width > 160, 15_000);
+  });
+
+  it('a pinned tile shows the whole picture and gets a copy no larger than it draws', async () => {
+    const [a, b, c] = await three();
+    a.pin(b.peerId as string);
+    const shown = video(a, b.peerId as string) as HTMLVideoElement;
+    await waitFor('Bob is pinned at Ada', () => tile(a, b.peerId as string)?.classList.contains('pinned'), 5_000);
+    // A pinned tile spans the element's width (a wide, low row): the picture is drawn whole in it, letterboxed.
+    expect(getComputedStyle(shown).objectFit, 'the pinned picture is not cropped').to.equal('contain');
+    const drawnWidth = () => {
+      const box = shown.getBoundingClientRect();
+      const scale = Math.min(box.width / shown.videoWidth, box.height / shown.videoHeight);
+      return shown.videoWidth * scale * devicePixelRatio;
+    };
+    // Its sender fits the copy to the drawn picture (rounded up to VIEW_SIZES), not to the wider box: the width its
+    // encoding asks for (camera ÷ scaleResolutionDownBy, read back, as the encoder rounds it) is at most that (the encoder may send less still,
+    // e.g. when the machine is busy, so the encoding is what is read).
+    const limit = () => VIEW_SIZES.find((s) => s >= drawnWidth()) ?? 2160;
+    const cameraWidth = (b as unknown as { call: { media: { stream: MediaStream } } }).call.media.stream
+      .getVideoTracks()[0]
+      ?.getSettings().width as number;
+    const asked = () => Math.floor(cameraWidth / (cameraEncoding(b, a)?.scaleResolutionDownBy ?? 1));
+    await waitFor('Bob’s encoding for Ada asks no wider than the picture as drawn', () => asked() <= limit(), 15_000);
+    expect(shown.getBoundingClientRect().width * devicePixelRatio, 'the tile is wider than that').to.be.greaterThan(
+      limit(),
+    );
+    expect((await outbound(b, a)).width, 'and sends no wider').to.be.at.most(limit());
+    expect(await framesOver(b, a), 'the pinned picture is live').to.be.greaterThan(0);
+    expect((await outbound(b, c)).width, 'Cy’s copy is its own').to.be.greaterThan(0);
   });
 
   it('a hidden element pauses sending to it, and only to it', async () => {
