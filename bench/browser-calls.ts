@@ -132,6 +132,8 @@ function instrument(deep: boolean): void {
         if (typeof e.data === 'string' && e.data.startsWith('{"type":"welcome"')) {
           state.welcomes.push(now());
           mark('welcome');
+          // The setup window's start in a Chrome trace (call-bench.ts BENCH_TIMELINE=welcome).
+          if (state.welcomes.length === 1) console.timeStamp('bench-welcome');
         }
         const type = described(e.data);
         if (type) mark(`${type} received (relay)`);
@@ -219,25 +221,50 @@ function instrument(deep: boolean): void {
 
   const poll = async (): Promise<void> => {
     for (const pc of state.pcs) {
-      if (pc.benchFirstFrame !== undefined || pc.connectionState === 'closed') continue;
-      if (deep) {
+      if (pc.connectionState === 'closed') continue;
+      // The sender's first frame is looked for until seen, even when this page already decoded the other's.
+      if (deep && !seen.get(pc)?.has('first frame encoded')) {
         for (const sender of pc.getSenders()) {
           if (sender.track?.kind !== 'video') continue;
           (await senderStats.call(sender)).forEach((s: { type: string; framesEncoded?: number }) => {
-            if (s.type === 'outbound-rtp' && (s.framesEncoded ?? 0) > 0) once(pc, 'first frame encoded');
+            if (s.type === 'outbound-rtp' && (s.framesEncoded ?? 0) > 0) {
+              once(pc, 'first frame encoded');
+              once(
+                pc,
+                `first frame encoded (${pc.currentLocalDescription?.type === 'offer' ? 'offerer' : 'answerer'})`,
+              );
+            }
           });
         }
       }
+      if (pc.benchFirstFrame !== undefined) continue;
       for (const receiver of pc.getReceivers()) {
         if (receiver.track.kind !== 'video') continue;
         const report = await receiverStats.call(receiver);
-        report.forEach((s: { type: string; framesDecoded?: number; packetsReceived?: number }) => {
-          if (deep && s.type === 'inbound-rtp' && (s.packetsReceived ?? 0) > 0) once(pc, 'first video packet received');
-          if (s.type === 'inbound-rtp' && (s.framesDecoded ?? 0) > 0 && pc.benchFirstFrame === undefined) {
-            pc.benchFirstFrame = now();
-            mark('first frame decoded');
-          }
-        });
+        report.forEach(
+          (s: {
+            type: string;
+            framesDecoded?: number;
+            packetsReceived?: number;
+            timestamp: number;
+            lastPacketReceivedTimestamp?: number;
+          }) => {
+            if (deep && s.type === 'inbound-rtp' && (s.packetsReceived ?? 0) > 0) {
+              if (!seen.get(pc)?.has('first video packet received')) {
+                // When the stats were taken and when their last packet arrived (the browser's clock, epoch ms): how late
+                // this page's poll saw the first packets.
+                state.marks.push(['  stats: taken (first packet seen)', s.timestamp]);
+                if (s.lastPacketReceivedTimestamp)
+                  state.marks.push(['  stats: last packet at (first seen)', s.lastPacketReceivedTimestamp]);
+              }
+              once(pc, 'first video packet received');
+            }
+            if (s.type === 'inbound-rtp' && (s.framesDecoded ?? 0) > 0 && pc.benchFirstFrame === undefined) {
+              pc.benchFirstFrame = now();
+              mark('first frame decoded');
+            }
+          },
+        );
       }
     }
     setTimeout(() => void poll(), 10);
@@ -341,6 +368,54 @@ export async function framesDecoded(p: CallPage): Promise<number[]> {
     }),
     10_000,
     'reading frames decoded',
+  );
+}
+
+/**
+ * Deep trace only (`BENCH_TRACE=2`): the video RTP counters of every live connection of the page, read once the call
+ * is set up, summed over its connections: the sender's (`outbound-rtp`: frames and key frames encoded, packets sent,
+ * the pacer's `totalPacketSendDelay` in ms, key-frame requests received) and the receiver's (`inbound-rtp`: packets
+ * and frames received, key frames decoded, frames dropped, key-frame requests and NACKs sent, jitter buffer delay ms).
+ * What tells a re-made key frame, a pacer holding packets or a lost first frame apart.
+ */
+export async function rtpCounters(p: CallPage): Promise<Record<string, number>> {
+  return withTimeout(
+    p.page.evaluate(async () => {
+      const state = (window as unknown as { __bench: BenchState }).__bench;
+      const sum: Record<string, number> = {};
+      const add = (key: string, value: unknown): void => {
+        if (typeof value === 'number') sum[key] = (sum[key] ?? 0) + value;
+      };
+      for (const pc of state.pcs.filter((c) => c.connectionState !== 'closed')) {
+        (await pc.getStats()).forEach((s: Record<string, unknown>) => {
+          if (s['kind'] !== 'video') return;
+          if (s['type'] === 'outbound-rtp') {
+            for (const k of ['framesEncoded', 'keyFramesEncoded', 'packetsSent', 'pliCount', 'firCount', 'nackCount'])
+              add(`out.${k}`, s[k]);
+            add('out.totalPacketSendDelay ms', (s['totalPacketSendDelay'] as number) * 1000);
+            add('out.totalEncodeTime ms', (s['totalEncodeTime'] as number) * 1000);
+          }
+          if (s['type'] === 'inbound-rtp') {
+            for (const k of [
+              'packetsReceived',
+              'framesReceived',
+              'framesDecoded',
+              'keyFramesDecoded',
+              'framesDropped',
+              'pliCount',
+              'firCount',
+              'nackCount',
+              'packetsLost',
+            ])
+              add(`in.${k}`, s[k]);
+            add('in.jitterBufferDelay ms', (s['jitterBufferDelay'] as number) * 1000);
+          }
+        });
+      }
+      return sum;
+    }),
+    10_000,
+    'reading RTP counters',
   );
 }
 

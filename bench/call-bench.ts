@@ -19,6 +19,7 @@ import {
   joinCall,
   openCallPage,
   pageTimes,
+  rtpCounters,
   startPageServer,
   wsUrl,
   type CallPage,
@@ -48,7 +49,9 @@ const DEEP = process.env['BENCH_TRACE'] === '2';
  */
 const PROFILE = process.env['BENCH_PROFILE'] === '1';
 /** `BENCH_TIMELINE=1`: also a Chrome trace of every page, summed per variant (bench/call-timeline.ts). */
-const TIMELINE = process.env['BENCH_TIMELINE'] === '1';
+const TIMELINE = process.env['BENCH_TIMELINE'] === '1' || process.env['BENCH_TIMELINE'] === 'welcome';
+/** `BENCH_TIMELINE=welcome`: the same from each page's first `welcome` (the setup window) instead of the join. */
+const FROM_WELCOME = process.env['BENCH_TIMELINE'] === 'welcome';
 /** The traces' summaries, per variant label. */
 const timelines = new Map<string, Timeline>();
 /** Self time (ms) by function, per variant label, over the profiled calls. */
@@ -122,6 +125,8 @@ export interface CallResult {
   longTaskMs: number;
   /** Web API calls of each page from its start to its last first frame, summed: [count, main-thread ms] by name. */
   api: Map<string, [number, number]>;
+  /** `BENCH_TRACE=2`: the video RTP counters of all pages once set up, summed (browser-calls.ts `rtpCounters`). */
+  rtp?: Record<string, number>;
 }
 
 /** Per step of the pages' traces: when any page first and last took it, ms from `zero`; and the long tasks. */
@@ -166,6 +171,7 @@ function traceTable(label: string, rs: readonly CallResult[]): string {
     })
     .sort((a, b) => a.first - b.first);
   const apis = [...new Set(rs.flatMap((r) => [...r.api.keys()]))].sort();
+  const counters = [...new Set(rs.flatMap((r) => Object.keys(r.rtp ?? {})))].sort();
   return [
     `trace ${label} (median over ${rs.length} calls, ms from the last welcome; setup ${fmt(median(rs.map((r) => r.setupMs)))} ms, long tasks ${fmt(median(rs.map((r) => r.longTaskMs)))} ms):`,
     ...rows.map(
@@ -177,6 +183,11 @@ function traceTable(label: string, rs: readonly CallResult[]): string {
       (name) =>
         `  ${name.padEnd(36)} ${fmt(median(rs.map((r) => r.api.get(name)?.[0] ?? 0))).padStart(7)} calls ${fmt(median(rs.map((r) => r.api.get(name)?.[1] ?? 0))).padStart(7)} ms`,
     ),
+    ...(counters.length > 0 ? [`  video RTP counters once set up, all pages (median per call, min–max):`] : []),
+    ...counters.map((name) => {
+      const values = rs.map((r) => r.rtp?.[name] ?? 0);
+      return `  ${name.padEnd(36)} ${fmt(median(values)).padStart(7)}  (${fmt(Math.min(...values))}–${fmt(Math.max(...values))})`;
+    }),
   ].join('\n');
 }
 
@@ -219,16 +230,35 @@ export async function oneCall(
           const frames = t.firstFrames.filter((f): f is number => f !== null).sort((a, b) => a - b);
           return (frames[n - 2] as number) - lastWelcome;
         });
+        const rtp: Record<string, number> = {};
+        if (DEEP)
+          for (const counters of await Promise.all(pages.map(rtpCounters)))
+            for (const [k, v] of Object.entries(counters)) rtp[k] = (rtp[k] ?? 0) + v;
         if (keepPages) await keepPages(pages);
         const label = `${n} peers, ${variant}`;
         if (TIMELINE) {
           const into =
             timelines.get(label) ??
-            timelines.set(label, { main: new Map(), threads: new Map(), pages: 0, windowMs: 0 }).get(label)!;
+            timelines
+              .set(label, {
+                main: new Map(),
+                threads: new Map(),
+                pages: 0,
+                windowMs: 0,
+                ...(FROM_WELCOME ? { from: 'welcome' } : {}),
+              })
+              .get(label)!;
           for (const [i, p] of pages.entries()) {
             const t = times[i]!;
-            const joined = t.marks.find(([step]) => step === 'benchJoin')?.[1] ?? 0;
-            await stopTimeline(p.page, into, Math.max(...t.firstFrames.map((f) => f ?? 0)) - joined);
+            const joined = FROM_WELCOME
+              ? (t.welcomes[0] ?? 0)
+              : (t.marks.find(([step]) => step === 'benchJoin')?.[1] ?? 0);
+            await stopTimeline(
+              p.page,
+              into,
+              Math.max(...t.firstFrames.map((f) => f ?? 0)) - joined,
+              FROM_WELCOME ? 'bench-welcome' : 'bench-join',
+            );
           }
         }
         if (sessions.length > 0) {
@@ -237,7 +267,12 @@ export async function oneCall(
           for (const cdp of sessions)
             addProfile(((await cdp.send('Profiler.stop')) as { profile: CpuProfile }).profile, into);
         }
-        return { setupMs: Math.max(...perPeerMs), perPeerMs, ...traceSteps(times, lastWelcome) };
+        return {
+          setupMs: Math.max(...perPeerMs),
+          perPeerMs,
+          ...traceSteps(times, lastWelcome),
+          ...(DEEP ? { rtp } : {}),
+        };
       }
       if (Date.now() > deadline) {
         throw new Error(

@@ -31,6 +31,8 @@ export interface Timeline {
   /** Pages traced, and the sum of their windows (ms). */
   pages: number;
   windowMs: number;
+  /** Where each page's window starts (`BENCH_TIMELINE=welcome`: at its first `welcome`); unset: the join. */
+  from?: string;
 }
 
 /** Starts tracing `page`. */
@@ -42,12 +44,17 @@ export async function startTimeline(page: Page): Promise<void> {
  * Stops tracing `page` and adds its events from the page's `console.timeStamp('bench-join')` for `windowMs` (until
  * its last first frame) to `into` (see the module comment); events are cut at the window's edges.
  */
-export async function stopTimeline(page: Page, into: Timeline, windowMs: number): Promise<void> {
+export async function stopTimeline(
+  page: Page,
+  into: Timeline,
+  windowMs: number,
+  from: 'bench-join' | 'bench-welcome' = 'bench-join',
+): Promise<void> {
   const data = await page.tracing.stop();
   if (!data) return;
   const { traceEvents } = JSON.parse(Buffer.from(data).toString('utf8')) as { traceEvents: TraceEvent[] };
-  const start = traceEvents.find((e) => e.name === 'TimeStamp' && e.args?.data?.message === 'bench-join')?.ts;
-  if (start === undefined) throw new Error('timeline: no bench-join mark in the trace');
+  const start = traceEvents.find((e) => e.name === 'TimeStamp' && e.args?.data?.message === from)?.ts;
+  if (start === undefined) throw new Error(`timeline: no ${from} mark in the trace`);
   const stop = start + windowMs * 1000;
   into.pages += 1;
   into.windowMs += windowMs;
@@ -99,7 +106,7 @@ export function timelineTable(label: string, t: Timeline): string {
       .map(([name, ms]) => `  ${ms.toFixed(1).padStart(9)} ms  ${name}`);
   const total = [...t.main.values()].reduce((a, b) => a + b, 0);
   return [
-    `timeline ${label}: ${t.pages} pages, join → last first frame ${t.windowMs.toFixed(0)} ms in all; renderer main thread busy ${total.toFixed(1)} ms; self time by event:`,
+    `timeline ${label}: ${t.pages} pages, ${t.from ?? 'join'} → last first frame ${t.windowMs.toFixed(0)} ms in all; renderer main thread busy ${total.toFixed(1)} ms; self time by event:`,
     ...top(t.main, 30),
     `  busy time (top-level events) by thread:`,
     ...top(t.threads, 20),

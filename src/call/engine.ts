@@ -15,6 +15,15 @@ export { Roster } from './roster.js';
 export { loadAdaptive } from './governor.js';
 /** The stats loop's loader (`lazy-stats.ts`): the loop itself is its own chunk, fetched at the first connection. */
 export { callStats as lazyStats } from './lazy-stats.js';
+/**
+ * Fetched as soon as this chunk is evaluated, while the camera starts (the join's slack before `welcome`): the chunks
+ * every mesh call loads by its first frame (the data channel's receiver, the stats loop, receiver-driven caps), so
+ * that their fetch and compile do not land in the offer/answer and the first frames (issue 16's timeline). Each stays
+ * a chunk of its own, loaded through `chunk()` where it is used; a failure here is left to that use to report.
+ */
+void Promise.all([import('./peer-receive.js'), import('./call-stats.js'), import('./receiver-view.js')]).catch(
+  () => undefined,
+);
 /** The relay wire's encoder and parser, for the embed doctor's relay check (`diagnose/relay-probe.ts`). */
 export { encode, parseServerMessage } from '../protocol/relay.js';
 /**
