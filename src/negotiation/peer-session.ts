@@ -196,12 +196,17 @@ export class PeerSession {
       .catch((cause: unknown) => this.#warn('negotiation-failed', 'setRemoteDescription/setLocalDescription', cause));
   }
 
-  /** Closes the connection and stops the watchdog. Remote tracks end. Idempotent. */
-  close(): void {
+  /**
+   * Closes the session and stops the watchdog: no more events, remote tracks dropped. Idempotent. `later`, if given, is
+   * handed the native `RTCPeerConnection.close()` to run when it chooses (`call/close-queue.ts`: it holds the main
+   * thread; the remote tracks end with it); meanwhile the connection is ignored.
+   */
+  close(later?: (close: () => void) => void): void {
     this.#watchdog.clear();
     this.#watchdog.armOffer(() => false);
-    this.#pc?.close();
+    const pc = this.#pc;
     this.#pc = undefined;
+    if (pc) (later ?? ((c) => c()))(() => pc.close());
     this.#tracks.setRemoteTracks(new Map());
     this.#setState('closed');
   }
