@@ -79,12 +79,13 @@ describe('CloseQueue', () => {
       throw new Error('already closed');
     });
     add('b');
-    t.mock.timers.tick(QUIET_MS + SPACING_MS);
+    t.mock.timers.tick(QUIET_MS);
+    t.mock.timers.tick(SPACING_MS);
     assert.deepEqual(closed, ['b']);
   });
 });
 
-/** The part of RTCPeerConnection a non-initiating PeerSession touches before any offer. */
+/** The part of RTCPeerConnection an initiating PeerSession touches before any answer. */
 class FakePeerConnection {
   static made: FakePeerConnection[] = [];
   signalingState = 'stable';
@@ -100,6 +101,10 @@ class FakePeerConnection {
   getTransceivers(): object[] {
     return [];
   }
+  addTransceiver(): object {
+    return { sender: { track: null, replaceTrack: async () => {}, getParameters: () => ({ encodings: [] }) } };
+  }
+  async setLocalDescription(): Promise<void> {}
   close(): void {
     this.closes++;
     this.connectionState = 'closed';
@@ -107,6 +112,7 @@ class FakePeerConnection {
 }
 
 function session(t: TestContext): { session: PeerSession; pc: FakePeerConnection } {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
   FakePeerConnection.made = [];
   const global = globalThis as { RTCPeerConnection?: unknown };
   const saved = global.RTCPeerConnection;
@@ -114,7 +120,7 @@ function session(t: TestContext): { session: PeerSession; pc: FakePeerConnection
   t.after(() => {
     global.RTCPeerConnection = saved;
   });
-  const s = new PeerSession({ peerId: 'p', initiator: false, iceServers: [], send: () => {}, onError: () => {} });
+  const s = new PeerSession({ peerId: 'p', initiator: true, iceServers: [], send: () => {}, onError: () => {} });
   const pc = FakePeerConnection.made[0];
   assert.ok(pc);
   t.after(() => s.close());
