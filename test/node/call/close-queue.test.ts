@@ -79,13 +79,12 @@ describe('CloseQueue', () => {
       throw new Error('already closed');
     });
     add('b');
-    t.mock.timers.tick(QUIET_MS);
-    t.mock.timers.tick(SPACING_MS);
+    t.mock.timers.tick(QUIET_MS + SPACING_MS);
     assert.deepEqual(closed, ['b']);
   });
 });
 
-/** The part of RTCPeerConnection an initiating PeerSession touches before any answer. */
+/** The part of RTCPeerConnection a non-initiating PeerSession touches before any offer. */
 class FakePeerConnection {
   static made: FakePeerConnection[] = [];
   signalingState = 'stable';
@@ -101,10 +100,6 @@ class FakePeerConnection {
   getTransceivers(): object[] {
     return [];
   }
-  addTransceiver(): object {
-    return { sender: { track: null, replaceTrack: async () => {}, getParameters: () => ({ encodings: [] }) } };
-  }
-  async setLocalDescription(): Promise<void> {}
   close(): void {
     this.closes++;
     this.connectionState = 'closed';
@@ -112,7 +107,6 @@ class FakePeerConnection {
 }
 
 function session(t: TestContext): { session: PeerSession; pc: FakePeerConnection } {
-  t.mock.timers.enable({ apis: ['setTimeout'] });
   FakePeerConnection.made = [];
   const global = globalThis as { RTCPeerConnection?: unknown };
   const saved = global.RTCPeerConnection;
@@ -120,7 +114,7 @@ function session(t: TestContext): { session: PeerSession; pc: FakePeerConnection
   t.after(() => {
     global.RTCPeerConnection = saved;
   });
-  const s = new PeerSession({ peerId: 'p', initiator: true, iceServers: [], send: () => {}, onError: () => {} });
+  const s = new PeerSession({ peerId: 'p', initiator: false, iceServers: [], send: () => {}, onError: () => {} });
   const pc = FakePeerConnection.made[0];
   assert.ok(pc);
   t.after(() => s.close());
