@@ -8,9 +8,7 @@
  * until its video through the SFU decodes here; then the tile takes the SFU's tracks at once and we tell that
  * participant (a relay `signal` `{ sfu: { decodes: true, shown: true } }`). Hearing the same from it, we stop sending
  * it our mesh copy (`replaceTrack(null)` on that mesh connection's camera and microphone: its encoder stops here and
- * its decoder there) — it shows us through the SFU already. The mesh connection closes once both ends show each other
- * through the SFU, or {@link MESH_LINGER_MS} after ours decoded: for the call at once, natively later, one at a time
- * (`close-queue.ts`, at most 4 s; at once when the call leaves).
+ * its decoder there) — it shows us through the SFU already. The mesh connection closes once both ends show each other through the SFU, or {@link MESH_LINGER_MS} after ours decoded.
  * A `decodes` without `shown` (an element before this change, which keeps our mesh video on its tile until it hears
  * ours) leaves our mesh copy running until the connection closes. Room for the switch: from the `mode` on, our mesh
  * copies are held small ({@link HELD_SHORT_SIDE} px, {@link HELD_FPS} fps, the floor bitrate, through the governor's
@@ -50,7 +48,6 @@ import { SFU_PEER_ID, type SfuRequest, type SfuSubstream } from '../protocol/sfu
 import type { SignalingClient } from '../signaling/signaling-client.js';
 import type { PeerMessage } from '../protocol/data-channel.js';
 import { PeerChannel } from './peer-channel.js';
-import { pageCloses } from './close-queue.js';
 import type { CallHost, CallOptions, RemotePeer } from './types.js';
 
 /**
@@ -167,12 +164,8 @@ export function sfuTopology(
   const send = (data: SfuRequest): void => {
     signaling.send({ type: 'signal', to: SFU_PEER_ID, data });
   };
-  /** What this topology queued in {@link pageCloses} (closed at once when it closes). */
-  const owner = {};
   const dropMesh = (id: string): void => {
-    // Closed for the call now; its native close (a long synchronous call in Chromium) later, one at a time, out of the
-    // switch's way: its copies are stopped at both ends already (or at most MESH_LINGER_MS unheard of).
-    sessions.get(id)?.close((native) => pageCloses.add(native, owner));
+    sessions.get(id)?.close();
     sessions.delete(id);
     channels.delete(id);
     channelFor(id);
@@ -380,7 +373,6 @@ export function sfuTopology(
       clearInterval(timer);
       clearTimeout(release);
       if (held) void hold(null); // a mesh again (a fresh welcome without `mode`): the usual caps
-      pageCloses.flush(owner); // leaving: every mesh connection this call still holds open closes now
       void session?.then((s) => s?.close());
     },
   };

@@ -196,17 +196,12 @@ export class PeerSession {
       .catch((cause: unknown) => this.#warn('negotiation-failed', 'setRemoteDescription/setLocalDescription', cause));
   }
 
-  /**
-   * Closes the session and stops the watchdog: no more events, remote tracks dropped. Idempotent. `later`, if given, is
-   * handed the native `RTCPeerConnection.close()` to run when it chooses (`call/close-queue.ts`: it holds the main
-   * thread; the remote tracks end with it); meanwhile the connection is ignored.
-   */
-  close(later?: (close: () => void) => void): void {
+  /** Closes the connection and stops the watchdog. Remote tracks end. Idempotent. */
+  close(): void {
     this.#watchdog.clear();
     this.#watchdog.armOffer(() => false);
-    const pc = this.#pc;
+    this.#pc?.close();
     this.#pc = undefined;
-    if (pc) (later ?? ((c) => c()))(() => pc.close());
     this.#tracks.setRemoteTracks(new Map());
     this.#setState('closed');
   }
