@@ -49,6 +49,9 @@ import { SESSION_DEFAULTS, type PeerSessionOptions, type PeerSessionState } from
 import { Transceivers, type CapsFor } from './transceivers.js';
 import { Watchdog } from './watchdog.js';
 
+/** Longest wait (ms) after `connected` for the remote video before the initiator adds the data channel anyway. */
+const CHANNEL_WAIT_MS = 1000;
+
 export { SESSION_DEFAULTS, type PeerSessionOptions, type PeerSessionState };
 
 /** One peer connection with perfect negotiation. See the module comment for the rules. */
@@ -252,10 +255,10 @@ export class PeerSession {
     };
     pc.onconnectionstatechange = () => current() && this.#onConnectionState(pc);
 
-    this.#channel.open(pc, current);
+    if (this.#options.channelFirst) this.#channel.open(pc, current);
 
     if (this.initiator) {
-      // The initiator fixes the transceiver layout and makes the first offer (tracks and data channel in one) at once,
+      // The initiator fixes the transceiver layout and makes the first offer (audio and video only) at once,
       // not a task later on `negotiationneeded`: it knows it offers (JSEP, RFC 8829 §5.2: an offer may be made in
       // `stable` at any time), and the event, queued behind the page's other work, cost 10-80 ms of setup.
       for (const kind of ['audio', 'video'] as const) this.#tracks.senderFor(pc, kind, true);
@@ -315,6 +318,7 @@ export class PeerSession {
         this.#watchdog.restarts = 0;
         this.#wasConnected = true;
         this.#setState('connected');
+        if (this.initiator) this.#channelAfterMedia(pc);
         break;
       case 'failed':
       case 'disconnected':
@@ -328,6 +332,22 @@ export class PeerSession {
       default:
         break;
     }
+  }
+
+  /**
+   * The initiator adds the data channel to `pc` (a renegotiation through `negotiationneeded`) once its remote video
+   * flows (the track unmuted: a first packet) or {@link CHANNEL_WAIT_MS} after `connected`, whichever comes first: the
+   * SCTP association and the `m=application` section stay out of the first frame's way. Once per connection.
+   */
+  #channelAfterMedia(pc: RTCPeerConnection): void {
+    const open = () => {
+      clearTimeout(timer);
+      if (this.#pc === pc) this.#channel.open(pc, () => this.#pc === pc);
+    };
+    const timer = setTimeout(open, CHANNEL_WAIT_MS);
+    const video = pc.getTransceivers().find((t) => t.receiver.track.kind === 'video')?.receiver.track;
+    if (video?.muted) video.addEventListener('unmute', open, { once: true });
+    else open();
   }
 
   /** ICE restart: the initiator offers one (`restartIce()`, fires negotiationneeded); the other side asks for it. */
@@ -371,6 +391,9 @@ export class PeerSession {
       await pc.setRemoteDescription(description); // rolls back our own offer implicitly on the polite side
       await flush(this.#held, pc, this.#gen, (cause) => this.#warn('candidate-rejected', 'addIceCandidate', cause));
       if (description.type === 'offer') {
+        // An offer that brings the data channel's section: our side of the negotiated channel, before the answer (no
+        // `negotiationneeded` then: the answer accepts the section). Also an element of the previous version's offers.
+        if (/^m=application/m.test(description.sdp)) this.#channel.open(pc, () => this.#pc === pc);
         this.#tracks.attachLocal(pc);
         await pc.setLocalDescription();
         if (pc.localDescription) this.#sendDescription(pc, pc.localDescription);
