@@ -7,7 +7,8 @@
  * - **At (re)start only the initiator offers.** Both sides offering at once while the connection is being set up was
  *   measured to wedge Chromium 156 in about one call in three, so the other side creates its RTCPeerConnection only
  *   when the first offer arrives. The initiator makes that offer as soon as its connection exists (not on
- *   `negotiationneeded`, a task later), with the transceivers and the data channel in it: one round trip. Later
+ *   `negotiationneeded`, a task later), with the transceivers in it: one round trip. Its data channel comes in a
+ *   second offer once connected (`session-channel.ts`): the SCTP association out of the first frame's way. Later
  *   renegotiations (a screen share, a track added) may come from either side at any moment; perfect negotiation
  *   resolves their glare (the polite side rolls back, the impolite one ignores).
  * - **Fixed transceivers.** The initiator creates one audio and one video transceiver (`recvonly` when it has no such
@@ -49,8 +50,8 @@ import { SESSION_DEFAULTS, type PeerSessionOptions, type PeerSessionState } from
 import { Transceivers, type CapsFor } from './transceivers.js';
 import { Watchdog } from './watchdog.js';
 
-/** Longest wait (ms) after `connected` for the remote video before the initiator adds the data channel anyway. */
-const CHANNEL_WAIT_MS = 1000;
+/** Time (ms) after `connected` when the initiator adds the data channel (after the first frame, as a rule). */
+const CHANNEL_DELAY_MS = 500;
 
 export { SESSION_DEFAULTS, type PeerSessionOptions, type PeerSessionState };
 
@@ -335,19 +336,13 @@ export class PeerSession {
   }
 
   /**
-   * The initiator adds the data channel to `pc` (a renegotiation through `negotiationneeded`) once its remote video
-   * flows (the track unmuted: a first packet) or {@link CHANNEL_WAIT_MS} after `connected`, whichever comes first: the
-   * SCTP association and the `m=application` section stay out of the first frame's way. Once per connection.
+   * The initiator adds the data channel to `pc` (a renegotiation through `negotiationneeded`) {@link CHANNEL_DELAY_MS}
+   * after `pc` is `connected`: the SCTP association and the `m=application` section stay out of the first frame's way
+   * (at the remote video's first packet, the track's `unmute`, it still landed before the first frame: measured, see
+   * docs/benchmarks.md "4. Call setup"). Once per connection (an ICE restart keeps it).
    */
   #channelAfterMedia(pc: RTCPeerConnection): void {
-    const open = () => {
-      clearTimeout(timer);
-      if (this.#pc === pc) this.#channel.open(pc, () => this.#pc === pc);
-    };
-    const timer = setTimeout(open, CHANNEL_WAIT_MS);
-    const video = pc.getTransceivers().find((t) => t.receiver.track.kind === 'video')?.receiver.track;
-    if (video?.muted) video.addEventListener('unmute', open, { once: true });
-    else open();
+    setTimeout(() => this.#pc === pc && this.#channel.open(pc, () => this.#pc === pc), CHANNEL_DELAY_MS);
   }
 
   /** ICE restart: the initiator offers one (`restartIce()`, fires negotiationneeded); the other side asks for it. */

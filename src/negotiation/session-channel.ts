@@ -1,8 +1,8 @@
 /**
  * The text data channel of a {@link PeerSession}: one negotiated channel per connection (both sides create it with the
  * same id, W3C WebRTC §6.2 `negotiated`), an outbox for text sent before it opens, and whether the peer was heard on it.
- * The channel is not in the first offer: the initiator adds it once the connection is `connected` and the remote video
- * flows (its SCTP association and `m=application` section out of the first frame's way; a renegotiation), the other
+ * The channel is not in the first offer: the initiator adds it shortly after the connection is `connected` (its SCTP
+ * association and `m=application` section out of the first frame's way; a renegotiation), the other
  * side when it applies an offer that brings `m=application` (an element of the previous version puts it in its first
  * offer, or offers it at once as the answerer). What the text means is the call layer's. No DOM beyond WebRTC.
  *

@@ -61,7 +61,7 @@ export interface PeerSessionOptions {
   onChannelText?: (text: string) => void;
   /**
    * The previous version's data channel: created with each connection, so in the initiator's first offer (W3C WebRTC
-   * §6.2). Default false: the initiator adds it once the media flows (`session-channel.ts`). @internal For interop tests.
+   * §6.2). Default false: the initiator adds it once connected (`session-channel.ts`). @internal For interop tests.
    */
   channelFirst?: boolean;
   /** Called each time the data channel opens (also after the connection was recreated). */

@@ -1,6 +1,6 @@
 /**
  * The session's negotiated data channel (`session-channel.ts`): not in the first offer (audio and video only), added by
- * the initiator once the media flows (a renegotiation), text held until it opens; interop with the previous version,
+ * the initiator once connected (a renegotiation), text held until it opens; interop with the previous version,
  * which creates the channel with each connection (`channelFirst`: in the initiator's first offer, or offered at once by
  * the answerer); a new generation adds it again.
  */
