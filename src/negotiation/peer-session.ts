@@ -7,8 +7,7 @@
  * - **At (re)start only the initiator offers.** Both sides offering at once while the connection is being set up was
  *   measured to wedge Chromium 156 in about one call in three, so the other side creates its RTCPeerConnection only
  *   when the first offer arrives. The initiator makes that offer as soon as its connection exists (not on
- *   `negotiationneeded`, a task later), with the transceivers in it: one round trip. Its data channel comes in a
- *   second offer once connected (`session-channel.ts`): the SCTP association out of the first frame's way. Later
+ *   `negotiationneeded`, a task later), with the transceivers and the data channel in it: one round trip. Later
  *   renegotiations (a screen share, a track added) may come from either side at any moment; perfect negotiation
  *   resolves their glare (the polite side rolls back, the impolite one ignores).
  * - **Fixed transceivers.** The initiator creates one audio and one video transceiver (`recvonly` when it has no such
@@ -49,9 +48,6 @@ import { SessionChannel } from './session-channel.js';
 import { SESSION_DEFAULTS, type PeerSessionOptions, type PeerSessionState } from './session-options.js';
 import { Transceivers, type CapsFor } from './transceivers.js';
 import { Watchdog } from './watchdog.js';
-
-/** Time (ms) after `connected` when the initiator adds the data channel (after the first frame, as a rule). */
-const CHANNEL_DELAY_MS = 500;
 
 export { SESSION_DEFAULTS, type PeerSessionOptions, type PeerSessionState };
 
@@ -256,10 +252,10 @@ export class PeerSession {
     };
     pc.onconnectionstatechange = () => current() && this.#onConnectionState(pc);
 
-    if (this.#options.channelFirst) this.#channel.open(pc, current);
+    this.#channel.open(pc, current);
 
     if (this.initiator) {
-      // The initiator fixes the transceiver layout and makes the first offer (audio and video only) at once,
+      // The initiator fixes the transceiver layout and makes the first offer (tracks and data channel in one) at once,
       // not a task later on `negotiationneeded`: it knows it offers (JSEP, RFC 8829 §5.2: an offer may be made in
       // `stable` at any time), and the event, queued behind the page's other work, cost 10-80 ms of setup.
       for (const kind of ['audio', 'video'] as const) this.#tracks.senderFor(pc, kind, true);
@@ -319,7 +315,6 @@ export class PeerSession {
         this.#watchdog.restarts = 0;
         this.#wasConnected = true;
         this.#setState('connected');
-        if (this.initiator) this.#channelAfterMedia(pc);
         break;
       case 'failed':
       case 'disconnected':
@@ -333,16 +328,6 @@ export class PeerSession {
       default:
         break;
     }
-  }
-
-  /**
-   * The initiator adds the data channel to `pc` (a renegotiation through `negotiationneeded`) {@link CHANNEL_DELAY_MS}
-   * after `pc` is `connected`: the SCTP association and the `m=application` section stay out of the first frame's way
-   * (at the remote video's first packet, the track's `unmute`, it still landed before the first frame: measured, see
-   * docs/benchmarks.md "4. Call setup"). Once per connection (an ICE restart keeps it).
-   */
-  #channelAfterMedia(pc: RTCPeerConnection): void {
-    setTimeout(() => this.#pc === pc && this.#channel.open(pc, () => this.#pc === pc), CHANNEL_DELAY_MS);
   }
 
   /** ICE restart: the initiator offers one (`restartIce()`, fires negotiationneeded); the other side asks for it. */
@@ -386,9 +371,6 @@ export class PeerSession {
       await pc.setRemoteDescription(description); // rolls back our own offer implicitly on the polite side
       await flush(this.#held, pc, this.#gen, (cause) => this.#warn('candidate-rejected', 'addIceCandidate', cause));
       if (description.type === 'offer') {
-        // An offer that brings the data channel's section: our side of the negotiated channel, before the answer (no
-        // `negotiationneeded` then: the answer accepts the section). Also an element of the previous version's offers.
-        if (/^m=application/m.test(description.sdp)) this.#channel.open(pc, () => this.#pc === pc);
         this.#tracks.attachLocal(pc);
         await pc.setLocalDescription();
         if (pc.localDescription) this.#sendDescription(pc, pc.localDescription);

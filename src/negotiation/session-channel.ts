@@ -1,10 +1,8 @@
 /**
  * The text data channel of a {@link PeerSession}: one negotiated channel per connection (both sides create it with the
- * same id, W3C WebRTC §6.2 `negotiated`), an outbox for text sent before it opens, and whether the peer was heard on it.
- * The channel is not in the first offer: the initiator adds it shortly after the connection is `connected` (its SCTP
- * association and `m=application` section out of the first frame's way; a renegotiation), the other
- * side when it applies an offer that brings `m=application` (an element of the previous version puts it in its first
- * offer, or offers it at once as the answerer). What the text means is the call layer's. No DOM beyond WebRTC.
+ * same id, W3C WebRTC §6.2 `negotiated`, so it rides on the first offer with no extra round trip), an outbox for text
+ * sent before it opens, and whether the peer was heard on it. What the text means is the call layer's. No DOM beyond
+ * WebRTC.
  *
  * @module
  */
@@ -20,8 +18,6 @@ type ChannelEvents = Pick<PeerSessionOptions, 'onChannelText' | 'onChannelOpen'>
 /** The channel of the session's current connection. */
 export class SessionChannel {
   #channel: RTCDataChannel | undefined;
-  /** The connection the channel belongs to. */
-  #pc: RTCPeerConnection | undefined;
   /**
    * Whether the peer has sent anything on the current channel. A negotiated channel opens on our side even when the
    * peer never created its own (a peer written from the docs may leave the channel out), so only a message from it
@@ -42,18 +38,8 @@ export class SessionChannel {
     return this.#heard && this.#channel?.readyState === 'open';
   }
 
-  /** Whether connection `pc` has the channel. */
-  on(pc: RTCPeerConnection): boolean {
-    return this.#pc === pc && this.#channel !== undefined;
-  }
-
-  /**
-   * Creates the channel of connection `pc`, once per connection; its events count only while `current()` (pc is the
-   * session's). Fires `negotiationneeded` when `pc` has no `m=application` yet.
-   */
+  /** Creates the channel of connection `pc`; its events count only while `current()` (pc is the session's). */
   open(pc: RTCPeerConnection, current: () => boolean): void {
-    if (this.on(pc)) return;
-    this.#pc = pc;
     const channel = pc.createDataChannel(DATA_CHANNEL.label, { negotiated: true, id: DATA_CHANNEL.id });
     this.#channel = channel;
     this.#heard = false;

@@ -59,11 +59,6 @@ export interface PeerSessionOptions {
    * as `bad-peer-message`).
    */
   onChannelText?: (text: string) => void;
-  /**
-   * The previous version's data channel: created with each connection, so in the initiator's first offer (W3C WebRTC
-   * §6.2). Default false: the initiator adds it once connected (`session-channel.ts`). @internal For interop tests.
-   */
-  channelFirst?: boolean;
   /** Called each time the data channel opens (also after the connection was recreated). */
   onChannelOpen?: () => void;
   /**

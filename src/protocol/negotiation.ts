@@ -9,10 +9,7 @@
 import { bad, isObject, isString, ok, type ParseResult } from './parse.js';
 import type { SignalData } from './relay.js';
 
-/**
- * Data channel label and id (W3C WebRTC §6.2, negotiated out of band: both sides create it, no in-band open). Not in the
- * first offer: the first offer's maker adds it once connected (`negotiation/session-channel.ts`).
- */
+/** Data channel label and id (W3C WebRTC §6, negotiated out of band: both sides create it, no extra offer/answer). */
 export const DATA_CHANNEL = { label: 'video-chat', id: 0 } as const;
 
 /** Which local source a transceiver carries. Sent with descriptions so the far side can tell camera from screen. */
