@@ -36,6 +36,11 @@ import { fmt, progress, ratio, sleep } from './util.js';
 const PEERS = 4;
 /** `BENCH_HOLD_MS`: a shorter window for a quick look (the report says how long it was). */
 const HOLD_MS = Number(process.env['BENCH_HOLD_MS']) || 20_000;
+/**
+ * What one frame more or less in a window is worth in fps: the resolution of every frame rate here, so "not lower
+ * than the baseline's" allows this much (both pages at the camera's rate differ by it from run to run).
+ */
+const FRAME_FPS = 1000 / HOLD_MS;
 const SETTLE_MS = 2_000;
 /** `layout`: ours with one pinned tile (the layout case). */
 type Case = Variant | 'layout';
@@ -304,7 +309,8 @@ export async function benchMesh(root: string): Promise<Section> {
     `**Goal** (issue 16, layout case): uplink per browser < 0.8× the baseline's: ` +
       `${met(layout.uplink < 0.8 * base.uplink)} (${ratio(layout.uplink, base.uplink)}); CPU per browser < 0.8×: ` +
       `${met(layout.cores < 0.8 * base.cores)} (${ratio(layout.cores, base.cores)}); large tile fps not below the ` +
-      `baseline's fps per stream: ${met(layout.pinnedFps >= base.fps)} (${fmt(layout.pinnedFps)} vs ${fmt(base.fps)}).`,
+      `baseline's fps per stream: ${met(layout.pinnedFps >= base.fps - FRAME_FPS)} (${fmt(layout.pinnedFps, 4)} vs ` +
+      `${fmt(base.fps, 4)}; a frame rate is counted to one frame per window, ${fmt(FRAME_FPS)} fps).`,
     '',
     `_Four browsers share ${cpus().length} cores with the rest of the machine here: fps below the capture rate means the ` +
       `machine, not the network, was the limit. Load average after this benchmark: ${loadNow()}._`,
