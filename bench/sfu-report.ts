@@ -46,6 +46,17 @@ export interface Switch {
   acrossVideo: number[];
   /** Per original tile: the same, from just before the last one joined until the switch was over and 1 s more (ms). */
   across: number[];
+  /** Per tile of the first `at − 2` pages: the longest interval across the `at − 1`-th one's join (ms). */
+  joined: number[];
+  joinedVideo: number[];
+  /**
+   * Per original tile: the longest interval over the window after the `at − 1`-th one's media flows, in which the
+   * relay prepares the warm path for this build's pages (`PREPARE_MS`, ms).
+   */
+  prepared: number[];
+  preparedVideo: number[];
+  /** Per original browser: cores used over the steady mesh window of `at − 1` (this build's pages: warm). */
+  steadyCores: number[];
   /** From the last one's join until every page held only its two SFU connections (ms). */
   switchMs: number;
   /** Per browser: cores used over that time (its process tree, 1 = one core). */
@@ -148,6 +159,40 @@ function switchRow(
     `| ${label} | ${across.length} | ${fmt(median(across))} | ${fmt(Math.max(...across))} | ` +
     `${(median(across) / steadyMedian).toFixed(2)}× |`
   );
+}
+
+/**
+ * The switch's moments per build (the warm path's A/B, issue 12): the longest frame interval per tile (median / max,
+ * ms; video stalls only in brackets) at the `at − 1`-th join, over the window in which the warm path is prepared,
+ * over the steady mesh of `at − 1` and across the switch, and the cores per browser in that steady mesh.
+ */
+function momentsTable(switches: readonly Switch[]): string[] {
+  const at = switches[0]!.at;
+  const cell = (xs: number[], video: number[]) =>
+    xs.length === 0
+      ? '–'
+      : `${fmt(median(xs))} / ${fmt(Math.max(...xs))} (${fmt(median(video))} / ${fmt(Math.max(...video))})`;
+  const out = [
+    '',
+    `**The switch's moments per build** (longest frame interval per tile, median / max ms, video stalls only in ` +
+      `brackets; the prepare window is the 5 s after the ${at - 1}th one's media flows, where this build's relay ` +
+      `prepares the warm path; CPU per browser over the steady mesh of ${at - 1} after it, median (range)):`,
+    '',
+    `| build | switches | at the ${at - 1}th join | prepare window | steady mesh of ${at - 1} | across the switch | CPU per browser in the steady mesh of ${at - 1}, cores |`,
+    '|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const variant of [...new Set(switches.map((s) => s.variant))]) {
+    const mine = switches.filter((s) => s.variant === variant);
+    const all = (k: keyof Switch) => mine.flatMap((s) => s[k] as number[]);
+    const cores = all('steadyCores');
+    out.push(
+      `| ${variant === 'ours' ? 'this build' : 'SFU_BENCH_BEFORE build'} | ${mine.length} | ` +
+        `${cell(all('joined'), all('joinedVideo'))} | ${cell(all('prepared'), all('preparedVideo'))} | ` +
+        `${cell(all('steady'), all('steadyVideo'))} | ${cell(all('across'), all('acrossVideo'))} | ` +
+        `${fmt(median(cores), 2)} (${fmt(Math.min(...cores), 2)}–${fmt(Math.max(...cores), 2)}) |`,
+    );
+  }
+  return out;
 }
 
 /** The section's text after its heading and run note. */
@@ -268,6 +313,7 @@ export function sfuMarkdown(
         `${fmt(Math.max(...acrossVideo))} | ${(median(acrossVideo) / median(steadyVideo)).toFixed(2)}×, ` +
         `${(Math.max(...acrossVideo) / Math.max(...steadyVideo)).toFixed(2)}× |`,
       ...rows,
+      ...momentsTable(switches),
       '',
       `Switch time (the last one's join → every page on its two SFU connections): ` +
         `${switches.map((s) => `${fmt(s.switchMs)} ms${variants.length > 1 ? ` (${s.variant})` : ''}`).join(', ')}; ` +

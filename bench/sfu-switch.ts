@@ -22,6 +22,11 @@ import { fmt, progress, sleep } from './util.js';
 export const TRACE = process.env['SFU_BENCH_TRACE'];
 /** Steady-mesh window before the fifth joins, for the switch gap's baseline. */
 export const STEADY_MS = 5_000;
+/**
+ * The window after the `at − 1`-th one's media flows in which the relay prepares the warm path (its 2 s of quiet
+ * mesh, `server/src/sfu/warm.ts`, then the connections the pages make): the gaps it brings are reported apart.
+ */
+export const PREPARE_MS = 5_000;
 
 /**
  * The mesh→SFU switch: `at` − 1 in a mesh, the next one makes the room switch; the frame gaps of the
@@ -41,22 +46,33 @@ export async function switchGap(
   let done: Switch | undefined;
   try {
     const before = at - 1;
-    await join(pages.slice(0, before), url, room);
+    let epoch = 0;
+    const gaps = (n = before): Promise<Gaps[]> => {
+      const e = ++epoch;
+      return Promise.all(pages.slice(0, n).map((p) => patiently(() => p.evaluate(takeGaps, e), 'reading gaps')));
+    };
+    const pids = browsers.map((b) => b.process()?.pid ?? -1);
+    // `at − 2` first, then the `at − 1`-th (its join is a moment of its own: the room then qualifies for the warm path).
+    await join(pages.slice(0, before - 1), url, room);
+    await waitFlowing(pages.slice(0, before - 1), before - 2);
+    for (const page of pages.slice(0, before - 1)) await patiently(() => page.evaluate(watchGaps), 'watching gaps');
+    await sleep(1_000);
+    const first = await gaps(before - 1);
+    await join(pages.slice(before - 1, before), url, room);
     await waitFlowing(pages.slice(0, before), before - 1);
     await waitForMode(pages.slice(0, before), 'mesh', before);
-    let epoch = 0;
-    const gaps = (): Promise<Gaps[]> => {
-      const e = ++epoch;
-      return Promise.all(pages.slice(0, before).map((p) => patiently(() => p.evaluate(takeGaps, e), 'reading gaps')));
-    };
-    for (const page of pages.slice(0, before)) await patiently(() => page.evaluate(watchGaps), 'watching gaps');
-    await sleep(1_000);
-    await gaps();
+    const joined = await gaps(before - 1);
+    await patiently(() => pages[before - 1]!.evaluate(watchGaps), 'watching gaps');
+    await sleep(PREPARE_MS); // the warm path is prepared in here (this build's pages)
+    const prepared = await gaps();
+    const cpuSteady0 = pids.map(cpuMicros);
+    const steadyStarted = performance.now();
     await sleep(STEADY_MS);
     const steady = await gaps();
+    const steadyMs = performance.now() - steadyStarted;
+    const steadyCores = pids.slice(0, before).map((pid, i) => (cpuMicros(pid) - cpuSteady0[i]!) / 1e3 / steadyMs);
     const started = performance.now();
     t0 = Date.now();
-    const pids = browsers.map((b) => b.process()?.pid ?? -1);
     const cpu0 = pids.map(cpuMicros);
     await join(pages.slice(before), url, room);
     await waitForMode(pages, 'sfu', at);
@@ -68,13 +84,20 @@ export async function switchGap(
     const across = await gaps();
     // The original tiles only (each original page's original peers): the last one's tile is new, not switched.
     const originals = steady.map((g) => new Set(Object.keys(g)));
-    const pick = (g: Gaps[], video = false): number[] =>
+    const pick = (g: Gaps[], video = false, tiles = originals): number[] =>
       g.flatMap((perPage, i) =>
         Object.entries(perPage)
-          .filter(([id]) => originals[i]!.has(id))
+          .filter(([id]) => tiles[i]!.has(id))
           .map(([, v]) => (video ? v.maxVideoGapMs : v.maxGapMs)),
       );
+    // At the `at − 1`-th join: the tiles the first `at − 2` pages showed before it.
+    const earlier = first.map((g) => new Set(Object.keys(g)));
     const s: Switch = {
+      joined: pick(joined, false, earlier),
+      joinedVideo: pick(joined, true, earlier),
+      prepared: pick(prepared),
+      preparedVideo: pick(prepared, true),
+      steadyCores,
       steady: pick(steady),
       across: pick(across),
       steadyVideo: pick(steady, true),
@@ -90,7 +113,10 @@ export async function switchGap(
         `original tile, steady mesh ${s.steady.map((x) => fmt(x)).join(', ')} ms; across the switch ` +
         `${s.across.map((x) => fmt(x)).join(', ')} ms (video stalls only: ${s.acrossVideo.map((x) => fmt(x)).join(', ')} ` +
         `ms, steady ${s.steadyVideo.map((x) => fmt(x)).join(', ')}); cores per browser during the switch ` +
-        `${switchCores.map((c) => fmt(c, 2)).join(', ')}`,
+        `${switchCores.map((c) => fmt(c, 2)).join(', ')}; at the ${before}th join ${s.joined.map((x) => fmt(x)).join(', ')} ` +
+        `ms; over the prepare window ${s.prepared.map((x) => fmt(x)).join(', ')} ms (video ` +
+        `${s.preparedVideo.map((x) => fmt(x)).join(', ')}); cores per browser in the steady ${before}-mesh ` +
+        `${steadyCores.map((c) => fmt(c, 2)).join(', ')}`,
     );
     return s;
   } finally {

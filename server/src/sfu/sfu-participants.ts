@@ -34,7 +34,7 @@ import type { ResumeCredentials, SignalRequest } from '../../../src/protocol/rel
 import type { Logger } from '../log.js';
 import type { JoinDetails, Joined, Link, ParticipantCounts, Participants } from '../participants.js';
 import type { SfuBroker } from './broker.js';
-import { WarmRooms } from './warm.js';
+import { WARM_MIN_MEMBERS, WarmRooms } from './warm.js';
 
 /** The per-room mode settings. */
 export interface SfuRoomRules {
@@ -92,7 +92,7 @@ export class SfuParticipants implements Participants {
           return (
             state?.mode === 'mesh' &&
             state.claim === undefined &&
-            size >= 2 &&
+            size >= WARM_MIN_MEMBERS &&
             size === rules.sfuFrom - 1 &&
             [...state.members.values()].every((m) => m.capable && m.warm)
           );

@@ -1,6 +1,6 @@
 /**
  * The warm path of a room about to switch to the SFU (issue 12; `docs/sfu.md` "The warm path"): when a room in mesh
- * holds `sfuFrom − 1` participants (at least 2), each of whom announced both `sfu` and `warm` in `join.caps`, and its
+ * holds `sfuFrom − 1` participants (at least {@link WARM_MIN_MEMBERS}), each of whom announced both `sfu` and `warm` in `join.caps`, and its
  * mesh has been quiet for {@link WARM_QUIET_MS} (no `signal` relayed between its members: every mesh connection is
  * up, and its later negotiations travel over the data channel), the relay brokers every member into the Janus room
  * ahead of time (`SfuBroker.openRoom` / `enter`) and sends each an SFU `prepare`. The elements then make their
@@ -30,9 +30,20 @@ import type { SfuBroker } from './broker.js';
  */
 export const WARM_QUIET_MS = 2_000;
 
+/**
+ * Fewest members a room is prepared at. Not 2: with `--sfu-from 3` most rooms are calls of two that never grow, and
+ * each would hold Janus sessions for its whole life; and the switch a warm path helps is that of a larger mesh (the
+ * 4 → 5 gap of issue 12: four pages each closing three mesh connections while making two), while 2 → 3 has one mesh
+ * connection per page to break.
+ */
+export const WARM_MIN_MEMBERS = 3;
+
 /** What the warm path needs from the participants (`sfu-participants.ts`). */
 export interface WarmHost {
-  /** Whether `room` qualifies now: in mesh, `sfuFrom − 1` (≥ 2) members, every one announcing `sfu` and `warm`. */
+  /**
+   * Whether `room` qualifies now: in mesh, no `media` claim, `sfuFrom − 1` (≥ {@link WARM_MIN_MEMBERS}) members, every
+   * one announcing `sfu` and `warm`.
+   */
   qualifies(room: string): boolean;
   /** The room's members, `[id, name]`. */
   members(room: string): [string, string][];

@@ -132,6 +132,15 @@ describe('the warm path (prepare at sfuFrom − 1)', () => {
     }
   });
 
+  it('is not prepared below 3 members (sfuFrom 3: a call of two stays off Janus)', async () => {
+    const { sfu, calls, join } = setup(3);
+    const links = [join(), join()];
+    await sleep(QUIET_MS * 3);
+    for (const l of links) assert.deepEqual(l.sfuOps, []);
+    assert.deepEqual(calls, []);
+    assert.equal(sfu.mode('r'), 'mesh');
+  });
+
   it('is torn down when the room shrinks below sfuFrom − 1 (unprepare, Janus room closed)', async () => {
     const { sfu, calls, join } = setup(4);
     const [a, b, c] = [join(), join(), join()];
