@@ -82,7 +82,7 @@ function setup(sfuFrom = 4) {
   /** A join with `join.caps` (default `["sfu", "warm"]`: this element). */
   const join = (caps: string[] | null = ['sfu', 'warm']) => {
     const link = new FakeLink();
-    participants.admit(link, 'r', 'n', caps ?? undefined, { protocol: 2 });
+    void participants.admit(link, 'r', 'n', caps ?? undefined, { protocol: 2 });
     return link;
   };
   return { sfu, calls, join };
