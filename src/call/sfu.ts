@@ -291,9 +291,12 @@ export function sfuTopology(
     if (!warm) run(session, stale);
     return session;
   };
-  /** The prepared session turned on at the switch: the mesh held small, then our encodings and microphone start. */
+  /**
+   * The prepared session turned on at the switch: our camera and microphone go on its senders at once. Our mesh copies
+   * are not held small first: that hold (3 `getParameters`) made room for connections made at the switch, and these
+   * exist already; each copy still stops when its receiver shows us through the SFU.
+   */
   const turnOn = async (session: SfuSession): Promise<void> => {
-    await holdMesh();
     const self = call.selfId;
     const video = call.media.track('video');
     await session.activate(layers(video), { audio: call.media.track('audio'), video });

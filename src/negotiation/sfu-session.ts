@@ -10,9 +10,10 @@
  * WebRTC Statistics), so that whoever shows it can keep an older picture (its mesh connection) until then.
  *
  * Warm (the relay's `prepare`, `docs/sfu.md` "The warm path"): both connections are made while the room is still a
- * mesh, but nothing is sent (every simulcast encoding `active: false`, no microphone on the audio sender: no encoder
- * runs) and no feed is reported (nor its decoding watched) until {@link SfuSession.activate}, at the switch: one
- * `setParameters` and one `replaceTrack`.
+ * mesh, but nothing is sent (no track on either sender: no encoder runs, no frame reaches one) and no feed is reported
+ * (nor its decoding watched) until {@link SfuSession.activate}, at the switch: the camera and microphone put on their
+ * senders (`replaceTrack`, no renegotiation). No `getParameters` then, unless the camera changed meanwhile: Chromium's
+ * holds the main thread up to ~0.3 s while the WebRTC threads are busy, as they are at a switch (docs/benchmarks.md).
  *
  * No DOM: only the WebRTC API. Every failure the call survives goes to `onError` as a `sfu-failed` warning.
  *
@@ -79,17 +80,17 @@ export class SfuSession {
     this.#pub.onicecandidate = ({ candidate }) => this.#candidate('pub', candidate);
     for (const kind of ['audio', 'video'] as const) {
       const init: RTCRtpTransceiverInit = { direction: 'sendonly' };
-      if (kind === 'video')
-        init.sendEncodings = (options.layers ?? simulcastCaps()).map((l) => (warm ? { ...l, active: false } : l));
-      const track = warm && kind === 'audio' ? null : options.tracks[kind];
+      if (kind === 'video') init.sendEncodings = options.layers ?? simulcastCaps();
+      const track = warm ? null : options.tracks[kind];
       this.#senders.set(kind, this.#pub.addTransceiver(track ?? kind, init).sender);
     }
   }
 
   /**
-   * Turns a warm session on (the switch): the camera's encodings become active with `layers`' caps (one
-   * `setParameters`), the microphone goes on the audio sender, and feeds are reported as they decode. Nothing when it
-   * is on already.
+   * Turns a warm session on (the switch): the camera and microphone go on their senders (`replaceTrack`), and feeds
+   * are reported as they decode. Nothing when it is on already.
+   * @param layers the camera's simulcast caps now, set (`setParameters`) only if the camera is not the one the session
+   *   was made with (its caps follow the camera's size).
    * @param tracks the camera and microphone now (either may have changed while warm).
    */
   async activate(
@@ -99,9 +100,9 @@ export class SfuSession {
     if (!this.#o.warm || this.#closed) return;
     this.#o.warm = false;
     this.#goLive();
-    if (tracks.video !== this.#o.tracks.video) this.setTrack('video', tracks.video);
+    this.setTrack('video', tracks.video);
     this.setTrack('audio', tracks.audio);
-    await this.setLayers(layers, true);
+    if (tracks.video !== this.#o.tracks.video) await this.setLayers(layers);
   }
 
   /** Whether the session is warm (made ahead of the switch, nothing sent). */
@@ -182,14 +183,13 @@ export class SfuSession {
    * Caps the camera's simulcast encodings (`RTCRtpSender.setParameters`, W3C WebRTC §5.2): `maxBitrate` (bps) and
    * `scaleResolutionDownBy` per rid, from `simulcast-caps.ts`.
    */
-  async setLayers(layers: RTCRtpEncodingParameters[], activate = false): Promise<void> {
+  async setLayers(layers: RTCRtpEncodingParameters[]): Promise<void> {
     const sender = this.#senders.get('video');
     if (!sender) return;
     try {
       const params = sender.getParameters();
       for (const encoding of params.encodings ?? []) {
         const cap = layers.find((l) => l.rid === encoding.rid);
-        if (activate) encoding.active = cap?.active ?? true;
         if (cap?.maxBitrate !== undefined) encoding.maxBitrate = cap.maxBitrate;
         if (cap?.scaleResolutionDownBy !== undefined) encoding.scaleResolutionDownBy = cap.scaleResolutionDownBy;
       }

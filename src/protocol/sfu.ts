@@ -32,10 +32,10 @@
  *   first. A participant subscribes whether or not its own publish succeeds (a receive-only one sees everyone).
  *   `epoch` (an ID, new at each `mode`; relays sharing rooms send it) names this `mode`: the session it starts says it
  *   in its `publish`. An element that does not know it ignores it. After a `prepare` it turns the prepared session on
- *   (its encodings and microphone start) instead of making its connections.
+ *   (its camera and microphone go on its senders) instead of making its connections.
  * - `prepare` `{}`: the warm path (`docs/sfu.md`): the room is one short of `--sfu-from` and may switch soon, so make
- *   both SFU connections now, while the mesh is quiet, publishing nothing (every encoding `active: false`, no
- *   microphone) and showing nothing of the subscription, until a `mode` turns them on. The room stays a mesh. Sent
+ *   both SFU connections now, while the mesh is quiet, publishing nothing (no track on either sender: no
+ *   encoder runs) and showing nothing of the subscription, until a `mode` turns them on. The room stays a mesh. Sent
  *   only to clients whose `join.caps` has {@link SFU_WARM_CAPABILITY}, and only when every member's does.
  * - `unprepare` `{}`: the warm path is torn down (the room shrank, or a member joined that cannot switch): close the
  *   prepared connections; the room stays a mesh.
