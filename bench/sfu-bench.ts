@@ -32,7 +32,9 @@
  * watch on every remote tile; the fifth joins, the room switches; once every original page holds only its two SFU
  * connections and shows four participants with frames decoding, the longest interval between two presented frames of
  * each original tile (12 tiles) is read, next to the same figure over a steady-mesh window just before, and the CPU
- * each browser used over the switch. `SFU_BENCH_SWITCH_AT=3` makes it 2 → 3 instead; `SFU_BENCH_BEFORE` runs each
+ * each browser used over the switch. The fourth joins 1 s after the first three's media flows, and the table of the
+ * switch's moments per build adds the gaps at its join, over the 5 s after (where work ahead of the switch would land),
+ * and the CPU per browser over the steady mesh of four. `SFU_BENCH_SWITCH_AT=3` makes it 2 → 3 instead; `SFU_BENCH_BEFORE` runs each
  * switch with another build's pages too (interleaved), `SFU_BENCH_TRACE` writes each page's timeline of the switch.
  *
  * @module

@@ -51,11 +51,11 @@ export interface Switch {
   joinedVideo: number[];
   /**
    * Per original tile: the longest interval over the window after the `at − 1`-th one's media flows, in which the
-   * relay prepares the warm path for this build's pages (`PREPARE_MS`, ms).
+   * work done ahead of the switch would land (`PREPARE_MS`; the warm path tried in session 7, docs/benchmarks.md), ms.
    */
   prepared: number[];
   preparedVideo: number[];
-  /** Per original browser: cores used over the steady mesh window of `at − 1` (this build's pages: warm). */
+  /** Per original browser: cores used over the steady mesh window of `at − 1`. */
   steadyCores: number[];
   /** From the last one's join until every page held only its two SFU connections (ms). */
   switchMs: number;
@@ -162,8 +162,8 @@ function switchRow(
 }
 
 /**
- * The switch's moments per build (the warm path's A/B, issue 12): the longest frame interval per tile (median / max,
- * ms; video stalls only in brackets) at the `at − 1`-th join, over the window in which the warm path is prepared,
+ * The switch's moments per build (issue 12; the A/B of work moved ahead of the switch): the longest frame interval per
+ * tile (median / max, ms; video stalls only in brackets) at the `at − 1`-th join, over the window after it,
  * over the steady mesh of `at − 1` and across the switch, and the cores per browser in that steady mesh.
  */
 function momentsTable(switches: readonly Switch[]): string[] {
@@ -175,8 +175,8 @@ function momentsTable(switches: readonly Switch[]): string[] {
   const out = [
     '',
     `**The switch's moments per build** (longest frame interval per tile, median / max ms, video stalls only in ` +
-      `brackets; the prepare window is the 5 s after the ${at - 1}th one's media flows, where this build's relay ` +
-      `prepares the warm path; CPU per browser over the steady mesh of ${at - 1} after it, median (range)):`,
+      `brackets; the prepare window is the 5 s after the ${at - 1}th one's media flows, where work ahead of the ` +
+      `switch would land; CPU per browser over the steady mesh of ${at - 1} after it, median (range)):`,
     '',
     `| build | switches | at the ${at - 1}th join | prepare window | steady mesh of ${at - 1} | across the switch | CPU per browser in the steady mesh of ${at - 1}, cores |`,
     '|---|---:|---:|---:|---:|---:|---:|',

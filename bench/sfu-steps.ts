@@ -122,8 +122,7 @@ export const sample = (page: Page): Promise<PageSample> =>
 /** Throws unless every page's connections are those of `mode` (SFU: two; mesh: one per other participant). */
 export function checkMode(samples: PageSample[], mode: Mode, size: number): void {
   for (const [i, s] of samples.entries()) {
-    // A mesh one short of `--sfu-from` may be prepared already (the warm path, docs/sfu.md): its two SFU connections too.
-    const ok = mode === 'sfu' ? s.sfu && s.open === 2 : !s.sfu && (s.open === size - 1 || s.open === size + 1);
+    const ok = mode === 'sfu' ? s.sfu && s.open === 2 : !s.sfu && s.open === size - 1;
     if (!ok) throw new Error(`page ${i} is not in ${mode} with ${size}: sfu=${s.sfu}, open connections ${s.open}`);
   }
 }

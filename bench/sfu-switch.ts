@@ -23,8 +23,9 @@ export const TRACE = process.env['SFU_BENCH_TRACE'];
 /** Steady-mesh window before the fifth joins, for the switch gap's baseline. */
 export const STEADY_MS = 5_000;
 /**
- * The window after the `at − 1`-th one's media flows in which the relay prepares the warm path (its 2 s of quiet
- * mesh, `server/src/sfu/warm.ts`, then the connections the pages make): the gaps it brings are reported apart.
+ * The window after the `at − 1`-th one's media flows, where work done ahead of the switch would land (the warm path
+ * tried in session 7 prepared the SFU connections 2 s after the mesh went quiet, docs/benchmarks.md): its gaps and
+ * the steady mesh's CPU after it are reported apart.
  */
 export const PREPARE_MS = 5_000;
 
@@ -52,7 +53,7 @@ export async function switchGap(
       return Promise.all(pages.slice(0, n).map((p) => patiently(() => p.evaluate(takeGaps, e), 'reading gaps')));
     };
     const pids = browsers.map((b) => b.process()?.pid ?? -1);
-    // `at − 2` first, then the `at − 1`-th (its join is a moment of its own: the room then qualifies for the warm path).
+    // `at − 2` first, then the `at − 1`-th (its join is a moment of its own, reported apart).
     await join(pages.slice(0, before - 1), url, room);
     await waitFlowing(pages.slice(0, before - 1), before - 2);
     for (const page of pages.slice(0, before - 1)) await patiently(() => page.evaluate(watchGaps), 'watching gaps');
@@ -63,7 +64,7 @@ export async function switchGap(
     await waitForMode(pages.slice(0, before), 'mesh', before);
     const joined = await gaps(before - 1);
     await patiently(() => pages[before - 1]!.evaluate(watchGaps), 'watching gaps');
-    await sleep(PREPARE_MS); // the warm path is prepared in here (this build's pages)
+    await sleep(PREPARE_MS);
     const prepared = await gaps();
     const cpuSteady0 = pids.map(cpuMicros);
     const steadyStarted = performance.now();

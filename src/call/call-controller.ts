@@ -202,9 +202,8 @@ export class CallController extends CallParts {
       room: options.room,
       name: options.name,
       protocol: PROTOCOL_VERSION,
-      // `sfu` and `warm` (docs/sfu.md "The warm path") unless media-mode="mesh" (then `mesh`, which the relay does not
-      // know: no SFU for this visitor).
-      caps: options.mediaMode == 'mesh' ? ['mesh'] : ['sfu', 'warm'],
+      // `sfu` unless media-mode="mesh" (then `mesh`, which the relay does not know: no SFU for this visitor).
+      caps: [options.mediaMode == 'mesh' ? 'mesh' : 'sfu'],
     };
     if (options.token) join.token = options.token;
     return join;
@@ -331,7 +330,7 @@ export class CallController extends CallParts {
     };
     this.#peers.set(info.id, peer);
     // In the mesh the stats loop waits for a first connection (mesh-peer.ts).
-    if (!this.sfu) this.#meshPeer(peer, initiator);
+    if (!this.sfuRoom) this.#meshPeer(peer, initiator);
     else this.stats.start();
     this.host.dispatch(new PeerJoinedEvent({ id: info.id, name: info.name }));
     void this.hostsChunk?.then((h) => h.met(info.id)); // our raised hand, if the model exists

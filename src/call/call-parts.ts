@@ -45,15 +45,9 @@ export abstract class CallParts extends CallMedia {
   /** Ends the call with `error` (state `error`, `vc-error`), without retrying. */
   protected abstract refuse(error: VideoChatError): void;
 
-  /**
-   * The SFU topology is loaded but the room is still a mesh: prepared for a switch (the relay's `prepare`, docs/sfu.md
-   * "The warm path"), or no longer (`unprepare`). Set by the topology; cleared by the `mode` that switches the room.
-   */
-  declare sfuWarm: boolean | undefined;
-
   /** Whether the room runs on the relay's SFU (the media server sees the media) rather than peer to peer. */
   get sfu(): boolean {
-    return !!this.sfuRoom && !this.sfuWarm;
+    return !!this.sfuRoom;
   }
 
   /**

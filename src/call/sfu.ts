@@ -92,8 +92,6 @@ export interface SfuCall {
   readonly peers: readonly RemotePeer[];
   /** This participant's relay ID, once admitted. */
   readonly selfId: string | null;
-  /** The topology is loaded but the room is still a mesh (prepared, or no longer: docs/sfu.md "The warm path"). */
-  sfuWarm?: boolean | undefined;
   readonly media: {
     track(kind: 'audio' | 'video'): MediaStreamTrack | null;
     /** The screen shared now, if any. */
@@ -230,8 +228,12 @@ export function sfuTopology(
   };
   let requests: LayerRequests | undefined;
   let timer: ReturnType<typeof setInterval> | undefined;
-  /** Our mesh copies held small for the switch (at most {@link HOLD_WAIT_MS} waited for). */
-  const holdMesh = async (): Promise<void> => {
+  /**
+   * The SFU connections, made once this participant is admitted: a newcomer hears the mode before its welcome, whose
+   * ICE servers (fresh TURN credentials) the connections need. `undefined` if no welcome came within 5 s or the call
+   * left meanwhile.
+   */
+  const start = async (): Promise<SfuSession | undefined> => {
     // Make room for the switch: our mesh copies go small at once (their tiles keep moving, at 10 fps) while the SFU
     // connections are made; each still stops when its receiver shows us through the SFU.
     if (sessions.size > 0 && !held) {
@@ -240,16 +242,6 @@ export function sfuTopology(
       // signaling thread, which making them keeps busy (the main thread held 30–290 ms per call when they overlapped).
       await Promise.race([hold(call.media.track('video')), new Promise((r) => setTimeout(r, HOLD_WAIT_MS))]);
     }
-  };
-  /**
-   * The SFU connections, made once this participant is admitted: a newcomer hears the mode before its welcome, whose
-   * ICE servers (fresh TURN credentials) the connections need. `undefined` if no welcome came within 5 s or the call
-   * left meanwhile.
-   * @param warm the relay's `prepare` (docs/sfu.md "The warm path"): the connections are made with nothing sent and
-   *   nothing shown, the mesh left as it is, until {@link turnOn} at the `mode`.
-   */
-  const start = async (warm = false): Promise<SfuSession | undefined> => {
-    if (!warm) await holdMesh();
     for (let i = 0; i < 200 && call.selfId === null && !closed; i++) await new Promise((r) => setTimeout(r, 25));
     if (call.selfId === null || closed) return undefined;
     // A session speaks for the ID it was made under: after a fresh welcome (a relay restart) the relay knows nobody by
@@ -265,7 +257,6 @@ export function sfuTopology(
       tracks: { audio: call.media.track('audio'), video: call.media.track('video') },
       send: (request) => void (stale() || send(request)),
       epoch,
-      warm,
       onRemoteTracks: (peerId, tracks) => {
         const mesh = sessions.get(peerId);
         if (!mesh) return show(peerId, tracks);
@@ -288,22 +279,6 @@ export function sfuTopology(
       onError: warn('sfu'),
     });
     void session.publish();
-    if (!warm) run(session, stale);
-    return session;
-  };
-  /**
-   * The prepared session turned on at the switch: our camera and microphone go on its senders at once. Our mesh copies
-   * are not held small first: that hold (3 `getParameters`) made room for connections made at the switch, and these
-   * exist already; each copy still stops when its receiver shows us through the SFU.
-   */
-  const turnOn = async (session: SfuSession): Promise<void> => {
-    const self = call.selfId;
-    const video = call.media.track('video');
-    await session.activate(layers(video), { audio: call.media.track('audio'), video });
-    if (!closed) run(session, () => call.selfId !== self);
-  };
-  /** What a session on does besides its connections: the layers each tile gets, the layers we send announced. */
-  const run = (session: SfuSession, stale: () => boolean): void => {
     if (call.media.screen) warn('sfu')({ code: 'sfu-failed', message: NO_SCREEN });
     const asked = new LayerRequests((peerId, substream) => session.requestLayer(peerId, substream));
     requests = asked;
@@ -341,36 +316,15 @@ export function sfuTopology(
       if (++polls % ANNOUNCE_POLLS === 0) void announce();
     }, LAYER_POLL_MS);
     host.requestUpdate();
+    return session;
   };
   let session: Promise<SfuSession | undefined> | undefined;
-  /** {@link session} is a prepared one (`prepare`, not yet turned on by `mode`). */
-  let warm = false;
-  /** A prepared session was torn down (`unprepare`): what the relay sent for it before is dropped, not a start. */
-  let cooled = false;
   /** The `epoch` of the latest `mode` (`src/protocol/sfu.ts`): the session it starts says it in its `publish`. */
   let epoch: string | undefined;
   return {
     receive(data) {
-      const op = (data as { op?: unknown } | null)?.op;
-      const mode = op === 'mode';
+      const mode = (data as { op?: unknown } | null)?.op === 'mode';
       if (mode) epoch = (data as { epoch?: string }).epoch; // checked by the session's parser as it arrives
-      if (op === 'prepare' || op === 'unprepare') {
-        if (op === 'prepare' && !session) [session, warm, cooled] = [start(true), true, false];
-        if (op === 'unprepare' && warm) {
-          void session?.then((s) => s?.close());
-          [session, warm, cooled] = [undefined, false, true];
-        }
-        call.sfuWarm = warm || cooled; // the room is still a mesh (call-parts.ts `sfu`)
-        return;
-      }
-      if (mode) call.sfuWarm = cooled = false;
-      if (session && mode && warm) {
-        // The switch of a prepared room: only our encodings go on (the connections are up already).
-        warm = false;
-        void session.then((s) => s && turnOn(s));
-        return;
-      }
-      if (!session && cooled) return; // for a warm path torn down
       if (session && mode) {
         // The relay forgot us (a fresh welcome follows): publish and subscribe again under the new ID.
         void session.then((s) => s?.close());
@@ -402,7 +356,6 @@ export function sfuTopology(
       } else warn(from)({ code: 'bad-peer-message', message: 'signal.data.sfu must be the text of a peer message' });
     },
     setTrack: (kind, track) => {
-      if (warm) return; // a prepared session takes the tracks of the moment when it is turned on
       if (held && kind === 'video') void hold(track); // a new camera during the switch is held small too
       void session?.then((s) => {
         s?.setTrack(kind, track);
@@ -417,7 +370,6 @@ export function sfuTopology(
     getStats: (peerId) => session?.then((s) => s?.getStats(peerId)),
     close: () => {
       closed = true;
-      call.sfuWarm = false;
       clearInterval(timer);
       clearTimeout(release);
       if (held) void hold(null); // a mesh again (a fresh welcome without `mode`): the usual caps

@@ -9,12 +9,6 @@
  * participant. A participant's video is reported once it decodes (`framesDecoded > 0` in its `inbound-rtp`, W3C
  * WebRTC Statistics), so that whoever shows it can keep an older picture (its mesh connection) until then.
  *
- * Warm (the relay's `prepare`, `docs/sfu.md` "The warm path"): both connections are made while the room is still a
- * mesh, but nothing is sent (no track on either sender: no encoder runs, no frame reaches one) and no feed is reported
- * (nor its decoding watched) until {@link SfuSession.activate}, at the switch: the camera and microphone put on their
- * senders (`replaceTrack`, no renegotiation). No `getParameters` then, unless the camera changed meanwhile: Chromium's
- * holds the main thread up to ~0.3 s while the WebRTC threads are busy, as they are at a switch (docs/benchmarks.md).
- *
  * No DOM: only the WebRTC API. Every failure the call survives goes to `onError` as a `sfu-failed` warning.
  *
  * @module
@@ -45,8 +39,6 @@ export interface SfuSessionOptions {
   send(request: SfuRequest): void;
   /** The `epoch` of the `mode` that started this session, repeated in its `publish` (`src/protocol/sfu.ts`). */
   epoch?: string | undefined;
-  /** Prepared ahead of the switch: nothing sent or reported until {@link SfuSession.activate}. */
-  warm?: boolean | undefined;
   /** A participant's media through the SFU: its tracks by kind (video once it decodes). */
   onRemoteTracks(peerId: string, tracks: ReadonlyMap<'audio' | 'video', MediaStreamTrack>): void;
   /** A failure the call survives. */
@@ -68,46 +60,16 @@ export class SfuSession {
   #report: Promise<RTCStatsReport> | undefined;
   /** `framesEncoded` per rid at the latest {@link sentRids}. */
   readonly #encoded = new Map<string, number>();
-  /** Resolves at {@link activate} (at once unless warm): feeds are reported from then on. */
-  readonly #live: Promise<void>;
-  #goLive: () => void = () => undefined;
 
   constructor(options: SfuSessionOptions) {
     this.#o = options;
-    const warm = !!options.warm;
-    this.#live = warm ? new Promise((resolve) => (this.#goLive = resolve)) : Promise.resolve();
     this.#pub = new RTCPeerConnection(this.#config());
     this.#pub.onicecandidate = ({ candidate }) => this.#candidate('pub', candidate);
     for (const kind of ['audio', 'video'] as const) {
       const init: RTCRtpTransceiverInit = { direction: 'sendonly' };
       if (kind === 'video') init.sendEncodings = options.layers ?? simulcastCaps();
-      const track = warm ? null : options.tracks[kind];
-      this.#senders.set(kind, this.#pub.addTransceiver(track ?? kind, init).sender);
+      this.#senders.set(kind, this.#pub.addTransceiver(options.tracks[kind] ?? kind, init).sender);
     }
-  }
-
-  /**
-   * Turns a warm session on (the switch): the camera and microphone go on their senders (`replaceTrack`), and feeds
-   * are reported as they decode. Nothing when it is on already.
-   * @param layers the camera's simulcast caps now, set (`setParameters`) only if the camera is not the one the session
-   *   was made with (its caps follow the camera's size).
-   * @param tracks the camera and microphone now (either may have changed while warm).
-   */
-  async activate(
-    layers: RTCRtpEncodingParameters[],
-    tracks: { audio: MediaStreamTrack | null; video: MediaStreamTrack | null },
-  ): Promise<void> {
-    if (!this.#o.warm || this.#closed) return;
-    this.#o.warm = false;
-    this.#goLive();
-    this.setTrack('video', tracks.video);
-    this.setTrack('audio', tracks.audio);
-    if (tracks.video !== this.#o.tracks.video) await this.setLayers(layers);
-  }
-
-  /** Whether the session is warm (made ahead of the switch, nothing sent). */
-  get warm(): boolean {
-    return !!this.#o.warm;
   }
 
   /** Offers to publish (the relay answers with the media server's answer). */
@@ -252,11 +214,8 @@ export class SfuSession {
   }
 
   async #track(mid: string | null, track: MediaStreamTrack): Promise<void> {
-    let stream = mid === null ? undefined : this.#streams.get(mid);
+    const stream = mid === null ? undefined : this.#streams.get(mid);
     if (!stream || !this.#sub) return;
-    await this.#live; // warm: nothing is reported (nor decoded: nothing is sent) before the switch
-    stream = this.#streams.get(mid!);
-    if (!stream || this.#closed) return;
     if (stream.kind === 'video') {
       // Shown once it decodes: until then the tile keeps what it had.
       for (let i = 0; i < DECODE_POLLS && !this.#closed; i++) {

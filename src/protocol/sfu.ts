@@ -31,14 +31,7 @@
  *   subscribes again under the same ID); the relay removes any publisher the media server still holds under that ID
  *   first. A participant subscribes whether or not its own publish succeeds (a receive-only one sees everyone).
  *   `epoch` (an ID, new at each `mode`; relays sharing rooms send it) names this `mode`: the session it starts says it
- *   in its `publish`. An element that does not know it ignores it. After a `prepare` it turns the prepared session on
- *   (its camera and microphone go on its senders) instead of making its connections.
- * - `prepare` `{}`: the warm path (`docs/sfu.md`): the room is one short of `--sfu-from` and may switch soon, so make
- *   both SFU connections now, while the mesh is quiet, publishing nothing (no track on either sender: no
- *   encoder runs) and showing nothing of the subscription, until a `mode` turns them on. The room stays a mesh. Sent
- *   only to clients whose `join.caps` has {@link SFU_WARM_CAPABILITY}, and only when every member's does.
- * - `unprepare` `{}`: the warm path is torn down (the room shrank, or a member joined that cannot switch): close the
- *   prepared connections; the room stays a mesh.
+ *   in its `publish`. An element that does not know it ignores it.
  * - `answer` `{ sdp }`: the media server's answer to `publish`.
  * - `offer` `{ sdp, streams }`: a (re)negotiation of the subscribing connection: every `mid` with the participant ID
  *   whose media it carries (`feed`, a relay ID: tiles stay keyed by participant) and its kind. Answer with `answer`.
@@ -56,12 +49,6 @@ export const SFU_PEER_ID = 'sfu';
 
 /** The `join.caps` entry a client sends when it can take part in a room on the SFU. */
 export const SFU_CAPABILITY = 'sfu';
-
-/**
- * The `join.caps` entry (beside {@link SFU_CAPABILITY}) of a client that understands `prepare` / `unprepare` (the warm
- * path). An older client does not send it and is never sent them.
- */
-export const SFU_WARM_CAPABILITY = 'warm';
 
 /** Longest SDP accepted in an SFU message, in characters (an offer with three simulcast layers is ~6 000). */
 export const MAX_SFU_SDP_LENGTH = 32 * 1024;
@@ -108,7 +95,6 @@ export interface SfuStream {
 /** What the relay sends about the SFU, the payload of a `signal` from {@link SFU_PEER_ID}. */
 export type SfuDelivery =
   | { op: 'mode'; mode: 'sfu'; epoch?: string }
-  | { op: 'prepare' | 'unprepare' }
   | { op: 'answer'; sdp: string }
   | { op: 'offer'; sdp: string; streams: SfuStream[] }
   | { op: 'feeds'; feeds: string[] }
@@ -195,9 +181,6 @@ export function parseSfuDelivery(data: unknown): ParseResult<SfuDelivery> {
         ? ok({ op: 'mode', mode: 'sfu', epoch })
         : ok({ op: 'mode', mode: 'sfu' });
     }
-    case 'prepare':
-    case 'unprepare':
-      return ok({ op: data['op'] });
     case 'answer': {
       const sdp = sdpOf(data['sdp']);
       return sdp === undefined ? bad('sfu answer.sdp must be an SDP') : ok({ op: 'answer', sdp });

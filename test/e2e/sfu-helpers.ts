@@ -21,8 +21,6 @@ export const COLOURS: Record<string, [number, number, number]> = {
   Ada: [200, 30, 30],
   Grace: [30, 160, 30],
   Linus: [30, 30, 200],
-  Barbara: [200, 200, 30],
-  Edsger: [30, 160, 160],
 };
 
 /**
@@ -63,13 +61,7 @@ export function startSfuRelay(janus: Janus, sfuFrom: number, extra: readonly str
  * - `?policy=relay` in the URL sets the element's `ice-transport-policy` to `relay` before it joins.
  */
 export function paintCamera(): void {
-  const colours: Record<string, string> = {
-    Ada: 'rgb(200,30,30)',
-    Grace: 'rgb(30,160,30)',
-    Linus: 'rgb(30,30,200)',
-    Barbara: 'rgb(200,200,30)',
-    Edsger: 'rgb(30,160,160)',
-  };
+  const colours: Record<string, string> = { Ada: 'rgb(200,30,30)', Grace: 'rgb(30,160,30)', Linus: 'rgb(30,30,200)' };
   const params = new URLSearchParams(location.search);
   const colour = colours[params.get('name') ?? ''] ?? 'rgb(128,128,128)';
   const w = window as unknown as {

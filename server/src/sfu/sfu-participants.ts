@@ -14,27 +14,17 @@
  *   SFU already, to everyone when it switches;
  * - a room token's `media` claim forces a mode: `sfu` from the first participant that can, `mesh` whatever the size;
  *   the claim of the room's first participant decides while the room exists;
- * - the Janus room is created when the room switches and destroyed when its last participant leaves;
- * - the warm path (`warm.ts`): at `sfuFrom − 1` members that all announced `sfu` and `warm`, once the mesh is quiet,
- *   the members are brokered into a Janus room ahead of the switch and told `prepare`; torn down (`unprepare`) when
- *   the room stops qualifying before it switches.
+ * - the Janus room is created when the room switches and destroyed when its last participant leaves.
  *
  * With rooms shared through Redis, `shared-participants.ts` keeps these rules across relay processes.
  *
  * @module
  */
-import {
-  SFU_CAPABILITY,
-  SFU_PEER_ID,
-  SFU_WARM_CAPABILITY,
-  parseSfuRequest,
-  type SfuDelivery,
-} from '../../../src/protocol/sfu.js';
+import { SFU_CAPABILITY, SFU_PEER_ID, parseSfuRequest, type SfuDelivery } from '../../../src/protocol/sfu.js';
 import type { ResumeCredentials, SignalRequest } from '../../../src/protocol/relay.js';
 import type { Logger } from '../log.js';
 import type { JoinDetails, Joined, Link, ParticipantCounts, Participants } from '../participants.js';
 import type { SfuBroker } from './broker.js';
-import { WARM_MIN_MEMBERS, WarmRooms } from './warm.js';
 
 /** The per-room mode settings. */
 export interface SfuRoomRules {
@@ -44,16 +34,12 @@ export interface SfuRoomRules {
   maxPeersPerMeshRoom: number;
   /** Capacity of a room on the SFU. */
   maxPeersPerSfuRoom: number;
-  /** Quiet of a room's mesh (ms) before the warm path is prepared (`warm.ts`); default `WARM_QUIET_MS`. */
-  warmQuietMs?: number;
 }
 
 interface Member {
   link: Link;
   name: string;
   capable: boolean;
-  /** It announced `warm` too: it understands `prepare` / `unprepare` (`warm.ts`). */
-  warm: boolean;
 }
 
 interface RoomState {
@@ -72,8 +58,6 @@ export class SfuParticipants implements Participants {
   readonly #rooms = new Map<string, RoomState>();
   /** The room of each participant in {@link #rooms}, for the broker's sends. */
   readonly #roomOf = new Map<string, string>();
-  /** Rooms one short of switching, brokered ahead of time (`warm.ts`). */
-  readonly #warm: WarmRooms;
 
   /**
    * @param inner the relay's participants, built with capacity `maxPeersPerSfuRoom` and whose `departed` hook calls
@@ -84,26 +68,6 @@ export class SfuParticipants implements Participants {
     this.#broker = broker;
     this.#rules = rules;
     this.#log = log;
-    this.#warm = new WarmRooms(
-      {
-        qualifies: (room) => {
-          const state = this.#rooms.get(room);
-          const size = state?.members.size ?? 0;
-          return (
-            state?.mode === 'mesh' &&
-            state.claim === undefined &&
-            size >= WARM_MIN_MEMBERS &&
-            size === rules.sfuFrom - 1 &&
-            [...state.members.values()].every((m) => m.capable && m.warm)
-          );
-        },
-        members: (room) => [...(this.#rooms.get(room)?.members ?? [])].map(([id, m]) => [id, m.name]),
-        send: (id, data) => this.send(id, data),
-        broker,
-        log,
-      },
-      rules.warmQuietMs,
-    );
   }
 
   /** The media mode of `room`, or `undefined` when nobody is in it. */
@@ -154,19 +118,18 @@ export class SfuParticipants implements Participants {
     void this.#inner.admit(link, room, name, caps, join);
     const joined = link.member;
     if (!joined) return;
-    state.members.set(joined.id, { link, name, capable, warm: capable && !!caps?.includes(SFU_WARM_CAPABILITY) });
+    state.members.set(joined.id, { link, name, capable });
     this.#roomOf.set(joined.id, room);
     this.#rooms.set(room, state);
     if (switching) {
       state.mode = 'sfu';
-      this.#warm.switched(room); // prepared members are in the Janus room already: `enter` below leaves them be
       this.#log.info({ room, peers: state.members.size }, 'sfu: room switches to the SFU');
       this.#broker.openRoom(room).catch(() => undefined); // failures reach the members as SFU errors
       for (const [id, member] of state.members) this.#broker.enter(room, id, member.name);
     } else if (state.mode === 'sfu') {
       // Subscribed to everyone now, whatever becomes of its own publish (broker.ts "Entering").
       this.#broker.enter(room, joined.id, name);
-    } else this.#warm.changed(room);
+    }
   }
 
   resume(link: Link, room: string, credentials: ResumeCredentials): void {
@@ -177,21 +140,14 @@ export class SfuParticipants implements Participants {
   }
 
   signal(link: Link, to: string, data: SignalRequest['data']): void {
-    const joined = link.member;
     if (to !== SFU_PEER_ID) {
-      if (joined) this.#warm.activity(joined.room); // its mesh is still negotiating
       this.#inner.signal(link, to, data);
       return;
     }
+    const joined = link.member;
     if (!joined) return;
     const member = this.#rooms.get(joined.room)?.members.get(joined.id);
-    const warm = this.#warm.has(joined.room);
-    if (member?.warm && !warm && this.#rooms.get(joined.room)?.mode === 'mesh') {
-      // A request of a prepared session in flight when its warm path was torn down: nothing to do.
-      this.#log.debug({ id: joined.id }, 'sfu: request after the warm path was torn down: dropped');
-      return;
-    }
-    if ((this.#rooms.get(joined.room)?.mode !== 'sfu' && !warm) || !member) {
+    if (this.#rooms.get(joined.room)?.mode !== 'sfu' || !member) {
       link.fail('unknown-peer', 'this room is not on the SFU: there is no peer "sfu"');
       return;
     }
@@ -217,7 +173,6 @@ export class SfuParticipants implements Participants {
   }
 
   clear(): void {
-    this.#warm.clear();
     this.#inner.clear();
     void this.#broker.close();
   }
@@ -232,7 +187,6 @@ export class SfuParticipants implements Participants {
     if (!state?.members.delete(joined.id)) return;
     this.#roomOf.delete(joined.id);
     if (state.mode === 'sfu') void this.#broker.leave(joined.room, joined.id);
-    else this.#warm.changed(joined.room); // below `sfuFrom − 1`: the warm path goes
     if (state.members.size > 0) return;
     this.#rooms.delete(joined.room);
     if (state.mode === 'sfu') void this.#broker.closeRoom(joined.room);
