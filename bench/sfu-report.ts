@@ -175,10 +175,10 @@ function momentsTable(switches: readonly Switch[]): string[] {
   const out = [
     '',
     `**The switch's moments per build** (longest frame interval per tile, median / max ms, video stalls only in ` +
-      `brackets; the prepare window is the 5 s after the ${at - 1}th one's media flows, where work ahead of the ` +
+      `brackets; "the 5 s after it" is the window after the ${at - 1}th one's media flows, where work ahead of the ` +
       `switch would land; CPU per browser over the steady mesh of ${at - 1} after it, median (range)):`,
     '',
-    `| build | switches | at the ${at - 1}th join | prepare window | steady mesh of ${at - 1} | across the switch | CPU per browser in the steady mesh of ${at - 1}, cores |`,
+    `| build | switches | at the ${at - 1}th join | the 5 s after it | steady mesh of ${at - 1} | across the switch | CPU per browser in the steady mesh of ${at - 1}, cores |`,
     '|---|---:|---:|---:|---:|---:|---:|',
   ];
   for (const variant of [...new Set(switches.map((s) => s.variant))]) {

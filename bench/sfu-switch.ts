@@ -115,7 +115,7 @@ export async function switchGap(
         `${s.across.map((x) => fmt(x)).join(', ')} ms (video stalls only: ${s.acrossVideo.map((x) => fmt(x)).join(', ')} ` +
         `ms, steady ${s.steadyVideo.map((x) => fmt(x)).join(', ')}); cores per browser during the switch ` +
         `${switchCores.map((c) => fmt(c, 2)).join(', ')}; at the ${before}th join ${s.joined.map((x) => fmt(x)).join(', ')} ` +
-        `ms; over the prepare window ${s.prepared.map((x) => fmt(x)).join(', ')} ms (video ` +
+        `ms; over the 5 s after it ${s.prepared.map((x) => fmt(x)).join(', ')} ms (video ` +
         `${s.preparedVideo.map((x) => fmt(x)).join(', ')}); cores per browser in the steady ${before}-mesh ` +
         `${steadyCores.map((c) => fmt(c, 2)).join(', ')}`,
     );
