@@ -1,22 +1,60 @@
 /**
  * When a {@link PeerSession}'s bandwidth caps are applied (`RTCRtpSender.setParameters`, W3C WebRTC §5.2; the caps
  * themselves are `bandwidth.ts`'s, their bookkeeping `transceivers.ts`'s): one `setParameters` at a time, none while
- * an offer/answer exchange is under way (Chromium rejects it then). No DOM.
+ * an offer/answer exchange is under way (Chromium rejects it then), and few while the connection comes up.
+ *
+ * **The setup hold** (issue 16): each change costs a `getParameters`, which in Chromium blocks the main thread on the
+ * WebRTC signaling thread, busy with every connection's descriptions and candidates while a call is set up (~16 ms
+ * each in a 4-peer setup). Until the session's connection is first `connected`, the changes asked for (the copy count
+ * growing as peers join, the answerer's first bitrate cap, a receiver's first `view`) wait and are applied together,
+ * {@link SETTLE_MS} after `connected` (the receivers' first `view`s arrive then, over the data channel that opens
+ * with it), and never later than {@link SETUP_HOLD_MS} after the first of them was asked for. What matters from the
+ * first frame on travels with the first description instead (`transceivers.ts`). After the hold, every change is
+ * applied at once. The bound keeps the governor's budget split (docs/bandwidth.md): a copy sends at most its
+ * uncapped rate for ≤ 1 s, while the browser's bandwidth estimate still ramps up from its start (~300 kbps in
+ * Chromium). No DOM.
  *
  * @module
  */
 
+/** Longest a caps change asked for while the connection comes up waits (ms). */
+export const SETUP_HOLD_MS = 1000;
+/** How long after the connection is first `connected` the changes held meanwhile are applied (ms). */
+export const SETTLE_MS = 300;
+
+/** One session's caps queue (see {@link capsQueue}). */
+export interface CapsQueue {
+  /**
+   * Asks for the caps to be applied (now, or at the end of the setup hold); settles once they were (or skipped as
+   * `busy`). Never rejects.
+   */
+  request(): Promise<void>;
+  /** The session's connection is `connected`: the setup hold ends {@link SETTLE_MS} from now (the first time). */
+  connected(): void;
+}
+
 /**
- * The caps queue of one session: the function returned runs `applyCaps` after the run before it settled, unless
- * `busy()` (an offer/answer under way, or no connection: `stable` asks again). It never rejects (a rejection goes
- * to `fail`: `encoding-failed`).
+ * The caps queue of one session: each run applies `applyCaps` after the run before it settled, unless `busy()` (an
+ * offer/answer under way, or no connection: `stable` asks again); before the first `connected` requests are held
+ * (see the module comment). A rejection goes to `fail` (`encoding-failed`).
  * @param applyCaps sets the caps that differ from those last set (`Transceivers.applyCaps`).
  */
 export function capsQueue(
   applyCaps: () => Promise<void>,
   busy: () => boolean,
   fail: (cause: unknown) => void,
-): () => Promise<void> {
+): CapsQueue {
   let queue = Promise.resolve();
-  return () => (queue = queue.then(() => (busy() ? undefined : applyCaps())).catch(fail));
+  const run = () => (queue = queue.then(() => (busy() ? undefined : applyCaps())).catch(fail));
+  /** The held requests' run (once the hold ends), what starts it, and whether the hold ended. */
+  let held: Promise<void> | undefined;
+  let release: (value: unknown) => void = () => {};
+  let over = false;
+  // Whichever of the two timers (first request + SETUP_HOLD_MS, connected + SETTLE_MS) fires first ends the hold.
+  const end = () => release((over = true));
+  return {
+    request: () =>
+      over ? run() : (held ??= (setTimeout(end, SETUP_HOLD_MS), new Promise<unknown>((r) => (release = r)).then(run))),
+    connected: () => void (over || setTimeout(end, SETTLE_MS)),
+  };
 }

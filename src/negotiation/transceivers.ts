@@ -9,9 +9,12 @@
  * being set, and `getParameters` blocks the main thread on the browser's WebRTC signaling thread): a sender this
  * object creates gets its caps in `addTransceiver`'s `sendEncodings` (the offerer); one the far side's first offer
  * created gets them with `setParameters` in the same task as `getParameters`, before the answer is made
- * ({@link Transceivers.attachLocal}; the answerer). Both are remembered as applied, so the `applyCaps` that follows
- * at `stable` costs nothing unless the caps changed meanwhile. A pre-answer `setParameters` the browser rejects is
- * forgotten, so that `stable` sets it again (and reports a second failure).
+ * ({@link Transceivers.attachLocal}; the answerer), when they change what the encoder sends (a smaller picture, a
+ * lower frame rate, no video); caps that only limit the bitrate wait for the session's first change after its
+ * connection is up (`session-caps.ts`: one `getParameters` less per answerer while the call is set up). Both are
+ * remembered as applied, so the `applyCaps` that follows at `stable` costs nothing unless the caps changed meanwhile.
+ * A pre-answer `setParameters` the browser rejects is forgotten, so that `stable` sets it again (and reports a second
+ * failure).
  *
  * A mid the far side's `media` does not name (a peer written from `docs/protocol.md` may send no `media` at all) is
  * taken for what its track's kind says: audio is the peer's audio; the first such video is its camera and a second
@@ -24,6 +27,16 @@ import type { TrackKind } from '../protocol/negotiation.js';
 import type { EncodingCaps } from './bandwidth.js';
 
 const MEDIA_KIND: Record<TrackKind, 'audio' | 'video'> = { audio: 'audio', video: 'video', screen: 'video' };
+
+/**
+ * Whether `caps` make the encoder send other frames than it would uncapped: a smaller picture, fewer frames per second
+ * than the track has (unknown: assumed so), or none. A bitrate cap alone does not: the bandwidth estimate starts far
+ * below it, so it can wait for the setup hold's end (`session-caps.ts`).
+ */
+const reshapes = (caps: EncodingCaps, track: MediaStreamTrack): boolean =>
+  caps.scaleResolutionDownBy > 1 ||
+  caps.maxFramerate < (track.getSettings().frameRate ?? Infinity) ||
+  caps.active === false;
 
 /** The caps for the sender of `kind` now sending `track` (the session's `encodingCaps`), or undefined for none. */
 export type CapsFor = (kind: TrackKind, track: MediaStreamTrack | null) => EncodingCaps | undefined;
@@ -116,7 +129,7 @@ export class Transceivers {
   #presetCaps(sender: RTCRtpSender, kind: TrackKind, track: MediaStreamTrack): void {
     const caps = this.#initialCaps(kind, track);
     const key = JSON.stringify(caps);
-    if (!caps || this.#applied.get(sender) === key) return;
+    if (!caps || this.#applied.get(sender) === key || !reshapes(caps, track)) return;
     const parameters = sender.getParameters();
     const encoding = parameters.encodings?.[0];
     if (!encoding) return;

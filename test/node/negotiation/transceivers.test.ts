@@ -163,6 +163,27 @@ describe('Transceivers initial caps (answerer)', () => {
     assert.equal(offer.log.length, 3);
   });
 
+  it('presets only caps that change what the encoder sends: a bitrate cap alone waits for stable (session-caps.ts)', async () => {
+    const at20 = { kind: 'video', getSettings: () => ({ width: 320, height: 240, frameRate: 20 }) } as MediaStreamTrack;
+    const bitrateOnly = { maxBitrate: 833_000, scaleResolutionDownBy: 1, maxFramerate: 30, active: true };
+    const cases = [
+      [bitrateOnly, []],
+      [{ ...bitrateOnly, maxFramerate: 15 }, ['getParameters', 'setParameters']], // below the camera's 20 fps
+      [{ ...bitrateOnly, scaleResolutionDownBy: 1.5 }, ['getParameters', 'setParameters']],
+      [{ ...bitrateOnly, active: false }, ['getParameters', 'setParameters']],
+    ] as const;
+    for (const [given, expected] of cases) {
+      const tracks = new Transceivers(undefined, (kind) => (kind === 'video' ? given : undefined));
+      tracks.local.set('video', at20);
+      const offer = offered();
+      tracks.attachLocal(offer.pc);
+      assert.deepEqual(offer.log, ['replaceTrack', ...expected], JSON.stringify(given));
+      offer.transceiver.currentDirection = 'sendrecv'; // the answer was set
+      await tracks.applyCaps(() => given);
+      assert.deepEqual(offer.log, ['replaceTrack', 'getParameters', 'setParameters'], 'set once either way');
+    }
+  });
+
   it('forgets caps the browser refused before the answer, so that stable sets them', async () => {
     const tracks = new Transceivers(undefined, (kind) => (kind === 'video' ? caps : undefined));
     tracks.local.set('video', camera);
