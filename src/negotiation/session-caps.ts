@@ -8,17 +8,17 @@
  * each in a 4-peer setup). Until the session's connection is first `connected`, the changes asked for (the copy count
  * growing as peers join, the answerer's first bitrate cap, a receiver's first `view`) wait and are applied together,
  * {@link SETTLE_MS} after `connected` (the receivers' first `view`s arrive then, over the data channel that opens
- * with it), and never later than {@link SETUP_HOLD_MS} after the first of them was asked for. What matters from the
- * first frame on travels with the first description instead (`transceivers.ts`). After the hold, every change is
- * applied at once. The bound keeps the governor's budget split (docs/bandwidth.md): a copy sends at most its
- * uncapped rate for ≤ 1 s, while the browser's bandwidth estimate still ramps up from its start (~300 kbps in
- * Chromium). No DOM.
+ * with it), or {@link SETUP_HOLD_MS} after the first of them was asked for if that comes first (a connection that
+ * does not come up). What matters from the first frame on travels with the first description instead
+ * (`transceivers.ts`). After the hold, every change is applied at once. The governor's budget split
+ * (docs/bandwidth.md) holds within {@link SETTLE_MS} of the connection coming up: nothing is sent before it, and
+ * then the browser's bandwidth estimate starts far below a copy's share (~300 kbps in Chromium). No DOM.
  *
  * @module
  */
 
-/** Longest a caps change asked for while the connection comes up waits (ms). */
-export const SETUP_HOLD_MS = 1000;
+/** Longest a caps change asked for while the connection comes up waits (ms), connected or not. */
+export const SETUP_HOLD_MS = 2000;
 /** How long after the connection is first `connected` the changes held meanwhile are applied (ms). */
 export const SETTLE_MS = 300;
 
