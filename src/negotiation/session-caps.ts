@@ -8,17 +8,15 @@
  * each in a 4-peer setup). Until the session's connection is first `connected`, the changes asked for (the copy count
  * growing as peers join, the answerer's first bitrate cap, a receiver's first `view`) wait and are applied together,
  * {@link SETTLE_MS} after `connected` (the receivers' first `view`s arrive then, over the data channel that opens
- * with it), or {@link SETUP_HOLD_MS} after the first of them was asked for if that comes first (a connection that
- * does not come up). What matters from the first frame on travels with the first description instead
- * (`transceivers.ts`). After the hold, every change is applied at once. The governor's budget split
- * (docs/bandwidth.md) holds within {@link SETTLE_MS} of the connection coming up: nothing is sent before it, and
- * then the browser's bandwidth estimate starts far below a copy's share (~300 kbps in Chromium). No DOM.
+ * with it). What matters from the first frame on travels with the first description instead (`transceivers.ts`).
+ * After the hold, every change is applied at once. The governor's budget split (docs/bandwidth.md) holds within
+ * {@link SETTLE_MS} of the connection coming up: nothing is sent before it (a connection that never comes up sends
+ * nothing, and its caps wait), and then the browser's bandwidth estimate starts far below a copy's share (~300 kbps
+ * in Chromium). A caller that must not wait bounds its own wait (`call/sfu.ts` races it with 500 ms). No DOM.
  *
  * @module
  */
 
-/** Longest a caps change asked for while the connection comes up waits (ms), connected or not. */
-export const SETUP_HOLD_MS = 2000;
 /** How long after the connection is first `connected` the changes held meanwhile are applied (ms). */
 export const SETTLE_MS = 300;
 
@@ -26,7 +24,7 @@ export const SETTLE_MS = 300;
 export interface CapsQueue {
   /**
    * Asks for the caps to be applied (now, or at the end of the setup hold); settles once they were (or skipped as
-   * `busy`). Never rejects.
+   * `busy`): during the hold, not before the connection is up. Never rejects.
    */
   request(): Promise<void>;
   /** The session's connection is `connected`: the setup hold ends {@link SETTLE_MS} from now (the first time). */
@@ -46,15 +44,12 @@ export function capsQueue(
 ): CapsQueue {
   let queue = Promise.resolve();
   const run = () => (queue = queue.then(() => (busy() ? undefined : applyCaps())).catch(fail));
-  /** The held requests' run (once the hold ends), what starts it, and whether the hold ended. */
+  /** The held requests' run, what starts it (the end of the hold), and whether the hold ended. */
   let held: Promise<void> | undefined;
   let release: (value: unknown) => void = () => {};
   let over = false;
-  // Whichever of the two timers (first request + SETUP_HOLD_MS, connected + SETTLE_MS) fires first ends the hold.
-  const end = () => release((over = true));
   return {
-    request: () =>
-      over ? run() : (held ??= (setTimeout(end, SETUP_HOLD_MS), new Promise<unknown>((r) => (release = r)).then(run))),
-    connected: () => void (over || setTimeout(end, SETTLE_MS)),
+    request: () => (over ? run() : (held ??= new Promise((r) => (release = r)).then(run))),
+    connected: () => void (over || setTimeout(() => release((over = true)), SETTLE_MS)),
   };
 }

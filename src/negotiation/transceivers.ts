@@ -28,16 +28,6 @@ import type { EncodingCaps } from './bandwidth.js';
 
 const MEDIA_KIND: Record<TrackKind, 'audio' | 'video'> = { audio: 'audio', video: 'video', screen: 'video' };
 
-/**
- * Whether `caps` make the encoder send other frames than it would uncapped: a smaller picture, fewer frames per second
- * than the track has (unknown: assumed so), or none. A bitrate cap alone does not: the bandwidth estimate starts far
- * below it, so it can wait for the setup hold's end (`session-caps.ts`).
- */
-const reshapes = (caps: EncodingCaps, track: MediaStreamTrack): boolean =>
-  caps.scaleResolutionDownBy > 1 ||
-  caps.maxFramerate < (track.getSettings().frameRate ?? Infinity) ||
-  caps.active === false;
-
 /** The caps for the sender of `kind` now sending `track` (the session's `encodingCaps`), or undefined for none. */
 export type CapsFor = (kind: TrackKind, track: MediaStreamTrack | null) => EncodingCaps | undefined;
 
@@ -129,7 +119,12 @@ export class Transceivers {
   #presetCaps(sender: RTCRtpSender, kind: TrackKind, track: MediaStreamTrack): void {
     const caps = this.#initialCaps(kind, track);
     const key = JSON.stringify(caps);
-    if (!caps || this.#applied.get(sender) === key || !reshapes(caps, track)) return;
+    // Only caps that make the encoder send other frames than uncapped: a smaller picture, fewer frames per second than
+    // the track has (unknown: assumed so), or none. A bitrate cap alone waits for the session's setup hold to end
+    // (session-caps.ts): the bandwidth estimate starts far below it.
+    const same =
+      caps?.scaleResolutionDownBy == 1 && caps.active && caps.maxFramerate >= (track.getSettings().frameRate ?? 99);
+    if (!caps || same || this.#applied.get(sender) === key) return;
     const parameters = sender.getParameters();
     const encoding = parameters.encodings?.[0];
     if (!encoding) return;
