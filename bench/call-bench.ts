@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { SourceMap, type SourceMapPayload } from 'node:module';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Browser } from 'puppeteer-core';
 import { closeAll, launchChromium, startRelayServer } from '../test/e2e/harness.js';
 import {
@@ -110,12 +110,12 @@ function addProfile(profile: CpuProfile, into: Map<string, number>): void {
 }
 const VARIANTS: readonly Variant[] = ['ours', 'baseline'];
 /**
- * `BENCH_CALL_AB=<dir>`: a third page in the same run, labelled "main": our page with the bundle of another build
- * (`<dir>` laid out as this repository: `<dir>/bench/call-ours.html` and `<dir>/dist/`, e.g. a copy of main's build),
- * served by a second page server and interleaved call by call with the other two. An A/B of two builds with the same
- * browsers, relay and load: read `ours ÷ main` and each one's ratio to the baseline of the same run.
+ * `BENCH_CALL_AB=<dir>[,<dir>…]`: more pages in the same run, each our page with the bundle of another build (`<dir>`
+ * laid out as this repository: `<dir>/bench/call-ours.html` and `<dir>/dist/`, e.g. a copy of main's build), labelled
+ * by the folder's name, served by a page server of its own and interleaved call by call with the others. An A/B of
+ * builds with the same browsers, relay and load: read `ours ÷ <label>` and each one's ratio to the same run's baseline.
  */
-const AB_ROOT = process.env['BENCH_CALL_AB'];
+const AB_ROOTS = process.env['BENCH_CALL_AB']?.split(',').filter(Boolean) ?? [];
 /** The pages of a run: a label (the results' and the trace's), the page it loads and the server it comes from. */
 interface Entry {
   label: string;
@@ -312,10 +312,10 @@ export async function benchCall(root: string): Promise<Section> {
   const failures = new Map<string, string[]>();
   const key = (n: number, v: string): string => `${n}:${v}`;
   const pagesServer = await startPageServer(root);
-  const abServer = AB_ROOT ? await startPageServer(AB_ROOT) : undefined;
+  const abServers = await Promise.all(AB_ROOTS.map((dir) => startPageServer(dir)));
   const entries: Entry[] = [
     ...VARIANTS.map((variant) => ({ label: variant, variant, url: pagesServer.url })),
-    ...(abServer ? [{ label: 'main', variant: 'ours' as const, url: abServer.url }] : []),
+    ...abServers.map((server, i) => ({ label: basename(AB_ROOTS[i]!), variant: 'ours' as const, url: server.url })),
   ];
   const labels = entries.map((e) => e.label);
   try {
@@ -351,7 +351,7 @@ export async function benchCall(root: string): Promise<Section> {
   } finally {
     await closeAll().catch((error: unknown) => progress(`call: teardown: ${String(error)}`));
     await pagesServer.close();
-    await abServer?.close();
+    await Promise.all(abServers.map((server) => server.close()));
   }
 
   for (const [label, selfMs] of profiles) {
@@ -416,11 +416,11 @@ export async function benchCall(root: string): Promise<Section> {
     const ours = median((results.get(key(n, 'ours')) ?? []).map((r) => r.setupMs));
     const baseline = median(base.map((r) => r.setupMs));
     const rr = ours / baseline;
-    if (abServer) {
-      const main = median((results.get(key(n, 'main')) ?? []).map((r) => r.setupMs));
+    for (const label of labels.slice(VARIANTS.length)) {
+      const other = median((results.get(key(n, label)) ?? []).map((r) => r.setupMs));
       progress(
-        `call A/B, ${n} peers (medians): ours ${fmt(ours)} ms, main ${fmt(main)} ms, baseline ${fmt(baseline)} ms; ` +
-          `ours ÷ baseline ${ratio(ours, baseline)}, main ÷ baseline ${ratio(main, baseline)}, ours ÷ main ${ratio(ours, main)}`,
+        `call A/B, ${n} peers (medians): ours ${fmt(ours)} ms, ${label} ${fmt(other)} ms, baseline ${fmt(baseline)} ms; ` +
+          `ours ÷ baseline ${ratio(ours, baseline)}, ${label} ÷ baseline ${ratio(other, baseline)}, ours ÷ ${label} ${ratio(ours, other)}`,
       );
     }
     goals.push(
