@@ -14,8 +14,8 @@
  *   track), so a visitor without camera still receives. Every description carries `media` (mid → {@link TrackKind}
  *   of what the sender sends on that mid) so the far side can tell a camera from a screen.
  * - **Bandwidth caps.** Each video sender gets the caps `encodingCaps` returns: in the first description, then after
- *   each negotiation, track change and {@link PeerSession.applyEncodingCaps}; while the connection first comes up,
- *   those changes wait and are applied together (`session-caps.ts`, ≤ 1 s).
+ *   each negotiation, track change and {@link PeerSession.applyEncodingCaps}; until the connection is first
+ *   `connected`, those changes wait and are then applied together (`session-caps.ts`).
  * - **Trickle ICE** with candidates held until the remote description is set (`held-candidates.ts`).
  * - **ICE faults, in escalating steps** (`watchdog.ts`, whose module comment has the rules): wait out a transient
  *   `disconnected`; ICE restart on `failed`; the watchdog recreates a connection making no progress for `watchdogMs`
@@ -165,9 +165,8 @@ export class PeerSession {
 
   /**
    * Applies {@link PeerSessionOptions.encodingCaps} to every video sender whose caps changed (`setParameters`, first
-   * encoding): not while an offer/answer exchange is under way (at `stable` then), and while the connection first
-   * comes up at most `SETUP_HOLD_MS` later, together (`session-caps.ts`). Failures go to `onError`
-   * (`encoding-failed`); never rejects.
+   * encoding): not while an offer/answer exchange is under way (at `stable` then), nor before the connection is first
+   * `connected` (then, together: `session-caps.ts`). Failures go to `onError` (`encoding-failed`); never rejects.
    */
   applyEncodingCaps(): Promise<void> {
     return this.#caps.request();

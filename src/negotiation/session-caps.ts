@@ -6,19 +6,14 @@
  * **The setup hold** (issue 16): each change costs a `getParameters`, which in Chromium blocks the main thread on the
  * WebRTC signaling thread, busy with every connection's descriptions and candidates while a call is set up (~16 ms
  * each in a 4-peer setup). Until the session's connection is first `connected`, the changes asked for (the copy count
- * growing as peers join, the answerer's first bitrate cap, a receiver's first `view`) wait and are applied together,
- * {@link SETTLE_MS} after `connected` (the receivers' first `view`s arrive then, over the data channel that opens
- * with it). What matters from the first frame on travels with the first description instead (`transceivers.ts`).
- * After the hold, every change is applied at once. The governor's budget split (docs/bandwidth.md) holds within
- * {@link SETTLE_MS} of the connection coming up: nothing is sent before it (a connection that never comes up sends
- * nothing, and its caps wait), and then the browser's bandwidth estimate starts far below a copy's share (~300 kbps
- * in Chromium). A caller that must not wait bounds its own wait (`call/sfu.ts` races it with 500 ms). No DOM.
+ * growing as peers join, the answerer's first caps) wait, and are applied together, once, when it is: that is when
+ * media can start to flow, so the governor's budget split (docs/bandwidth.md) holds from then on, and a connection
+ * that never comes up sends nothing (its caps wait; a caller that must not wait bounds its own wait, as `call/sfu.ts`
+ * does with 500 ms). The offerer's first caps travel with its offer instead (`transceivers.ts`). After the hold, every
+ * change is applied at once. No DOM.
  *
  * @module
  */
-
-/** How long after the connection is first `connected` the changes held meanwhile are applied (ms). */
-export const SETTLE_MS = 300;
 
 /** One session's caps queue (see {@link capsQueue}). */
 export interface CapsQueue {
@@ -27,7 +22,7 @@ export interface CapsQueue {
    * `busy`): during the hold, not before the connection is up. Never rejects.
    */
   request(): Promise<void>;
-  /** The session's connection is `connected`: the setup hold ends {@link SETTLE_MS} from now (the first time). */
+  /** The session's connection is `connected`: the setup hold ends (the first time), the held changes are applied. */
   connected(): void;
 }
 
@@ -50,6 +45,6 @@ export function capsQueue(
   let over = false;
   return {
     request: () => (over ? run() : (held ??= new Promise((r) => (release = r)).then(run))),
-    connected: () => void (over || setTimeout(() => release((over = true)), SETTLE_MS)),
+    connected: () => release((over = true)),
   };
 }

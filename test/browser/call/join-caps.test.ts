@@ -1,19 +1,18 @@
 /**
  * The caps changes of a 4-peer join (issue 16: each `setParameters` costs a `getParameters`, which in Chromium blocks
  * the main thread on the WebRTC signaling thread while the call is set up). Four CallControllers in one page, the real
- * relay, fake cameras, joining one after the other (each once the room before it is connected and its caps held
- * meanwhile were applied, so that the count is exact): when the fourth joins,
+ * relay, fake cameras, joining one after the other (each once the room before it is connected, so that the count is
+ * exact): when the fourth joins,
  * - its own camera senders get no `setParameters` at all: its offers' `sendEncodings` already count every peer of its
  *   `welcome` (`roster.ts` `meeting`), where they used to count 1, 2, 3 and be re-capped once answered;
  * - each sender of the three already there gets exactly one: one re-cap per existing connection for the one more
- *   copy, and one for each answerer's new sender, whose bitrate-only caps waited for the setup hold's end
- *   (`session-caps.ts`) instead of a `setParameters` before its answer;
+ *   copy, and one for each answerer's new sender, once its connection is up (`session-caps.ts`), none before its
+ *   answer;
  * and every camera sender ends with the governor's caps for three copies.
  */
 import { expect } from '@open-wc/testing';
 import { CallController } from '../../../src/call/call-controller.js';
 import { cameraCaps, DEFAULT_BUDGET, type EncodingCaps } from '../../../src/negotiation/bandwidth.js';
-import { SETTLE_MS } from '../../../src/negotiation/session-caps.js';
 import { relayUrl, uniqueRoom, waitFor } from '../helpers.js';
 
 /** The budget's caps from one copy to three only limit the bitrate (1,500, 1,250, 833 kbps, 30 fps, no scaling). */
@@ -90,7 +89,7 @@ describe('caps changes of a 4-peer join', function () {
           30_000,
         );
       }
-      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS + 500)); // the holds end
+      await new Promise((resolve) => setTimeout(resolve, 500)); // the last caps applied
       mapSenders();
     };
     let before = new Map(sets);
