@@ -14,8 +14,7 @@
  *   track), so a visitor without camera still receives. Every description carries `media` (mid → {@link TrackKind}
  *   of what the sender sends on that mid) so the far side can tell a camera from a screen.
  * - **Bandwidth caps.** Each video sender gets the caps `encodingCaps` returns: in the first description, then after
- *   each negotiation, track change and {@link PeerSession.applyEncodingCaps}; until the connection is first
- *   `connected`, those changes wait and are then applied together (`session-caps.ts`).
+ *   each negotiation, track change and {@link PeerSession.applyEncodingCaps} (`session-caps.ts`).
  * - **Trickle ICE** with candidates held until the remote description is set (`held-candidates.ts`).
  * - **ICE faults, in escalating steps** (`watchdog.ts`, whose module comment has the rules): wait out a transient
  *   `disconnected`; ICE restart on `failed`; the watchdog recreates a connection making no progress for `watchdogMs`
@@ -44,7 +43,7 @@ import {
 } from '../protocol/negotiation.js';
 import type { SignalData } from '../protocol/relay.js';
 import { flush, hold, type HeldCandidates } from './held-candidates.js';
-import { capsQueue, type CapsQueue } from './session-caps.js';
+import { capsQueue } from './session-caps.js';
 import { SessionChannel } from './session-channel.js';
 import { SESSION_DEFAULTS, type PeerSessionOptions, type PeerSessionState } from './session-options.js';
 import { Transceivers, type CapsFor } from './transceivers.js';
@@ -74,7 +73,7 @@ export class PeerSession {
   #watchdog: Watchdog;
   #channel: SessionChannel;
   /** When caps are set (session-caps.ts). */
-  #caps: CapsQueue;
+  #caps: () => Promise<void>;
 
   constructor(options: PeerSessionOptions) {
     this.#options = options;
@@ -165,11 +164,10 @@ export class PeerSession {
 
   /**
    * Applies {@link PeerSessionOptions.encodingCaps} to every video sender whose caps changed (`setParameters`, first
-   * encoding): not while an offer/answer exchange is under way (at `stable` then), nor before the connection is first
-   * `connected` (then, together: `session-caps.ts`). Failures go to `onError` (`encoding-failed`); never rejects.
+   * encoding): not while an offer/answer exchange is under way (at `stable` then; `session-caps.ts`). Failures go to `onError` (`encoding-failed`); never rejects.
    */
   applyEncodingCaps(): Promise<void> {
-    return this.#caps.request();
+    return this.#caps();
   }
 
   /** The send parameters (W3C WebRTC `RTCRtpSendParameters`) of each sender, by kind; empty before a connection. */
@@ -316,7 +314,6 @@ export class PeerSession {
         this.#watchdog.clear();
         this.#watchdog.restarts = 0;
         this.#wasConnected = true;
-        this.#caps.connected();
         this.#setState('connected');
         break;
       case 'failed':

@@ -5,13 +5,13 @@
  * (`RTCRtpSender.setParameters`, W3C WebRTC §5.2). The negotiation state machine (offers, answers, candidates,
  * restarts) stays in `peer-session.ts`; this is the bookkeeping of tracks it negotiates. No DOM beyond WebRTC.
  *
- * **Initial caps travel with the first description** (issue 16: `getParameters` blocks the main thread on the browser's
- * WebRTC signaling thread, busy while a call is set up): a sender this object creates gets its caps in
- * `addTransceiver`'s `sendEncodings` (the offerer), remembered as applied, so the `applyCaps` that follows costs
- * nothing unless the caps changed meanwhile. One the far side's offer created (the answerer) gets them with the first
- * `applyCaps` once its connection is up (`session-caps.ts`), with any change asked for meanwhile: there is no
- * `sendEncodings` for it, and a `setParameters` between `setRemoteDescription(offer)` and the answer was one more
- * blocking `getParameters` per connection in the middle of the setup.
+ * **Initial caps travel with the first description** (issue 16: a `setParameters` at `stable` ran while the answer was
+ * being set, and `getParameters` blocks the main thread on the browser's WebRTC signaling thread): a sender this
+ * object creates gets its caps in `addTransceiver`'s `sendEncodings` (the offerer); one the far side's first offer
+ * created gets them with `setParameters` in the same task as `getParameters`, before the answer is made
+ * ({@link Transceivers.attachLocal}; the answerer). Both are remembered as applied, so the `applyCaps` that follows
+ * at `stable` costs nothing unless the caps changed meanwhile. A pre-answer `setParameters` the browser rejects is
+ * forgotten, so that `stable` sets it again (and reports a second failure).
  *
  * A mid the far side's `media` does not name (a peer written from `docs/protocol.md` may send no `media` at all) is
  * taken for what its track's kind says: audio is the peer's audio; the first such video is its camera and a second
@@ -43,8 +43,8 @@ export class Transceivers {
 
   /**
    * @param onRemoteTracks called when the set of live remote tracks changes (kind → track).
-   * @param capsFor the caps of a video sender as it is created (`sendEncodings`: see the module comment); without it
-   *   senders start uncapped and only {@link applyCaps} sets caps.
+   * @param capsFor the caps of a video sender as it is created or first answered on (see the module comment);
+   *   without it senders start uncapped and only {@link applyCaps} sets caps.
    */
   constructor(onRemoteTracks?: (tracks: ReadonlyMap<TrackKind, MediaStreamTrack>) => void, capsFor?: CapsFor) {
     this.#onRemoteTracks = onRemoteTracks;
@@ -86,8 +86,8 @@ export class Transceivers {
   }
 
   /**
-   * Answerer side: puts our tracks on the transceivers the offer created, before the answer is made (their caps come
-   * once the connection is up: see the module comment).
+   * Answerer side: puts our tracks on the transceivers the offer created, before the answer is made; a video sender
+   * answering for the first time gets its caps now (see the module comment).
    */
   attachLocal(pc: RTCPeerConnection): void {
     for (const [kind, track] of this.local) {
@@ -98,12 +98,33 @@ export class Transceivers {
         void transceiver.sender.replaceTrack(track);
         transceiver.direction = 'sendrecv';
       }
+      if (transceiver.currentDirection === null) this.#presetCaps(transceiver.sender, kind, track);
     }
   }
 
   /** The caps a new video sender of `kind` starts with, or undefined (audio, or no caps function). */
   #initialCaps(kind: TrackKind, track: MediaStreamTrack): EncodingCaps | undefined {
     return kind === 'audio' ? undefined : this.#capsFor?.(kind, track);
+  }
+
+  /**
+   * Sets the initial caps on a sender not negotiated yet, before the answer: `getParameters` and `setParameters` in
+   * one task (a later `getParameters` would see the codecs the answer adds and the browser would refuse the change).
+   * Not awaited: the browser applies it before the answer it is asked for next. Rejected: forgotten (see the module
+   * comment).
+   */
+  #presetCaps(sender: RTCRtpSender, kind: TrackKind, track: MediaStreamTrack): void {
+    const caps = this.#initialCaps(kind, track);
+    const key = JSON.stringify(caps);
+    if (!caps || this.#applied.get(sender) === key) return;
+    const parameters = sender.getParameters();
+    const encoding = parameters.encodings?.[0];
+    if (!encoding) return;
+    Object.assign(encoding, caps);
+    this.#applied.set(sender, key);
+    sender.setParameters(parameters).catch(() => {
+      if (this.#applied.get(sender) === key) this.#applied.delete(sender);
+    });
   }
 
   /** The `media` of our next description: mid → kind of each sender negotiated on `pc`. */

@@ -147,20 +147,33 @@ describe('Transceivers initial caps (answerer)', () => {
   const camera = { kind: 'video' } as MediaStreamTrack;
   const caps = { maxBitrate: 600_000, scaleResolutionDownBy: 2, maxFramerate: 15, active: true };
 
-  it('sets no caps before the answer (they come once the connection is up, session-caps.ts), then once', async () => {
+  it('sets the caps before the answer, in the same task as getParameters, and stable then costs nothing', async () => {
     const tracks = new Transceivers(undefined, (kind) => (kind === 'video' ? caps : undefined));
     tracks.local.set('video', camera);
     const offer = offered();
     tracks.attachLocal(offer.pc);
-    assert.deepEqual(offer.log, ['replaceTrack'], 'no getParameters before the answer');
+    assert.deepEqual(offer.log, ['replaceTrack', 'getParameters', 'setParameters'], 'all before attachLocal returns');
     assert.equal(offer.transceiver.direction, 'sendrecv');
+    await Promise.resolve();
+    assert.deepEqual(offer.encoding(), caps);
     offer.transceiver.currentDirection = 'sendrecv'; // the answer was set
     await tracks.applyCaps(() => ({ ...caps }));
-    assert.deepEqual(offer.log, ['replaceTrack', 'getParameters', 'setParameters']);
-    assert.deepEqual(offer.encoding(), caps);
-    await tracks.applyCaps(() => ({ ...caps }));
-    assert.equal(offer.log.length, 3, 'the same caps again: no getParameters');
-    tracks.attachLocal(offer.pc); // a later offer (renegotiation)
+    assert.equal(offer.log.length, 3, 'the same caps at stable: no getParameters');
+    tracks.attachLocal(offer.pc); // a later offer (renegotiation): nothing to preset
     assert.equal(offer.log.length, 3);
+  });
+
+  it('forgets caps the browser refused before the answer, so that stable sets them', async () => {
+    const tracks = new Transceivers(undefined, (kind) => (kind === 'video' ? caps : undefined));
+    tracks.local.set('video', camera);
+    const offer = offered(true);
+    tracks.attachLocal(offer.pc);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    offer.transceiver.sender.setParameters = async (p: RTCRtpSendParameters) => {
+      offer.log.push('setParameters');
+      Object.assign(offer.encoding(), p.encodings[0]);
+    };
+    await tracks.applyCaps(() => caps);
+    assert.deepEqual(offer.log.slice(3), ['getParameters', 'setParameters']);
   });
 });
