@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { SourceMap, type SourceMapPayload } from 'node:module';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Browser } from 'puppeteer-core';
 import { closeAll, launchChromium, startRelayServer } from '../test/e2e/harness.js';
 import {
@@ -109,6 +109,19 @@ function addProfile(profile: CpuProfile, into: Map<string, number>): void {
   }
 }
 const VARIANTS: readonly Variant[] = ['ours', 'baseline'];
+/**
+ * `BENCH_CALL_AB=<dir>[,<dir>…]`: more pages in the same run, each our page with the bundle of another build (`<dir>`
+ * laid out as this repository: `<dir>/bench/call-ours.html` and `<dir>/dist/`, e.g. a copy of main's build), labelled
+ * by the folder's name, served by a page server of its own and interleaved call by call with the others. An A/B of
+ * builds with the same browsers, relay and load: read `ours ÷ <label>` and each one's ratio to the same run's baseline.
+ */
+const AB_ROOTS = process.env['BENCH_CALL_AB']?.split(',').filter(Boolean) ?? [];
+/** The pages of a run: a label (the results' and the trace's), the page it loads and the server it comes from. */
+interface Entry {
+  label: string;
+  variant: Variant;
+  url: string;
+}
 /** Longest a call may take to show every remote video everywhere before it counts as failed. */
 const CALL_TIMEOUT_MS = 20_000;
 /** Goal of the issue: our median within this factor of the baseline's. */
@@ -198,6 +211,7 @@ export async function oneCall(
   signalUrl: string,
   variant: Variant,
   keepPages?: (pages: CallPage[]) => Promise<void>,
+  name: string = variant,
 ): Promise<CallResult> {
   const n = browsers.length;
   const pages = await Promise.all(browsers.map((b) => openCallPage(b, pagesUrl, variant, DEEP)));
@@ -235,7 +249,7 @@ export async function oneCall(
           for (const counters of await Promise.all(pages.map(rtpCounters)))
             for (const [k, v] of Object.entries(counters)) rtp[k] = (rtp[k] ?? 0) + v;
         if (keepPages) await keepPages(pages);
-        const label = `${n} peers, ${variant}`;
+        const label = `${n} peers, ${name}`;
         if (TIMELINE) {
           const into =
             timelines.get(label) ??
@@ -296,18 +310,24 @@ export async function benchCall(root: string): Promise<Section> {
   const startedAt = new Date();
   const results = new Map<string, CallResult[]>();
   const failures = new Map<string, string[]>();
-  const key = (n: number, v: Variant): string => `${n}:${v}`;
+  const key = (n: number, v: string): string => `${n}:${v}`;
   const pagesServer = await startPageServer(root);
+  const abServers = await Promise.all(AB_ROOTS.map((dir) => startPageServer(dir)));
+  const entries: Entry[] = [
+    ...VARIANTS.map((variant) => ({ label: variant, variant, url: pagesServer.url })),
+    ...abServers.map((server, i) => ({ label: basename(AB_ROOTS[i]!), variant: 'ours' as const, url: server.url })),
+  ];
+  const labels = entries.map((e) => e.label);
   try {
     const relay = await startRelayServer();
     const browsers = await Promise.all(Array.from({ length: Math.max(...SIZES) }, () => launchChromium()));
     for (const n of SIZES) {
       for (let i = 0; i < CALLS; i++) {
         // Alternate which variant goes first, so that neither always follows the other.
-        const order = i % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
-        for (const variant of order) {
+        const order = i % 2 === 0 ? entries : [...entries].reverse();
+        for (const { label: variant, variant: page, url } of order) {
           try {
-            const r = await oneCall(browsers.slice(0, n), pagesServer.url, wsUrl(relay.url), variant);
+            const r = await oneCall(browsers.slice(0, n), url, wsUrl(relay.url), page, undefined, variant);
             (results.get(key(n, variant)) ?? results.set(key(n, variant), []).get(key(n, variant))!).push(r);
             progress(
               `call: ${n} peers, ${variant}, call ${i + 1}: ${fmt(r.setupMs)} ms (per peer ${r.perPeerMs.map((x) => fmt(x)).join(', ')})`,
@@ -331,6 +351,7 @@ export async function benchCall(root: string): Promise<Section> {
   } finally {
     await closeAll().catch((error: unknown) => progress(`call: teardown: ${String(error)}`));
     await pagesServer.close();
+    await Promise.all(abServers.map((server) => server.close()));
   }
 
   for (const [label, selfMs] of profiles) {
@@ -361,8 +382,7 @@ export async function benchCall(root: string): Promise<Section> {
   for (const [label, t] of timelines) progress(timelineTable(label, t));
   if (TRACE) {
     for (const n of SIZES) {
-      for (const variant of VARIANTS)
-        progress(traceTable(`${n} peers, ${variant}`, results.get(key(n, variant)) ?? []));
+      for (const variant of labels) progress(traceTable(`${n} peers, ${variant}`, results.get(key(n, variant)) ?? []));
     }
   }
   const out = [`## ${SECTION_TITLES['call']}`, '', runNote(startedAt, (Date.now() - startedAt.getTime()) / 1000), ''];
@@ -382,7 +402,7 @@ export async function benchCall(root: string): Promise<Section> {
   const goals: string[] = [];
   for (const n of SIZES) {
     const base = results.get(key(n, 'baseline')) ?? [];
-    for (const variant of VARIANTS) {
+    for (const variant of labels) {
       const rs = results.get(key(n, variant)) ?? [];
       const setups = rs.map((r) => r.setupMs);
       const perPeer = rs.flatMap((r) => r.perPeerMs);
@@ -396,6 +416,13 @@ export async function benchCall(root: string): Promise<Section> {
     const ours = median((results.get(key(n, 'ours')) ?? []).map((r) => r.setupMs));
     const baseline = median(base.map((r) => r.setupMs));
     const rr = ours / baseline;
+    for (const label of labels.slice(VARIANTS.length)) {
+      const other = median((results.get(key(n, label)) ?? []).map((r) => r.setupMs));
+      progress(
+        `call A/B, ${n} peers (medians): ours ${fmt(ours)} ms, ${label} ${fmt(other)} ms, baseline ${fmt(baseline)} ms; ` +
+          `ours ÷ baseline ${ratio(ours, baseline)}, ${label} ÷ baseline ${ratio(other, baseline)}, ours ÷ ${label} ${ratio(ours, other)}`,
+      );
+    }
     goals.push(
       `- ${n} peers: median setup within ${GOAL_RATIO}× the baseline's: ` +
         (rr <= GOAL_RATIO

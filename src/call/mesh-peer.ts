@@ -17,6 +17,7 @@ import type { SignalData } from '../protocol/relay.js';
 import type { CallStats } from './call-stats.js';
 import { encodingCaps, type CallLoad } from './governor.js';
 import { PeerChannel } from './peer-channel.js';
+import { meeting } from './roster.js';
 import type { CallHost, CallOptions, RemotePeer } from './types.js';
 import { warningGate } from './warning-gate.js';
 
@@ -58,8 +59,8 @@ export function meshPeer(
   const load = (): CallLoad => {
     const now = call.load(peer);
     // While the session is being made (its first offer's caps, transceivers.ts) it is not among the call's sessions
-    // yet, but it is one more copy of our streams.
-    return made ? now : { ...now, copies: now.copies + 1 };
+    // yet, but it is one more copy of our streams; while a welcome's peers are met, every one of them is (roster.ts).
+    return { ...now, copies: Math.max(now.copies + +!made, meeting) };
   };
   const session: PeerSession = new PeerSession({
     peerId: peer.id,
