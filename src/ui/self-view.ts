@@ -1,7 +1,7 @@
 /**
  * The self-view in a call drawn at what its tile needs: the clone of the camera that `media/preview.ts` makes for it
  * (at most 240 px on its shorter side, 10 fps) is scaled further down to the picture its tile draws, in device px,
- * rounded up to {@link SELF_VIEW_SIZES}. W3C Media Capture and Streams `applyConstraints` with `resizeMode:
+ * rounded up to {@link SELF_VIEW_SIZES}, and slowed to {@link TINY_SELF_VIEW_FPS} in a tiny tile. W3C Media Capture and Streams `applyConstraints` with `resizeMode:
  * 'crop-and-scale'`: Chromium scales the clone in the renderer's track adapter, the camera track itself (the one sent to
  * every peer) keeps its constraints, size and rate. Only a clone is touched: the camera itself (the pre-join preview,
  * alone in a room, a browser that cannot scale a track) is never constrained here.
@@ -16,6 +16,18 @@
 
 /** Sizes (device px) the self-view picture's shorter side is rounded up to (few steps: few `applyConstraints`). */
 export const SELF_VIEW_SIZES = [90, 120, 180, 240, 360, 480, 720, 1080] as const;
+
+/**
+ * A self-view whose tile is tiny (its picture's shorter side, device px, below this: a strip tile under a pinned one,
+ * the corner of a small box) is shown at most {@link TINY_SELF_VIEW_FPS} frames per second.
+ */
+export const TINY_SELF_VIEW_SIDE = 150;
+/**
+ * Most frames per second of a tiny self-view. Each frame shown is a draw (software compositing: ~0.8 ms of the GPU
+ * process's compositor per frame, whatever its size; docs/benchmarks.md "Mesh, layout case"); a visible change: the
+ * person's own picture in the strip moves at 5 fps (the others' strip tiles at 10, `call/receiver-view.ts` `TINY_FPS`).
+ */
+export const TINY_SELF_VIEW_FPS = 5;
 
 /** The constraints each clone had before it was first fitted here (its maker's caps: never exceeded). */
 const caps = new WeakMap<MediaStreamTrack, MediaTrackConstraints>();
@@ -39,8 +51,8 @@ export function selfViewSide(box: { width: number; height: number }, camera: { w
 
 /**
  * Fits `shown` (the self-view's track) to a `box` of device px when it is a clone of `camera`: its width and height
- * at most the picture covering the box ({@link selfViewSide}), never above the clone's own first constraints, its frame
- * rate kept. Nothing when `shown` is the camera, is not live, has no constraints of its maker's yet, or was already
+ * at most the picture covering the box ({@link selfViewSide}), never above the clone's own first constraints; its frame
+ * rate the clone's own, or at most {@link TINY_SELF_VIEW_FPS} when the picture is tiny ({@link TINY_SELF_VIEW_SIDE}). Nothing when `shown` is the camera, is not live, has no constraints of its maker's yet, or was already
  * asked that size.
  * A refusal (`OverconstrainedError`) leaves the clone as it was: what was shown before.
  * @returns the `applyConstraints` promise when constraints were asked, else undefined.
@@ -58,15 +70,18 @@ export function fitSelfView(
   if (first.width === undefined || first.height === undefined) return;
   caps.set(shown, first);
   const scale = Math.min(1, max(first.width) / width, max(first.height) / height);
+  const tiny = side > 0 && side < TINY_SELF_VIEW_SIDE;
   side = Math.min(side, Math.round(Math.min(width, height) * scale));
-  if (!side || asked.get(shown) === side) return;
-  asked.set(shown, side);
+  const key = side * (tiny ? -1 : 1);
+  if (!side || asked.get(shown) === key) return;
+  asked.set(shown, key);
   const ratio = side / Math.min(width, height);
   return shown
     .applyConstraints({
       ...first,
       width: { max: Math.round(width * ratio) },
       height: { max: Math.round(height * ratio) },
+      ...(tiny && { frameRate: { max: Math.min(TINY_SELF_VIEW_FPS, max(first.frameRate)) } }),
       resizeMode: 'crop-and-scale',
     } as MediaTrackConstraints)
     .catch(() => undefined);

@@ -1,6 +1,7 @@
 /**
  * The self-view in a call (two real `<video-chat>` on the real relay, fake cameras): its clone of the camera is drawn at
- * what its tile needs (ui/self-view.ts, run by the view observer) and follows the tile's size, while the camera
+ * what its tile needs (ui/self-view.ts, run by the view observer: size, and a lower frame rate in a tiny tile) and
+ * follows the tile's size, while the camera
  * track itself is what every connection sends (the peer still receives a copy larger than the self-view). A camera
  * switch gives a new fitted clone that shows frames; leaving stops every clone. Settings read back with `getSettings()`,
  * the sent track from each `RTCRtpSender`, the pictures from `videoWidth`. Firefox ESR does not scale a cloned track
@@ -9,7 +10,7 @@
 import { expect } from '@open-wc/testing';
 import '../../../src/index.js';
 import type { VideoChatElement } from '../../../src/video-chat.js';
-import { selfViewSide } from '../../../src/ui/self-view.js';
+import { selfViewSide, TINY_SELF_VIEW_FPS, TINY_SELF_VIEW_SIDE } from '../../../src/ui/self-view.js';
 import { captured, part, relayUrl, shadow, uniqueRoom, waitFor } from '../helpers.js';
 
 /** Every RTCPeerConnection the page creates (a spy: the real class is used). */
@@ -83,6 +84,9 @@ describe('the self-view in a call', function () {
         return shown && shown !== cam && side && shortSide(shown.getSettings()) === side ? side : 0;
       });
       expect(small, 'smaller than the clone it was made as').to.be.below(240);
+      expect(small, 'a tiny tile').to.be.below(TINY_SELF_VIEW_SIDE);
+      await waitFor('a tiny self-view at its lower rate', () =>
+        (shownTrack(a)?.getSettings().frameRate ?? Infinity) <= TINY_SELF_VIEW_FPS);
       await waitFor('the picture drawn at that size', () => shortSide({
         width: selfView(a)?.videoWidth,
         height: selfView(a)?.videoHeight,
@@ -95,6 +99,9 @@ describe('the self-view in a call', function () {
         return side > small && shown && shortSide(shown.getSettings()) === side ? side : 0;
       });
       expect(large).to.be.at.most(240, 'never above the clone it was made as');
+      expect(large).to.be.at.least(TINY_SELF_VIEW_SIDE);
+      await waitFor('a larger self-view at the clone rate again', () =>
+        (shownTrack(a)?.getSettings().frameRate ?? 0) > TINY_SELF_VIEW_FPS);
     }
     const after = cam.getSettings();
     expect([after.width, after.height, after.frameRate]).to.deep.equal([before.width, before.height, before.frameRate]);
