@@ -111,7 +111,11 @@ const VARIANTS: Record<string, Variant> = {
     pinnedSide: 250,
   },
   /** As `contain`, every video drawn at its own size (no scaling; cropped or bordered, centred). */
-  'none-all': { ...NOW, css: '.pinned video{object-fit:contain} video, .pinned video{object-fit:none}', pinnedSide: 250 },
+  'none-all': {
+    ...NOW,
+    css: '.pinned video{object-fit:contain} video, .pinned video{object-fit:none}',
+    pinnedSide: 250,
+  },
   /** The same, each picture at its box's top left corner (whole pixels). */
   'none-all-tl': {
     ...NOW,

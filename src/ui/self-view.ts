@@ -42,7 +42,10 @@ const max = (c: MediaTrackConstraints[keyof MediaTrackConstraints]): number =>
  * px) with a `camera`-shaped picture, so the picture covers the box in both directions; rounded up to
  * {@link SELF_VIEW_SIZES} (the last one beyond it). 0 when the box or the camera has no size.
  */
-export function selfViewSide(box: { width: number; height: number }, camera: { width: number; height: number }): number {
+export function selfViewSide(
+  box: { width: number; height: number },
+  camera: { width: number; height: number },
+): number {
   if (!box.width || !box.height || !camera.width || !camera.height) return 0;
   const scale = Math.max(box.width / camera.width, box.height / camera.height);
   const side = Math.min(camera.width, camera.height) * scale;

@@ -137,7 +137,7 @@ export class ViewObserver implements ReactiveController {
       if (id === undefined) {
         // The self-view: its clone of the camera drawn at what the tile needs (self-view.ts).
         const shown = (video.srcObject as MediaStream | null)?.getVideoTracks()[0];
-        if (shown && box) fitSelfView(shown, this.#call.media.track('video'), scaled(box));
+        if (shown && box) void fitSelfView(shown, this.#call.media.track('video'), scaled(box));
         continue;
       }
       let size: { width: number; height: number } | null = null;

@@ -85,12 +85,18 @@ describe('the self-view in a call', function () {
       });
       expect(small, 'smaller than the clone it was made as').to.be.below(240);
       expect(small, 'a tiny tile').to.be.below(TINY_SELF_VIEW_SIDE);
-      await waitFor('a tiny self-view at its lower rate', () =>
-        (shownTrack(a)?.getSettings().frameRate ?? Infinity) <= TINY_SELF_VIEW_FPS);
-      await waitFor('the picture drawn at that size', () => shortSide({
-        width: selfView(a)?.videoWidth,
-        height: selfView(a)?.videoHeight,
-      }) === small);
+      await waitFor(
+        'a tiny self-view at its lower rate',
+        () => (shownTrack(a)?.getSettings().frameRate ?? Infinity) <= TINY_SELF_VIEW_FPS,
+      );
+      await waitFor(
+        'the picture drawn at that size',
+        () =>
+          shortSide({
+            width: selfView(a)?.videoWidth,
+            height: selfView(a)?.videoHeight,
+          }) === small,
+      );
       a.style.width = '900px';
       a.style.height = '700px';
       const large = await waitFor('the clone grown with its tile', () => {
@@ -100,8 +106,10 @@ describe('the self-view in a call', function () {
       });
       expect(large).to.be.at.most(240, 'never above the clone it was made as');
       expect(large).to.be.at.least(TINY_SELF_VIEW_SIDE);
-      await waitFor('a larger self-view at the clone rate again', () =>
-        (shownTrack(a)?.getSettings().frameRate ?? 0) > TINY_SELF_VIEW_FPS);
+      await waitFor(
+        'a larger self-view at the clone rate again',
+        () => (shownTrack(a)?.getSettings().frameRate ?? 0) > TINY_SELF_VIEW_FPS,
+      );
     }
     const after = cam.getSettings();
     expect([after.width, after.height, after.frameRate]).to.deep.equal([before.width, before.height, before.frameRate]);
