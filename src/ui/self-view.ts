@@ -31,7 +31,7 @@ export const TINY_SELF_VIEW_FPS = 5;
 
 /** The constraints each clone had before it was first fitted here (its maker's caps: never exceeded). */
 const caps = new WeakMap<MediaStreamTrack, MediaTrackConstraints>();
-/** The shorter side last asked of each clone (px), so an unchanged size asks nothing. */
+/** The shorter side last asked of each clone (px; negative at the tiny rate), so an unchanged fit asks nothing. */
 const asked = new WeakMap<MediaStreamTrack, number>();
 
 const max = (c: MediaTrackConstraints[keyof MediaTrackConstraints]): number =>
@@ -55,9 +55,9 @@ export function selfViewSide(
 /**
  * Fits `shown` (the self-view's track) to a `box` of device px when it is a clone of `camera`: its width and height
  * at most the picture covering the box ({@link selfViewSide}), never above the clone's own first constraints; its frame
- * rate the clone's own, or at most {@link TINY_SELF_VIEW_FPS} when the picture is tiny ({@link TINY_SELF_VIEW_SIDE}). Nothing when `shown` is the camera, is not live, has no constraints of its maker's yet, or was already
- * asked that size.
- * A refusal (`OverconstrainedError`) leaves the clone as it was: what was shown before.
+ * rate the clone's own, or at most {@link TINY_SELF_VIEW_FPS} when the picture is tiny ({@link TINY_SELF_VIEW_SIDE}).
+ * Nothing when `shown` is the camera, is not live, has no constraints of its maker's yet, or was already asked that
+ * size and rate. A refusal (`OverconstrainedError`) leaves the clone as it was: what was shown before.
  * @returns the `applyConstraints` promise when constraints were asked, else undefined.
  */
 export function fitSelfView(
