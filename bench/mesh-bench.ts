@@ -28,7 +28,16 @@ import type { Browser } from 'puppeteer-core';
 import { closeAll, launchChromium, startRelayServer } from '../test/e2e/harness.js';
 import { framesDecoded, wsUrl, type CallPage, startPageServer, type Variant } from './browser-calls.js';
 import { oneCall } from './call-bench.js';
-import { addInto, countCalls, cpuDelta, profileTable, PROFILE, startJsProfile, threadCpu } from './mesh-profile.js';
+import {
+  addInto,
+  countCalls,
+  countDrawn,
+  cpuDelta,
+  profileTable,
+  PROFILE,
+  startJsProfile,
+  threadCpu,
+} from './mesh-profile.js';
 import { treeCpuMicros } from './procs.js';
 import { loadNow, runNote, SECTION_TITLES, type Section } from './report.js';
 import { fmt, progress, ratio, sleep } from './util.js';
@@ -170,6 +179,7 @@ async function hold(browsers: readonly Browser[], pagesUrl: string, signalUrl: s
     const pinned0 = await pinnedFrames();
     const profiles = PROFILE ? await Promise.all(pages.map((p) => startJsProfile(p.page))) : [];
     const counters = PROFILE ? await Promise.all(pages.map((p) => countCalls(p.page))) : [];
+    const drawn = PROFILE ? await Promise.all(pages.map((p) => countDrawn(p.page))) : [];
     const threads0 = PROFILE ? pids.map(threadCpu) : [];
     const cpu0 = pids.map(treeCpuMicros);
     const t0 = performance.now();
@@ -182,6 +192,8 @@ async function hold(browsers: readonly Browser[], pagesUrl: string, signalUrl: s
     if (PROFILE) {
       const counts = await Promise.all(counters.map((c) => c.read()));
       progress(`mesh: ${which}: API calls per page in the window: ${counts.map((c) => JSON.stringify(c)).join(' ')}`);
+      const lines = await Promise.all(drawn.map((d) => d.read()));
+      progress(`mesh: ${which}: frames presented per video:\n${lines.map((l, i) => `  page ${i}: ${l}`).join('\n')}`);
     }
     for (const p of profiles) addInto(js, await p.stop());
     const frames1 = await Promise.all(pages.map(framesDecoded));

@@ -175,3 +175,56 @@ export async function countCalls(page: Page): Promise<{ read(): Promise<Record<s
     },
   };
 }
+
+/**
+ * Counts, in `page` from now on, the frames each video of the page presents (`requestVideoFrameCallback`: a frame
+ * handed to the compositor, each a draw where the video is on screen) and the element's `vc-active-speaker` events
+ * (each a re-render and the speaking ring's 0.3 s transition); `read()` resolves with a line: frames per second per
+ * video (the element's by CSS part: `local` the self-view, `remote` the tiles, pinned first) and speaker changes.
+ */
+export async function countDrawn(page: Page): Promise<{ read(): Promise<string> }> {
+  await page.evaluate(() => {
+    const root = document.querySelector('video-chat')?.shadowRoot;
+    const videos = [...document.querySelectorAll('video'), ...(root?.querySelectorAll('video') ?? [])];
+    const label = (v: HTMLVideoElement) =>
+      v.closest('.pinned')
+        ? 'pinned'
+        : v.matches('[part~="local-video"]')
+          ? 'local'
+          : v.matches('[part]')
+            ? 'remote'
+            : 'video';
+    const counts = new Map<HTMLVideoElement, number>(videos.map((v) => [v, 0]));
+    const state = { counts, speaker: 0, t0: performance.now(), label };
+    (window as unknown as { __drawn: typeof state }).__drawn = state;
+    for (const v of videos) {
+      const count = () => {
+        counts.set(v, (counts.get(v) ?? 0) + 1);
+        v.requestVideoFrameCallback(count);
+      };
+      v.requestVideoFrameCallback(count);
+    }
+    document.querySelector('video-chat')?.addEventListener('vc-active-speaker', () => state.speaker++);
+  });
+  return {
+    read: () =>
+      page.evaluate(() => {
+        const s = (
+          window as unknown as {
+            __drawn: {
+              counts: Map<HTMLVideoElement, number>;
+              speaker: number;
+              t0: number;
+              label(v: HTMLVideoElement): string;
+            };
+          }
+        ).__drawn;
+        const seconds = (performance.now() - s.t0) / 1000;
+        const rates = [...s.counts]
+          .map(([v, n]) => [s.label(v), n / seconds] as const)
+          .sort((a, b) => (a[0] === 'pinned' ? -1 : b[0] === 'pinned' ? 1 : a[0].localeCompare(b[0])));
+        const total = rates.reduce((a, [, r]) => a + r, 0);
+        return `${rates.map(([l, r]) => `${l} ${r.toFixed(1)}`).join(', ')} (sum ${total.toFixed(1)} fps); speaker changes ${(s.speaker / seconds).toFixed(2)}/s`;
+      }),
+  };
+}

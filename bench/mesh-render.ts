@@ -90,6 +90,51 @@ const VARIANTS: Record<string, Variant> = {
   'no-mirror': { ...NOW, css: '.local video{transform:none}' },
   /** No outline (speaker ring) and no transition on tiles. */
   'no-outline': { ...NOW, css: '.tile{outline:0;transition:none}' },
+  /** As `contain` (the call's drawing since stop 22), the self-view at 5 fps. */
+  'preview-5': { ...NOW, css: '.pinned video{object-fit:contain}', pinnedSide: 250, previewFps: 5 },
+  /** As `contain`, the self-view not drawn (what it costs at most). */
+  'no-preview': { ...NOW, css: '.pinned video{object-fit:contain} .local video{display:none}', pinnedSide: 250 },
+  /** As `contain`, each tile a paint and layout containment boundary. */
+  /** As `contain` with nothing but the layout: no clip, radius, outline, backgrounds, overlays, mirroring, fitting. */
+  flat: {
+    ...NOW,
+    css:
+      '.pinned video{object-fit:contain} .tile{overflow:visible;border-radius:0;outline:none;transition:none;background:none}' +
+      ' .call{background:none;border-radius:0} .name,.tools,.quality{display:none} .local video{transform:none}',
+    pinnedSide: 250,
+  },
+  /** The minimal page's drawing, each video in the box the element gives it (scaled as the element scales it). */
+  'bare-sized': {
+    ...NOW,
+    bare: true,
+    css: 'video{display:inline-block;width:147px;height:85px;object-fit:cover} .pinned video{width:768px;height:256px;object-fit:contain}',
+    pinnedSide: 250,
+  },
+  /** As `contain`, every video drawn at its own size (no scaling; cropped or bordered, centred). */
+  'none-all': {
+    ...NOW,
+    css: '.pinned video{object-fit:contain} video, .pinned video{object-fit:none}',
+    pinnedSide: 250,
+  },
+  /** The same, each picture at its box's top left corner (whole pixels). */
+  'none-all-tl': {
+    ...NOW,
+    css: '.pinned video{object-fit:contain} video, .pinned video{object-fit:none;object-position:0 0}',
+    pinnedSide: 250,
+  },
+  /** The same, not mirrored. */
+  'none-all-tl-nomirror': {
+    ...NOW,
+    css: '.pinned video{object-fit:contain} video, .pinned video{object-fit:none;object-position:0 0} .local video{transform:none}',
+    pinnedSide: 250,
+  },
+  /** As `contain`, the pinned video element only as wide as its letterboxed picture (centred): a smaller layer. */
+  'pinned-fit': {
+    ...NOW,
+    css: '.pinned video{object-fit:contain} .pinned{display:flex;justify-content:center} .pinned video{width:auto;max-width:100%}',
+    pinnedSide: 250,
+  },
+  containment: { ...NOW, css: '.pinned video{object-fit:contain} .tile{contain:strict}', pinnedSide: 250 },
 };
 
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"></head>

@@ -12,12 +12,14 @@
  * {@link VIEW_SIZES}; a change is sent {@link VIEW_DEBOUNCE_MS} after the last change, only when the rounded view of
  * that peer differs from the last one sent to it. The size is the picture's as drawn ({@link drawnSize}): the box for
  * `object-fit: cover` (the sender keeps the box's size in the picture's smaller direction), the letterboxed picture
- * for `object-fit: contain` (a pinned tile: no more pixels are sent than it draws).
+ * for `object-fit: contain` (a pinned tile: no more pixels are sent than it draws). It also fits the self-view's clone
+ * of the camera to the self-view's tile (`self-view.ts`): nothing is sent for it.
  *
  * @module
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import type { CallController } from '../call/call-controller.js';
+import { fitSelfView } from './self-view.js';
 
 /** Sizes (device px) each side of a `view` is rounded up to; a side beyond the last is sent as the last. */
 export const VIEW_SIZES = [90, 180, 270, 360, 540, 720, 1080, 1440, 2160] as const;
@@ -29,6 +31,11 @@ export const VIEW_DEBOUNCE_MS = 300;
 export type ViewHost = ReactiveControllerHost & { readonly renderRoot: ParentNode };
 
 const round = (px: number): number => VIEW_SIZES.find((s) => s >= px) ?? 2160;
+/** CSS px to device px. */
+const scaled = ({ width, height }: { width: number; height: number }) => ({
+  width: width * devicePixelRatio,
+  height: height * devicePixelRatio,
+});
 
 /**
  * The size a video's picture is drawn at in its CSS box (CSS px): for `object-fit: contain` (CSS Images 3) the video's
@@ -112,7 +119,11 @@ export class ViewObserver implements ReactiveController {
   }
 
   #videos(): HTMLVideoElement[] {
-    return [...this.#host.renderRoot.querySelectorAll<HTMLVideoElement>('video[part~="remote-video"][data-peer-id]')];
+    return [
+      ...this.#host.renderRoot.querySelectorAll<HTMLVideoElement>(
+        'video[part~="remote-video"][data-peer-id], video[part~="local-video"]',
+      ),
+    ];
   }
 
   /** Sends each peer its view where it changed. */
@@ -121,8 +132,14 @@ export class ViewObserver implements ReactiveController {
     const fullscreen = root.fullscreenElement;
     const peers = new Set(this.#call.peers.map((p) => p.id));
     for (const video of this.#videos()) {
-      const id = video.dataset['peerId'] as string;
+      const id = video.dataset['peerId'];
       const box = this.#boxes.get(video);
+      if (id === undefined) {
+        // The self-view: its clone of the camera drawn at what the tile needs (self-view.ts).
+        const shown = (video.srcObject as MediaStream | null)?.getVideoTracks()[0];
+        if (shown && box) void fitSelfView(shown, this.#call.media.track('video'), scaled(box));
+        continue;
+      }
       let size: { width: number; height: number } | null = null;
       if (root.pictureInPictureElement === video) {
         size = { width: round(Infinity), height: round(Infinity) };
@@ -136,7 +153,8 @@ export class ViewObserver implements ReactiveController {
       ) {
         const { objectFit } = getComputedStyle(video);
         const drawn = drawnSize(box, { width: video.videoWidth, height: video.videoHeight }, objectFit);
-        size = { width: round(drawn.width * devicePixelRatio), height: round(drawn.height * devicePixelRatio) };
+        const px = scaled(drawn);
+        size = { width: round(px.width), height: round(px.height) };
       }
       const key = JSON.stringify(size);
       if (!peers.has(id) || this.#sent.get(id) === key) continue;
