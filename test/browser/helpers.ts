@@ -210,3 +210,19 @@ export async function mintToken(claims: Record<string, unknown>): Promise<string
   const signature = new Uint8Array(await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(input)));
   return `${input}.${b64url(signature)}`;
 }
+
+/**
+ * Records every RTCPeerConnection the page creates from now on (a spy: `window.RTCPeerConnection` becomes a subclass
+ * of the real class, so the connections are real). Call once per test file, at module level.
+ */
+export function recordConnections(): readonly RTCPeerConnection[] {
+  const connections: RTCPeerConnection[] = [];
+  const NativePC = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends NativePC {
+    constructor(config?: RTCConfiguration) {
+      super(config);
+      connections.push(this);
+    }
+  } as typeof RTCPeerConnection;
+  return connections;
+}

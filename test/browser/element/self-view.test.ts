@@ -11,17 +11,10 @@ import { expect } from '@open-wc/testing';
 import '../../../src/index.js';
 import type { VideoChatElement } from '../../../src/video-chat.js';
 import { selfViewSide, TINY_SELF_VIEW_FPS, TINY_SELF_VIEW_SIDE } from '../../../src/ui/self-view.js';
-import { captured, part, relayUrl, shadow, uniqueRoom, waitFor } from '../helpers.js';
+import { captured, part, relayUrl, shadow, uniqueRoom, waitFor, recordConnections } from '../helpers.js';
 
-/** Every RTCPeerConnection the page creates (a spy: the real class is used). */
-const connections: RTCPeerConnection[] = [];
-const NativePC = window.RTCPeerConnection;
-window.RTCPeerConnection = class extends NativePC {
-  constructor(config?: RTCConfiguration) {
-    super(config);
-    connections.push(this);
-  }
-} as typeof RTCPeerConnection;
+/** Every RTCPeerConnection the page creates (real ones). */
+const connections = recordConnections();
 
 const scales = (): boolean => !navigator.userAgent.includes('Firefox');
 const shortSide = (s: { width?: number | undefined; height?: number | undefined }) =>

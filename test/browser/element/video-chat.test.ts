@@ -8,18 +8,21 @@ import type {
   StateChangeEvent,
   VideoChatErrorEvent,
 } from '../../../src/events.js';
-import { captured, joined, nextEvent, part, relayUrl, shadow, uniqueRoom, waitFor } from '../helpers.js';
+import {
+  captured,
+  joined,
+  nextEvent,
+  part,
+  relayUrl,
+  shadow,
+  uniqueRoom,
+  waitFor,
+  recordConnections,
+} from '../helpers.js';
 import { expectMediaFrom } from './remote-media.js';
 
-/** Every RTCPeerConnection the page creates, so cleanup can be checked (a spy: the real class is used). */
-const connections: RTCPeerConnection[] = [];
-const NativePC = window.RTCPeerConnection;
-window.RTCPeerConnection = class extends NativePC {
-  constructor(config?: RTCConfiguration) {
-    super(config);
-    connections.push(this);
-  }
-} as typeof RTCPeerConnection;
+/** Every RTCPeerConnection the page creates, so cleanup can be checked (real ones). */
+const connections = recordConnections();
 
 describe('<video-chat>', () => {
   afterEach(() => fixtureCleanup());
