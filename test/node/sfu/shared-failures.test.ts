@@ -196,6 +196,8 @@ describe('SFU rooms shared through Redis, through failures', { timeout: 120_000 
     );
     assert.equal(await redis.cli('HGET', 'vc:sfu:c', 'claim'), 'mesh', 'the claim written back');
     await waitForAsync(async () => (await redis.cli('HLEN', 'vc:room:c')) === '1', 'the member written back');
+    // Relay one refuses joins with 1013 until its own Redis connection is back (the element would retry).
+    await waitForAsync(async () => (await one.health()).redis === 'up', "relay one's Redis connection back");
     // Past --sfu-from 2, the room stays in mesh, as its first member's claim says.
     const bob = await client(t, one);
     await bob.join('c', 'Bob', { ...CAPS, token: await token('c', 'sfu') });
