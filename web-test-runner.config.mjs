@@ -10,6 +10,8 @@
 // Run it from the project root (globs and paths are relative to the working directory). With CI set it refuses to
 // start outside that namespace.
 import { existsSync, readdirSync } from 'node:fs';
+import { relative } from 'node:path';
+import { defaultReporter } from '@web/test-runner';
 import { chromeLauncher } from '@web/test-runner-chrome';
 import * as puppeteerCore from 'puppeteer-core';
 import {
@@ -57,8 +59,38 @@ function relayPlugin() {
   };
 }
 
+/**
+ * Repeats every failed test, with its browser, file and error, as the run's last lines: the default reporter prints a
+ * failure when its file ends, which a long log (or a CI excerpt that keeps only the tail) can lose.
+ * @returns {import('@web/test-runner').Reporter}
+ */
+function failureRecap() {
+  return {
+    stop({ sessions }) {
+      /** @type {string[]} */
+      const lines = [];
+      /** @param {string} where @param {import('@web/test-runner').TestSuiteResult} suite @param {string[]} path */
+      const walk = (where, suite, path) => {
+        for (const test of suite.tests) {
+          if (!test.passed && !test.skipped) {
+            lines.push(`  ${where} › ${[...path, test.name].join(' › ')}: ${test.error?.message ?? 'failed'}`);
+          }
+        }
+        for (const inner of suite.suites) walk(where, inner, [...path, inner.name]);
+      };
+      for (const session of sessions) {
+        const where = `[${session.browser.name}] ${relative(process.cwd(), session.testFile)}`;
+        for (const error of session.errors) lines.push(`  ${where}: ${error.message}`);
+        if (session.testResults) walk(where, session.testResults, []);
+      }
+      if (lines.length > 0) console.log(`\nFailed (${lines.length}):\n${lines.join('\n')}\n`);
+    },
+  };
+}
+
 /** @type {import('@web/test-runner').TestRunnerConfig} */
 export default {
+  reporters: [defaultReporter(), failureRecap()],
   files: [`${TESTS}/**/*.test.js`, ...stale],
   nodeResolve: true,
   hostname: '127.0.0.1',

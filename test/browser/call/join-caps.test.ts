@@ -24,12 +24,15 @@ describe('caps changes of a 4-peer join', function () {
   /** The connections made. */
   const pcs: RTCPeerConnection[] = [];
   const nativeSetParameters = RTCRtpSender.prototype.setParameters;
+  /** setParameters calls not yet settled. */
+  let inFlight = 0;
 
   before(() => {
     RTCRtpSender.prototype.setParameters = function (this: RTCRtpSender, ...args) {
       // Every call (only camera senders get caps; an answerer's may have no track yet while replaceTrack runs).
       sets.set(this, (sets.get(this) ?? 0) + 1);
-      return nativeSetParameters.apply(this, args);
+      inFlight++;
+      return nativeSetParameters.apply(this, args).finally(() => inFlight--);
     } as typeof nativeSetParameters;
   });
   after(() => {
@@ -75,6 +78,31 @@ describe('caps changes of a 4-peer join', function () {
         }
       }
     };
+    /** The governor's caps for `copies` copies of a call's camera. */
+    const capsFor = (call: CallController, copies: number): EncodingCaps => {
+      const { width, height } = call.media.track('video')?.getSettings() ?? {};
+      return cameraCaps(copies, { sourceShortSide: width && height ? Math.min(width, height) : undefined }, budget);
+    };
+    /**
+     * Waits until every camera sender of the calls in the room carries the caps for `copies` copies and no
+     * setParameters is in flight (on a loaded machine a re-cap lands hundreds of ms after the connection is up: a
+     * fixed wait let one of the third join's count as the fourth's).
+     */
+    const capsOf = async (copies: number) => {
+      const inRoom = calls.filter((call) => call.selfId !== null);
+      const right = () =>
+        inFlight === 0 &&
+        inRoom.every((call) =>
+          call.peers.every((peer) => {
+            const e = call.getSendParameters(peer.id).get('video')?.encodings[0];
+            const want = capsFor(call, copies);
+            return e?.maxBitrate === want.maxBitrate && (e?.scaleResolutionDownBy ?? 1) === want.scaleResolutionDownBy;
+          }),
+        );
+      await waitFor(`every camera sender capped for ${copies} copies`, right, 20_000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await waitFor(`every camera sender still capped for ${copies} copies`, right, 20_000);
+    };
     const settled = async (n: number) => {
       for (const call of calls.slice(0, n)) {
         await waitFor(
@@ -85,7 +113,7 @@ describe('caps changes of a 4-peer join', function () {
           30_000,
         );
       }
-      await new Promise((resolve) => setTimeout(resolve, 500)); // the last caps applied
+      await capsOf(n - 1);
       mapSenders();
     };
     let before = new Map(sets);
@@ -110,12 +138,7 @@ describe('caps changes of a 4-peer join', function () {
       }
       // Every camera sender ends with the caps for three copies.
       for (const call of calls) {
-        const { width, height } = call.media.track('video')?.getSettings() ?? {};
-        const three: EncodingCaps = cameraCaps(
-          3,
-          { sourceShortSide: width && height ? Math.min(width, height) : undefined },
-          budget,
-        );
+        const three = capsFor(call, 3);
         for (const peer of call.peers) {
           const e = call.getSendParameters(peer.id).get('video')?.encodings[0];
           expect(e?.maxBitrate, `caps towards ${peer.name}`).to.equal(three.maxBitrate);
