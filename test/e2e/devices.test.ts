@@ -102,7 +102,14 @@ describe('devices across browser processes', { timeout: 120_000 }, () => {
 
     const media = await waitForMediaFlowing(bob, 1, 20_000);
     assert.ok(media[0]!.videoWidth > 0);
-    assert.ok(media[0]!.framesDecoded > framesBefore, 'the same inbound stream keeps counting');
+    // The same inbound stream keeps counting. Firefox restarted its count once in CI (a decoder re-made for the new
+    // camera's size, a guess): what matters is that it passes the count from before on this connection, not at once.
+    let frames = media[0]!.framesDecoded;
+    for (let i = 0; i < 30 && frames <= framesBefore; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      frames = (await remoteMedia(bob.page))[0]?.framesDecoded ?? 0;
+    }
+    assert.ok(frames > framesBefore, `Bob decodes past the ${framesBefore} frames from before (${frames})`);
     assert.deepEqual(await fingerprints(bob.page), bobBefore, "Bob's connection to Alice is the same one");
     assert.deepEqual(await fingerprints(alice.page), aliceBefore, "Alice's connection to Bob is the same one");
     assert.equal((await waitForState(bob, ['in-call'])).peers.length, 1);
