@@ -31,11 +31,11 @@ export const STEADY_MS = 5_000;
  */
 export const PREPARE_MS = 5_000;
 
-/** A process's resident memory, MB (`VmRSS` of /proc/<pid>/status), or NaN. */
-function rssMb(pid: number): number {
+/** A field of /proc/<pid>/status (`VmRSS` in kB, `Threads`), or NaN. */
+function procStatus(pid: number, field: string): number {
   try {
-    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb ? Number(kb) / 1024 : NaN;
+    const value = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return value ? Number(value) : NaN;
   } catch {
     return NaN;
   }
@@ -48,9 +48,11 @@ function rssMb(pid: number): number {
 async function leftovers(janus: Janus | undefined, browsers: Browser[], when: string): Promise<void> {
   if (!janus) return;
   const rooms = await janus.rooms().catch(() => [] as string[]);
+  const pid = janus.process.pid ?? -1;
   const procs = browsers.map((b) => processTree(b.process()?.pid ?? -1).length);
   progress(
-    `sfu: ${when}: janus rooms ${rooms.length}, janus RSS ${fmt(rssMb(janus.process.pid ?? -1))} MB; ` +
+    `sfu: ${when}: janus rooms ${rooms.length}, janus RSS ${fmt(procStatus(pid, 'VmRSS') / 1024)} MB, threads ` +
+      `${procStatus(pid, 'Threads')} (one loop per live handle's connection); ` +
       `processes per browser ${procs.join(', ')}`,
   );
 }
