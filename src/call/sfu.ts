@@ -38,7 +38,7 @@ import type { VideoChatWarningCode } from '../errors.js';
 import { VideoChatWarningEvent } from '../events.js';
 import { DEFAULT_BUDGET } from '../negotiation/bandwidth.js';
 import { SfuSession } from '../negotiation/sfu-session.js';
-import { simulcastCaps, startSmall } from '../negotiation/simulcast-caps.js';
+import { simulcastCaps } from '../negotiation/simulcast-caps.js';
 import type { QualityLevel } from '../types.js';
 import { switching } from './governor.js';
 import { chooseLayer, LayerRequests, layerToAsk, parseLayers, RID_LAYER } from './sfu-layers.js';
@@ -248,16 +248,11 @@ export function sfuTopology(
     // it, and the room may not be on the SFU yet there (it answers `unknown-peer`). Until the next `mode` replaces it, a
     // stale session keeps showing what Janus still forwards, and says nothing.
     const self = call.selfId;
-    // A switch (mesh sessions still up) publishes the low layers only; the high one is turned on once the mesh is gone.
-    const camera = call.media.track('video');
-    const { width = 0, height = 0 } = camera?.getSettings() ?? {};
-    const first = sessions.size > 0 ? startSmall(layers(camera), Math.min(width, height)) : layers(camera);
-    let grow = first.some((l) => l.active === false) ? Date.now() + SWITCH_HOLD_MS : undefined;
     const stale = () => call.selfId !== self;
     const session: SfuSession = new SfuSession({
       iceServers: iceServers(),
       iceTransportPolicy: options?.iceTransportPolicy,
-      layers: first,
+      layers: layers(call.media.track('video')),
       onLayer: (peerId, substream) => requests?.confirmed(peerId, substream, Date.now()),
       tracks: { audio: call.media.track('audio'), video: call.media.track('video') },
       send: (request) => void (stale() || send(request)),
@@ -311,11 +306,6 @@ export function sfuTopology(
       if (stale()) return;
       const feeds = session.videoFeeds;
       const now = Date.now();
-      if (grow !== undefined && (sessions.size === 0 || now >= grow)) {
-        grow = undefined;
-        const track = call.media.track('video');
-        if (track) void session.setLayers(layers(track));
-      }
       // A feed that went: subscribed again later, it starts over on the lowest layer (sfu-layers.ts `layerToAsk`).
       for (const id of since.keys()) if (!feeds.includes(id)) (since.delete(id), asked.delete(id));
       for (const id of feeds) {

@@ -142,9 +142,8 @@ export class SfuSession {
   }
 
   /**
-   * Caps the camera's simulcast encodings (`RTCRtpSender.setParameters`, W3C WebRTC §5.2): `maxBitrate` (bps),
-   * `scaleResolutionDownBy` and `active` (default true: a layer started off, `simulcast-caps.ts` `startSmall`, is turned
-   * on) per rid, from `simulcast-caps.ts`.
+   * Caps the camera's simulcast encodings (`RTCRtpSender.setParameters`, W3C WebRTC §5.2): `maxBitrate` (bps) and
+   * `scaleResolutionDownBy` per rid, from `simulcast-caps.ts`.
    */
   async setLayers(layers: RTCRtpEncodingParameters[]): Promise<void> {
     const sender = this.#senders.get('video');
@@ -155,7 +154,6 @@ export class SfuSession {
         const cap = layers.find((l) => l.rid === encoding.rid);
         if (cap?.maxBitrate !== undefined) encoding.maxBitrate = cap.maxBitrate;
         if (cap?.scaleResolutionDownBy !== undefined) encoding.scaleResolutionDownBy = cap.scaleResolutionDownBy;
-        if (cap) encoding.active = cap.active ?? true;
       }
       await sender.setParameters(params);
     } catch (cause) {

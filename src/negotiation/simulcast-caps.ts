@@ -47,21 +47,3 @@ export function simulcastCaps(
     return { rid, maxBitrate: kbps * 1000, scaleResolutionDownBy: Math.round(base * downscale * 100) / 100 };
   });
 }
-
-/** The camera's shorter side (px) from which Chromium sends a layer below the high one (its table: one layer under 480×270). */
-export const TWO_LAYERS_SHORT_SIDE = 270;
-
-/**
- * The layers of a publish made while the room moves from the mesh to the SFU: the high one off (`active: false`, W3C
- * WebRTC §5.2) when the camera is large enough for a lower one to be sent, so the switch starts one small encoder
- * instead of every layer at once; the topology turns it on once the mesh is gone (`SfuSession.setLayers` with the full
- * caps). A smaller camera (Chromium then sends the high layer only) keeps its layers as they are.
- * @param shortSide the camera's shorter side, px, if known.
- */
-export function startSmall(
-  layers: RTCRtpEncodingParameters[],
-  shortSide: number | undefined,
-): RTCRtpEncodingParameters[] {
-  if (!shortSide || shortSide < TWO_LAYERS_SHORT_SIDE) return layers;
-  return layers.map((l) => (l.rid === 'h' ? { ...l, active: false } : l));
-}

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { chooseLayer, LayerRequests, MANY_TILES, MAX_TRIES } from '../../../src/call/sfu-layers.js';
 import { DEFAULT_BUDGET } from '../../../src/negotiation/bandwidth.js';
-import { simulcastCaps, startSmall, TWO_LAYERS_SHORT_SIDE } from '../../../src/negotiation/simulcast-caps.js';
+import { simulcastCaps } from '../../../src/negotiation/simulcast-caps.js';
 import {
   parseSfuDelivery,
   parseSfuRequest,
@@ -138,21 +138,6 @@ describe('the layer each tile gets (src/call/sfu-layers.ts)', () => {
 });
 
 describe("the governor's caps of the three layers (src/negotiation/simulcast-caps.ts)", () => {
-  it('a publish during a switch starts with the high layer off when a lower one is sent (startSmall)', () => {
-    const caps = simulcastCaps();
-    const active = (layers: RTCRtpEncodingParameters[]) => layers.map((l) => l.active ?? true);
-    assert.deepEqual(active(startSmall(caps, 360)), [false, true, true], '640×360: the medium layer alone');
-    assert.deepEqual(active(startSmall(caps, TWO_LAYERS_SHORT_SIDE)), [false, true, true]);
-    // Chromium sends the high layer only below 480×270: turning it off would send nothing.
-    assert.deepEqual(active(startSmall(caps, TWO_LAYERS_SHORT_SIDE - 1)), [true, true, true], '320×240');
-    assert.deepEqual(active(startSmall(caps, undefined)), [true, true, true], 'size unknown');
-    assert.deepEqual(
-      startSmall(caps, 720).map(({ active: _, ...rest }) => rest),
-      caps,
-      'the caps themselves unchanged',
-    );
-  });
-
   it('gives 1,500 / 500 / 150 kbps at full, half and quarter size with the default budget', () => {
     assert.deepEqual(simulcastCaps(), [
       { rid: 'h', maxBitrate: 1_500_000, scaleResolutionDownBy: 1 },
