@@ -307,7 +307,11 @@ export function sfuTopology(
       const feeds = session.videoFeeds;
       const now = Date.now();
       // A feed that went: subscribed again later, it starts over on the lowest layer (sfu-layers.ts `layerToAsk`).
-      for (const id of since.keys()) if (!feeds.includes(id)) (since.delete(id), asked.delete(id));
+      for (const id of since.keys()) {
+        if (feeds.includes(id)) continue;
+        since.delete(id);
+        asked.delete(id);
+      }
       for (const id of feeds) {
         const focused = call.focus === id;
         const tile = chooseLayer({ focused, tiles: feeds.length, quality: call.stats.quality.get(id)?.level });
