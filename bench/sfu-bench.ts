@@ -6,7 +6,7 @@
  * configuration), two relay CLIs: one without `--janus-url` (every room a mesh) and one with `--janus-url` and
  * `--sfu-from 2` (every room on the SFU from its second member), five Chromium processes (the e2e harness's launch:
  * fake devices, loopback only), one page each with the script-tag bundle (`bench/call-ours.html`). Each page's camera
- * is asked for 320×240 at 15 fps (bench/sfu-page.ts rewrites the element's constraints).
+ * is asked for 320×240 at 15 fps (bench/sfu-page.ts rewrites the element's constraints; `SFU_BENCH_CAMERA` another size).
  *
  * Per round, four rooms, one after the other: 5 participants mesh and SFU, 3 participants mesh and SFU (the order of
  * the two modes alternates from round to round). Each room: every page joins, then waits until it shows every other
@@ -35,7 +35,8 @@
  * each browser used over the switch. The fourth joins 1 s after the first three's media flows, and the table of the
  * switch's moments per build adds the gaps at its join, over the 5 s after (where work ahead of the switch would land),
  * and the CPU per browser over the steady mesh of four. `SFU_BENCH_SWITCH_AT=3` makes it 2 → 3 instead; `SFU_BENCH_BEFORE` runs each
- * switch with another build's pages too (interleaved), `SFU_BENCH_TRACE` writes each page's timeline of the switch.
+ * switch with another build's pages too (interleaved), `SFU_BENCH_TRACE` writes each page's timeline of the switch,
+ * `SFU_BENCH_CAMERA=<w>x<h>` sets the camera's size (default 320x240: one simulcast layer in Chromium).
  *
  * @module
  */
@@ -250,7 +251,7 @@ export async function benchSfu(root: string): Promise<Section> {
         }
         try {
           progress(`sfu: switch ${i + 1} of ${SWITCHES} (${variant})`);
-          switches.push(await switchGap(SWITCH_AT, browsers.slice(0, SWITCH_AT), url, switchRelay, variant));
+          switches.push(await switchGap(SWITCH_AT, browsers.slice(0, SWITCH_AT), url, switchRelay, variant, janus));
         } catch (error) {
           const why = error instanceof Error ? error.message : String(error);
           failures.push(`switch ${i + 1} (${variant}): ${why.split('\n')[0]}`);

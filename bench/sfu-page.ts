@@ -82,8 +82,12 @@ interface SfuBenchState {
   takeGaps(epoch: number): Gaps;
 }
 
-/** Injected into every page before its scripts run (`evaluateOnNewDocument`). */
-export function instrumentSfuPage(): void {
+/**
+ * Injected into every page before its scripts run (`evaluateOnNewDocument`).
+ * @param camera the camera's size asked for, px (`SFU_BENCH_CAMERA`, default 320×240: Chromium sends one simulcast
+ *   layer at that size, two at 640×360 and 640×480, three from 960×540).
+ */
+export function instrumentSfuPage(camera: [number, number] = [320, 240]): void {
   const pcs: RTCPeerConnection[] = [];
   const timeline: string[] = [];
   const mark = (what: string): void => {
@@ -143,7 +147,8 @@ export function instrumentSfuPage(): void {
       const sfu = m.data?.['sfu'] as { decodes?: unknown; layers?: unknown } | undefined;
       if (peer === 'sfu') {
         const op = String(m.data?.['op']);
-        if (op !== 'candidate') mark(`ws${dir} sfu ${op}`);
+        if (op === 'layer') mark(`ws${dir} sfu layer ${String(m.data?.['substream'])}`);
+        else if (op !== 'candidate') mark(`ws${dir} sfu ${op}`);
       } else if (sfu?.decodes) mark(`ws${dir} decodes ${peer}`);
       else if (sfu?.layers) mark(`ws${dir} layers ${peer} ${JSON.stringify(sfu.layers)}`);
     } catch {
@@ -173,7 +178,12 @@ export function instrumentSfuPage(): void {
       const asked = typeof constraints.video === 'object' ? constraints.video : {};
       constraints = {
         ...constraints,
-        video: { ...asked, width: { ideal: 320 }, height: { ideal: 240 }, frameRate: { ideal: 15, max: 15 } },
+        video: {
+          ...asked,
+          width: { ideal: camera[0] },
+          height: { ideal: camera[1] },
+          frameRate: { ideal: 15, max: 15 },
+        },
       };
     }
     return real(constraints);

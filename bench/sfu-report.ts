@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { CAMERA } from './sfu-steps.js';
 import { fmt, median } from './util.js';
 
 /** One measured room: a mode, a size and a round. */
@@ -204,7 +205,7 @@ export function sfuMarkdown(
 ): string {
   const sizes = [...new Set([...p.sizes, ...windows.map((w) => w.size)])].sort((a, b) => b - a);
   const out: string[] = [
-    `Five Chromium processes (the e2e harness's: headless, fake camera and microphone, the camera asked for 320×240 at ` +
+    `Five Chromium processes (the e2e harness's: headless, fake camera and microphone, the camera asked for ${CAMERA.join('×')} at ` +
       `15 fps by the benchmark), one page each with the script-tag bundle; one real Janus (test/e2e/janus.ts) and two ` +
       'relays: one without `--janus-url` (mesh), one with `--janus-url` and `--sfu-from 2` (every room on the SFU). ' +
       `${p.rounds} rounds; each round measures a room of ${sizes.join(' and of ')} participants in each mode, the mode ` +

@@ -18,6 +18,17 @@ export const WELCOME_MS = 20_000;
 /** Longest wait for one page to answer a read. */
 export const EVALUATE_MS = 30_000;
 
+/**
+ * The camera size every page asks for, px: `SFU_BENCH_CAMERA=<width>x<height>` (default 320x240, one simulcast layer
+ * in Chromium; 640x360 sends two, 960x540 three).
+ */
+export const CAMERA: [number, number] = (() => {
+  const raw = process.env['SFU_BENCH_CAMERA'] ?? '320x240';
+  const m = /^(\d{2,4})x(\d{2,4})$/.exec(raw);
+  if (!m) throw new Error(`SFU_BENCH_CAMERA must be <width>x<height> (e.g. 640x360), not ${JSON.stringify(raw)}`);
+  return [Number(m[1]), Number(m[2])];
+})();
+
 /** A room's media mode. */
 export type Mode = 'mesh' | 'sfu';
 
@@ -28,7 +39,7 @@ export async function openPages(browsers: Browser[], pagesUrl: string): Promise<
     for (const browser of browsers) {
       const page = await withTimeout(browser.newPage(), 15_000, 'opening a page');
       pages.push(page);
-      await page.evaluateOnNewDocument(instrumentSfuPage);
+      await page.evaluateOnNewDocument(instrumentSfuPage, CAMERA);
       await page.goto(`${pagesUrl}ours.html`, { waitUntil: 'load', timeout: 20_000 });
       await page.waitForFunction(() => customElements.get('video-chat') !== undefined, { timeout: 20_000 });
     }

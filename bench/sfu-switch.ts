@@ -5,9 +5,11 @@
  *
  * @module
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import type { Browser, Page } from 'puppeteer-core';
 import type { RelayServer } from '../test/e2e/harness.js';
+import type { Janus } from '../test/e2e/janus.js';
+import { processTree } from './procs.js';
 import { benchRoom, wsUrl } from './browser-calls.js';
 import { loadNow } from './report.js';
 import { readTimeline, takeGaps, watchGaps, type Gaps } from './sfu-page.js';
@@ -29,9 +31,36 @@ export const STEADY_MS = 5_000;
  */
 export const PREPARE_MS = 5_000;
 
+/** A field of /proc/<pid>/status (`VmRSS` in kB, `Threads`), or NaN. */
+function procStatus(pid: number, field: string): number {
+  try {
+    const value = new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return value ? Number(value) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * What could pile up from one switch to the next (the gap rose along a series of 6 switches, docs/benchmarks.md §8):
+ * the Janus rooms Janus still holds, Janus's resident memory and the processes of each browser, one progress line.
+ */
+async function leftovers(janus: Janus | undefined, browsers: Browser[], when: string): Promise<void> {
+  if (!janus) return;
+  const rooms = await janus.rooms().catch(() => [] as string[]);
+  const pid = janus.process.pid ?? -1;
+  const procs = browsers.map((b) => processTree(b.process()?.pid ?? -1).length);
+  progress(
+    `sfu: ${when}: janus rooms ${rooms.length}, janus RSS ${fmt(procStatus(pid, 'VmRSS') / 1024)} MB, threads ` +
+      `${procStatus(pid, 'Threads')} (one loop per live handle's connection); ` +
+      `processes per browser ${procs.join(', ')}`,
+  );
+}
+
 /**
  * The mesh→SFU switch: `at` − 1 in a mesh, the next one makes the room switch; the frame gaps of the
  * original tiles.
+ * @param janus the benchmark's Janus: its rooms and memory before the switch, its CPU over it, in the progress line.
  */
 export async function switchGap(
   at: number,
@@ -39,7 +68,9 @@ export async function switchGap(
   pagesUrl: string,
   relay: RelayServer,
   variant: Switch['variant'],
+  janus?: Janus,
 ): Promise<Switch> {
+  await leftovers(janus, browsers, `before the switch (${variant})`);
   const room = benchRoom('switch');
   const url = wsUrl(relay.url);
   const pages = await openPages(browsers, pagesUrl);
@@ -75,11 +106,13 @@ export async function switchGap(
     const started = performance.now();
     t0 = Date.now();
     const cpu0 = pids.map(cpuMicros);
+    const janus0 = cpuMicros(janus?.process.pid ?? -1);
     await join(pages.slice(before), url, room);
     await waitForMode(pages, 'sfu', at);
     const switchMs = performance.now() - started;
     const cpu1 = pids.map(cpuMicros);
     const switchCores = cpu1.map((c, i) => (c - cpu0[i]!) / 1e3 / switchMs);
+    const janusCores = (cpuMicros(janus?.process.pid ?? -1) - janus0) / 1e3 / switchMs;
     await waitFlowing(pages, before);
     await sleep(1_000);
     const across = await gaps();
@@ -117,7 +150,7 @@ export async function switchGap(
         `${switchCores.map((c) => fmt(c, 2)).join(', ')}; at the ${before}th join ${s.joined.map((x) => fmt(x)).join(', ')} ` +
         `ms; over the 5 s after it ${s.prepared.map((x) => fmt(x)).join(', ')} ms (video ` +
         `${s.preparedVideo.map((x) => fmt(x)).join(', ')}); cores per browser in the steady ${before}-mesh ` +
-        `${steadyCores.map((c) => fmt(c, 2)).join(', ')}`,
+        `${steadyCores.map((c) => fmt(c, 2)).join(', ')}; Janus ${fmt(janusCores, 2)} cores over the switch`,
     );
     return s;
   } finally {

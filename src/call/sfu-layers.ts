@@ -56,15 +56,21 @@ export const UNANNOUNCED_MS = 3_000;
  * the publisher, `{ sfu: { layers } }`; Chromium drops the lowest layers of a small camera: one layer below 480×270,
  * two below 960×540). `undefined` when there is nothing to ask: the publisher sends a single layer, which the media
  * server forwards anyway. Unknown layers (not announced yet): nothing until the feed was subscribed for
- * {@link UNANNOUNCED_MS}, then the wish as it is.
+ * {@link UNANNOUNCED_MS}, then the wish as it is. A new subscription starts small: the relay subscribes every feed on
+ * the lowest layer (`server/src/sfu/layers.ts` `START_SUBSTREAM`), so nothing is asked either until Janus confirmed
+ * the layer it started on (`started`; a request before that would make Janus start on the layer asked for), or for
+ * {@link UNANNOUNCED_MS} if it never says.
  * @param subscribedMs how long the feed has been subscribed, ms.
+ * @param started Janus confirmed a layer of this feed (its `substream` event, {@link LayerRequests.layer}).
  * @returns the wished layer if sent, else the nearest sent one above it, else the highest sent one below it.
  */
 export function layerToAsk(
   wanted: SfuSubstream,
   sent: readonly SfuSubstream[] | undefined,
   subscribedMs = Infinity,
+  started = true,
 ): SfuSubstream | undefined {
+  if (!started && subscribedMs < UNANNOUNCED_MS) return undefined;
   if (!sent || sent.length === 0) return subscribedMs < UNANNOUNCED_MS ? undefined : wanted;
   if (sent.length === 1) return undefined;
   if (sent.includes(wanted)) return wanted;

@@ -306,11 +306,17 @@ export function sfuTopology(
       if (stale()) return;
       const feeds = session.videoFeeds;
       const now = Date.now();
+      // A feed that went: subscribed again later, it starts over on the lowest layer (sfu-layers.ts `layerToAsk`).
+      for (const id of since.keys()) {
+        if (feeds.includes(id)) continue;
+        since.delete(id);
+        asked.delete(id);
+      }
       for (const id of feeds) {
         const focused = call.focus === id;
         const tile = chooseLayer({ focused, tiles: feeds.length, quality: call.stats.quality.get(id)?.level });
         if (!since.has(id)) since.set(id, now);
-        const layer = layerToAsk(tile, sentBy.get(id), now - since.get(id)!);
+        const layer = layerToAsk(tile, sentBy.get(id), now - since.get(id)!, asked.layer(id) !== undefined);
         if (layer !== undefined) asked.want(id, layer, now);
       }
       if (++polls % ANNOUNCE_POLLS === 0) void announce();

@@ -51,6 +51,7 @@ export function startSfuRelay(janus: Janus, sfuFrom: number, extra: readonly str
  *   the bar stays above the pixel {@link tiles} samples, at three quarters of the height); the microphone stays the
  *   browser's fake one;
  * - every RTCPeerConnection is kept (`window.pcs`), every `layer` confirmation from the peer "sfu" (`window.layers`,
+ *   page clock in `window.layerTimes`,
  *   its substream) and every `vc-media-state` (`window.mediaStates`);
  * - `window.traffic`: when (page clock, ms) the page sent a `layer` request (`asked`), and the layers another
  *   participant announced (`announced`: in a relayed `state` text carrying `layers`, `inState`, or as the earlier
@@ -67,12 +68,14 @@ export function paintCamera(): void {
   const w = window as unknown as {
     pcs: RTCPeerConnection[];
     layers: number[];
+    layerTimes: number[];
     mediaStates: { peerId: string | null; microphone: boolean }[];
     traffic: { asked: number[]; announced: { at: number; layers: number[]; inState: boolean }[] };
     publishes: number;
   };
   w.pcs = [];
   w.layers = [];
+  w.layerTimes = [];
   w.mediaStates = [];
   w.traffic = { asked: [], announced: [] };
   w.publishes = 0;
@@ -115,7 +118,10 @@ export function paintCamera(): void {
           data?: { op?: string; substream?: number; sfu?: unknown };
         };
         if (m.type !== 'signal') return;
-        if (m.from === 'sfu' && m.data?.op === 'layer') w.layers.push(m.data.substream!);
+        if (m.from === 'sfu' && m.data?.op === 'layer') {
+          w.layers.push(m.data.substream!);
+          w.layerTimes.push(performance.now());
+        }
         const inState = typeof m.data?.sfu === 'string';
         let sfu = m.data?.sfu;
         try {

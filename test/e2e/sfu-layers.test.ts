@@ -7,7 +7,10 @@
  *   layer (160×120), the same tile pinned the high one (320×240), unpinned the medium one again, frames advancing at
  *   each step; each switch confirmed by Janus (a `layer` message from "sfu" with that substream);
  * - the governor's caps on the three layers, read back with `RTCRtpSender.getParameters()` on each publisher;
- * - `ice-transport-policy="relay"` followed by both SFU connections (`getConfiguration()`).
+ * - `ice-transport-policy="relay"` followed by both SFU connections (`getConfiguration()`);
+ * - a new subscription starts small: the relay subscribes each feed on `substream` 0, so the new tile decodes the low
+ *   layer (80×60) first, Janus has settled on layer 0 when the receiver first asks for the grid's medium layer (it
+ *   asks only once Janus confirmed the start), and the tile then grows to 160×120.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -58,6 +61,27 @@ async function waitForSize(p: Participant, id: string, width: number, height: nu
   );
 }
 
+/**
+ * Starts recording, in the page, each size change of every remote tile's decoded picture (`videoWidth`×`videoHeight`,
+ * polled every 50 ms) as `window.sizes[peerId]`.
+ */
+function recordSizes(p: Participant): Promise<void> {
+  return p.page.evaluate(() => {
+    const w = window as unknown as { sizes: Record<string, string[]> };
+    w.sizes = {};
+    setInterval(() => {
+      const chat = document.querySelector('video-chat');
+      for (const video of chat?.shadowRoot?.querySelectorAll<HTMLVideoElement>('video[part~="remote-video"]') ?? []) {
+        const id = video.dataset['peerId'];
+        if (!id || video.videoWidth === 0) continue;
+        const size = `${video.videoWidth}x${video.videoHeight}`;
+        const seen = (w.sizes[id] ??= []);
+        if (seen.at(-1) !== size && seen.length < 50) seen.push(size);
+      }
+    }, 50);
+  });
+}
+
 /** The camera sender's encodings on the page's open connections (rid, maxBitrate, scaleResolutionDownBy). */
 async function encodings(p: Participant): Promise<{ rid?: string; maxBitrate?: number; scale?: number }[]> {
   return p.page.evaluate(() =>
@@ -75,7 +99,7 @@ async function encodings(p: Participant): Promise<{ rid?: string; maxBitrate?: n
   );
 }
 
-describe('simulcast layers on the SFU', { timeout: 150_000 }, () => {
+describe('simulcast layers on the SFU', { timeout: 240_000 }, () => {
   let janus: Janus;
   let relay: RelayServer;
 
@@ -137,6 +161,43 @@ describe('simulcast layers on the SFU', { timeout: 150_000 }, () => {
         if (seen.length < 2) await sleep(250);
       }
       assert.deepEqual(seen, ['relay', 'relay'], 'the publishing and the subscribing connection');
+    } finally {
+      await leaveAll(people);
+    }
+  });
+
+  it('a new subscription decodes the low layer first, then its grid tile grows to the medium one', async () => {
+    const room = uniqueRoom('sfu-start-low');
+    const people: Participant[] = [];
+    try {
+      // Grace (Firefox: three layers) alone, then Ada: the room is on the SFU from her join (`--sfu-from 2`), and her
+      // subscription to Grace is made once Grace publishes, on a publisher that sends every layer. Ada's page
+      // receives Grace's video only, so every `layer` confirmation it gets is for that tile.
+      const grace = await openPainted(await launchFirefox(), relay.url, room, 'Grace');
+      people.push(grace);
+      const graceId = await peerIdOf(grace);
+      const ada = await openPainted(await launchChromium(), relay.url, room, 'Ada');
+      people.push(ada);
+      await recordSizes(ada);
+      await waitForSize(ada, graceId, 160, 120, 'grid');
+      const sizes = await ada.page.evaluate(
+        (id) => (window as unknown as { sizes: Record<string, string[]> }).sizes[id] ?? [],
+        graceId,
+      );
+      const { layers, times, asked } = await ada.page.evaluate(() => {
+        const w = window as unknown as { layers: number[]; layerTimes: number[]; traffic: { asked: number[] } };
+        return { layers: w.layers, times: w.layerTimes, asked: w.traffic.asked };
+      });
+      const seen =
+        `decoded sizes ${JSON.stringify(sizes)}, confirmed layers ${JSON.stringify(layers)} at ` +
+        `${JSON.stringify(times.map(Math.round))} ms, requests at ${JSON.stringify(asked.map(Math.round))} ms`;
+      // Janus forwards the first key frame of any layer, then moves down to the layer the relay subscribed on: the
+      // receiver asks for the grid's medium layer only once Janus confirmed the start, and by then it is the low one.
+      const before = layers.filter((_, i) => times[i]! < (asked[0] ?? Infinity));
+      assert.ok(asked.length > 0, `the grid tile asked for the medium layer: ${seen}`);
+      assert.equal(before.at(-1), 0, `Janus had settled on the low layer when the tile first asked: ${seen}`);
+      assert.ok(sizes.slice(0, sizes.indexOf('160x120')).includes('80x60'), `the low layer decoded first: ${seen}`);
+      assert.equal(layers.at(-1), 1, `then the medium one: ${seen}`);
     } finally {
       await leaveAll(people);
     }

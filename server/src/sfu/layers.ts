@@ -18,6 +18,15 @@ import type { SfuDelivery, SfuSubstream } from '../../../src/protocol/sfu.js';
 import type { Logger } from '../log.js';
 import type { JanusHandle, PluginReply } from './janus.js';
 
+/**
+ * The simulcast layer every new subscription starts on (the `substream` of each stream in VideoRoom's subscriber `join`
+ * and `subscribe`; Janus 1.x applies it to the video streams of the feed): the lowest. A mesh→SFU switch then starts
+ * one decoder per feed at the smallest picture (or at the lowest layer the publisher sends: Janus forwards the first key
+ * frame of any layer and moves down towards the target), and the receiver asks for each tile's layer once its publisher
+ * announced its layers (`src/call/sfu-layers.ts`); Janus confirms the starting layer with its `substream` event.
+ */
+export const START_SUBSTREAM: SfuSubstream = 0;
+
 /** What a layer request needs from the broker's record of the participant. */
 export interface LayerMember {
   readonly id: string;

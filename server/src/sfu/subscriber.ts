@@ -2,8 +2,9 @@
  * One participant's subscriber side of the broker (`broker.ts`): its subscriber handle brought to "every published
  * feed but my own" (VideoRoom `join` as subscriber with `streams`, then `subscribe` / `unsubscribe`), each change one
  * offer from Janus forwarded to the browser, whose answer goes back with `start`
- * (https://janus.conf.meetecho.com/docs/videoroom.html, multistream API of Janus 1.x). Also the broker's record of a
- * participant ({@link Member}).
+ * (https://janus.conf.meetecho.com/docs/videoroom.html, multistream API of Janus 1.x). Each feed added starts on the
+ * lowest simulcast layer (`substream` {@link START_SUBSTREAM}, `layers.ts`): the receiver raises each tile to the layer
+ * it needs. Also the broker's record of a participant ({@link Member}).
  *
  * @module
  */
@@ -11,7 +12,7 @@ import type { SfuCandidate, SfuDelivery } from '../../../src/protocol/sfu.js';
 import type { Logger } from '../log.js';
 import { JanusError, type JanusHandle, type JanusSession, type PluginReply } from './janus.js';
 import { streamsOf, VIDEOROOM, type JanusRoom } from './janus-rooms.js';
-import { layerEvent } from './layers.js';
+import { layerEvent, START_SUBSTREAM } from './layers.js';
 
 /** How long the broker waits for a browser's answer to a subscriber offer, in ms, before reporting an error. */
 export const ANSWER_TIMEOUT_MS = 10_000;
@@ -121,7 +122,7 @@ export async function syncSubscriber(
         ptype: 'subscriber',
         room: room.id,
         pin: room.pin,
-        streams: [...wanted].map((feed) => ({ feed })),
+        streams: [...wanted].map((feed) => ({ feed, substream: START_SUBSTREAM })),
       });
       member.subFeeds = wanted;
     } else {
@@ -131,7 +132,10 @@ export async function syncSubscriber(
       try {
         reply =
           added.length > 0
-            ? await member.sub.message({ request: 'subscribe', streams: added.map((feed) => ({ feed })) })
+            ? await member.sub.message({
+                request: 'subscribe',
+                streams: added.map((feed) => ({ feed, substream: START_SUBSTREAM })),
+              })
             : await member.sub.message({ request: 'unsubscribe', streams: removed.map((feed) => ({ feed })) });
       } catch (error) {
         // A feed that went away between the decision and the request: Janus dropped it already.

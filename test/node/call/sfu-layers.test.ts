@@ -33,6 +33,16 @@ describe('the layer asked for, given the layers the publisher sends', () => {
     assert.equal(layerToAsk(1, [2, 1], 0), 1, 'announced: at once');
   });
 
+  it('asks for nothing until Janus confirmed the layer a new subscription started on (the lowest), then grows it', () => {
+    // The relay subscribes each feed on the lowest layer: asking before Janus's first `substream` event would make
+    // Janus start this feed's decoder on the layer asked for (a switch then starts four large decoders at once).
+    assert.equal(layerToAsk(1, [2, 1, 0], 0, false), undefined, 'announced, not started yet');
+    assert.equal(layerToAsk(2, [2, 1, 0], UNANNOUNCED_MS - 1, false), undefined);
+    assert.equal(layerToAsk(1, [2, 1, 0], 0, true), 1, 'started on the lowest: the grid tile grows to medium');
+    assert.equal(layerToAsk(1, [2, 1, 0], UNANNOUNCED_MS, false), 1, 'Janus never said: the wish after a while');
+    assert.equal(layerToAsk(1, [2], 0, true), undefined, 'one layer sent: nothing to ask, started or not');
+  });
+
   it('maps rids highest first, as Janus numbers the substreams', () => {
     assert.deepEqual(RID_LAYER, { h: 2, m: 1, l: 0 });
   });
