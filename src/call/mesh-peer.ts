@@ -20,15 +20,6 @@ import { PeerChannel } from './peer-channel.js';
 import type { CallHost, CallOptions, RemotePeer } from './types.js';
 import { warningGate } from './warning-gate.js';
 
-/**
- * How long after a connection is first `connected` its measured uplink (`CallLoad.linkKbps`) is left out of its caps,
- * ms. Until then the figure is the bandwidth estimator's ramp-up (Chromium starts at 300 kbps and probes upwards), not
- * the link: capping to it lowered the picture for seconds and re-capped every sender (a `getParameters` blocking the
- * main thread on the WebRTC signaling thread) in the middle of the call's setup (issue 16). When it ends the caps are
- * applied once with the measure (a `setParameters` only if they changed). docs/bandwidth.md, "Measured uplink".
- */
-export const LINK_SETTLE_MS = 4000;
-
 /** What a mesh connection needs of the call (the call controller hands it over once its engine is loaded). */
 export interface MeshCall {
   readonly host: CallHost;
@@ -69,17 +60,11 @@ export function meshPeer(
     report: host,
   });
   let made = false;
-  /** Whether the link's measure counts (LINK_SETTLE_MS after the first `connected`). */
-  let settled = false;
   const load = (): CallLoad => {
     const now = call.load(peer);
     // While the session is being made (its first offer's caps, transceivers.ts) it is not among the call's sessions
     // yet, but it is one more copy of our streams; while a welcome's peers are met, every one of them is (roster.ts).
-    return {
-      ...now,
-      copies: Math.max(now.copies + +!made, call.meeting()),
-      linkKbps: settled ? now.linkKbps : undefined,
-    };
+    return { ...now, copies: Math.max(now.copies + +!made, call.meeting()) };
   };
   const session: PeerSession = new PeerSession({
     peerId: peer.id,
@@ -108,7 +93,6 @@ export function meshPeer(
       if (state === 'connected') {
         void channel.load();
         call.stats.start();
-        if (!settled) setTimeout(() => void ((settled = true) && session.applyEncodingCaps()), LINK_SETTLE_MS);
       }
       if (state === 'failed') {
         host.dispatch(
