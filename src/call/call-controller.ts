@@ -121,7 +121,7 @@ export class CallController extends CallParts {
         media: this.media,
         stats: this.statsLoop,
         config: () => ({ options: this.options, iceServers: this.iceServers }),
-        meeting: () => this.roster?.meeting ?? 0, // the room's size while a welcome's peers are met (roster.ts)
+        meeting: () => this.roster!.meeting, // the room's size while a welcome's peers are met (roster.ts)
         load: (peer) => ({
           copies: this.sessions.size,
           sharingScreen: this.screenShared,

@@ -88,11 +88,8 @@ export class Roster {
     this.#announced = new Set(message.peers.map((p) => p.id));
     for (const id of [...peers.keys()]) if (!this.#announced.has(id)) this.#host.remove(id);
     this.#meeting = this.#announced.size;
-    try {
-      for (const info of message.peers) if (!peers.has(info.id)) this.#host.add(info, fresh);
-    } finally {
-      this.#meeting = 0;
-    }
+    for (const info of message.peers) if (!peers.has(info.id)) this.#host.add(info, fresh);
+    this.#meeting = 0;
   }
 
   /** The relay's `peer-joined` (met: it makes the offer), `peer-left` (removed) and `signal` (to the sender's session). */
