@@ -65,7 +65,7 @@ export class Roster {
   /**
    * While a `welcome`'s peers are being met (one session after the other, synchronously, inside {@link welcome}): how
    * many peers the room has once they all are; else 0. The governor counts that many copies from the first session on
-   * (`mesh-peer.ts`, through `MeshCall.meeting`), so that a newcomer's first caps (its offers' `sendEncodings`) are
+   * (`mesh-peer.ts`, through `MeshCall.roster`), so that a newcomer's first caps (its offers' `sendEncodings`) are
    * those of the room it enters and need no re-cap.
    */
   get meeting(): number {
