@@ -282,16 +282,18 @@ export interface CallPage {
 /**
  * Opens a fresh page of `variant` in `browser`, instrumented, and waits (≤ 20 s) until it can join. `deep` adds the
  * trace steps that cost the page work of their own (sender stats polled every 10 ms, see call-bench.ts `BENCH_TRACE=2`).
+ * `query` (`?…`, or empty) is added to the page's address (the baseline's `?features=…`, baseline-call-page.ts).
  */
 export async function openCallPage(
   browser: Browser,
   pagesUrl: string,
   variant: Variant,
   deep = false,
+  query = '',
 ): Promise<CallPage> {
   const page = await withTimeout(browser.newPage(), 15_000, 'opening a page');
   await page.evaluateOnNewDocument(instrument, deep);
-  await page.goto(`${pagesUrl}${variant}.html`, { waitUntil: 'load', timeout: 20_000 });
+  await page.goto(`${pagesUrl}${variant}.html${query}`, { waitUntil: 'load', timeout: 20_000 });
   await page.waitForFunction(
     () =>
       (window as unknown as { benchReady?: boolean }).benchReady === true ||

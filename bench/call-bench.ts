@@ -8,9 +8,7 @@
  *
  * @module
  */
-import { readFileSync } from 'node:fs';
-import { SourceMap, type SourceMapPayload } from 'node:module';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import type { Browser } from 'puppeteer-core';
 import { closeAll, launchChromium, startRelayServer } from '../test/e2e/harness.js';
 import {
@@ -26,9 +24,10 @@ import {
   type PageTimes,
   type Variant,
 } from './browser-calls.js';
+import { addProfile, type CpuProfile } from './call-profile.js';
 import { startTimeline, stopTimeline, timelineTable, type Timeline } from './call-timeline.js';
 import { loadNow, runNote, SECTION_TITLES, type Section } from './report.js';
-import { fmt, median, progress, projectRoot, ratio, sleep } from './util.js';
+import { fmt, median, progress, ratio, sleep } from './util.js';
 
 const CALLS = Number(process.env['BENCH_CALLS']) || 10;
 const SIZES: readonly number[] = process.env['BENCH_SIZES']?.split(',').map(Number) ?? [2, 4];
@@ -57,57 +56,6 @@ const timelines = new Map<string, Timeline>();
 /** Self time (ms) by function, per variant label, over the profiled calls. */
 const profiles = new Map<string, Map<string, number>>();
 
-interface CpuProfile {
-  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number } }[];
-  samples?: number[];
-  timeDeltas?: number[];
-}
-
-/** Source maps of the bundle's files (dist/*.js.map), by file name; null when a file has none. */
-const sourceMaps = new Map<string, SourceMap | null>();
-
-/** The source position of a bundle position (`dist/<file>`: its source map), as `src/…/x.ts:line`, or undefined. */
-function original(file: string, line: number, column: number): string | undefined {
-  if (!file.startsWith('video-chat')) return undefined;
-  let map = sourceMaps.get(file);
-  if (map === undefined) {
-    try {
-      map = new SourceMap(
-        JSON.parse(readFileSync(join(projectRoot(), 'dist', `${file}.map`), 'utf8')) as SourceMapPayload,
-      );
-    } catch {
-      map = null;
-    }
-    sourceMaps.set(file, map);
-  }
-  const entry = map?.findEntry(line, column) as { originalSource?: string; originalLine?: number } | undefined;
-  if (!entry?.originalSource) return undefined;
-  return `${entry.originalSource.replace(/^.*?(src|node_modules)\//, '$1/')}:${(entry.originalLine ?? 0) + 1}`;
-}
-
-/**
- * Adds a CPU profile's self time by function (ms) to `into`. Functions of the minified bundle are named by their
- * source position (through dist/*.js.map), so that the profile reads in source terms.
- */
-function addProfile(profile: CpuProfile, into: Map<string, number>): void {
-  const names = new Map(
-    profile.nodes.map((n) => {
-      const f = n.callFrame;
-      const file = f.url.split('/').pop() ?? '';
-      const source = original(file, f.lineNumber, f.columnNumber);
-      return [
-        n.id,
-        `${f.functionName || '(anonymous)'} ${source ?? `${file}:${f.lineNumber + 1}:${f.columnNumber + 1}`}`,
-      ];
-    }),
-  );
-  const samples = profile.samples ?? [];
-  const deltas = profile.timeDeltas ?? [];
-  for (let i = 0; i < samples.length; i++) {
-    const name = names.get(samples[i] as number) ?? '?';
-    into.set(name, (into.get(name) ?? 0) + (deltas[i + 1] ?? 0) / 1000);
-  }
-}
 const VARIANTS: readonly Variant[] = ['ours', 'baseline'];
 /**
  * `BENCH_CALL_AB=<dir>[,<dir>…]`: more pages in the same run, each our page with the bundle of another build (`<dir>`
@@ -116,11 +64,23 @@ const VARIANTS: readonly Variant[] = ['ours', 'baseline'];
  * builds with the same browsers, relay and load: read `ours ÷ <label>` and each one's ratio to the same run's baseline.
  */
 const AB_ROOTS = process.env['BENCH_CALL_AB']?.split(',').filter(Boolean) ?? [];
-/** The pages of a run: a label (the results' and the trace's), the page it loads and the server it comes from. */
+/**
+ * `BENCH_BASELINE_FEATURES=<f>[,<f>…]` (f: `dc`, `enc`, `ans`, `bundle`, `all`; issue 16): one more baseline page per
+ * feature, the minimal page with that one of our element's setup features added (bench/baseline-call-page.ts: the
+ * negotiated data channel, the offerer's `sendEncodings`, the answerer's `setParameters` before the answer,
+ * `max-bundle`, or all four), labelled `baseline+<f>`, interleaved call by call with the others: what each costs
+ * alone, read as `baseline+<f> ÷ baseline` in the same run.
+ */
+const FEATURES = process.env['BENCH_BASELINE_FEATURES']?.split(',').filter(Boolean) ?? [];
+/**
+ * The pages of a run: a label (the results' and the trace's), the page it loads, the server it comes from and the
+ * query added to its address.
+ */
 interface Entry {
   label: string;
   variant: Variant;
   url: string;
+  query?: string;
 }
 /** Longest a call may take to show every remote video everywhere before it counts as failed. */
 const CALL_TIMEOUT_MS = 20_000;
@@ -212,9 +172,10 @@ export async function oneCall(
   variant: Variant,
   keepPages?: (pages: CallPage[]) => Promise<void>,
   name: string = variant,
+  query = '',
 ): Promise<CallResult> {
   const n = browsers.length;
-  const pages = await Promise.all(browsers.map((b) => openCallPage(b, pagesUrl, variant, DEEP)));
+  const pages = await Promise.all(browsers.map((b) => openCallPage(b, pagesUrl, variant, DEEP, query)));
   const sessions = PROFILE
     ? await Promise.all(
         pages.map(async (p) => {
@@ -315,6 +276,12 @@ export async function benchCall(root: string): Promise<Section> {
   const abServers = await Promise.all(AB_ROOTS.map((dir) => startPageServer(dir)));
   const entries: Entry[] = [
     ...VARIANTS.map((variant) => ({ label: variant, variant, url: pagesServer.url })),
+    ...FEATURES.map((f) => ({
+      label: `baseline+${f}`,
+      variant: 'baseline' as const,
+      url: pagesServer.url,
+      query: `?features=${f}`,
+    })),
     ...abServers.map((server, i) => ({ label: basename(AB_ROOTS[i]!), variant: 'ours' as const, url: server.url })),
   ];
   const labels = entries.map((e) => e.label);
@@ -325,9 +292,9 @@ export async function benchCall(root: string): Promise<Section> {
       for (let i = 0; i < CALLS; i++) {
         // Alternate which variant goes first, so that neither always follows the other.
         const order = i % 2 === 0 ? entries : [...entries].reverse();
-        for (const { label: variant, variant: page, url } of order) {
+        for (const { label: variant, variant: page, url, query } of order) {
           try {
-            const r = await oneCall(browsers.slice(0, n), url, wsUrl(relay.url), page, undefined, variant);
+            const r = await oneCall(browsers.slice(0, n), url, wsUrl(relay.url), page, undefined, variant, query);
             (results.get(key(n, variant)) ?? results.set(key(n, variant), []).get(key(n, variant))!).push(r);
             progress(
               `call: ${n} peers, ${variant}, call ${i + 1}: ${fmt(r.setupMs)} ms (per peer ${r.perPeerMs.map((x) => fmt(x)).join(', ')})`,
@@ -416,7 +383,18 @@ export async function benchCall(root: string): Promise<Section> {
     const ours = median((results.get(key(n, 'ours')) ?? []).map((r) => r.setupMs));
     const baseline = median(base.map((r) => r.setupMs));
     const rr = ours / baseline;
-    for (const label of labels.slice(VARIANTS.length)) {
+    // Each feature's baseline and ours against the plain baseline: the ratio of the medians, and per round (the calls
+    // of one round ran back to back) the range of the ratios.
+    for (const label of labels.filter((l) => l !== 'baseline')) {
+      const rs = (results.get(key(n, label)) ?? []).map((r) => r.setupMs);
+      const rounds = rs.flatMap((ms, i) => (base[i] ? [ms / base[i].setupMs] : []));
+      if (rounds.length === 0) continue;
+      progress(
+        `call features, ${n} peers: ${label} ${fmt(median(rs))} ms ÷ baseline ${fmt(baseline)} ms = ${ratio(median(rs), baseline)} ` +
+          `(per round ${Math.min(...rounds).toFixed(2)}–${Math.max(...rounds).toFixed(2)}, median ${median(rounds).toFixed(2)})`,
+      );
+    }
+    for (const label of labels.slice(VARIANTS.length + FEATURES.length)) {
       const other = median((results.get(key(n, label)) ?? []).map((r) => r.setupMs));
       progress(
         `call A/B, ${n} peers (medians): ours ${fmt(ours)} ms, ${label} ${fmt(other)} ms, baseline ${fmt(baseline)} ms; ` +

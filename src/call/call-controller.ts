@@ -121,6 +121,7 @@ export class CallController extends CallParts {
         media: this.media,
         stats: this.statsLoop,
         config: () => ({ options: this.options, iceServers: this.iceServers }),
+        roster: this.roster, // its `meeting`: the room's size while a welcome's peers are met
         load: (peer) => ({
           copies: this.sessions.size,
           sharingScreen: this.screenShared,

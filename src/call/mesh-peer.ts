@@ -17,7 +17,7 @@ import type { SignalData } from '../protocol/relay.js';
 import type { CallStats } from './call-stats.js';
 import { encodingCaps, type CallLoad } from './governor.js';
 import { PeerChannel } from './peer-channel.js';
-import { meeting } from './roster.js';
+import type { Roster } from './roster.js';
 import type { CallHost, CallOptions, RemotePeer } from './types.js';
 import { warningGate } from './warning-gate.js';
 
@@ -30,6 +30,11 @@ export interface MeshCall {
   config(): { options: CallOptions | undefined; iceServers: RTCIceServer[] };
   /** What the governor's caps for the copy of our streams sent to `peer` depend on now. */
   load(peer: RemotePeer): CallLoad;
+  /**
+   * The call's roster: its `meeting` is, while a `welcome`'s peers are being met, how many peers the room has once they
+   * all are (else 0). Each new session counts that many copies for its first caps.
+   */
+  readonly roster: Pick<Roster, 'meeting'>;
   /** Sends `data` to `peer` through the relay (queued while the relay is away). */
   relay(peer: RemotePeer, data: SignalData): void;
   /** A message from `peer`'s data channel, parsed. */
@@ -60,7 +65,7 @@ export function meshPeer(
     const now = call.load(peer);
     // While the session is being made (its first offer's caps, transceivers.ts) it is not among the call's sessions
     // yet, but it is one more copy of our streams; while a welcome's peers are met, every one of them is (roster.ts).
-    return { ...now, copies: Math.max(now.copies + +!made, meeting) };
+    return { ...now, copies: Math.max(now.copies + +!made, call.roster.meeting) };
   };
   const session: PeerSession = new PeerSession({
     peerId: peer.id,

@@ -27,13 +27,6 @@ import type { PeerChannel } from './peer-channel.js';
 import type { RebindRoster } from './roster-rebind.js';
 import type { RemotePeer } from './types.js';
 
-/**
- * While a `welcome`'s peers are being met (one session after the other, synchronously): how many peers the room has
- * once they all are; else 0. The governor counts that many copies from the first session on (`mesh-peer.ts`), so
- * that a newcomer's first caps (its offers' `sendEncodings`) are those of the room it enters and need no re-cap.
- */
-export let meeting = 0;
-
 /** The parts of the call the roster drives: the call controller's maps (by peer ID) and its peer lifecycle. */
 export interface RosterHost {
   /** Remote peers by ID, in joining order: re-keyed in place, order kept (tiles are drawn in this order). */
@@ -63,9 +56,20 @@ export class Roster {
   #loaded: RebindRoster | undefined;
   /** Its chunk could not be fetched: the plain rules until the call ends (peers from before are met anew). */
   #plain = false;
+  #meeting = 0;
 
   constructor(host: RosterHost) {
     this.#host = host;
+  }
+
+  /**
+   * While a `welcome`'s peers are being met (one session after the other, synchronously, inside {@link welcome}): how
+   * many peers the room has once they all are; else 0. The governor counts that many copies from the first session on
+   * (`mesh-peer.ts`, through `MeshCall.roster`), so that a newcomer's first caps (its offers' `sendEncodings`) are
+   * those of the room it enters and need no re-cap.
+   */
+  get meeting(): number {
+    return this.#meeting;
   }
 
   /** Whether the re-association's chunk was asked for (this call had a lost place or got a `rebind`). */
@@ -83,9 +87,9 @@ export class Roster {
     if (!this.#plain && (this.#rebind || (fresh && peers.size))) return this.#later((r) => r.welcome(message, fresh));
     this.#announced = new Set(message.peers.map((p) => p.id));
     for (const id of [...peers.keys()]) if (!this.#announced.has(id)) this.#host.remove(id);
-    meeting = this.#announced.size;
+    this.#meeting = this.#announced.size;
     for (const info of message.peers) if (!peers.has(info.id)) this.#host.add(info, fresh);
-    meeting = 0;
+    this.#meeting = 0;
   }
 
   /** The relay's `peer-joined` (met: it makes the offer), `peer-left` (removed) and `signal` (to the sender's session). */

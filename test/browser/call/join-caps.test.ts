@@ -4,7 +4,7 @@
  * relay, fake cameras, joining one after the other (each once the room before it is connected, so that the count is
  * exact): when the fourth joins,
  * - its own camera senders get no `setParameters` at all: its offers' `sendEncodings` already count every peer of its
- *   `welcome` (`roster.ts` `meeting`), where they used to count 1, 2, 3 and be re-capped once answered;
+ *   `welcome` (`Roster.meeting`, read through `MeshCall.roster`), where they used to count 1, 2, 3 and be re-capped once answered;
  * - each sender of the three already there gets exactly one: one re-cap per existing connection for the one more
  *   copy, and each answerer's new sender its first caps (`transceivers.ts`, before its answer);
  * and every camera sender ends with the governor's caps for three copies.
