@@ -63,13 +63,13 @@ async function waitForSize(p: Participant, id: string, width: number, height: nu
 
 /**
  * Starts recording, in the page, each size change of every remote tile's decoded picture (`videoWidth`×`videoHeight`,
- * polled every 50 ms) as `window.sizes[peerId]`.
+ * polled every 50 ms for at most 2 minutes) as `window.sizes[peerId]`.
  */
 function recordSizes(p: Participant): Promise<void> {
   return p.page.evaluate(() => {
     const w = window as unknown as { sizes: Record<string, string[]> };
     w.sizes = {};
-    setInterval(() => {
+    const poll = setInterval(() => {
       const chat = document.querySelector('video-chat');
       for (const video of chat?.shadowRoot?.querySelectorAll<HTMLVideoElement>('video[part~="remote-video"]') ?? []) {
         const id = video.dataset['peerId'];
@@ -79,6 +79,7 @@ function recordSizes(p: Participant): Promise<void> {
         if (seen.at(-1) !== size && seen.length < 50) seen.push(size);
       }
     }, 50);
+    setTimeout(() => clearInterval(poll), 120_000);
   });
 }
 
