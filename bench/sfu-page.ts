@@ -138,6 +138,13 @@ export function instrumentSfuPage(camera: [number, number] = [320, 240]): void {
       mark(`pc${pcs.indexOf(this)} sRD ${d.type}`);
     }
   };
+  /** When each track was put on a tile's stream (`performance.now()`), for the swap's first frame (`first …`). */
+  const added = new WeakMap<MediaStreamTrack, number>();
+  const addTrack = MediaStream.prototype.addTrack;
+  MediaStream.prototype.addTrack = function (this: MediaStream, track: MediaStreamTrack) {
+    if (track.kind === 'video') added.set(track, performance.now());
+    addTrack.call(this, track);
+  };
   const NativeWs = window.WebSocket;
   const sfuOp = (text: unknown, dir: string): void => {
     if (typeof text !== 'string' || !text.includes('"signal"')) return;
@@ -225,12 +232,22 @@ export function instrumentSfuPage(camera: [number, number] = [320, 240]): void {
           if (hooked.has(video)) continue;
           hooked.add(video);
           let presented = 0;
+          let showing: MediaStreamTrack | undefined;
           const onFrame = (now: number, meta: VideoFrameCallbackMetadata): void => {
             const id = video.dataset['peerId'] ?? '?';
             const entry = (gaps[id] ??= { last: now, maxGapMs: 0, maxVideoGapMs: 0, frames: 0 });
             // Frames the compositor presented meanwhile: more than 1, the main thread (not the video) stalled.
             const more = presented > 0 ? meta.presentedFrames - presented : 1;
             presented = meta.presentedFrames;
+            // The first frame presented of a track swapped onto the tile: the interval across the swap, and how long
+            // after the track was put on the stream that frame came.
+            const track = (video.srcObject as MediaStream | null)?.getVideoTracks()[0];
+            if (showing && track && track !== showing) {
+              const since = added.get(track);
+              const after = since === undefined ? '?' : Math.round(meta.expectedDisplayTime - since);
+              mark(`first ${id.slice(0, 6)} ${Math.round(now - entry.last)} +${more} after-add ${after}`);
+            }
+            showing = track;
             if (now - entry.last > 300) mark(`gap ${id.slice(0, 6)} ${Math.round(now - entry.last)} +${more}`);
             entry.maxGapMs = Math.max(entry.maxGapMs, now - entry.last);
             if (more <= 1) entry.maxVideoGapMs = Math.max(entry.maxVideoGapMs, now - entry.last);
