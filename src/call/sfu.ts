@@ -244,8 +244,7 @@ export function sfuTopology(
       await Promise.race([hold(call.media.track('video')), new Promise((r) => setTimeout(r, HOLD_WAIT_MS))]);
     }
     // The relay staggers the members' starts at a switch (the `mode`'s `after`, ms).
-    const wait = begun + after - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    await new Promise((r) => setTimeout(r, begun + after - Date.now()));
     for (let i = 0; i < 200 && call.selfId === null && !closed; i++) await new Promise((r) => setTimeout(r, 25));
     if (call.selfId === null || closed) return undefined;
     // A session speaks for the ID it was made under: after a fresh welcome (a relay restart) the relay knows nobody by
@@ -341,9 +340,8 @@ export function sfuTopology(
         session = undefined;
       }
       // In order: every message waits for the same start.
-      const after = (data as { after?: unknown }).after; // the relay's stagger (src/protocol/sfu.ts), ms
-      const wait = typeof after === 'number' && after > 0 && after <= 2_000 ? after : 0;
-      void (session ??= start(wait)).then((s) => s?.receive(data));
+      const after = Number((data as { after?: unknown }).after);
+      void (session ??= start(after > 0 && after <= 2_000 ? after : 0)).then((s) => s?.receive(data));
     },
     peer(from, data) {
       const text = data['sfu'];
