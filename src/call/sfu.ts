@@ -233,8 +233,7 @@ export function sfuTopology(
    * ICE servers (fresh TURN credentials) the connections need. `undefined` if no welcome came within 5 s or the call
    * left meanwhile.
    */
-  const start = async (after: number): Promise<SfuSession | undefined> => {
-    const begun = Date.now();
+  const start = async (): Promise<SfuSession | undefined> => {
     // Make room for the switch: our mesh copies go small at once (their tiles keep moving, at 10 fps) while the SFU
     // connections are made; each still stops when its receiver shows us through the SFU.
     if (sessions.size > 0 && !held) {
@@ -243,8 +242,6 @@ export function sfuTopology(
       // signaling thread, which making them keeps busy (the main thread held 30–290 ms per call when they overlapped).
       await Promise.race([hold(call.media.track('video')), new Promise((r) => setTimeout(r, HOLD_WAIT_MS))]);
     }
-    // The relay staggers the members' starts at a switch (the `mode`'s `after`, ms).
-    await new Promise((r) => setTimeout(r, begun + after - Date.now()));
     for (let i = 0; i < 200 && call.selfId === null && !closed; i++) await new Promise((r) => setTimeout(r, 25));
     if (call.selfId === null || closed) return undefined;
     // A session speaks for the ID it was made under: after a fresh welcome (a relay restart) the relay knows nobody by
@@ -340,8 +337,7 @@ export function sfuTopology(
         session = undefined;
       }
       // In order: every message waits for the same start.
-      const after = Number((data as { after?: unknown }).after);
-      void (session ??= start(after > 0 && after <= 2_000 ? after : 0)).then((s) => s?.receive(data));
+      void (session ??= start()).then((s) => s?.receive(data));
     },
     peer(from, data) {
       const text = data['sfu'];

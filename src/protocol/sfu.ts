@@ -31,9 +31,7 @@
  *   subscribes again under the same ID); the relay removes any publisher the media server still holds under that ID
  *   first. A participant subscribes whether or not its own publish succeeds (a receive-only one sees everyone).
  *   `epoch` (an ID, new at each `mode`; relays sharing rooms send it) names this `mode`: the session it starts says it
- *   in its `publish`. An element that does not know it ignores it. `after` (ms, at a switch, to the members already
- *   in the room): make the SFU connections that long after hearing it (the relay staggers the members' starts, so their
- *   connections and first key frames do not all come at once); absent or out of 0–2,000, at once.
+ *   in its `publish`. An element that does not know it ignores it.
  * - `answer` `{ sdp }`: the media server's answer to `publish`.
  * - `offer` `{ sdp, streams }`: a (re)negotiation of the subscribing connection: every `mid` with the participant ID
  *   whose media it carries (`feed`, a relay ID: tiles stay keyed by participant) and its kind. Answer with `answer`.
@@ -96,7 +94,7 @@ export interface SfuStream {
 
 /** What the relay sends about the SFU, the payload of a `signal` from {@link SFU_PEER_ID}. */
 export type SfuDelivery =
-  | { op: 'mode'; mode: 'sfu'; epoch?: string; after?: number }
+  | { op: 'mode'; mode: 'sfu'; epoch?: string }
   | { op: 'answer'; sdp: string }
   | { op: 'offer'; sdp: string; streams: SfuStream[] }
   | { op: 'feeds'; feeds: string[] }

@@ -27,14 +27,6 @@ import type { JoinDetails, Joined, Link, ParticipantCounts, Participants } from 
 import type { SfuBroker } from './broker.js';
 
 /** The per-room mode settings. */
-/**
- * At a switch, the members' `mode` says `after`: the k-th member (join order) makes its SFU connections k × this many
- * ms after it hears it, the newcomer at once (`src/protocol/sfu.ts`). At once, every member's publishing connection, its
- * encoder and then its subscribing connection with 3–4 new decoders started within ~100 ms of the others' (issue 12's
- * traces), and Janus took the publishes one at a time anyway.
- */
-export const MODE_STAGGER_MS = 300;
-
 export interface SfuRoomRules {
   /** Participants at which a room switches to the SFU (when all can). */
   sfuFrom: number;
@@ -120,11 +112,8 @@ export class SfuParticipants implements Participants {
     const mode: SfuDelivery = { op: 'mode', mode: 'sfu' };
     if (state.mode === 'sfu' || switching) link.send({ type: 'signal', from: SFU_PEER_ID, data: mode });
     // The members hear it before `peer-joined`, so that none of them starts a mesh connection with the newcomer.
-    // Each starts its SFU connections {@link MODE_STAGGER_MS} after the one before it (the newcomer first).
     if (switching)
-      [...state.members.values()].forEach((member, k) =>
-        member.link.send({ type: 'signal', from: SFU_PEER_ID, data: { ...mode, after: (k + 1) * MODE_STAGGER_MS } }),
-      );
+      for (const member of state.members.values()) member.link.send({ type: 'signal', from: SFU_PEER_ID, data: mode });
     // The inner participants are in-memory ones (options.ts refuses an SFU with shared rooms): they answer at once.
     void this.#inner.admit(link, room, name, caps, join);
     const joined = link.member;

@@ -15,7 +15,7 @@ import { createMetrics } from '../../../server/src/metrics.js';
 import { RELAY_DEFAULTS } from '../../../server/src/options.js';
 import { LocalParticipants, type Joined, type Link } from '../../../server/src/participants.js';
 import type { SfuBroker } from '../../../server/src/sfu/broker.js';
-import { MODE_STAGGER_MS, SfuParticipants } from '../../../server/src/sfu/sfu-participants.js';
+import { SfuParticipants } from '../../../server/src/sfu/sfu-participants.js';
 
 class FakeLink implements Link {
   member: Joined | undefined = undefined;
@@ -95,23 +95,6 @@ describe('rooms switching to the SFU', () => {
     assert.deepEqual(d.kinds, ['sfu:mode', 'welcome'], 'a newcomer to a room on the SFU hears the mode first');
     // It enters (and is subscribed) at admission, before any publish of its own: a receive-only one sees everyone.
     assert.equal(calls.at(-1), `enter r ${d.member!.id}`);
-  });
-
-  it("staggers the members' starts at a switch: the newcomer at once, each member MODE_STAGGER_MS after the one before", () => {
-    const { join } = setup(3);
-    const members = [join(), join()];
-    const newcomer = join();
-    const modeOf = (link: FakeLink) =>
-      link.received.find((m) => m.type === 'signal' && m.from === 'sfu' && m.data['op'] === 'mode') as
-        { data: { after?: number } } | undefined;
-    assert.equal(modeOf(newcomer)?.data.after, undefined, 'the newcomer has no mesh to hold: it starts at once');
-    assert.deepEqual(
-      members.map((l) => modeOf(l)?.data.after),
-      [1, 2].map((k) => k * MODE_STAGGER_MS),
-      'in join order',
-    );
-    const later = join();
-    assert.equal(modeOf(later)?.data.after, undefined, 'a newcomer to a room already on the SFU starts at once');
   });
 
   it('a member without the capability keeps the room in mesh (mesh capacity), and is refused from an SFU room', () => {
