@@ -169,7 +169,6 @@ export function sfuTopology(
     sessions.delete(id);
     channels.delete(id);
     channelFor(id);
-    if (sessions.size === 0) unhold(); // the switch is over here
   };
   /** The simulcast layers each participant said its camera sends (`{ sfu: { layers } }`). */
   const sentBy = new Map<string, SfuSubstream[]>();
@@ -204,16 +203,6 @@ export function sfuTopology(
    */
   let held: MediaStreamTrack | null = null;
   let release: ReturnType<typeof setTimeout> | undefined;
-  /**
-   * The switch is over here (no mesh connection left, or {@link SWITCH_HOLD_MS} passed): the mesh copies (if any) and
-   * the published camera get their usual caps back.
-   */
-  const unhold = (): void => {
-    clearTimeout(release);
-    if (!held) return;
-    void hold(null);
-    void session?.then((s) => void (s && !closed && s.setLayers(layers(call.media.track('video')))));
-  };
   const hold = (camera: MediaStreamTrack | null): Promise<unknown> => {
     if (held) switching.delete(held);
     held = camera;
@@ -248,7 +237,7 @@ export function sfuTopology(
     // Make room for the switch: our mesh copies go small at once (their tiles keep moving, at 10 fps) while the SFU
     // connections are made; each still stops when its receiver shows us through the SFU.
     if (sessions.size > 0 && !held) {
-      release = setTimeout(unhold, SWITCH_HOLD_MS);
+      release = setTimeout(() => void hold(null), SWITCH_HOLD_MS);
       // Before the SFU connections are made: Chromium's `getParameters` (in each re-cap) waits for the WebRTC
       // signaling thread, which making them keeps busy (the main thread held 30–290 ms per call when they overlapped).
       await Promise.race([hold(call.media.track('video')), new Promise((r) => setTimeout(r, HOLD_WAIT_MS))]);
@@ -263,9 +252,7 @@ export function sfuTopology(
     const session: SfuSession = new SfuSession({
       iceServers: iceServers(),
       iceTransportPolicy: options?.iceTransportPolicy,
-      // While our mesh copies are held, the published camera too sends at most HELD_FPS: every participant's page starts
-      // its encoder and 3–4 decoders of it at the switch, beside the mesh's.
-      layers: layers(call.media.track('video')).map((l) => (held ? { ...l, maxFramerate: HELD_FPS } : l)),
+      layers: layers(call.media.track('video')),
       onLayer: (peerId, substream) => requests?.confirmed(peerId, substream, Date.now()),
       tracks: { audio: call.media.track('audio'), video: call.media.track('video') },
       send: (request) => void (stale() || send(request)),

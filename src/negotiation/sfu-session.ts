@@ -142,8 +142,8 @@ export class SfuSession {
   }
 
   /**
-   * Caps the camera's simulcast encodings (`RTCRtpSender.setParameters`, W3C WebRTC §5.2): `maxBitrate` (bps),
-   * `scaleResolutionDownBy` and `maxFramerate` (fps; none when absent) per rid, from `simulcast-caps.ts`.
+   * Caps the camera's simulcast encodings (`RTCRtpSender.setParameters`, W3C WebRTC §5.2): `maxBitrate` (bps) and
+   * `scaleResolutionDownBy` per rid, from `simulcast-caps.ts`.
    */
   async setLayers(layers: RTCRtpEncodingParameters[]): Promise<void> {
     const sender = this.#senders.get('video');
@@ -154,8 +154,6 @@ export class SfuSession {
         const cap = layers.find((l) => l.rid === encoding.rid);
         if (cap?.maxBitrate !== undefined) encoding.maxBitrate = cap.maxBitrate;
         if (cap?.scaleResolutionDownBy !== undefined) encoding.scaleResolutionDownBy = cap.scaleResolutionDownBy;
-        if (cap?.maxFramerate === undefined) delete encoding.maxFramerate;
-        else encoding.maxFramerate = cap.maxFramerate;
       }
       await sender.setParameters(params);
     } catch (cause) {
