@@ -17,14 +17,6 @@ import { layerEvent, START_SUBSTREAM } from './layers.js';
 /** How long the broker waits for a browser's answer to a subscriber offer, in ms, before reporting an error. */
 export const ANSWER_TIMEOUT_MS = 10_000;
 
-/**
- * Most feeds one subscriber negotiation adds (the rest follow, this many per offer). Each feed is an audio and a video
- * section; Chromium sets up their receive streams and decoders on its WebRTC worker thread as it applies the offer,
- * and at a mesh→SFU switch a page applying an offer of 4 feeds at once held that thread for 0.5–1.1 s (issue 12's
- * traces): its own camera stopped at every receiver meanwhile (mesh and SFU copies alike).
- */
-export const SUBSCRIBE_STEP = 2;
-
 /** VideoRoom's error code for a feed the subscription does not carry (any more). */
 const NO_SUCH_FEED = 428;
 
@@ -97,9 +89,8 @@ export interface SubscriberContext {
 }
 
 /**
- * Brings one participant's subscriber handle to every published feed but its own, one change per offer, adding at most
- * {@link SUBSCRIBE_STEP} feeds per offer (at most 8 changes per call beyond those steps: the feeds are read again after
- * each).
+ * Brings one participant's subscriber handle to every published feed but its own, one change per offer (at most 8
+ * changes per call: the feeds are read again after each).
  * @param feeds the room's published feeds now.
  * @throws JanusError or Error when Janus or the browser fails; the caller reports it.
  */
@@ -109,8 +100,7 @@ export async function syncSubscriber(
   member: Member,
   feeds: () => Set<string>,
 ): Promise<void> {
-  const steps = 8 + Math.ceil(feeds().size / SUBSCRIBE_STEP);
-  for (let step = 0; step < steps && !member.gone; step++) {
+  for (let step = 0; step < 8 && !member.gone; step++) {
     const wanted = feeds();
     wanted.delete(member.id);
     let reply: PluginReply;
@@ -132,11 +122,11 @@ export async function syncSubscriber(
         ptype: 'subscriber',
         room: room.id,
         pin: room.pin,
-        streams: [...wanted].slice(0, SUBSCRIBE_STEP).map((feed) => ({ feed, substream: START_SUBSTREAM })),
+        streams: [...wanted].map((feed) => ({ feed, substream: START_SUBSTREAM })),
       });
-      member.subFeeds = new Set([...wanted].slice(0, SUBSCRIBE_STEP));
+      member.subFeeds = wanted;
     } else {
-      const added = [...wanted].filter((f) => !member.subFeeds.has(f)).slice(0, SUBSCRIBE_STEP);
+      const added = [...wanted].filter((f) => !member.subFeeds.has(f));
       const removed = [...member.subFeeds].filter((f) => !wanted.has(f));
       if (added.length === 0 && removed.length === 0) return;
       try {
