@@ -35,7 +35,7 @@
  * each browser used over the switch. The fourth joins 1 s after the first three's media flows, and the table of the
  * switch's moments per build adds the gaps at its join, over the 5 s after (where work ahead of the switch would land),
  * and the CPU per browser over the steady mesh of four. `SFU_BENCH_SWITCH_AT=3` makes it 2 → 3 instead; `SFU_BENCH_BEFORE` runs each
- * switch with another build's pages too (interleaved), `SFU_BENCH_TRACE` writes each page's timeline of the switch,
+ * switch with another build's pages too (interleaved; with `SFU_BENCH_BEFORE_RELAY=1` against that build's relay), `SFU_BENCH_TRACE` writes each page's timeline of the switch,
  * `SFU_BENCH_CAMERA=<w>x<h>` sets the camera's size (default 320x240: one simulcast layer in Chromium).
  *
  * @module

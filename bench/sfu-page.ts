@@ -69,7 +69,8 @@ interface SfuBenchState {
    * The switch's timeline (`SFU_BENCH_TRACE`): `<Date.now()> <what>` lines, at most 2,000: connections
    * made and closed (`pcN new|close|state`), their descriptions (`pcN sLD/sRD <type>`), SFU messages in and out
    * (`ws< sfu <op>`, `ws> sfu <op>`), `decodes` between participants, what each tile shows (`tile <id> pcN`), frame
-   * gaps over 300 ms (`gap <id> <ms>`), main-thread stalls over 300 ms (`stall <ms>`) and synchronous WebRTC calls
+   * gaps over 300 ms (`gap <id> <ms> +<frames presented meanwhile>`), each tile's first frame after its video track
+   * was swapped (`first <id> <ms across the swap> +<frames> after-add <ms from the addTrack>`), main-thread stalls over 300 ms (`stall <ms>`) and synchronous WebRTC calls
    * (`new RTCPeerConnection`, `close`, `addTransceiver`, `getParameters`) that held the main thread over 20 ms
    * (`slow <what> <ms>`).
    */
