@@ -35,7 +35,7 @@
  * each browser used over the switch. The fourth joins 1 s after the first three's media flows, and the table of the
  * switch's moments per build adds the gaps at its join, over the 5 s after (where work ahead of the switch would land),
  * and the CPU per browser over the steady mesh of four. `SFU_BENCH_SWITCH_AT=3` makes it 2 → 3 instead; `SFU_BENCH_BEFORE` runs each
- * switch with another build's pages too (interleaved), `SFU_BENCH_TRACE` writes each page's timeline of the switch,
+ * switch with another build's pages too (interleaved; with `SFU_BENCH_BEFORE_RELAY=1` against that build's relay), `SFU_BENCH_TRACE` writes each page's timeline of the switch,
  * `SFU_BENCH_CAMERA=<w>x<h>` sets the camera's size (default 320x240: one simulcast layer in Chromium).
  *
  * @module
@@ -96,6 +96,11 @@ const SWITCH_AT = countFromEnv('SFU_BENCH_SWITCH_AT', 5, 3, 5);
  * which goes first, against the same relay and Janus: the switch figures of both, under the same load.
  */
 const BEFORE = process.env['SFU_BENCH_BEFORE'];
+/**
+ * `SFU_BENCH_BEFORE_RELAY=1` (with `SFU_BENCH_BEFORE`): that build's switch cases run against that build's relay too
+ * (its `lib/server/src/cli.js`, same Janus), for a change on the relay's side.
+ */
+const BEFORE_RELAY = BEFORE !== undefined && process.env['SFU_BENCH_BEFORE_RELAY'] === '1';
 const SETTLE_MS = 5_000;
 const WINDOW_MS = 10_000;
 /**
@@ -109,10 +114,10 @@ const BUDGET_MS = 9 * 60_000;
  * The harness's relay, asked up to 3 times: on a starved machine the CLI sometimes takes longer than the harness's
  * 15 s to print its URL (seen at load average 48).
  */
-async function startRelay(args: string[] = []): Promise<RelayServer> {
+async function startRelay(args: string[] = [], root?: string): Promise<RelayServer> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startRelayServer(args);
+      return await startRelayServer(args, root);
     } catch (error) {
       progress(`sfu: starting a relay failed (attempt ${attempt} of 3): ${String(error)}`);
       if (attempt >= 3) throw error;
@@ -241,17 +246,20 @@ export async function benchSfu(root: string): Promise<Section> {
     // The switch cases first: they are the ones that never completed on a loaded machine, so they do not wait
     // behind the rooms for whatever time is left.
     const switchRelay = await startRelay([...sfuArgs, '--sfu-from', String(SWITCH_AT)]);
-    const variants: [Switch['variant'], string][] = [['ours', pagesServer.url]];
-    if (beforeServer) variants.push(['before', beforeServer.url]);
+    const beforeRelay = BEFORE_RELAY
+      ? await startRelay([...sfuArgs, '--sfu-from', String(SWITCH_AT)], BEFORE)
+      : undefined;
+    const variants: [Switch['variant'], string, RelayServer][] = [['ours', pagesServer.url, switchRelay]];
+    if (beforeServer) variants.push(['before', beforeServer.url, beforeRelay ?? switchRelay]);
     for (let i = 0; i < SWITCHES; i++) {
-      for (const [variant, url] of i % 2 === 0 ? variants : [...variants].reverse()) {
+      for (const [variant, url, relay] of i % 2 === 0 ? variants : [...variants].reverse()) {
         if (Date.now() > deadline) {
           failures.push(`switch ${i + 1} (${variant}): not run (the benchmark's ${BUDGET_MS / 60_000} min were up)`);
           continue;
         }
         try {
           progress(`sfu: switch ${i + 1} of ${SWITCHES} (${variant})`);
-          switches.push(await switchGap(SWITCH_AT, browsers.slice(0, SWITCH_AT), url, switchRelay, variant, janus));
+          switches.push(await switchGap(SWITCH_AT, browsers.slice(0, SWITCH_AT), url, relay, variant, janus));
         } catch (error) {
           const why = error instanceof Error ? error.message : String(error);
           failures.push(`switch ${i + 1} (${variant}): ${why.split('\n')[0]}`);

@@ -69,7 +69,8 @@ interface SfuBenchState {
    * The switch's timeline (`SFU_BENCH_TRACE`): `<Date.now()> <what>` lines, at most 2,000: connections
    * made and closed (`pcN new|close|state`), their descriptions (`pcN sLD/sRD <type>`), SFU messages in and out
    * (`ws< sfu <op>`, `ws> sfu <op>`), `decodes` between participants, what each tile shows (`tile <id> pcN`), frame
-   * gaps over 300 ms (`gap <id> <ms>`), main-thread stalls over 300 ms (`stall <ms>`) and synchronous WebRTC calls
+   * gaps over 300 ms (`gap <id> <ms> +<frames presented meanwhile>`), each tile's first frame after its video track
+   * was swapped (`first <id> <ms across the swap> +<frames> after-add <ms from the addTrack>`), main-thread stalls over 300 ms (`stall <ms>`) and synchronous WebRTC calls
    * (`new RTCPeerConnection`, `close`, `addTransceiver`, `getParameters`) that held the main thread over 20 ms
    * (`slow <what> <ms>`).
    */
@@ -137,6 +138,13 @@ export function instrumentSfuPage(camera: [number, number] = [320, 240]): void {
       await super.setRemoteDescription(d);
       mark(`pc${pcs.indexOf(this)} sRD ${d.type}`);
     }
+  };
+  /** When each track was put on a tile's stream (`performance.now()`), for the swap's first frame (`first …`). */
+  const added = new WeakMap<MediaStreamTrack, number>();
+  const addTrack = MediaStream.prototype.addTrack;
+  MediaStream.prototype.addTrack = function (this: MediaStream, track: MediaStreamTrack) {
+    if (track.kind === 'video') added.set(track, performance.now());
+    addTrack.call(this, track);
   };
   const NativeWs = window.WebSocket;
   const sfuOp = (text: unknown, dir: string): void => {
@@ -225,12 +233,22 @@ export function instrumentSfuPage(camera: [number, number] = [320, 240]): void {
           if (hooked.has(video)) continue;
           hooked.add(video);
           let presented = 0;
+          let showing: MediaStreamTrack | undefined;
           const onFrame = (now: number, meta: VideoFrameCallbackMetadata): void => {
             const id = video.dataset['peerId'] ?? '?';
             const entry = (gaps[id] ??= { last: now, maxGapMs: 0, maxVideoGapMs: 0, frames: 0 });
             // Frames the compositor presented meanwhile: more than 1, the main thread (not the video) stalled.
             const more = presented > 0 ? meta.presentedFrames - presented : 1;
             presented = meta.presentedFrames;
+            // The first frame presented of a track swapped onto the tile: the interval across the swap, and how long
+            // after the track was put on the stream that frame came.
+            const track = (video.srcObject as MediaStream | null)?.getVideoTracks()[0];
+            if (showing && track && track !== showing) {
+              const since = added.get(track);
+              const after = since === undefined ? '?' : Math.round(meta.expectedDisplayTime - since);
+              mark(`first ${id.slice(0, 6)} ${Math.round(now - entry.last)} +${more} after-add ${after}`);
+            }
+            showing = track;
             if (now - entry.last > 300) mark(`gap ${id.slice(0, 6)} ${Math.round(now - entry.last)} +${more}`);
             entry.maxGapMs = Math.max(entry.maxGapMs, now - entry.last);
             if (more <= 1) entry.maxVideoGapMs = Math.max(entry.maxVideoGapMs, now - entry.last);

@@ -106,10 +106,13 @@ export interface RelayServer {
 
 /**
  * Starts `node lib/server/src/cli.js --port 0 --host 127.0.0.1` and resolves once it printed its URL (≤ 15 s).
- * Extra CLI flags may be appended (e.g. `--max-peers-per-room 3`).
+ * Extra CLI flags may be appended (e.g. `--max-peers-per-room 3`); `root` is the build whose relay runs (default this
+ * project's; the SFU benchmark's `SFU_BENCH_BEFORE_RELAY` runs another build's).
  */
-export async function startRelayServer(extraArgs: readonly string[] = []): Promise<RelayServer> {
-  const root = projectRoot();
+export async function startRelayServer(
+  extraArgs: readonly string[] = [],
+  root: string = projectRoot(),
+): Promise<RelayServer> {
   const cli = join(root, 'lib/server/src/cli.js');
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run the build first (npm run build)`);
   const child = spawn(process.execPath, [cli, '--port', '0', '--host', '127.0.0.1', ...extraArgs], {
