@@ -31,10 +31,12 @@ export const THUMB_FPS = 15;
 export const TINY_SHORT_SIDE = 150;
 /**
  * Most frames per second of a tiny picture's copy. Each frame shown costs its receiver a draw (software compositing:
- * about the same per frame whatever its size) besides its decoding and its sender's encoding; at 10 a strip tile is
- * still live (docs/benchmarks.md, "Mesh, layout case"), while a grid tile keeps {@link THUMB_FPS}.
+ * about the same per frame whatever its size) besides its decoding and its sender's encoding, and at a tiny size these
+ * per-frame costs are most of a copy's; at 5 a strip tile is still live, as the self-view beside it
+ * (`ui/self-view.ts` `TINY_SELF_VIEW_FPS`), while a grid tile keeps {@link THUMB_FPS} (docs/benchmarks.md, "Mesh,
+ * layout case").
  */
-export const TINY_FPS = 10;
+export const TINY_FPS = 5;
 
 /**
  * The camera caps for one receiver.

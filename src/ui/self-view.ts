@@ -25,7 +25,7 @@ export const TINY_SELF_VIEW_SIDE = 150;
 /**
  * Most frames per second of a tiny self-view. Each frame shown is a draw (software compositing: ~0.8 ms of the GPU
  * process's compositor per frame, whatever its size; docs/benchmarks.md "Mesh, layout case"); a visible change: the
- * person's own picture in the strip moves at 5 fps (the others' strip tiles at 10, `call/receiver-view.ts` `TINY_FPS`).
+ * person's own picture in the strip moves at 5 fps (as do the others' strip tiles, `call/receiver-view.ts` `TINY_FPS`).
  */
 export const TINY_SELF_VIEW_FPS = 5;
 
