@@ -222,6 +222,7 @@ export async function oneCall(
           const line = {
             label,
             setupMs: Math.max(...perPeerMs),
+            ...(DEEP ? { rtp } : {}),
             pages: times.map((t) => ({
               marks: t.marks.map(([step, at]) => [step, rel(at)]),
               api: t.api.map(([api, at, ms]) => [api, rel(at), Math.round(ms * 10) / 10]),
