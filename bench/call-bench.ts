@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { appendFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Browser } from 'puppeteer-core';
 import { closeAll, launchChromium, startRelayServer } from '../test/e2e/harness.js';
@@ -41,6 +42,11 @@ const SIZES: readonly number[] = process.env['BENCH_SIZES']?.split(',').map(Numb
 const TRACE = process.env['BENCH_TRACE'] === '1' || process.env['BENCH_TRACE'] === '2';
 /** `BENCH_TRACE=2`: the trace also polls the senders' stats for the first frame encoded and first packet received. */
 const DEEP = process.env['BENCH_TRACE'] === '2';
+/**
+ * `BENCH_TRACE_DUMP=<file>`: append one JSON line per call (label, setup ms, and each page's trace steps and Web API
+ * calls in ms from the last `welcome`), to compare single calls (e.g. the fast and slow ones of a bimodal run).
+ */
+const DUMP = process.env['BENCH_TRACE_DUMP'];
 /**
  * `BENCH_PROFILE=1`: also take a CPU profile of every page (Chrome DevTools Protocol `Profiler`, 200 µs sampling)
  * from the join until the call is set up, and print the functions with the most self time per variant, summed over
@@ -211,6 +217,19 @@ export async function oneCall(
             for (const [k, v] of Object.entries(counters)) rtp[k] = (rtp[k] ?? 0) + v;
         if (keepPages) await keepPages(pages);
         const label = `${n} peers, ${name}`;
+        if (DUMP) {
+          const rel = (at: number): number => Math.round((at - lastWelcome) * 10) / 10;
+          const line = {
+            label,
+            setupMs: Math.max(...perPeerMs),
+            ...(DEEP ? { rtp } : {}),
+            pages: times.map((t) => ({
+              marks: t.marks.map(([step, at]) => [step, rel(at)]),
+              api: t.api.map(([api, at, ms]) => [api, rel(at), Math.round(ms * 10) / 10]),
+            })),
+          };
+          appendFileSync(DUMP, JSON.stringify(line) + '\n');
+        }
         if (TIMELINE) {
           const into =
             timelines.get(label) ??
