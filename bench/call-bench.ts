@@ -25,6 +25,7 @@ import {
   type PageTimes,
   type Variant,
 } from './browser-calls.js';
+import { treeCpuMicros } from './procs.js';
 import { addProfile, type CpuProfile } from './call-profile.js';
 import { startTimeline, stopTimeline, timelineTable, type Timeline } from './call-timeline.js';
 import { loadNow, runNote, SECTION_TITLES, type Section } from './report.js';
@@ -106,6 +107,12 @@ export interface CallResult {
   api: Map<string, [number, number]>;
   /** `BENCH_TRACE=2`: the video RTP counters of all pages once set up, summed (browser-calls.ts `rtpCounters`). */
   rtp?: Record<string, number>;
+  /**
+   * CPU time (user + system, /proc) of the call's browser processes, all threads, from the join until the setup was
+   * seen complete, ms, summed over the browsers: the work a variant costs, less noisy than its setup time on a shared
+   * machine (2 cores: four browsers' setup is CPU-bound).
+   */
+  cpuMs: number;
 }
 
 /** Per step of the pages' traces: when any page first and last took it, ms from `zero`; and the long tasks. */
@@ -198,6 +205,8 @@ export async function oneCall(
     const room = benchRoom(`${variant}${n}`);
     // The trace's time origin: the join (the summary counts from it until the page's last first frame).
     if (TIMELINE) await Promise.all(pages.map((p) => p.page.evaluate(() => console.timeStamp('bench-join'))));
+    const cpu = (): number => browsers.reduce((sum, b) => sum + treeCpuMicros(b.process()?.pid ?? 0) / 1000, 0);
+    const cpuAtJoin = cpu();
     await Promise.all(pages.map((p) => joinCall(p, room, signalUrl)));
     const deadline = Date.now() + CALL_TIMEOUT_MS;
     for (;;) {
@@ -206,6 +215,7 @@ export async function oneCall(
         (t) => t.welcomes.length > 0 && t.firstFrames.filter((f) => f !== null).length >= n - 1,
       );
       if (complete) {
+        const cpuMs = cpu() - cpuAtJoin;
         const lastWelcome = Math.max(...times.map((t) => Math.max(...t.welcomes)));
         const perPeerMs = times.map((t) => {
           const frames = t.firstFrames.filter((f): f is number => f !== null).sort((a, b) => a - b);
@@ -264,6 +274,7 @@ export async function oneCall(
         return {
           setupMs: Math.max(...perPeerMs),
           perPeerMs,
+          cpuMs,
           ...traceSteps(times, lastWelcome),
           ...(DEEP ? { rtp } : {}),
         };
@@ -316,7 +327,7 @@ export async function benchCall(root: string): Promise<Section> {
             const r = await oneCall(browsers.slice(0, n), url, wsUrl(relay.url), page, undefined, variant, query);
             (results.get(key(n, variant)) ?? results.set(key(n, variant), []).get(key(n, variant))!).push(r);
             progress(
-              `call: ${n} peers, ${variant}, call ${i + 1}: ${fmt(r.setupMs)} ms (per peer ${r.perPeerMs.map((x) => fmt(x)).join(', ')})`,
+              `call: ${n} peers, ${variant}, call ${i + 1}: ${fmt(r.setupMs)} ms (per peer ${r.perPeerMs.map((x) => fmt(x)).join(', ')}; CPU ${fmt(r.cpuMs)} ms)`,
             );
             // A call 3× slower than the last median: its steps, to tell a stalled step from a busy machine.
             const sofar = median(results.get(key(n, variant))!.map((c) => c.setupMs));
@@ -405,12 +416,16 @@ export async function benchCall(root: string): Promise<Section> {
     // Each feature's baseline and ours against the plain baseline: the ratio of the medians, and per round (the calls
     // of one round ran back to back) the range of the ratios.
     for (const label of labels.filter((l) => l !== 'baseline')) {
-      const rs = (results.get(key(n, label)) ?? []).map((r) => r.setupMs);
+      const calls = results.get(key(n, label)) ?? [];
+      const rs = calls.map((r) => r.setupMs);
       const rounds = rs.flatMap((ms, i) => (base[i] ? [ms / base[i].setupMs] : []));
       if (rounds.length === 0) continue;
+      const cpu = median(calls.map((r) => r.cpuMs));
+      const baseCpu = median(base.map((r) => r.cpuMs));
       progress(
         `call features, ${n} peers: ${label} ${fmt(median(rs))} ms ÷ baseline ${fmt(baseline)} ms = ${ratio(median(rs), baseline)} ` +
-          `(per round ${Math.min(...rounds).toFixed(2)}–${Math.max(...rounds).toFixed(2)}, median ${median(rounds).toFixed(2)})`,
+          `(per round ${Math.min(...rounds).toFixed(2)}–${Math.max(...rounds).toFixed(2)}, median ${median(rounds).toFixed(2)}); ` +
+          `CPU per call ${fmt(cpu)} ms ÷ ${fmt(baseCpu)} ms = ${ratio(cpu, baseCpu)}`,
       );
     }
     for (const label of labels.slice(VARIANTS.length + FEATURES.length)) {

@@ -145,7 +145,11 @@ export interface CallStats {
   readonly speaker: string | null | undefined;
   /** The latest figures by peer ID (a peer not connected yet has none). */
   readonly quality: ReadonlyMap<string, ConnectionQuality>;
-  /** Video kbps each link can carry towards its peer (see {@link Reading.uplink}), by peer ID, where measured. */
+  /**
+   * Video kbps each link can carry towards its peer (see {@link Reading.uplink}), by peer ID, from its second measure
+   * on (the first is not followed: see the poll); `Infinity` for a connected link the browser does not measure
+   * (Firefox). Absent: not measured yet (the governor's start caps).
+   */
   readonly uplink: ReadonlyMap<string, number>;
   /** Starts polling (idempotent); the loop stops by itself when no peer is left. */
   start(): void;
@@ -161,8 +165,14 @@ export interface CallStats {
 export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (): void => undefined): CallStats {
   const quality = new Map<string, ConnectionQuality>();
   let watch: UplinkWatch | undefined;
+  /** Links whose readings carry no measure (Firefox: no `availableOutgoingBitrate`), as unbounded, by peer ID. */
+  const unmeasured = new Map<string, number>();
+  /** Links measured at least once, by peer ID (the first measure is not followed: see the poll). */
+  const measured = new Set<string>();
   let last = new Map<string, Reading>();
   let timer: ReturnType<typeof setTimeout> | undefined;
+  /** Whether the pending first poll waits for a connection being set up (see `start`). */
+  let held = false;
   /** One run per start…stop: a poll still awaiting `getStats()` when the loop stopped drops its results. */
   const runs = new Latest();
   /** The loudest speaker of the last poll when it was not the active one. */
@@ -176,6 +186,7 @@ export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (
   let micLevel: number | undefined;
 
   const poll = async (run: AbortSignal): Promise<void> => {
+    held = false;
     const peers = source.peers;
     // Every QUALITY_WINDOW_MS, give or take half a poll (timers drift: else every other round would be 2.4 s apart).
     const full = Date.now() - fullAt >= QUALITY_WINDOW_MS - POLL_MS / 2;
@@ -212,10 +223,17 @@ export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (
       }
       const now = local;
       if (!mine.length && peer.microphone !== false) levels.set(peer.id, now.level);
-      if (now.uplink !== undefined) {
-        if (watch) changed = watch.update(peer.id, now.uplink, host) || changed;
-        else void loadAdaptive(host).then((m) => (watch ??= new m.UplinkWatch()));
-      }
+      // A link's first measure is not followed (nor any before the UplinkWatch chunk is loaded): taken within
+      // 2 s of `connected`, it catches congestion control's estimate still climbing from its start (libwebrtc: 300
+      // kbps) by probing; followed, it capped each copy at the climb's current step, then re-capped it at each step up
+      // (14 `setParameters` in a 4-peer call's setup, each a `getParameters` blocking the main thread: issue 16).
+      // Until then the copy keeps the start caps (`START_LINK_KBPS`); a link never measured (Firefox) gets the budget.
+      if (now.uplink === undefined) {
+        if (peer.connection === 'connected' && !unmeasured.has(peer.id)) changed = !!unmeasured.set(peer.id, Infinity);
+      } else if (!measured.has(peer.id)) {
+        measured.add(peer.id);
+        void loadAdaptive(host).then((m) => (watch ??= new m.UplinkWatch()));
+      } else if (watch) changed = watch.update(peer.id, now.uplink, host) || changed;
       if (peer.connection !== 'connected') shown = quality.delete(peer.id) || shown;
       else if (prev && now.at - prev.at >= QUALITY_WINDOW_MS - POLL_MS / 2) {
         const q = figures(prev, now);
@@ -229,6 +247,7 @@ export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (
     });
     last = seen;
     for (const id of quality.keys()) if (!seen.has(id)) shown = quality.delete(id);
+    for (const links of [unmeasured, measured]) for (const id of links.keys()) if (!seen.has(id)) links.delete(id);
     watch?.keep(seen);
     if (changed) uplinkChanged();
     if (speaker && !peers.some((peer) => peer.id === speaker)) {
@@ -258,13 +277,22 @@ export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (
     },
     quality,
     get uplink() {
-      return watch?.kbps ?? new Map<string, number>();
+      return watch?.kbps ?? unmeasured;
     },
     start() {
       // Someone else is shown now: the self-view becomes a tile among others, a smaller, slower clone (preview.ts).
       if (!timer && !runs.current) shrinkPreview(source.media);
+      // While a connection is still being set up, the first poll waits for it (the reports' work on WebRTC's threads
+      // slowed the setup of the others: issue 16), for at most QUALITY_WINDOW_MS; the start that follows its
+      // `connected` polls at once.
+      const setup = source.peers.some((peer) => peer.connection === 'connecting');
+      if (held && !setup) {
+        clearTimeout(timer);
+        timer = undefined;
+      }
+      if (!timer) held = setup;
       // No timer: no poll pending, nor one in flight but of a stopped run. A new run begins.
-      timer ??= setTimeout(poll, POLL_MS, runs.start());
+      timer ??= setTimeout(poll, held ? QUALITY_WINDOW_MS : POLL_MS, runs.start());
     },
     stop() {
       if (runs.current) source.media.setPreview();
@@ -273,6 +301,8 @@ export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (
       runs.stop();
       quality.clear();
       watch = undefined;
+      unmeasured.clear();
+      measured.clear();
       last.clear();
       fullAt = -Infinity;
       micLevel = undefined;

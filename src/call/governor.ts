@@ -11,6 +11,7 @@ import {
   cameraCaps,
   DEFAULT_BUDGET,
   screenCaps,
+  START_LINK_KBPS,
   type BandwidthBudget,
   type EncodingCaps,
 } from '../negotiation/bandwidth.js';
@@ -51,7 +52,10 @@ export interface CallLoad {
    * (`receiver-view.ts` `shownCopies`). Unset: every copy counts.
    */
   views?: readonly (PeerViewMessage | undefined)[] | undefined;
-  /** Video kbps this copy's connection measured as available (`call-stats.ts` `uplink`), if known. */
+  /**
+   * Video kbps this copy's connection measured as available (`call-stats.ts` `uplink`; `Infinity`: not measurable).
+   * Unset: not measured yet, taken as `START_LINK_KBPS` (the start caps).
+   */
   linkKbps?: number | undefined;
   /** Audio-only: our camera is sent to nobody (`active: false`). */
   audioOnly?: boolean | undefined;
@@ -69,7 +73,7 @@ export function encodingCaps(
   const source = track?.getSettings() ?? {};
   const { width, height } = source;
   const sourceShortSide = width && height ? Math.min(width, height) : undefined;
-  const options = { sharingScreen: load.sharingScreen, sourceShortSide, linkKbps: load.linkKbps };
+  const options = { sharingScreen: load.sharingScreen, sourceShortSide, linkKbps: load.linkKbps ?? START_LINK_KBPS };
   let caps = cameraCaps(load.copies, options, budget);
   // A pinned receiver's copy gets what the thumbnails and hidden tiles leave, not an equal share.
   if (adaptive && load.views) caps = cameraCaps(adaptive.shownCopies(caps, load.views, source), options, budget);

@@ -77,6 +77,15 @@ const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.m
  */
 export const LINK_STEPS = [150, 200, 300, 450, 600, 800, 1000, 1500, 2500] as const;
 
+/**
+ * What a link not measured yet is taken to carry for video, kbps (`linkKbps` of {@link cameraCaps} until the call's
+ * stats have a measure: call/governor.ts): libwebrtc's start bitrate, 300 kbps, less 40 for audio. Congestion control
+ * sends no faster at first anyway; a copy capped to it (200 kbps: 240 px at 15 fps) is a small encode, a small first
+ * key frame and a small decode while the call is set up (the 4-peer setup on 2 cores is CPU-bound: issue 16), and is
+ * raised once the link is measured (docs/bandwidth.md, "Start caps").
+ */
+export const START_LINK_KBPS = 260;
+
 /** Per-copy kbps: `totalKbps` divided among `copies`, clamped to [floor, ceiling]. */
 function perCopy(totalKbps: number, copies: number, floor: number, ceiling: number): number {
   return Math.round(clamp(totalKbps / Math.max(1, copies), floor, ceiling));
