@@ -87,7 +87,7 @@ export class PeerSession {
     this.#channel = new SessionChannel(options, () => this.#warn('bad-peer-message', 'binary message'));
     // Not while an offer/answer exchange is under way (Chromium rejects setParameters then): applied at `stable`.
     const busy = (pc = this.#pc) =>
-      !pc || pc.connectionState !== 'connected' || this.#makingOffer || pc.signalingState !== 'stable';
+      !pc || pc.connectionState === 'closed' || this.#makingOffer || pc.signalingState !== 'stable';
     const fail = (cause: unknown) => this.#warn('encoding-failed', 'setParameters', cause);
     this.#caps = capsQueue(() => this.#tracks.applyCaps(capsFor), busy, fail);
     if (this.initiator) this.#createConnection(0);
@@ -315,7 +315,6 @@ export class PeerSession {
         this.#watchdog.restarts = 0;
         this.#wasConnected = true;
         this.#setState('connected');
-        void this.applyEncodingCaps();
         break;
       case 'failed':
       case 'disconnected':

@@ -103,9 +103,8 @@ export class Transceivers {
   }
 
   /** The caps a new video sender of `kind` starts with, or undefined (audio, or no caps function). */
-  #initialCaps(kind: TrackKind, track: MediaStreamTrack): RTCRtpEncodingParameters | undefined {
-    const caps = kind === 'audio' ? undefined : this.#capsFor?.(kind, track);
-    return caps && { ...caps, maxBitrate: undefined };
+  #initialCaps(kind: TrackKind, track: MediaStreamTrack): EncodingCaps | undefined {
+    return kind === 'audio' ? undefined : this.#capsFor?.(kind, track);
   }
 
   /**

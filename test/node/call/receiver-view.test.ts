@@ -16,7 +16,7 @@ import {
   VIEW_FLOOR_BPS,
   viewCaps,
 } from '../../../src/call/receiver-view.js';
-import { cameraCaps, DEFAULT_BUDGET, screenCaps } from '../../../src/negotiation/bandwidth.js';
+import { cameraCaps, DEFAULT_BUDGET, screenCaps, START_LINK_KBPS } from '../../../src/negotiation/bandwidth.js';
 import type { PeerViewMessage } from '../../../src/protocol/data-channel.js';
 
 const view = (width: number, height: number): PeerViewMessage => ({ type: 'view', width, height, hidden: false });
@@ -63,7 +63,7 @@ describe('viewCaps', () => {
 });
 
 describe('encodingCaps with a view', () => {
-  const load = { copies: 3, sharingScreen: false };
+  const load = { copies: 3, sharingScreen: false, linkKbps: Infinity }; // a link measured (or not measurable)
 
   it('gives the governor’s caps alone until receiver-view.ts (its own chunk) is loaded', () => {
     assert.deepEqual(encodingCaps('video', track(640, 480), { ...load, view: view(270, 180) }), {
@@ -83,6 +83,16 @@ describe('encodingCaps with a view', () => {
 
   it('sends the camera again (active) once a receiver shows it, and to a peer that never sent a view', () => {
     assert.deepEqual(encodingCaps('video', track(640, 480), load), { ...three, active: true });
+  });
+
+  it('gives a link not measured yet the start caps: 200 kbps, 240 px, the budget’s frame rate (START_LINK_KBPS)', () => {
+    const unmeasured = { copies: 3, sharingScreen: false };
+    const start = { maxBitrate: 200_000, scaleResolutionDownBy: 2, maxFramerate: 30, active: true };
+    assert.deepEqual(encodingCaps('video', track(640, 480), unmeasured), start);
+    assert.deepEqual(encodingCaps('video', track(640, 480), { ...unmeasured, linkKbps: START_LINK_KBPS }), start);
+    // A single copy's budget is 1500 kbps: only the unmeasured link holds it down.
+    assert.equal(encodingCaps('video', track(640, 480), { ...load, copies: 1 })?.maxBitrate, 1_500_000);
+    assert.deepEqual(encodingCaps('screen', track(1920, 1080), unmeasured), screenCaps(3), 'a screen keeps its caps');
   });
 
   it('pauses every camera copy in audio-only, whatever the view', () => {
@@ -107,7 +117,7 @@ describe('the share of each copy follows what its receivers show (shownCopies)',
 
   it('gives a pinned receiver’s copy what the thumbnails leave (the ceiling here), and keeps the copies within the budget', async () => {
     await loadAdaptive();
-    const load = { copies: 3, sharingScreen: false, views: [large, thumb, thumb] };
+    const load = { copies: 3, sharingScreen: false, linkKbps: Infinity, views: [large, thumb, thumb] };
     const copies = load.views.map((v) => encodingCaps('video', track(640, 480), { ...load, view: v }));
     const pinned = copies[0];
     assert.equal(pinned?.maxBitrate, DEFAULT_BUDGET.cameraCeilingKbps * 1000, 'not the equal share of 833 kbps');

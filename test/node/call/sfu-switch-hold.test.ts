@@ -16,7 +16,7 @@ const camera = (width: number, height: number): MediaStreamTrack =>
   ({ kind: 'video', id: `cam${width}`, getSettings: () => ({ width, height }) }) as unknown as MediaStreamTrack;
 
 describe('encodingCaps while the room moves to the SFU', () => {
-  const load = { copies: 3, sharingScreen: false };
+  const load = { copies: 3, sharingScreen: false, linkKbps: Infinity }; // a link measured (or not measurable)
 
   it('gives a camera in `switching` its caps there instead of the governor’s; audio-only still pauses it', () => {
     const track = camera(640, 480);
