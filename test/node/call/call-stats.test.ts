@@ -300,3 +300,93 @@ describe('measured uplink', () => {
     assert.equal(stats.uplink.size, 0);
   });
 });
+
+describe('the start of the stats loop and of the measured uplink (issue 16)', () => {
+  /** A stats source of `peers` (ID → connection state), each report with `available` bps on its selected pair. */
+  const source = (peers: Record<string, string>, available: () => number | undefined) => {
+    const polled: string[] = [];
+    const s: StatsSource = {
+      peers: Object.entries(peers).map(
+        ([id, connection]) => ({ id, name: id, connection, microphone: true }) as unknown as RemotePeer,
+      ),
+      media: { microphoneEnabled: false, setPreview() {} } as unknown as StatsSource['media'],
+      getStats: async (id) => {
+        polled.push(id);
+        const bps = available();
+        return report(
+          { id: 'T', type: 'transport', selectedCandidatePairId: 'CP' },
+          { id: 'CP', type: 'candidate-pair', ...(bps === undefined ? {} : { availableOutgoingBitrate: bps }) },
+          { type: 'inbound-rtp', kind: 'video', packetsReceived: 1, bytesReceived: 1 },
+        );
+      },
+    };
+    return { s, polled };
+  };
+  const host = { requestUpdate: () => undefined, dispatch: () => true };
+  const until = async (done: () => boolean, ms: number) => {
+    for (const end = Date.now() + ms; !done() && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+  };
+
+  it("does not follow a link's first measure (congestion control still climbing): the copy keeps the start caps until the second", async () => {
+    const { s, polled } = source({ a: 'connected' }, () => 2_000_000);
+    let applied = 0;
+    const stats = callStats(s, host, () => applied++);
+    stats.start();
+    try {
+      await until(() => polled.length >= 1, 5000);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(stats.uplink.get('a'), undefined, 'first measure: not followed (governor.ts: START_LINK_KBPS)');
+      assert.equal(applied, 0, 'no re-cap for it');
+      await until(() => polled.length >= 2, 5000);
+      await until(() => applied > 0, 1000);
+      assert.equal(stats.uplink.get('a'), 1960, 'the second is');
+      assert.equal(applied, 1);
+    } finally {
+      stats.stop();
+    }
+  });
+
+  it('takes a connected link that reports no measure (Firefox) as unbounded, the budget alone, from its first reading', async () => {
+    const { s, polled } = source({ a: 'connected', b: 'connecting' }, () => undefined);
+    let applied = 0;
+    const stats = callStats(s, host, () => applied++);
+    stats.start();
+    try {
+      await until(() => polled.length >= 2, 5000);
+      await until(() => applied > 0, 1000);
+      assert.equal(stats.uplink.get('a'), Infinity);
+      assert.equal(stats.uplink.has('b'), false, 'not connected yet: still the start caps');
+      assert.equal(applied, 1);
+    } finally {
+      stats.stop();
+    }
+    assert.equal(stats.uplink.size, 0, 'forgotten on stop');
+  });
+
+  it('holds the first poll while a connection is being set up: until the start that follows its `connected`, or QUALITY_WINDOW_MS', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const { s, polled } = source({ a: 'connected', b: 'connecting' }, () => 2_000_000);
+    const stats = callStats(s, host);
+    stats.start();
+    t.mock.timers.tick(QUALITY_WINDOW_MS - 1);
+    assert.equal(polled.length, 0, 'b is still being set up: no report yet');
+    (s.peers[1] as { connection: string }).connection = 'connected';
+    stats.start(); // as mesh-peer.ts does on b's `connected`
+    t.mock.timers.tick(POLL_MS - 1);
+    assert.equal(polled.length, 0);
+    t.mock.timers.tick(1);
+    assert.deepEqual(polled, ['a', 'b'], 'a poll POLL_MS after b was connected');
+    stats.stop();
+
+    // One that stays in setup holds it at most QUALITY_WINDOW_MS.
+    const stuck = source({ a: 'connected', b: 'connecting' }, () => 2_000_000);
+    const held = callStats(stuck.s, host);
+    held.start();
+    held.start(); // another `connected` (a's), b still in setup: the hold stays
+    t.mock.timers.tick(QUALITY_WINDOW_MS - 1);
+    assert.equal(stuck.polled.length, 0);
+    t.mock.timers.tick(1);
+    assert.deepEqual(stuck.polled, ['a', 'b'], 'polled at the bound');
+    held.stop();
+  });
+});
