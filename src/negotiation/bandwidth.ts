@@ -80,9 +80,9 @@ export const LINK_STEPS = [150, 200, 300, 450, 600, 800, 1000, 1500, 2500] as co
 /**
  * What a link not measured yet is taken to carry for video, kbps (`linkKbps` of {@link cameraCaps} until the call's
  * stats have a measure: call/governor.ts): libwebrtc's start bitrate, 300 kbps, less 40 for audio. Congestion control
- * sends no faster at first anyway; a copy capped to it (200 kbps: 240 px; the frame rate stays the budget's) is a small encode, a small first
- * key frame and a small decode while the call is set up (the 4-peer setup on 2 cores is CPU-bound: issue 16), and is
- * raised once the link is measured (docs/bandwidth.md, "Start caps").
+ * sends no faster at first anyway. A copy capped to it (the 200 kbps step: 240 px; the frame rate stays the budget's)
+ * is a small encode, a small first key frame and a small decode while the call is set up (the 4-peer setup on 2 cores
+ * is CPU-bound: issue 16). It is raised once the link is measured (docs/bandwidth.md, "Start caps").
  */
 export const START_LINK_KBPS = 260;
 
