@@ -165,10 +165,14 @@ export interface CallStats {
 export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (): void => undefined): CallStats {
   const quality = new Map<string, ConnectionQuality>();
   let watch: UplinkWatch | undefined;
-  /** Links whose readings carry no measure (Firefox: no `availableOutgoingBitrate`), as unbounded, by peer ID. */
-  const unmeasured = new Map<string, number>();
-  /** Links measured at least once, by peer ID (the first measure is not followed: see the poll). */
-  const measured = new Set<string>();
+  /**
+   * The figure each link's caps follow (`uplink`), by peer: the UplinkWatch's held one, or `Infinity` for a link whose
+   * readings carry no measure (Firefox: no `availableOutgoingBitrate`). By `RemotePeer`, not ID: a peer re-keyed
+   * after a relay restart (roster-rebind.ts) keeps its connection, and its link with it, under its new ID.
+   */
+  let links = new WeakMap<RemotePeer, number>();
+  /** Links measured at least once, by peer (the first measure is not followed: see the poll). */
+  let measured = new WeakSet<RemotePeer>();
   let last = new Map<string, Reading>();
   let timer: ReturnType<typeof setTimeout> | undefined;
   /** Whether the pending first poll waits for a connection being set up (see `start`). */
@@ -229,11 +233,14 @@ export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (
       // (14 `setParameters` in a 4-peer call's setup, each a `getParameters` blocking the main thread: issue 16).
       // Until then the copy keeps the start caps (`START_LINK_KBPS`); a link never measured (Firefox) gets the budget.
       if (now.uplink === undefined) {
-        if (peer.connection === 'connected' && !unmeasured.has(peer.id)) changed = !!unmeasured.set(peer.id, Infinity);
-      } else if (!measured.has(peer.id)) {
-        measured.add(peer.id);
+        if (peer.connection === 'connected' && !links.has(peer)) changed = !!links.set(peer, Infinity);
+      } else if (!measured.has(peer)) {
+        measured.add(peer);
         void loadAdaptive(host).then((m) => (watch ??= new m.UplinkWatch()));
-      } else if (watch) changed = watch.update(peer.id, now.uplink, host) || changed;
+      } else if (watch) {
+        changed = watch.update(peer.id, now.uplink, host) || changed;
+        links.set(peer, watch.kbps.get(peer.id) as number);
+      }
       if (peer.connection !== 'connected') shown = quality.delete(peer.id) || shown;
       else if (prev && now.at - prev.at >= QUALITY_WINDOW_MS - POLL_MS / 2) {
         const q = figures(prev, now);
@@ -247,7 +254,6 @@ export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (
     });
     last = seen;
     for (const id of quality.keys()) if (!seen.has(id)) shown = quality.delete(id);
-    for (const links of [unmeasured, measured]) for (const id of links.keys()) if (!seen.has(id)) links.delete(id);
     watch?.keep(seen);
     if (changed) uplinkChanged();
     if (speaker && !peers.some((peer) => peer.id === speaker)) {
@@ -277,7 +283,7 @@ export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (
     },
     quality,
     get uplink() {
-      return watch?.kbps ?? unmeasured;
+      return new Map(source.peers.flatMap((peer) => (links.has(peer) ? [[peer.id, links.get(peer)!]] : [])));
     },
     start() {
       // Someone else is shown now: the self-view becomes a tile among others, a smaller, slower clone (preview.ts).
@@ -301,8 +307,8 @@ export function callStats(source: StatsSource, host: CallHost, uplinkChanged = (
       runs.stop();
       quality.clear();
       watch = undefined;
-      unmeasured.clear();
-      measured.clear();
+      links = new WeakMap();
+      measured = new WeakSet();
       last.clear();
       fullAt = -Infinity;
       micLevel = undefined;

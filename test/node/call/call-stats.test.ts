@@ -346,6 +346,21 @@ describe('the start of the stats loop and of the measured uplink (issue 16)', ()
     }
   });
 
+  it('keeps a link’s figure for a peer re-keyed after a relay restart (same RemotePeer, new ID): no start caps again', async () => {
+    const { s, polled } = source({ a: 'connected' }, () => 2_000_000);
+    const stats = callStats(s, host);
+    stats.start();
+    try {
+      await until(() => polled.length >= 2 && stats.uplink.get('a') !== undefined, 5000);
+      assert.equal(stats.uplink.get('a'), 1960);
+      (s.peers[0] as { id: string }).id = 'a2'; // roster-rebind.ts re-keys the same object
+      assert.equal(stats.uplink.get('a2'), 1960, 'at once, before the next poll');
+      assert.equal(stats.uplink.has('a'), false);
+    } finally {
+      stats.stop();
+    }
+  });
+
   it('takes a connected link that reports no measure (Firefox) as unbounded, the budget alone, from its first reading', async () => {
     const { s, polled } = source({ a: 'connected', b: 'connecting' }, () => undefined);
     let applied = 0;
