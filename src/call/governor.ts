@@ -11,6 +11,7 @@ import {
   cameraCaps,
   DEFAULT_BUDGET,
   screenCaps,
+  START_FPS,
   START_LINK_KBPS,
   type BandwidthBudget,
   type EncodingCaps,
@@ -54,7 +55,7 @@ export interface CallLoad {
   views?: readonly (PeerViewMessage | undefined)[] | undefined;
   /**
    * Video kbps this copy's connection measured as available (`call-stats.ts` `uplink`; `Infinity`: not measurable).
-   * Unset: not measured yet, taken as `START_LINK_KBPS` (the start caps).
+   * Unset: not measured yet, taken as `START_LINK_KBPS` at no more than `START_FPS` (the start caps).
    */
   linkKbps?: number | undefined;
   /** Audio-only: our camera is sent to nobody (`active: false`). */
@@ -77,6 +78,8 @@ export function encodingCaps(
   let caps = cameraCaps(load.copies, options, budget);
   // A pinned receiver's copy gets what the thumbnails and hidden tiles leave, not an equal share.
   if (adaptive && load.views) caps = cameraCaps(adaptive.shownCopies(caps, load.views, source), options, budget);
+  // Not measured yet: the start caps, their frame rate too (bandwidth.ts START_FPS).
+  if (load.linkKbps === undefined) caps = { ...caps, maxFramerate: Math.min(caps.maxFramerate, START_FPS) };
   caps = switching.get(track!) ?? caps;
   return load.audioOnly
     ? { ...caps, active: false }

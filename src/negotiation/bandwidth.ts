@@ -80,11 +80,18 @@ export const LINK_STEPS = [150, 200, 300, 450, 600, 800, 1000, 1500, 2500] as co
 /**
  * What a link not measured yet is taken to carry for video, kbps (`linkKbps` of {@link cameraCaps} until the call's
  * stats have a measure: call/governor.ts): libwebrtc's start bitrate, 300 kbps, less 40 for audio. Congestion control
- * sends no faster at first anyway. A copy capped to it (the 200 kbps step: 240 px; the frame rate stays the budget's)
- * is a small encode, a small first key frame and a small decode while the call is set up (the 4-peer setup on 2 cores
+ * sends no faster at first anyway. A copy capped to it (the 200 kbps step: 240 px at {@link START_FPS} fps) is a
+ * small encode, a small first key frame and a small decode while the call is set up (the 4-peer setup on 2 cores
  * is CPU-bound: issue 16). It is raised once the link is measured (docs/bandwidth.md, "Start caps").
  */
 export const START_LINK_KBPS = 260;
+
+/**
+ * The frame rate of the start caps, fps: the 200 kbps step's tier. A measured link's frame rate stays the budget's
+ * share's (see {@link cameraCaps}: a measure may read low while the copy is small); the start is no measure, and half
+ * the frames is half the encoding and decoding while the call is set up.
+ */
+export const START_FPS = LOWEST_TIER.maxFramerate;
 
 /** Per-copy kbps: `totalKbps` divided among `copies`, clamped to [floor, ceiling]. */
 function perCopy(totalKbps: number, copies: number, floor: number, ceiling: number): number {

@@ -1,13 +1,13 @@
 /**
  * The start caps (issue 16, `negotiation/bandwidth.ts` `START_LINK_KBPS`): until a link is measured, each camera copy
- * is capped as if the link carried what congestion control starts at (200 kbps of video: 240 px); the stats loop
+ * is capped as if the link carried what congestion control starts at (200 kbps of video: 240 px at 15 fps); the stats loop
  * raises it once it has a measure it follows (Chromium: the link's second `availableOutgoingBitrate`; Firefox, which
  * reports none: its first reading, the budget alone). Two CallControllers in one page, the real relay, fake cameras,
  * the default budget: both senders start small, then the pictures each side decodes grow past 240 px.
  */
 import { expect } from '@open-wc/testing';
 import { CallController } from '../../../src/call/call-controller.js';
-import { START_LINK_KBPS } from '../../../src/negotiation/bandwidth.js';
+import { START_FPS, START_LINK_KBPS } from '../../../src/negotiation/bandwidth.js';
 import { relayUrl, uniqueRoom, waitFor } from '../helpers.js';
 
 /** The height of the video each side decodes from the other (`inbound-rtp.frameHeight`), 0 before a frame. */
@@ -41,7 +41,7 @@ describe('start caps', function () {
     window.RTCPeerConnection = NativePeerConnection;
   });
 
-  it('each copy starts at 200 kbps and 240 px, and is raised once its link is measured', async () => {
+  it('each copy starts at 200 kbps, 240 px and 15 fps, and is raised once its link is measured', async () => {
     const room = uniqueRoom('start-caps');
     const calls = [0, 1].map(() => new CallController({ requestUpdate: () => undefined, dispatch: () => true }));
     try {
@@ -60,6 +60,7 @@ describe('start caps', function () {
         const { width = 0, height = 0 } = camera?.getSettings() ?? {};
         expect(Math.min(width, height), 'a camera larger than the start caps').to.be.greaterThan(240);
         expect(encoding?.maxBitrate, 'start bitrate').to.equal(200_000);
+        expect(encoding?.maxFramerate, 'start frame rate').to.equal(START_FPS);
         expect(encoding?.scaleResolutionDownBy, 'start picture: 240 px').to.be.closeTo(
           Math.min(width, height) / 240,
           0.01,

@@ -16,7 +16,13 @@ import {
   VIEW_FLOOR_BPS,
   viewCaps,
 } from '../../../src/call/receiver-view.js';
-import { cameraCaps, DEFAULT_BUDGET, screenCaps, START_LINK_KBPS } from '../../../src/negotiation/bandwidth.js';
+import {
+  cameraCaps,
+  DEFAULT_BUDGET,
+  screenCaps,
+  START_FPS,
+  START_LINK_KBPS,
+} from '../../../src/negotiation/bandwidth.js';
 import type { PeerViewMessage } from '../../../src/protocol/data-channel.js';
 
 const view = (width: number, height: number): PeerViewMessage => ({ type: 'view', width, height, hidden: false });
@@ -85,11 +91,16 @@ describe('encodingCaps with a view', () => {
     assert.deepEqual(encodingCaps('video', track(640, 480), load), { ...three, active: true });
   });
 
-  it('gives a link not measured yet the start caps: 200 kbps, 240 px, the budget’s frame rate (START_LINK_KBPS)', () => {
+  it('gives a link not measured yet the start caps: 200 kbps, 240 px at 15 fps (START_LINK_KBPS, START_FPS)', () => {
     const unmeasured = { copies: 3, sharingScreen: false };
-    const start = { maxBitrate: 200_000, scaleResolutionDownBy: 2, maxFramerate: 30, active: true };
+    const start = { maxBitrate: 200_000, scaleResolutionDownBy: 2, maxFramerate: START_FPS, active: true };
+    assert.equal(START_FPS, 15);
     assert.deepEqual(encodingCaps('video', track(640, 480), unmeasured), start);
-    assert.deepEqual(encodingCaps('video', track(640, 480), { ...unmeasured, linkKbps: START_LINK_KBPS }), start);
+    // A measured link at the same kbps keeps the budget's frame rate (a measure may read low while the copy is small).
+    assert.deepEqual(encodingCaps('video', track(640, 480), { ...unmeasured, linkKbps: START_LINK_KBPS }), {
+      ...start,
+      maxFramerate: 30,
+    });
     // A single copy's budget is 1500 kbps: only the unmeasured link holds it down.
     assert.equal(encodingCaps('video', track(640, 480), { ...load, copies: 1 })?.maxBitrate, 1_500_000);
     assert.deepEqual(encodingCaps('screen', track(1920, 1080), unmeasured), screenCaps(3), 'a screen keeps its caps');
